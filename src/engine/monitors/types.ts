@@ -1,0 +1,54 @@
+/**
+ * The hook between the training loop (src/engine/train) and the monitors. After every optimizer update
+ * the trainer hands the monitors a StepContext; the monitors return the per-layer statistics for the
+ * `step` event and may emit `hessian`, `warning` and `landscape` events through `emit`.
+ */
+import type { LayerStat, OptiscopeEvent, WarningKind } from '../protocol';
+import type { Activity, Batch, Objective } from '../objective';
+import type { ResolvedConfig } from '../config/types';
+import type { OptimizerSpec } from '../optim/catalog';
+
+export interface StepContext {
+  run: string;
+  /** Optimizer updates done so far, this one included. */
+  step: number;
+  epoch: number;
+  /** Loss of the batch at the parameters before this update (the one whose gradient was used). */
+  loss: number;
+  lr: number;
+  /** The gradient the optimizer used (after clipping and noise). */
+  grad: Float64Array;
+  /** Global L2 norm of `grad`. */
+  gradNorm: number;
+  /** Parameters after the update. */
+  params: Float64Array;
+  /** params(after) − params(before). */
+  update: Float64Array;
+  /** Per-parameter step size per unit of gradient the optimizer applied (see optimizers.ts). */
+  effectiveLr: Float64Array;
+  activity?: Activity;
+  valLoss?: number;
+  /** The batch of this step, so the curvature probe can replay it. */
+  batch: Batch;
+}
+
+export interface MonitorOptions {
+  run: string;
+  config: ResolvedConfig;
+  optimizer: OptimizerSpec;
+  objective: Objective;
+  emit: (event: OptiscopeEvent) => void;
+  /** Total planned steps (for rules that start after a fraction of training). */
+  totalSteps: number;
+}
+
+export interface MonitorSuite {
+  /** Per-layer statistics of this step, for the `step` event. */
+  afterStep(ctx: StepContext): LayerStat[];
+  /** Run before the first step (step 0): init-time checks, a scheduled curvature probe at the start. */
+  atStart?(batch: Batch): void;
+  /** The run is ending; flush pending verdicts (e.g. resolve or confirm warnings). */
+  atEnd?(reason: string, step: number): void;
+  /** Kinds currently live (for summaries and tests). */
+  activeKinds?(): WarningKind[];
+}
