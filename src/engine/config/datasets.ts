@@ -1,0 +1,34 @@
+/**
+ * What the validator knows about each data set before loading it: size and number of classes, for the
+ * batch-size and output-units checks. Synthetic sets take their size from `samples`; csv sizes come
+ * from the file (counted by the caller). Must agree with src/engine/data.
+ */
+import type { DatasetName, LossName } from './types';
+
+export interface DatasetInfo {
+  /** Examples in the set; undefined when it depends on `samples` or a file. */
+  size?: number;
+  /** Classes for classification sets; undefined for regression or unknown (csv). */
+  classes?: number;
+  task: 'classification' | 'regression' | 'unknown';
+  synthetic: boolean;
+}
+
+export const DATASET_INFO: Record<DatasetName, DatasetInfo> = {
+  spirals: { classes: 2, task: 'classification', synthetic: true },
+  moons: { classes: 2, task: 'classification', synthetic: true },
+  circles: { classes: 2, task: 'classification', synthetic: true },
+  xor: { classes: 2, task: 'classification', synthetic: true },
+  linear: { task: 'regression', synthetic: true },
+  csv: { task: 'unknown', synthetic: false },
+  iris: { size: 150, classes: 3, task: 'classification', synthetic: false },
+  digits: { size: 1797, classes: 10, task: 'classification', synthetic: false },
+};
+
+/** Output units a loss needs on a data set, when knowable. */
+export function unitsNeeded(loss: LossName, info: DatasetInfo): number | undefined {
+  if (loss === 'bce') return 1;
+  if (loss === 'cross-entropy') return info.classes;
+  if (info.task === 'regression') return 1;
+  return undefined;
+}
