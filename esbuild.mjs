@@ -13,7 +13,7 @@ const targets = [
     platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'],
   },
   {
-    entryPoints: { cli: 'src/engine/cli.ts' },
+    entryPoints: { cli: 'src/engine/cli-main.ts' },
     platform: 'node', format: 'cjs', target: 'node20',
   },
   {

@@ -1,0 +1,33 @@
+/** The process entry of `optiscope` (bundled as dist/cli.js): wires signals and stdio to `main`. */
+import { main, reportError } from './cli';
+import type { Io } from './cli/run';
+
+const signal = { aborted: false };
+let interrupts = 0;
+const onSignal = (): void => {
+  signal.aborted = true;
+  // A second interrupt means "now": the log already holds every finished line.
+  if (++interrupts > 1) process.exit(130);
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+// A closed stdout (e.g. `| head`) is the reader's choice, not a crash.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+});
+
+const io: Io = {
+  stdout: (s) => void process.stdout.write(s),
+  stderr: (s) => void process.stderr.write(s),
+  stderrIsTTY: Boolean(process.stderr.isTTY),
+  signal,
+};
+
+main(process.argv.slice(2), io).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.exitCode = reportError(e, io);
+  },
+);

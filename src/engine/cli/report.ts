@@ -1,0 +1,98 @@
+/**
+ * The human side of a run: a readable account on stdout (`--format text`) and a progress bar on stderr.
+ * Warnings are printed when first raised (and when they clear), so the text is a diagnosis, not a dump.
+ */
+import type { EndEvent, OptiscopeEvent, StartEvent, WarningEvent } from '../protocol';
+
+export function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  return a >= 1e4 || a < 1e-3 ? x.toExponential(2) : x.toPrecision(4).replace(/\.?0+$/, '');
+}
+
+export class TextReport {
+  private readonly starts = new Map<string, StartEvent>();
+  private readonly ends: EndEvent[] = [];
+  private readonly warnings = new Map<string, WarningEvent>();
+  private readonly printedWarnings = new Set<string>();
+
+  constructor(private readonly out: (s: string) => void) {}
+
+  onEvent(e: OptiscopeEvent): void {
+    switch (e.type) {
+      case 'start': {
+        this.starts.set(e.run, e);
+        const what = e.function ? `the ${e.function} function` : `a network of ${e.parameters} parameters (${e.layers.length} layers)`;
+        this.out(`▶ ${e.run}: ${e.optimizer && e.optimizer !== e.run ? `${e.optimizer} on ` : ''}${what}${e.totalSteps ? `, ${e.totalSteps} steps` : ''}\n`);
+        break;
+      }
+      case 'warning': {
+        const key = `${e.run}|${e.id ?? `${e.kind}|${e.layer ?? ''}`}`;
+        this.warnings.set(key, e);
+        if (e.status === 'resolved') {
+          if (this.printedWarnings.has(key)) this.out(`  ✓ ${e.run}: ${e.kind}${e.layer ? ` (${e.layer})` : ''} cleared at step ${e.step}\n`);
+          break;
+        }
+        if (this.printedWarnings.has(key)) break;
+        this.printedWarnings.add(key);
+        const icon = e.severity === 'error' ? '✖' : e.severity === 'warning' ? '⚠' : 'ℹ';
+        this.out(`  ${icon} ${e.run} step ${e.step}: ${e.kind}${e.layer ? ` in ${e.layer}` : ''} — ${e.message}\n`);
+        if (e.fix) this.out(`      fix: set ${e.fix.path} to ${JSON.stringify(e.fix.value)}\n`);
+        break;
+      }
+      case 'end':
+        this.ends.push(e);
+        this.out(`${e.reason === 'completed' || e.reason === 'early-stopped' ? '■' : '✖'} ${e.run}: ${e.reason} after ${e.steps} steps, loss ${fmt(e.loss)}${e.bestLoss !== undefined ? ` (best ${fmt(e.bestLoss)} at step ${e.bestStep})` : ''}${e.valLoss !== undefined ? `, validation ${fmt(e.valLoss)}` : ''}\n`);
+        break;
+      case 'error':
+        this.out(`✖ ${e.run ? `${e.run}: ` : ''}${e.message}${e.location ? ` (${e.location.file}:${e.location.line})` : ''}\n`);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** The closing summary: a ranking for races, the live warnings per run. */
+  summary(): void {
+    if (this.ends.length > 1) {
+      const ranked = [...this.ends].sort((a, b) => rankKey(a) - rankKey(b));
+      this.out('\nRanking (final loss on the training data):\n');
+      ranked.forEach((e, i) => this.out(`  ${i + 1}. ${e.run.padEnd(12)} ${fmt(e.loss).padStart(10)}  ${e.reason}\n`));
+    }
+    const live = [...this.warnings.values()].filter((w) => w.status !== 'resolved');
+    if (live.length) {
+      this.out(`\n${live.length} open finding${live.length > 1 ? 's' : ''}:\n`);
+      for (const w of live) this.out(`  ${w.run}: ${w.kind}${w.layer ? ` (${w.layer})` : ''}${w.fix ? ` → ${w.fix.path} = ${JSON.stringify(w.fix.value)}` : ''}\n`);
+    } else if (this.ends.length) {
+      this.out('\nNo open findings.\n');
+    }
+  }
+}
+
+function rankKey(e: EndEvent): number {
+  if (e.reason === 'diverged' || e.reason === 'failed' || !Number.isFinite(e.loss)) return Infinity;
+  return e.loss;
+}
+
+/** A one-line progress bar redrawn in place on a terminal; silent when stderr is not a terminal. */
+export class ProgressBar {
+  private lastLen = 0;
+  constructor(private readonly write: (s: string) => void, private readonly enabled: boolean) {}
+
+  update(label: string, done: number, total: number, loss: number): void {
+    if (!this.enabled) return;
+    const width = 24;
+    const f = total > 0 ? Math.min(1, done / total) : 0;
+    const bar = '█'.repeat(Math.round(f * width)).padEnd(width, '░');
+    const s = `\r${label} ${bar} ${String(Math.round(f * 100)).padStart(3)}%  step ${done}/${total}  loss ${fmt(loss)}`;
+    this.write(s.padEnd(this.lastLen));
+    this.lastLen = s.length;
+  }
+
+  clear(): void {
+    if (!this.enabled || !this.lastLen) return;
+    this.write('\r' + ' '.repeat(this.lastLen) + '\r');
+    this.lastLen = 0;
+  }
+}

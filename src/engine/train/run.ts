@@ -1,0 +1,264 @@
+/**
+ * One training run: one optimizer on one problem, advanced a step at a time so that a race can move
+ * several runs in lockstep (the panel then animates them together). Emits `start`, `step` and `end`;
+ * the monitors emit the rest.
+ */
+import { Rng } from '../rng';
+import { buildObjective } from '../build';
+import { createOptimizer, type Optimizer } from '../optim/optimizers';
+import { createSchedule, type Schedule } from '../optim/schedules';
+import { createMonitorSuite } from '../monitors';
+import type { MonitorSuite } from '../monitors/types';
+import type { Activity, Batch, Objective } from '../objective';
+import type { ResolvedConfig } from '../config/types';
+import type { OptimizerSpec } from '../optim/catalog';
+import { PROTOCOL_VERSION, type EndReason, type OptiscopeEvent, type StepEvent } from '../protocol';
+import { createBatchSource, type BatchSource } from './batches';
+import { clipGradNorm, clipGradValue } from './clip';
+import { addGradientNoise } from './gradient-noise';
+import { SwaAverager } from './swa';
+import { EarlyStopping } from './early-stopping';
+
+export interface RunOptions {
+  run: string;
+  config: ResolvedConfig;
+  optimizer: OptimizerSpec;
+  /** Total optimizer steps (the config's, or the CLI's --steps). */
+  totalSteps: number;
+  emit: (event: OptiscopeEvent) => void;
+  /** Wall clock for `start.time` / `end.wallMs`; omitted in determinism tests. */
+  clock?: { now(): number; iso(): string };
+}
+
+export interface RunSummary {
+  run: string;
+  optimizer: string;
+  steps: number;
+  loss: number;
+  bestLoss: number;
+  bestStep: number;
+  reason: EndReason;
+  valLoss?: number;
+}
+
+/** Seed offsets: each consumer of randomness gets its own stream, so adding one never shifts another. */
+const SEED_INIT = 0;
+const SEED_BATCHES = 0x9e3779b9;
+const SEED_NOISE = 0x85ebca6b;
+
+export class TrainingRun {
+  readonly objective: Objective;
+  private readonly optimizer: Optimizer;
+  private readonly schedule: Schedule;
+  private readonly monitors: MonitorSuite;
+  private readonly batches: BatchSource | null;
+  private readonly noiseRng: Rng;
+  private readonly grad: Float64Array;
+  private readonly before: Float64Array;
+  private readonly update: Float64Array;
+  private readonly effectiveLr: Float64Array;
+  private readonly activity: Activity;
+  private readonly swa: SwaAverager | null;
+  private readonly early: EarlyStopping | null;
+  private readonly startedAt: number;
+  private stepsDone = 0;
+  private lastLoss = NaN;
+  private bestLoss = Infinity;
+  private bestStep = 0;
+  private lastValLoss: number | undefined;
+  private finished: RunSummary | null = null;
+
+  constructor(private readonly o: RunOptions) {
+    const { config } = o;
+    this.startedAt = o.clock?.now() ?? 0;
+    // Every run of a race builds its objective from the same seed: same data, same initial weights.
+    this.objective = buildObjective(config, new Rng((config.seed + SEED_INIT) >>> 0));
+    const n = this.objective.layout.size;
+    this.optimizer = createOptimizer(o.optimizer, n);
+    this.schedule = createSchedule(config.training.schedule, o.optimizer.lr, o.totalSteps);
+    this.grad = new Float64Array(n);
+    this.before = new Float64Array(n);
+    this.update = new Float64Array(n);
+    this.effectiveLr = new Float64Array(n);
+    const layers = this.objective.layout.layers.length;
+    this.activity = { dead: new Float64Array(layers), saturated: new Float64Array(layers) };
+    this.noiseRng = new Rng((config.seed ^ SEED_NOISE) >>> 0);
+    const trainSize = this.objective.trainSize;
+    this.batches = trainSize > 0
+      ? createBatchSource(trainSize, config.training, new Rng((config.seed ^ SEED_BATCHES) >>> 0),
+        this.objective.perExampleLoss?.bind(this.objective))
+      : null;
+    const t = config.training;
+    this.swa = t.swa ? new SwaAverager(n) : null;
+    this.early = t.early_stopping && this.objective.validationSize > 0
+      ? new EarlyStopping(t.early_stopping.patience, t.early_stopping.min_delta)
+      : null;
+    this.monitors = createMonitorSuite({
+      run: o.run, config, optimizer: o.optimizer, objective: this.objective, emit: o.emit, totalSteps: o.totalSteps,
+    });
+  }
+
+  get done(): boolean {
+    return this.finished !== null;
+  }
+
+  get summary(): RunSummary | null {
+    return this.finished;
+  }
+
+  get steps(): number {
+    return this.stepsDone;
+  }
+
+  get loss(): number {
+    return this.lastLoss;
+  }
+
+  start(): void {
+    const { config, optimizer } = this.o;
+    const layout = this.objective.layout;
+    this.o.emit({
+      type: 'start',
+      run: this.o.run,
+      protocol: PROTOCOL_VERSION,
+      config: configForEvent(config),
+      parameters: layout.size,
+      layers: layout.layers.map((l) => ({ name: l.name, parameters: l.size })),
+      optimizer: optimizer.name,
+      source: 'engine',
+      file: config.file,
+      totalSteps: this.o.totalSteps,
+      ...(config.problem ? { function: config.problem.function } : {}),
+      ...(this.o.clock ? { time: this.o.clock.iso() } : {}),
+    });
+    this.monitors.atStart?.(this.peekBatch());
+  }
+
+  /** The batch the first step will use, for pre-training probes (a fresh source, so nothing shifts). */
+  private peekBatch(): Batch {
+    if (!this.batches) return null;
+    const n = this.objective.trainSize;
+    const t = this.o.config.training;
+    const size = t.batch_size === 'full' ? n : Math.min(t.batch_size, n);
+    return Int32Array.from({ length: size }, (_, i) => i);
+  }
+
+  /** One optimizer update and its `step` event. Returns false once the run has ended. */
+  stepOnce(): boolean {
+    if (this.finished) return false;
+    if (this.stepsDone >= this.o.totalSteps) {
+      this.finish('completed');
+      return false;
+    }
+    const t = this.o.config.training;
+    const params = this.objective.params;
+    const { batch, epoch } = this.batches ? this.batches.next() : { batch: null, epoch: 0 };
+    const lr = this.schedule.lr(this.stepsDone);
+    const loss = this.objective.lossAndGrad(batch, this.grad, this.activity);
+
+    if (t.clip?.norm !== undefined) clipGradNorm(this.grad, t.clip.norm);
+    if (t.clip?.value !== undefined) clipGradValue(this.grad, t.clip.value);
+    if (t.gradient_noise) addGradientNoise(this.grad, this.stepsDone, t.gradient_noise.eta, t.gradient_noise.gamma, this.noiseRng);
+    const gradNorm = norm(this.grad);
+
+    this.before.set(params);
+    const lrUsed = t.swa && t.swa.lr !== undefined && this.stepsDone >= t.swa.start ? t.swa.lr : lr;
+    this.optimizer.step(params, this.grad, lrUsed, this.effectiveLr);
+    for (let i = 0; i < params.length; i++) this.update[i] = params[i] - this.before[i];
+    this.stepsDone++;
+    this.lastLoss = loss;
+    if (loss < this.bestLoss) {
+      this.bestLoss = loss;
+      this.bestStep = this.stepsDone;
+    }
+
+    let valLoss: number | undefined;
+    const es = t.early_stopping;
+    const epochEnd = this.batches ? this.stepsDone % this.batches.batchesPerEpoch === 0 : false;
+    if (this.objective.validationSize > 0 && this.objective.validationLoss && (es ? this.stepsDone % es.every === 0 : epochEnd)) {
+      valLoss = this.objective.validationLoss();
+      this.lastValLoss = valLoss;
+    }
+
+    const layers = this.monitors.afterStep({
+      run: this.o.run, step: this.stepsDone, epoch, loss, lr: lrUsed, grad: this.grad, gradNorm,
+      params, update: this.update, effectiveLr: this.effectiveLr, activity: this.activity, valLoss, batch,
+    });
+    const event: StepEvent = {
+      type: 'step', run: this.o.run, step: this.stepsDone, epoch, loss, lr: lrUsed, gradNorm, layers,
+    };
+    if (params.length <= 2) event.params = Array.from(params);
+    if (valLoss !== undefined) event.valLoss = valLoss;
+    if (this.objective.task === 'classification' && this.objective.accuracy && batch) event.accuracy = this.objective.accuracy(batch);
+    this.o.emit(event);
+
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm) || !allFinite(params)) {
+      this.finish('diverged');
+      return false;
+    }
+    this.schedule.observe?.(loss);
+    if (this.swa && t.swa && this.stepsDone >= t.swa.start && (this.stepsDone - t.swa.start) % t.swa.every === 0) {
+      this.swa.update(params);
+    }
+    if (this.early && valLoss !== undefined && this.early.observe(valLoss, this.stepsDone, params) === 'stop') {
+      params.set(this.early.best().params);
+      this.finish('early-stopped');
+      return false;
+    }
+    if (this.stepsDone >= this.o.totalSteps) {
+      this.finish('completed');
+      return false;
+    }
+    return true;
+  }
+
+  /** Ends the run (also used for Stop). Emits `end` once. */
+  finish(reason: EndReason): RunSummary {
+    if (this.finished) return this.finished;
+    const params = this.objective.params;
+    if (this.swa && this.swa.count > 0 && reason === 'completed') params.set(this.swa.average());
+    // The final loss is measured over the whole training set at the final parameters, so races rank fairly.
+    let loss = this.lastLoss;
+    if (reason !== 'diverged') {
+      const all = this.objective.trainSize > 0 ? Int32Array.from({ length: this.objective.trainSize }, (_, i) => i) : null;
+      const l = this.objective.loss(all);
+      if (Number.isFinite(l) || this.stepsDone === 0) loss = l;
+    }
+    if (reason !== 'diverged' && this.objective.validationLoss && this.objective.validationSize > 0) {
+      this.lastValLoss = this.objective.validationLoss();
+    }
+    this.monitors.atEnd?.(reason, this.stepsDone);
+    this.finished = {
+      run: this.o.run, optimizer: this.o.optimizer.label ?? this.o.optimizer.name, steps: this.stepsDone, loss,
+      bestLoss: this.bestLoss, bestStep: this.bestStep, reason,
+      ...(this.lastValLoss !== undefined ? { valLoss: this.lastValLoss } : {}),
+    };
+    this.o.emit({
+      type: 'end', run: this.o.run, steps: this.stepsDone, loss, reason,
+      bestLoss: this.bestLoss, bestStep: this.bestStep,
+      ...(this.lastValLoss !== undefined ? { valLoss: this.lastValLoss } : {}),
+      ...(this.o.clock ? { wallMs: this.o.clock.now() - this.startedAt } : {}),
+    });
+    return this.finished;
+  }
+}
+
+function norm(v: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  return Math.sqrt(s);
+}
+
+function allFinite(v: Float64Array): boolean {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return false;
+  return true;
+}
+
+/** The resolved config as it goes into `start`: plain JSON, without machine-specific absolute paths. */
+export function configForEvent(config: ResolvedConfig): Record<string, unknown> {
+  const { file: _file, ...rest } = config;
+  const copy = JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
+  const data = copy.data as { path?: string } | undefined;
+  if (data?.path) data.path = data.path.split(/[\\/]/).pop();
+  return copy;
+}
