@@ -40,7 +40,7 @@ export interface ParamLayout {
 export interface Activity {
   /** Fraction of units whose output is zero (≤ 0 pre-activation for ReLU) on every example of the batch. */
   dead: Float64Array;
-  /** Fraction of (example, unit) activations in the flat tails of sigmoid/tanh (|pre-activation| > 4 for tanh, > 6 for sigmoid... see nn/activations.ts). */
+  /** Fraction of (example, unit) activations in the flat tails of sigmoid/tanh (|tanh| > 0.99, sigmoid outside [0.01, 0.99]; see nn/activations.ts). */
   saturated: Float64Array;
 }
 

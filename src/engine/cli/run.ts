@@ -12,7 +12,7 @@ import type { RunArgs } from './args';
 import { UsageError } from './args';
 import { createSink } from './sink';
 import { ProgressBar, TextReport } from './report';
-import { closest } from './suggest';
+import { suggest } from '../config/suggest';
 
 export interface Io {
   stdout: (s: string) => void;
@@ -32,7 +32,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
 export function raceFromNames(names: string[], config: ResolvedConfig) {
   return names.map((n) => {
     if (!(OPTIMIZER_NAMES as readonly string[]).includes(n)) {
-      const s = closest(n, OPTIMIZER_NAMES);
+      const s = suggest(n, OPTIMIZER_NAMES)[0];
       throw new UsageError(`--race: unknown optimizer "${n}"${s ? ` (did you mean "${s}"?)` : ''}; known: ${OPTIMIZER_NAMES.join(', ')}`);
     }
     const name = n as OptimizerName;
