@@ -1,0 +1,103 @@
+/**
+ * Warnings as cards: what (kind, severity), where (run, layer, step), the evidence numbers, why it
+ * matters, and the actions: "Apply fix" (posts `applyFix`) and "Show in config"/"Reveal line" (posts
+ * `revealLine`; the extension decides whether the file may be opened).
+ */
+import type { FromWebview } from './messages';
+import type { PanelModel, WarningCard } from './model';
+import { custom, el } from './dom';
+import { fmt } from './canvas';
+
+export interface CardContext {
+  post(msg: FromWebview): void;
+  readOnly: boolean;
+  showResolved: boolean;
+  /** Result of the last fix per warning key, shown under its buttons. */
+  fixStatus: Map<string, { ok: boolean; message: string }>;
+  /** Called with the card's key when its fix is requested (a result without `warningId` belongs to it). */
+  onFixRequested(key: string): void;
+}
+
+function evidenceValue(v: unknown): string {
+  if (typeof v === 'number') return fmt(v);
+  if (Array.isArray(v)) return `[${v.map((x) => (typeof x === 'number' ? fmt(x) : String(x))).join(', ')}]`;
+  return String(v);
+}
+
+function fixValue(v: unknown): string {
+  return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+}
+
+/** The config file of a log, for "Show in config" when a warning has a fix path but no source line. */
+function configFile(model: PanelModel, card: WarningCard): string | undefined {
+  const t = model.titles.get(card.logId)?.file;
+  if (t) return t;
+  for (const r of model.runs.values()) if (r.logId === card.logId && r.start?.file) return r.start.file;
+  return undefined;
+}
+
+export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContext): HTMLElement {
+  const e = card.event;
+  const where = [`run ${e.run}`, e.rank !== undefined ? `rank ${e.rank}` : undefined, e.layer ? `layer ${e.layer}` : undefined, `step ${e.step}`]
+    .filter((x): x is string => x !== undefined)
+    .join(' · ');
+  const head = el(
+    'div',
+    { class: 'card-head' },
+    custom('vscode-badge', { class: `sev sev-${e.severity}` }, card.resolved ? 'resolved' : e.severity),
+    el('strong', { class: 'kind' }, e.kind),
+    el('span', { class: 'where' }, where),
+    card.count > 1 ? el('span', { class: 'count' }, `×${card.count}`) : undefined,
+  );
+  const evidence = el('dl', { class: 'evidence' });
+  for (const [k, v] of Object.entries(e.evidence)) evidence.append(el('dt', {}, k), el('dd', {}, evidenceValue(v)));
+  const actions = el('div', { class: 'actions' });
+  if (e.fix && !card.resolved) {
+    const fix = e.fix;
+    const b = custom('vscode-button', { 'data-action': 'apply-fix', title: `Set ${fix.path} to ${fixValue(fix.value)} in the config` }, `Apply fix: ${fix.path} = ${fixValue(fix.value)}`);
+    if (ctx.readOnly) b.setAttribute('disabled', '');
+    b.addEventListener('click', () => {
+      if (ctx.readOnly) return;
+      ctx.onFixRequested(e.id ?? card.key);
+      ctx.post({
+        type: 'applyFix', logId: card.logId, run: e.run, fix,
+        ...(e.id ? { warningId: e.id } : {}), kind: e.kind, ...(e.layer ? { layer: e.layer } : {}),
+      });
+    });
+    actions.append(b);
+  }
+  if (e.source) {
+    const src = e.source;
+    const b = custom('vscode-button', { secondary: '', 'data-action': 'reveal' }, `Reveal line ${src.file.split(/[\\/]/).pop() ?? src.file}:${src.line}`);
+    b.addEventListener('click', () => ctx.post({ type: 'revealLine', file: src.file, line: src.line }));
+    actions.append(b);
+  } else if (e.fix) {
+    const file = configFile(model, card);
+    const path = e.fix.path;
+    if (file) {
+      const b = custom('vscode-button', { secondary: '', 'data-action': 'reveal' }, 'Show in config');
+      b.addEventListener('click', () => ctx.post({ type: 'revealLine', file, line: 1, path }));
+      actions.append(b);
+    }
+  }
+  const status = ctx.fixStatus.get(e.id ?? card.key);
+  const article = el(
+    'article',
+    { class: `card sev-${e.severity}${card.resolved ? ' resolved' : ''}`, 'data-kind': e.kind, 'data-key': card.key },
+    head,
+    el('p', { class: 'msg' }, e.message),
+    Object.keys(e.evidence).length ? evidence : undefined,
+    e.why ? el('p', { class: 'why' }, e.why) : undefined,
+    actions.childElementCount ? actions : undefined,
+    status ? el('p', { class: `fix-status ${status.ok ? 'ok' : 'failed'}` }, status.message) : undefined,
+  );
+  return article;
+}
+
+export function renderCards(container: HTMLElement, model: PanelModel, ctx: CardContext): void {
+  const cards = model.warningCards().filter((c) => ctx.showResolved || !c.resolved);
+  const frag = document.createDocumentFragment();
+  for (const c of cards) frag.append(renderCard(model, c, ctx));
+  container.replaceChildren(frag);
+  container.dataset['count'] = String(cards.length);
+}

@@ -1,0 +1,292 @@
+/**
+ * The Optiscope panel: receives validated messages from the extension, feeds the data model, and
+ * redraws what changed at most once per animation frame. View options persist with setState; the data
+ * is replayed by the extension after `ready` (no retainContextWhenHidden).
+ */
+import './csp-safe';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import '@vscode-elements/elements/dist/vscode-tabs/index.js';
+import '@vscode-elements/elements/dist/vscode-tab-header/index.js';
+import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
+import './panel.css';
+import { parseToWebview, type ToWebview } from './messages';
+import { PanelModel } from './model';
+import { Host, TABS, type TabId, type ViewState } from './host';
+import { readTheme, watchTheme, type Theme } from './theme';
+import { custom, el } from './dom';
+import { applyTheme, createLineChart } from './charts';
+import { buildViews, selectedRun, type ChartView } from './views';
+import { renderCards } from './cards';
+import { renderHeader, type HeaderParts } from './header';
+import { renderRanking } from './race';
+
+const host = new Host();
+const view: ViewState = host.loadView();
+const model = new PanelModel(512);
+let theme: Theme = readTheme();
+let readOnly = false;
+let rejected = 0;
+const fixStatus = new Map<string, { ok: boolean; message: string }>();
+/** The card whose fix was requested last: a `fixResult` without `warningId` answers it. */
+let pendingFix: string | undefined;
+
+// ---------------------------------------------------------------------------------------------
+// Layout
+
+const app = document.getElementById('app') ?? document.body.appendChild(el('div', { id: 'app' }));
+
+const header: HeaderParts = {
+  root: el('header', { class: 'top' }),
+  title: el('span', { class: 'title' }, 'Optiscope'),
+  status: custom('vscode-badge', { class: 'status' }, 'waiting'),
+  stats: el('span', { class: 'stats' }),
+  stop: custom('vscode-button', { 'data-action': 'stop', disabled: '' }, 'Stop'),
+  openLog: custom('vscode-button', { secondary: '', 'data-action': 'open-log' }, 'Open run log…'),
+  race: custom('vscode-button', { secondary: '', 'data-action': 'race' }, 'Race optimizers'),
+  exportLog: custom('vscode-button', { secondary: '', 'data-action': 'export-log' }, 'Export log…'),
+  stderr: el('pre', { class: 'stderr', hidden: '' }),
+  errors: el('div', { class: 'errors' }),
+};
+header.root.append(header.title, header.status, header.stats, el('span', { class: 'spacer' }), header.stop, header.openLog, header.race, header.exportLog);
+
+const warningsBox = el('div', { class: 'cards' });
+const showResolved = custom('vscode-checkbox', { 'data-option': 'show-resolved' }, 'show resolved') as HTMLElement & { checked: boolean };
+const warningsSection = el('section', { class: 'warnings' }, el('div', { class: 'section-head' }, el('h2', {}, 'Warnings'), showResolved), warningsBox);
+
+const tabs = custom('vscode-tabs') as HTMLElement & { selectedIndex: number };
+const TAB_TITLES: Record<TabId, string> = { training: 'Training', layers: 'Layers', curvature: 'Curvature', landscape: 'Landscape', race: 'Race' };
+const panels = new Map<TabId, HTMLElement>();
+for (const id of TABS) {
+  tabs.append(custom('vscode-tab-header', { slot: 'header', 'data-tab': id }, TAB_TITLES[id]));
+  const p = custom('vscode-tab-panel', { 'data-tab': id });
+  panels.set(id, p);
+  tabs.append(p);
+}
+
+function chartBox(id: string, title: string, ...controls: HTMLElement[]): { box: HTMLElement; canvas: HTMLCanvasElement } {
+  const canvas = el('canvas', { id: `chart-${id}`, role: 'img', 'aria-label': title });
+  const box = el('div', { class: 'chart', 'data-chart': id }, el('div', { class: 'chart-head' }, el('h3', {}, title), ...controls), el('div', { class: 'chart-body' }, canvas));
+  return { box, canvas };
+}
+
+const logToggle = custom('vscode-checkbox', { 'data-option': 'log-scale' }, 'log scale') as HTMLElement & { checked: boolean };
+const heatToggle = custom('vscode-checkbox', { 'data-option': 'flow-heatmap' }, 'heatmap') as HTMLElement & { checked: boolean };
+const runSelect = el('select', { class: 'run-select', 'aria-label': 'run' });
+
+const loss = chartBox('loss', 'Loss', logToggle);
+const grad = chartBox('grad', 'Gradient norm (global)');
+const flowHeat = chartBox('flow-heatmap', 'Gradient flow: ‖∇‖ per layer over time', heatToggle);
+const flowLines = chartBox('flow-lines', 'Gradient flow: ‖∇‖ per layer');
+const efflr = chartBox('efflr', 'Effective learning rate per layer (median, min–max band)', runSelect);
+const ratio = chartBox('ratio', 'Update / weight ratio ‖Δw‖/‖w‖ per layer');
+const curv = chartBox('curvature', 'Curvature: λ_max, λ_min and the 2/lr stability line');
+const landscapeButton = custom('vscode-button', { secondary: '', hidden: '', 'data-action': 'request-landscape' }, 'Compute a loss slice around the current weights');
+const contour = chartBox('contour', 'Loss landscape and trajectories', landscapeButton);
+const rankingBox = el('div', { class: 'ranking' });
+
+panels.get('training')!.append(el('div', { class: 'grid' }, loss.box, grad.box, flowHeat.box, flowLines.box));
+panels.get('layers')!.append(el('div', { class: 'grid' }, efflr.box, ratio.box));
+panels.get('curvature')!.append(el('div', { class: 'grid one' }, curv.box));
+panels.get('landscape')!.append(el('div', { class: 'grid one' }, contour.box));
+panels.get('race')!.append(rankingBox);
+
+app.replaceChildren(header.root, header.stderr, header.errors, warningsSection, tabs);
+
+// ---------------------------------------------------------------------------------------------
+// Views
+
+const views: ChartView[] = buildViews({
+  model,
+  view,
+  theme: () => theme,
+  charts: {
+    loss: createLineChart(loss.canvas, { yTitle: 'loss', yScale: view.logScale ? 'logarithmic' : 'linear' }),
+    grad: createLineChart(grad.canvas, { yTitle: '‖∇L‖', yScale: 'logarithmic' }),
+    flowLines: createLineChart(flowLines.canvas, { yTitle: '‖∇‖', yScale: 'logarithmic' }),
+    efflr: createLineChart(efflr.canvas, { yTitle: 'effective lr', yScale: 'logarithmic' }),
+    ratio: createLineChart(ratio.canvas, { yTitle: '‖Δw‖/‖w‖', yScale: 'logarithmic' }),
+    curvature: createLineChart(curv.canvas, { yTitle: 'eigenvalue', yScale: 'linear' }),
+  },
+  flowCanvas: flowHeat.canvas,
+  contourCanvas: contour.canvas,
+});
+for (const v of views) if (v.chart) applyTheme(v.chart, theme);
+
+// ---------------------------------------------------------------------------------------------
+// Controls
+
+function save(): void {
+  host.saveView(view);
+}
+
+function syncControls(): void {
+  logToggle.checked = view.logScale;
+  heatToggle.checked = view.flowHeatmap;
+  showResolved.checked = view.showResolved;
+  tabs.selectedIndex = Math.max(0, TABS.indexOf(view.tab));
+  flowHeat.box.querySelector('.chart-body')?.classList.toggle('hidden', !view.flowHeatmap);
+  flowLines.box.classList.toggle('hidden', view.flowHeatmap);
+}
+
+logToggle.addEventListener('change', () => {
+  view.logScale = logToggle.checked;
+  save();
+  schedule();
+});
+heatToggle.addEventListener('change', () => {
+  view.flowHeatmap = heatToggle.checked;
+  syncControls();
+  save();
+  schedule();
+});
+showResolved.addEventListener('change', () => {
+  view.showResolved = showResolved.checked;
+  model.dirty.add('warnings');
+  save();
+  schedule();
+});
+tabs.addEventListener('vsc-tabs-select', (e) => {
+  const i = (e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex;
+  const id = TABS[i];
+  if (!id || id === view.tab) return;
+  view.tab = id;
+  save();
+  model.dirty.add('runs');
+  for (const v of views) v.invalidate();
+  schedule();
+});
+runSelect.addEventListener('change', () => {
+  view.selectedRun = runSelect.value || undefined;
+  save();
+  schedule();
+});
+header.stop.addEventListener('click', () => {
+  for (const [logId, s] of model.states) if (s.state === 'live') host.post({ type: 'stop', logId });
+});
+header.openLog.addEventListener('click', () => host.post({ type: 'openLog' }));
+header.exportLog.addEventListener('click', () => {
+  const r = selectedRun(model, view) ?? model.runList()[0];
+  if (r) host.post({ type: 'exportLog', logId: r.logId });
+});
+landscapeButton.addEventListener('click', () => {
+  const r = selectedRun(model, view) ?? model.runList()[0];
+  if (r) host.post({ type: 'requestLandscape', logId: r.logId, run: r.run });
+});
+header.race.addEventListener('click', () => {
+  const first = model.runList()[0];
+  host.post(first ? { type: 'race', logId: first.logId } : { type: 'race' });
+});
+
+watchTheme(() => {
+  theme = readTheme();
+  for (const v of views) {
+    if (v.chart) applyTheme(v.chart, theme);
+    v.invalidate();
+  }
+  model.dirty.add('warnings');
+  model.dirty.add('runs');
+  schedule();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+function onMessage(msg: ToWebview): void {
+  switch (msg.type) {
+    case 'events':
+      model.ingest(msg.logId, msg.events);
+      break;
+    case 'reset':
+      model.clear(msg.logId);
+      for (const v of views) v.reset();
+      break;
+    case 'replay':
+      model.replay(msg.logs);
+      for (const v of views) v.reset();
+      break;
+    case 'runState':
+      model.setState(msg);
+      break;
+    case 'config':
+      if (msg.maxPoints !== undefined) model.setMaxPoints(msg.maxPoints);
+      if (msg.readOnly !== undefined) readOnly = msg.readOnly;
+      if (msg.animate !== undefined) for (const v of views) v.setAnimate?.(msg.animate);
+      model.dirty.add('warnings');
+      break;
+    case 'fixResult':
+      fixStatus.set(msg.warningId ?? pendingFix ?? '', { ok: msg.ok, message: msg.message ?? (msg.ok ? 'Fix applied.' : 'The fix could not be applied.') });
+      model.dirty.add('warnings');
+      break;
+  }
+  schedule();
+}
+
+window.addEventListener('message', (event: MessageEvent<unknown>) => {
+  const r = parseToWebview(event.data);
+  if (!r.ok) {
+    // Never trusted, never thrown: counted and shown in the header.
+    rejected++;
+    model.dirty.add('state');
+    schedule();
+    return;
+  }
+  onMessage(r.message);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Drawing, throttled to animation frames.
+
+let frameRequested = false;
+
+function schedule(): void {
+  if (frameRequested) return;
+  frameRequested = true;
+  requestAnimationFrame(frame);
+}
+
+function syncRunSelect(): void {
+  const runs = model.runList().filter((r) => r.layers.length > 0);
+  const keys = runs.map((r) => r.key).join('\n');
+  if (runSelect.dataset['keys'] !== keys) {
+    runSelect.replaceChildren(...runs.map((r) => el('option', { value: r.key }, r.rank !== undefined ? `${r.run} (rank ${r.rank})` : r.run)));
+    runSelect.dataset['keys'] = keys;
+  }
+  if (view.selectedRun && runs.some((r) => r.key === view.selectedRun)) runSelect.value = view.selectedRun;
+  runSelect.hidden = runs.length < 2;
+}
+
+function frame(): void {
+  frameRequested = false;
+  let again = false;
+  const d = model.dirty;
+  if (d.has('runs') || d.has('state') || d.has('series') || d.has('errors')) {
+    renderHeader(header, model, rejected);
+    if (d.has('runs')) syncRunSelect();
+  }
+  if (d.has('warnings')) renderCards(warningsBox, model, {
+      post: (m) => host.post(m), readOnly, showResolved: view.showResolved, fixStatus,
+      onFixRequested: (key) => (pendingFix = key),
+    });
+  if (view.tab === 'race' && (d.has('runs') || d.has('series'))) renderRanking(rankingBox, model, theme);
+  // The slice button is for networks: a 2-D problem already has its surface.
+  if (d.has('runs') || d.has('landscape')) landscapeButton.hidden = model.runList().length === 0 || model.landscapes.size > 0 || model.runList().every((r) => r.path.length > 0);
+  d.clear();
+  for (const v of views) {
+    if (v.tab !== view.tab) continue;
+    if (v.draw()) again = true;
+  }
+  if (again) schedule();
+}
+
+// A box that gets its size (its tab shown, the panel resized) needs a draw: views skip boxes without a size.
+const resizes = new ResizeObserver(() => {
+  for (const v of views) if (!v.chart) v.invalidate();
+  schedule();
+});
+for (const body of app.querySelectorAll('.chart-body')) resizes.observe(body);
+
+syncControls();
+schedule();
+host.post({ type: 'ready' });

@@ -1,0 +1,402 @@
+/**
+ * The panel's data model: DOM-free, so it is unit-tested in Node. It ingests validated events of
+ * several logs and runs (a race has one run per optimizer; a DDP run has one stream per rank) and keeps
+ * only what the charts draw, in bounded series (series.ts): memory stays flat over millions of steps
+ * while the full data lives in the run log.
+ */
+import type {
+  EndEvent,
+  ErrorEvent,
+  HessianEvent,
+  LandscapeEvent,
+  OptiscopeEvent,
+  StartEvent,
+  StepEvent,
+  WarningEvent,
+} from '../engine/protocol';
+import type { RunStateMessage, ReplayLog } from './messages';
+import { BoundedPath, DecimatedSeries } from './series';
+
+export interface LayerSeries {
+  name: string;
+  /** Position in the network (0 = input side), for the depth palette. */
+  depth: number;
+  gradNorm: DecimatedSeries;
+  /** ‖Δw‖ / ‖w‖ per step. */
+  updateRatio: DecimatedSeries;
+  lrP50: DecimatedSeries;
+  lrMin: DecimatedSeries;
+  lrMax: DecimatedSeries;
+  deadFraction: DecimatedSeries;
+}
+
+export interface SaddleMark {
+  step: number;
+  lambdaMin: number;
+}
+
+export interface RunData {
+  key: string;
+  logId: string;
+  run: string;
+  rank: number | undefined;
+  /** The optimizer's name: the colour key shared by all charts. */
+  optimizer: string;
+  colorIndex: number;
+  start: StartEvent | undefined;
+  end: EndEvent | undefined;
+  loss: DecimatedSeries;
+  valLoss: DecimatedSeries;
+  gradNorm: DecimatedSeries;
+  lr: DecimatedSeries;
+  layers: LayerSeries[];
+  lambdaMax: DecimatedSeries;
+  lambdaMin: DecimatedSeries;
+  /** 2/lr at the steps of curvature probes: gradient descent is unstable where λ_max exceeds it. */
+  stability: DecimatedSeries;
+  saddles: SaddleMark[];
+  path: BoundedPath;
+  lastStep: number;
+  lastLoss: number;
+  lastLr: number;
+  bestLoss: number;
+  bestStep: number;
+  /** Steps received out of order or twice: skipped, counted. */
+  outOfOrder: number;
+  /** Step events seen (all of them, not only the kept ones). */
+  stepsSeen: number;
+}
+
+export interface WarningCard {
+  /** Stable identity: the event's `id`, else (log, run, kind, layer). */
+  key: string;
+  logId: string;
+  event: WarningEvent;
+  firstStep: number;
+  /** How many events updated this slot. */
+  count: number;
+  resolved: boolean;
+}
+
+export interface RankingRow {
+  rank: number;
+  key: string;
+  run: string;
+  optimizer: string;
+  colorIndex: number;
+  finalLoss: number;
+  bestLoss: number;
+  bestStep: number;
+  steps: number;
+  reason: string;
+  ended: boolean;
+}
+
+export type Section = 'runs' | 'series' | 'layers' | 'curvature' | 'warnings' | 'landscape' | 'state' | 'errors';
+
+const MAX_SADDLES = 200;
+const MAX_ERRORS = 50;
+const MAX_WARNINGS = 500;
+const MAX_RUNS = 64;
+
+export class PanelModel {
+  readonly runs = new Map<string, RunData>();
+  readonly warnings = new Map<string, WarningCard>();
+  /** Latest landscape per log (a race shares one surface). */
+  readonly landscapes = new Map<string, LandscapeEvent>();
+  readonly states = new Map<string, Omit<RunStateMessage, 'type'>>();
+  readonly titles = new Map<string, { title?: string; file?: string; decimated?: boolean }>();
+  readonly errors: { logId: string; event: ErrorEvent }[] = [];
+  private readonly colors = new Map<string, number>();
+  /** Sections changed since the view last drew; the view clears it. */
+  readonly dirty = new Set<Section>();
+  /** Runs beyond MAX_RUNS are ignored (a hostile or broken stream cannot grow memory without bound). */
+  droppedRuns = 0;
+
+  constructor(private maxPoints = 512) {}
+
+  setMaxPoints(n: number): void {
+    this.maxPoints = n;
+  }
+
+  clear(logId?: string): void {
+    if (logId === undefined) {
+      this.runs.clear();
+      this.warnings.clear();
+      this.landscapes.clear();
+      this.states.clear();
+      this.titles.clear();
+      this.errors.length = 0;
+      this.colors.clear();
+    } else {
+      for (const [k, r] of this.runs) if (r.logId === logId) this.runs.delete(k);
+      for (const [k, w] of this.warnings) if (w.logId === logId) this.warnings.delete(k);
+      this.landscapes.delete(logId);
+      this.states.delete(logId);
+      for (let i = this.errors.length - 1; i >= 0; i--) if (this.errors[i]!.logId === logId) this.errors.splice(i, 1);
+    }
+    for (const s of ['runs', 'series', 'layers', 'curvature', 'warnings', 'landscape', 'state', 'errors'] as const) this.dirty.add(s);
+  }
+
+  /** Replaces everything with a replay from the extension. */
+  replay(logs: ReplayLog[]): void {
+    this.clear();
+    for (const log of logs) {
+      this.titles.set(log.logId, { title: log.title, file: log.file, decimated: log.decimated });
+      this.ingest(log.logId, log.events);
+      if (log.state) this.setState({ logId: log.logId, ...log.state });
+    }
+  }
+
+  setState(s: Omit<RunStateMessage, 'type'>): void {
+    this.states.set(s.logId, s);
+    this.dirty.add('state');
+  }
+
+  ingest(logId: string, events: readonly OptiscopeEvent[]): void {
+    for (const e of events) this.ingestOne(logId, e);
+  }
+
+  ingestOne(logId: string, e: OptiscopeEvent): void {
+    switch (e.type) {
+      case 'start':
+        return this.onStart(logId, e);
+      case 'step':
+        return this.onStep(logId, e);
+      case 'hessian':
+        return this.onHessian(logId, e);
+      case 'warning':
+        return this.onWarning(logId, e);
+      case 'end':
+        return this.onEnd(logId, e);
+      case 'error':
+        this.errors.push({ logId, event: e });
+        if (this.errors.length > MAX_ERRORS) this.errors.shift();
+        this.dirty.add('errors');
+        return;
+      case 'landscape':
+        this.landscapes.set(logId, e);
+        this.dirty.add('landscape');
+        return;
+    }
+  }
+
+  /** The colour slot of an optimizer: the same in every chart and every log of this panel. */
+  colorOf(optimizer: string): number {
+    let c = this.colors.get(optimizer);
+    if (c === undefined) {
+      c = this.colors.size;
+      this.colors.set(optimizer, c);
+    }
+    return c;
+  }
+
+  static keyOf(logId: string, run: string, rank: number | undefined): string {
+    return rank === undefined ? `${logId}\u0000${run}` : `${logId}\u0000${run}\u0000${rank}`;
+  }
+
+  private runFor(logId: string, run: string, rank: number | undefined, optimizer?: string): RunData | undefined {
+    const key = PanelModel.keyOf(logId, run, rank);
+    let r = this.runs.get(key);
+    if (r) return r;
+    if (this.runs.size >= MAX_RUNS) {
+      this.droppedRuns++;
+      return undefined;
+    }
+    const opt = optimizer ?? run;
+    const s = (): DecimatedSeries => new DecimatedSeries(this.maxPoints);
+    r = {
+      key, logId, run, rank, optimizer: opt, colorIndex: this.colorOf(opt),
+      start: undefined, end: undefined,
+      loss: s(), valLoss: s(), gradNorm: s(), lr: s(), layers: [],
+      lambdaMax: s(), lambdaMin: s(), stability: s(), saddles: [],
+      path: new BoundedPath(Math.max(256, this.maxPoints * 2)),
+      lastStep: -1, lastLoss: NaN, lastLr: NaN, bestLoss: Infinity, bestStep: -1,
+      outOfOrder: 0, stepsSeen: 0,
+    };
+    this.runs.set(key, r);
+    this.dirty.add('runs');
+    return r;
+  }
+
+  private onStart(logId: string, e: StartEvent): void {
+    const optimizer = e.optimizer ?? optimizerFromConfig(e.config) ?? e.run;
+    const key = PanelModel.keyOf(logId, e.run, e.rank);
+    // A new `start` for a known run means the run restarted: its old series are stale.
+    if (this.runs.has(key)) this.runs.delete(key);
+    const r = this.runFor(logId, e.run, e.rank, optimizer);
+    if (!r) return;
+    r.start = e;
+    r.layers = e.layers.map((l, depth) => this.newLayer(l.name, depth));
+    this.dirty.add('runs');
+  }
+
+  private newLayer(name: string, depth: number): LayerSeries {
+    const s = (): DecimatedSeries => new DecimatedSeries(this.maxPoints);
+    return { name, depth, gradNorm: new DecimatedSeries(this.maxPoints, true), updateRatio: s(), lrP50: s(), lrMin: s(), lrMax: s(), deadFraction: s() };
+  }
+
+  private onStep(logId: string, e: StepEvent): void {
+    const r = this.runFor(logId, e.run, e.rank);
+    if (!r) return;
+    r.stepsSeen++;
+    if (e.step <= r.lastStep) {
+      r.outOfOrder++;
+      return;
+    }
+    r.lastStep = e.step;
+    r.lastLoss = e.loss;
+    r.lastLr = e.lr;
+    if (e.loss < r.bestLoss) {
+      r.bestLoss = e.loss;
+      r.bestStep = e.step;
+    }
+    const x = e.step;
+    r.loss.push(x, e.loss);
+    r.gradNorm.push(x, e.gradNorm);
+    r.lr.push(x, e.lr);
+    if (e.valLoss !== undefined) r.valLoss.push(x, e.valLoss);
+    for (let i = 0; i < e.layers.length; i++) {
+      const l = e.layers[i]!;
+      let ls: LayerSeries | undefined = r.layers[i];
+      if (!ls || ls.name !== l.name) ls = r.layers.find((q) => q.name === l.name);
+      if (!ls) {
+        if (r.layers.length >= 512) continue;
+        ls = this.newLayer(l.name, r.layers.length);
+        r.layers.push(ls);
+        this.dirty.add('runs');
+      }
+      ls.gradNorm.push(x, l.gradNorm);
+      ls.updateRatio.push(x, l.weightNorm > 0 ? l.updateNorm / l.weightNorm : NaN);
+      ls.lrP50.push(x, l.effectiveLr.p50);
+      ls.lrMin.push(x, l.effectiveLr.min);
+      ls.lrMax.push(x, l.effectiveLr.max);
+      if (l.deadFraction !== undefined) ls.deadFraction.push(x, l.deadFraction);
+    }
+    if (e.params && e.params.length === 2) r.path.push(e.params[0]!, e.params[1]!);
+    this.dirty.add('series');
+    if (e.layers.length) this.dirty.add('layers');
+  }
+
+  private onHessian(logId: string, e: HessianEvent): void {
+    const r = this.runFor(logId, e.run, e.rank);
+    if (!r) return;
+    r.lambdaMax.push(e.step, e.lambdaMax);
+    r.lambdaMin.push(e.step, e.lambdaMin);
+    const lr = Number.isFinite(r.lastLr) ? r.lastLr : lrFromConfig(r.start?.config);
+    if (lr !== undefined && lr > 0) r.stability.push(e.step, 2 / lr);
+    this.dirty.add('curvature');
+  }
+
+  private onWarning(logId: string, e: WarningEvent): void {
+    const r = this.runFor(logId, e.run, e.rank);
+    const key = `${logId}\u0000${e.id ?? `${e.run}\u0000${e.kind}\u0000${e.layer ?? ''}`}`;
+    const old = this.warnings.get(key);
+    const resolved = e.status === 'resolved';
+    if (old) {
+      // A resolution keeps the evidence that made the warning (the resolved event may carry less).
+      old.event = resolved ? { ...old.event, status: 'resolved', step: e.step } : e;
+      old.count++;
+      old.resolved = resolved;
+    } else {
+      if (this.warnings.size >= MAX_WARNINGS) this.evictWarning();
+      this.warnings.set(key, { key, logId, event: e, firstStep: e.step, count: 1, resolved });
+    }
+    if (r && e.kind === 'saddle-point' && !resolved) {
+      const lm = e.evidence['lambdaMin'];
+      r.saddles.push({ step: e.step, lambdaMin: typeof lm === 'number' ? lm : NaN });
+      if (r.saddles.length > MAX_SADDLES) r.saddles.shift();
+      this.dirty.add('curvature');
+    }
+    this.dirty.add('warnings');
+  }
+
+  private evictWarning(): void {
+    for (const [k, w] of this.warnings) {
+      if (w.resolved) {
+        this.warnings.delete(k);
+        return;
+      }
+    }
+    const first = this.warnings.keys().next();
+    if (!first.done) this.warnings.delete(first.value);
+  }
+
+  private onEnd(logId: string, e: EndEvent): void {
+    const r = this.runFor(logId, e.run, e.rank);
+    if (!r) return;
+    r.end = e;
+    if (e.bestLoss !== undefined && e.bestLoss < r.bestLoss) {
+      r.bestLoss = e.bestLoss;
+      r.bestStep = e.bestStep ?? r.bestStep;
+    }
+    this.dirty.add('runs');
+  }
+
+  /** Warnings, most severe and most recent first; resolved ones last. */
+  warningCards(): WarningCard[] {
+    const sev = { error: 0, warning: 1, info: 2 } as const;
+    return [...this.warnings.values()].sort(
+      (a, b) =>
+        Number(a.resolved) - Number(b.resolved) ||
+        sev[a.event.severity] - sev[b.event.severity] ||
+        b.event.step - a.event.step,
+    );
+  }
+
+  /**
+   * The race's ranking: by final loss (lower is better), non-finite or diverged last; DDP ranks other
+   * than 0 are left out (they share the run's parameters).
+   */
+  ranking(logId?: string): RankingRow[] {
+    const rows = [...this.runs.values()]
+      .filter((r) => (logId === undefined || r.logId === logId) && (r.rank === undefined || r.rank === 0) && r.stepsSeen > 0)
+      .map((r) => {
+        const finalLoss = r.end ? r.end.loss : r.lastLoss;
+        return {
+          rank: 0, key: r.key, run: r.run, optimizer: r.optimizer, colorIndex: r.colorIndex,
+          finalLoss, bestLoss: r.bestLoss, bestStep: r.bestStep,
+          steps: r.end ? r.end.steps : Math.max(0, r.lastStep), reason: r.end?.reason ?? 'running', ended: r.end !== undefined,
+        };
+      });
+    const bad = (row: RankingRow): number => (Number.isFinite(row.finalLoss) && row.reason !== 'diverged' && row.reason !== 'failed' ? 0 : 1);
+    rows.sort((a, b) => bad(a) - bad(b) || a.finalLoss - b.finalLoss || a.run.localeCompare(b.run));
+    rows.forEach((r, i) => (r.rank = i + 1));
+    return rows;
+  }
+
+  /** Runs in a stable display order (log, then first appearance). */
+  runList(): RunData[] {
+    return [...this.runs.values()];
+  }
+
+  /** True when some run optimises exactly two parameters (a 2-D test function): the contour view applies. */
+  hasTwoD(): boolean {
+    for (const r of this.runs.values()) if (r.path.length > 0 || r.start?.parameters === 2) return true;
+    return this.landscapes.size > 0;
+  }
+}
+
+function optimizerFromConfig(config: Record<string, unknown>): string | undefined {
+  const t = config['training'];
+  if (t && typeof t === 'object') {
+    const o = (t as Record<string, unknown>)['optimizer'];
+    if (o && typeof o === 'object') {
+      const n = (o as Record<string, unknown>)['name'];
+      if (typeof n === 'string') return n;
+    }
+  }
+  return undefined;
+}
+
+function lrFromConfig(config: Record<string, unknown> | undefined): number | undefined {
+  const t = config?.['training'];
+  if (t && typeof t === 'object') {
+    const o = (t as Record<string, unknown>)['optimizer'];
+    if (o && typeof o === 'object') {
+      const lr = (o as Record<string, unknown>)['lr'];
+      if (typeof lr === 'number') return lr;
+    }
+  }
+  return undefined;
+}
