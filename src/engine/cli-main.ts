@@ -15,6 +15,9 @@ process.on('SIGTERM', onSignal);
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(0);
 });
+// Events leave the process as they are written: a non-blocking pipe would queue them in memory when the
+// reader is slow (unbounded, and lost if the engine is then killed). Blocking writes give backpressure.
+(process.stdout as unknown as { _handle?: { setBlocking?: (b: boolean) => void } })._handle?.setBlocking?.(true);
 
 const io: Io = {
   stdout: (s) => void process.stdout.write(s),

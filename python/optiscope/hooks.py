@@ -1,0 +1,151 @@
+"""Zero-code instrumentation: patches that find every optimizer, the loss the script backpropagates
+and the modules (with the lines that created them), without touching the user's script.
+
+- `Module.__init__`: remembers each module and its creation line (for layer names and `source`).
+- `Optimizer.__init__`: wraps every optimizer created in a Monitor (with its creation line).
+- `Optimizer.step`: step pre/post hooks where torch has them (2.x), else an instance-level wrapper
+  that stays a bound method (1.x LR schedulers rewrap `optimizer.step` through `__func__`).
+- `torch.autograd.backward` (which `Tensor.backward` calls): records the scalar being backpropagated;
+  on curvature-probe steps it measures the Hessian on that batch's graph first.
+"""
+import threading
+import types
+from typing import Any, Dict, List, Optional
+
+import torch
+from torch import nn
+
+from . import naming
+from .channel import Channel
+from .monitor import Monitor
+from .source import caller_location
+
+_lock = threading.Lock()
+_installed: Dict[str, Any] = {}
+monitors: List[Monitor] = []
+_pending_loss: Optional[torch.Tensor] = None
+_in_probe = threading.local()
+
+
+_last_taken: Optional[torch.Tensor] = None
+
+
+_pending_first: Optional[torch.Tensor] = None
+
+
+def take_loss(first: bool = False) -> Optional[torch.Tensor]:
+    """The loss of the coming step: the sum of the scalars backpropagated since the previous step of any
+    optimizer (gradient accumulation divides each micro-batch loss, so the sum is the batch loss). Two
+    optimizers stepping after one backward (an embedding and a head) both get that loss."""
+    global _pending_loss, _last_taken, _pending_first
+    if _pending_loss is None:
+        return _last_taken
+    # step(closure) may evaluate the closure many times (LBFGS): its loss is the first evaluation's.
+    _last_taken = _pending_first if first else _pending_loss
+    _pending_loss = _pending_first = None
+    return _last_taken
+
+
+def install_loss_hook() -> None:
+    with _lock:
+        if "backward" in _installed:
+            return
+        original = torch.autograd.backward
+        _installed["backward"] = original
+
+        def backward(tensors: Any, *args: Any, **kwargs: Any) -> Any:
+            global _pending_loss, _pending_first
+            t = tensors[0] if isinstance(tensors, (list, tuple)) and len(tensors) == 1 else tensors
+            if isinstance(t, torch.Tensor) and t.numel() == 1 and t.is_floating_point() and not getattr(_in_probe, "on", False):
+                d = t.detach().reshape(())
+                if _pending_loss is None:
+                    _pending_first = d
+                _pending_loss = d if _pending_loss is None else _pending_loss + d
+                for m in monitors:
+                    if m.probe_armed and m.closure is None and not m.ended:
+                        _in_probe.on = True
+                        try:
+                            guarded(m, m.probe_with_loss, t)
+                        finally:
+                            _in_probe.on = False
+            return original(tensors, *args, **kwargs)
+
+        torch.autograd.backward = backward  # type: ignore[assignment]
+
+
+def guarded(monitor: Monitor, fn: Any, *args: Any) -> None:
+    """Runs a monitor callback; a bug in Optiscope stops the monitoring, never the user's training.
+    StopTraining (the --steps budget) is a BaseException and passes through on purpose."""
+    try:
+        fn(*args)
+    except Exception as e:  # noqa: BLE001 - any failure of the monitor
+        monitor.fail(e)
+
+
+def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
+    """Calls monitor.pre_step/post_step around every optimizer.step()."""
+    if hasattr(optimizer, "register_step_pre_hook") and hasattr(optimizer, "register_step_post_hook"):
+
+        def pre(_opt: Any, args: Any, kwargs: Any) -> None:
+            guarded(monitor, monitor.pre_step, bool(args) or kwargs.get("closure") is not None)
+
+        def post(_opt: Any, args: Any, kwargs: Any) -> None:
+            guarded(monitor, monitor.post_step, take_loss(first=bool(args) or kwargs.get("closure") is not None))
+
+        optimizer.register_step_pre_hook(pre)  # type: ignore[attr-defined]
+        optimizer.register_step_post_hook(post)  # type: ignore[attr-defined]
+        return
+    original = optimizer.step  # bound (possibly already wrapped by the profiler hook)
+
+    def step(self: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
+        closure = args[0] if args else kwargs.get("closure")
+        guarded(monitor, monitor.pre_step, closure is not None)
+        out = original(*args, **kwargs)
+        loss = take_loss(first=closure is not None)
+        if closure is not None and isinstance(out, torch.Tensor) and out.numel() == 1:
+            loss = out.detach().reshape(())  # what step(closure) returns: the loss before the update
+        guarded(monitor, monitor.post_step, loss)
+        return out
+
+    optimizer.step = types.MethodType(step, optimizer)  # type: ignore[method-assign]
+
+
+def install(channel: Channel, rules: Optional[Dict[str, Any]], every: Optional[int], script: Optional[str],
+            max_steps: Optional[int], hessian_every: int) -> None:
+    """Zero-code mode: watch every optimizer and module the script creates from now on."""
+    with _lock:
+        if "optimizer" in _installed:
+            return
+        module_init = nn.Module.__init__
+        opt_init = torch.optim.Optimizer.__init__
+        _installed["optimizer"] = opt_init
+        _installed["module"] = module_init
+
+        def new_module_init(self: nn.Module, *args: Any, **kwargs: Any) -> None:
+            module_init(self, *args, **kwargs)
+            naming.record_module(self)
+
+        def new_opt_init(self: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> None:
+            opt_init(self, *args, **kwargs)
+            if getattr(self, "_optiscope", None) is not None:
+                return
+            # `Optimizer.__init__` runs inside the subclass's __init__: the user's line is further out.
+            m = Monitor(self, channel, rules, caller_location(2), every=every, script=script,
+                        max_steps=max_steps, hessian_every=hessian_every)
+            self._optiscope = m  # type: ignore[attr-defined]
+            monitors.append(m)
+            attach_step(self, m)
+
+        nn.Module.__init__ = new_module_init  # type: ignore[method-assign]
+        torch.optim.Optimizer.__init__ = new_opt_init  # type: ignore[method-assign]
+    install_loss_hook()
+
+
+def finish(reason: str) -> None:
+    for m in monitors:
+        m.end(reason)
+
+
+def last_run() -> Optional[str]:
+    started = [m for m in monitors if m.started]
+    return started[-1].run if started else None

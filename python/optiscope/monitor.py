@@ -1,0 +1,385 @@
+"""One watched optimizer: turns its steps into `start`, `step`, `warning`, `hessian` and `end` events."""
+import math
+import os
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+import torch
+from torch import nn
+
+from . import effective_lr, naming
+from .activity import ActivityProbe
+from .channel import Channel
+from .diagnosis.suite import Suite
+from .diagnosis.view import Layer as DiagLayer, OptimizerSpec, Stats
+from .diagnosis.suite import PROBE_ITERATIONS
+from .hessian import extremes, hvp_from_loss, lanczos
+from .stats import StatsCollector, StepStats
+
+Location = Tuple[str, int]
+
+
+# Fraction of the training time the per-step statistics (as timed around step(); the forward hooks
+# add about a third more) may add before the governor samples steps
+# (OPTISCOPE_OVERHEAD), and the steps always monitored at the start of a run.
+OVERHEAD_BUDGET = float(os.environ.get("OPTISCOPE_OVERHEAD", "0.03") or 0.03)
+GOVERNOR_WARMUP = 20
+# Models smaller than this are monitored at every step whatever the relative cost: their steps take
+# less time than the statistics' fixed Python cost, yet nobody waits for a fraction of a millisecond,
+# and their event streams stay deterministic (no timing in the decision).
+GOVERNOR_MIN_PARAMETERS = 100_000
+# Fraction of the run's wall time automatic curvature probes may take (OPTISCOPE_PROBE_BUDGET).
+PROBE_BUDGET = float(os.environ.get("OPTISCOPE_PROBE_BUDGET", "0.03") or 0.03)
+PROBE_FREE_SECONDS = 0.25
+
+
+class StopTraining(BaseException):
+    """Raised after the step budget (--steps) is spent. A BaseException, so a script's own
+    `except Exception` cannot swallow it."""
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+
+
+def distributed_rank() -> Tuple[Optional[int], Optional[int]]:
+    """(rank, world size) from the env:// variables, when this process is one rank of several."""
+    if "WORLD_SIZE" not in os.environ or "RANK" not in os.environ:
+        return None, None
+    try:
+        return int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    except ValueError:
+        return None, None
+
+
+class Monitor:
+    _names: Dict[str, int] = {}
+
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        channel: Channel,
+        rules: Optional[Dict[str, Any]],
+        source: Optional[Location],
+        every: Optional[int] = None,
+        models: Iterable[nn.Module] = (),
+        closure: Optional[Callable[[], torch.Tensor]] = None,
+        script: Optional[str] = None,
+        max_steps: Optional[int] = None,
+        hessian_every: int = 0,
+    ) -> None:
+        self.optimizer = optimizer
+        self.channel = channel
+        self.rules = rules
+        self.source = source
+        # None: every step, unless that costs more than OVERHEAD_BUDGET of the training time (then the
+        # governor spaces the monitored steps out); an explicit `every` is followed exactly.
+        self.every = max(1, int(every)) if every else 1
+        self.governed = not every
+        self.monitor_time = 0.0
+        self.wall_time = 0.0
+        self._t_last_end: Optional[float] = None
+        self._t_pre = 0.0
+        self._next_monitored = True
+        self._cost: Optional[float] = None
+        self._cpu_only: Optional[bool] = None
+        self.models = list(models)
+        self.closure = closure
+        self.script = script
+        self.max_steps = max_steps
+        self.hessian_every = max(0, int(hessian_every))
+        self.rank, self.world = distributed_rank()
+        base = type(optimizer).__name__.lower()
+        Monitor._names[base] = Monitor._names.get(base, 0) + 1
+        self.run = base if Monitor._names[base] == 1 else f"{base}-{Monitor._names[base]}"
+        self.steps = 0
+        self.monitored_steps = 0
+        self.started = False
+        self.ended = False
+        self.stats: Optional[StatsCollector] = None
+        self.suite: Optional[Suite] = None
+        self.probe_possible = True
+        self.diag_layers: List[DiagLayer] = []
+        self.activity: Optional[ActivityProbe] = None
+        self.last_loss = math.nan
+        self.best: Optional[Tuple[float, int]] = None
+        self.t0 = time.time()
+        self.monitoring_this_step = False
+        self.closure_step = False
+        self.probes = 0
+        self.probe_armed = False
+        self.probe_time = 0.0
+        self.train_time = 0.0
+        self.last_probe_cost: Optional[float] = None
+        self._last_step_time: Optional[float] = None
+        self._probe_time_since = 0.0
+        self.last_grad_norm = math.nan
+
+    # ----------------------------------------------------------------------------------------------
+    def emit(self, event: Dict[str, Any]) -> None:
+        if "run" not in event and event.get("type") != "error":
+            event["run"] = self.run
+        elif event.get("type") == "error":
+            event.setdefault("run", self.run)
+        if self.rank is not None:
+            event["rank"] = self.rank
+        self.channel.emit(event)
+
+    def params(self) -> List[torch.Tensor]:
+        return [p for g in self.optimizer.param_groups for p in g["params"]]
+
+    def _start(self) -> None:
+        self.started = True
+        candidates = self.models or naming.known_modules()
+        layout = naming.build_layout(self.params(), candidates)
+        self.layout = layout
+        if layout.parameters < GOVERNOR_MIN_PARAMETERS:
+            self.governed = False
+        self.stats = StatsCollector(self.optimizer, layout)
+        by_name = {layer.name: layer.source for layer in layout.layers}
+        min_batch = int(self.rules["deadUnits"].get("minBatch", 1)) if self.rules else 1
+        self.activity = ActivityProbe(layout, lambda: self.monitoring_next() and torch.is_grad_enabled(), min_batch)
+        self.diag_layers = [DiagLayer(layer.name, sum(p.numel() for p in layer.params),
+                                      can_die=layer.name in self.activity.dead_layers,
+                                      can_saturate=layer.name in self.activity.saturating_layers) for layer in layout.layers]
+        if self.rules is not None:
+            self.suite = Suite(
+                self.rules, lambda: OptimizerSpec.of(self.optimizer), self.diag_layers, self.max_steps, self.emit,
+                lambda name: (by_name.get(name) if name else None) or self.source,
+                hessian_every=self.hessian_every,
+                network=bool(layout.layers) and layout.layers[0].name != "params",
+            )
+        group = self.optimizer.param_groups[0] if self.optimizer.param_groups else {}
+        hyper = {k: v for k, v in group.items() if k != "params" and isinstance(v, (int, float, bool, str, tuple, list))}
+        event: Dict[str, Any] = {
+            "type": "start",
+            "protocol": 1,
+            "config": {"optimizer": {"name": type(self.optimizer).__name__, **{k: list(v) if isinstance(v, tuple) else v for k, v in hyper.items()}},
+                       "script": self.script, "every": self.every, "groups": len(self.optimizer.param_groups)},
+            "parameters": layout.parameters,
+            "layers": [{"name": layer.name, "parameters": sum(p.numel() for p in layer.params)} for layer in layout.layers],
+            "optimizer": type(self.optimizer).__name__,
+            "source": "pytorch",
+            "time": datetime.now(timezone.utc).isoformat(),
+        }
+        if self.script:
+            event["file"] = self.script
+        if self.max_steps:
+            event["totalSteps"] = self.max_steps
+        if self.world is not None:
+            event["worldSize"] = self.world
+        self.emit(event)
+
+    def _clock(self) -> float:
+        """CPU time of this process when training runs on the CPU (immune to other processes taking
+        the machine), wall time when an accelerator does the work (its time is not this CPU's)."""
+        if self._cpu_only is None:
+            self._cpu_only = all(p.device.type == "cpu" for p in self.params())
+        return time.process_time() if self._cpu_only else time.perf_counter()
+
+    def monitoring_next(self) -> bool:
+        """True when the coming optimizer step will be monitored (its forward passes are observed)."""
+        return self._next_monitored
+
+    def _decide_next(self, spent: float) -> None:
+        """After a step: will the next one be monitored? With an explicit `every`, every N-th step. Else
+        every step while the monitoring time stays within OVERHEAD_BUDGET of the training time so far
+        (the first GOVERNOR_WARMUP steps always, so every run starts with full data)."""
+        now = self._clock()
+        self.monitor_time += spent
+        if self._t_last_end is not None:
+            self.wall_time += now - self._t_last_end
+        self._t_last_end = now
+        if not self.governed:
+            self._next_monitored = (self.steps + 1) % self.every == 0
+            return
+        if spent > 0:
+            self._cost = spent if self._cost is None else 0.8 * self._cost + 0.2 * spent
+        if self.steps <= GOVERNOR_WARMUP:
+            self._next_monitored = True
+            if self.steps == GOVERNOR_WARMUP:  # the budget counts from here: no debt from the warm-up
+                self.monitor_time = self.wall_time = 0.0
+            return
+        train = self.wall_time - self.monitor_time
+        self._next_monitored = self.monitor_time + (self._cost or 0.0) <= OVERHEAD_BUDGET * max(train, 0.0)
+
+    # ----------------------------------------------------------------------------------------------
+    def pre_step(self, with_closure: bool) -> None:
+        if self.ended:
+            return
+        t0 = self._clock()
+        if not self.started:
+            self._start()
+        self.monitoring_this_step = self.monitoring_next()
+        self.closure_step = with_closure
+        if self.monitoring_this_step and self.stats is not None:
+            self.stats.before(with_closure)
+        self._t_pre = self._clock() - t0
+
+    def post_step(self, loss: Optional[torch.Tensor]) -> None:
+        if self.ended:
+            return
+        t0 = self._clock()
+        self.steps += 1
+        if self.monitoring_this_step and self.stats is not None:
+            self.monitored_steps += 1
+            flags, act = self.activity.take() if self.activity else ([], [])
+            s = self.stats.after(loss, flags, act)
+            self._report(s, loss is not None)
+        elif self.activity is not None:
+            self.activity.take()
+        spent = self._t_pre + (self._clock() - t0) - self._probe_time_since
+        self._decide_next(max(spent, 0.0) if self.monitoring_this_step else 0.0)
+        if self.max_steps is not None and self.steps >= self.max_steps:
+            raise StopTraining()
+
+    def _report(self, s: StepStats, loss_known: bool) -> None:
+        loss = s.loss if loss_known else math.nan
+        if loss_known:
+            self.last_loss = loss
+        self.last_grad_norm = s.grad_norm
+        if loss_known and not math.isnan(loss) and not math.isinf(loss) and (self.best is None or loss < self.best[0]):
+            self.best = (loss, self.steps)
+        event: Dict[str, Any] = {"type": "step", "step": self.steps, "epoch": 0, "loss": loss, "lr": s.lr,
+                                 "gradNorm": s.grad_norm, "layers": s.layers}
+        if self.layout.parameters <= 2:
+            event["params"] = [float(x) for p in self.stats.flat for x in p.detach().reshape(-1).tolist()]  # type: ignore[union-attr]
+        self.emit(event)
+        if self.suite is None:
+            return
+        if self.steps == 1 or not hasattr(self, "loss_floor_set"):
+            # Losses of networks are non-negative (the engine's floor 0); a script minimising something
+            # that can go negative (a log-likelihood) has no known floor.
+            self.suite.loss_floor = 0.0 if not loss_known or not (loss < 0) else -math.inf
+            self.loss_floor_set = True
+        bad_param = None
+        per_layer_gbad: List[bool] = []
+        per_layer_pbad: List[bool] = []
+        pos = 0
+        for layer in self.layout.layers:
+            n = len(layer.params)
+            gs = s.param_grad_norms[pos : pos + n]
+            ws = s.param_weight_norms[pos : pos + n]
+            per_layer_gbad.append(any(not math.isfinite(x) for x in gs))
+            per_layer_pbad.append(any(not math.isfinite(x) for x in ws))
+            if bad_param is None:
+                for name, g, w in zip(layer.param_names, gs, ws):
+                    if not (math.isfinite(g) and math.isfinite(w)):
+                        bad_param = name
+                        break
+            pos += n
+        stats = Stats(
+            grad_norm=[float(l["gradNorm"]) for l in s.layers],
+            weight_norm=[float(l["weightNorm"]) for l in s.layers],
+            update_norm=[float(l["updateNorm"]) for l in s.layers],
+            eff_p50=[float(l["effectiveLr"]["p50"]) for l in s.layers],  # type: ignore[index]
+            grad_non_finite=per_layer_gbad,
+            param_non_finite=per_layer_pbad,
+            dead=[float(s.dead.get(l.name, 0.0)) for l in self.layout.layers],
+            saturated=[float(s.saturated.get(l.name, 0.0)) for l in self.layout.layers],
+            has_activity=bool(s.dead or s.saturated),
+        )
+        # Automatic probes may take PROBE_BUDGET of the run's wall time (a mid-size MLP's 20 HVPs cost
+        # about 55 training steps); scheduled and explicit probes are what the user asked for.
+        affordable = self.hessian_every > 0 or self.closure is not None or self._probe_affordable()
+        trigger = self.suite.after_step(
+            self.steps, loss if loss_known else 0.0, s.lr, s.grad_norm, stats, self.layout.parameters, self.activity.batch_rows if self.activity else 0,
+            any(per_layer_pbad), bad_param, s.first_nonfinite_module,
+            probe_available=self.probe_possible and affordable and not (self.world is not None and self.world > 1),
+        )
+        if trigger is not None:
+            self.trigger = trigger
+            if self.closure is not None:
+                self.probe_with_closure()
+            else:
+                self.probe_armed = True  # measured on the next batch the script backpropagates
+
+    # ----------------------------------------------------------------------------------------------
+    def _probe_affordable(self) -> bool:
+        now = time.perf_counter()
+        if self._last_step_time is not None:
+            self.train_time += now - self._last_step_time - self._probe_time_since
+        self._last_step_time = now
+        self._probe_time_since = 0.0
+        monitored = max(1, self.steps)
+        estimate = self.last_probe_cost if self.last_probe_cost is not None else PROBE_ITERATIONS * 3.0 * self.train_time / monitored
+        # Small models get a few probes whatever their training time: PROBE_FREE_SECONDS in all.
+        return self.probe_time + estimate <= max(PROBE_BUDGET * self.train_time, PROBE_FREE_SECONDS)
+
+    def probe_with_loss(self, loss: torch.Tensor) -> None:
+        """Zero-code probe: the script is about to backpropagate `loss`, a live graph at the current
+        parameters (those after `self.steps` updates), so its Hessian is measured before the optimizer
+        moves them."""
+        self.probe_armed = False
+        try:
+            hvp = hvp_from_loss(loss, self.params())
+        except RuntimeError:
+            hvp = None
+        self._run_probe(hvp)
+
+    def probe_with_closure(self) -> None:
+        self.probe_armed = False
+        assert self.closure is not None
+        with torch.enable_grad():
+            try:
+                hvp = hvp_from_loss(self.closure(), self.params())
+            except RuntimeError:
+                hvp = None
+            self._run_probe(hvp)
+
+    def _run_probe(self, hvp: Optional[Any]) -> None:
+        if hvp is None:
+            # Not twice differentiable through this graph (or no graph): no curvature for this run.
+            self.probe_possible = False
+            if self.suite is not None:
+                self.suite.probe_failed()
+            return
+        t0 = time.perf_counter()
+        values, hvps = lanczos(hvp, hvp.params, iterations=PROBE_ITERATIONS, seed=self.probes)
+        cost = time.perf_counter() - t0
+        self.probe_time += cost
+        self._probe_time_since += cost
+        self.last_probe_cost = cost
+        self.probes += 1
+        lr = effective_lr.group_lrs(self.optimizer)[0] if self.optimizer.param_groups else 0.0
+        trigger = getattr(self, "trigger", "request")
+        if self.suite is not None:
+            event = self.suite.on_probe(self.steps, values, hvps, trigger, lr)
+            self.emit(event)
+            self.suite.judge_probe()
+        else:
+            self.emit({"type": "hessian", "step": self.steps, "lambdaMax": values[-1], "lambdaMin": values[0],
+                       "eigenvalues": extremes(values), "hvps": hvps, "trigger": trigger, "lrSharpness": lr * values[-1]})
+
+    # ----------------------------------------------------------------------------------------------
+    def fail(self, e: BaseException) -> None:
+        """Optiscope itself failed: say so once, close the run, and let training go on unwatched."""
+        if self.ended:
+            return
+        import sys
+        import traceback
+
+        sys.stderr.write(f"optiscope: monitoring of {self.run} stopped after an internal error ({type(e).__name__}: {e}); training continues.\n")
+        self.emit({"type": "error", "message": f"Optiscope stopped monitoring {self.run}: {type(e).__name__}: {e}",
+                   "detail": "".join(traceback.format_exception(type(e), e, e.__traceback__))})
+        self.end("stopped")
+        self.ended = True
+
+    def end(self, reason: str) -> None:
+        if self.ended or not self.started:
+            self.ended = True
+            return
+        self.ended = True
+        if self.activity is not None:
+            self.activity.close()
+        if reason == "completed" and self.suite is not None and self.suite.diverged:
+            reason = "diverged"
+        event: Dict[str, Any] = {"type": "end", "steps": self.steps, "loss": self.last_loss, "reason": reason,
+                                 "wallMs": (time.time() - self.t0) * 1000.0}
+        if self.best is not None:
+            event["bestLoss"], event["bestStep"] = self.best
+        self.emit(event)

@@ -1,0 +1,121 @@
+"""`python -m optiscope.run <script> [args...]`: run a training script unmodified under Optiscope.
+
+Exit codes: the script's own (0 when it finishes), 1 when it raises (after an `error` event),
+2 when the script cannot be found, 3 when torch cannot be imported (the launcher turns that into a
+one-line message about choosing another interpreter).
+"""
+import os
+import runpy
+import signal
+import sys
+import traceback
+from types import FrameType
+from typing import List, Optional
+
+EXIT_NO_TORCH = 3
+
+
+def _int_env(name: str) -> Optional[int]:
+    v = os.environ.get(name)
+    try:
+        return int(v) if v else None
+    except ValueError:
+        return None
+
+
+def main(argv: List[str]) -> int:
+    if not argv:
+        sys.stderr.write("usage: python -m optiscope.run <script.py> [args...]\n")
+        return 2
+    script = argv[0]
+    if not os.path.isfile(script):
+        sys.stderr.write(f"optiscope: {script}: no such file\n")
+        return 2
+    try:
+        import torch  # noqa: F401
+    except ImportError as e:
+        # Under the launcher, it prints the one-line explanation (with how to pick another interpreter).
+        if not os.environ.get("OPTISCOPE_EVENT_FD"):
+            sys.stderr.write(f"optiscope: PyTorch is not installed for {sys.executable} ({e}).\n")
+        return EXIT_NO_TORCH
+
+    from . import hooks
+    from .channel import open_channel
+    from .monitor import StopTraining, distributed_rank
+    from .rules import load_rules
+    from .source import traceback_location
+
+    channel = open_channel()
+    rank, _ = distributed_rank()
+    try:
+        rules = load_rules()
+    except (OSError, ValueError) as e:
+        sys.stderr.write(f"optiscope: cannot read the monitors' rules ({e}); statistics only, no verdicts.\n")
+        rules = None
+    if rules is None:
+        sys.stderr.write("optiscope: the monitors' rules were not found (set OPTISCOPE_RULES to a copy of rules.json); "
+                         "statistics only, no verdicts.\n")
+    if os.environ.get("OPTISCOPE_THREADS"):
+        torch.set_num_threads(int(os.environ["OPTISCOPE_THREADS"]))
+    hooks.install(channel, rules, every=_int_env("OPTISCOPE_EVERY"), script=script,
+                  max_steps=_int_env("OPTISCOPE_STEPS"), hessian_every=_int_env("OPTISCOPE_HESSIAN_EVERY") or 0)
+
+    class PeerFailed(BaseException):
+        """Another rank of this distributed job died (the launcher sends SIGUSR1)."""
+
+    def on_term(_sig: int, _frame: Optional[FrameType]) -> None:
+        raise KeyboardInterrupt()
+
+    def on_peer(_sig: int, _frame: Optional[FrameType]) -> None:
+        raise PeerFailed()
+
+    signal.signal(signal.SIGTERM, on_term)
+    if hasattr(signal, "SIGUSR1"):
+        signal.signal(signal.SIGUSR1, on_peer)
+
+    sys.argv = [script] + argv[1:]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    code = 0
+    try:
+        runpy.run_path(script, run_name="__main__")
+        hooks.finish("completed")
+    except StopTraining:
+        hooks.finish("completed")
+    except SystemExit as e:
+        c = e.code
+        code = c if isinstance(c, int) else (0 if c is None else 1)
+        hooks.finish("completed" if code == 0 else "failed")
+    except KeyboardInterrupt:
+        hooks.finish("stopped")
+        code = 130
+    except PeerFailed:
+        hooks.finish("failed")
+        code = 1
+    except BaseException as e:  # the user's script raised: report it, keep every earlier event
+        hooks.finish("failed")
+        loc = traceback_location(e.__traceback__)
+        event = {"type": "error", "message": f"{type(e).__name__}: {e}",
+                 "detail": "".join(traceback.format_exception(type(e), e, e.__traceback__))}
+        run = hooks.last_run()
+        if run:
+            event["run"] = run
+        if loc:
+            event["location"] = {"file": loc[0], "line": loc[1]}
+        if rank is not None:
+            event["rank"] = rank
+        channel.emit(event)
+        where = f"{loc[0]}:{loc[1]}: " if loc else ""
+        sys.stderr.write(f"{where}{type(e).__name__}: {e}\n")
+        code = 1
+    if not hooks.monitors:
+        sys.stderr.write("optiscope: the script created no torch.optim optimizer, so there was nothing to watch.\n")
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+    channel.close()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
