@@ -1,0 +1,149 @@
+/**
+ * Activation: wires the run manager, panels, Runs view, status bar and language features to VS Code.
+ * Everything that does not need `vscode` lives in runner/, runs/ and panel/ modules with unit tests;
+ * this file is glue.
+ */
+import * as fs from 'node:fs';
+import * as vscode from 'vscode';
+import { OPTIMIZER_NAMES } from '../engine/optim/catalog';
+import { Panels } from './panel/panels';
+import { RunController } from './runController';
+import { RunManager } from './runner/runManager';
+import { RunsView, type RunsViewNode } from './runs/runsView';
+import { RunStatusBar } from './statusBar';
+import { runnableTarget } from './targets';
+import { configHasRace } from './runner/cliArgs';
+import { fixEditor } from './fixEditor';
+import { registerLanguage } from './languageBridge';
+
+let manager: RunManager | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const output = vscode.window.createOutputChannel('Optiscope');
+  manager = new RunManager();
+  const runs = manager;
+  const panels = new Panels(context, output, fixEditor);
+  const runsView = new RunsView();
+  const controller = new RunController(context, runs, panels, output, () => runsView.refresh());
+  const tree = vscode.window.createTreeView('optiscope.runs', { treeDataProvider: runsView, canSelectMany: true, showCollapseAll: true });
+
+  const setRunning = () => void vscode.commands.executeCommand('setContext', 'optiscope.running', runs.runs.length > 0);
+  const offChange = runs.onDidChange.on(setRunning);
+
+  const command = (id: string, fn: (...args: unknown[]) => unknown) => vscode.commands.registerCommand(id, fn);
+
+  context.subscriptions.push(
+    output,
+    panels,
+    runsView,
+    tree,
+    new RunStatusBar(runs),
+    { dispose: offChange },
+    { dispose: () => runs.dispose() },
+
+    command('optiscope.run', async (arg) => {
+      const uri = await runnableTarget(arg);
+      if (uri) await controller.start(uri);
+    }),
+
+    command('optiscope.race', async (arg) => {
+      const uri = await runnableTarget(arg, true);
+      if (!uri) return;
+      const text = (await vscode.workspace.openTextDocument(uri)).getText();
+      if (configHasRace(text)) {
+        await controller.start(uri);
+        return;
+      }
+      const defaults = new Set(['sgd', 'momentum', 'adam']);
+      const picks = await vscode.window.showQuickPick(
+        OPTIMIZER_NAMES.map((name) => ({ label: name, picked: defaults.has(name) })),
+        { canPickMany: true, placeHolder: 'Optimizers to race on this config (same start, init and batches)' },
+      );
+      if (!picks) return;
+      if (picks.length < 2) {
+        void vscode.window.showWarningMessage('Optiscope: pick at least two optimizers to race.');
+        return;
+      }
+      await controller.start(uri, { race: picks.map((p) => p.label) });
+    }),
+
+    command('optiscope.stop', async (arg) => {
+      let live = runs.runs;
+      if (arg instanceof vscode.Uri) live = live.filter((r) => r.spec.file === arg.fsPath);
+      if (live.length === 0) {
+        void vscode.window.showInformationMessage('Optiscope: no run is live.');
+        return;
+      }
+      let targets = live;
+      if (live.length > 1) {
+        const pick = await vscode.window.showQuickPick(
+          [{ label: 'All runs', runs: live }, ...live.map((r) => ({ label: r.name, description: `started ${r.startedAt.toLocaleTimeString()}`, runs: [r] }))],
+          { placeHolder: 'Stop which run?' },
+        );
+        if (!pick) return;
+        targets = pick.runs;
+      }
+      await Promise.all(targets.map((r) => r.stop()));
+    }),
+
+    command('optiscope.openLog', async (arg) => {
+      let paths: string[] = [];
+      if (arg instanceof vscode.Uri && arg.fsPath.endsWith('.ndjson')) paths = [arg.fsPath];
+      else {
+        const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
+        const runsDir = folder ? vscode.Uri.joinPath(folder.uri, '.optiscope', 'runs') : undefined;
+        const picked = await vscode.window.showOpenDialog({
+          canSelectMany: true,
+          filters: { 'Optiscope run log': ['ndjson'] },
+          defaultUri: runsDir && fs.existsSync(runsDir.fsPath) ? runsDir : folder?.uri,
+          openLabel: 'Open Run Log',
+        });
+        paths = (picked ?? []).map((u) => u.fsPath);
+      }
+      if (paths.length) panels.showLogs(paths);
+    }),
+
+    command('optiscope.showPanel', () => {
+      if (panels.revealLatest()) return;
+      const live = runs.latest();
+      if (live) {
+        panels.showRun(live);
+        return;
+      }
+      void vscode.window.showInformationMessage('Optiscope: no run yet. Open a config or a training script and run "Optiscope: Run".');
+    }),
+
+    command('optiscope.openRun', (arg) => {
+      if (!(arg instanceof vscode.Uri)) return;
+      const live = runs.runs.find((r) => r.log.path === arg.fsPath);
+      if (live) panels.showRun(live);
+      else panels.showLogs([arg.fsPath]);
+    }),
+
+    command('optiscope.compareRuns', (item, items) => {
+      const nodes = (Array.isArray(items) && items.length ? items : [item]) as RunsViewNode[];
+      const chosen = nodes.length > 1 ? nodes : tree.selection;
+      const paths = chosen.flatMap((n) => (n.kind === 'run' ? [n.run.path] : n.kind === 'group' ? n.runs.map((r) => r.path) : []));
+      if (paths.length) panels.showLogs(paths.slice(0, 20));
+    }),
+
+    command('optiscope.refreshRuns', () => runsView.refresh()),
+  );
+
+  try {
+    registerLanguage(context, runs);
+  } catch (e) {
+    // Diagnostics failing must not take the run commands down with them.
+    output.appendLine(`language features failed to start: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  }
+  setRunning();
+}
+
+/** Window close, reload or extension update: stop every run so no process outlives the host. */
+export async function deactivate(): Promise<void> {
+  const m = manager;
+  manager = undefined;
+  if (!m) return;
+  await m.stopAll(1000);
+  m.dispose();
+}

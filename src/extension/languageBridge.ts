@@ -1,0 +1,59 @@
+/**
+ * The seam between runs and the language features (src/extension/language): they show each run's
+ * warnings on the lines of the config or script they are about. We tell them when a live run's
+ * warnings change, and, at activation, the warnings of the last saved run of each file.
+ */
+import * as vscode from 'vscode';
+import type { WarningEvent } from '../engine/protocol';
+import { registerLanguageFeatures, type RunWarnings } from './language';
+import { loadLogFile } from './panel/replay';
+import { resolveRecorded } from './panel/sources';
+import type { Run } from './runner/run';
+import type { RunManager } from './runner/runManager';
+import { readRunsIndex } from './runs/runsIndex';
+
+function warningsOf(events: readonly { type: string }[]): WarningEvent[] {
+  return events.filter((e): e is WarningEvent => e.type === 'warning');
+}
+
+export function registerLanguage(context: vscode.ExtensionContext, runs: RunManager): void {
+  const emitter = new vscode.EventEmitter<RunWarnings>();
+  const seen = new WeakMap<Run, number>();
+  const publish = (run: Run) => {
+    const warnings = warningsOf(run.events);
+    // Only when something changed (a new warning, or the end: a run without warnings clears old ones).
+    if (run.live && warnings.length === (seen.get(run) ?? 0)) return;
+    seen.set(run, warnings.length);
+    emitter.fire({
+      file: vscode.Uri.file(run.spec.file),
+      warnings,
+      cwd: run.spec.spawn.cwd,
+      log: run.log.path ? vscode.Uri.file(run.log.path) : undefined,
+    });
+  };
+  const off = runs.onDidChange.on(publish);
+  context.subscriptions.push(emitter, { dispose: off });
+
+  const lastRunWarnings = (): RunWarnings[] => {
+    const out: RunWarnings[] = [];
+    const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+    for (const folder of folders) {
+      const done = new Set<string>();
+      // Newest first: the first log of each file is its last run.
+      for (const saved of readRunsIndex(folder)) {
+        const file = resolveRecorded(saved.file, saved.path, folders);
+        if (!file || done.has(file)) continue;
+        done.add(file);
+        try {
+          const warnings = warningsOf(loadLogFile(saved.path).events);
+          if (warnings.length) out.push({ file: vscode.Uri.file(file), warnings, log: vscode.Uri.file(saved.path) });
+        } catch {
+          // An unreadable log shows nothing.
+        }
+      }
+    }
+    return out;
+  };
+
+  registerLanguageFeatures(context, { onDidChangeRunWarnings: emitter.event, lastRunWarnings });
+}

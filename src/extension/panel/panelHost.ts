@@ -1,0 +1,264 @@
+/**
+ * The panel host: a WebviewPanel beside the editor that shows one or more logs (live runs or saved
+ * logs). It replays the full state whenever the webview (re)loads (the webview posts `ready`), forwards
+ * each live run's batches, and answers the webview's whitelisted requests after validating them.
+ * State survives hide/show and window reload by replay, not `retainContextWhenHidden`.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as vscode from 'vscode';
+import type { Fix, OptiscopeEvent } from '../../engine/protocol';
+import type { TextEditOp } from '../../engine/diagnostic';
+import { panelHtml } from '../../webview/html';
+import { eventsMessage, parseFromWebview, toWebviewWire, type FromWebview, type ToWebview } from '../../webview/messages';
+import { isConfig } from '../runner/cliArgs';
+import { allowedFile } from './fileGuard';
+import { decimateForReplay, stepsToCsv } from './replay';
+import type { LogSource } from './sources';
+
+export const PANEL_VIEW_TYPE = 'optiscope.panel';
+/** Step events per run in one replay; the log on disk keeps all of them. */
+const REPLAY_MAX_STEPS = 20_000;
+
+/** Edits that set `path` to `value` in a config's text, or undefined when that is impossible. */
+export type FixEditor = (text: string, file: string, path: string, value: Fix['value']) => TextEditOp[] | undefined;
+
+export interface PanelDeps {
+  extensionUri: vscode.Uri;
+  output: vscode.OutputChannel;
+  fixEditor: FixEditor | undefined;
+  /** Called when the set of logs changes (to persist it for the serializer). */
+  onDidChangeSources: () => void;
+  onDidDispose: (host: PanelHost) => void;
+}
+
+export class PanelHost {
+  private sources: LogSource[] = [];
+  private ready = false;
+  /** Events of each log the webview already has. */
+  private readonly delivered = new Map<string, number>();
+  private readonly subscriptions = new Map<string, (() => void)[]>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private rejected = 0;
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly deps: PanelDeps,
+  ) {
+    const dist = vscode.Uri.joinPath(deps.extensionUri, 'dist');
+    panel.webview.options = { enableScripts: true, localResourceRoots: [dist] };
+    panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'icon.png');
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: unknown) => void this.onMessage(m)),
+      panel.onDidDispose(() => this.dispose()),
+      // A hidden webview is torn down (no retainContextWhenHidden): it posts `ready` again when shown.
+      panel.onDidChangeViewState(() => {
+        if (!panel.visible) this.ready = false;
+      }),
+    );
+    this.render();
+  }
+
+  get logs(): readonly LogSource[] {
+    return this.sources;
+  }
+
+  /** Paths of the logs shown that live on disk (for the serializer). */
+  get logPaths(): string[] {
+    return this.sources.map((s) => s.logPath).filter((p): p is string => p !== undefined);
+  }
+
+  shows(logId: string): boolean {
+    return this.sources.some((s) => s.logId === logId);
+  }
+
+  setSources(sources: LogSource[], title: string): void {
+    for (const s of this.sources) this.unsubscribe(s.logId);
+    this.sources = sources;
+    this.delivered.clear();
+    for (const s of sources) this.subscribe(s);
+    this.panel.title = `Optiscope — ${title}`;
+    this.replay();
+    this.deps.onDidChangeSources();
+  }
+
+  /** Adds a log (a second live run of the same config) without dropping the others. */
+  addSource(source: LogSource): void {
+    if (this.shows(source.logId)) return;
+    this.sources.push(source);
+    this.subscribe(source);
+    this.replay();
+    this.deps.onDidChangeSources();
+  }
+
+  reveal(): void {
+    this.panel.reveal(vscode.ViewColumn.Beside, true);
+  }
+
+  private render(): void {
+    const webview = this.panel.webview;
+    const dist = vscode.Uri.joinPath(this.deps.extensionUri, 'dist');
+    this.ready = false;
+    webview.html = panelHtml({
+      cspSource: webview.cspSource,
+      nonce: crypto.randomBytes(18).toString('base64url'),
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
+      title: this.panel.title,
+    });
+  }
+
+  private subscribe(s: LogSource): void {
+    const run = s.run;
+    if (!run) return;
+    const offs = [
+      run.onEvents.on(() => this.forward(s)),
+      run.onExit.on(() => {
+        this.forward(s);
+        this.post({ type: 'runState', logId: s.logId, ...s.state() });
+      }),
+      run.onLogError.on(() => this.post({ type: 'runState', logId: s.logId, ...s.state() })),
+    ];
+    this.subscriptions.set(s.logId, offs);
+  }
+
+  private unsubscribe(logId: string): void {
+    for (const off of this.subscriptions.get(logId) ?? []) off();
+    this.subscriptions.delete(logId);
+  }
+
+  /** Sends what the webview does not have yet (the run batches at ≤ 30 Hz; this follows its pace). */
+  private forward(s: LogSource): void {
+    if (!this.ready) return;
+    const have = this.delivered.get(s.logId) ?? 0;
+    if (s.events.length <= have) return;
+    const fresh = s.events.slice(have) as OptiscopeEvent[];
+    this.delivered.set(s.logId, s.events.length);
+    void this.panel.webview.postMessage(eventsMessage(s.logId, fresh));
+  }
+
+  private replay(): void {
+    if (!this.ready) return;
+    const logs = this.sources.map((s) => {
+      const { events, decimated } = decimateForReplay(s.events, REPLAY_MAX_STEPS);
+      this.delivered.set(s.logId, s.events.length);
+      return {
+        logId: s.logId,
+        title: s.title,
+        file: s.file ? vscode.workspace.asRelativePath(s.file) : undefined,
+        events,
+        decimated,
+        state: s.state(),
+      };
+    });
+    this.post({ type: 'config', readOnly: !vscode.workspace.isTrusted, animate: true });
+    this.post({ type: 'replay', logs });
+  }
+
+  private post(msg: ToWebview): void {
+    if (!this.ready) return;
+    void this.panel.webview.postMessage(toWebviewWire(msg));
+  }
+
+  private async onMessage(raw: unknown): Promise<void> {
+    const parsed = parseFromWebview(raw);
+    if (!parsed.ok) {
+      // Never acted on; logged (bounded) so a broken webview build is diagnosable.
+      if (this.rejected++ < 20) this.deps.output.appendLine(`[panel] rejected a message from the webview: ${parsed.error}`);
+      return;
+    }
+    const msg = parsed.message;
+    try {
+      await this.handle(msg);
+    } catch (e) {
+      this.deps.output.appendLine(`[panel] ${msg.type} failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private async handle(msg: FromWebview): Promise<void> {
+    switch (msg.type) {
+      case 'ready':
+        this.ready = true;
+        this.replay();
+        return;
+      case 'stop':
+        await this.sources.find((s) => s.logId === msg.logId)?.run?.stop();
+        return;
+      case 'openLog':
+        await vscode.commands.executeCommand('optiscope.openLog');
+        return;
+      case 'race': {
+        const file = this.sources.find((s) => s.logId === msg.logId)?.file;
+        await vscode.commands.executeCommand('optiscope.race', file && isConfig(file) ? vscode.Uri.file(file) : undefined);
+        return;
+      }
+      case 'revealLine':
+        await this.revealLine(msg.file, msg.line, msg.col);
+        return;
+      case 'applyFix':
+        await this.applyFix(msg.logId, msg.fix, msg.warningId);
+        return;
+      case 'exportLog':
+        await this.exportLog(msg.logId, msg.format ?? 'ndjson');
+        return;
+      case 'requestLandscape':
+        // The engine has no control channel to a running process yet; landscapes arrive unasked.
+        return;
+    }
+  }
+
+  private async revealLine(file: string, line: number, col: number | undefined): Promise<void> {
+    const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+    const mentioned: string[] = [];
+    for (const s of this.sources)
+      for (const e of s.events) if (e.type === 'warning' && e.source && !mentioned.includes(e.source.file)) mentioned.push(e.source.file);
+    const known = this.sources.flatMap((s) => [s.file, s.logPath]).filter((p): p is string => p !== undefined);
+    const target = allowedFile(file, { folders, known, mentioned });
+    if (!target || !fs.existsSync(target)) {
+      this.deps.output.appendLine(`[panel] not opening ${file}: not a config, script or run log of this workspace`);
+      return;
+    }
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(target));
+    const pos = new vscode.Position(Math.max(0, line - 1), Math.max(0, (col ?? 1) - 1));
+    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(pos, pos) });
+  }
+
+  private async applyFix(logId: string, fix: Fix, warningId: string | undefined): Promise<void> {
+    const reply = (ok: boolean, message?: string) => this.post({ type: 'fixResult', logId, warningId, ok, message });
+    const file = this.sources.find((s) => s.logId === logId)?.file;
+    if (!vscode.workspace.isTrusted) return reply(false, 'Fixes are disabled in an untrusted workspace.');
+    if (!file || !isConfig(file) || !vscode.workspace.getWorkspaceFolder(vscode.Uri.file(file))) {
+      return reply(false, 'This run has no config file in this workspace to fix.');
+    }
+    if (!this.deps.fixEditor) return reply(false, 'Config editing is not available in this build.');
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+    const ops = this.deps.fixEditor(doc.getText(), file, fix.path, fix.value);
+    if (!ops) return reply(false, `Could not set ${fix.path} in ${vscode.workspace.asRelativePath(file)}.`);
+    const edit = new vscode.WorkspaceEdit();
+    for (const op of ops) edit.replace(doc.uri, new vscode.Range(doc.positionAt(op.offset), doc.positionAt(op.offset + op.length)), op.text);
+    const ok = await vscode.workspace.applyEdit(edit);
+    if (ok) await doc.save();
+    reply(ok, ok ? `Set ${fix.path} = ${JSON.stringify(fix.value)} in ${vscode.workspace.asRelativePath(file)}.` : 'The edit was rejected.');
+  }
+
+  private async exportLog(logId: string, format: 'ndjson' | 'csv'): Promise<void> {
+    const s = this.sources.find((x) => x.logId === logId);
+    if (!s) return;
+    const target = await vscode.window.showSaveDialog({
+      filters: format === 'csv' ? { CSV: ['csv'] } : { 'Run log': ['ndjson'] },
+      saveLabel: 'Save run',
+    });
+    if (!target) return;
+    if (format === 'csv') fs.writeFileSync(target.fsPath, stepsToCsv(s.events));
+    else if (s.run) s.run.saveCopy(target.fsPath);
+    else if (s.logPath) fs.copyFileSync(s.logPath, target.fsPath);
+    void vscode.window.showInformationMessage(`Saved ${vscode.workspace.asRelativePath(target)}.`);
+  }
+
+  dispose(): void {
+    for (const id of [...this.subscriptions.keys()]) this.unsubscribe(id);
+    for (const d of this.disposables) d.dispose();
+    this.disposables.length = 0;
+    this.deps.onDidDispose(this);
+  }
+}

@@ -1,0 +1,45 @@
+import { parse as parseYaml } from 'yaml';
+
+/**
+ * The command line that runs a config or script through the bundled engine CLI. One code path for both
+ * kinds: for `.py` files the CLI launches the PyTorch bridge itself. vscode-free (unit-tested).
+ */
+export interface CliRequest {
+  /** Absolute path of the bundled `dist/cli.js`. */
+  cliPath: string;
+  /** Config or script to run. */
+  file: string;
+  /** Python interpreter for scripts (and for configs that need it). */
+  python?: string;
+  /** Optimizer names to race (for a config without `race:`). */
+  race?: readonly string[];
+  steps?: number;
+}
+
+/** Arguments after the Node executable. Never joined into a string: each is passed to the child verbatim. */
+export function cliArgs(req: CliRequest): string[] {
+  const args = [req.cliPath, 'run', req.file, '--format', 'ndjson'];
+  if (req.python) args.push('--python', req.python);
+  if (req.race && req.race.length) args.push('--race', req.race.join(','));
+  if (req.steps !== undefined) args.push('--steps', String(req.steps));
+  return args;
+}
+
+/** Whether a file is something `Optiscope: Run` can run. */
+export function isRunnable(file: string): boolean {
+  return /\.optiscope\.(ya?ml|json)$/i.test(file) || /\.py$/i.test(file);
+}
+
+export function isConfig(file: string): boolean {
+  return /\.optiscope\.(ya?ml|json)$/i.test(file);
+}
+
+/** Whether a config already declares `race:` (then Race just runs it). Unparsable: treated as no. */
+export function configHasRace(text: string): boolean {
+  try {
+    const doc: unknown = parseYaml(text, { maxAliasCount: 100 });
+    return typeof doc === 'object' && doc !== null && Array.isArray((doc as { race?: unknown }).race);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * One run: a child process producing NDJSON events on stdout. The run validates every line, writes the
+ * accepted ones to the run log as they arrive, keeps them in memory (for replay and for saving elsewhere
+ * when the disk fails), and hands them to listeners in batches at most `batchHz` times a second so a
+ * flood of events cannot swamp the webview. vscode-free (unit-tested with real child processes).
+ */
+import type { ChildProcess } from 'node:child_process';
+import type { OptiscopeEvent } from '../../engine/protocol';
+import { Emitter } from './emitter';
+import { EventReader } from './eventReader';
+import { killTree, killTreeNow, spawnRunProcess, type SpawnSpec } from './processTree';
+import { RunLog, runLogStem, saveCopy } from './runLog';
+import { StreamSummary } from './summary';
+
+export type RunStatus = 'starting' | 'running' | 'completed' | 'invalid' | 'failed' | 'stopped';
+
+export interface RunSpec {
+  /** The config or script being run (absolute path). */
+  file: string;
+  /** Short name for titles and the log name (defaults to the file's base name). */
+  name?: string;
+  /** Workspace folder whose `.optiscope/runs` receives the log; undefined: keep it in memory only. */
+  folder: string | undefined;
+  spawn: SpawnSpec;
+  /** Grace period between SIGTERM and SIGKILL on stop. */
+  killGraceMs?: number;
+  /** Upper bound on listener batches per second. */
+  batchHz?: number;
+  /** Lines of stderr kept for the crash message. */
+  stderrTailLines?: number;
+  startedAt?: Date;
+}
+
+export interface RunExit {
+  status: RunStatus;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** A one-paragraph explanation for failures (exit code, spawn error, last stderr lines). */
+  message?: string;
+}
+
+let nextId = 1;
+
+export class Run {
+  readonly id = `run-${nextId++}`;
+  readonly name: string;
+  readonly startedAt: Date;
+  readonly events: OptiscopeEvent[] = [];
+  readonly lines: string[] = [];
+  readonly log = new RunLog();
+  readonly reader = new EventReader();
+  readonly summary = new StreamSummary();
+  status: RunStatus = 'starting';
+  exit: RunExit | undefined;
+
+  /** Validated events, in order, batched. */
+  readonly onEvents = new Emitter<OptiscopeEvent[]>();
+  /** Stderr text as it arrives (script output and engine progress). */
+  readonly onStderr = new Emitter<string>();
+  /** The run log could not be written (once). */
+  readonly onLogError = new Emitter<string>();
+  readonly onExit = new Emitter<RunExit>();
+  /** Resolves when the process has exited and every event has been delivered. */
+  readonly done: Promise<RunExit>;
+
+  private child: ChildProcess | undefined;
+  private stopRequested = false;
+  private stderrTail: string[] = [];
+  private stderrPartial = '';
+  private batch: OptiscopeEvent[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private lastFlush = 0;
+  private resolveDone!: (exit: RunExit) => void;
+  private spawnError: string | undefined;
+
+  constructor(readonly spec: RunSpec) {
+    this.name = spec.name ?? (spec.file.split(/[\\/]/).pop() || 'run');
+    this.startedAt = spec.startedAt ?? new Date();
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get live(): boolean {
+    return this.status === 'starting' || this.status === 'running';
+  }
+
+  start(): void {
+    if (this.child) throw new Error('run already started');
+    if (this.spec.folder !== undefined) {
+      this.log.open(this.spec.folder, runLogStem(this.startedAt, this.name));
+      if (this.log.error) this.onLogError.emit(this.log.error);
+    }
+    const child = spawnRunProcess(this.spec.spawn);
+    this.child = child;
+    this.status = 'running';
+    child.stdout?.setEncoding('utf8');
+    child.stderr?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => this.accept(this.reader.push(chunk)));
+    child.stderr?.on('data', (chunk: string) => this.onStderrChunk(chunk));
+    // The child may exit before reading stdin; a broken pipe there is not an error of ours.
+    child.stdin?.on('error', () => undefined);
+    child.on('error', (err) => {
+      this.spawnError = err.message;
+    });
+    // 'close' (not 'exit'): fires once stdout and stderr are drained, so no event is lost.
+    child.on('close', (code, signal) => this.finish(code, signal));
+  }
+
+  /** Stops the whole process tree: SIGTERM, then SIGKILL after the grace period. */
+  async stop(): Promise<RunExit> {
+    if (this.live && this.child?.pid !== undefined) {
+      this.stopRequested = true;
+      await killTree(this.child.pid, this.spec.killGraceMs ?? 3000);
+    }
+    return this.done;
+  }
+
+  /** For process-exit paths that cannot wait: SIGKILL the tree now. */
+  killNow(): void {
+    if (this.live && this.child?.pid !== undefined) {
+      this.stopRequested = true;
+      killTreeNow(this.child.pid);
+    }
+  }
+
+  /** Writes everything recorded so far to `file` (when the run log could not be written). */
+  saveCopy(file: string): void {
+    saveCopy(file, this.lines);
+  }
+
+  /** The last lines of stderr (bounded). */
+  lastStderr(): string[] {
+    return this.stderrPartial ? [...this.stderrTail, this.stderrPartial] : [...this.stderrTail];
+  }
+
+  private accept(accepted: ReturnType<EventReader['push']>): void {
+    if (accepted.length === 0) return;
+    const lines = accepted.map((a) => a.line);
+    const hadLog = this.log.writing;
+    this.log.append(lines);
+    if (hadLog && this.log.error) this.onLogError.emit(this.log.error);
+    for (const a of accepted) {
+      this.lines.push(a.line);
+      this.events.push(a.event);
+      this.summary.add(a.event);
+      this.batch.push(a.event);
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    const interval = 1000 / (this.spec.batchHz ?? 30);
+    const wait = Math.max(0, this.lastFlush + interval - Date.now());
+    this.timer = setTimeout(() => this.flush(), wait);
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.lastFlush = Date.now();
+    if (this.batch.length === 0) return;
+    const b = this.batch;
+    this.batch = [];
+    this.onEvents.emit(b);
+  }
+
+  private onStderrChunk(chunk: string): void {
+    this.onStderr.emit(chunk);
+    const parts = (this.stderrPartial + chunk).split('\n');
+    this.stderrPartial = (parts.pop() ?? '').slice(-4000);
+    for (const p of parts) if (p.trim()) this.stderrTail.push(p.slice(0, 2000));
+    const keep = this.spec.stderrTailLines ?? 20;
+    if (this.stderrTail.length > keep) this.stderrTail = this.stderrTail.slice(-keep);
+  }
+
+  private finish(code: number | null, signal: NodeJS.Signals | null): void {
+    this.accept(this.reader.end());
+    this.flush();
+    this.log.close();
+    let status: RunStatus;
+    if (this.stopRequested) status = 'stopped';
+    else if (this.spawnError !== undefined) status = 'failed';
+    else if (code === 0) status = 'completed';
+    else if (code === 2) status = 'invalid';
+    else status = 'failed';
+    const exit: RunExit = { status, code, signal };
+    if (status === 'failed' || status === 'invalid') exit.message = this.failureMessage(code, signal);
+    this.status = status;
+    this.exit = exit;
+    this.onExit.emit(exit);
+    this.resolveDone(exit);
+  }
+
+  private failureMessage(code: number | null, signal: NodeJS.Signals | null): string {
+    const how = this.spawnError
+      ? `could not start: ${this.spawnError}`
+      : signal
+        ? `was killed by ${signal}`
+        : code === 2
+          ? 'rejected its input'
+          : `exited with code ${code}`;
+    const tail = this.lastStderr().slice(-8).join('\n');
+    return `${this.name} ${how}.${tail ? `\n${tail}` : ''}`;
+  }
+}

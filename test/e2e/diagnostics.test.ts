@@ -1,0 +1,296 @@
+// End to end in a real VS Code (code-server) with only the packaged VSIX installed:
+//  1. a config with a misspelt optimizer name shows its error in the Problems panel as soon as it is
+//     open, on the value itself; the CodeLens row and hovers are there; the quick fix repairs the file
+//     (keeping its flow style) and the error goes; a JSON config is checked by us and by VS Code's JSON
+//     validation against the contributed schema;
+//  2. a config whose learning rate is past the stability edge gets the pre-flight probe's warning on the
+//     `lr` line before any training; after a run the run's warning sits on the same line; the quick fix
+//     lowers lr and both disappear because the line changed; the warning's code links to the run's panel;
+//  3. a PyTorch script run through the bridge gets its warnings on the lines of the script they name
+//     (`source`); the quick fix rewrites `lr=` in the optimizer's call, whose warnings then go while the
+//     model line keeps its own (needs a Python with torch: skips otherwise, unless OPTISCOPE_REQUIRE_ALL=1).
+// Needs code-server (scripts/install-code-server.sh) and Chromium; skips with the reason otherwise,
+// except under OPTISCOPE_REQUIRE_ALL=1. Uses the harness of test/e2e/codeServer.ts and workbench.ts.
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { chromium, type Page } from 'playwright-core';
+import { CHROMIUM, ROOT, installExtension, missingPrerequisite, packageVsix, serve, writeUserSettings } from './codeServer';
+import { openFile, runCommand, tab, waitForWorkbench } from './workbench';
+
+const missing = missingPrerequisite();
+const requireAll = process.env.OPTISCOPE_REQUIRE_ALL === '1';
+const RESULTS = path.join(ROOT, 'test-results');
+
+// Line 7 holds the mistake: "adma" for "adam".
+const BAD_NAME = `# A config with one mistake.
+seed: 1
+problem:
+  function: rosenbrock
+  start: [-1.5, 2.0]
+training:
+  optimizer: { name: adma, lr: 0.01 }
+  steps: 50
+`;
+
+// A JSON config with a key PyTorch does not call that way ("learning_rate" for "lr").
+const BAD_JSON = `{
+  "problem": { "function": "beale", "start": [1, 1] },
+  "training": {
+    "optimizer": { "name": "adam", "learning_rate": 0.01 },
+    "steps": 20
+  }
+}
+`;
+
+// Gradient descent on ½(x² + 10y²) with lr·λ_max = 0.25·10 = 2.5 > 2: it diverges. Line 8 holds lr.
+const LR_TOO_HIGH = `# lr past the stability edge of gradient descent.
+seed: 1
+problem:
+  function: quadratic
+  b: 10
+  start: [1.0, 1.0]
+training:
+  optimizer: { name: sgd, lr: 0.25 }
+  steps: 60
+`;
+
+// Linear regression with lr = 0.5 on features of variance 9: far past the stability edge. The model is
+// built on line 7, the optimizer on line 8.
+const SCRIPT = `import torch
+from torch import nn
+
+torch.manual_seed(0)
+x = 3.0 * torch.randn(256, 4)
+y = x @ torch.tensor([[1.5], [-2.0], [0.5], [1.0]])
+model = nn.Linear(4, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+loss_fn = nn.MSELoss()
+for step in range(40):
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.step()
+`;
+
+/** A Python interpreter that has torch ($OPTISCOPE_PYTHON, the system's, or the one on PATH). */
+function torchPython(): string | undefined {
+  for (const py of [process.env.OPTISCOPE_PYTHON, '/usr/bin/python3', 'python3']) {
+    if (py && spawnSync(py, ['-c', 'import torch'], { timeout: 60_000 }).status === 0) return py;
+  }
+  return undefined;
+}
+
+async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, limitMs = 60_000): Promise<T> {
+  const until = Date.now() + limitMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v as T;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(RESULTS, { recursive: true });
+  await page.screenshot({ path: path.join(RESULTS, name) });
+}
+
+/** code-server on a fresh workspace holding `files`, with the VSIX installed, and a page showing it. */
+async function openWorkbench(t: TestContext, name: string, files: Record<string, string>, settings: Record<string, unknown> = {}): Promise<{ page: Page; ws: string }> {
+  const vsix = packageVsix();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'optiscope-e2e-diag-'));
+  const dirs = { userData: path.join(tmp, 'user-data'), extensions: path.join(tmp, 'extensions') };
+  const ws = path.join(tmp, 'workspace');
+  fs.mkdirSync(ws, { recursive: true });
+  for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(ws, file), text);
+  writeUserSettings(dirs);
+  const settingsFile = path.join(dirs.userData, 'User', 'settings.json');
+  fs.writeFileSync(settingsFile, JSON.stringify({ ...(JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as object), ...settings }, null, 2));
+  installExtension(vsix, dirs);
+  const server = await serve(ws, dirs);
+  const browser = await chromium
+    .launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-features=Translate'],
+    })
+    .catch(async (e: unknown) => {
+      await server.stop();
+      throw e;
+    });
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  // One hook, in order: the screen and the server log as they were (the best clue on failure), then close.
+  t.after(async () => {
+    await shot(page, `e2e-${name}-last.png`).catch(() => undefined);
+    fs.mkdirSync(RESULTS, { recursive: true });
+    fs.writeFileSync(path.join(RESULTS, `e2e-${name}-code-server.log`), server.log.join(''));
+    await browser.close().catch(() => undefined);
+    await server.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+  await page.goto(`${server.url}/?folder=${encodeURIComponent(ws)}`);
+  await waitForWorkbench(page);
+  return { page, ws };
+}
+
+/** The rows of the Problems panel (opened with its keyboard shortcut if it is not showing). */
+async function problemRows(page: Page) {
+  const panel = page.locator('.markers-panel');
+  if (!(await panel.isVisible().catch(() => false))) {
+    await page.keyboard.press('Control+Shift+M');
+    await panel.waitFor({ state: 'visible', timeout: 15_000 });
+  }
+  return panel.locator('.monaco-list-row');
+}
+
+/** Scrolls the active editor to its first line, where the CodeLens row sits above line 1. */
+async function scrollEditorToTop(page: Page): Promise<void> {
+  const editor = page.locator('.editor-instance .monaco-editor .view-lines').first();
+  await editor.hover();
+  await page.mouse.wheel(0, -2000);
+}
+
+/** Opens the code actions at the cursor and applies the one titled `title` (which must be focused first). */
+async function applyFocusedQuickFix(page: Page, title: string | RegExp, screenshot: string): Promise<void> {
+  await page.locator('.editor-instance .monaco-editor textarea').first().focus();
+  await page.keyboard.press('Control+.');
+  const focused = page.locator('.action-widget .monaco-list-row.focused');
+  await focused.filter({ hasText: title }).first().waitFor({ timeout: 30_000 });
+  await shot(page, screenshot);
+  await page.keyboard.press('Enter');
+}
+
+test('a bad config shows its error in the Problems panel, and the quick fix repairs it', { skip: !requireAll && missing, timeout: 600_000 }, async (t) => {
+  if (missing) assert.fail(`prerequisite missing under OPTISCOPE_REQUIRE_ALL=1: ${missing}`);
+  const { page, ws } = await openWorkbench(t, 'diagnostics', { 'bad.optiscope.yaml': BAD_NAME, 'net.optiscope.json': BAD_JSON });
+  const file = path.join(ws, 'bad.optiscope.yaml');
+  await openFile(page, 'bad.optiscope.yaml');
+
+  // The error, with its did-you-mean, in the Problems panel.
+  const rows = await problemRows(page);
+  const errorRow = rows.filter({ hasText: 'unknown optimizer "adma"' }).first();
+  await errorRow.waitFor({ timeout: 60_000 });
+  const label = await errorRow.innerText();
+  assert.match(label, /did you mean "adam"/);
+  // It sits on the value itself: line 7, column 22 ("adma" inside the flow mapping).
+  assert.match(label, /Ln 7, Col 22/, label);
+  await shot(page, 'e2e-diagnostics-1-problem.png');
+
+  // The CodeLens row above the config (the editor may have scrolled it out of view as it arrived).
+  const lens = page.locator('.codelens-decoration');
+  await waitFor('the CodeLens row', async () => {
+    await scrollEditorToTop(page);
+    return (await lens.filter({ hasText: 'Check' }).first().isVisible()) ? true : undefined;
+  }, 30_000);
+  const lensText = await lens.first().innerText();
+  assert.match(lensText, /Run/);
+  assert.match(lensText, /Race optimizers/);
+
+  // A hover on a key explains it (from the language engine).
+  await page.locator('.view-lines .view-line span', { hasText: /^lr$/ }).first().hover();
+  await page.locator('.monaco-hover', { hasText: 'learning rate η' }).first().waitFor({ timeout: 30_000 });
+  await shot(page, 'e2e-diagnostics-2-hover.png');
+  await page.keyboard.press('Escape');
+
+  // Quick fix: the cursor on the problem (double-click its row), then the engine's preferred fix,
+  // listed first and focused.
+  await errorRow.dblclick();
+  await applyFocusedQuickFix(page, 'Change to adam', 'e2e-diagnostics-3-quickfix.png');
+
+  // The error goes away once the edit is validated, and the saved file holds the fix.
+  await waitFor('the error to leave the Problems panel', async () => ((await rows.filter({ hasText: 'unknown optimizer' }).count()) === 0 ? true : undefined), 30_000);
+  await page.keyboard.press('Control+S');
+  const saved = await waitFor('the saved file', () => {
+    const text = fs.readFileSync(file, 'utf8');
+    return text.includes('name: adam,') ? text : undefined;
+  }, 30_000);
+  assert.equal(saved, BAD_NAME.replace('name: adma', 'name: adam'), 'only the name changed; the flow style is kept');
+  await shot(page, 'e2e-diagnostics-4-fixed.png');
+
+  // A JSON config: our finding, and VS Code's JSON validation against the contributed schema.
+  await openFile(page, 'net.optiscope.json');
+  await rows.filter({ hasText: 'unknown key "learning_rate"' }).first().waitFor({ timeout: 60_000 });
+  await rows.filter({ hasText: 'learning_rate is not allowed' }).first().waitFor({ timeout: 60_000 });
+  await shot(page, 'e2e-diagnostics-5-json.png');
+});
+
+test('the pre-flight probe and the last run put their warnings on the lr line; lowering lr clears them', { skip: !requireAll && missing, timeout: 600_000 }, async (t) => {
+  if (missing) assert.fail(`prerequisite missing under OPTISCOPE_REQUIRE_ALL=1: ${missing}`);
+  const { page, ws } = await openWorkbench(t, 'run-warnings', { 'edge.optiscope.yaml': LR_TOO_HIGH });
+  const file = path.join(ws, 'edge.optiscope.yaml');
+  await openFile(page, 'edge.optiscope.yaml');
+  const rows = await problemRows(page);
+
+  // Before any training: the probe's prediction, on the value of lr (line 8, column 31).
+  const probeRow = rows.filter({ hasText: 'pre-flight: lr·λ_max' }).first();
+  await probeRow.waitFor({ timeout: 90_000 });
+  assert.match(await probeRow.innerText(), /Ln 8, Col 31/);
+  await shot(page, 'e2e-run-warnings-1-preflight.png');
+
+  // Run it (the CodeLens's own presence is checked by the first test); the run's warning lands on the same line.
+  await runCommand(page, 'Optiscope: Run');
+  const runRow = rows.filter({ hasText: 'last run, step' }).first();
+  await runRow.waitFor({ timeout: 120_000 });
+  const runText = await runRow.innerText();
+  assert.match(runText, /lr·λ_max/);
+  assert.match(runText, /Ln 8, Col 31/);
+  await shot(page, 'e2e-run-warnings-2-run.png');
+
+  // The warning's code is a link to the run's panel: close the panel, follow the link, it is back.
+  const panelTab = tab(page, 'Optiscope').first();
+  await panelTab.waitFor({ timeout: 60_000 });
+  await panelTab.hover();
+  await panelTab.locator('.codicon-close').first().click();
+  await waitFor('the panel to close', async () => ((await tab(page, 'Optiscope').count()) === 0 ? true : undefined), 15_000);
+  await runRow.locator('a', { hasText: 'lr-too-high' }).first().click();
+  await tab(page, 'Optiscope').first().waitFor({ timeout: 30_000 });
+
+  // The quick fix sets lr to the warning's suggestion; the edited line no longer carries either warning.
+  // Double-clicking the problem brings the config's editor back (the panel took the focus) at that spot.
+  await runRow.dblclick();
+  // The run's repair and the probe's fix are the same edit, offered once under either title.
+  await applyFocusedQuickFix(page, /(learning rate|optimizer\.lr) to 0\.1/, 'e2e-run-warnings-3-quickfix.png');
+  await waitFor('the warnings to leave the edited line', async () =>
+    (await rows.filter({ hasText: 'last run, step' }).count()) === 0 && (await rows.filter({ hasText: 'pre-flight' }).count()) === 0 ? true : undefined, 30_000);
+  await page.keyboard.press('Control+S');
+  const saved = await waitFor('the saved file', () => {
+    const text = fs.readFileSync(file, 'utf8');
+    return text.includes('lr: 0.1 }') ? text : undefined;
+  }, 30_000);
+  assert.equal(saved, LR_TOO_HIGH.replace('lr: 0.25', 'lr: 0.1'));
+});
+
+const python = missing ? undefined : torchPython();
+const pythonMissing = missing ?? (python ? undefined : 'no Python with torch (apt-get install python3-torch, or set OPTISCOPE_PYTHON)');
+
+test('a PyTorch script’s run warnings sit on the lines of the script they name; the quick fix edits lr=', { skip: !requireAll && pythonMissing, timeout: 600_000 }, async (t) => {
+  if (pythonMissing || !python) assert.fail(`prerequisite missing under OPTISCOPE_REQUIRE_ALL=1: ${pythonMissing}`);
+  const { page, ws } = await openWorkbench(t, 'python-warnings', { 'train.py': SCRIPT }, { 'optiscope.pythonPath': python });
+  const file = path.join(ws, 'train.py');
+  await openFile(page, 'train.py');
+  const rows = await problemRows(page);
+  await runCommand(page, 'Optiscope: Run');
+
+  // The learning-rate verdict on the optimizer's line, the layer's on the model's line.
+  const onOptimizer = rows.filter({ hasText: 'last run, step' }).filter({ hasText: 'Ln 8, Col 1' });
+  const onModel = rows.filter({ hasText: 'last run, step' }).filter({ hasText: 'Ln 7, Col 1' });
+  await onOptimizer.first().waitFor({ timeout: 180_000 });
+  await onModel.first().waitFor({ timeout: 60_000 });
+  await shot(page, 'e2e-python-warnings-1-run.png');
+
+  await onOptimizer.first().dblclick();
+  await applyFocusedQuickFix(page, 'Set lr=0.05', 'e2e-python-warnings-2-quickfix.png');
+  await waitFor('the optimizer line’s warnings to go', async () => ((await onOptimizer.count()) === 0 ? true : undefined), 30_000);
+  // The model line was not edited: its warning stays.
+  assert.ok((await onModel.count()) > 0, 'the model line keeps its warning');
+  await page.keyboard.press('Control+S');
+  const saved = await waitFor('the saved script', () => {
+    const text = fs.readFileSync(file, 'utf8');
+    return text.includes('lr=0.05)') ? text : undefined;
+  }, 30_000);
+  assert.equal(saved, SCRIPT.replace('lr=0.5)', 'lr=0.05)'));
+});
