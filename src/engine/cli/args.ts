@@ -21,6 +21,8 @@ export interface CheckArgs {
   file: string;
   format: Format | 'json';
   preflight: boolean;
+  /** Read the config's text from stdin (an editor's unsaved buffer); <file> still names it. */
+  stdin: boolean;
 }
 
 export type CliArgs =
@@ -42,8 +44,9 @@ export const USAGE = `Usage:
       --race sgd,momentum,adam            race these optimizers on the config's problem
       --python <path>                     interpreter for .py scripts (default: python3 on PATH)
       --nproc-per-node N                  run N ranks of a torch.distributed script
-  optiscope check <file> [--format text|json] [--no-preflight]
+  optiscope check <file> [--format text|json] [--no-preflight] [--stdin]
                                           validate a config and probe it, print diagnostics, do not train
+                                          (--stdin: the text comes from stdin, <file> names it)
 Exit codes: 0 the run happened (warnings are not failures), 2 invalid input, 1 anything else failed.`;
 
 function positiveInt(flag: string, v: string | undefined): number {
@@ -74,7 +77,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   const scriptArgs: string[] = [];
   const opts: Record<string, string | boolean> = {};
   const takesValue = new Set(['--log', '--format', '--steps', '--python', '--nproc-per-node', '--race']);
-  const flags = new Set(['--no-preflight']);
+  const flags = new Set(['--no-preflight', '--stdin']);
   for (let i = 0; i < rest.length; i++) {
     let a = rest[i];
     if (a === '--') {
@@ -103,7 +106,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
 
   if (cmd === 'check') {
     if (format !== 'text' && format !== 'json' && format !== 'ndjson') throw new UsageError(`--format takes text or json, not "${format}"`);
-    return { command: 'check', file, format: format === 'ndjson' ? 'json' : format, preflight: !opts['--no-preflight'] };
+    return { command: 'check', file, format: format === 'ndjson' ? 'json' : format, preflight: !opts['--no-preflight'], stdin: Boolean(opts['--stdin']) };
   }
   if (format !== 'text' && format !== 'ndjson') throw new UsageError(`--format takes text or ndjson, not "${format}"`);
   const r: RunArgs = { command: 'run', file, format, scriptArgs };

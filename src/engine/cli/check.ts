@@ -8,6 +8,9 @@ import type { ResolvedConfig } from '../config/types';
 import { parseConfigText } from '../config/parse';
 import { validateConfig } from '../config/validate';
 import { diskOptions, readConfigFile } from '../config/load';
+import { MAX_CONFIG_BYTES } from '../config/limits';
+import { makeDiagnostic } from '../config/position';
+import { resolve } from 'node:path';
 
 export interface CheckOutput {
   stdout: (s: string) => void;
@@ -15,7 +18,9 @@ export interface CheckOutput {
 }
 
 export interface CheckOptions {
-  preflight?: (config: ResolvedConfig) => Promise<Diagnostic[]>;
+  preflight?: (config: ResolvedConfig, text: string) => Promise<Diagnostic[]>;
+  /** The config's text, when it comes from an editor's unsaved buffer (`--stdin`) rather than the file. */
+  text?: string;
   /** text: the contract's lines; json: one object `{ file, diagnostics }` on stdout. */
   format?: 'text' | 'json';
 }
@@ -43,7 +48,13 @@ export async function runCheck(file: string, out: CheckOutput, opts: CheckOption
   let text: string;
   let abs: string;
   try {
-    ({ text, abs } = readConfigFile(file));
+    if (opts.text !== undefined) {
+      abs = resolve(file);
+      text = opts.text;
+      if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw new InputError([makeDiagnostic({ file, text: '', lineStarts: [0] }, {
+        start: 0, end: 0, severity: 'error', code: 'limit', message: 'the text is over 1 MiB; a config may be at most 1 MiB',
+      })]);
+    } else ({ text, abs } = readConfigFile(file));
   } catch (e) {
     if (e instanceof InputError) return finish(asGiven(e.diagnostics));
     throw e;
@@ -53,7 +64,7 @@ export async function runCheck(file: string, out: CheckOutput, opts: CheckOption
   if (!config || !opts.preflight) return finish(found);
   let probe: Diagnostic[];
   try {
-    probe = await opts.preflight(config);
+    probe = await opts.preflight(config, text);
   } catch (e) {
     print(found);
     out.stderr(`${file}: the pre-flight probe failed (${e instanceof Error ? e.message : String(e)}); the config itself is valid. Run with --no-preflight to skip the probe.\n`);
