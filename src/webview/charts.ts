@@ -104,7 +104,7 @@ export function createLineChart(canvas: HTMLCanvasElement, opts: LineChartOption
       elements: { point: { radius: 0, hitRadius: 4 }, line: { tension: 0 } },
       scales: {
         x: { type: 'linear', title: { display: true, text: opts.xTitle ?? 'step' } },
-        y: { type: opts.yScale, title: { display: true, text: opts.yTitle } },
+        y: { type: opts.yScale, title: { display: true, text: opts.yTitle }, ticks: { callback(v) { return tickLabel(Number(v), (this as { type?: string }).type === 'logarithmic'); } } },
       },
       plugins: {
         legend: { display: opts.legend ?? true, labels: { boxWidth: 10, boxHeight: 2 } },
@@ -113,6 +113,23 @@ export function createLineChart(canvas: HTMLCanvasElement, opts: LineChartOption
       },
     },
   }) as Chart<'line', Point[]>;
+}
+
+/**
+ * Compact axis labels: 1e-8 rather than 0.000000010000. On a log axis only powers of ten are labelled,
+ * so the labels do not crowd (Chart.js places ticks at 1, 2, …, 9 × 10ⁿ).
+ */
+export function tickLabel(v: number, log: boolean): string {
+  if (!Number.isFinite(v)) return '';
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (log) {
+    const e = Math.log10(a);
+    if (Math.abs(e - Math.round(e)) > 1e-9) return '';
+    return Math.abs(e) >= 3 ? `${v < 0 ? '-' : ''}1e${Math.round(e)}` : String(Number(v.toPrecision(1)));
+  }
+  if (a >= 1e4 || a < 1e-3) return v.toExponential(1).replace('.0e', 'e').replace('e+', 'e');
+  return String(Number(v.toPrecision(3)));
 }
 
 /**

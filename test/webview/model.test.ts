@@ -154,3 +154,15 @@ test('points can be merged to fewer buckets on the fly, keeping the extremes', (
   assert.deepEqual(s.points('max', 1).slice(0, 1), [{ x: 4321, y: 99 }]);
   assert.deepEqual(s.points('min', 1).slice(0, 1), [{ x: 8765, y: -99 }]);
 });
+
+test('axis labels are compact: powers of ten on log axes, short numbers on linear ones', async () => {
+  const { tickLabel } = await import('../../src/webview/charts');
+  assert.equal(tickLabel(1e-8, true), '1e-8');
+  assert.equal(tickLabel(10, true), '10');
+  assert.equal(tickLabel(0.01, true), '0.01');
+  assert.equal(tickLabel(3e-8, true), '');
+  assert.equal(tickLabel(0.000001, false), '1e-6');
+  assert.equal(tickLabel(1234.5678, false), '1230');
+  assert.equal(tickLabel(0.5, false), '0.5');
+  assert.equal(tickLabel(25000, false), '2.5e4');
+});
