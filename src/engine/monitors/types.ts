@@ -51,4 +51,8 @@ export interface MonitorSuite {
   atEnd?(reason: string, step: number): void;
   /** Kinds currently live (for summaries and tests). */
   activeKinds?(): WarningKind[];
+  /** Kinds raised at least once in this run, live or since resolved. */
+  raisedKinds?(): WarningKind[];
+  /** True once a non-finite loss, gradient or parameter was seen (the run ends with reason `diverged`). */
+  hasDiverged?(): boolean;
 }

@@ -1,0 +1,260 @@
+/**
+ * vanishing-gradient and exploding-gradient: how the gradient's size changes across depth (first
+ * layer against last, per parameter) and over time (growth, absolute size). Networks only: a test
+ * function has no depth. Rules and thresholds: docs/monitors.md.
+ */
+import type { LayerInfo, Objective } from '../../objective';
+import type { WarningBoard, Finding } from '../warnings';
+import { canSaturate } from '../stats';
+import { isNetwork, layerPath, matchedInit, optimizerPath, round2, type DiagnosisView } from '../view';
+
+const WHY_VANISH = 'Backpropagation multiplies one Jacobian per layer; when each shrinks the signal (sigmoid\'s slope is at most 1/4, small weights), the first layers receive almost no gradient and stop learning while the last ones fit.';
+const WHY_EXPLODE = 'When each layer\'s Jacobian enlarges the signal, the gradient grows geometrically with depth or over steps; a step of lr × a huge gradient throws the weights far past any minimum.';
+
+function rms(v: DiagnosisView, i: number): number {
+  const size = v.layout.layers[i].size;
+  return size > 0 ? v.stats.gradNorm[i] / Math.sqrt(size) : 0;
+}
+
+/** The fix that addresses signal propagation in `layer`: matched init, else batch norm. */
+function depthFix(layer: LayerInfo, v: DiagnosisView, exploding: boolean): Finding['fix'] {
+  const spec = v.config.model?.layers[layer.index];
+  if (!spec) return undefined;
+  const want = matchedInit(spec.activation);
+  if (!exploding && spec.activation === 'sigmoid') return { path: layerPath(layer, 'activation'), value: 'relu' };
+  if (spec.init.name !== want && !(want === 'xavier' && spec.init.name === 'xavier-normal') && !(want === 'he' && spec.init.name === 'he-uniform')) {
+    return { path: layerPath(layer, 'init'), value: want };
+  }
+  if (exploding && v.config.training.clip?.norm === undefined) return { path: 'training.clip.norm', value: 1 };
+  if (!spec.batch_norm) return { path: layerPath(layer, 'batch_norm'), value: true };
+  return exploding ? { path: optimizerPath(v, 'lr'), value: round2(v.optimizer.lr / 10) } : undefined;
+}
+
+export class GradientFlowDetector {
+  private vanishLayer: number | null = null;
+  private explodeLayer: number | null = null;
+
+  constructor(private readonly board: WarningBoard) {}
+
+  evaluate(v: DiagnosisView): void {
+    if (!isNetwork(v) || !v.statsFresh) return;
+    const L = v.layout.layers.length;
+    const r = v.rules;
+    const last = L - 1;
+    const lastRms = rms(v, last);
+    const firstRms = rms(v, 0);
+    const deep = L >= r.vanishingGradient.minLayers;
+    const ratio = lastRms > 0 ? firstRms / lastRms : NaN;
+    const persist = Math.max(r.persist, Math.ceil(v.window / 2));
+
+    // Vanishing: the first layer's per-parameter gradient is a tiny fraction of the last layer's.
+    let vanish: Finding | null = null;
+    const secondary = this.board.anyLive('lr-too-high') || this.board.anyLive('exploding-gradient');
+    if (deep && !secondary && Number.isFinite(ratio) && ratio < r.vanishingGradient.rmsRatio && firstSmall(v, firstRms)) {
+      // Onset: scanning back from the output, the first layer already below the threshold.
+      let onset = 0;
+      let affected = 0;
+      for (let i = last - 1; i >= 0; i--) {
+        if (rms(v, i) < r.vanishingGradient.rmsRatio * lastRms) {
+          if (affected === 0) onset = i;
+          affected++;
+        }
+      }
+      if (this.vanishLayer === null || !this.board.isLive('vanishing-gradient', v.layout.layers[this.vanishLayer].name)) this.vanishLayer = onset;
+      const layer = v.layout.layers[this.vanishLayer];
+      const zeroInit = v.stats.weightNorm[0] === 0;
+      const fix = zeroInit && v.config.model
+        ? { path: layerPath(v.layout.layers[0], 'init'), value: matchedInit(v.config.model.layers[0].activation) }
+        : depthFix(v.layout.layers[0], v, false);
+      vanish = {
+        kind: 'vanishing-gradient', layer: layer.name, severity: 'warning',
+        message: zeroInit
+          ? `Gradients vanish below ${layer.name}: the weights start at zero, so every hidden unit gets the same (zero) gradient and they never differ.`
+          : `Gradients vanish from ${layer.name} down to ${v.layout.layers[0].name}: per parameter, ${v.layout.layers[0].name}'s gradient is ${fmt(ratio)} of ${v.layout.layers[last].name}'s.`,
+        evidence: {
+          firstLayer: v.layout.layers[0].name, lastLayer: v.layout.layers[last].name, onsetLayer: layer.name,
+          firstGradRms: firstRms, lastGradRms: lastRms, ratio, depth: L, affectedLayers: affected,
+          threshold: r.vanishingGradient.rmsRatio,
+        },
+        why: WHY_VANISH,
+        key: ['affectedLayers'],
+      };
+      if (fix) vanish.fix = fix;
+    }
+    this.board.observe('vanishing-gradient', this.vanishName(v), vanish, v.step, persist);
+
+    // Exploding: across depth, by absolute size, or by geometric growth over steps.
+    const ex = r.explodingGradient;
+    const h = v.history;
+    const depthExplode = deep && Number.isFinite(ratio) && ratio > ex.rmsRatio;
+    const absExplode = v.gradNorm >= ex.absNorm;
+    const growth = h.growthRun >= ex.growthSteps && v.gradNorm >= ex.growthOverStart * h.firstGradNorm;
+    let explode: Finding | null = null;
+    if (depthExplode || absExplode || growth) {
+      let worst = 0;
+      for (let i = 1; i < L; i++) if (rms(v, i) > rms(v, worst)) worst = i;
+      const pick = depthExplode ? 0 : worst;
+      if (this.explodeLayer === null || !this.board.isLive('exploding-gradient', v.layout.layers[this.explodeLayer].name)) this.explodeLayer = pick;
+      const layer = v.layout.layers[this.explodeLayer];
+      const fix = growth && !depthExplode ? { path: optimizerPath(v, 'lr'), value: round2(v.optimizer.lr / 10) } : depthFix(v.layout.layers[0], v, true);
+      explode = {
+        kind: 'exploding-gradient', layer: layer.name, severity: 'error',
+        message: depthExplode
+          ? `Gradients explode towards the input: per parameter, ${v.layout.layers[0].name}'s gradient is ${fmt(ratio)}× ${v.layout.layers[last].name}'s.`
+          : growth
+            ? `The gradient norm has grown ≥${ex.growthFactor}× per step for ${h.growthRun} steps (now ${fmt(v.gradNorm)}, ${fmt(v.gradNorm / h.firstGradNorm)}× its start).`
+            : `The gradient norm is ${fmt(v.gradNorm)} (largest in ${layer.name}); steps of this size throw the weights far from where they were.`,
+        evidence: {
+          gradNorm: v.gradNorm, firstGradNorm: h.firstGradNorm, ratio, growthSteps: h.growthRun,
+          layerGradNorm: v.stats.gradNorm[this.explodeLayer], rule: depthExplode ? 'depth' : growth ? 'growth' : 'magnitude',
+        },
+        why: WHY_EXPLODE,
+        key: ['layerGradNorm'],
+      };
+      if (fix) explode.fix = fix;
+    }
+    this.board.observe('exploding-gradient', this.explodeName(v), explode, v.step, growth ? 1 : r.persist);
+  }
+
+  /**
+   * The profile at initialisation, measured once on a large batch before the first step (a clean
+   * measurement, not a noisy step): gradients that already vanish or explode across depth, an initial
+   * gradient norm beyond absNorm, or a forward signal gain Π rms(W)·√fan_in·slope far from 1 are
+   * reported at step 0. Deep sigmoid stacks typically fit the mean within a few steps, after which every
+   * layer's gradient is uniformly tiny and the depth profile is no longer visible.
+   */
+  atInit(v: DiagnosisView, rmsByLayer: readonly number[], gradNorm: number, gain: number): void {
+    const L = rmsByLayer.length;
+    const r = v.rules;
+    if (L < 2) return;
+    const last = L - 1;
+    const ratio = rmsByLayer[last] > 0 ? rmsByLayer[0] / rmsByLayer[last] : NaN;
+    const deep = L >= r.vanishingGradient.minLayers;
+    const layers = v.layout.layers;
+    const zeroInit = v.stats.weightNorm.length > 0 && layerWeightsZero(v);
+    if (deep && Number.isFinite(ratio) && ratio < r.vanishingGradient.rmsRatio && firstSmall(v, rmsByLayer[0])) {
+      let onset = 0;
+      let affected = 0;
+      for (let i = last - 1; i >= 0; i--) {
+        if (rmsByLayer[i] < r.vanishingGradient.rmsRatio * rmsByLayer[last]) {
+          if (affected === 0) onset = i;
+          affected++;
+        }
+      }
+      this.vanishLayer = onset;
+      const fix = zeroInit && v.config.model
+        ? { path: layerPath(layers[0], 'init'), value: matchedInit(v.config.model.layers[layers[0].index].activation) }
+        : depthFix(layers[0], v, false);
+      this.board.observe('vanishing-gradient', layers[onset].name, {
+        kind: 'vanishing-gradient', layer: layers[onset].name, severity: 'warning',
+        message: zeroInit
+          ? `Gradients vanish below ${layers[onset].name} from the start: the weights are zero, so the hidden units are identical and receive no gradient.`
+          : `Gradients vanish with depth from the start: per parameter, ${layers[0].name}'s gradient is ${fmt(ratio)} of ${layers[last].name}'s at initialisation (forward signal gain ${fmt(gain)}).`,
+        evidence: {
+          firstLayer: layers[0].name, lastLayer: layers[last].name, onsetLayer: layers[onset].name,
+          firstGradRms: rmsByLayer[0], lastGradRms: rmsByLayer[last], ratio, depth: L, affectedLayers: affected,
+          signalGain: gain, threshold: r.vanishingGradient.rmsRatio, rule: 'init',
+        },
+        why: WHY_VANISH,
+        key: ['affectedLayers'],
+        ...(fix ? { fix } : {}),
+      }, 0, 1);
+    }
+    const ex = r.explodingGradient;
+    const depthExplode = deep && ratio > ex.rmsRatio;
+    // Saturating activations bound the forward signal: there a large gain shows up as saturation instead.
+    const unbounded = layers.slice(0, last).every((l) => !canSaturate(l));
+    if (depthExplode || gradNorm >= ex.absNorm || (unbounded && gain >= r.preflight.signalGainHigh)) {
+      this.explodeLayer = 0;
+      const fix = depthFix(layers[0], v, true);
+      this.board.observe('exploding-gradient', layers[0].name, {
+        kind: 'exploding-gradient', layer: layers[0].name, severity: 'error',
+        message: depthExplode
+          ? `Gradients explode towards the input from the start: per parameter, ${layers[0].name}'s gradient is ${fmt(ratio)}× ${layers[last].name}'s at initialisation.`
+          : `The initial weights amplify the signal ${fmt(gain)}× through the layers and the gradient norm at initialisation is ${fmt(gradNorm)}: the first steps will throw the weights far away.`,
+        evidence: { gradNorm, ratio, signalGain: gain, depth: L, rule: 'init' },
+        why: WHY_EXPLODE,
+        key: ['gradNorm'],
+        ...(fix ? { fix } : {}),
+      }, 0, 1);
+    }
+  }
+
+  /**
+   * Called when the run diverged: a network whose gradient was growing or already huge just before
+   * the NaN exploded; report it at once (the run ends now, so persistence cannot accumulate).
+   */
+  atDivergence(v: DiagnosisView): void {
+    if (!isNetwork(v)) return;
+    const h = v.history;
+    const ex = v.rules.explodingGradient;
+    let prev = NaN;
+    for (let i = 0; i < h.gradNorm.length; i++) {
+      const g = h.gradNorm.back(i);
+      if (Number.isFinite(g)) { prev = g; break; }
+    }
+    const grew = prev >= ex.absNorm || prev >= ex.growthOverStart * h.firstGradNorm;
+    if (!grew || this.board.anyLive('exploding-gradient')) return;
+    const layer = v.layout.layers[0];
+    this.board.observe('exploding-gradient', layer.name, {
+      kind: 'exploding-gradient', layer: layer.name, severity: 'error',
+      message: `The gradient grew to ${fmt(prev)} (${fmt(prev / h.firstGradNorm)}× its start) before the run diverged.`,
+      evidence: { lastFiniteGradNorm: prev, firstGradNorm: h.firstGradNorm, rule: 'divergence' },
+      fix: v.config.training.clip?.norm === undefined ? { path: 'training.clip.norm', value: 1 } : { path: optimizerPath(v, 'lr'), value: round2(v.optimizer.lr / 10) },
+      why: WHY_EXPLODE,
+    }, v.step, 1);
+  }
+
+  private vanishName(v: DiagnosisView): string | undefined {
+    return this.vanishLayer === null ? undefined : v.layout.layers[this.vanishLayer].name;
+  }
+
+  private explodeName(v: DiagnosisView): string | undefined {
+    return this.explodeLayer === null ? undefined : v.layout.layers[this.explodeLayer].name;
+  }
+}
+
+/**
+ * The first layer's gradient is small for its own weights: rms(∇W₁) < relativeToWeights · rms(W₁) (a
+ * zero layer counts as scale 1). A first layer that is merely smaller than a huge last layer is not vanishing.
+ */
+function firstSmall(v: DiagnosisView, firstRms: number): boolean {
+  const l = v.layout.layers[0];
+  const w = l.size ? v.stats.weightNorm[0] / Math.sqrt(l.size) : 0;
+  return firstRms < v.rules.vanishingGradient.relativeToWeights * (w > 0 ? w : 1);
+}
+
+function layerWeightsZero(v: DiagnosisView): boolean {
+  const first = v.layout.slices.find((s) => s.role === 'weight');
+  if (!first) return false;
+  return v.config.model?.layers[0]?.init.name === 'zeros';
+}
+
+/**
+ * Forward signal gain of the initial weights: Π rms(W)·√fan_in·slope over the weight matrices, with
+ * slope 1/√2 for the ReLU family (half the units pass), 1/4 for sigmoid (its largest slope), 1
+ * otherwise. ≫ 1 predicts exploding activations and gradients, ≪ 1 vanishing ones.
+ */
+export function signalGain(objective: Objective): number {
+  let g = 1;
+  const layers = objective.layout.layers;
+  for (const s of objective.layout.slices) {
+    if (s.role !== 'weight' || s.shape.length !== 2) continue;
+    const layer = layers.find((l) => l.name === s.layer);
+    let sum = 0;
+    for (let i = s.offset; i < s.offset + s.size; i++) sum += objective.params[i] * objective.params[i];
+    const rmsW = Math.sqrt(sum / s.size);
+    const fanIn = s.shape[1];
+    const a = layer?.activation;
+    const slope = a === 'relu' || a === 'leaky-relu' || a === 'elu' || a === 'gelu' ? Math.SQRT1_2 : a === 'sigmoid' ? 0.25 : 1;
+    g *= rmsW * Math.sqrt(fanIn) * slope;
+  }
+  return g;
+}
+
+export function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  return a >= 1e4 || a < 1e-3 ? x.toExponential(1) : String(Number(x.toPrecision(3)));
+}

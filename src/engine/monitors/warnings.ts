@@ -1,0 +1,150 @@
+/**
+ * Deduplicated warnings. Each (kind, layer) is one slot with id `kind` or `kind:layer`. A condition
+ * must hold on `persist` consecutive evaluations before it is reported (one noisy step is not a
+ * verdict); a live warning is re-sent only when its evidence changes materially, and is resolved
+ * (status "resolved") after the condition has been absent for `resolveAfter` evaluations.
+ */
+import type { Fix, OptiscopeEvent, Severity, WarningEvent, WarningKind } from '../protocol';
+
+export type Evidence = WarningEvent['evidence'];
+
+export interface Finding {
+  kind: WarningKind;
+  layer?: string;
+  severity: Severity;
+  message: string;
+  evidence: Evidence;
+  fix?: Fix;
+  why: string;
+  /** Evidence fields whose material change re-sends a live warning (default: every numeric field). */
+  key?: readonly string[];
+}
+
+interface Slot {
+  hits: number;
+  misses: number;
+  live: boolean;
+  last: Finding | null;
+  lastSentStep: number;
+}
+
+export interface BoardOptions {
+  run: string;
+  emit: (event: OptiscopeEvent) => void;
+  persist: number;
+  resolveAfter: number;
+  materialChange: number;
+  /** Fewest steps between two updates of one live warning. */
+  minUpdateGap: number;
+}
+
+export function warningId(kind: WarningKind, layer?: string): string {
+  return layer ? `${kind}:${layer}` : kind;
+}
+
+export class WarningBoard {
+  private readonly slots = new Map<string, Slot>();
+  private readonly raised = new Set<WarningKind>();
+
+  constructor(private readonly o: BoardOptions) {}
+
+  /**
+   * One evaluation of a condition: `finding` when it holds now, null when it was checked and does not.
+   * `persist` overrides the default number of consecutive holds needed (1 = report at once).
+   */
+  observe(kind: WarningKind, layer: string | undefined, finding: Finding | null, step: number, persist = this.o.persist): void {
+    const id = warningId(kind, layer);
+    let slot = this.slots.get(id);
+    if (!slot) {
+      if (!finding) return;
+      slot = { hits: 0, misses: 0, live: false, last: null, lastSentStep: -Infinity };
+      this.slots.set(id, slot);
+    }
+    if (finding) {
+      slot.hits++;
+      slot.misses = 0;
+      if (!slot.live) {
+        if (slot.hits >= persist) {
+          slot.live = true;
+          this.send(id, slot, finding, step, 'active');
+        }
+      } else if (this.changed(slot.last, finding) && step - slot.lastSentStep >= this.o.minUpdateGap) {
+        this.send(id, slot, finding, step, 'active');
+      }
+    } else {
+      slot.hits = 0;
+      slot.misses++;
+      if (slot.live && slot.misses >= this.o.resolveAfter) {
+        slot.live = false;
+        const last = slot.last as Finding;
+        this.send(id, slot, { ...last, severity: 'info', message: `Resolved: ${last.message}` }, step, 'resolved');
+      }
+    }
+  }
+
+  /** Is the warning of this kind and layer live? */
+  isLive(kind: WarningKind, layer?: string): boolean {
+    return this.slots.get(warningId(kind, layer))?.live ?? false;
+  }
+
+  /** Is any warning of this kind live (on any layer)? */
+  anyLive(kind: WarningKind): boolean {
+    for (const [id, s] of this.slots) if (s.live && (id === kind || id.startsWith(`${kind}:`))) return true;
+    return false;
+  }
+
+  /** Layer of the live warning of `kind`, if one is live ('' for a warning without a layer). */
+  liveLayer(kind: WarningKind): string | undefined {
+    for (const [id, s] of this.slots) {
+      if (!s.live) continue;
+      if (id === kind) return '';
+      if (id.startsWith(`${kind}:`)) return id.slice(kind.length + 1);
+    }
+    return undefined;
+  }
+
+  activeKinds(): WarningKind[] {
+    const kinds = new Set<WarningKind>();
+    for (const s of this.slots.values()) if (s.live && s.last) kinds.add(s.last.kind);
+    return [...kinds];
+  }
+
+  /** Every kind reported at least once in this run (live or since resolved). */
+  raisedKinds(): WarningKind[] {
+    return [...this.raised];
+  }
+
+  private changed(prev: Finding | null, next: Finding): boolean {
+    // The fix's path, not its value: a suggested lr recomputed from each probe is not news.
+    if (!prev || prev.severity !== next.severity || prev.fix?.path !== next.fix?.path) return true;
+    for (const [k, v] of Object.entries(next.evidence)) {
+      if (next.key && !next.key.includes(k)) continue;
+      const p = prev.evidence[k];
+      if (typeof v === 'number' && typeof p === 'number') {
+        if (Number.isFinite(v) !== Number.isFinite(p)) return true;
+        // Material: a sign change, or a factor of more than 1 + materialChange either way.
+        const a = Math.abs(p), b = Math.abs(v);
+        if (Math.sign(p) !== Math.sign(v)) return true;
+        if (Math.max(a, b) > (1 + this.o.materialChange) * Math.min(a, b)) return true;
+      } else if (typeof v === 'string' || typeof v === 'boolean') {
+        if (v !== p) return true;
+      }
+    }
+    return false;
+  }
+
+  private send(id: string, slot: Slot, f: Finding, step: number, status: 'active' | 'resolved'): void {
+    if (status === 'active') {
+      slot.last = f;
+      this.raised.add(f.kind);
+    }
+    slot.lastSentStep = step;
+    const event: WarningEvent = {
+      type: 'warning', run: this.o.run, step, kind: f.kind, severity: f.severity, message: f.message,
+      evidence: f.evidence, id, status, why: f.why,
+    };
+    if (f.layer) event.layer = f.layer;
+    if (f.fix && status === 'active') event.fix = f.fix;
+    this.o.emit(event);
+  }
+}

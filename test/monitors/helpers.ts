@@ -1,0 +1,70 @@
+/**
+ * Small hand-written objectives with known Hessians for the monitor tests: a quadratic form ½θᵀAθ
+ * (gradient Aθ, Hessian A exactly), laid out as one or several "layers".
+ */
+import type { Activity, Batch, LayerInfo, Objective, ParamLayout, ParamSlice } from '../../src/engine/objective';
+import { resolveConfigText } from '../../src/engine/config/load';
+import type { ResolvedConfig } from '../../src/engine/config/types';
+
+export class QuadraticForm implements Objective {
+  readonly layout: ParamLayout;
+  readonly params: Float64Array;
+  readonly trainSize = 0;
+  readonly validationSize = 0;
+  readonly task = 'function' as const;
+  hvps = 0;
+
+  constructor(readonly A: number[][], start: number[], layerSizes: number[] = [start.length]) {
+    this.params = Float64Array.from(start);
+    const slices: ParamSlice[] = [];
+    const layers: LayerInfo[] = [];
+    let off = 0;
+    layerSizes.forEach((size, i) => {
+      const name = layerSizes.length === 1 ? 'params' : `layer${i + 1}`;
+      slices.push({ name: `${name}.weight`, layer: name, offset: off, size, shape: [size], role: layerSizes.length === 1 ? 'coordinate' : 'weight' });
+      layers.push({ name, index: i, offset: off, size });
+      off += size;
+    });
+    this.layout = { size: off, slices, layers };
+  }
+
+  private mul(v: ArrayLike<number>, out: Float64Array): void {
+    for (let i = 0; i < this.A.length; i++) {
+      let s = 0;
+      for (let j = 0; j < this.A.length; j++) s += this.A[i][j] * v[j];
+      out[i] = s;
+    }
+  }
+
+  loss(_batch: Batch, params: Float64Array = this.params): number {
+    const t = new Float64Array(params.length);
+    this.mul(params, t);
+    let s = 0;
+    for (let i = 0; i < t.length; i++) s += params[i] * t[i];
+    return 0.5 * s;
+  }
+
+  lossAndGrad(batch: Batch, grad: Float64Array, _activity?: Activity): number {
+    this.mul(this.params, grad);
+    return this.loss(batch);
+  }
+
+  hvp(batch: Batch, v: Float64Array, out: Float64Array): number {
+    this.hvps++;
+    this.mul(v, out);
+    return this.loss(batch);
+  }
+}
+
+/** A config from YAML text (the real parser and defaults). */
+export function config(yaml: string): ResolvedConfig {
+  return resolveConfigText(yaml, 'test.optiscope.yaml');
+}
+
+/** A symmetric matrix Q·diag(λ)·Qᵀ with a Householder Q built from u: known spectrum, dense entries. */
+export function withSpectrum(lambda: number[], u: number[]): number[][] {
+  const n = lambda.length;
+  const uu = u.reduce((s, x) => s + x * x, 0);
+  const H = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0) - (2 * u[i] * u[j]) / uu));
+  return Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => lambda.reduce((s, l, k) => s + H[i][k] * l * H[j][k], 0)));
+}
