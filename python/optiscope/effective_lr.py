@@ -26,11 +26,30 @@ def _f(x: Any) -> float:
     return float(x.item()) if isinstance(x, torch.Tensor) else float(x)
 
 
+_KINDS: Dict[type, str] = {}
+
+
 def _kind(optimizer: torch.optim.Optimizer) -> str:
+    cached = _KINDS.get(type(optimizer))
+    if cached is not None:
+        return cached
+    kind = type(optimizer).__name__
     for cls in type(optimizer).__mro__:
         if cls.__name__ in ADAPTIVE or cls.__name__ == "SGD":
-            return cls.__name__
-    return type(optimizer).__name__
+            kind = cls.__name__
+            break
+    _KINDS[type(optimizer)] = kind
+    return kind
+
+
+def _recip(x: float) -> float:
+    """1/x as torch computes it (IEEE: ±inf at ±0, NaN stays NaN)."""
+    return 1.0 / x if x != 0 else math.copysign(math.inf, x)
+
+
+def _sqrt(x: float) -> float:
+    """√x as torch computes it (NaN below zero)."""
+    return math.sqrt(x) if x >= 0 else math.nan
 
 
 def is_adaptive(optimizer: torch.optim.Optimizer) -> bool:
@@ -65,6 +84,11 @@ class EffSource:
     # Sources with equal signatures apply the same function (same rule, group constants and step), so
     # a layer's weight and bias are summarised together with one call of `fn`.
     signature: Optional[tuple] = None
+    # `fn` on one host float, with exactly torch's float64 operations (`a / t` is `t.reciprocal() * a`
+    # in torch; the square root, divisions and additions are IEEE on both sides), so a few order
+    # statistics of `key` map to effective lrs on the host without another device call. On the CPU the
+    # results are bit-identical to `fn` (python/tests/test_effective_lr.py checks it).
+    host: Optional[Callable[[float], float]] = None
 
 
 def post_step(optimizer: torch.optim.Optimizer, p: torch.Tensor, group: Dict[str, Any]) -> Optional[EffSource]:
@@ -82,26 +106,29 @@ def post_step(optimizer: torch.optim.Optimizer, p: torch.Tensor, group: Dict[str
         v = state["max_exp_avg_sq"] if group.get("amsgrad") and "max_exp_avg_sq" in state else state["exp_avg_sq"]
         step_size, bc2 = lr / (1 - b1**t), math.sqrt(1 - b2**t)
         # torch's own order of operations: √v / √(1 − β₂ᵗ) + ε.
-        return EffSource(v, lambda k: step_size / (k.to(torch.float64).sqrt() / bc2 + eps), True, ("adam", step_size, bc2, eps))
+        return EffSource(v, lambda k: step_size / (k.to(torch.float64).sqrt() / bc2 + eps), True, ("adam", step_size, bc2, eps),
+                         lambda k: step_size * _recip(_sqrt(k) / bc2 + eps))
     if kind == "Adamax":
         b1, _ = group["betas"]
         clr = lr / (1 - b1**t)
-        return EffSource(state["exp_inf"], lambda k: clr / k.to(torch.float64), True, ("adamax", clr))
+        return EffSource(state["exp_inf"], lambda k: clr / k.to(torch.float64), True, ("adamax", clr), lambda k: clr * _recip(k))
     if kind == "NAdam":
         b1, b2 = group["betas"]
         psi = group.get("momentum_decay", 4e-3)
         mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         prod = _f(state["mu_product"])  # Π μ₁…μₜ, already multiplied by μₜ
         coef, bc2 = lr * (1 - mu) / (1 - prod), 1 - b2**t
-        return EffSource(state["exp_avg_sq"], lambda k: coef / ((k.to(torch.float64) / bc2).sqrt() + eps), True, ("nadam", coef, bc2, eps))
+        return EffSource(state["exp_avg_sq"], lambda k: coef / ((k.to(torch.float64) / bc2).sqrt() + eps), True, ("nadam", coef, bc2, eps),
+                         lambda k: coef * _recip(_sqrt(k / bc2) + eps))
     if kind == "RMSprop":
         sq = state["square_avg"]
         if group.get("centered") and "grad_avg" in state:
             sq = torch.addcmul(sq, state["grad_avg"], state["grad_avg"], value=-1)
-        return EffSource(sq, lambda k: lr / (k.to(torch.float64).sqrt() + eps), True, ("rms", lr, eps))
+        return EffSource(sq, lambda k: lr / (k.to(torch.float64).sqrt() + eps), True, ("rms", lr, eps), lambda k: lr * _recip(_sqrt(k) + eps))
     if kind == "Adagrad":
         clr = lr / (1 + (t - 1) * group.get("lr_decay", 0.0))
-        return EffSource(state["sum"], lambda k: clr / (k.to(torch.float64).sqrt() + eps), True, ("rms", clr, eps))
+        return EffSource(state["sum"], lambda k: clr / (k.to(torch.float64).sqrt() + eps), True, ("rms", clr, eps),
+                         lambda k: clr * _recip(_sqrt(k) + eps))
     return None
 
 

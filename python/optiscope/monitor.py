@@ -118,6 +118,7 @@ class Monitor:
         self._last_step_time: Optional[float] = None
         self._probe_time_since = 0.0
         self.last_grad_norm = math.nan
+        self.loss_floor_set = False
 
     # ----------------------------------------------------------------------------------------------
     def emit(self, event: Dict[str, Any]) -> None:
@@ -137,6 +138,8 @@ class Monitor:
         candidates = self.models or naming.known_modules()
         layout = naming.build_layout(self.params(), candidates)
         self.layout = layout
+        self.n_parameters = layout.parameters
+        self.layer_names = [layer.name for layer in layout.layers]
         if layout.parameters < GOVERNOR_MIN_PARAMETERS:
             self.governed = False
         self.stats = StatsCollector(self.optimizer, layout)
@@ -246,48 +249,57 @@ class Monitor:
             self.best = (loss, self.steps)
         event: Dict[str, Any] = {"type": "step", "step": self.steps, "epoch": 0, "loss": loss, "lr": s.lr,
                                  "gradNorm": s.grad_norm, "layers": s.layers}
-        if self.layout.parameters <= 2:
+        if self.n_parameters <= 2:
             event["params"] = [float(x) for p in self.stats.flat for x in p.detach().reshape(-1).tolist()]  # type: ignore[union-attr]
         self.emit(event)
         if self.suite is None:
             return
-        if self.steps == 1 or not hasattr(self, "loss_floor_set"):
+        if not self.loss_floor_set:
             # Losses of networks are non-negative (the engine's floor 0); a script minimising something
             # that can go negative (a log-likelihood) has no known floor.
             self.suite.loss_floor = 0.0 if not loss_known or not (loss < 0) else -math.inf
             self.loss_floor_set = True
         bad_param = None
-        per_layer_gbad: List[bool] = []
-        per_layer_pbad: List[bool] = []
-        pos = 0
-        for layer in self.layout.layers:
-            n = len(layer.params)
-            gs = s.param_grad_norms[pos : pos + n]
-            ws = s.param_weight_norms[pos : pos + n]
-            per_layer_gbad.append(any(not math.isfinite(x) for x in gs))
-            per_layer_pbad.append(any(not math.isfinite(x) for x in ws))
-            if bad_param is None:
-                for name, g, w in zip(layer.param_names, gs, ws):
-                    if not (math.isfinite(g) and math.isfinite(w)):
-                        bad_param = name
-                        break
-            pos += n
+        n_layers = len(self.layout.layers)
+        gn, wn = s.param_grad_norms, s.param_weight_norms
+        if math.isfinite(sum(gn) + sum(wn)):  # a sum of norms is finite exactly when they all are (or overflows)
+            per_layer_gbad = per_layer_pbad = [False] * n_layers
+        else:
+            per_layer_gbad, per_layer_pbad = [], []
+            pos = 0
+            for layer in self.layout.layers:
+                n = len(layer.params)
+                gs = gn[pos : pos + n]
+                ws = wn[pos : pos + n]
+                per_layer_gbad.append(any(not math.isfinite(x) for x in gs))
+                per_layer_pbad.append(any(not math.isfinite(x) for x in ws))
+                if bad_param is None:
+                    for name, g, w in zip(layer.param_names, gs, ws):
+                        if not (math.isfinite(g) and math.isfinite(w)):
+                            bad_param = name
+                            break
+                pos += n
+        if s.dead or s.saturated:
+            dead = [float(s.dead.get(name, 0.0)) for name in self.layer_names]
+            saturated = [float(s.saturated.get(name, 0.0)) for name in self.layer_names]
+        else:
+            dead = saturated = [0.0] * n_layers
         stats = Stats(
-            grad_norm=[float(l["gradNorm"]) for l in s.layers],
-            weight_norm=[float(l["weightNorm"]) for l in s.layers],
-            update_norm=[float(l["updateNorm"]) for l in s.layers],
-            eff_p50=[float(l["effectiveLr"]["p50"]) for l in s.layers],  # type: ignore[index]
+            grad_norm=s.layer_grad,
+            weight_norm=s.layer_weight,
+            update_norm=s.layer_update,
+            eff_p50=s.layer_p50,
             grad_non_finite=per_layer_gbad,
             param_non_finite=per_layer_pbad,
-            dead=[float(s.dead.get(l.name, 0.0)) for l in self.layout.layers],
-            saturated=[float(s.saturated.get(l.name, 0.0)) for l in self.layout.layers],
+            dead=dead,
+            saturated=saturated,
             has_activity=bool(s.dead or s.saturated),
         )
         # Automatic probes may take PROBE_BUDGET of the run's wall time (a mid-size MLP's 20 HVPs cost
         # about 55 training steps); scheduled and explicit probes are what the user asked for.
         affordable = self.hessian_every > 0 or self.closure is not None or self._probe_affordable()
         trigger = self.suite.after_step(
-            self.steps, loss if loss_known else 0.0, s.lr, s.grad_norm, stats, self.layout.parameters, self.activity.batch_rows if self.activity else 0,
+            self.steps, loss if loss_known else 0.0, s.lr, s.grad_norm, stats, self.n_parameters, self.activity.batch_rows if self.activity else 0,
             any(per_layer_pbad), bad_param, s.first_nonfinite_module,
             probe_available=self.probe_possible and affordable and not (self.world is not None and self.world > 1),
         )

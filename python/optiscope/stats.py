@@ -38,7 +38,16 @@ def _norms(ts: List[torch.Tensor]) -> List[torch.Tensor]:
 
 
 def gather(scalars: Sequence[torch.Tensor]) -> List[float]:
-    """Host values of 0-d tensors, with one transfer per device (the step's only synchronisation)."""
+    """Host values of 0-d tensors, with one transfer per device (the step's only synchronisation).
+    Values of every floating dtype are exact in the returned Python floats (float64)."""
+    if not scalars:
+        return []
+    try:
+        # One device (the usual case): one stack (promoting to the widest dtype, which is exact for
+        # floating values) and one transfer.
+        return torch.stack(list(scalars)).tolist()  # type: ignore[no-any-return]
+    except RuntimeError:  # scalars on several devices
+        pass
     out: List[float] = [0.0] * len(scalars)
     groups: Dict[Tuple[torch.device, torch.dtype], List[int]] = {}
     for i, s in enumerate(scalars):
@@ -54,6 +63,17 @@ def gather(scalars: Sequence[torch.Tensor]) -> List[float]:
                 out[i] = float(vals[pos])
                 pos += 1
     return out
+
+
+def _min(xs: List[float]) -> float:
+    """min() as torch computes it: NaN when any value is NaN."""
+    m = min(xs)
+    return m if m == m and all(x == x for x in xs) else math.nan
+
+
+def _max(xs: List[float]) -> float:
+    m = max(xs)
+    return m if m == m and all(x == x for x in xs) else math.nan
 
 
 def _weighted_median(pairs: List[Tuple[float, int]]) -> float:
@@ -96,15 +116,28 @@ class StepStats:
     first_nonfinite_module: Optional[str] = None
     dead: Dict[str, float] = field(default_factory=dict)
     saturated: Dict[str, float] = field(default_factory=dict)
+    # The per-layer numbers of `layers`, as lists (what the detectors read).
+    layer_grad: List[float] = field(default_factory=list)
+    layer_weight: List[float] = field(default_factory=list)
+    layer_update: List[float] = field(default_factory=list)
+    layer_p50: List[float] = field(default_factory=list)
+
+
+# How often (in monitored steps) the parameter copies are checked against the parameters' shapes,
+# dtypes and devices (a mismatch in shape or device is also caught when it happens).
+RECHECK_BUFFERS = 64
 
 
 class StatsCollector:
     """`before()` runs just before the optimizer's update (the gradient it is about to use, a copy of
     the parameters); `after()` just after it (weights, update, effective lr) and returns the stats.
 
-    Cost per monitored step: one norm pass over gradients, weights and updates, one copy of the
-    parameters, one min/max pass over the state tensor behind the effective lr, and a median over at
-    most MEDIAN_SAMPLE values per layer; all on the device, one host transfer at the end.
+    Cost per monitored step: one norm call over the gradients (`_foreach_norm`), one copy of the
+    parameters into persistent buffers (two `_foreach` calls), one in-place subtraction and one norm
+    call over weights and updates together, per layer one min/max pass over the state tensor behind the
+    effective lr and a median of at most MEDIAN_SAMPLE of its values; everything stays on the device
+    until one host transfer at the end. The effective lr's monotone map is applied on the host to the
+    four order statistics of each layer (bit-identical to applying it on the device, see EffSource.host).
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer, layout: Layout) -> None:
@@ -120,24 +153,54 @@ class StatsCollector:
         self._before: List[torch.Tensor] = []
         self._pre_eff: Dict[int, effective_lr.EffSource] = {}
         self._buffers: List[torch.Tensor] = []
+        self._checks = 0
         self._adadelta = effective_lr._kind(optimizer) == "Adadelta"
+        self._constant_eff = effective_lr._kind(optimizer) not in effective_lr.ADAPTIVE
+        # Per layer: (name, first flat index, end flat index, params, groups).
+        self._layers: List[Tuple[str, int, int, List[torch.Tensor]]] = []
+        pos = 0
+        for layer in layout.layers:
+            n = len(layer.params)
+            self._layers.append((layer.name, pos, pos + n, list(layer.params)))
+            pos += n
+        self.parameters = sum(p.numel() for p in self.flat)
 
     def _grad_norms(self) -> None:
-        present = [p.grad for p in self.flat if p.grad is not None]
-        norms = iter(_norms(present))
-        self._grad = [next(norms) if p.grad is not None else None for p in self.flat]
+        grads = [p.grad for p in self.flat]
+        if all(g is not None for g in grads):
+            self._grad = _norms(grads)  # type: ignore[arg-type]
+            return
+        present = [g for g in grads if g is not None]
+        norms = iter(_norms(present))  # type: ignore[arg-type]
+        self._grad = [next(norms) if g is not None else None for g in grads]
+
+    def _buffers_fit(self) -> bool:
+        return len(self._buffers) == len(self.flat) and all(
+            b.shape == p.shape and b.dtype == p.dtype and b.device == p.device for b, p in zip(self._buffers, self.flat))
+
+    def _copy_params(self) -> None:
+        """The parameters before the update, into persistent buffers (no allocation per step)."""
+        self._checks -= 1
+        if self._checks <= 0 or not self._buffers:
+            self._checks = RECHECK_BUFFERS
+            if not self._buffers_fit():
+                self._buffers = [torch.empty_like(p, memory_format=torch.preserve_format) for p in self.flat]
+        try:
+            # zero + add is an exact copy (up to the sign of zeros, which no norm sees) in two calls.
+            torch._foreach_zero_(self._buffers)
+            torch._foreach_add_(self._buffers, self.flat)
+        except RuntimeError:  # a parameter changed shape or device: new buffers
+            self._buffers = [torch.empty_like(p, memory_format=torch.preserve_format) for p in self.flat]
+            for b, p in zip(self._buffers, self.flat):
+                b.copy_(p.detach())
+        self._before = self._buffers
 
     def before(self, with_closure: bool = False) -> None:
         with torch.no_grad():
             if not with_closure:  # with a closure the gradient is computed inside step(): read it after
                 self._grad_norms()
-            # Persistent buffers: copying into them costs no allocation per step.
-            if len(self._buffers) != len(self.flat) or any(b.shape != p.shape or b.dtype != p.dtype or b.device != p.device
-                                                           for b, p in zip(self._buffers, self.flat)):
-                self._buffers = [torch.empty_like(p, memory_format=torch.preserve_format) for p in self.flat]
-            for b, p in zip(self._buffers, self.flat):
-                b.copy_(p.detach())
-            self._before = self._buffers
+            if self.flat:
+                self._copy_params()
             self._pre_eff = {}
             if self._adadelta:
                 for p in self.flat:
@@ -145,35 +208,56 @@ class StatsCollector:
                     if e is not None:
                         self._pre_eff[id(p)] = effective_lr.EffSource(e, lambda k: k, decreasing=False)
 
-    def _eff_summary(self, sources: List[effective_lr.EffSource], put: Callable[[str, torch.Tensor], None], li: int) -> None:
+    def _eff_device(self, sources: List[effective_lr.EffSource], scalars: List[torch.Tensor]) -> Callable[[List[float]], Tuple[float, float, float]]:
+        """Queues the device work for one layer's effective-lr summary on `scalars`; returns the function
+        that turns the gathered host values into (min, p50, max)."""
         total = sum(s.key.numel() for s in sources)
         stride = 1 if total <= MEDIAN_SAMPLE else math.ceil(total / MEDIAN_SAMPLE)
         keys = [s.key.detach().reshape(-1) for s in sources]
-        samples = [k[::stride] if stride > 1 else k for k in keys]
+        samples = [k[::stride] for k in keys] if stride > 1 else keys
         first = sources[0]
-        if all(s.signature is not None and s.signature == first.signature for s in sources):
+        at = len(scalars)
+        host = first.host
+        if host is not None and all(s.signature is not None and s.signature == first.signature for s in sources):
             # One monotone function for the whole layer: order statistics of the state tensor map to
-            # those of the effective lr, so only a handful of values go through the function.
+            # those of the effective lr, so only four values go through the function, on the host.
+            for k in keys:
+                scalars.extend(torch.aminmax(k))
+            sample = torch.cat(samples) if len(samples) > 1 else samples[0]
+            scalars.append(sample.median())
+            even = sample.numel() % 2 == 0
+            if even:
+                scalars.append(sample.neg().median())
+            nk = len(keys)
+            decreasing = first.decreasing
+
+            def finish(v: List[float]) -> Tuple[float, float, float]:
+                ends = v[at : at + 2 * nk]
+                lo = v[at + 2 * nk]
+                hi = -v[at + 2 * nk + 1] if even else lo
+                f_min, f_max = host(_min(ends[0::2])), host(_max(ends[1::2]))  # type: ignore[misc]
+                mid = (host(lo) + host(hi)) / 2  # type: ignore[misc]
+                return (f_max, mid, f_min) if decreasing else (f_min, mid, f_max)
+
+            return finish
+        if all(s.signature is not None and s.signature == first.signature for s in sources):
             ends = torch.stack([torch.stack(torch.aminmax(k)) for k in keys])
             sample = torch.cat(samples) if len(samples) > 1 else samples[0]
             lo = sample.median()
             hi = lo if sample.numel() % 2 else -(-sample).median()
             m = first.fn(torch.stack([ends[:, 0].min(), ends[:, 1].max(), lo, hi]))
-            put(f"emin{li}", m[1] if first.decreasing else m[0])
-            put(f"ep50{li}", (m[2] + m[3]) / 2)
-            put(f"emax{li}", m[0] if first.decreasing else m[1])
-            return
-        lows: List[torch.Tensor] = []
-        highs: List[torch.Tensor] = []
-        mapped: List[torch.Tensor] = []
-        for s, k, smp in zip(sources, keys, samples):
-            e = s.fn(torch.cat([torch.stack(torch.aminmax(k)), smp]))
-            lows.append(e[1] if s.decreasing else e[0])
-            highs.append(e[0] if s.decreasing else e[1])
-            mapped.append(e[2:])
-        put(f"emin{li}", torch.stack(lows).min())
-        put(f"ep50{li}", _median(torch.cat(mapped)))
-        put(f"emax{li}", torch.stack(highs).max())
+            scalars.extend((m[1] if first.decreasing else m[0], (m[2] + m[3]) / 2, m[0] if first.decreasing else m[1]))
+        else:
+            lows: List[torch.Tensor] = []
+            highs: List[torch.Tensor] = []
+            mapped: List[torch.Tensor] = []
+            for s, k, smp in zip(sources, keys, samples):
+                e = s.fn(torch.cat([torch.stack(torch.aminmax(k)), smp]))
+                lows.append(e[1] if s.decreasing else e[0])
+                highs.append(e[0] if s.decreasing else e[1])
+                mapped.append(e[2:])
+            scalars.extend((torch.stack(lows).min(), _median(torch.cat(mapped)), torch.stack(highs).max()))
+        return lambda v: (v[at], v[at + 1], v[at + 2])
 
     def after(
         self,
@@ -181,98 +265,104 @@ class StatsCollector:
         module_flags: Sequence[Tuple[str, torch.Tensor]] = (),
         activity: Sequence[Tuple[str, str, torch.Tensor]] = (),
     ) -> StepStats:
+        flat = self.flat
+        n = len(flat)
         with torch.no_grad():
             if not self._grad:
                 self._grad_norms()
+            grads = self._grad
             scalars: List[torch.Tensor] = []
-            index: Dict[str, int] = {}
-
-            def put(key: str, t: torch.Tensor) -> None:
-                index[key] = len(scalars)
-                scalars.append(t)
-
             if loss is not None:
-                put("loss", loss.detach().reshape(()))
-            detached = [p.detach() for p in self.flat]
-            for i, w in enumerate(_norms(detached)):
-                put(f"w{i}", w)
-            for i, g in enumerate(self._grad):
-                if g is not None:
-                    put(f"g{i}", g)
-            if self._before:
-                for b, p in zip(self._before, detached):
-                    b.sub_(p)
-                for i, u in enumerate(_norms(self._before)):
-                    put(f"u{i}", u)
+                scalars.append(loss.detach().reshape(()))
+            at_w = len(scalars)
+            before = self._before
+            if before:
+                torch._foreach_sub_(before, flat)
+                if any(p.is_sparse for p in flat):
+                    scalars.extend(_norms(flat))
+                    scalars.extend(_norms(before))
+                else:
+                    scalars.extend(torch._foreach_norm(flat + before))  # weights, then updates: one call
+            else:
+                scalars.extend(_norms(flat))
+            at_g = len(scalars)
+            all_grads = all(g is not None for g in grads)
+            scalars.extend(grads if all_grads else [g for g in grads if g is not None])  # type: ignore[misc]
+            eff: List[Optional[Callable[[List[float]], Tuple[float, float, float]]]] = []
             const_lr: Dict[int, List[Tuple[float, int]]] = {}
-            for li, layer in enumerate(self.layout.layers):
+            optimizer, group_of, pre_eff = self.optimizer, self.group_of, self._pre_eff
+            for li, (_, a, b, params) in enumerate(self._layers):
                 sources: List[effective_lr.EffSource] = []
-                for p in layer.params:
+                for p in params:
                     if p.grad is None:  # not updated this step
                         continue
-                    group = self.group_of.get(id(p), {})
-                    src = self._pre_eff.get(id(p)) or effective_lr.post_step(self.optimizer, p, group)
+                    group = group_of.get(id(p), {})
+                    src = None if self._constant_eff else (pre_eff.get(id(p)) or effective_lr.post_step(optimizer, p, group))
                     if src is not None:
                         sources.append(src)
                     elif "lr" in group:
                         const_lr.setdefault(li, []).append((float(group["lr"]), p.numel()))
-                if sources:
-                    self._eff_summary(sources, put, li)
-            for k, (_, flag) in enumerate(module_flags):
-                put(f"m{k}", flag)
-            for k, (_, _, frac) in enumerate(activity):
-                put(f"a{k}", frac)
+                eff.append(self._eff_device(sources, scalars) if sources else None)
+            at_m = len(scalars)
+            scalars.extend(flag for _, flag in module_flags)
+            at_a = len(scalars)
+            scalars.extend(frac for _, _, frac in activity)
             values = gather(scalars)
 
-        def val(key: str, default: float = 0.0) -> float:
-            i = index.get(key)
-            return values[i] if i is not None else default
-
-        gnorms = [val(f"g{i}") for i in range(len(self.flat))]
-        wnorms = [val(f"w{i}") for i in range(len(self.flat))]
-        unorms = [val(f"u{i}", math.nan) if f"u{i}" in index else 0.0 for i in range(len(self.flat))]
-        layers: List[Dict[str, object]] = []
+        wnorms = values[at_w : at_w + n]
+        unorms = values[at_w + n : at_w + 2 * n] if before else [0.0] * n
+        if all_grads:
+            gnorms = values[at_g : at_g + n]
+        else:
+            it = iter(values[at_g:])
+            gnorms = [next(it) if g is not None else 0.0 for g in grads]
         dead: Dict[str, float] = {}
         sat: Dict[str, float] = {}
         for k, (layer_name, kind, _) in enumerate(activity):
-            (dead if kind == "dead" else sat)[layer_name] = val(f"a{k}")
-        pos = 0
-        for li, layer in enumerate(self.layout.layers):
-            n = len(layer.params)
-            sl = slice(pos, pos + n)
-            pos += n
-            if f"emin{li}" in index:
-                eff = {"min": val(f"emin{li}"), "p50": val(f"ep50{li}"), "max": val(f"emax{li}")}
+            (dead if kind == "dead" else sat)[layer_name] = values[at_a + k]
+        layers: List[Dict[str, object]] = []
+        lg: List[float] = []
+        lw: List[float] = []
+        lu: List[float] = []
+        lp: List[float] = []
+        for li, (name, a, b, _) in enumerate(self._layers):
+            summary = eff[li]
+            if summary is not None:
+                e_min, e_p50, e_max = summary(values)
             elif li in const_lr:
                 pairs = const_lr[li]
-                eff = {"min": min(v for v, _ in pairs), "p50": _weighted_median(pairs), "max": max(v for v, _ in pairs)}
+                e_min, e_p50, e_max = min(v for v, _ in pairs), _weighted_median(pairs), max(v for v, _ in pairs)
             else:
-                eff = {"min": 0.0, "p50": 0.0, "max": 0.0}
-            stat: Dict[str, object] = {
-                "name": layer.name,
-                "gradNorm": math.sqrt(sum(x * x for x in gnorms[sl])),
-                "weightNorm": math.sqrt(sum(x * x for x in wnorms[sl])),
-                "updateNorm": math.sqrt(sum(x * x for x in unorms[sl])),
-                "effectiveLr": eff,
-            }
-            if layer.name in dead:
-                stat["deadFraction"] = dead[layer.name]
-            if layer.name in sat:
-                stat["saturatedFraction"] = sat[layer.name]
+                e_min = e_p50 = e_max = 0.0
+            g = math.sqrt(sum([x * x for x in gnorms[a:b]]))
+            w = math.sqrt(sum([x * x for x in wnorms[a:b]]))
+            u = math.sqrt(sum([x * x for x in unorms[a:b]]))
+            stat: Dict[str, object] = {"name": name, "gradNorm": g, "weightNorm": w, "updateNorm": u,
+                                       "effectiveLr": {"min": e_min, "p50": e_p50, "max": e_max}}
+            if name in dead:
+                stat["deadFraction"] = dead[name]
+            if name in sat:
+                stat["saturatedFraction"] = sat[name]
             layers.append(stat)
+            lg.append(g)
+            lw.append(w)
+            lu.append(u)
+            lp.append(e_p50)
         first_bad = None
-        for k, (mname, _) in enumerate(module_flags):
-            if not math.isfinite(val(f"m{k}", 0.0)):
-                first_bad = mname
-                break
+        flags = values[at_m:at_a]
+        if flags and not math.isfinite(sum(flags)):
+            for k, (mname, _) in enumerate(module_flags):
+                if not math.isfinite(flags[k]):
+                    first_bad = mname
+                    break
         self._before = []
         self._grad = []
         self._pre_eff = {}
-        lrs = effective_lr.group_lrs(self.optimizer)
+        groups = self.optimizer.param_groups
         return StepStats(
-            loss=val("loss", math.nan),
-            lr=lrs[0] if lrs else 0.0,
-            grad_norm=math.sqrt(sum(x * x for x in gnorms)),
+            loss=values[0] if loss is not None else math.nan,
+            lr=effective_lr._f(groups[0]["lr"]) if groups else 0.0,
+            grad_norm=math.sqrt(sum([x * x for x in gnorms])),
             layers=layers,
             param_names=self.names,
             param_grad_norms=gnorms,
@@ -280,4 +370,8 @@ class StatsCollector:
             first_nonfinite_module=first_bad,
             dead=dead,
             saturated=sat,
+            layer_grad=lg,
+            layer_weight=lw,
+            layer_update=lu,
+            layer_p50=lp,
         )

@@ -3,6 +3,7 @@
  * Warnings are printed when first raised (and when they clear), so the text is a diagnosis, not a dump.
  */
 import type { EndEvent, OptiscopeEvent, StartEvent, WarningEvent } from '../protocol';
+import { rankRuns } from '../monitors/race';
 
 export function fmt(x: number): string {
   if (!Number.isFinite(x)) return String(x);
@@ -16,11 +17,19 @@ export class TextReport {
   private readonly ends: EndEvent[] = [];
   private readonly warnings = new Map<string, WarningEvent>();
   private readonly printedWarnings = new Set<string>();
+  /** Loss per step for each run, thinned to at most ~2 points per 1000 steps' worth of memory: enough to rank. */
+  private readonly losses = new Map<string, { step: number; loss: number }[]>();
 
   constructor(private readonly out: (s: string) => void) {}
 
   onEvent(e: OptiscopeEvent): void {
     switch (e.type) {
+      case 'step': {
+        let l = this.losses.get(e.run);
+        if (!l) this.losses.set(e.run, (l = []));
+        l.push({ step: e.step, loss: e.loss });
+        break;
+      }
       case 'start': {
         this.starts.set(e.run, e);
         const what = e.function ? `the ${e.function} function` : `a network of ${e.parameters} parameters (${e.layers.length} layers)`;
@@ -56,9 +65,13 @@ export class TextReport {
   /** The closing summary: a ranking for races, the live warnings per run. */
   summary(): void {
     if (this.ends.length > 1) {
-      const ranked = [...this.ends].sort((a, b) => rankKey(a) - rankKey(b));
-      this.out('\nRanking (final loss on the training data):\n');
-      ranked.forEach((e, i) => this.out(`  ${i + 1}. ${e.run.padEnd(12)} ${fmt(e.loss).padStart(10)}  ${e.reason}\n`));
+      const { target, standings } = rankRuns(this.ends.map((end) => ({ run: end.run, end, steps: this.losses.get(end.run) ?? [] })));
+      const w = Math.max(...standings.map((s) => s.run.length));
+      this.out(`\nRanking (steps to reach loss ${fmt(target)}, then final loss):\n`);
+      for (const s of standings) {
+        const reached = s.stepsToTarget === null ? 'not reached' : `step ${s.stepsToTarget}`;
+        this.out(`  ${s.rank}. ${s.run.padEnd(w)}  ${reached.padEnd(11)}  final ${fmt(s.finalLoss).padStart(9)}  ${s.reason ?? ''}\n`);
+      }
     }
     const live = [...this.warnings.values()].filter((w) => w.status !== 'resolved');
     if (live.length) {
@@ -68,11 +81,6 @@ export class TextReport {
       this.out('\nNo open findings.\n');
     }
   }
-}
-
-function rankKey(e: EndEvent): number {
-  if (e.reason === 'diverged' || e.reason === 'failed' || !Number.isFinite(e.loss)) return Infinity;
-  return e.loss;
 }
 
 /** A one-line progress bar redrawn in place on a terminal; silent when stderr is not a terminal. */

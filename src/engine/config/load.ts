@@ -14,7 +14,9 @@ import { MAX_CONFIG_BYTES } from './limits';
 /** Rows of a csv file (lines with content, minus the header), or undefined when unreadable. */
 export function countCsvRows(path: string): number | undefined {
   try {
-    if (statSync(path).size > 512 * 1024 * 1024) return undefined;
+    // Not a regular file (a device such as /dev/zero, a FIFO): never read it, it may never end.
+    const st = statSync(path);
+    if (!st.isFile() || st.size > 512 * 1024 * 1024) return undefined;
     const text = readFileSync(path, 'utf8');
     let rows = 0;
     for (const line of text.split('\n')) if (line.trim()) rows++;
@@ -27,7 +29,8 @@ export function countCsvRows(path: string): number | undefined {
 /** What the validator may ask of the file system when validating a file on disk. */
 export function diskOptions(): ValidateOptions {
   return {
-    fileExists: (p) => existsSync(p),
+    // A data file must be a regular file: a directory, device or FIFO is reported like a missing file.
+    fileExists: (p) => existsSync(p) && statSync(p).isFile(),
     datasetSize: (d: DataSpec) => (d.dataset === 'csv' && d.path ? countCsvRows(d.path) : undefined),
   };
 }

@@ -3,7 +3,7 @@
  * label or regression target, every other column a feature. Every cell must be a number: a cell that is
  * not throws an InputError located at `file:line:col` saying what to do.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { InputError, type Diagnostic } from '../diagnostic';
 import type { Dataset } from './dataset';
 
@@ -142,12 +142,21 @@ export function tableToDataset(t: CsvTable, target: string, classify: boolean, n
   };
 }
 
+/** Largest data file read (the validator's row count uses the same bound). */
+const MAX_CSV_BYTES = 512 * 1024 * 1024;
+
 export function loadCsv(path: string, target: string, classify: boolean, displayName = path): Dataset {
   let text: string;
   try {
+    // Only a regular file of bounded size is read: a device (/dev/zero) or FIFO would never end.
+    const st = statSync(path);
+    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTFILE' });
+    if (st.size > MAX_CSV_BYTES) throw Object.assign(new Error('too large'), { code: 'EFBIG' });
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTFILE' ? 'is not a regular file'
+      : code === 'EFBIG' ? `is larger than ${MAX_CSV_BYTES / 1048576} MiB` : 'cannot be read';
     throw new InputError([{
       file: displayName, line: 1, col: 1, endLine: 1, endCol: 1, offset: 0, length: 0, severity: 'error',
       message: `the data file ${why}; check data.path (it is relative to the config file)`, code: 'csv-missing',

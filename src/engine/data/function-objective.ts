@@ -1,13 +1,16 @@
 /**
- * The `Objective` of a 2-D test function. Loss, gradient and Hessian-vector products come from the
- * autodiff graph of the formula (so curvature on test functions exercises the same machinery as on
- * networks); the closed forms in functions.ts are the tests' oracle, not used here.
+ * The `Objective` of a 2-D test function. Loss and gradient are PyTorch's, bit for bit: the formula as
+ * a Python user writes it, evaluated and differentiated in autograd's order and rounding
+ * (torch-order.ts), so a run follows `torch.optim` on the same function exactly. Hessian-vector
+ * products come from the engine's autodiff graph of the formula (exact H·v for the curvature monitors,
+ * the same machinery as on networks). The closed forms in functions.ts are the tests' oracle.
  * Layout: one layer `params` with the slices `x` and `y`.
  */
 import type { FunctionName, ProblemSpec } from '../config/types';
 import type { Batch, Objective, ParamLayout } from '../objective';
 import { Graph } from '../autodiff/graph';
 import type { Tensor } from '../autodiff/tensor';
+import { torchLossAndGrad } from './torch-order';
 
 const TWO_PI = 2 * Math.PI;
 
@@ -64,7 +67,6 @@ export class FunctionObjective implements Objective {
   private readonly gradBuf = new Float64Array(2);
   private readonly dirBuf = new Float64Array(2);
   private readonly hvBuf = new Float64Array(2);
-  private readonly saved = new Float64Array(2);
 
   constructor(readonly problem: ProblemSpec) {
     this.params = Float64Array.from(problem.start);
@@ -88,31 +90,28 @@ export class FunctionObjective implements Objective {
     };
   }
 
-  lossAndGrad(_batch: Batch, grad: Float64Array): number {
-    this.graph.forward(false);
-    this.graph.backward(this.out, false);
-    grad.set(this.gradBuf);
-    return this.out.value[0];
+  /** torch's loss and p.grad at `at` (x, y). */
+  private torch(at: Float64Array, grad: Float64Array | null): number {
+    const { function: name, a, b } = this.problem;
+    return torchLossAndGrad(name, at[0], at[1], a, b, grad);
   }
 
+  lossAndGrad(_batch: Batch, grad: Float64Array): number {
+    const l = this.torch(this.params, this.gradBuf);
+    grad.set(this.gradBuf);
+    return l;
+  }
+
+  /** H·v from the autodiff tape; the loss returned is torch's, as lossAndGrad's. */
   hvp(_batch: Batch, v: Float64Array, out: Float64Array): number {
     this.dirBuf.set(v);
     this.graph.forward(true);
     this.graph.backward(this.out, true);
     out.set(this.hvBuf);
-    return this.out.value[0];
+    return this.torch(this.params, null);
   }
 
   loss(_batch: Batch, params?: Float64Array): number {
-    if (!params || params === this.params) {
-      this.graph.forward(false);
-      return this.out.value[0];
-    }
-    this.saved.set(this.params);
-    this.params.set(params.subarray(0, 2));
-    this.graph.forward(false);
-    const l = this.out.value[0];
-    this.params.set(this.saved);
-    return l;
+    return this.torch(params && params !== this.params ? params : this.params, null);
   }
 }
