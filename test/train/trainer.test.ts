@@ -95,3 +95,20 @@ training: { optimizer: { name: sgd, lr: 0.5 }, steps: 100000 }
     assert.ok(end.steps < 2000);
   }
 });
+
+test('a race from --race points fixes for the file\'s own optimizer at training.optimizer, not at a race entry', async () => {
+  const { raceFromNames } = await import('../../src/engine/cli/run');
+  const config = resolveConfigText(`
+seed: 1
+problem: { function: quadratic, start: [1, 1] }
+training: { optimizer: { name: sgd, lr: 0.25 }, steps: 60 }
+`, 'mem.optiscope.yaml');
+  config.race = raceFromNames(['sgd', 'adam'], config);
+  config.raceFromCli = true;
+  const events: OptiscopeEvent[] = [];
+  await train(config, { emit: (e) => events.push(e) });
+  const fixes = events.filter((e) => e.type === 'warning' && e.run === 'sgd' && e.fix).map((e) => e.type === 'warning' ? e.fix!.path : '');
+  assert.ok(fixes.length > 0, 'lr 0.25 on ½(x² + 10y²) is past 2/λmax: a fix is expected');
+  for (const p of fixes) assert.doesNotMatch(p, /^race\./);
+  assert.ok(fixes.includes('training.optimizer.lr'));
+});

@@ -25,7 +25,10 @@ export interface Io {
 export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   if (args.file.endsWith('.py')) return runScript(args, io);
   const config = loadConfig(args.file);
-  if (args.race) config.race = raceFromNames(args.race, config);
+  if (args.race) {
+    config.race = raceFromNames(args.race, config);
+    config.raceFromCli = true;
+  }
   return runResolved(config, args, io);
 }
 

@@ -145,6 +145,8 @@ export interface ResolvedConfig {
   monitors: MonitorsSpec;
   /** Several optimizers on the same problem, each its own run. */
   race?: OptimizerSpec[];
+  /** The race came from the command line (`--race`), not from the file: fixes cannot point into `race`. */
+  raceFromCli?: boolean;
 }
 
 export type { OptimizerName, OptimizerSpec };

@@ -158,7 +158,7 @@ function suggestLr(spec: OptimizerSpec, lambdaMax: number): number {
 }
 
 function lrPath(config: ResolvedConfig, i: number): string {
-  return config.race?.length ? `race.${i}.lr` : 'training.optimizer.lr';
+  return config.race?.length && !config.raceFromCli ? `race.${i}.lr` : 'training.optimizer.lr';
 }
 
 function firstBatch(objective: Objective, config: ResolvedConfig): Batch {

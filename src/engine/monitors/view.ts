@@ -133,6 +133,8 @@ export function matchedInit(activation: string | undefined): 'he' | 'xavier' {
 /** Config path of an optimizer key: `training.optimizer.<key>`, or `race.<i>.<key>` for a race entry. */
 export function optimizerPath(v: DiagnosisView, key: string): string {
   const race = v.config.race;
+  // A race given on the command line is not in the file: only the file's own optimizer can be fixed there.
+  if (v.config.raceFromCli && v.optimizer === v.config.training.optimizer) return `training.optimizer.${key}`;
   if (race && race.length) {
     const i = race.indexOf(v.optimizer);
     const j = i >= 0 ? i : race.findIndex((r) => (r.label ?? r.name) === (v.optimizer.label ?? v.optimizer.name));
