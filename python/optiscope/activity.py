@@ -85,7 +85,9 @@ class ActivityProbe:
                 self.batch_rows = int(out.shape[0])
                 active = _unit_active(out.detach())
                 if active is not None:
-                    self._activity[(layer, "dead")] = 1.0 - active.to(torch.float64).mean()
+                    # The count of active units; the fraction 1 − count/units is taken on the host
+                    # (the same correctly rounded division as the float64 mean on the device).
+                    self._activity[(layer, "dead")] = (active.sum(), active.numel())
 
         return hook
 
@@ -97,14 +99,16 @@ class ActivityProbe:
             if self.enabled() and isinstance(out, torch.Tensor) and out.numel():
                 y = out.detach()
                 flat = ((y < 0.01) | (y > 0.99)) if sigmoid else (y.abs() > 0.99)
-                self._activity[(layer, "saturated")] = flat.to(torch.float64).mean()
+                self._activity[(layer, "saturated")] = (flat.sum(), flat.numel())
 
         return hook
 
-    def take(self) -> Tuple[List[Tuple[str, torch.Tensor]], List[Tuple[str, str, torch.Tensor]]]:
-        """The flags and fractions gathered since the last step, in execution order; then reset."""
+    def take(self) -> Tuple[List[Tuple[str, torch.Tensor]], List[Tuple[str, str, torch.Tensor, int]]]:
+        """The flags and the activity counts gathered since the last step, in execution order; then
+        reset. Each activity entry is (layer, kind, count tensor, units): the fraction is count/units
+        (dead: 1 − active/units)."""
         flags = self.module_flags
-        act = [(layer, kind, t) for (layer, kind), t in self._activity.items()]
+        act = [(layer, kind, t, n) for (layer, kind), (t, n) in self._activity.items()]
         self.module_flags = []
         self._activity = {}
         return flags, act

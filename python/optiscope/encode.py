@@ -30,10 +30,14 @@ def _clean(value: Any) -> Any:
         return str(value)
 
 
+# One encoder for every event: json.dumps with options builds a new JSONEncoder per call.
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+
+
 def encode_event(event: Dict[str, Any]) -> str:
     """One NDJSON line, without the newline. Never emits bare NaN/Infinity tokens."""
     try:
         # Fast path (C encoder): most events hold only finite floats and plain types.
-        return json.dumps(event, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+        return _ENCODER.encode(event)
     except (ValueError, TypeError):
-        return json.dumps(_clean(event), allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+        return _ENCODER.encode(_clean(event))

@@ -27,8 +27,25 @@ class Ring:
         """The i-th most recent value (0 = the latest)."""
         return self.buf[(self.head - 1 - i + 2 * self.capacity) % self.capacity]
 
+    def recent(self, start: int, stop: int) -> List[float]:
+        """[back(start), back(start + 1), …, back(stop − 1)], by slicing (the same values, in that order)."""
+        n = stop - start
+        if n <= 0:
+            return []
+        cap = self.capacity
+        hi = (self.head - 1 - start) % cap  # index of back(start); back(i) walks down from it
+        if n <= hi + 1:
+            return self.buf[hi - n + 1 : hi + 1][::-1]
+        out = self.buf[: hi + 1][::-1]
+        rest = n - (hi + 1)
+        out.extend(self.buf[cap - rest : cap][::-1])
+        if rest > cap:  # wraps more than once (stop beyond the capacity): as back() would
+            return [self.back(i) for i in range(start, stop)]
+        return out
+
     def mean_back(self, start: int, stop: int) -> float:
-        return sum(self.back(i) for i in range(start, stop)) / (stop - start)
+        # The same left-to-right sum as summing back(i) for i in range(start, stop).
+        return sum(self.recent(start, stop)) / (stop - start)
 
 
 class RunHistory:
@@ -110,9 +127,10 @@ class RunHistory:
         if n < 2:
             return 0.0
         flips = 0
+        xs = self.loss.recent(0, n + 2)
         for i in range(n):
-            d1 = self.loss.back(i) - self.loss.back(i + 1)
-            d2 = self.loss.back(i + 1) - self.loss.back(i + 2)
+            d1 = xs[i] - xs[i + 1]
+            d2 = xs[i + 1] - xs[i + 2]
             if d1 * d2 < 0:
                 flips += 1
         return flips / n
