@@ -12,17 +12,19 @@ export interface DatasetInfo {
   classes?: number;
   task: 'classification' | 'regression' | 'unknown';
   synthetic: boolean;
+  /** Input features, when known before loading. */
+  features?: number;
 }
 
 export const DATASET_INFO: Record<DatasetName, DatasetInfo> = {
-  spirals: { classes: 2, task: 'classification', synthetic: true },
-  moons: { classes: 2, task: 'classification', synthetic: true },
-  circles: { classes: 2, task: 'classification', synthetic: true },
-  xor: { classes: 2, task: 'classification', synthetic: true },
+  spirals: { classes: 2, task: 'classification', synthetic: true, features: 2 },
+  moons: { classes: 2, task: 'classification', synthetic: true, features: 2 },
+  circles: { classes: 2, task: 'classification', synthetic: true, features: 2 },
+  xor: { classes: 2, task: 'classification', synthetic: true, features: 2 },
   linear: { task: 'regression', synthetic: true },
   csv: { task: 'unknown', synthetic: false },
-  iris: { size: 150, classes: 3, task: 'classification', synthetic: false },
-  digits: { size: 1797, classes: 10, task: 'classification', synthetic: false },
+  iris: { size: 150, classes: 3, task: 'classification', synthetic: false, features: 4 },
+  digits: { size: 1797, classes: 10, task: 'classification', synthetic: false, features: 64 },
 };
 
 /** Output units a loss needs on a data set, when knowable. */
