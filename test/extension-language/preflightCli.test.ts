@@ -61,7 +61,29 @@ test('the probe’s prediction from the real CLI lands on the lr value; static f
 test('the probe command: the host’s executable as Node, the CLI path and the file as separate arguments', () => {
   const c = preflightCommand('/ext/dist/cli.js', '/w/my "odd" config $(x).optiscope.yaml', '/usr/bin/electron', { PATH: '/bin' });
   assert.equal(c.command, '/usr/bin/electron');
-  assert.deepEqual(c.args, ['/ext/dist/cli.js', 'check', '/w/my "odd" config $(x).optiscope.yaml', '--format', 'json']);
+  assert.deepEqual(c.args, ['/ext/dist/cli.js', 'check', '/w/my "odd" config $(x).optiscope.yaml', '--stdin', '--format', 'json']);
   assert.equal(c.env.ELECTRON_RUN_AS_NODE, '1');
   assert.equal(c.env.PATH, '/bin');
+});
+
+test('the probe reads the editor’s unsaved text from stdin, not the file on disk', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'optiscope-preflight-'));
+  try {
+    const file = join(dir, 'unsaved.optiscope.yaml');
+    writeFileSync(file, TEXT.replace('lr: 0.25 }', 'lr: 0.01 }'));
+    const cmd = preflightCommand(cliMain, file);
+    const r = await runBounded(process.execPath, ['--import', 'tsx', ...cmd.args], {
+      cwd: root,
+      env: { ...process.env, NODE_OPTIONS: '' },
+      input: TEXT,
+      timeoutMs: 100_000,
+    });
+    assert.ok(r.code === 0 || r.code === 2, `exit ${r.code}: ${r.stderr}`);
+    const findings = parsePreflightOutput(r.stdout);
+    const kinds = findings.map((f) => (f.type === 'diagnostic' ? f.diagnostic.code : f.warning.kind));
+    // On disk lr is 0.01 (stable); the unsaved text has 0.25, past 2/λmax = 0.2.
+    assert.ok(kinds.includes('lr-too-high'), r.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -146,9 +146,7 @@ export function registerLanguageFeatures(
         ? ''
         : !vscode.workspace.isTrusted
           ? ' (the pre-flight probe needs a trusted workspace)'
-          : doc.isDirty
-            ? ' (save the file for the pre-flight probe)'
-            : ' (the pre-flight probe is off)';
+          : ' (the pre-flight probe is off)';
       vscode.window.setStatusBarMessage(`Optiscope: ${name}: ${errors} error(s), ${warnings} other finding(s)${probe}`, 8000);
     }),
   );

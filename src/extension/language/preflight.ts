@@ -46,10 +46,10 @@ export class Preflight implements vscode.Disposable {
 
   /** True when a probe may run for this document now. */
   canProbe(doc: vscode.TextDocument): boolean {
-    return this.settings().enabled && vscode.workspace.isTrusted && doc.uri.scheme === 'file' && !doc.isDirty;
+    return this.settings().enabled && vscode.workspace.isTrusted && doc.uri.scheme === 'file';
   }
 
-  /** After an edit: cancel any probe in flight; probe again after the delay if the file is saved. */
+  /** After an edit: cancel any probe in flight; probe the editor's text again after the delay. */
   schedule(doc: vscode.TextDocument): void {
     const key = doc.uri.toString();
     this.debouncer.cancel(key);
@@ -81,6 +81,7 @@ export class Preflight implements vscode.Disposable {
     const r = await runBounded(cmd.command, cmd.args, {
       env: cmd.env,
       cwd: path.dirname(file),
+      input: text,
       timeoutMs: this.settings().timeoutMs,
       signal,
     });
