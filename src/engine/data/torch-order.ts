@@ -5,7 +5,7 @@
  *
  *     p = torch.tensor([x0, y0], dtype=torch.float64, requires_grad=True)
  *     x, y = p[0], p[1]
- *     loss = (1 - x)**2 + 100 * (y - x**2)**2          # etc., see FORMULAS below
+ *     loss = (1 - x)**2 + 100 * (y - x**2)**2          # etc., see torchFormula below
  *     loss.backward()
  *
  * What that takes (each point checked against torch, see test/engine/function-torch-exact.test.ts and
@@ -24,6 +24,10 @@
  *   CPU engine runs the ready node with the highest sequence number (= created last) first:
  *   `backward` below replays that schedule. The two `select` nodes then each hand p a full vector
  *   ([gx, 0] and [0, gy]), so each component ends as g + 0 (−0 becomes +0).
+ *
+ * Measured on torch 1.13.1 for x86-64 (CPU capability AVX2, SLEEF 3.5.1, glibc 2.36): every one of
+ * 12,000 random points per function bit-identical, also with p[0], p[1] written inline. Other builds
+ * (no AVX2/FMA, MKL's vector math, another libm) can round cos, sin and x**4 differently by an ulp.
  *
  * Hessian-vector products stay on the engine's autodiff tape (function-objective.ts): the curvature
  * monitors need exact H·v, not torch's rounding.
