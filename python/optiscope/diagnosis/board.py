@@ -75,6 +75,24 @@ class WarningBoard:
                 resolved = Finding(last.kind, "info", f"Resolved: {last.message}", last.evidence, last.why, last.layer, last.fix, last.key)
                 self._send(wid, slot, resolved, step, "resolved")
 
+    def resolve(self, kind: str, layer: Optional[str], step: int) -> None:
+        """Resolves a live warning now: for conditions whose end is unambiguous (a saddle left behind)."""
+        wid = warning_id(kind, layer)
+        slot = self.slots.get(wid)
+        if slot is None or not slot.live or slot.last is None:
+            return
+        slot.live = False
+        slot.hits = 0
+        slot.misses = self.resolve_after
+        last = slot.last
+        resolved = Finding(last.kind, "info", f"Resolved: {last.message}", last.evidence, last.why, last.layer, last.fix, last.key)
+        self._send(wid, slot, resolved, step, "resolved")
+
+    def live_finding(self, kind: str, layer: Optional[str] = None) -> Optional[Finding]:
+        """The finding behind a live warning (its evidence, as last sent), or None."""
+        s = self.slots.get(warning_id(kind, layer))
+        return s.last if s is not None and s.live else None
+
     def is_live(self, kind: str, layer: Optional[str] = None) -> bool:
         s = self.slots.get(warning_id(kind, layer))
         return bool(s and s.live)

@@ -1,4 +1,5 @@
 """Mirror of src/engine/monitors/detectors/critical-points.ts: saddle-point, plateau, sharp-minimum."""
+import math
 from typing import Optional
 
 from .board import Finding, WarningBoard
@@ -16,9 +17,32 @@ HOW_TO_PROBE = ("call optiscope.watch(model, optimizer, closure=lambda: loss_fn(
                 "probe tell a plateau from a saddle point")
 
 
+# How far the gradient must grow past its size at a reported saddle or plateau to count as having left it.
+ESCAPE_GRADIENT_FACTOR = 10.0
+
+
 class CriticalPointDetector:
     def __init__(self, board: WarningBoard) -> None:
         self.board = board
+
+    def evaluate_escape(self, v: View) -> None:
+        """Mirrors critical-points.ts evaluateEscape: a saddle or plateau is resolved once the run has left it
+        (gradient 10x its size there while the loss fell, or the loss fell 10x past |loss| + g^2/lambda_max)."""
+        for kind in ("saddle-point", "plateau"):
+            f = self.board.live_finding(kind)
+            if f is None:
+                continue
+            g0 = f.evidence.get("gradNorm")
+            loss0 = f.evidence.get("loss")
+            if not isinstance(g0, (int, float)) or not isinstance(loss0, (int, float)):
+                continue
+            lmax_raw = f.evidence.get("lambdaMax")
+            lmax = lmax_raw if isinstance(lmax_raw, (int, float)) and lmax_raw > 0 else math.inf
+            loss = v.history.smoothed()
+            grew = math.isfinite(v.grad_norm) and v.grad_norm > ESCAPE_GRADIENT_FACTOR * max(g0, 1e-12) and loss < loss0
+            fell = loss0 - loss > ESCAPE_GRADIENT_FACTOR * (abs(loss0) + (g0 * g0) / lmax)
+            if grew or fell:
+                self.board.resolve(kind, None, v.step)
 
     def evaluate(self, v: View) -> None:
         p = v.probe

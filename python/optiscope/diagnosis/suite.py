@@ -131,6 +131,7 @@ class Suite:
                     self.last_auto_probe = step
         else:
             self.critical.evaluate_without_curvature(v, False)
+        self.critical.evaluate_escape(v)
         self.flow.evaluate(v)
         self.units.evaluate(v)
         self.lr_detector.evaluate(v)

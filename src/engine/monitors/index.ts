@@ -210,6 +210,7 @@ class Suite implements MonitorSuiteExt {
       this.critical.evaluateWithoutCurvature(v);
     }
     if (monitored) {
+      this.critical.evaluateEscape(v);
       this.flow.evaluate(v);
       this.units.evaluate(v);
       this.lrDetector.evaluate(v);

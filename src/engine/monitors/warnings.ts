@@ -87,6 +87,23 @@ export class WarningBoard {
     return this.slots.get(warningId(kind, layer))?.live ?? false;
   }
 
+  /** Resolves a live warning now: for conditions whose end is unambiguous (a saddle left behind). */
+  resolve(kind: WarningKind, layer: string | undefined, step: number): void {
+    const id = warningId(kind, layer);
+    const slot = this.slots.get(id);
+    if (!slot?.live || !slot.last) return;
+    slot.live = false;
+    slot.hits = 0;
+    slot.misses = this.o.resolveAfter;
+    this.send(id, slot, { ...slot.last, severity: 'info', message: `Resolved: ${slot.last.message}` }, step, 'resolved');
+  }
+
+  /** The finding behind a live warning (its evidence, as last sent), or undefined. */
+  liveFinding(kind: WarningKind, layer?: string): Finding | undefined {
+    const s = this.slots.get(warningId(kind, layer));
+    return s?.live && s.last ? s.last : undefined;
+  }
+
   /** Is any warning of this kind live (on any layer)? */
   anyLive(kind: WarningKind): boolean {
     for (const [id, s] of this.slots) if (s.live && (id === kind || id.startsWith(`${kind}:`))) return true;

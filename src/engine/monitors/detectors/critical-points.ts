@@ -15,6 +15,9 @@ const WHY_SADDLE = 'At a saddle the gradient vanishes although a descent directi
 const WHY_PLATEAU = 'On a plateau the gradient and every curvature are tiny, so each step moves the loss by almost nothing; training only crawls until the region ends.';
 const WHY_SHARP = 'Gradient descent can settle only where lr·λ_max < 2; a minimum whose sharpness sits near that edge is barely stable for the step size, and sharp minima tend to generalise worse than flat ones.';
 
+/** How far the gradient must grow past its size at a reported saddle or plateau to count as having left it. */
+const ESCAPE_GRADIENT_FACTOR = 10;
+
 export class CriticalPointDetector {
   constructor(private readonly board: WarningBoard) {}
 
@@ -93,6 +96,29 @@ export class CriticalPointDetector {
       };
     }
     this.board.observe('sharp-minimum', undefined, sharp, v.step, r.saddlePoint.probes);
+  }
+
+  /**
+   * Every monitored step while a saddle or plateau is live. Probes run only where the gradient is small,
+   * so once an optimizer has left the critical point nothing would ever look again. The run has left when
+   * its gradient has grown an order of magnitude past its size there while the loss fell, or when the loss
+   * has fallen ten times further than a quadratic model of the point allows (|loss| + g²/λ_max): past a
+   * saddle, along its negative curvature, the loss keeps falling.
+   */
+  evaluateEscape(v: DiagnosisView): void {
+    for (const kind of ['saddle-point', 'plateau'] as const) {
+      const f = this.board.liveFinding(kind);
+      if (!f) continue;
+      const g0 = f.evidence.gradNorm;
+      const loss0 = f.evidence.loss;
+      if (typeof g0 !== 'number' || typeof loss0 !== 'number') continue;
+      const lmax = typeof f.evidence.lambdaMax === 'number' && f.evidence.lambdaMax > 0 ? f.evidence.lambdaMax : Infinity;
+      const loss = v.history.smoothed();
+      const grew = Number.isFinite(v.gradNorm) && v.gradNorm > ESCAPE_GRADIENT_FACTOR * Math.max(g0, 1e-12) && loss < loss0;
+      const fell = loss0 - loss > ESCAPE_GRADIENT_FACTOR * (Math.abs(loss0) + (g0 * g0) / lmax);
+      const left = grew || fell;
+      if (left) this.board.resolve(kind, undefined, v.step);
+    }
   }
 
   /** Without any curvature (probe disabled), a long stall at a high loss with a small gradient is reported as a plateau. */

@@ -1,0 +1,24 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolveConfigText } from '../../src/engine/config/load';
+import { train } from '../../src/engine/train/trainer';
+import type { OptiscopeEvent, WarningEvent } from '../../src/engine/protocol';
+import { QUICKSTART_SADDLE } from '../../src/engine/cli/quickstart';
+
+test('a saddle left behind is resolved; one still held is not', async () => {
+  const events: OptiscopeEvent[] = [];
+  await train(resolveConfigText(QUICKSTART_SADDLE, 'saddle.optiscope.yaml'), { emit: (e) => events.push(e) });
+  const saddle = (run: string) => events.filter((e): e is WarningEvent => e.type === 'warning' && e.run === run && e.kind === 'saddle-point');
+  // Momentum lingers at the saddle, then its velocity along the negative curvature carries it off.
+  const m = saddle('momentum');
+  assert.equal(m[0]?.status, 'active');
+  assert.equal(m.at(-1)?.status, 'resolved');
+  const resolvedAt = m.at(-1)!.step;
+  const lossThen = events.find((e) => e.type === 'step' && e.run === 'momentum' && e.step === resolvedAt);
+  assert.ok(lossThen?.type === 'step' && lossThen.loss < -1, 'resolved only once the loss has fallen far below the saddle');
+  // Plain SGD is still there at the end: its warning stays live.
+  const s = saddle('sgd');
+  assert.equal(s.at(-1)?.status, 'active');
+  // Adam escapes at once and is never flagged.
+  assert.equal(saddle('adam').length, 0);
+});
