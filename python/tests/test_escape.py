@@ -23,7 +23,7 @@ class EscapeTest(unittest.TestCase):
         self.assertTrue(self.board.is_live("saddle-point"))
 
     def test_loss_fallen_far_below_resolves_at_once(self):
-        # 10 × (|0.08| + 0.25/2) = 2.05: a loss of -2.5 has fallen further than that.
+        # The point's own loss is about 0.08 - 0.25/4 = 0.0175; below 0.0175 - (0.25*0.0175 + 0.0625) = -0.049 is out.
         self.det.evaluate_escape(view(148, -2.5, 4.3))
         self.assertFalse(self.board.is_live("saddle-point"))
         self.assertEqual(self.events[-1]["status"] if isinstance(self.events[-1], dict) else self.events[-1].status, "resolved")
@@ -31,6 +31,11 @@ class EscapeTest(unittest.TestCase):
     def test_gradient_grown_while_loss_fell_resolves(self):
         self.det.evaluate_escape(view(100, 0.05, 5.1))
         self.assertFalse(self.board.is_live("saddle-point"))
+
+    def test_converging_onto_the_point_is_not_an_escape(self):
+        # Gradient descent settling on the saddle lowers the loss to the point's own value, no further.
+        self.det.evaluate_escape(view(120, 0.0175, 0.001))
+        self.assertTrue(self.board.is_live("saddle-point"))
 
     def test_gradient_grown_while_loss_rose_is_not_an_escape(self):
         self.det.evaluate_escape(view(100, 3.0, 6.0))

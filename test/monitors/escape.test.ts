@@ -15,7 +15,8 @@ test('a saddle left behind is resolved; one still held is not', async () => {
   assert.equal(m.at(-1)?.status, 'resolved');
   const resolvedAt = m.at(-1)!.step;
   const lossThen = events.find((e) => e.type === 'step' && e.run === 'momentum' && e.step === resolvedAt);
-  assert.ok(lossThen?.type === 'step' && lossThen.loss < -1, 'resolved only once the loss has fallen far below the saddle');
+  // x² − y² is 0 at its saddle: only the escape along −y² takes the loss below it.
+  assert.ok(lossThen?.type === 'step' && lossThen.loss < 0, 'resolved only once the loss has gone below the saddle\'s value');
   // Plain SGD is still there at the end: its warning stays live.
   const s = saddle('sgd');
   assert.equal(s.at(-1)?.status, 'active');

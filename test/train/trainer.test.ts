@@ -112,3 +112,28 @@ training: { optimizer: { name: sgd, lr: 0.25 }, steps: 60 }
   for (const p of fixes) assert.doesNotMatch(p, /^race\./);
   assert.ok(fixes.includes('training.optimizer.lr'));
 });
+
+test('early stopping checks the validation loss once per epoch by default, so patience counts epochs', async () => {
+  const events = await stream(`
+seed: 3
+model:
+  layers:
+    - { units: 16, activation: tanh, init: xavier }
+    - { units: 2, activation: linear }
+  loss: cross-entropy
+data: { dataset: moons, samples: 200, noise: 0.3, validation_split: 0.2 }
+training:
+  optimizer: { name: adam, lr: 0.05 }
+  batch_size: 32
+  epochs: 200
+  early_stopping: { patience: 3 }
+`);
+  const perEpoch = Math.ceil(160 / 32);
+  const checked = events.filter((e): e is StepEvent => e.type === 'step' && e.valLoss !== undefined).map((s) => s.step);
+  assert.ok(checked.length >= 4);
+  for (const s of checked) assert.equal(s % perEpoch, 0, `validation at step ${s} is not an epoch end`);
+  const end = events.at(-1);
+  assert.ok(end?.type === 'end' && end.reason === 'early-stopped', 'a noisy set overfits long before 200 epochs');
+  // At least patience + 1 epochs ran: the best one and three without improvement.
+  assert.ok(end.type === 'end' && end.steps >= 4 * perEpoch);
+});

@@ -19,6 +19,8 @@ HOW_TO_PROBE = ("call optiscope.watch(model, optimizer, closure=lambda: loss_fn(
 
 # How far the gradient must grow past its size at a reported saddle or plateau to count as having left it.
 ESCAPE_GRADIENT_FACTOR = 10.0
+# How far below the critical point's own loss (as a fraction of it) the run must be to have left it.
+ESCAPE_MARGIN = 0.25
 
 
 class CriticalPointDetector:
@@ -27,7 +29,8 @@ class CriticalPointDetector:
 
     def evaluate_escape(self, v: View) -> None:
         """Mirrors critical-points.ts evaluateEscape: a saddle or plateau is resolved once the run has left it
-        (gradient 10x its size there while the loss fell, or the loss fell 10x past |loss| + g^2/lambda_max)."""
+        (gradient 10x its size there while the loss fell, or the loss clearly below the point's own value, which a
+        quadratic model puts at loss - g^2/(2 lambda_max))."""
         for kind in ("saddle-point", "plateau"):
             f = self.board.live_finding(kind)
             if f is None:
@@ -40,7 +43,9 @@ class CriticalPointDetector:
             lmax = lmax_raw if isinstance(lmax_raw, (int, float)) and lmax_raw > 0 else math.inf
             loss = v.history.smoothed()
             grew = math.isfinite(v.grad_norm) and v.grad_norm > ESCAPE_GRADIENT_FACTOR * max(g0, 1e-12) and loss < loss0
-            fell = loss0 - loss > ESCAPE_GRADIENT_FACTOR * (abs(loss0) + (g0 * g0) / lmax)
+            drop = (g0 * g0) / (2 * lmax)
+            critical = loss0 - drop
+            fell = loss < critical - (ESCAPE_MARGIN * abs(critical) + drop)
             if grew or fell:
                 self.board.resolve(kind, None, v.step)
 

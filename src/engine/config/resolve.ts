@@ -168,7 +168,9 @@ export function resolveConfig(raw: Raw, file: string, opts: ResolveOptions = {})
   }
   if (t.early_stopping !== undefined && !isProblem) {
     const e = obj(t.early_stopping);
-    training.early_stopping = { patience: num(e.patience, 10), min_delta: num(e.min_delta, 0), every: num(e.every, 1) };
+    // Without `every`, the validation loss is checked at the end of each epoch: patience counts epochs, as in Keras.
+    training.early_stopping = { patience: num(e.patience, 10), min_delta: num(e.min_delta, 0) };
+    if (typeof e.every === 'number') training.early_stopping.every = e.every;
   }
   if (t.swa !== undefined) {
     const s = obj(t.swa);

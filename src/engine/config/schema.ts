@@ -231,7 +231,7 @@ export const CONFIG_SPEC: ObjectSpec = {
           fields: {
             patience: int('evaluations without improvement before stopping', 1, 1_000_000, '10'),
             min_delta: nonneg('improvement that counts', '0'),
-            every: int('evaluate the validation loss every this many steps', 1, 1_000_000, '1'),
+            every: int('evaluate the validation loss every this many steps (default: at the end of each epoch, so patience counts epochs)', 1, 1_000_000, 'one epoch'),
           },
         },
         swa: {

@@ -117,7 +117,7 @@ export interface TrainingSpec {
   /** Annealed Gaussian gradient noise (Neelakantan et al.): σ²ₜ = eta / (1 + t)^gamma. */
   gradient_noise?: { eta: number; gamma: number };
   /** Early stopping on the validation split. */
-  early_stopping?: { patience: number; min_delta: number; every: number };
+  early_stopping?: { patience: number; min_delta: number; every?: number };
   /** Stochastic weight averaging from step `start`, averaging every `every` steps. */
   swa?: { start: number; every: number; lr?: number };
 }

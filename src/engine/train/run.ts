@@ -175,7 +175,7 @@ export class TrainingRun {
     let valLoss: number | undefined;
     const es = t.early_stopping;
     const epochEnd = this.batches ? this.stepsDone % this.batches.batchesPerEpoch === 0 : false;
-    if (this.objective.validationSize > 0 && this.objective.validationLoss && (es ? this.stepsDone % es.every === 0 : epochEnd)) {
+    if (this.objective.validationSize > 0 && this.objective.validationLoss && (es?.every ? this.stepsDone % es.every === 0 : epochEnd)) {
       valLoss = this.objective.validationLoss();
       this.lastValLoss = valLoss;
     }

@@ -17,6 +17,8 @@ const WHY_SHARP = 'Gradient descent can settle only where lr·λ_max < 2; a mini
 
 /** How far the gradient must grow past its size at a reported saddle or plateau to count as having left it. */
 const ESCAPE_GRADIENT_FACTOR = 10;
+/** How far below the critical point's own loss (as a fraction of it) the run must be to have left it. */
+const ESCAPE_MARGIN = 0.25;
 
 export class CriticalPointDetector {
   constructor(private readonly board: WarningBoard) {}
@@ -102,8 +104,8 @@ export class CriticalPointDetector {
    * Every monitored step while a saddle or plateau is live. Probes run only where the gradient is small,
    * so once an optimizer has left the critical point nothing would ever look again. The run has left when
    * its gradient has grown an order of magnitude past its size there while the loss fell, or when the loss
-   * has fallen ten times further than a quadratic model of the point allows (|loss| + g²/λ_max): past a
-   * saddle, along its negative curvature, the loss keeps falling.
+   * has gone clearly below the value the point itself has: a quadratic model puts it at loss − g²/(2λ_max),
+   * and only a way out (negative curvature, or the end of a plateau) leads lower.
    */
   evaluateEscape(v: DiagnosisView): void {
     for (const kind of ['saddle-point', 'plateau'] as const) {
@@ -115,7 +117,9 @@ export class CriticalPointDetector {
       const lmax = typeof f.evidence.lambdaMax === 'number' && f.evidence.lambdaMax > 0 ? f.evidence.lambdaMax : Infinity;
       const loss = v.history.smoothed();
       const grew = Number.isFinite(v.gradNorm) && v.gradNorm > ESCAPE_GRADIENT_FACTOR * Math.max(g0, 1e-12) && loss < loss0;
-      const fell = loss0 - loss > ESCAPE_GRADIENT_FACTOR * (Math.abs(loss0) + (g0 * g0) / lmax);
+      const drop = (g0 * g0) / (2 * lmax);
+      const critical = loss0 - drop;
+      const fell = loss < critical - (ESCAPE_MARGIN * Math.abs(critical) + drop);
       const left = grew || fell;
       if (left) this.board.resolve(kind, undefined, v.step);
     }
