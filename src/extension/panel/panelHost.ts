@@ -13,6 +13,7 @@ import { panelHtml } from '../../webview/html';
 import { eventsMessage, parseFromWebview, toWebviewWire, type FromWebview, type ToWebview } from '../../webview/messages';
 import { isConfig } from '../runner/cliArgs';
 import { allowedFile } from './fileGuard';
+import { pythonKeywordEdit } from '../language/repairs';
 import { decimateForReplay, stepsToCsv } from './replay';
 import type { LogSource } from './sources';
 
@@ -225,8 +226,10 @@ export class PanelHost {
 
   private async applyFix(logId: string, fix: Fix, warningId: string | undefined): Promise<void> {
     const reply = (ok: boolean, message?: string) => this.post({ type: 'fixResult', logId, warningId, ok, message });
-    const file = this.sources.find((s) => s.logId === logId)?.file;
+    const source = this.sources.find((s) => s.logId === logId);
+    const file = source?.file;
     if (!vscode.workspace.isTrusted) return reply(false, 'Fixes are disabled in an untrusted workspace.');
+    if (file && /\.py$/i.test(file) && source) return this.applyPythonFix(source, fix, warningId, reply);
     if (!file || !isConfig(file) || !vscode.workspace.getWorkspaceFolder(vscode.Uri.file(file))) {
       return reply(false, 'This run has no config file in this workspace to fix.');
     }
@@ -239,6 +242,29 @@ export class PanelHost {
     const ok = await vscode.workspace.applyEdit(edit);
     if (ok) await doc.save();
     reply(ok, ok ? `Set ${fix.path} = ${JSON.stringify(fix.value)} in ${vscode.workspace.asRelativePath(file)}.` : 'The edit was rejected.');
+  }
+
+  /**
+   * A PyTorch run's fix names a hyperparameter (`….lr`): it is written into the keyword argument on the
+   * line the warning points at (the optimizer's construction), when that line passes a literal number.
+   */
+  private async applyPythonFix(source: LogSource, fix: Fix, warningId: string | undefined, reply: (ok: boolean, message?: string) => void): Promise<void> {
+    const warning = [...source.events].reverse().find((e) => e.type === 'warning' && e.source && e.fix?.path === fix.path
+      && (warningId === undefined || e.id === warningId || `${e.kind}${e.layer ? `:${e.layer}` : ''}` === warningId));
+    const where = warning?.type === 'warning' ? warning.source : undefined;
+    const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+    const target = where ? allowedFile(where.file, { folders, known: source.file ? [source.file] : [], mentioned: [] }) : undefined;
+    if (!where || !target || !fs.existsSync(target)) return reply(false, 'This warning points at no line of your script that a fix can edit; set the value by hand.');
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(target));
+    if (where.line > doc.lineCount) return reply(false, `${vscode.workspace.asRelativePath(target)} has no line ${where.line} any more.`);
+    const line = doc.lineAt(where.line - 1);
+    const op = pythonKeywordEdit(line.text, fix);
+    if (!op) return reply(false, `Line ${where.line} of ${vscode.workspace.asRelativePath(target)} does not pass ${fix.path.split('.').pop()} as a number; set it to ${JSON.stringify(fix.value)} by hand.`);
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(doc.uri, new vscode.Range(where.line - 1, op.start, where.line - 1, op.end), op.text);
+    const ok = await vscode.workspace.applyEdit(edit);
+    if (ok) await doc.save();
+    reply(ok, ok ? `Set ${fix.path.split('.').pop()}=${op.text} on line ${where.line} of ${vscode.workspace.asRelativePath(target)}.` : 'The edit was rejected.');
   }
 
   private async exportLog(logId: string, format: 'ndjson' | 'csv'): Promise<void> {
