@@ -45,3 +45,32 @@ test('histogram bins are log-spaced and clamp at both ends', () => {
   assert.ok(histogramBin(1) < histogramBin(10));
   assert.equal(histogramBin(10) - histogramBin(1), 2);
 });
+
+test('the step encoder writes every schema field and means exactly what the generic encoder means', async () => {
+  const { stepEventSchema, layerStatSchema, STEP_FIELDS, LAYER_FIELDS, HISTOGRAM_BINS } = await import('../../src/engine/protocol');
+  assert.deepEqual([...STEP_FIELDS].sort(), Object.keys(stepEventSchema.shape).sort());
+  assert.deepEqual([...LAYER_FIELDS].sort(), Object.keys(layerStatSchema.shape).sort());
+  const fc = await import('fast-check');
+  const num = fc.oneof(fc.double(), fc.constantFrom(NaN, Infinity, -Infinity, 0, -0, 1e-320, 5e-324));
+  const hist = fc.record({ counts: fc.array(fc.nat(1000), { minLength: HISTOGRAM_BINS, maxLength: HISTOGRAM_BINS }), nonFinite: fc.option(fc.nat(5), { nil: undefined }) });
+  const layer = fc.record({
+    name: fc.string({ maxLength: 12 }).filter((s) => s.length > 0), gradNorm: num, weightNorm: num, updateNorm: num,
+    effectiveLr: fc.record({ min: num, p50: num, max: num }),
+    gradHist: fc.option(hist, { nil: undefined }), lrHist: fc.option(hist, { nil: undefined }),
+    deadFraction: fc.option(num, { nil: undefined }), saturatedFraction: fc.option(num, { nil: undefined }),
+  });
+  const step = fc.record({
+    type: fc.constant('step' as const), run: fc.string({ maxLength: 12 }).filter((s) => s.length > 0), step: fc.nat(), epoch: fc.nat(),
+    loss: num, lr: num, gradNorm: num, layers: fc.array(layer, { maxLength: 4 }),
+    params: fc.option(fc.array(num, { maxLength: 2 }), { nil: undefined }), rank: fc.option(fc.nat(8), { nil: undefined }),
+    valLoss: fc.option(num, { nil: undefined }), accuracy: fc.option(num, { nil: undefined }),
+  });
+  const strip = (o: unknown): unknown => JSON.parse(JSON.stringify(o, (_k, v: unknown) => (v === undefined ? undefined : v)));
+  fc.assert(fc.property(step, (e) => {
+    const fast = encodeEvent(e as OptiscopeEvent);
+    const generic = JSON.stringify(e, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity') : v));
+    assert.deepEqual(strip(JSON.parse(fast)), strip(JSON.parse(generic)));
+    const back = parseEvent(fast);
+    assert.ok(back.ok, !back.ok ? back.error : '');
+  }), { numRuns: 500, seed: 7 });
+});
