@@ -45,3 +45,58 @@ export function medianInPlace(a: Float64Array, n: number): number {
   for (let i = k + 1; i < n; i++) if (a[i] < upper) upper = a[i];
   return (lower + upper) / 2;
 }
+
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+/** The counting median reads the high word at index 1 of a double: little-endian platforms only. */
+const LITTLE_ENDIAN = ((): boolean => {
+  F64[0] = 1;
+  return U32[1] === 0x3ff00000;
+})();
+/** Buckets of the counting pass; the spread of the values decides how many bits a bucket covers. */
+const BUCKETS = 4096;
+/** Below this many values a selection is as fast as counting. */
+const COUNTING_MIN = 1024;
+const counts = new Int32Array(BUCKETS);
+let picked = new Float64Array(1024);
+
+/**
+ * The same value as medianInPlace for values that are all finite and ≥ 0, with their minimum `lo` and
+ * maximum `hi` already known (the per-step effective learning rates): for x ≥ 0 the high 32 bits of a
+ * double order like the values, so one counting pass over buckets of those bits finds the bucket of
+ * the middle rank, and a selection runs only among that bucket's few values. Reads a[0..n) without
+ * reordering it.
+ */
+export function medianNonNegative(a: Float64Array, n: number, lo: number, hi: number): number {
+  if (n < COUNTING_MIN || !LITTLE_ENDIAN || !(lo >= 0) || !(hi < Infinity) || a.byteOffset % 8 !== 0) return medianInPlace(a, n);
+  if (lo === hi) return lo;
+  F64[0] = lo;
+  const kLo = U32[1];
+  F64[0] = hi;
+  const kHi = U32[1];
+  let shift = 0;
+  while ((kHi >>> shift) - (kLo >>> shift) >= BUCKETS) shift++;
+  const base = kLo >>> shift;
+  const c = counts;
+  c.fill(0, 0, (kHi >>> shift) - base + 1);
+  const words = new Uint32Array(a.buffer, a.byteOffset, 2 * n);
+  for (let i = 0; i < n; i++) c[(words[2 * i + 1] >>> shift) - base]++;
+  const k = (n - 1) >> 1; // rank of the lower middle value
+  let before = 0, b = 0;
+  while (before + c[b] <= k) before += c[b++];
+  if (picked.length < c[b]) picked = new Float64Array(Math.max(c[b], 2 * picked.length));
+  const p = picked;
+  let m = 0;
+  let above = Infinity; // the least value of the later buckets: the upper middle when the lower one ends its bucket
+  for (let i = 0; i < n; i++) {
+    const key = (words[2 * i + 1] >>> shift) - base;
+    if (key === b) p[m++] = a[i];
+    else if (key > b && a[i] < above) above = a[i];
+  }
+  const r = k - before;
+  const lower = selectInPlace(p, 0, m - 1, r);
+  if (n % 2 === 1) return lower;
+  let upper = above;
+  for (let i = r + 1; i < m; i++) if (p[i] < upper) upper = p[i];
+  return (lower + upper) / 2;
+}

@@ -1,43 +1,93 @@
 /**
  * Per-step, per-layer statistics: gradient, weight and update norms, the effective learning rate
  * {min, median, max}, and compact log-binned histograms of |gradient| and effective lr. One pass over
- * each layer's slice of the flat vectors; the median is an O(n) selection on a scratch buffer that is
- * allocated once, so the cost per step is a few multiply-adds per parameter (see docs/monitors.md).
+ * each layer's slice of the flat vectors, histogram bins by table lookup on the bits of each value; the
+ * median is an O(n) counting selection on a scratch buffer that is allocated once, so the cost per step
+ * is a few operations per parameter (see docs/monitors.md; measurements in docs/performance.md).
  */
-import { HISTOGRAM, HISTOGRAM_BINS, histogramBin, type LayerStat } from '../protocol';
+import { HISTOGRAM_BINS, histogramBin, type LayerStat } from '../protocol';
 import type { Activity, LayerInfo, ParamLayout } from '../objective';
-import { medianInPlace } from './select';
-
-/** EDGES[k] is the lower edge of bin k + 1 (bin 0 holds everything below EDGES[0]). */
-const EDGES = Float64Array.from({ length: HISTOGRAM_BINS - 1 }, (_, k) => Math.pow(10, HISTOGRAM.log10Min + k / HISTOGRAM.binsPerDecade));
+import { medianInPlace, medianNonNegative } from './select';
 
 // Binning by the binary exponent: all m in [2^e, 2^(e+1)) span 0.30 in log10, less than one bin (0.5), so
-// they fall in the bin of 2^e or the next one. Per biased exponent: that bin, and the edge to the next.
+// they fall in the bin of 2^e or the next one. Per biased exponent: that bin, and the least double of the
+// next bin (NaN when the octave holds no edge: every comparison with NaN is false). The edges are found
+// once by bisection over doubles with histogramBin itself, so the two agree on every double, edges included.
 const BITS = new Float64Array(1);
 const WORDS = new Uint32Array(BITS.buffer);
-const HIGH = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+const LITTLE_ENDIAN = ((): boolean => {
+  BITS[0] = 1;
+  return WORDS[1] === 0x3ff00000;
+})();
 const BIN_OF_EXP = new Uint8Array(2048);
-const NEXT_EDGE = new Float64Array(2048).fill(Infinity);
+const NEXT_EDGE = new Float64Array(2048).fill(NaN);
+BIN_OF_EXP[2047] = histogramBin(Infinity);
 for (let be = 1; be < 2047; be++) {
   const lo = Math.pow(2, be - 1023);
-  const b = histogramBin(lo);
-  BIN_OF_EXP[be] = b;
-  // Inclusive: an edge exactly at 2^(e+1) (1 = 2^0) still needs the near-edge check from below.
-  if (b < HISTOGRAM_BINS - 1 && EDGES[b] <= 2 * lo) NEXT_EDGE[be] = EDGES[b];
+  const low = histogramBin(lo);
+  BIN_OF_EXP[be] = low;
+  // The largest double below the next octave: its bin says whether an edge lies in this one.
+  const top = be === 2046 ? Number.MAX_VALUE : 2 * lo - lo * Number.EPSILON;
+  if (histogramBin(top) === low) continue;
+  let a = lo, b = top; // bin(a) = low < bin(b)
+  for (;;) {
+    const mid = a + (b - a) / 2;
+    if (mid === a || mid === b) break;
+    if (histogramBin(mid) > low) b = mid;
+    else a = mid;
+  }
+  NEXT_EDGE[be] = b;
+}
+
+/** The protocol's histogramBin (for m ≥ 0, +∞ included) without a logarithm: exponent bits and one comparison. */
+export function fastHistogramBin(m: number): number {
+  if (!LITTLE_ENDIAN) return histogramBin(m);
+  BITS[0] = m;
+  const be = WORDS[1] >>> 20; // m ≥ 0: the sign bit is clear
+  return m >= NEXT_EDGE[be] ? BIN_OF_EXP[be] + 1 : BIN_OF_EXP[be];
 }
 
 /**
- * The protocol's histogramBin without a logarithm per value: the exponent bits pick the bin up to one
- * comparison. Within 1e-9 of an edge it defers to histogramBin itself, so both always agree.
+ * The bin by a table lookup on the exponent and the top 6 mantissa bits of |x| (1/64 of an octave):
+ * only the sub-octaves that straddle a bin edge (one table entry per edge) need a comparison, so the
+ * branch almost never mispredicts — with a comparison per value it mispredicted about half the time
+ * wherever a layer's values straddle an edge, which was most of the histograms' cost.
  */
-export function fastHistogramBin(m: number): number {
-  BITS[0] = m;
-  const be = (WORDS[HIGH] >>> 20) & 0x7ff;
-  if (be === 0 || be === 2047) return histogramBin(m);
-  const edge = NEXT_EDGE[be];
-  const d = m - edge;
-  if (d < 1e-9 * edge && d > -1e-9 * edge) return histogramBin(m);
-  return d >= 0 ? BIN_OF_EXP[be] + 1 : BIN_OF_EXP[be];
+const SUB_BITS = 6;
+const SHIFT = 20 - SUB_BITS;
+const AMBIGUOUS = 255;
+const BIN_OF_KEY = new Uint8Array(1 << (11 + SUB_BITS));
+for (let be = 0; be < 2048; be++) {
+  for (let sub = 0; sub < 1 << SUB_BITS; sub++) {
+    const key = (be << SUB_BITS) | sub;
+    if (be === 0 || be === 2047 || NEXT_EDGE[be] !== NEXT_EDGE[be]) { BIN_OF_KEY[key] = BIN_OF_EXP[be]; continue; }
+    const lo = Math.pow(2, be - 1023) * (1 + sub / (1 << SUB_BITS));
+    const hiExcl = Math.pow(2, be - 1023) * (1 + (sub + 1) / (1 << SUB_BITS));
+    const edge = NEXT_EDGE[be];
+    BIN_OF_KEY[key] = edge <= lo ? BIN_OF_EXP[be] + 1 : edge >= hiExcl ? BIN_OF_EXP[be] : AMBIGUOUS;
+  }
+}
+
+/** fastHistogramBin(a) for a = |x|, x element i of the Float64Array whose little-endian 32-bit words are `words`. */
+function binOfElement(words: Uint32Array, i: number, a: number): number {
+  const high = words[2 * i + 1] & 0x7fffffff; // |x|: the sign bit cleared
+  const b = BIN_OF_KEY[high >>> SHIFT];
+  if (b !== AMBIGUOUS) return b;
+  const be = high >>> 20;
+  return a >= NEXT_EDGE[be] ? BIN_OF_EXP[be] + 1 : BIN_OF_EXP[be];
+}
+
+/** Little-endian 32-bit words of a Float64Array (a view of the same memory; cached per array). */
+class WordsView {
+  private array: Float64Array | null = null;
+  private words: Uint32Array = new Uint32Array(0);
+  of(a: Float64Array): Uint32Array {
+    if (a !== this.array || this.words.buffer !== a.buffer) {
+      this.array = a;
+      this.words = new Uint32Array(a.buffer, a.byteOffset, 2 * a.length);
+    }
+    return this.words;
+  }
 }
 
 /** Layers up to this many parameters get the exact median effective lr; larger ones a strided sample of this size. */
@@ -86,6 +136,10 @@ export interface StatsInput {
 export class LayerStatsComputer {
   readonly stats: StepStats;
   private readonly scratch: Float64Array;
+  private readonly gradWords = new WordsView();
+  private readonly effWords = new WordsView();
+  private readonly gradCounts = new Int32Array(HISTOGRAM_BINS);
+  private readonly lrCounts = new Int32Array(HISTOGRAM_BINS);
   private readonly layers: readonly LayerInfo[];
 
   constructor(layout: ParamLayout, private readonly histograms: boolean) {
@@ -101,6 +155,9 @@ export class LayerStatsComputer {
     const { grad, params, update, effectiveLr: eff } = input;
     const s = this.stats;
     s.step = input.step;
+    // Big-endian platforms (none that Node supports today) take the word-free path.
+    const gw = LITTLE_ENDIAN ? this.gradWords.of(grad) : null;
+    const ew = LITTLE_ENDIAN ? this.effWords.of(eff) : null;
     const out: LayerStat[] = [];
     for (let li = 0; li < this.layers.length; li++) {
       const layer = this.layers[li];
@@ -109,8 +166,11 @@ export class LayerStatsComputer {
       let gradBad = 0, paramBad = 0, effBad = 0, lastE = NaN, lastBin = 0;
       // Layers beyond EXACT_MEDIAN_MAX parameters: the median of an evenly strided sample (memory stays bounded).
       const stride = Math.ceil(layer.size / this.scratch.length) || 1;
-      const gh = this.histograms ? new Array<number>(HISTOGRAM_BINS).fill(0) : null;
-      const lh = this.histograms ? new Array<number>(HISTOGRAM_BINS).fill(0) : null;
+      // The next index the sample looks at (a running index: an integer % per value costs a division).
+      let take = layer.offset;
+      // Counted in typed arrays (no hole checks, no boxing), copied out into the event's arrays at the end.
+      const gh = this.histograms ? this.gradCounts.fill(0) : null;
+      const lh = this.histograms ? this.lrCounts.fill(0) : null;
       for (let i = layer.offset; i < end; i++) {
         const g = grad[i], w = params[i], u = update[i], e = eff[i];
         g2 += g * g;
@@ -118,22 +178,26 @@ export class LayerStatsComputer {
         u2 += u * u;
         // x − x is 0 only for finite x: one comparison per value finds NaN and ±Infinity.
         if (g - g !== 0) gradBad++;
-        else if (gh) gh[fastHistogramBin(g < 0 ? -g : g)]++;
+        else if (gh) gh[gw ? binOfElement(gw, i, g < 0 ? -g : g) : fastHistogramBin(g < 0 ? -g : g)]++;
         if (w - w !== 0) paramBad++;
         if (e - e !== 0) {
           effBad++;
         } else {
           if (e < mn) mn = e;
           if (e > mx) mx = e;
-          if ((i - layer.offset) % stride === 0 && m < this.scratch.length) this.scratch[m++] = e;
           if (lh) {
             // Non-adaptive optimizers give every parameter the same effective lr: bin it once.
-            if (e !== lastE) { lastE = e; lastBin = fastHistogramBin(e < 0 ? -e : e); }
+            if (e !== lastE) { lastE = e; lastBin = ew ? binOfElement(ew, i, e < 0 ? -e : e) : fastHistogramBin(e < 0 ? -e : e); }
             lh[lastBin]++;
           }
         }
+        if (i === take) {
+          if (e - e === 0 && m < this.scratch.length) this.scratch[m++] = e;
+          take += stride;
+        }
       }
-      const p50 = m > 0 ? medianInPlace(this.scratch, m) : NaN;
+      // Effective learning rates are ≥ 0: then one counting pass over their bit patterns finds the median.
+      const p50 = m === 0 ? NaN : mn >= 0 ? medianNonNegative(this.scratch, m, mn, mx) : medianInPlace(this.scratch, m);
       if (m === 0) { mn = NaN; mx = NaN; }
       s.gradNorm[li] = Math.sqrt(g2);
       s.weightNorm[li] = Math.sqrt(w2);
@@ -151,8 +215,9 @@ export class LayerStatsComputer {
         effectiveLr: { min: mn, p50, max: mx },
       };
       if (gh && lh) {
-        stat.gradHist = gradBad ? { counts: gh, nonFinite: gradBad } : { counts: gh };
-        stat.lrHist = effBad ? { counts: lh, nonFinite: effBad } : { counts: lh };
+        const gc = Array.from(gh), lc = Array.from(lh);
+        stat.gradHist = gradBad ? { counts: gc, nonFinite: gradBad } : { counts: gc };
+        stat.lrHist = effBad ? { counts: lc, nonFinite: effBad } : { counts: lc };
       }
       if (input.activity && li < input.activity.dead.length) {
         s.dead[li] = input.activity.dead[li];
