@@ -73,4 +73,6 @@ export interface Objective {
   validationLoss?(): number;
   /** Accuracy on the batch, for classification. */
   accuracy?(batch: Batch): number;
+  /** Accuracy on the batch of the last `lossAndGrad`, from that forward pass (no extra work), for classification. */
+  lastAccuracy?(): number;
 }

@@ -207,3 +207,26 @@ test('plain gradient descent learns Iris (sanity check of the whole objective)',
   assert.ok(net.accuracy(null) > 0.95, `training accuracy ${net.accuracy(null)}`);
   assert.ok(net.validationAccuracy() > 0.85, `validation accuracy ${net.validationAccuracy()}`);
 });
+
+test('lastAccuracy is the accuracy of the batch lossAndGrad just evaluated, at those parameters', async () => {
+  const { resolveConfigText } = await import('../../src/engine/config/load');
+  const { buildObjective } = await import('../../src/engine/build');
+  const { Rng } = await import('../../src/engine/rng');
+  const config = resolveConfigText(`
+seed: 2
+model:
+  layers:
+    - { units: 8, activation: tanh }
+    - { units: 3, activation: linear }
+  loss: cross-entropy
+data: { dataset: iris }
+training: { optimizer: { name: sgd }, batch_size: 16 }
+`, 'mem.optiscope.yaml');
+  const obj = buildObjective(config, new Rng(2));
+  const g = new Float64Array(obj.layout.size);
+  for (const batch of [Int32Array.from([0, 5, 9, 40, 77, 120]), Int32Array.from({ length: 100 }, (_, i) => i)]) {
+    obj.lossAndGrad(batch, g);
+    const fromPass = obj.lastAccuracy!();
+    assert.equal(fromPass, obj.accuracy!(batch));
+  }
+});

@@ -161,7 +161,21 @@ export class Network implements Objective {
     grad.set(this.gradBuf);
     this.updateRunningStats(c);
     if (activity) this.measure(c, activity);
+    // The batch's accuracy from this same forward pass (an argmax per row), so a step event can carry
+    // it without a second forward pass.
+    if (this.trainLabels) {
+      let right = 0;
+      for (let r = 0; r < idx.length; r++) if (this.predict(c, r) === this.trainLabels[idx[r]]) right++;
+      this.batchAccuracy = right / idx.length;
+    }
     return c.loss.value[0];
+  }
+
+  private batchAccuracy = NaN;
+
+  /** Accuracy on the batch of the last `lossAndGrad`, at the parameters it was evaluated at. */
+  lastAccuracy(): number {
+    return this.batchAccuracy;
   }
 
   hvp(batch: Batch, v: Float64Array, out: Float64Array): number {

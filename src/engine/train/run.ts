@@ -189,7 +189,11 @@ export class TrainingRun {
     };
     if (params.length <= 2) event.params = Array.from(params);
     if (valLoss !== undefined) event.valLoss = valLoss;
-    if (this.objective.task === 'classification' && this.objective.accuracy && batch) event.accuracy = this.objective.accuracy(batch);
+    // Accuracy, like the loss, at the parameters the gradient was taken at: from the same forward pass.
+    if (this.objective.task === 'classification' && batch) {
+      const acc = this.objective.lastAccuracy?.() ?? this.objective.accuracy?.(batch);
+      if (acc !== undefined && !Number.isNaN(acc)) event.accuracy = acc;
+    }
     this.o.emit(event);
 
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm) || !allFinite(params)) {
