@@ -190,7 +190,13 @@ export function toWebviewWire(msg: ToWebview): ToWebviewWire {
   return wireSafe(msg) as ToWebviewWire;
 }
 
-/** Convenience for the extension: one `events` message. */
+/**
+ * Convenience for the extension: one `events` message. Step events that pass the in-place check hold
+ * only finite numbers, so they need no wire encoding and are passed as they are (the deep copy through
+ * JSON cost ~80 µs per 10-layer event with histograms); everything else goes through `wireSafe`.
+ */
 export function eventsMessage(id: string, events: OptiscopeEvent[]): ToWebviewWire {
-  return toWebviewWire({ type: 'events', logId: id, events });
+  const wire = events.map((e) => (isPlainStep(e) ? e : wireSafe(e)));
+  const msg: ToWebviewWire = { type: 'events', logId: id, events: wire };
+  return msg;
 }

@@ -88,3 +88,21 @@ test('panelHtml: strict nonce CSP, no inline script, escaped title', () => {
   assert.throws(() => panelHtml({ cspSource: 'x', nonce: "a' 'unsafe-inline", scriptUri: '', styleUri: '', title: '' }));
   assert.throws(() => panelHtml({ cspSource: "x 'unsafe-eval'", nonce, scriptUri: '', styleUri: '', title: '' }));
 });
+
+test('eventsMessage passes finite step events through untouched and encodes non-finite ones', async () => {
+  const { eventsMessage, parseToWebview } = await import('../../src/webview/messages');
+  const ok = { type: 'step' as const, run: 'a', step: 1, epoch: 0, loss: 0.5, lr: 0.1, gradNorm: 1, layers: [] };
+  const bad = { ...ok, step: 2, loss: NaN, gradNorm: Infinity };
+  const msg = eventsMessage('log', [ok, bad]) as unknown as { events: Record<string, unknown>[] };
+  assert.equal(msg.events[0], ok, 'a finite step event is not copied');
+  assert.equal(msg.events[1].loss, 'NaN');
+  assert.equal(msg.events[1].gradNorm, 'Infinity');
+  // What VS Code delivers (a JSON round trip) parses back to the same numbers on the webview side.
+  const r = parseToWebview(JSON.parse(JSON.stringify(msg)));
+  assert.ok(r.ok);
+  if (r.ok && r.message.type === 'events') {
+    const [a, b] = r.message.events;
+    assert.equal(a.type === 'step' && a.loss, 0.5);
+    assert.ok(b.type === 'step' && Number.isNaN(b.loss) && b.gradNorm === Infinity);
+  }
+});
