@@ -49,23 +49,46 @@ class ActivityProbe:
         self.batch_rows = 0  # examples in the last observed batch (dead units need enough of them)
         self._activity: dict = {}
         self._handles: List[Any] = []
-        for root in layout.root_modules:
-            self._attach(root, layout)
-
-    def _attach(self, root: nn.Module, layout: Layout) -> None:
+        self._capture_handles: List[Any] = []
+        self._inputs: List[Tuple[nn.Module, Any]] = []
+        self.roots = list(layout.root_modules)
+        # (module, name, layer it belongs to or None, kind: "dead" / "sigmoid" / "tanh" / None)
+        self._plan: List[Tuple[nn.Module, str, Optional[str], Optional[str]]] = []
         layer_names = {layer.name for layer in layout.layers}
-        current: Optional[str] = None
-        for name, mod in root.named_modules():
-            if name in layer_names:
-                current = name
-            if not any(True for _ in mod.children()):  # leaf: check its output is finite
-                self._handles.append(mod.register_forward_hook(self._finite_hook(name or type(mod).__name__)))
-            if current is not None and isinstance(mod, DEAD_KINDS):
-                self.dead_layers.add(current)
-                self._handles.append(mod.register_forward_hook(self._dead_hook(current)))
-            elif current is not None and isinstance(mod, SATURATING):
-                self.saturating_layers.add(current)
-                self._handles.append(mod.register_forward_hook(self._sat_hook(current, isinstance(mod, nn.Sigmoid))))
+        for root in self.roots:
+            current: Optional[str] = None
+            for name, mod in root.named_modules():
+                if name in layer_names:
+                    current = name
+                kind = None
+                if current is not None and isinstance(mod, DEAD_KINDS):
+                    self.dead_layers.add(current)
+                    kind = "dead"
+                elif current is not None and isinstance(mod, SATURATING):
+                    self.saturating_layers.add(current)
+                    kind = "sigmoid" if isinstance(mod, nn.Sigmoid) else "tanh"
+                leaf = not any(True for _ in mod.children())
+                if leaf or kind:
+                    self._plan.append((mod, name or type(mod).__name__, current, kind))
+        self.attach(finite=True)
+
+    def attach(self, finite: bool = True) -> None:
+        """Registers the hooks: activity counters, and with `finite` the per-module NaN/Inf flags."""
+        self.detach()
+        for mod, name, layer, kind in self._plan:
+            if finite and not any(True for _ in mod.children()):
+                self._handles.append(mod.register_forward_hook(self._finite_hook(name)))
+            if kind == "dead":
+                self._handles.append(mod.register_forward_hook(self._dead_hook(layer)))  # type: ignore[arg-type]
+            elif kind is not None:
+                self._handles.append(mod.register_forward_hook(self._sat_hook(layer, kind == "sigmoid")))  # type: ignore[arg-type]
+
+    def detach(self) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+        self.module_flags = []
+        self._activity = {}
 
     def _finite_hook(self, name: str) -> Callable[..., None]:
         @_never_raises
@@ -113,7 +136,58 @@ class ActivityProbe:
         self._activity = {}
         return flags, act
 
+    def take_host(self) -> List[Tuple[str, str, float, int]]:
+        """As take(), with the counts on the host (one transfer): what the helper process is sent."""
+        _, act = self.take()
+        if not act:
+            return []
+        counts = torch.stack([a[2] for a in act]).tolist()
+        return [(a[0], a[1], float(c), a[3]) for a, c in zip(act, counts)]
+
+    def capture_inputs(self) -> None:
+        """Keeps a reference to the last inputs of each root module (no copy), for replay_first_nonfinite."""
+        def pre(mod: nn.Module, args: Any) -> None:
+            self._inputs = [(m, a) for m, a in self._inputs if m is not mod] + [(mod, args)]
+
+        for root in self.roots:
+            self._capture_handles.append(root.register_forward_pre_hook(pre))
+
+    def replay_first_nonfinite(self) -> Optional[str]:
+        """Runs the last forward pass again (no grad, random state and buffers restored) with the
+        finiteness hooks on, and returns the first module whose output was NaN/Inf."""
+        if not self._inputs:
+            return None
+        flags: List[Tuple[str, torch.Tensor]] = []
+        probe = ActivityProbe.__new__(ActivityProbe)
+        probe.enabled = lambda: True
+        probe.module_flags = flags
+        handles = [mod.register_forward_hook(probe._finite_hook(name)) for mod, name, _, _ in self._plan
+                   if not any(True for _ in mod.children())]
+        rng = torch.get_rng_state()
+        buffers = [(b, b.detach().clone()) for root, _ in self._inputs for b in root.buffers()]
+        inputs = self._inputs
+        try:
+            with torch.no_grad():
+                for root, args in inputs:
+                    root(*args)
+        except Exception:  # noqa: BLE001 - a forward that needs keyword arguments: no module named
+            pass
+        finally:
+            for h in handles:
+                h.remove()
+            torch.set_rng_state(rng)  # dropout in the replay must not change the script's random stream
+            with torch.no_grad():
+                for b, copy in buffers:
+                    b.copy_(copy)
+            self._inputs = inputs
+        for name, flag in flags:
+            if not torch.isfinite(flag).item():
+                return name
+        return None
+
     def close(self) -> None:
-        for h in self._handles:
+        for h in self._handles + self._capture_handles:
             h.remove()
         self._handles = []
+        self._capture_handles = []
+        self._inputs = []

@@ -26,6 +26,22 @@ class Channel:
     def active(self) -> bool:
         return self._write is not None
 
+    def share_across_fork(self) -> None:
+        """Before forking a helper that writes to this channel too: one lock for both processes, so no
+        two events interleave (pipe writes above PIPE_BUF are not atomic)."""
+        if getattr(self, "_shared", False):
+            return
+        import multiprocessing
+
+        try:
+            self._lock = multiprocessing.get_context("fork").Lock()  # type: ignore[assignment]
+            self._shared = True
+        except (OSError, ImportError, ValueError):  # no POSIX semaphores: the helper is the only writer anyway
+            pass
+
+    def flush(self) -> None:
+        """Writes are unbuffered; kept for symmetry with file-like channels."""
+
     def emit(self, event: Dict[str, Any]) -> None:
         if self._write is None:
             return

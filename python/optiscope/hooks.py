@@ -62,6 +62,8 @@ def install_loss_hook() -> None:
                     _pending_first = d
                 _pending_loss = d if _pending_loss is None else _pending_loss + d
                 for m in monitors:
+                    if m.link is not None and not m.ended:
+                        guarded(m, m.watch_loss, d)
                     if m.probe_armed and m.closure is None and not m.ended:
                         _in_probe.on = True
                         try:

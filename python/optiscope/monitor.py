@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 import torch
 from torch import nn
 
-from . import effective_lr, naming
+from . import effective_lr, naming, offload
 from .activity import ActivityProbe
 from .channel import Channel
 from .diagnosis.suite import Suite
@@ -30,8 +30,13 @@ GOVERNOR_WARMUP = 20
 # and their event streams stay deterministic (no timing in the decision).
 GOVERNOR_MIN_PARAMETERS = 100_000
 # Fraction of the run's wall time automatic curvature probes may take (OPTISCOPE_PROBE_BUDGET).
-PROBE_BUDGET = float(os.environ.get("OPTISCOPE_PROBE_BUDGET", "0.03") or 0.03)
+PROBE_BUDGET = float(os.environ.get("OPTISCOPE_PROBE_BUDGET", "0.03") or 0.0)
 PROBE_FREE_SECONDS = 0.25
+# With the helper process (offload.py), dead/saturated units are measured on the forward passes of the
+# first ACTIVITY_WARMUP monitored steps and then of one monitored step in ACTIVITY_EVERY: the forward
+# hooks that count them cost ~1µs per layer per step in the training process, the rest is free there.
+ACTIVITY_WARMUP = 20
+ACTIVITY_EVERY = 16
 
 
 class StopTraining(BaseException):
@@ -119,6 +124,11 @@ class Monitor:
         self._probe_time_since = 0.0
         self.last_grad_norm = math.nan
         self.loss_floor_set = False
+        # The helper process that computes and reports the steps (offload.py), once forked.
+        self.link: Optional[offload.Link] = None
+        self.in_helper = False
+        self._nan_module: Optional[str] = None
+        self._sampling_activity = False
 
     # ----------------------------------------------------------------------------------------------
     def emit(self, event: Dict[str, Any]) -> None:
@@ -192,14 +202,14 @@ class Monitor:
         """After a step: will the next one be monitored? With an explicit `every`, every N-th step. Else
         every step while the monitoring time stays within OVERHEAD_BUDGET of the training time so far
         (the first GOVERNOR_WARMUP steps always, so every run starts with full data)."""
+        if not self.governed:  # no clock reads: ~1µs a step that only the governor needs
+            self._next_monitored = (self.steps + 1) % self.every == 0
+            return
         now = self._clock()
         self.monitor_time += spent
         if self._t_last_end is not None:
             self.wall_time += now - self._t_last_end
         self._t_last_end = now
-        if not self.governed:
-            self._next_monitored = (self.steps + 1) % self.every == 0
-            return
         if spent > 0:
             self._cost = spent if self._cost is None else 0.8 * self._cost + 0.2 * spent
         if self.steps <= GOVERNOR_WARMUP:
@@ -214,33 +224,146 @@ class Monitor:
     def pre_step(self, with_closure: bool) -> None:
         if self.ended:
             return
-        t0 = self._clock()
+        governed = self.governed
+        t0 = self._clock() if governed else 0.0
         if not self.started:
             self._start()
         self.monitoring_this_step = self.monitoring_next()
         self.closure_step = with_closure
-        if self.monitoring_this_step and self.stats is not None:
+        link = self.link
+        if link is not None:
+            trigger = link.wait()  # the helper has read the last step: the parameters may change now
+            if trigger:
+                self.trigger = trigger
+                self.probe_armed = True
+            if self.monitoring_this_step:
+                link.copy_grads()
+        elif self.monitoring_this_step and self.stats is not None:
             self.stats.before(with_closure)
-        self._t_pre = self._clock() - t0
+        self._t_pre = self._clock() - t0 if governed else 0.0
 
     def post_step(self, loss: Optional[torch.Tensor]) -> None:
         if self.ended:
             return
-        t0 = self._clock()
+        governed = self.governed
+        t0 = self._clock() if governed else 0.0
         self.steps += 1
-        if self.monitoring_this_step and self.stats is not None:
+        link = self.link
+        if link is not None:
+            self._post_offloaded(link, loss)
+        elif self.monitoring_this_step and self.stats is not None:
             self.monitored_steps += 1
             flags, act = self.activity.take() if self.activity else ([], [])
             s = self.stats.after(loss, flags, act)
-            self._report(s, loss is not None)
+            self._act_on(self._report(s, loss is not None))
+            if self.monitored_steps == 1 and not self.ended:
+                self._offload()
         elif self.activity is not None:
             self.activity.take()
-        spent = self._t_pre + (self._clock() - t0) - self._probe_time_since
+        spent = self._t_pre + (self._clock() - t0) - self._probe_time_since if governed else 0.0
         self._decide_next(max(spent, 0.0) if self.monitoring_this_step else 0.0)
+        if self.link is not None:
+            if not self.monitoring_this_step and self._next_monitored:
+                self.link.snap()  # the helper copies the parameters the next monitored step starts from
+            self._plan_activity()
         if self.max_steps is not None and self.steps >= self.max_steps:
             raise StopTraining()
 
-    def _report(self, s: StepStats, loss_known: bool) -> None:
+    # -- the helper process (offload.py) ---------------------------------------------------------------
+    def _offload(self) -> None:
+        """After the first monitored step (reported inline, so the helper inherits it): fork the helper
+        when this run allows it; else stay inline."""
+        if offload.eligible(self) is not None:
+            return
+        link = offload.Link(self)
+        if not link.start():
+            return
+        self.link = link
+        if self.activity is not None:
+            self.activity.close()
+            self.activity.capture_inputs()
+
+    def _plan_activity(self) -> None:
+        """Forward hooks for dead/saturated units only on the sampled steps' forward passes."""
+        if self.activity is None:
+            return
+        n = self.monitored_steps + 1
+        want = self._next_monitored and (n <= ACTIVITY_WARMUP or n % ACTIVITY_EVERY == 0)
+        if want != self._sampling_activity:
+            self._sampling_activity = want
+            if want:
+                self.activity.attach(finite=False)
+            else:
+                self.activity.detach()
+
+    def _post_offloaded(self, link: "offload.Link", loss: Optional[torch.Tensor]) -> None:
+        if not self.monitoring_this_step:
+            return
+        self.monitored_steps += 1
+        act: list = []
+        if self._sampling_activity and self.activity is not None:
+            act = self.activity.take_host()
+        first_module, self._nan_module = self._nan_module, None
+        affordable = self.hessian_every > 0 or self._probe_affordable()
+        link.step(None if loss is None else loss.item(), first_module, act,
+                  self.activity.batch_rows if self.activity else 0, affordable)
+
+    def watch_loss(self, loss: torch.Tensor) -> None:
+        """Offloaded runs have no per-module finiteness hooks: when the loss the script backpropagates is
+        NaN/Inf, the last forward pass is replayed with them to find the first module that went bad."""
+        if self._nan_module is None and self.activity is not None and not math.isfinite(loss.item()):
+            self._nan_module = self.activity.replay_first_nonfinite()
+
+    def helper_step(self, msg: tuple, grad_views: List[torch.Tensor]) -> Optional[str]:
+        """In the helper: one step the training process sent; returns the probe trigger, if any."""
+        _, step, loss, lrs, missing, first_module, activity, rows, affordable, possible, _, _, inplace = msg
+        for group, lr in zip(self.optimizer.param_groups, lrs):
+            group["lr"] = lr
+        self.steps = step
+        self.monitored_steps += 1
+        self.probe_possible = possible
+        stats = self.stats
+        assert stats is not None
+        if not inplace:  # the gradients were copied into the arena (their norms are taken from there)
+            stats.clear_grad_norms()
+            for i, (p, g) in enumerate(zip(stats.flat, grad_views)):
+                p.grad = None if missing and i in missing else g
+        if self.suite is not None:
+            self.suite.units.stride = 1 if self.monitored_steps <= ACTIVITY_WARMUP else ACTIVITY_EVERY
+        s = stats.after(None, host_activity=activity)
+        s.loss = loss if loss is not None else math.nan
+        s.first_nonfinite_module = first_module
+        if activity and self.activity is not None:
+            self.activity.batch_rows = rows
+        trigger = self._report(s, loss is not None, affordable)
+        return trigger if self.closure is None else None
+
+    def publish_probe(self, step: int, values: List[float], hvps: int, trigger: str, lr: float) -> None:
+        """A curvature probe's result: the hessian event and the verdicts that depend on it."""
+        if self.suite is not None:
+            event = self.suite.on_probe(step, values, hvps, trigger, lr)
+            self.emit(event)
+            self.suite.judge_probe()
+        else:
+            self.emit({"type": "hessian", "step": step, "lambdaMax": values[-1], "lambdaMin": values[0],
+                       "eigenvalues": extremes(values), "hvps": hvps, "trigger": trigger, "lrSharpness": lr * values[-1]})
+
+    def probe_unavailable(self) -> None:
+        self.probe_possible = False
+        if self.suite is not None:
+            self.suite.probe_failed()
+
+    def _act_on(self, trigger: Optional[str]) -> None:
+        if trigger is None:
+            return
+        self.trigger = trigger
+        if self.closure is not None:
+            self.probe_with_closure()
+        else:
+            self.probe_armed = True  # measured on the next batch the script backpropagates
+
+    def _report(self, s: StepStats, loss_known: bool, affordable: Optional[bool] = None) -> Optional[str]:
+        """Emits the step event and runs the detectors; returns the curvature-probe trigger, if any."""
         loss = s.loss if loss_known else math.nan
         if loss_known:
             self.last_loss = loss
@@ -253,7 +376,7 @@ class Monitor:
             event["params"] = [float(x) for p in self.stats.flat for x in p.detach().reshape(-1).tolist()]  # type: ignore[union-attr]
         self.emit(event)
         if self.suite is None:
-            return
+            return None
         if not self.loss_floor_set:
             # Losses of networks are non-negative (the engine's floor 0); a script minimising something
             # that can go negative (a log-likelihood) has no known floor.
@@ -297,21 +420,18 @@ class Monitor:
         )
         # Automatic probes may take PROBE_BUDGET of the run's wall time (a mid-size MLP's 20 HVPs cost
         # about 55 training steps); scheduled and explicit probes are what the user asked for.
-        affordable = self.hessian_every > 0 or self.closure is not None or self._probe_affordable()
-        trigger = self.suite.after_step(
+        if affordable is None:
+            affordable = self.hessian_every > 0 or self.closure is not None or self._probe_affordable()
+        return self.suite.after_step(
             self.steps, loss if loss_known else 0.0, s.lr, s.grad_norm, stats, self.n_parameters, self.activity.batch_rows if self.activity else 0,
             any(per_layer_pbad), bad_param, s.first_nonfinite_module,
             probe_available=self.probe_possible and affordable and not (self.world is not None and self.world > 1),
         )
-        if trigger is not None:
-            self.trigger = trigger
-            if self.closure is not None:
-                self.probe_with_closure()
-            else:
-                self.probe_armed = True  # measured on the next batch the script backpropagates
 
     # ----------------------------------------------------------------------------------------------
     def _probe_affordable(self) -> bool:
+        if PROBE_BUDGET <= 0:  # OPTISCOPE_PROBE_BUDGET=0: no automatic probes at all
+            return False
         now = time.perf_counter()
         if self._last_step_time is not None:
             self.train_time += now - self._last_step_time - self._probe_time_since
@@ -346,9 +466,11 @@ class Monitor:
     def _run_probe(self, hvp: Optional[Any]) -> None:
         if hvp is None:
             # Not twice differentiable through this graph (or no graph): no curvature for this run.
-            self.probe_possible = False
-            if self.suite is not None:
-                self.suite.probe_failed()
+            if self.link is not None:
+                self.probe_possible = False
+                self.link.send(("f",))
+            else:
+                self.probe_unavailable()
             return
         t0 = time.perf_counter()
         values, hvps = lanczos(hvp, hvp.params, iterations=PROBE_ITERATIONS, seed=self.probes)
@@ -359,13 +481,10 @@ class Monitor:
         self.probes += 1
         lr = effective_lr.group_lrs(self.optimizer)[0] if self.optimizer.param_groups else 0.0
         trigger = getattr(self, "trigger", "request")
-        if self.suite is not None:
-            event = self.suite.on_probe(self.steps, values, hvps, trigger, lr)
-            self.emit(event)
-            self.suite.judge_probe()
+        if self.link is not None:
+            self.link.send(("p", self.steps, values, hvps, trigger, lr))
         else:
-            self.emit({"type": "hessian", "step": self.steps, "lambdaMax": values[-1], "lambdaMin": values[0],
-                       "eigenvalues": extremes(values), "hvps": hvps, "trigger": trigger, "lrSharpness": lr * values[-1]})
+            self.publish_probe(self.steps, values, hvps, trigger, lr)
 
     # ----------------------------------------------------------------------------------------------
     def fail(self, e: BaseException) -> None:
@@ -375,11 +494,31 @@ class Monitor:
         import sys
         import traceback
 
-        sys.stderr.write(f"optiscope: monitoring of {self.run} stopped after an internal error ({type(e).__name__}: {e}); training continues.\n")
-        self.emit({"type": "error", "message": f"Optiscope stopped monitoring {self.run}: {type(e).__name__}: {e}",
-                   "detail": "".join(traceback.format_exception(type(e), e, e.__traceback__))})
+        where = " (in its helper process)" if self.in_helper else ""
+        sys.stderr.write(f"optiscope: monitoring of {self.run} stopped after an internal error{where} ({type(e).__name__}: {e}); training continues.\n")
+        error = {"type": "error", "message": f"Optiscope stopped monitoring {self.run}: {type(e).__name__}: {e}",
+                 "detail": "".join(traceback.format_exception(type(e), e, e.__traceback__))}
+        link = self.link
+        if link is not None:
+            # The helper writes the error and `end` after every step it has; if it is gone, say it here.
+            self.link = None
+            alive = link.alive
+            link.finish("stopped", self._stamp(error))
+            if self.activity is not None:
+                self.activity.close()
+            if not alive:
+                self.emit(error)
+            self.ended = True
+            return
+        self.emit(error)
         self.end("stopped")
         self.ended = True
+
+    def _stamp(self, event: Dict[str, Any]) -> Dict[str, Any]:
+        event.setdefault("run", self.run)
+        if self.rank is not None:
+            event["rank"] = self.rank
+        return event
 
     def end(self, reason: str) -> None:
         if self.ended or not self.started:
@@ -388,6 +527,11 @@ class Monitor:
         self.ended = True
         if self.activity is not None:
             self.activity.close()
+        link = self.link
+        if link is not None:  # the helper reports everything it has, then `end`
+            self.link = None
+            link.finish(reason)
+            return
         if reason == "completed" and self.suite is not None and self.suite.diverged:
             reason = "diverged"
         event: Dict[str, Any] = {"type": "end", "steps": self.steps, "loss": self.last_loss, "reason": reason,

@@ -14,11 +14,16 @@ WHY_SAT = ("In the flat tails of sigmoid and tanh the derivative is nearly zero,
 class UnitsDetector:
     def __init__(self, board: WarningBoard) -> None:
         self.board = board
+        # Steps between activity measurements (the bridge's helper process samples them): persistence
+        # is counted in steps, so fewer consecutive observations are needed when they are further apart.
+        self.stride = 1
 
     def evaluate(self, v: View) -> None:
         if not v.network or not v.stats_fresh or not v.stats.has_activity:
             return
         persist = max(v.rules["persist"], math.ceil(v.window / 2))
+        if self.stride > 1:
+            persist = max(2, math.ceil(persist / self.stride))
         # The output layer is left out: a confident sigmoid output is the goal of training, not a fault.
         for i in range(len(v.layers) - 1):
             layer = v.layers[i]

@@ -1,0 +1,560 @@
+"""Monitoring off the training process: a forked helper computes the statistics, runs the detectors and
+writes the events, so the training loop pays only for one gradient copy and two pipe messages per step.
+
+Why: in Python every torch call costs about a microsecond of dispatch and every detector line a few
+hundred nanoseconds; done inline, a mid-size MLP's step grew by ~3× (docs/performance.md). The helper
+runs on another core while the script does its next forward and backward.
+
+How the helper sees the numbers without copies:
+- parameters are moved to shared memory in place (`Tensor.share_memory_()`, what Hogwild! training
+  uses: every view and alias of a parameter keeps pointing at the same storage);
+- the optimizer's state tensors are moved into a shared arena (`Tensor.set_`, the tensors keep their
+  identity, so the optimizer goes on updating them in place); state created later (parameters that get
+  their first gradient late) is moved when it appears;
+- gradients are copied once per monitored step into the arena (one `torch.cat` per dtype), because
+  `zero_grad` may free or zero them right after `step()`.
+The helper is a `fork` of the training process taken after the first monitored step, so it inherits the
+monitor (layout, detector state, rules) and reads the same shared pages. After reading a step it sends
+one byte back; the training process waits for that byte before its next `step()` may change the
+parameters, so at most one step is in flight and nothing is lost on a crash of either side.
+
+Used on Linux for CPU training without a closure and with at most MAX_STORAGES parameter tensors (each
+shared parameter holds a file descriptor); everything else is monitored inline (monitor.py).
+Set OPTISCOPE_OFFLOAD=0 to monitor inline always.
+"""
+import mmap
+import os
+import pickle
+import select
+import signal
+import struct
+import sys
+import time
+import warnings
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+# Shared parameter storages hold one file descriptor each; beyond this the training process stays inline.
+MAX_STORAGES = 512
+ALIGN = 64
+_HEADER = struct.Struct("<I")
+_COUNTER = struct.Struct("<Q")
+# Ack bytes: a plain ack, or the curvature-probe trigger the detectors asked for.
+TRIGGERS = ["", "small-gradient", "stall", "scheduled"]
+# Waking a process asleep on a pipe costs the writer ~10-20µs (6% of a mid-size MLP's step), so the
+# helper sleeps until shortly before the next step is due (from the training process's own pace), then
+# watches a shared message counter for up to SPIN_SECONDS (plain memory reads: polling the pipe with
+# syscalls slowed the training process by a third here), and only then blocks on the pipe. The training
+# process's writes then find it awake.
+SPIN_MARGIN = 150e-6
+SPIN_SECONDS = 1e-3
+# Below this step time the helper does not sleep between steps at all (a wake-up would cost more than
+# 5% of the step); it polls the shared counter for up to SPIN_IDLE_SECONDS and then blocks.
+SPIN_ALWAYS = 2e-3
+SPIN_IDLE_SECONDS = 0.05
+
+_arenas: List[mmap.mmap] = []  # never unmapped: tensors live in them until the process ends
+_fork_fds: List[int] = []  # closed in every other forked child (DataLoader workers) so EOF still reaches the helper
+_forking = False
+
+
+def _close_in_other_children() -> None:
+    if _forking:
+        return
+    for fd in _fork_fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _fork_fds.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_in_other_children)
+
+
+def _kind_of(optimizer: torch.optim.Optimizer) -> str:
+    from .effective_lr import _kind
+
+    return _kind(optimizer)
+
+
+def eligible(monitor: Any) -> Optional[str]:
+    """None when the monitor can be offloaded, else why not (for the docs' and tests' sake)."""
+    if os.environ.get("OPTISCOPE_OFFLOAD", "1") == "0":
+        return "disabled by OPTISCOPE_OFFLOAD=0"
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
+        return "not Linux"
+    if monitor.closure is not None:
+        return "a closure: its probes run at the step that asks for them"
+    if _kind_of(monitor.optimizer) == "Adadelta":
+        return "Adadelta's effective lr needs the state before the update"
+    params = monitor.stats.flat if monitor.stats is not None else []
+    if not params:
+        return "no parameters"
+    for p in params:
+        if p.device.type != "cpu" or p.is_sparse or not p.is_floating_point():
+            return "parameters not dense floating-point CPU tensors"
+        if p.grad is not None and p.grad.is_sparse:
+            return "sparse gradients"
+    storages = {_storage_ptr(p) for p in params}
+    if len(storages) > MAX_STORAGES:
+        return f"more than {MAX_STORAGES} parameter tensors"
+    return None
+
+
+def _storage_ptr(t: torch.Tensor) -> int:
+    try:
+        return t.untyped_storage().data_ptr()  # torch >= 2.0
+    except AttributeError:
+        return t.storage().data_ptr()
+
+
+class Arena:
+    """Bump allocator over one anonymous shared mapping (inherited by fork, shared with the helper)."""
+
+    def __init__(self, nbytes: int) -> None:
+        self.size = max(nbytes, ALIGN)
+        self.mm = mmap.mmap(-1, self.size)
+        _arenas.append(self.mm)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "non-writable buffer" never applies to an anonymous mapping
+            self.bytes = torch.frombuffer(self.mm, dtype=torch.uint8)
+        self.used = 0
+
+    def take(self, numel: int, dtype: torch.dtype) -> Optional[Tuple[int, torch.Tensor]]:
+        size = max(numel, 1) * torch.empty((), dtype=dtype).element_size()
+        start = -(-self.used // ALIGN) * ALIGN
+        if start + size > self.size:
+            return None
+        self.used = start + size
+        return start, self.bytes[start : start + size].view(dtype)[:numel]
+
+    def view(self, start: int, numel: int, dtype: torch.dtype, shape: Sequence[int]) -> torch.Tensor:
+        size = max(numel, 1) * torch.empty((), dtype=dtype).element_size()
+        return self.bytes[start : start + size].view(dtype)[:numel].view(tuple(shape))
+
+
+def _frame(msg: Any) -> bytes:
+    data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER.pack(len(data)) + data
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+class Link:
+    """The training process's side of the helper: grad copies, messages, acks."""
+
+    def __init__(self, monitor: Any) -> None:
+        self.monitor = monitor
+        stats = monitor.stats
+        self.flat: List[torch.Tensor] = list(stats.flat)
+        total = sum(p.numel() * p.element_size() + ALIGN for p in self.flat)
+        # Gradients once, optimizer state up to three times the parameters (Adam with AMSGrad keeps
+        # exp_avg, exp_avg_sq and max_exp_avg_sq) plus small tensors (step counters).
+        self.arena = Arena(total * 4 + 64 * len(self.flat) * ALIGN + (1 << 16))
+        self.ctrl = mmap.mmap(-1, mmap.PAGESIZE)  # [0:8] messages sent so far
+        _arenas.append(self.ctrl)
+        self.sent = 0
+        # Gradient slots: one contiguous region per dtype, parameters in layout order within it.
+        self.grad_regions: Dict[torch.dtype, Tuple[int, int, List[int]]] = {}
+        self.grad_slot: List[Tuple[torch.dtype, int, int]] = []  # per param: dtype, start element, numel
+        by_dtype: Dict[torch.dtype, List[int]] = {}
+        for i, p in enumerate(self.flat):
+            by_dtype.setdefault(p.dtype, []).append(i)
+        self.grad_slot = [(p.dtype, 0, 0) for p in self.flat]
+        for dtype, idx in by_dtype.items():
+            n = sum(self.flat[i].numel() for i in idx)
+            start, region = self.arena.take(n, dtype)  # type: ignore[misc]
+            pos = 0
+            for i in idx:
+                self.grad_slot[i] = (dtype, pos, self.flat[i].numel())
+                pos += self.flat[i].numel()
+            self.grad_regions[dtype] = (start, n, idx)
+        self._regions = {dtype: self.arena.view(start, n, dtype, (n,)) for dtype, (start, n, _) in self.grad_regions.items()}
+        self.single = len(self._regions) == 1
+        self.region = next(iter(self._regions.values()))
+        self.moved_state: Dict[int, int] = {}  # id(state tensor) -> 1 once it lives in the arena
+        self.state_count = -1
+        self.pending = 0
+        self.pid = 0
+        self.cmd_w = self.ack_r = -1
+        self.missing: Tuple[int, ...] = ()
+        self._grads: List[Optional[torch.Tensor]] = []
+        self._views: List[torch.Tensor] = []
+        # Gradient tensors moved to shared memory before the fork: while the script keeps them
+        # (zero_grad() without set_to_none, torch 1.x's default) the helper reads them in place during
+        # optimizer.step() instead of the training process copying them.
+        self.shared_grads: List[Optional[torch.Tensor]] = []
+        self.inplace = False
+        self.alive = False
+        self.groups_signature: Any = None
+        self.monitored = 0
+        # The training process's own time between two step messages (without waiting for the helper):
+        # the helper's sleep is timed by it (a period measured at the helper would include its own sleep).
+        self.waited = 0.0
+        self.last_send: Optional[float] = None
+
+    # -- setting up ---------------------------------------------------------------------------------
+    def _move_state(self) -> List[Tuple[int, str, int, Any, List[int]]]:
+        """Moves every optimizer state tensor not yet in the arena into it; returns where each went
+        (param index, key, arena byte offset, dtype, shape) for the helper."""
+        moved: List[Tuple[int, str, int, Any, List[int]]] = []
+        state = self.monitor.optimizer.state
+        with torch.no_grad():
+            for i, p in enumerate(self.flat):
+                st = state.get(p)
+                if not st:
+                    continue
+                for key, t in st.items():
+                    if not isinstance(t, torch.Tensor) or t.device.type != "cpu" or t.is_sparse or id(t) in self.moved_state:
+                        continue
+                    if not t.is_contiguous():
+                        continue
+                    got = self.arena.take(t.numel(), t.dtype)
+                    if got is None:
+                        continue  # arena full: the helper keeps reading its last value
+                    start, flat = got
+                    view = flat.view(t.shape)
+                    view.copy_(t)
+                    t.set_(view)
+                    self.moved_state[id(t)] = 1
+                    moved.append((i, key, start, t.dtype, list(t.shape)))
+        self.state_count = len(state)
+        return moved
+
+    def start(self) -> bool:
+        """Shares the parameters and state, forks the helper. False (and nothing changed that matters)
+        when the fork fails."""
+        global _forking
+        with torch.no_grad():
+            for p in self.flat:
+                p.share_memory_()
+            grads = [p.grad for p in self.flat]
+            if all(g is not None and not g.is_sparse and g.is_contiguous() for g in grads):
+                for g in grads:
+                    g.share_memory_()  # type: ignore[union-attr]
+                self.shared_grads = grads
+        self._move_state()
+        self.groups_signature = self._groups_signature()
+        cmd_r, cmd_w = os.pipe()
+        ack_r, ack_w = os.pipe()
+        self.monitor.channel.share_across_fork()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        _forking = True
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Python 3.12+: "fork() of a multi-threaded process"
+                pid = os.fork()
+        except OSError:
+            _forking = False
+            for fd in (cmd_r, cmd_w, ack_r, ack_w):
+                os.close(fd)
+            return False
+        if pid == 0:  # the helper
+            os.close(cmd_w)
+            os.close(ack_r)
+            Helper(self.monitor, self, cmd_r, ack_w).run()  # never returns
+        _forking = False
+        os.close(cmd_r)
+        os.close(ack_w)
+        self.pid, self.cmd_w, self.ack_r = pid, cmd_w, ack_r
+        _fork_fds.extend([cmd_w, ack_r])
+        self.alive = True
+        self.pending = 1  # the helper's first copy of the parameters
+        return True
+
+    def _groups_signature(self) -> Any:
+        return [tuple((k, v) for k, v in g.items() if k != "params" and isinstance(v, (int, float, bool, str, tuple)))
+                for g in self.monitor.optimizer.param_groups]
+
+    # -- per step (training process) ------------------------------------------------------------------
+    def send(self, msg: Any) -> None:
+        if not self.alive:
+            return
+        try:
+            _write_all(self.cmd_w, _frame(msg))
+        except OSError:
+            self.alive = False
+            return
+        self.sent += 1
+        _COUNTER.pack_into(self.ctrl, 0, self.sent)  # after the write: a counter seen means data in the pipe
+
+    def wait(self) -> Optional[str]:
+        """Waits until the helper has read every step sent (so the parameters may change); returns the
+        probe trigger it asked for, if any. Raises ChildProcessError when the helper died."""
+        trigger: Optional[str] = None
+        if self.pending <= 0:
+            return None
+        t0 = time.perf_counter()
+        while self.pending > 0:
+            try:
+                data = os.read(self.ack_r, 64)
+            except InterruptedError:
+                continue
+            if not data:
+                self.alive = False
+                self.pending = 0
+                raise ChildProcessError("the monitoring helper process exited")
+            self.pending -= len(data)
+            for b in data:
+                if b:
+                    trigger = TRIGGERS[b]
+        self.waited += time.perf_counter() - t0
+        return trigger
+
+    def copy_grads(self) -> None:
+        """The gradients the optimizer is about to use, into the arena (one cat per dtype)."""
+        flat = self.flat
+        grads = [p.grad for p in flat]
+        shared = self.shared_grads
+        if shared and all(a is b for a, b in zip(grads, shared)):
+            # The helper reads them now, while the optimizer (which only reads them too) updates.
+            self.inplace = True
+            self.missing = ()
+            self.send(("G",))
+            self.pending += 1
+            return
+        self.inplace = False
+        if self.single and all(g is not None for g in grads):
+            self.missing = ()
+            # zero_grad() without set_to_none keeps the same gradient tensors: reuse their flat views
+            # (a view costs ~0.8µs per tensor, the copy itself ~2µs for a mid-size MLP).
+            if len(grads) != len(self._grads) or any(a is not b for a, b in zip(grads, self._grads)):
+                self._grads = grads
+                self._views = [g.view(-1) if g.is_contiguous() else g.reshape(-1) for g in grads]  # type: ignore[union-attr]
+                if any(not g.is_contiguous() for g in grads):  # type: ignore[union-attr]
+                    self._grads = []  # reshape copied: those views go stale
+            torch.cat(self._views, out=self.region)
+            return
+        self._grads = []
+        missing = []
+        for i, g in enumerate(grads):
+            if g is None:
+                missing.append(i)
+                continue
+            dtype, pos, n = self.grad_slot[i]
+            self._regions[dtype][pos : pos + n].copy_(g.detach().to_dense().reshape(-1) if g.is_sparse else g.reshape(-1))
+        self.missing = tuple(missing)
+
+    def step(self, loss: Optional[float], first_module: Optional[str], activity: list, rows: int, affordable: bool) -> None:
+        m = self.monitor
+        self.monitored += 1
+        if self.pending:
+            self.wait()  # the helper has read the gradients: zero_grad() may clear them now
+        moved: list = []
+        if len(m.optimizer.state) != self.state_count or self.monitored % 64 == 0:
+            moved = self._move_state()
+            sig = self._groups_signature()
+            if sig != self.groups_signature:
+                self.groups_signature = sig
+                self.send(("g", [{k: v for k, v in g.items() if k != "params"} for g in m.optimizer.param_groups]))
+        lrs = [g["lr"] for g in m.optimizer.param_groups]
+        lrs = [float(x) if isinstance(x, torch.Tensor) else x for x in lrs]
+        now = time.perf_counter()
+        busy = None if self.last_send is None else now - self.last_send - self.waited
+        self.last_send, self.waited = now, 0.0
+        self.send(("s", m.steps, loss, lrs, self.missing, first_module, activity, rows, affordable, m.probe_possible, moved, busy,
+                   self.inplace))
+        self.pending += 1
+
+    def snap(self) -> None:
+        self.send(("n",))
+        self.pending += 1
+
+    def finish(self, reason: str, error: Optional[Dict[str, Any]] = None, timeout: float = 60.0) -> None:
+        """Ends the helper: it writes its last events (and `end`) and exits; waits for it."""
+        import time
+
+        if self.pid == 0:
+            return
+        self.send(("e", reason, error))
+        try:
+            os.close(self.cmd_w)
+        except OSError:
+            pass
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                pid, _ = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                break
+            time.sleep(0.002)
+        try:
+            os.close(self.ack_r)
+        except OSError:
+            pass
+        for fd in (self.cmd_w, self.ack_r):
+            if fd in _fork_fds:
+                _fork_fds.remove(fd)
+        self.pid = 0
+        self.alive = False
+
+
+class Helper:
+    """The helper process: reads messages, computes and reports each step, acks."""
+
+    def __init__(self, monitor: Any, link: Link, cmd_r: int, ack_w: int) -> None:
+        self.m = monitor
+        self.link = link
+        self.fd = cmd_r
+        os.set_blocking(cmd_r, False)
+        self.buf = bytearray()
+        self.last_arrival: Optional[float] = None
+        self.seen = 0
+        self.interval: Optional[float] = None
+        self.recent_busy: List[float] = []
+        # How long before the step message the gradients arrive (the optimizer's update): the helper
+        # wakes up for the earlier of the two.
+        self.lead = 0.0
+        self.last_g: Optional[float] = None
+        self.g_arrival: Optional[float] = None
+        self.ack_w = ack_w
+        flat = link.flat
+        self.grad_views = [link._regions[dtype][pos : pos + n].view(p.shape) for p, (dtype, pos, n) in zip(flat, link.grad_slot)]
+
+    def _read(self, idle: bool) -> bool:
+        """Appends what the pipe has to the buffer; False at end of file. `idle`: nothing is buffered,
+        so wait (sleep, poll, then block) for the training process."""
+        fd = self.fd
+        try:
+            data = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            data = None
+        if data is None and idle:
+            now = time.perf_counter()
+            spin = SPIN_SECONDS
+            if self.interval is not None and self.interval < SPIN_ALWAYS:
+                spin = SPIN_IDLE_SECONDS
+            elif self.interval is not None and self.last_arrival is not None:
+                due = self.last_arrival + self.interval - self.lead - SPIN_MARGIN - now
+                if due > 0:
+                    # Asleep on the pipe: a message that comes early still wakes us (at the writer's cost).
+                    select.select([fd], [], [], due)
+            end = time.perf_counter() + spin
+            ctrl, seen, clock, unpack = self.link.ctrl, self.seen, time.perf_counter, _COUNTER.unpack_from
+            while unpack(ctrl, 0)[0] == seen and clock() < end:
+                pass
+            try:
+                data = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                pass
+        while data is None:
+            select.select([fd], [], [])
+            try:
+                data = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                pass
+        if not data:
+            return False
+        self.buf += data
+        return True
+
+    def _recv(self) -> Optional[Any]:
+        buf = self.buf
+        while len(buf) < _HEADER.size:
+            if not self._read(not buf):
+                return None
+        (n,) = _HEADER.unpack_from(buf)
+        while len(buf) < _HEADER.size + n:
+            if not self._read(False):
+                return None
+        msg = pickle.loads(bytes(buf[_HEADER.size : _HEADER.size + n]))
+        del buf[: _HEADER.size + n]
+        self.seen += 1
+        if msg[0] == "G":
+            self.last_g = time.perf_counter()
+        elif msg[0] == "s":
+            self.last_arrival = time.perf_counter()
+            if self.g_arrival is not None:
+                self.lead = self.last_arrival - self.g_arrival if not self.lead else min(self.lead * 1.05, self.last_arrival - self.g_arrival)
+                self.g_arrival = None
+            busy = msg[11]
+            if busy is not None and busy > 0:
+                # The shortest of the last few: a pause of the script (evaluation, checkpoints) must not
+                # make the helper oversleep, and waking early only costs the helper some polling.
+                self.recent_busy.append(busy)
+                if len(self.recent_busy) > 8:
+                    del self.recent_busy[0]
+                self.interval = min(self.recent_busy)
+        return msg
+
+    def _ack(self, trigger: Optional[str] = None) -> None:
+        _write_all(self.ack_w, bytes([TRIGGERS.index(trigger) if trigger in TRIGGERS else 0]))
+
+    def _apply_state(self, moved: list) -> None:
+        state = self.m.optimizer.state
+        for i, key, start, dtype, shape in moved:
+            p = self.link.flat[i]
+            numel = 1
+            for s in shape:
+                numel *= s
+            state.setdefault(p, {})[key] = self.link.arena.view(start, numel, dtype, shape)
+
+    def run(self) -> None:
+        code = 0
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGUSR1", None)):
+                if sig is not None:
+                    signal.signal(sig, signal.SIG_IGN)  # the training process decides when the run ends
+            torch.set_num_threads(1)
+            m = self.m
+            m.link = None
+            m.in_helper = True
+            m.stats.snapshot()
+            self._ack()
+            while True:
+                msg = self._recv()
+                if msg is None:  # the training process is gone: every step it sent has been reported
+                    break
+                kind = msg[0]
+                if kind == "G":
+                    for p, g in zip(self.link.flat, self.link.shared_grads):
+                        p.grad = g
+                    m.stats.grad_norms()
+                    self._ack()
+                    self.g_arrival = self.last_g
+                elif kind == "s":
+                    self._apply_state(msg[10])
+                    trigger = m.helper_step(msg, self.grad_views)
+                    m.stats.snapshot()
+                    self._ack(trigger)
+                elif kind == "n":
+                    m.stats.snapshot()
+                    self._ack()
+                elif kind == "p":
+                    m.publish_probe(*msg[1:])
+                elif kind == "f":
+                    m.probe_unavailable()
+                elif kind == "g":
+                    for group, values in zip(m.optimizer.param_groups, msg[1]):
+                        group.update(values)
+                elif kind == "e":
+                    if msg[2] is not None:
+                        m.emit(msg[2])
+                    m.end(msg[1])
+                    break
+        except BaseException as e:  # noqa: BLE001 - report, never hang the training process
+            code = 1
+            try:
+                m.fail(e)
+            except BaseException:  # noqa: BLE001
+                pass
+        finally:
+            try:
+                m.channel.flush()
+            except BaseException:  # noqa: BLE001
+                pass
+            os._exit(code)

@@ -1,0 +1,123 @@
+"""The helper process (optiscope/offload.py): its events equal the inline monitor's, it is really used,
+and it never outlives the training process."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import unittest
+
+PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+SCRIPT = textwrap.dedent("""
+    import os, sys
+    import torch
+    from torch import nn
+    torch.manual_seed(3)
+    torch.set_num_threads(1)
+    model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    x, y = torch.randn(256, 8), torch.randint(0, 3, (256,))
+    for step in range(60):
+        idx = torch.arange(step * 32, step * 32 + 32) % 256
+        opt.zero_grad(set_to_none=step % 2 == 0)  # fresh gradient tensors every other step
+        loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
+        loss.backward()
+        opt.step()
+        if step == 5:
+            from optiscope import hooks
+            link = hooks.monitors[0].link
+            print("offloaded" if link is not None else "inline", file=sys.stderr)
+            if link is not None and os.environ.get("PID_FILE"):
+                with open(os.environ["PID_FILE"], "w") as f:
+                    f.write(str(link.pid))
+        if step == 20 and os.environ.get("KILL_AT_20"):
+            os.kill(os.getpid(), signal.SIGKILL)
+""").replace("import os, sys", "import os, signal, sys")
+
+
+def run(script: str, log: str, **env: str) -> subprocess.CompletedProcess:
+    e = dict(os.environ, PYTHONPATH=PACKAGE, OPTISCOPE_LOG=log, OPTISCOPE_EVERY="1", OPTISCOPE_PROBE_BUDGET="0", **env)
+    return subprocess.run([sys.executable, "-m", "optiscope.run", script], env=e, capture_output=True, text=True, timeout=120)
+
+
+def events(log: str) -> list:
+    with open(log, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.endswith("\n")]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (killed, not yet reaped by init) is gone for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@unittest.skipUnless(sys.platform.startswith("linux"), "the helper process is used on Linux")
+class OffloadTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.dir = tempfile.TemporaryDirectory()
+        self.script = os.path.join(self.dir.name, "train.py")
+        with open(self.script, "w", encoding="utf-8") as f:
+            f.write(SCRIPT)
+
+    def tearDown(self) -> None:
+        self.dir.cleanup()
+
+    def test_same_numbers_and_verdicts_as_inline(self):
+        a, b = os.path.join(self.dir.name, "a.ndjson"), os.path.join(self.dir.name, "b.ndjson")
+        ra = run(self.script, a)
+        rb = run(self.script, b, OPTISCOPE_OFFLOAD="0")
+        self.assertEqual(ra.returncode, 0, ra.stderr)
+        self.assertEqual(rb.returncode, 0, rb.stderr)
+        self.assertIn("offloaded", ra.stderr)
+        self.assertIn("inline", rb.stderr)
+        ea, eb = events(a), events(b)
+        sa = [e for e in ea if e["type"] == "step"]
+        sb = [e for e in eb if e["type"] == "step"]
+        self.assertEqual([s["step"] for s in sa], list(range(1, 61)))
+        self.assertEqual([s["step"] for s in sb], list(range(1, 61)))
+        for x, y in zip(sa, sb):
+            self.assertEqual(x["loss"], y["loss"])
+            self.assertEqual(x["gradNorm"], y["gradNorm"])
+            for lx, ly in zip(x["layers"], y["layers"]):
+                for key in ("name", "gradNorm", "weightNorm", "updateNorm", "effectiveLr"):
+                    self.assertEqual(lx[key], ly[key], (x["step"], key))
+                # Activity is measured on every step inline and on sampled steps by the helper.
+                for key in ("deadFraction", "saturatedFraction"):
+                    if key in lx:
+                        self.assertEqual(lx[key], ly[key], (x["step"], key))
+        self.assertTrue(any("saturatedFraction" in layer for s in sa for layer in s["layers"]))
+        warn = lambda es: [(w["kind"], w.get("layer"), w["step"]) for w in es if w["type"] == "warning"]  # noqa: E731
+        self.assertEqual(warn(ea), warn(eb))
+        self.assertEqual(ea[-1]["type"], "end")
+        self.assertEqual({k: v for k, v in ea[-1].items() if k != "wallMs"}, {k: v for k, v in eb[-1].items() if k != "wallMs"})
+
+    def test_the_helper_does_not_outlive_a_killed_training_process(self):
+        log = os.path.join(self.dir.name, "k.ndjson")
+        pid_file = os.path.join(self.dir.name, "pid")
+        r = run(self.script, log, KILL_AT_20="1", PID_FILE=pid_file)
+        self.assertEqual(r.returncode, -signal.SIGKILL, r.stderr)
+        with open(pid_file, encoding="utf-8") as f:
+            helper = int(f.read())
+        deadline = time.monotonic() + 10
+        while alive(helper) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertFalse(alive(helper), "the helper process is still running")
+        steps = [e["step"] for e in events(log) if e["type"] == "step"]
+        # Every step the training process finished before the kill was reported (the 21st was cut short).
+        self.assertEqual(steps, list(range(1, len(steps) + 1)))
+        self.assertGreaterEqual(len(steps), 20)
+
+
+if __name__ == "__main__":
+    unittest.main()
