@@ -135,17 +135,21 @@ async function matmul(torch: TorchWorker | null, results: Results): Promise<void
 async function bridge(results: Results): Promise<void> {
   for (const w of ['W2', 'W3']) {
     log(`bridge ${w}`);
-    const steps = Math.round((w === 'W2' ? 1500 : 200) * (QUICK ? 0.4 : 1));
+    const steps = Math.round((w === 'W2' ? 3000 : 600) * (QUICK ? 0.4 : 1));
     let events = 0;
+    const cpu: Record<string, number[]> = { plain: [], bridged: [], 'bridged, probes off': [] };
     const rates = await interleave([
-      { name: 'plain', measure: async () => steps / (await plainScript(w, steps)).cpu },
-      { name: 'bridged', measure: async () => { const b = await bridgedScript(w, steps); events = b.stepEvents; return steps / b.cpu; } },
+      { name: 'plain', measure: async () => { const t = await plainScript(w, steps); cpu.plain.push(steps / t.cpu); return steps / t.wall; } },
+      { name: 'bridged', measure: async () => { const b = await bridgedScript(w, steps); events = b.stepEvents; cpu.bridged.push(steps / b.cpu); return steps / b.wall; } },
+      { name: 'bridged, probes off', measure: async () => { const b = await bridgedScript(w, steps, false); cpu['bridged, probes off'].push(steps / b.cpu); return steps / b.wall; } },
     ], ROUNDS, false);
     results.bridge[w] = {
       steps,
       stepEventsPerRun: events,
       stepsPerSecond: { plain: summarize(rates.get('plain')!), bridged: summarize(rates.get('bridged')!) },
-      overhead: summarize(ratios(rates.get('plain')!, rates.get('bridged')!)),
+      overhead: summarize(ratios(rates.get('plain')!, rates.get('bridged, probes off')!)),
+      overheadWithProbes: summarize(ratios(rates.get('plain')!, rates.get('bridged')!)),
+      trainingCpu: summarize(ratios(cpu.plain, cpu['bridged, probes off'])),
     };
   }
 }
