@@ -307,6 +307,10 @@ class Monitor:
         affordable = self.hessian_every > 0 or self._probe_affordable()
         link.step(None if loss is None else loss.item(), first_module, act,
                   self.activity.batch_rows if self.activity else 0, affordable)
+        trigger = link.take_trigger()
+        if trigger:
+            self.trigger = trigger
+            self.probe_armed = True
 
     def watch_loss(self, loss: torch.Tensor) -> None:
         """Offloaded runs have no per-module finiteness hooks: when the loss the script backpropagates is
@@ -314,8 +318,9 @@ class Monitor:
         if self._nan_module is None and self.activity is not None and not math.isfinite(loss.item()):
             self._nan_module = self.activity.replay_first_nonfinite()
 
-    def helper_step(self, msg: tuple, grad_views: List[torch.Tensor]) -> Optional[str]:
-        """In the helper: one step the training process sent; returns the probe trigger, if any."""
+    def helper_read(self, msg: tuple, grad_views: List[torch.Tensor]) -> StepStats:
+        """In the helper: the statistics of one step the training process sent (everything that reads
+        the shared parameters and state; the training process waits for this part only)."""
         _, step, loss, lrs, missing, first_module, activity, rows, affordable, possible, _, _, inplace = msg
         for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
@@ -335,7 +340,11 @@ class Monitor:
         s.first_nonfinite_module = first_module
         if activity and self.activity is not None:
             self.activity.batch_rows = rows
-        trigger = self._report(s, loss is not None, affordable)
+        return s
+
+    def helper_report(self, s: StepStats, msg: tuple) -> Optional[str]:
+        """In the helper: the step event and the detectors; returns the probe trigger, if any."""
+        trigger = self._report(s, msg[2] is not None, msg[8])
         return trigger if self.closure is None else None
 
     def publish_probe(self, step: int, values: List[float], hvps: int, trigger: str, lr: float) -> None:

@@ -268,6 +268,7 @@ class Link:
         _fork_fds.extend([cmd_w, ack_r])
         self.alive = True
         self.pending = 1  # the helper's first copy of the parameters
+        self.trigger: Optional[str] = None
         return True
 
     def _groups_signature(self) -> Any:
@@ -289,9 +290,9 @@ class Link:
     def wait(self) -> Optional[str]:
         """Waits until the helper has read every step sent (so the parameters may change); returns the
         probe trigger it asked for, if any. Raises ChildProcessError when the helper died."""
-        trigger: Optional[str] = None
+        trigger, self.trigger = self.trigger, None
         if self.pending <= 0:
-            return None
+            return trigger
         t0 = time.perf_counter()
         while self.pending > 0:
             try:
@@ -307,6 +308,10 @@ class Link:
                 if b:
                     trigger = TRIGGERS[b]
         self.waited += time.perf_counter() - t0
+        return trigger
+
+    def take_trigger(self) -> Optional[str]:
+        trigger, self.trigger = self.trigger, None
         return trigger
 
     def copy_grads(self) -> None:
@@ -347,7 +352,9 @@ class Link:
         m = self.monitor
         self.monitored += 1
         if self.pending:
-            self.wait()  # the helper has read the gradients: zero_grad() may clear them now
+            # The helper has read the gradients: zero_grad() may clear them now. A probe trigger that
+            # came with the ack is kept for the monitor (take_trigger).
+            self.trigger = self.wait()
         moved: list = []
         if len(m.optimizer.state) != self.state_count or self.monitored % 64 == 0:
             moved = self._move_state()
@@ -422,6 +429,7 @@ class Helper:
         self.last_g: Optional[float] = None
         self.g_arrival: Optional[float] = None
         self.ack_w = ack_w
+        self.trigger: Optional[str] = None
         flat = link.flat
         self.grad_views = [link._regions[dtype][pos : pos + n].view(p.shape) for p, (dtype, pos, n) in zip(flat, link.grad_slot)]
 
@@ -491,7 +499,9 @@ class Helper:
                 self.interval = min(self.recent_busy)
         return msg
 
-    def _ack(self, trigger: Optional[str] = None) -> None:
+    def _ack(self) -> None:
+        """One byte: the probe trigger the last report asked for (carried by the next ack), or 0."""
+        trigger, self.trigger = self.trigger, None
         _write_all(self.ack_w, bytes([TRIGGERS.index(trigger) if trigger in TRIGGERS else 0]))
 
     def _apply_state(self, moved: list) -> None:
@@ -528,9 +538,10 @@ class Helper:
                     self.g_arrival = self.last_g
                 elif kind == "s":
                     self._apply_state(msg[10])
-                    trigger = m.helper_step(msg, self.grad_views)
+                    stats = m.helper_read(msg, self.grad_views)
                     m.stats.snapshot()
-                    self._ack(trigger)
+                    self._ack()  # the parameters may change now; the report below runs meanwhile
+                    self.trigger = m.helper_report(stats, msg) or self.trigger
                 elif kind == "n":
                     m.stats.snapshot()
                     self._ack()
