@@ -305,7 +305,10 @@ class Monitor:
             act = self.activity.take_host()
         first_module, self._nan_module = self._nan_module, None
         affordable = self.hessian_every > 0 or self._probe_affordable()
-        link.step(None if loss is None else loss.item(), first_module, act,
+        value = None if loss is None else loss.item()
+        if value is not None:
+            self.last_loss = value
+        link.step(value, first_module, act,
                   self.activity.batch_rows if self.activity else 0, affordable)
         trigger = link.take_trigger()
         if trigger:
@@ -513,10 +516,11 @@ class Monitor:
             self.link = None
             alive = link.alive
             link.finish("stopped", self._stamp(error))
-            if self.activity is not None:
-                self.activity.close()
-            if not alive:
+            if not alive:  # the helper is gone: this process closes the run (its last loss is ours)
                 self.emit(error)
+                self.end("stopped")
+            elif self.activity is not None:
+                self.activity.close()
             self.ended = True
             return
         self.emit(error)

@@ -1,8 +1,9 @@
 """Per-step statistics of one optimizer: gradient, weight and update norms per layer and effective
 learning rates, computed on the parameters' device with one host transfer per device per step.
 
-Reductions run in float64 (`vector_norm(..., dtype=float64)`) so the numbers compare with the
-engine's Float64 arithmetic. Per-layer norms combine the per-parameter norms: ‖(a, b)‖ = √(‖a‖² + ‖b‖²).
+Each tensor's norm is reduced in its own precision (torch's blocked summation, a few ulps; see _norm)
+and the norms are combined per layer and globally in float64 on the host, so the numbers compare with
+the engine's Float64 arithmetic: ‖(a, b)‖ = √(‖a‖² + ‖b‖²).
 """
 import math
 from dataclasses import dataclass, field

@@ -36,6 +36,11 @@ SCRIPT = textwrap.dedent("""
                     f.write(str(link.pid))
         if step == 20 and os.environ.get("KILL_AT_20"):
             os.kill(os.getpid(), signal.SIGKILL)
+        if step == 20 and os.environ.get("KILL_HELPER_AT_20"):
+            from optiscope import hooks
+            os.kill(hooks.monitors[0].link.pid, signal.SIGKILL)
+            os.waitpid(hooks.monitors[0].link.pid, 0)
+    print("trained to the end", file=sys.stderr)
 """).replace("import os, sys", "import os, signal, sys")
 
 
@@ -117,6 +122,25 @@ class OffloadTest(unittest.TestCase):
         # Every step the training process finished before the kill was reported (the 21st was cut short).
         self.assertEqual(steps, list(range(1, len(steps) + 1)))
         self.assertGreaterEqual(len(steps), 20)
+
+    def test_a_dead_helper_stops_the_monitoring_not_the_training(self):
+        log = os.path.join(self.dir.name, "h.ndjson")
+        r = run(self.script, log, KILL_HELPER_AT_20="1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("trained to the end", r.stderr)
+        self.assertIn("monitoring of", r.stderr)
+        evs = events(log)
+        steps = [e["step"] for e in evs if e["type"] == "step"]
+        # The steps the helper wrote before it was killed are kept, in order; the run says it stopped.
+        self.assertEqual(steps, list(range(1, len(steps) + 1)))
+        self.assertGreaterEqual(len(steps), 15)
+        self.assertLessEqual(len(steps), 21)
+        errors = [e for e in evs if e["type"] == "error"]
+        self.assertEqual(len(errors), 1, evs[-3:])
+        self.assertIn("helper process exited", errors[0]["message"])
+        self.assertEqual(evs[-1]["type"], "end")
+        self.assertEqual(evs[-1]["reason"], "stopped")
+        self.assertGreaterEqual(evs[-1]["steps"], len(steps))
 
 
 if __name__ == "__main__":
