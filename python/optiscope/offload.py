@@ -516,7 +516,14 @@ class Helper:
     def _ack(self) -> None:
         """One byte: the probe trigger the last report asked for (carried by the next ack), or 0."""
         trigger, self.trigger = self.trigger, None
-        _write_all(self.ack_w, bytes([TRIGGERS.index(trigger) if trigger in TRIGGERS else 0]))
+        if self.ack_w < 0:
+            return
+        try:
+            _write_all(self.ack_w, bytes([TRIGGERS.index(trigger) if trigger in TRIGGERS else 0]))
+        except OSError:
+            # The training process is gone (killed, os._exit): no one waits for acks any more, but every
+            # step it sent is still in the pipe, to be reported before the end of file.
+            self.ack_w = -1
 
     def _apply_state(self, moved: list) -> None:
         state = self.m.optimizer.state

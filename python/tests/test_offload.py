@@ -16,6 +16,16 @@ SCRIPT = textwrap.dedent("""
     import os, sys
     import torch
     from torch import nn
+    if os.environ.get("SLOW_HELPER"):
+        # The helper (a fork: it inherits this patch) reads each step 50 ms late, so it is still busy
+        # with the last step when the training process dies.
+        import time
+        from optiscope import monitor
+        read = monitor.Monitor.helper_read
+        def slow_read(self, *args):
+            time.sleep(0.05)
+            return read(self, *args)
+        monitor.Monitor.helper_read = slow_read
     torch.manual_seed(3)
     torch.set_num_threads(1)
     model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
@@ -122,6 +132,16 @@ class OffloadTest(unittest.TestCase):
         # Every step the training process finished before the kill was reported (the 21st was cut short).
         self.assertEqual(steps, list(range(1, len(steps) + 1)))
         self.assertGreaterEqual(len(steps), 20)
+
+    def test_a_helper_behind_a_killed_training_process_reports_every_step_it_was_sent(self):
+        log = os.path.join(self.dir.name, "s.ndjson")
+        r = run(self.script, log, KILL_AT_20="1", SLOW_HELPER="1")
+        self.assertEqual(r.returncode, -signal.SIGKILL, r.stderr)
+        evs = events(log)
+        # Acking a step to a process that is gone is no failure of the monitoring: no error, no end
+        # (the launcher closes the run as failed), and all 21 steps the script finished are there.
+        self.assertEqual([e for e in evs if e["type"] in ("error", "end")], [])
+        self.assertEqual([e["step"] for e in evs if e["type"] == "step"], list(range(1, 22)))
 
     def test_a_dead_helper_stops_the_monitoring_not_the_training(self):
         log = os.path.join(self.dir.name, "h.ndjson")
