@@ -18,8 +18,9 @@ monitor (layout, detector state, rules) and reads the same shared pages. After r
 one byte back; the training process waits for that byte before its next `step()` may change the
 parameters, so at most one step is in flight and nothing is lost on a crash of either side.
 
-Used on Linux for CPU training without a closure and with at most MAX_STORAGES parameter tensors (each
-shared parameter holds a file descriptor); everything else is monitored inline (monitor.py).
+Used on Linux for CPU training without a closure, with at most MAX_STORAGES parameter tensors (each
+shared parameter holds a file descriptor) and with a core the training process's threads leave free
+(compute_threads); everything else is monitored inline (monitor.py).
 Set OPTISCOPE_OFFLOAD=0 to monitor inline always.
 """
 import mmap
@@ -101,7 +102,42 @@ def eligible(monitor: Any) -> Optional[str]:
     storages = {_storage_ptr(p) for p in params}
     if len(storages) > MAX_STORAGES:
         return f"more than {MAX_STORAGES} parameter tensors"
+    cores, busy = _cores(), compute_threads()
+    if cores <= busy:
+        return f"no core to spare: the training process computes with {busy} threads on {cores} cores"
     return None
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def compute_threads() -> int:
+    """Threads the training process computes with: torch's intra-op threads, or OpenBLAS's own pool
+    when torch uses OpenBLAS (Debian's build: the pool is sized to the machine and ignores
+    torch.set_num_threads; OPENBLAS_NUM_THREADS sets it).
+
+    Why it matters: those threads spin between matrix products and a product waits for its slowest
+    thread, so a helper on one of their cores stalls every product. Measured on 2 cores, a W2 step with
+    OpenBLAS's two threads: 5.5x with the helper, 2.2x monitored inline. At a lower priority the helper
+    would starve instead whenever other work keeps the machine busy (130x at nice 19 next to two busy
+    processes), so with no spare core the monitoring stays inline."""
+    n = torch.get_num_threads()
+    try:
+        import ctypes
+
+        with open("/proc/self/maps", encoding="utf-8") as f:
+            paths = {line.split()[-1] for line in f if "libopenblas" in line and "/" in line}
+        for path in paths:
+            get = getattr(ctypes.CDLL(path), "openblas_get_num_threads", None)
+            if get is not None:
+                n = max(n, int(get()))
+    except (OSError, ValueError):
+        pass
+    return n
 
 
 def _storage_ptr(t: torch.Tensor) -> int:
@@ -410,20 +446,6 @@ class Link:
         self.alive = False
 
 
-def _yield_to_training() -> None:
-    """Lowers the helper to nice 19, so the training process's threads win every contested core.
-
-    Why: PyTorch's BLAS and OpenMP threads use every core (Debian's OpenBLAS even ignores
-    torch.set_num_threads), and a matrix product split across them waits for its slowest thread; at equal
-    priority the helper held a core for whole time slices and made a mid-size MLP's step 4.4× slower
-    (2.0× at nice 19; single-threaded training, with a core to spare, is unaffected). Not SCHED_IDLE:
-    on a machine busy with other work it would starve, and the training process waits for its acks."""
-    try:
-        os.nice(19)
-    except OSError:
-        pass
-
-
 class Helper:
     """The helper process: reads messages, computes and reports each step, acks."""
 
@@ -541,7 +563,6 @@ class Helper:
                 if sig is not None:
                     signal.signal(sig, signal.SIG_IGN)  # the training process decides when the run ends
             torch.set_num_threads(1)
-            _yield_to_training()
             m = self.m
             m.link = None
             m.in_helper = True

@@ -27,7 +27,7 @@ SCRIPT = textwrap.dedent("""
             return read(self, *args)
         monitor.Monitor.helper_read = slow_read
     torch.manual_seed(3)
-    torch.set_num_threads(1)
+    torch.set_num_threads(int(os.environ.get("THREADS", "1")))
     model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     x, y = torch.randn(256, 8), torch.randint(0, 3, (256,))
@@ -55,7 +55,10 @@ SCRIPT = textwrap.dedent("""
 
 
 def run(script: str, log: str, **env: str) -> subprocess.CompletedProcess:
-    e = dict(os.environ, PYTHONPATH=PACKAGE, OPTISCOPE_LOG=log, OPTISCOPE_EVERY="1", OPTISCOPE_PROBE_BUDGET="0", **env)
+    # One BLAS thread: Debian's OpenBLAS otherwise takes every core and the helper is not used.
+    e = dict(os.environ, PYTHONPATH=PACKAGE, OPTISCOPE_LOG=log, OPTISCOPE_EVERY="1", OPTISCOPE_PROBE_BUDGET="0",
+             OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    e.update(env)
     return subprocess.run([sys.executable, "-m", "optiscope.run", script], env=e, capture_output=True, text=True, timeout=120)
 
 
@@ -132,6 +135,32 @@ class OffloadTest(unittest.TestCase):
         # Every step the training process finished before the kill was reported (the 21st was cut short).
         self.assertEqual(steps, list(range(1, len(steps) + 1)))
         self.assertGreaterEqual(len(steps), 20)
+
+    def test_no_helper_when_the_training_threads_take_every_core(self):
+        # A helper on a core the training process computes on stalls its matrix products (offload.py).
+        cores = len(os.sched_getaffinity(0))
+        log = os.path.join(self.dir.name, "t.ndjson")
+        r = run(self.script, log, THREADS=str(cores))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("inline", r.stderr)
+        self.assertNotIn("offloaded", r.stderr)
+        if cores > 1:  # and with one thread to spare, the helper is used
+            r = run(self.script, log, THREADS=str(cores - 1))
+            self.assertIn("offloaded", r.stderr)
+        # OpenBLAS's own pool counts too (Debian's torch: sized to the machine, not to torch's threads).
+        code = ("from optiscope import offload; import torch; torch.set_num_threads(1); "
+                "print(offload.compute_threads(), 'openblas' in open('/proc/self/maps').read())")
+        def threads(**env: str):
+            e = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+            e.update(PYTHONPATH=PACKAGE, **env)
+            out = subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True, timeout=120)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            n, blas = out.stdout.split()
+            return int(n), blas == "True"
+        self.assertEqual(threads(OPENBLAS_NUM_THREADS="1"), (1, threads()[1]))
+        n, openblas = threads()
+        if openblas and cores > 1:
+            self.assertEqual(n, cores, "OpenBLAS's default pool takes every core")
 
     def test_a_helper_behind_a_killed_training_process_reports_every_step_it_was_sent(self):
         log = os.path.join(self.dir.name, "s.ndjson")
