@@ -1,5 +1,5 @@
 """Monitoring off the training process: a forked helper computes the statistics, runs the detectors and
-writes the events, so the training loop pays only for one gradient copy and two pipe messages per step.
+writes the events, so the training loop pays only for two small messages in shared memory per step.
 
 Why: in Python every torch call costs about a microsecond of dispatch and every detector line a few
 hundred nanoseconds; done inline, a mid-size MLP's step grew by ~3× (docs/performance.md). The helper
@@ -11,12 +11,15 @@ How the helper sees the numbers without copies:
 - the optimizer's state tensors are moved into a shared arena (`Tensor.set_`, the tensors keep their
   identity, so the optimizer goes on updating them in place); state created later (parameters that get
   their first gradient late) is moved when it appears;
-- gradients are copied once per monitored step into the arena (one `torch.cat` per dtype), because
+- gradients the script keeps between steps (zero_grad() without set_to_none) are shared in place and
+  read during `step()`; fresh ones are copied into the arena (one `torch.cat` per dtype), because
   `zero_grad` may free or zero them right after `step()`.
 The helper is a `fork` of the training process taken after the first monitored step, so it inherits the
-monitor (layout, detector state, rules) and reads the same shared pages. After reading a step it sends
-one byte back; the training process waits for that byte before its next `step()` may change the
-parameters, so at most one step is in flight and nothing is lost on a crash of either side.
+monitor (layout, detector state, rules) and reads the same shared pages. Messages go through a ring of
+slots on a shared control page (the pipe carries only rare or large ones, doorbells, and the end of
+file); after reading a step the helper acks on that page, and the training process waits for the ack
+before its next `step()` may change the parameters, so at most one step is in flight and nothing is
+lost on a crash of either side.
 
 Used on Linux for CPU training without a closure, with at most MAX_STORAGES parameter tensors (each
 shared parameter holds a file descriptor) and with a core the training process's threads leave free
