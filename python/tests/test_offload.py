@@ -13,7 +13,7 @@ import unittest
 PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SCRIPT = textwrap.dedent("""
-    import os, sys
+    import os, sys, time
     import torch
     from torch import nn
     if os.environ.get("SLOW_HELPER"):
@@ -37,6 +37,9 @@ SCRIPT = textwrap.dedent("""
         loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
         loss.backward()
         opt.step()
+        if os.environ.get("STEP_SLEEP"):
+            # Slow steps of uneven length: the helper sleeps between them, past the message at times.
+            time.sleep(float(os.environ["STEP_SLEEP"]) * (4 if step % 3 == 0 else 1))
         if step == 5:
             from optiscope import hooks
             link = hooks.monitors[0].link
@@ -92,9 +95,17 @@ class OffloadTest(unittest.TestCase):
         self.dir.cleanup()
 
     def test_same_numbers_and_verdicts_as_inline(self):
+        self.same_as_inline()
+
+    def test_same_numbers_and_verdicts_as_inline_with_slow_steps(self):
+        # Steps of 3 and 12 ms: the helper sleeps between them, and a message that comes while it sleeps
+        # on the pipe rings its doorbell.
+        self.same_as_inline(STEP_SLEEP="0.003")
+
+    def same_as_inline(self, **env: str) -> None:
         a, b = os.path.join(self.dir.name, "a.ndjson"), os.path.join(self.dir.name, "b.ndjson")
-        ra = run(self.script, a)
-        rb = run(self.script, b, OPTISCOPE_OFFLOAD="0")
+        ra = run(self.script, a, **env)
+        rb = run(self.script, b, OPTISCOPE_OFFLOAD="0", **env)
         self.assertEqual(ra.returncode, 0, ra.stderr)
         self.assertEqual(rb.returncode, 0, rb.stderr)
         self.assertIn("offloaded", ra.stderr)
