@@ -314,6 +314,13 @@ class Monitor:
         if trigger:
             self.trigger = trigger
             self.probe_armed = True
+        # Scheduled probes are armed here, not by the helper's detectors (which answer a step late): the
+        # probe then measures the parameters after this step, as inline (diagnosis/suite.py's rule).
+        every = self.hessian_every
+        if (every > 0 and self.steps % every == 0 and value is not None and math.isfinite(value) and self.probe_possible
+                and not (self.world is not None and self.world > 1)):
+            self.trigger = "scheduled"
+            self.probe_armed = True
 
     def watch_loss(self, loss: torch.Tensor) -> None:
         """Offloaded runs have no per-module finiteness hooks: when the loss the script backpropagates is

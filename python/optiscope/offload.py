@@ -727,7 +727,7 @@ class Helper:
                     m.stats.snapshot()
                     self._ack()  # the parameters may change now; the report below runs meanwhile
                     trigger = m.helper_report(stats, msg)
-                    if trigger:
+                    if trigger and trigger != "scheduled":  # the training process arms those itself
                         self._give_trigger(trigger)
                 elif kind == "n":
                     m.stats.snapshot()

@@ -102,7 +102,12 @@ class OffloadTest(unittest.TestCase):
         # on the pipe rings its doorbell.
         self.same_as_inline(STEP_SLEEP="0.003")
 
-    def same_as_inline(self, **env: str) -> None:
+    def test_scheduled_curvature_probes_at_the_same_steps_as_inline(self):
+        # The training process arms scheduled probes itself: the helper's detectors answer a step late.
+        ea, _ = self.same_as_inline(OPTISCOPE_HESSIAN_EVERY="10")
+        self.assertEqual([e["step"] for e in ea if e["type"] == "hessian"], [10, 20, 30, 40, 50])
+
+    def same_as_inline(self, **env: str) -> tuple:
         a, b = os.path.join(self.dir.name, "a.ndjson"), os.path.join(self.dir.name, "b.ndjson")
         ra = run(self.script, a, **env)
         rb = run(self.script, b, OPTISCOPE_OFFLOAD="0", **env)
@@ -130,6 +135,8 @@ class OffloadTest(unittest.TestCase):
         self.assertEqual(warn(ea), warn(eb))
         self.assertEqual(ea[-1]["type"], "end")
         self.assertEqual({k: v for k, v in ea[-1].items() if k != "wallMs"}, {k: v for k, v in eb[-1].items() if k != "wallMs"})
+        self.assertEqual([e for e in ea if e["type"] == "hessian"], [e for e in eb if e["type"] == "hessian"])
+        return ea, eb
 
     def test_the_helper_does_not_outlive_a_killed_training_process(self):
         log = os.path.join(self.dir.name, "k.ndjson")
