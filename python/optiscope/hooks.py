@@ -57,7 +57,9 @@ def install_loss_hook() -> None:
             global _pending_loss, _pending_first
             t = tensors[0] if isinstance(tensors, (list, tuple)) and len(tensors) == 1 else tensors
             if isinstance(t, torch.Tensor) and t.numel() == 1 and t.is_floating_point() and not getattr(_in_probe, "on", False):
-                d = t.detach().reshape(())
+                d = t.detach()
+                if d.dim():  # a loss of shape [1]; the usual 0-d one needs no view (a dispatch saved)
+                    d = d.reshape(())
                 if _pending_loss is None:
                     _pending_first = d
                 _pending_loss = d if _pending_loss is None else _pending_loss + d

@@ -128,6 +128,7 @@ class Monitor:
         self.link: Optional[offload.Link] = None
         self.in_helper = False
         self._nan_module: Optional[str] = None
+        self._watched: Optional[Tuple[torch.Tensor, float]] = None  # the loss watch_loss read, and its value
         self._sampling_activity = False
 
     # ----------------------------------------------------------------------------------------------
@@ -305,7 +306,8 @@ class Monitor:
             act = self.activity.take_host()
         first_module, self._nan_module = self._nan_module, None
         affordable = self.hessian_every > 0 or self._probe_affordable()
-        value = None if loss is None else loss.item()
+        watched, self._watched = self._watched, None
+        value = None if loss is None else watched[1] if watched is not None and watched[0] is loss else loss.item()
         if value is not None:
             self.last_loss = value
         link.step(value, first_module, act,
@@ -325,7 +327,9 @@ class Monitor:
     def watch_loss(self, loss: torch.Tensor) -> None:
         """Offloaded runs have no per-module finiteness hooks: when the loss the script backpropagates is
         NaN/Inf, the last forward pass is replayed with them to find the first module that went bad."""
-        if self._nan_module is None and self.activity is not None and not math.isfinite(loss.item()):
+        value = loss.item()
+        self._watched = (loss, value)  # post_step reads the same loss: one host read, not two
+        if self._nan_module is None and self.activity is not None and not math.isfinite(value):
             self._nan_module = self.activity.replay_first_nonfinite()
 
     def helper_read(self, msg: tuple, grad_views: List[torch.Tensor]) -> StepStats:
