@@ -31,6 +31,7 @@ _last_taken: Optional[torch.Tensor] = None
 
 
 _pending_first: Optional[torch.Tensor] = None
+_closure_depth = 0  # > 0 while an optimizer runs step(closure)
 
 
 def take_loss(first: bool = False) -> Optional[torch.Tensor]:
@@ -64,7 +65,9 @@ def install_loss_hook() -> None:
                     _pending_first = d
                 _pending_loss = d if _pending_loss is None else _pending_loss + d
                 for m in monitors:
-                    if m.link is not None and not m.ended:
+                    # Offloaded runs look at the loss in pre_step, before step() moves the parameters;
+                    # step(closure) computes it inside step(), so there it is looked at here.
+                    if _closure_depth and m.link is not None and not m.ended:
                         guarded(m, m.watch_loss, d)
                     if m.probe_armed and m.closure is None and not m.ended:
                         _in_probe.on = True
@@ -86,15 +89,49 @@ def guarded(monitor: Monitor, fn: Any, *args: Any) -> None:
         monitor.fail(e)
 
 
+def _fast_pre(monitor: Monitor, loss: Optional[torch.Tensor]) -> bool:
+    """The offloaded fast path's first half (offload.FastStep); False: take the general path."""
+    fast = monitor.fast
+    if fast is None:
+        return False
+    try:
+        return fast.pre(loss)
+    except Exception as e:  # noqa: BLE001 - as guarded()
+        monitor.fail(e)
+        return True  # the monitor has ended; nothing more to do for this step
+
+
 def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
-    """Calls monitor.pre_step/post_step around every optimizer.step()."""
+    """Calls monitor.pre_step/post_step around every optimizer.step() (or, for the common offloaded
+    step, the two halves of offload.FastStep). Without a closure the step's loss is known before the
+    step: the scalars backpropagated since the previous one. With one, the closure computes it inside."""
     if hasattr(optimizer, "register_step_pre_hook") and hasattr(optimizer, "register_step_post_hook"):
+        pending: List[Any] = [None, False]  # this step's loss, taken by the fast path
 
         def pre(_opt: Any, args: Any, kwargs: Any) -> None:
-            guarded(monitor, monitor.pre_step, bool(args) or kwargs.get("closure") is not None)
+            global _closure_depth
+            if args or kwargs.get("closure") is not None:
+                _closure_depth += 1
+                pending[0], pending[1] = None, False
+                guarded(monitor, monitor.pre_step, True)
+                return
+            loss = take_loss()
+            pending[0], pending[1] = loss, _fast_pre(monitor, loss)
+            if not pending[1]:
+                guarded(monitor, monitor.pre_step, False, loss)
 
         def post(_opt: Any, args: Any, kwargs: Any) -> None:
-            guarded(monitor, monitor.post_step, take_loss(first=bool(args) or kwargs.get("closure") is not None))
+            global _closure_depth
+            if args or kwargs.get("closure") is not None:
+                _closure_depth -= 1
+                guarded(monitor, monitor.post_step, take_loss(first=True))
+                return
+            loss, fast = pending
+            pending[0], pending[1] = None, False
+            if fast and monitor.fast is not None:
+                guarded(monitor, monitor.fast.post, loss)
+            else:
+                guarded(monitor, monitor.post_step, loss)
 
         optimizer.register_step_pre_hook(pre)  # type: ignore[attr-defined]
         optimizer.register_step_post_hook(post)  # type: ignore[attr-defined]
@@ -102,11 +139,28 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
     original = optimizer.step  # bound (possibly already wrapped by the profiler hook)
 
     def step(self: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
+        global _closure_depth
         closure = args[0] if args else kwargs.get("closure")
-        guarded(monitor, monitor.pre_step, closure is not None)
-        out = original(*args, **kwargs)
-        loss = take_loss(first=closure is not None)
-        if closure is not None and isinstance(out, torch.Tensor) and out.numel() == 1:
+        if closure is None:
+            loss = take_loss()
+            if _fast_pre(monitor, loss):
+                out = original(*args, **kwargs)
+                fast = monitor.fast
+                if fast is not None:
+                    guarded(monitor, fast.post, loss)
+                return out
+            guarded(monitor, monitor.pre_step, False, loss)
+            out = original(*args, **kwargs)
+            guarded(monitor, monitor.post_step, loss)
+            return out
+        guarded(monitor, monitor.pre_step, True)
+        _closure_depth += 1
+        try:
+            out = original(*args, **kwargs)
+        finally:
+            _closure_depth -= 1
+        loss = take_loss(first=True)
+        if isinstance(out, torch.Tensor) and out.numel() == 1:
             loss = out.detach().reshape(())  # what step(closure) returns: the loss before the update
         guarded(monitor, monitor.post_step, loss)
         return out

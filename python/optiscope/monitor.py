@@ -126,6 +126,8 @@ class Monitor:
         self.loss_floor_set = False
         # The helper process that computes and reports the steps (offload.py), once forked.
         self.link: Optional[offload.Link] = None
+        self.fast: Optional[offload.FastStep] = None  # the common offloaded step's short path
+        self.fast_steps = 0  # steps that took it
         self.in_helper = False
         self._nan_module: Optional[str] = None
         self._watched: Optional[Tuple[torch.Tensor, float]] = None  # the loss watch_loss read, and its value
@@ -222,7 +224,8 @@ class Monitor:
         self._next_monitored = self.monitor_time + (self._cost or 0.0) <= OVERHEAD_BUDGET * max(train, 0.0)
 
     # ----------------------------------------------------------------------------------------------
-    def pre_step(self, with_closure: bool) -> None:
+    def pre_step(self, with_closure: bool, loss: Optional[torch.Tensor] = None) -> None:
+        """Before step(); `loss` is the step's loss when it is known already (no closure)."""
         if self.ended:
             return
         governed = self.governed
@@ -233,6 +236,8 @@ class Monitor:
         self.closure_step = with_closure
         link = self.link
         if link is not None:
+            if loss is not None:
+                self.watch_loss(loss)
             trigger = link.wait()  # the helper has read the last step: the parameters may change now
             if trigger:
                 self.trigger = trigger
@@ -266,7 +271,7 @@ class Monitor:
         if self.link is not None:
             if not self.monitoring_this_step and self._next_monitored:
                 self.link.snap()  # the helper copies the parameters the next monitored step starts from
-            self._plan_activity()
+            self.plan_activity()
         if self.max_steps is not None and self.steps >= self.max_steps:
             raise StopTraining()
 
@@ -280,11 +285,13 @@ class Monitor:
         if not link.start():
             return
         self.link = link
+        if offload.FastStep.applies(self):
+            self.fast = offload.FastStep(self, link)
         if self.activity is not None:
             self.activity.close()
             self.activity.capture_inputs()
 
-    def _plan_activity(self) -> None:
+    def plan_activity(self) -> None:
         """Forward hooks for dead/saturated units only on the sampled steps' forward passes."""
         if self.activity is None:
             return
@@ -326,7 +333,8 @@ class Monitor:
 
     def watch_loss(self, loss: torch.Tensor) -> None:
         """Offloaded runs have no per-module finiteness hooks: when the loss the script backpropagates is
-        NaN/Inf, the last forward pass is replayed with them to find the first module that went bad."""
+        NaN/Inf, the last forward pass is replayed with them to find the first module that went bad
+        (before step() moves the parameters: in pre_step, or at backward() inside step(closure))."""
         value = loss.item()
         self._watched = (loss, value)  # post_step reads the same loss: one host read, not two
         if self._nan_module is None and self.activity is not None and not math.isfinite(value):
@@ -522,6 +530,7 @@ class Monitor:
         error = {"type": "error", "message": f"Optiscope stopped monitoring {self.run}: {type(e).__name__}: {e}",
                  "detail": "".join(traceback.format_exception(type(e), e, e.__traceback__))}
         link = self.link
+        self.fast = None
         if link is not None:
             # The helper writes the error and `end` after every step it has; if it is gone, say it here.
             self.link = None
@@ -549,6 +558,7 @@ class Monitor:
             self.ended = True
             return
         self.ended = True
+        self.fast = None
         if self.activity is not None:
             self.activity.close()
         link = self.link

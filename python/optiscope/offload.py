@@ -544,6 +544,109 @@ class Link:
         self.alive = False
 
 
+class FastStep:
+    """The common offloaded step in as few lines as possible: every step monitored (not governed), no
+    closure, the gradients the script keeps in shared memory (zero_grad without set_to_none), one param
+    group with a float learning rate, a finite loss, and no probe, activity sample, new optimizer state
+    or periodic check due. Every other step goes through Monitor.pre_step/post_step, which send the same
+    messages (the tests compare the events of both paths with inline monitoring).
+
+    Why: on a mid-size MLP (W2, a ≈ 330 µs step) the general path's pre_step and post_step take the
+    training process ≈ 22 µs a step, these two ≈ 11 µs (timed inside the step wrapper)."""
+
+    @staticmethod
+    def applies(monitor: Any) -> bool:
+        return not monitor.governed and monitor.every == 1 and monitor.hessian_every == 0 and monitor.closure is None
+
+    def __init__(self, monitor: Any, link: Link) -> None:
+        from .monitor import ACTIVITY_EVERY, ACTIVITY_WARMUP, StopTraining
+
+        self.m = monitor
+        self.link = link
+        self.ctrl = link.ctrl
+        self.value = 0.0
+        self.warmup, self.every_sample, self.stop = ACTIVITY_WARMUP, ACTIVITY_EVERY, StopTraining
+
+    def pre(self, loss: Optional[torch.Tensor]) -> bool:
+        """Before step(): True when this step takes the short path (its gradients are announced)."""
+        m, link, ctrl = self.m, self.link, self.ctrl
+        if (loss is None or m.link is not link or m.ended or not m._next_monitored or m._sampling_activity or m.probe_armed
+                or m._nan_module is not None or link.trigger is not None or not link.alive):
+            return False
+        value = loss.item()
+        if not -math.inf < value < math.inf:
+            return False  # the general path replays the forward pass to find the first module that went bad
+        unpack = _U64.unpack_from
+        if unpack(ctrl, _ACKED)[0] < link.expect or unpack(ctrl, _TRIG_SEQ)[0] != link.trig_seen:
+            trigger = link.wait()  # the helper has read the last step: the parameters may change now
+            if trigger:
+                m.trigger = trigger
+                m.probe_armed = True
+                return False  # a curvature probe is due: the general path takes this step
+        shared = link.shared_grads
+        if not shared or not all(map(is_, map(_grad_of, link.flat), shared)) or link.sent - unpack(ctrl, _SEEN)[0] >= RING:
+            return False
+        self.value = value
+        m._watched = (loss, value)  # for post_step, should this step end on the general path
+        m.monitoring_this_step = True
+        m.closure_step = False
+        # As Link.copy_grads: the helper reads the gradients in place while the optimizer updates.
+        sent = link.sent
+        ctrl[_RING_AT + (sent % RING) * _SLOT] = K_GRADS
+        link.sent = sent = sent + 1
+        _U64.pack_into(ctrl, _SENT, sent)
+        if ctrl[_SLEEPING]:
+            try:
+                os.write(link.cmd_w, _DOORBELL)
+            except OSError:
+                link.alive = False
+        link.inplace = True
+        link.missing = ()
+        link.expect += 1
+        return True
+
+    def post(self, loss: Optional[torch.Tensor]) -> None:
+        """After step(), for a step whose pre() was True: as Monitor.post_step with Link.step."""
+        m, link, ctrl = self.m, self.link, self.ctrl
+        opt = m.optimizer
+        groups = opt.param_groups
+        lr = groups[0]["lr"] if len(groups) == 1 else None
+        if (type(lr) is not float or len(opt.state) != link.state_count or (link.monitored + 1) % 64 == 0
+                or m.link is not link or not link.alive):
+            m.post_step(loss)  # moves new optimizer state, sends changed hyper-parameters, ...
+            return
+        m._watched = None
+        m.fast_steps += 1
+        steps = m.steps = m.steps + 1
+        m.monitored_steps += 1
+        link.monitored += 1
+        value = self.value
+        m.last_loss = value
+        if _U64.unpack_from(ctrl, _ACKED)[0] < link.expect:
+            link.trigger = link.wait()  # the helper still reads the gradients: zero_grad() must not clear them yet
+        affordable = m._probe_affordable()
+        now = time.perf_counter()
+        last = link.last_send
+        busy = math.nan if last is None else now - last - link.waited
+        link.last_send, link.waited = now, 0.0
+        link.expect += 1
+        activity = m.activity
+        _STEP.pack_into(ctrl, link._slot(), K_STEP, True, True, affordable, m.probe_possible, 1, steps,
+                        activity.batch_rows if activity is not None else 0, value, busy, lr, 0.0, 0.0)
+        link._publish()
+        trigger = link.trigger
+        if trigger:
+            link.trigger = None
+            m.trigger = trigger
+            m.probe_armed = True
+        if activity is not None:
+            n = m.monitored_steps + 1
+            if (n <= self.warmup or n % self.every_sample == 0) != m._sampling_activity:
+                m.plan_activity()
+        if m.max_steps is not None and steps >= m.max_steps:
+            raise self.stop()
+
+
 class Helper:
     """The helper process: reads messages, computes and reports each step, acks."""
 

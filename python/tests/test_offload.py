@@ -29,11 +29,30 @@ SCRIPT = textwrap.dedent("""
     torch.manual_seed(3)
     torch.set_num_threads(int(os.environ.get("THREADS", "1")))
     model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    Adam = torch.optim.Adam
+    if os.environ.get("STEP_HOOKS") and not hasattr(Adam, "register_step_pre_hook"):
+        class Adam(torch.optim.Adam):
+            # torch 1.x's Adam with torch 2.x's step hooks, called as 2.x calls them.
+            def register_step_pre_hook(self, hook):
+                self.__dict__.setdefault("_pre_hooks", []).append(hook)
+            def register_step_post_hook(self, hook):
+                self.__dict__.setdefault("_post_hooks", []).append(hook)
+            def step(self, *args, **kwargs):
+                for hook in self.__dict__.get("_pre_hooks", []):
+                    hook(self, args, kwargs)
+                out = super().step(*args, **kwargs)
+                for hook in self.__dict__.get("_post_hooks", []):
+                    hook(self, args, kwargs)
+                return out
+    opt = Adam(model.parameters(), lr=3e-3)
     x, y = torch.randn(256, 8), torch.randint(0, 3, (256,))
     for step in range(60):
         idx = torch.arange(step * 32, step * 32 + 32) % 256
-        opt.zero_grad(set_to_none=step % 2 == 0)  # fresh gradient tensors every other step
+        if os.environ.get("KEEP_GRADS"):
+            # The same gradient tensors (read in place by the helper, the short path) until step 30.
+            opt.zero_grad(set_to_none=step == 30)
+        else:
+            opt.zero_grad(set_to_none=step % 2 == 0)  # fresh gradient tensors every other step
         loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
         loss.backward()
         opt.step()
@@ -53,7 +72,8 @@ SCRIPT = textwrap.dedent("""
             from optiscope import hooks
             os.kill(hooks.monitors[0].link.pid, signal.SIGKILL)
             os.waitpid(hooks.monitors[0].link.pid, 0)
-    print("trained to the end", file=sys.stderr)
+    from optiscope import hooks
+    print("trained to the end; short-path steps:", hooks.monitors[0].fast_steps, file=sys.stderr)
 """).replace("import os, sys", "import os, signal, sys")
 
 
@@ -102,6 +122,21 @@ class OffloadTest(unittest.TestCase):
         # on the pipe rings its doorbell.
         self.same_as_inline(STEP_SLEEP="0.003")
 
+    def test_same_numbers_and_verdicts_as_inline_on_the_short_path(self):
+        # Gradients kept between steps (torch 1.x's zero_grad): the common step takes FastStep, and
+        # after fresh gradient tensors at step 30 the general path, both with the same events as inline.
+        ea, _ = self.same_as_inline(KEEP_GRADS="1")
+        fast = int(self.last_stderr.rsplit("short-path steps:", 1)[1].split()[0])
+        # Steps 2-30 keep the gradients the helper shares; steps 1-20 sample the activity (monitor.py
+        # ACTIVITY_WARMUP) on the general path: steps 21-30 take the short one, however late the helper.
+        self.assertEqual(fast, 10, self.last_stderr)
+
+    def test_the_short_path_through_torch_2_step_hooks(self):
+        # torch >= 2.0 calls the monitor from the optimizer's step hooks instead of a wrapper.
+        self.same_as_inline(KEEP_GRADS="1", STEP_HOOKS="1")
+        fast = int(self.last_stderr.rsplit("short-path steps:", 1)[1].split()[0])
+        self.assertEqual(fast, 10, self.last_stderr)
+
     def test_scheduled_curvature_probes_at_the_same_steps_as_inline(self):
         # The training process arms scheduled probes itself: the helper's detectors answer a step late.
         ea, _ = self.same_as_inline(OPTISCOPE_HESSIAN_EVERY="10")
@@ -111,6 +146,7 @@ class OffloadTest(unittest.TestCase):
         a, b = os.path.join(self.dir.name, "a.ndjson"), os.path.join(self.dir.name, "b.ndjson")
         ra = run(self.script, a, **env)
         rb = run(self.script, b, OPTISCOPE_OFFLOAD="0", **env)
+        self.last_stderr = ra.stderr
         self.assertEqual(ra.returncode, 0, ra.stderr)
         self.assertEqual(rb.returncode, 0, rb.stderr)
         self.assertIn("offloaded", ra.stderr)
