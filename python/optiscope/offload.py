@@ -432,16 +432,20 @@ class Link:
         trigger, self.trigger = self.trigger, None
         return trigger
 
+    def announce_grads(self) -> None:
+        """The gradients are the shared ones: the helper reads them now, while the optimizer (which only
+        reads them too) updates."""
+        self.inplace = True
+        self.missing = ()
+        self._send_kind(K_GRADS)
+        self.expect += 1
+
     def copy_grads(self) -> None:
         """The gradients the optimizer is about to use, into the arena (one cat per dtype)."""
         flat = self.flat
         shared = self.shared_grads
         if shared and all(map(is_, map(_grad_of, flat), shared)):  # C-level loop: ~1.5µs less per step
-            # The helper reads them now, while the optimizer (which only reads them too) updates.
-            self.inplace = True
-            self.missing = ()
-            self._send_kind(K_GRADS)
-            self.expect += 1
+            self.announce_grads()
             return
         self.inplace = False
         grads = [p.grad for p in flat]
@@ -488,19 +492,29 @@ class Link:
                     lrs[i] = float(x)
                 else:
                     floats = False  # an int lr keeps its type through the pipe (the events print it as given)
+        busy = self._busy()
+        if floats and not moved and not activity and first_module is None and not self.missing and self.alive:
+            self.publish_step(m.steps, loss, lrs, affordable, m.probe_possible, rows, busy)
+            return
+        self.send(("s", m.steps, loss, lrs, self.missing, first_module, activity, rows, affordable, m.probe_possible, moved, busy,
+                   self.inplace))
+
+    def _busy(self) -> Optional[float]:
+        """The training process's own time since the last step message (its waits for the helper left
+        out); counts the coming step's ack."""
         now = time.perf_counter()
         busy = None if self.last_send is None else now - self.last_send - self.waited
         self.last_send, self.waited = now, 0.0
         self.expect += 1
-        if floats and not moved and not activity and first_module is None and not self.missing and self.alive:
-            at = self._slot()
-            padded = list(lrs) + [0.0] * (MAX_SLOT_LRS - len(lrs))
-            _STEP.pack_into(self.ctrl, at, K_STEP, loss is not None, self.inplace, bool(affordable), bool(m.probe_possible),
-                            len(lrs), m.steps, rows, math.nan if loss is None else loss, math.nan if busy is None else busy, *padded)
-            self._publish()
-            return
-        self.send(("s", m.steps, loss, lrs, self.missing, first_module, activity, rows, affordable, m.probe_possible, moved, busy,
-                   self.inplace))
+        return busy
+
+    def publish_step(self, step: int, loss: Optional[float], lrs: List[float], affordable: bool, possible: bool, rows: int,
+                     busy: Optional[float]) -> None:
+        """A step message in a slot (at most MAX_SLOT_LRS float learning rates, nothing for the pipe)."""
+        padded = list(lrs) + [0.0] * (MAX_SLOT_LRS - len(lrs))
+        _STEP.pack_into(self.ctrl, self._slot(), K_STEP, loss is not None, self.inplace, bool(affordable), bool(possible),
+                        len(lrs), step, rows, math.nan if loss is None else loss, math.nan if busy is None else busy, *padded)
+        self._publish()
 
     def snap(self) -> None:
         self._send_kind(K_SNAP)
@@ -564,7 +578,7 @@ class FastStep:
         self.m = monitor
         self.link = link
         self.ctrl = link.ctrl
-        self.value = 0.0
+        self.value = 0.0  # the loss pre() read
         self.warmup, self.every_sample, self.stop = ACTIVITY_WARMUP, ACTIVITY_EVERY, StopTraining
 
     def pre(self, loss: Optional[torch.Tensor]) -> bool:
@@ -590,19 +604,7 @@ class FastStep:
         m._watched = (loss, value)  # for post_step, should this step end on the general path
         m.monitoring_this_step = True
         m.closure_step = False
-        # As Link.copy_grads: the helper reads the gradients in place while the optimizer updates.
-        sent = link.sent
-        ctrl[_RING_AT + (sent % RING) * _SLOT] = K_GRADS
-        link.sent = sent = sent + 1
-        _U64.pack_into(ctrl, _SENT, sent)
-        if ctrl[_SLEEPING]:
-            try:
-                os.write(link.cmd_w, _DOORBELL)
-            except OSError:
-                link.alive = False
-        link.inplace = True
-        link.missing = ()
-        link.expect += 1
+        link.announce_grads()
         return True
 
     def post(self, loss: Optional[torch.Tensor]) -> None:
@@ -624,16 +626,9 @@ class FastStep:
         m.last_loss = value
         if _U64.unpack_from(ctrl, _ACKED)[0] < link.expect:
             link.trigger = link.wait()  # the helper still reads the gradients: zero_grad() must not clear them yet
-        affordable = m._probe_affordable()
-        now = time.perf_counter()
-        last = link.last_send
-        busy = math.nan if last is None else now - last - link.waited
-        link.last_send, link.waited = now, 0.0
-        link.expect += 1
         activity = m.activity
-        _STEP.pack_into(ctrl, link._slot(), K_STEP, True, True, affordable, m.probe_possible, 1, steps,
-                        activity.batch_rows if activity is not None else 0, value, busy, lr, 0.0, 0.0)
-        link._publish()
+        link.publish_step(steps, value, [lr], m._probe_affordable(), m.probe_possible,
+                          activity.batch_rows if activity is not None else 0, link._busy())
         trigger = link.trigger
         if trigger:
             link.trigger = None
