@@ -178,7 +178,6 @@ async function saveAndRead(page: Page, file: string, done: (text: string) => boo
   }
 }
 
-/** Opens the code actions at the cursor and applies the one titled `title` (which must be focused first). */
 /** The text of the active editor's visible lines (spaces as the editor renders them, normalised). */
 async function editorText(page: Page): Promise<string> {
   const text = await page.locator('.editor-instance .monaco-editor .view-lines').first().innerText();
