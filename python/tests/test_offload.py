@@ -48,8 +48,8 @@ SCRIPT = textwrap.dedent("""
     for step in range(60):
         idx = torch.arange(step * 32, step * 32 + 32) % 256
         if os.environ.get("KEEP_GRADS"):
-            # The same gradient tensors (read in place by the helper, the short path) until step 30.
-            opt.zero_grad(set_to_none=step == 30)
+            # The same gradient tensors (read in place by the helper, the short path) until step 40.
+            opt.zero_grad(set_to_none=step == 40)
         else:
             opt.zero_grad(set_to_none=step % 2 == 0)  # fresh gradient tensors every other step
         loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
@@ -123,16 +123,24 @@ class OffloadTest(unittest.TestCase):
 
     def test_same_numbers_and_verdicts_as_inline_on_the_short_path(self):
         # Gradients kept between steps (torch 1.x's zero_grad): the common step takes FastStep, and
-        # after fresh gradient tensors at step 30 the general path, both with the same events as inline.
-        self.same_as_inline(KEEP_GRADS="1")
-        # Steps 2-30 keep the gradients the helper shares; steps 1-20 sample the activity (monitor.py
-        # ACTIVITY_WARMUP) on the general path: steps 21-30 take the short one, however late the helper.
-        self.assertEqual(self.short_path_steps(), 10, self.last_stderr)
+        # after fresh gradient tensors at step 40 the general path, both with the same events as inline.
+        ea, _ = self.same_as_inline(KEEP_GRADS="1")
+        self.short_path_as_planned(ea)
 
     def test_the_short_path_through_torch_2_step_hooks(self):
         # torch >= 2.0 calls the monitor from the optimizer's step hooks instead of a wrapper.
-        self.same_as_inline(KEEP_GRADS="1", STEP_HOOKS="1")
-        self.assertEqual(self.short_path_steps(), 10, self.last_stderr)
+        ea, _ = self.same_as_inline(KEEP_GRADS="1", STEP_HOOKS="1")
+        self.short_path_as_planned(ea)
+
+    def short_path_as_planned(self, ea: list) -> None:
+        # Steps 2-40 keep the gradients the helper shares. The activity is sampled up to step 20
+        # (monitor.py ACTIVITY_WARMUP; from step 2, as inline: the hooks come with the monitor, which the
+        # first step() creates), then on every 16th: step 32's sample is planned by step 31, which takes
+        # the short path. Sampled steps take the general path: steps 21-40 but 32 take the short one,
+        # however late the helper.
+        sampled = [s["step"] for s in ea if s["type"] == "step" and any("saturatedFraction" in layer for layer in s["layers"])]
+        self.assertEqual(sampled, list(range(2, 21)) + [32, 48])
+        self.assertEqual(self.short_path_steps(), 19, self.last_stderr)
 
     def short_path_steps(self) -> int:
         """How many steps of the last offloaded run took FastStep (the script prints it at the end)."""
