@@ -573,13 +573,13 @@ class FastStep:
         return not monitor.governed and monitor.every == 1 and monitor.hessian_every == 0 and monitor.closure is None
 
     def __init__(self, monitor: Any, link: Link) -> None:
-        from .monitor import ACTIVITY_EVERY, ACTIVITY_WARMUP, StopTraining
+        from .monitor import StopTraining
 
         self.m = monitor
         self.link = link
         self.ctrl = link.ctrl
         self.value = 0.0  # the loss pre() read
-        self.warmup, self.every_sample, self.stop = ACTIVITY_WARMUP, ACTIVITY_EVERY, StopTraining
+        self.stop = StopTraining
 
     def pre(self, loss: Optional[torch.Tensor]) -> bool:
         """Before step(): True when this step takes the short path (its gradients are announced)."""
@@ -609,7 +609,7 @@ class FastStep:
 
     def post(self, loss: Optional[torch.Tensor]) -> None:
         """After step(), for a step whose pre() was True: as Monitor.post_step with Link.step."""
-        m, link, ctrl = self.m, self.link, self.ctrl
+        m, link = self.m, self.link
         opt = m.optimizer
         groups = opt.param_groups
         lr = groups[0]["lr"] if len(groups) == 1 else None
@@ -624,20 +624,16 @@ class FastStep:
         link.monitored += 1
         value = self.value
         m.last_loss = value
-        if _U64.unpack_from(ctrl, _ACKED)[0] < link.expect:
+        if link.pending:
             link.trigger = link.wait()  # the helper still reads the gradients: zero_grad() must not clear them yet
         activity = m.activity
         link.publish_step(steps, value, [lr], m._probe_affordable(), m.probe_possible,
                           activity.batch_rows if activity is not None else 0, link._busy())
-        trigger = link.trigger
+        trigger = link.take_trigger()
         if trigger:
-            link.trigger = None
             m.trigger = trigger
             m.probe_armed = True
-        if activity is not None:
-            n = m.monitored_steps + 1
-            if (n <= self.warmup or n % self.every_sample == 0) != m._sampling_activity:
-                m.plan_activity()
+        m.plan_activity()
         if m.max_steps is not None and steps >= m.max_steps:
             raise self.stop()
 
