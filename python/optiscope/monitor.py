@@ -238,10 +238,7 @@ class Monitor:
         if link is not None:
             if loss is not None:
                 self.watch_loss(loss)
-            trigger = link.wait()  # the helper has read the last step: the parameters may change now
-            if trigger:
-                self.trigger = trigger
-                self.probe_armed = True
+            self.arm_probe(link.wait())  # the helper has read the last step: the parameters may change now
             if self.monitoring_this_step:
                 link.copy_grads()
         elif self.monitoring_this_step and self.stats is not None:
@@ -319,17 +316,13 @@ class Monitor:
             self.last_loss = value
         link.step(value, first_module, act,
                   self.activity.batch_rows if self.activity else 0, affordable)
-        trigger = link.take_trigger()
-        if trigger:
-            self.trigger = trigger
-            self.probe_armed = True
+        self.arm_probe(link.take_trigger())
         # Scheduled probes are armed here, not by the helper's detectors (which answer a step late): the
         # probe then measures the parameters after this step, as inline (diagnosis/suite.py's rule).
         every = self.hessian_every
         if (every > 0 and self.steps % every == 0 and value is not None and math.isfinite(value) and self.probe_possible
                 and not (self.world is not None and self.world > 1)):
-            self.trigger = "scheduled"
-            self.probe_armed = True
+            self.arm_probe("scheduled")
 
     def watch_loss(self, loss: torch.Tensor) -> None:
         """Offloaded runs have no per-module finiteness hooks: when the loss the script backpropagates is
@@ -383,6 +376,13 @@ class Monitor:
         self.probe_possible = False
         if self.suite is not None:
             self.suite.probe_failed()
+
+    def arm_probe(self, trigger: Optional[str]) -> None:
+        """An offloaded run's curvature probe (asked for by the helper's detectors, or scheduled): measured
+        on the next batch the script backpropagates."""
+        if trigger:
+            self.trigger = trigger
+            self.probe_armed = True
 
     def _act_on(self, trigger: Optional[str]) -> None:
         if trigger is None:

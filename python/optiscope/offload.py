@@ -594,8 +594,7 @@ class FastStep:
         if unpack(ctrl, _ACKED)[0] < link.expect or unpack(ctrl, _TRIG_SEQ)[0] != link.trig_seen:
             trigger = link.wait()  # the helper has read the last step: the parameters may change now
             if trigger:
-                m.trigger = trigger
-                m.probe_armed = True
+                m.arm_probe(trigger)
                 return False  # a curvature probe is due: the general path takes this step
         shared = link.shared_grads
         if not shared or not all(map(is_, map(_grad_of, link.flat), shared)) or link.sent - unpack(ctrl, _SEEN)[0] >= RING:
@@ -629,10 +628,7 @@ class FastStep:
         activity = m.activity
         link.publish_step(steps, value, [lr], m._probe_affordable(), m.probe_possible,
                           activity.batch_rows if activity is not None else 0, link._busy())
-        trigger = link.take_trigger()
-        if trigger:
-            m.trigger = trigger
-            m.probe_armed = True
+        m.arm_probe(link.take_trigger())
         m.plan_activity()
         if m.max_steps is not None and steps >= m.max_steps:
             raise self.stop()
