@@ -26,6 +26,9 @@ export const WARNING_KINDS = [
   'saturated-units',
   'effective-lr-collapse',
   'sharp-minimum',
+  // parallel training
+  'stale-gradients',
+  'replica-divergence',
 ] as const;
 export type WarningKind = (typeof WARNING_KINDS)[number];
 
@@ -120,6 +123,38 @@ export const startEventSchema = z.object({
 });
 export type StartEvent = z.output<typeof startEventSchema>;
 
+/** Extension: one simulated worker of a parallel run (docs/parallel.md). */
+export const workerSummarySchema = z.object({
+  worker: int,
+  /** Loss of the worker's latest gradient, on its batch at the parameters it read. */
+  loss: num,
+  /** Updates of the shared or centre parameters by other workers since this worker read them. */
+  staleness: int,
+  /** Replica schemes: ‖x_worker − centre‖. */
+  distance: num.optional(),
+  /** For problems with ≤ 2 parameters: the worker's parameters (replicas) or the point it read. */
+  params: z.array(num).max(2).optional(),
+  /** Hogwild!: parameters of its latest write that another worker had overwritten since its read. */
+  conflicts: int.optional(),
+});
+export type WorkerSummary = z.output<typeof workerSummarySchema>;
+
+/** Extension: what the parallel scheme did in this step (one round: each worker one gradient). */
+export const parallelSummarySchema = z.object({
+  scheme: z.string().min(1).max(40),
+  /** Mean staleness of the gradients applied in this step. */
+  staleness: num,
+  maxStaleness: int,
+  /** Hogwild!: parameters written in this step that were overwritten between the writer's read and write. */
+  conflicts: int.optional(),
+  /** Hogwild!: parameters written in this step. */
+  touched: int.optional(),
+  /** Replica schemes: mean distance of the workers from the centre. */
+  spread: num.optional(),
+  workers: z.array(workerSummarySchema).max(1024),
+});
+export type ParallelSummary = z.output<typeof parallelSummarySchema>;
+
 export const stepEventSchema = z.object({
   type: z.literal('step'),
   run: runId,
@@ -135,6 +170,8 @@ export const stepEventSchema = z.object({
   valLoss: num.optional(),
   /** Extension: training-batch accuracy for classification losses. */
   accuracy: num.optional(),
+  /** Extension: simulated parallel training (monitors.parallel): staleness and the workers. */
+  parallel: parallelSummarySchema.optional(),
 });
 export type StepEvent = z.output<typeof stepEventSchema>;
 
@@ -295,7 +332,7 @@ function hist(h: Histogram): string {
 }
 
 /** The fields `encodeStep` writes: kept equal to the schemas by a test, so a new field cannot be dropped. */
-export const STEP_FIELDS = ['type', 'run', 'step', 'epoch', 'loss', 'lr', 'gradNorm', 'layers', 'params', 'rank', 'valLoss', 'accuracy'] as const;
+export const STEP_FIELDS = ['type', 'run', 'step', 'epoch', 'loss', 'lr', 'gradNorm', 'layers', 'params', 'rank', 'valLoss', 'accuracy', 'parallel'] as const;
 export const LAYER_FIELDS = ['name', 'gradNorm', 'weightNorm', 'updateNorm', 'effectiveLr', 'gradHist', 'lrHist', 'deadFraction', 'saturatedFraction'] as const;
 
 function encodeLayer(l: LayerStat): string {
@@ -317,6 +354,7 @@ function encodeStep(e: StepEvent): string {
   if (e.rank !== undefined) s += `,"rank":${e.rank}`;
   if (e.valLoss !== undefined) s += `,"valLoss":${n(e.valLoss)}`;
   if (e.accuracy !== undefined) s += `,"accuracy":${n(e.accuracy)}`;
+  if (e.parallel !== undefined) s += `,"parallel":${JSON.stringify(e.parallel, replacer)}`;
   return s + '}';
 }
 

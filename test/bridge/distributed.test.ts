@@ -57,6 +57,7 @@ test('ranks whose gradient norms disagree after all-reduce are flagged once', as
   const flagged = ofType(run.events, 'warning').filter((w) => w.id === 'rank-disagreement');
   assert.equal(flagged.length, 1);
   assert.equal(flagged[0].step, 1);
+  assert.equal(flagged[0].kind, 'replica-divergence');
   assert.deepEqual(flagged[0].evidence.ranks, [0, 1]);
   assert.match(flagged[0].message, /Ranks disagree after all-reduce/);
 });

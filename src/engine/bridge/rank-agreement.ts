@@ -53,9 +53,8 @@ export class RankAgreement {
       run: e.run,
       step: e.step,
       rank: outlier,
-      // The contract's kinds have none for "replicas out of sync"; the gradient of the odd rank out is
-      // too large or too small compared with the others, which is what these kinds say.
-      kind: outNorm > median ? 'exploding-gradient' : 'vanishing-gradient',
+      // Replicas that should be identical and are not: the same verdict as simulated replicas drifting apart.
+      kind: 'replica-divergence',
       severity: 'warning',
       id: 'rank-disagreement',
       status: 'active',
@@ -63,7 +62,9 @@ export class RankAgreement {
         `Ranks disagree after all-reduce: at step ${e.step} rank ${outlier} has gradient norm ${outNorm.toPrecision(4)} ` +
         `while the median rank has ${median.toPrecision(4)}. The replicas are not synchronised: wrap the model in ` +
         'torch.nn.parallel.DistributedDataParallel on every rank and make sure no rank skips the backward pass or uses no_sync().',
-      evidence: { ranks, gradNorms: norms, spread },
+      evidence: { ranks, gradNorms: norms, spread, tolerance: this.tolerance, outlierRank: outlier, medianGradNorm: median },
+      why: 'DistributedDataParallel averages the gradients of all ranks before every update, so every replica takes the same step; ' +
+        'a rank whose gradient differs after the reduction trains a model of its own.',
     };
   }
 }

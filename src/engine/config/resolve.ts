@@ -7,10 +7,11 @@ import { OPTIMIZERS, optimizerSpec, type OptimizerName, type OptimizerSpec } fro
 import { TEST_FUNCTIONS, QUADRATIC_DEFAULTS } from '../data/functions';
 import type {
   ActivationName, CyclicMode, DataSpec, DatasetName, FunctionName, InitName, InitSpec, LayerSpec, LossName, MonitorsSpec,
-  ResolvedConfig, ScheduleName, ScheduleSpec, TrainingSpec,
+  RaceEntry, ResolvedConfig, ScheduleName, ScheduleSpec, TrainingSpec,
 } from './types';
 import { DATASET_INFO } from './datasets';
 import type { Raw } from './check';
+import { resolveParallel } from '../parallel/spec';
 
 export const DEFAULTS = {
   seed: 0,
@@ -186,7 +187,19 @@ export function resolveConfig(raw: Raw, file: string, opts: ResolveOptions = {})
     hessian: { every: num(h.every, 0), k: num(h.k, 4), iterations: num(h.iterations, 20), auto: bool(h.auto, true) },
     landscape: { enabled: bool(l.enabled, isProblem), grid: num(l.grid, 61), every: num(l.every, isProblem ? 0 : 200) },
   };
-  if (Array.isArray(raw.race)) config.race = (raw.race as unknown[]).map((r) => resolveOptimizer(obj(r)));
+  if (m.parallel !== undefined) config.monitors.parallel = resolveParallel(obj(m.parallel), training.optimizer.lr);
+  if (Array.isArray(raw.race)) {
+    config.race = (raw.race as unknown[]).map((r) => {
+      const entry: RaceEntry = resolveOptimizer(obj(r));
+      const own = obj(obj(r).parallel);
+      if (obj(r).parallel !== undefined) {
+        // The entry's keys over the file's monitors.parallel: a race varies the scheme, not every key.
+        entry.parallel = resolveParallel({ ...obj(m.parallel), ...own }, entry.lr);
+        if (entry.label === undefined) entry.label = `${entry.name}-${entry.parallel.scheme}`;
+      }
+      return entry;
+    });
+  }
   // Keys in the order people write them (the start event echoes this object).
   const { file: f, name, seed, problem, model, data, training: tr, monitors, race } = config;
   return {

@@ -10,6 +10,7 @@ import { report, parentRange, type Checker, type Raw } from './check';
 import { editForRemove, editForSetValue, renameKey } from './edit';
 import { joinPath, walkPath, type PathSegment } from './tree';
 import { SCHEDULE_KEYS, HYPER_KEYS } from './schema';
+import { SCHEME_KEYS, type SchemeName } from '../parallel/spec';
 import { DATASET_INFO, unitsNeeded } from './datasets';
 import { resolveData, trainSize, type ResolveOptions } from './resolve';
 
@@ -80,6 +81,23 @@ function optimizerRules(c: Checker, raw: Raw, segs: PathSegment[]): void {
     report(c, w.value[0], w.value[1], 'warning', 'lr-too-high',
       `${name}'s lr is roughly the step each parameter takes; lr = ${raw.lr} moves every weight by about ${raw.lr} per step`,
       [...segs, 'lr'], setFix(c, joinPath([...segs, 'lr']), info.defaults.lr, `Change to ${info.defaults.lr}`));
+  }
+}
+
+/** Keys the parallel scheme does not read, and easgd's alpha given together with rho. */
+function parallelRules(c: Checker, raw: Raw, segs: PathSegment[], inherited?: Raw): void {
+  const scheme = (typeof raw.scheme === 'string' ? raw.scheme : inherited?.scheme) as SchemeName | undefined;
+  const uses = scheme ? SCHEME_KEYS[scheme] : undefined;
+  if (!uses) return;
+  for (const k of Object.keys(raw)) {
+    if (k === 'scheme' || k === 'workers' || uses.includes(k)) continue;
+    const list = uses.length ? `it uses ${uses.join(', ')}` : 'it has no keys besides workers';
+    ignored(c, [...segs, k], `the ${scheme} scheme does not use ${k} (${list})`);
+  }
+  if (raw.alpha !== undefined && raw.rho !== undefined) {
+    const w = where(c, [...segs, 'rho']);
+    report(c, w.key[0], w.key[1], 'error', 'conflict', 'give alpha or rho (α = lr·ρ), not both', [...segs, 'rho'],
+      removeFix(c, joinPath([...segs, 'rho']), 'Remove rho'));
   }
 }
 
@@ -156,8 +174,12 @@ export function applyRules(c: Checker, raw: Raw, opts: RuleOptions): void {
     (raw.race as unknown[]).forEach((r, i) => {
       const o = obj(r);
       if (o) optimizerRules(c, o, ['race', i]);
+      const p = obj(o?.parallel);
+      if (p) parallelRules(c, p, ['race', i, 'parallel'], obj(obj(raw.monitors)?.parallel));
     });
   }
+  const parallel = obj(obj(raw.monitors)?.parallel);
+  if (parallel) parallelRules(c, parallel, ['monitors', 'parallel']);
   const hess = obj(obj(raw.monitors)?.hessian);
   const iterations = typeof hess?.iterations === 'number' ? hess.iterations : 20;
   if (hess && typeof hess.k === 'number' && hess.k > iterations) {

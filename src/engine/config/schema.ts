@@ -5,6 +5,7 @@
  */
 import { HYPERPARAMETERS, OPTIMIZERS, OPTIMIZER_NAMES, type HyperKey } from '../optim/catalog';
 import { ACTIVATIONS, CYCLIC_MODES, DATASETS, FUNCTION_NAMES, INITS, LOSSES, SCHEDULES } from './types';
+import { SCHEMES, SCHEME_DOCS } from '../parallel/spec';
 import { ACTIVATION_DOCS, CYCLIC_MODE_DOCS, DATASET_DOCS, FUNCTION_DOCS, INIT_DOCS, LOSS_DOCS, SCHEDULE_DOCS } from './names';
 
 interface Common {
@@ -153,6 +154,34 @@ export const SCHEDULE_SPEC: ObjectSpec = {
   },
 };
 
+/** `monitors.parallel`, and a race entry's own `parallel` (docs/parallel.md). */
+export const PARALLEL_SPEC: ObjectSpec = {
+  type: 'object',
+  doc: 'simulated parallel SGD: several workers on one problem (docs/parallel.md)',
+  required: ['scheme'],
+  fields: {
+    scheme: names('parallel scheme', SCHEMES, SCHEME_DOCS, 'how the workers share the parameters'),
+    workers: int('number of simulated workers (1 with no delay = the sequential run)', 1, 256, '4'),
+    staleness: int('delay: the gradient is taken at the parameters of this many steps before (the maximum when random)', 0, 10_000, 'workers − 1'),
+    random: bool('delay: draw the staleness uniformly from 0…staleness at every step', 'false'),
+    jitter: { type: 'number', min: 0, max: 1, maxInclusive: true, doc: 'asynchronous schemes: spread of the workers\' compute times (0 = lockstep round-robin)', defaultText: '0.5' },
+    alpha: { type: 'number', min: 0, max: 1, maxInclusive: true, doc: 'easgd: the elastic coefficient α (each exchange moves worker and centre by α of their distance)', defaultText: '0.9/workers' },
+    rho: nonneg('easgd: the elastic force ρ, as α = lr·ρ (give alpha or rho)'),
+    period: int('easgd: steps between exchanges with the centre (τ); downpour: the default of fetch and push', 1, 100_000, '4 (easgd), 1 (downpour)'),
+    fetch: int('downpour: steps between fetches of the parameters from the server', 1, 100_000, 'period'),
+    push: int('downpour: steps between pushes of the accumulated change to the server', 1, 100_000, 'period'),
+    shards: int('downpour: parameter-server shards, each on its own communication schedule', 1, 1024, '1'),
+    async: bool('easgd: asynchronous (each worker on its own clock) or synchronous rounds', 'true'),
+  },
+};
+
+/** A race entry: an optimizer, optionally with its own parallel scheme. */
+export const RACE_ENTRY_SPEC: ObjectSpec = {
+  ...OPTIMIZER_SPEC,
+  doc: `${OPTIMIZER_SPEC.doc}; \`parallel\` gives this run its own parallel scheme`,
+  fields: { ...OPTIMIZER_SPEC.fields, parallel: PARALLEL_SPEC },
+};
+
 /** Which schedule keys each schedule reads (warmup applies to all). */
 export const SCHEDULE_KEYS: Record<string, readonly string[]> = {
   constant: [],
@@ -267,10 +296,11 @@ export const CONFIG_SPEC: ObjectSpec = {
             every: int('for models: a new slice every this many steps (0 = only at the start)', 0, 10_000_000, '0 for problems, 200 for models'),
           },
         },
+        parallel: PARALLEL_SPEC,
       },
     },
     race: {
-      type: 'array', items: OPTIMIZER_SPEC, minItems: 1, maxItems: 16,
+      type: 'array', items: RACE_ENTRY_SPEC, minItems: 1, maxItems: 16,
       doc: 'several optimizers on the same problem, same start, init and batch order; each is its own run',
     },
   },

@@ -4,6 +4,7 @@
  * docs/config.md. Everything in the engine reads this type, never the raw file.
  */
 import type { OptimizerName, OptimizerSpec } from '../optim/catalog';
+import type { ParallelSpec } from '../parallel/spec';
 
 export const FUNCTION_NAMES = [
   'rosenbrock', 'beale', 'himmelblau', 'rastrigin', 'saddle', 'monkey-saddle', 'six-hump-camel', 'quadratic',
@@ -130,7 +131,12 @@ export interface MonitorsSpec {
   hessian: { every: number; k: number; iterations: number; auto: boolean };
   /** Loss-surface events (contour for 2-D functions, filter-normalised slice for networks). */
   landscape: { enabled: boolean; grid: number; every: number };
+  /** Simulated parallel SGD (docs/parallel.md); absent = one sequential optimizer. */
+  parallel?: ParallelSpec;
 }
+
+/** A race entry: an optimizer, and the parallel scheme it runs under when it has its own. */
+export type RaceEntry = OptimizerSpec & { parallel?: ParallelSpec };
 
 export interface ResolvedConfig {
   /** The config file, absolute (or '<quickstart>' for built-ins). */
@@ -144,9 +150,9 @@ export interface ResolvedConfig {
   training: TrainingSpec;
   monitors: MonitorsSpec;
   /** Several optimizers on the same problem, each its own run. */
-  race?: OptimizerSpec[];
+  race?: RaceEntry[];
   /** The race came from the command line (`--race`), not from the file: fixes cannot point into `race`. */
   raceFromCli?: boolean;
 }
 
-export type { OptimizerName, OptimizerSpec };
+export type { OptimizerName, OptimizerSpec, ParallelSpec };

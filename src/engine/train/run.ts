@@ -10,6 +10,7 @@ import { createSchedule, type Schedule } from '../optim/schedules';
 import { createMonitorSuite } from '../monitors';
 import type { MonitorSuite } from '../monitors/types';
 import type { Activity, Batch, Objective } from '../objective';
+import type { RoundResult } from '../parallel/simulator';
 import type { ResolvedConfig } from '../config/types';
 import type { OptimizerSpec } from '../optim/catalog';
 import { PROTOCOL_VERSION, type EndReason, type OptiscopeEvent, type StepEvent } from '../protocol';
@@ -18,6 +19,9 @@ import { clipGradNorm, clipGradValue } from './clip';
 import { addGradientNoise } from './gradient-noise';
 import { SwaAverager } from './swa';
 import { EarlyStopping } from './early-stopping';
+import { ParallelSimulator, workerBatchSeed } from '../parallel/simulator';
+import { ParallelVerdicts } from '../parallel/verdicts';
+import type { RaceEntry } from '../config/types';
 
 export interface RunOptions {
   run: string;
@@ -43,7 +47,7 @@ export interface RunSummary {
 
 /** Seed offsets: each consumer of randomness gets its own stream, so adding one never shifts another. */
 const SEED_INIT = 0;
-const SEED_BATCHES = 0x9e3779b9;
+export const SEED_BATCHES = 0x9e3779b9;
 const SEED_NOISE = 0x85ebca6b;
 
 export class TrainingRun {
@@ -67,6 +71,9 @@ export class TrainingRun {
   private bestStep = 0;
   private lastValLoss: number | undefined;
   private finished: RunSummary | null = null;
+  /** Simulated parallel training (monitors.parallel, or the race entry's own), when asked for. */
+  readonly parallel: ParallelSimulator | null = null;
+  private readonly parallelVerdicts: ParallelVerdicts | null = null;
 
   constructor(private readonly o: RunOptions) {
     const { config } = o;
@@ -96,6 +103,28 @@ export class TrainingRun {
     this.monitors = createMonitorSuite({
       run: o.run, config, optimizer: o.optimizer, objective: this.objective, emit: o.emit, totalSteps: o.totalSteps,
     });
+    const parallel = (o.optimizer as RaceEntry).parallel ?? config.monitors.parallel;
+    if (parallel) {
+      const batchSeed = (config.seed ^ SEED_BATCHES) >>> 0;
+      this.parallel = new ParallelSimulator({
+        objective: this.objective, spec: parallel, optimizerSpec: o.optimizer, optimizer: this.optimizer, seed: config.seed,
+        batches: (w) => (w === 0 ? this.batches : trainSize > 0
+          ? createBatchSource(trainSize, t, new Rng(workerBatchSeed(batchSeed, w)), this.objective.perExampleLoss?.bind(this.objective))
+          : null),
+        prepare: (g) => this.prepareGradient(g),
+      });
+      this.parallelVerdicts = new ParallelVerdicts({
+        run: o.run, config, optimizer: o.optimizer, spec: parallel, objective: this.objective, emit: o.emit, totalSteps: o.totalSteps,
+      });
+    }
+  }
+
+  /** Clipping and gradient noise, as every gradient gets them before the optimizer sees it. */
+  private prepareGradient(g: Float64Array): void {
+    const t = this.o.config.training;
+    if (t.clip?.norm !== undefined) clipGradNorm(g, t.clip.norm);
+    if (t.clip?.value !== undefined) clipGradValue(g, t.clip.value);
+    if (t.gradient_noise) addGradientNoise(g, this.stepsDone, t.gradient_noise.eta, t.gradient_noise.gamma, this.noiseRng);
   }
 
   get done(): boolean {
@@ -152,18 +181,23 @@ export class TrainingRun {
     }
     const t = this.o.config.training;
     const params = this.objective.params;
-    const { batch, epoch } = this.batches ? this.batches.next() : { batch: null, epoch: 0 };
     const lr = this.schedule.lr(this.stepsDone);
-    const loss = this.objective.lossAndGrad(batch, this.grad, this.activity);
-
-    if (t.clip?.norm !== undefined) clipGradNorm(this.grad, t.clip.norm);
-    if (t.clip?.value !== undefined) clipGradValue(this.grad, t.clip.value);
-    if (t.gradient_noise) addGradientNoise(this.grad, this.stepsDone, t.gradient_noise.eta, t.gradient_noise.gamma, this.noiseRng);
-    const gradNorm = norm(this.grad);
-
-    this.before.set(params);
     const lrUsed = t.swa && t.swa.lr !== undefined && this.stepsDone >= t.swa.start ? t.swa.lr : lr;
-    this.optimizer.step(params, this.grad, lrUsed, this.effectiveLr);
+    let batch: Batch;
+    let epoch: number;
+    let loss: number;
+    let round: RoundResult | null = null;
+    this.before.set(params);
+    if (this.parallel) {
+      round = this.parallel.step(lrUsed, this.grad, this.effectiveLr, this.activity);
+      ({ batch, epoch, loss } = round);
+    } else {
+      ({ batch, epoch } = this.batches ? this.batches.next() : { batch: null, epoch: 0 });
+      loss = this.objective.lossAndGrad(batch, this.grad, this.activity);
+      this.prepareGradient(this.grad);
+      this.optimizer.step(params, this.grad, lrUsed, this.effectiveLr);
+    }
+    const gradNorm = norm(this.grad);
     for (let i = 0; i < params.length; i++) this.update[i] = params[i] - this.before[i];
     this.stepsDone++;
     this.lastLoss = loss;
@@ -189,12 +223,14 @@ export class TrainingRun {
     };
     if (params.length <= 2) event.params = Array.from(params);
     if (valLoss !== undefined) event.valLoss = valLoss;
+    if (round) event.parallel = round.summary;
     // Accuracy, like the loss, at the parameters the gradient was taken at: from the same forward pass.
     if (this.objective.task === 'classification' && batch) {
       const acc = this.objective.lastAccuracy?.() ?? this.objective.accuracy?.(batch);
       if (acc !== undefined && !Number.isNaN(acc)) event.accuracy = acc;
     }
     this.o.emit(event);
+    if (round) this.parallelVerdicts?.afterStep(this.stepsDone, round.summary, lrUsed, this.effectiveLr);
 
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm) || !allFinite(params)) {
       this.finish('diverged');
@@ -232,6 +268,7 @@ export class TrainingRun {
       this.lastValLoss = this.objective.validationLoss();
     }
     this.monitors.atEnd?.(reason, this.stepsDone);
+    this.parallelVerdicts?.atEnd(reason, this.stepsDone);
     this.finished = {
       run: this.o.run, optimizer: this.o.optimizer.label ?? this.o.optimizer.name, steps: this.stepsDone, loss,
       bestLoss: this.bestLoss, bestStep: this.bestStep, reason,

@@ -57,6 +57,8 @@ const KIND_PATHS: Record<WarningKind, readonly string[]> = {
   'saturated-units': ['model.layers', 'model'],
   'effective-lr-collapse': ['training.optimizer.lr', 'training.optimizer'],
   'sharp-minimum': ['training.batch_size', 'training.optimizer.lr', 'training.optimizer'],
+  'stale-gradients': ['training.optimizer.lr', 'monitors.parallel', 'training.optimizer'],
+  'replica-divergence': ['monitors.parallel', 'training.optimizer.lr'],
 };
 
 function ancestors(path: string): string[] {
