@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeEvent, type OptiscopeEvent } from '../../src/engine/protocol';
-import { delayedGdBound } from '../../src/engine/parallel/spec';
+import { delayedEdge, delayedGdBound } from '../../src/engine/parallel/spec';
 import { workerBatchSeed } from '../../src/engine/parallel/simulator';
 import { TrainingRun, SEED_BATCHES } from '../../src/engine/train/run';
 import { buildObjective } from '../../src/engine/build';
@@ -39,6 +39,22 @@ test('delayed gradient descent on a quadratic: converges just below 2·sin(π/(2
   }
   assert.equal(delayedGdBound(0), 2);
   assert.ok(Math.abs(delayedGdBound(1) - 1) < 1e-15);
+});
+
+test('with momentum the edge is the delayed heavy ball\'s, far below the sequential 2(1 + μ)', async () => {
+  const momentum = (lr: number, tau: number): string => quadratic(lr, tau, 3000).replace('{ name: sgd, lr: ' + lr + ' }', `{ name: momentum, lr: ${lr}, momentum: 0.5 }`);
+  for (const tau of [1, 3]) {
+    const edge = delayedEdge(tau, 0.5);
+    assert.ok(edge < 0.3 * 3, `τ=${tau}: ${edge}`);
+    const below = await stream(momentum(0.95 * edge / 10, tau));
+    const above = await stream(momentum(1.05 * edge / 10, tau));
+    assert.ok(Math.abs(steps(below).at(-1)!.params![1]) < 1e-3, `τ=${tau} below`);
+    assert.ok(!(Math.abs(steps(above).at(-1)!.params![1]) < 10), `τ=${tau} above`);
+    assert.equal(warnings(below, 'stale-gradients').length, 0);
+    assert.equal(warnings(above, 'stale-gradients').length, 1);
+  }
+  assert.equal(delayedEdge(0, 0.9), 3.8);
+  assert.ok(Math.abs(delayedEdge(2, 1e-9) - delayedGdBound(2)) < 1e-6, 'continuous in μ at 0');
 });
 
 test('stale-gradients: applying its fix makes the run converge, and the verdict stays away', async () => {

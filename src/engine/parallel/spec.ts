@@ -79,3 +79,85 @@ export function resolveParallel(raw: Raw, lr: number): ParallelSpec {
 export function delayedGdBound(tau: number): number {
   return 2 * Math.sin(Math.PI / (2 * (2 * tau + 1)));
 }
+
+/**
+ * Stability edge of delayed heavy-ball on a quadratic: the largest c = ηλ for which
+ * x_{t+1} = x_t + μ(x_t − x_{t−1}) − c·x_{t−τ} converges, i.e. every root of
+ * z^{τ+1} − (1+μ)z^τ + μz^{τ−1} + c lies inside the unit circle (τ = 0: z² − (1+μ−c)z + μ, edge 2(1+μ)).
+ * μ = 0 is delayedGdBound; with momentum the edge is found by bisection on the roots (Durand–Kerner).
+ */
+export function delayedEdge(tau: number, momentum: number): number {
+  if (momentum === 0) return delayedGdBound(tau);
+  if (tau === 0) return 2 * (1 + momentum);
+  const key = `${tau}:${momentum}`;
+  const hit = edgeCache.get(key);
+  if (hit !== undefined) return hit;
+  // Coefficients, highest degree first: z^{τ+1} − (1+μ)z^τ + μz^{τ−1} + … + c.
+  const coeffs = (c: number): number[] => {
+    const a = new Array<number>(tau + 2).fill(0);
+    a[0] = 1;
+    a[1] = -(1 + momentum);
+    a[2] = (a[2] ?? 0) + momentum;
+    a[tau + 1] += c;
+    return a;
+  };
+  let lo = 0;
+  let hi = 2 * (1 + momentum);
+  for (let i = 0; i < 40; i++) {
+    const mid = (lo + hi) / 2;
+    if (largestRootModulus(coeffs(mid)) < 1) lo = mid;
+    else hi = mid;
+  }
+  edgeCache.set(key, lo);
+  return lo;
+}
+
+const edgeCache = new Map<string, number>();
+
+/** Largest |root| of a monic real polynomial (coefficients highest degree first), by Durand–Kerner. */
+function largestRootModulus(a: readonly number[]): number {
+  const d = a.length - 1;
+  const re = new Float64Array(d);
+  const im = new Float64Array(d);
+  for (let k = 0; k < d; k++) {
+    // Distinct complex starting points (powers of 0.4 + 0.9i).
+    const r = Math.pow(Math.hypot(0.4, 0.9), k);
+    const th = k * Math.atan2(0.9, 0.4);
+    re[k] = r * Math.cos(th);
+    im[k] = r * Math.sin(th);
+  }
+  for (let it = 0; it < 500; it++) {
+    let moved = 0;
+    for (let k = 0; k < d; k++) {
+      // p(z_k) by Horner.
+      let pr = 1;
+      let pi = 0;
+      for (let j = 1; j <= d; j++) {
+        const nr = pr * re[k] - pi * im[k] + a[j];
+        pi = pr * im[k] + pi * re[k];
+        pr = nr;
+      }
+      // Π_{j≠k} (z_k − z_j).
+      let qr = 1;
+      let qi = 0;
+      for (let j = 0; j < d; j++) {
+        if (j === k) continue;
+        const dr = re[k] - re[j];
+        const di = im[k] - im[j];
+        const nr = qr * dr - qi * di;
+        qi = qr * di + qi * dr;
+        qr = nr;
+      }
+      const den = qr * qr + qi * qi || 1e-300;
+      const sr = (pr * qr + pi * qi) / den;
+      const si = (pi * qr - pr * qi) / den;
+      re[k] -= sr;
+      im[k] -= si;
+      moved = Math.max(moved, Math.hypot(sr, si));
+    }
+    if (moved < 1e-14) break;
+  }
+  let m = 0;
+  for (let k = 0; k < d; k++) m = Math.max(m, Math.hypot(re[k], im[k]));
+  return m;
+}

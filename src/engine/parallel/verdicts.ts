@@ -2,9 +2,12 @@
  * The two verdicts of parallel training (docs/monitors.md), decided here for simulated runs:
  *
  * - `stale-gradients`: the step size is beyond the stable range of delayed gradient descent for the
- *   staleness the run actually has. On a quadratic with curvature λ, x ← x − η·∇f(x_{t−τ}) is stable
- *   iff ηλ < 2·sin(π/(2(2τ+1))) — 2 without delay, 1 at τ = 1, 0.62 at τ = 2. λ is the Hessian's
- *   largest eigenvalue (Lanczos on exact Hessian-vector products at the shared parameters).
+ *   staleness the run actually has, and the loss shows it (rising). On a quadratic with curvature λ,
+ *   x ← x − η·∇f(x_{t−τ}) is stable iff ηλ < 2·sin(π/(2(2τ+1))) — 2 without delay, 1 at τ = 1, 0.62 at
+ *   τ = 2; with momentum μ the edge of the delayed heavy ball (much lower: 0.1 at τ = 1, μ = 0.9). λ is the
+ *   Hessian's largest eigenvalue (Lanczos on exact Hessian-vector products at the shared parameters).
+ *   Only for schemes whose workers share one parameter vector (hogwild, delay-tolerant, delay): replicas
+ *   take fresh gradients of their own parameters, and their failure is replica-divergence.
  * - `replica-divergence`: replicas (downpour, easgd) drift away from the centre and keep drifting: their
  *   mean distance from it has grown at least 2× over each of the last three windows. An elastic force
  *   or periodic fetches bound the spread of a healthy run; a spread that keeps growing is not tolerated.
@@ -16,7 +19,7 @@ import type { Batch, Objective } from '../objective';
 import type { OptimizerSpec } from '../optim/catalog';
 import type { ResolvedConfig } from '../config/types';
 import type { OptiscopeEvent, ParallelSummary } from '../protocol';
-import { delayedGdBound, type ParallelSpec } from './spec';
+import { delayedEdge, type ParallelSpec } from './spec';
 
 export interface VerdictOptions {
   run: string;
@@ -35,6 +38,10 @@ const MARGIN = 0.8;
 /** Examples the curvature is measured on (a deterministic spread over the training set). */
 const PROBE_EXAMPLES = 512;
 const SEED_PROBE = 0x5bd1e995;
+/** Steps of loss averaged and compared with the best such average: a rising loss is the symptom the bound explains. */
+const LOSS_WINDOW = 16;
+const RISE = 2;
+const SHARED = new Set(['hogwild', 'delay-tolerant', 'delay']);
 
 export class ParallelVerdicts {
   private readonly board: WarningBoard;
@@ -48,6 +55,9 @@ export class ParallelVerdicts {
   private readonly spreadWindow: number;
   private readonly spreads: number[] = [];
   private windowMax = 0;
+  private bestLoss = Infinity;
+  private firstLoss = Infinity;
+  private readonly losses: number[] = [];
 
   constructor(private readonly o: VerdictOptions) {
     // A verdict once it holds (the bound is a theorem, not a noisy statistic); never resolved by silence.
@@ -62,22 +72,30 @@ export class ParallelVerdicts {
     this.probe(0);
   }
 
-  afterStep(step: number, summary: ParallelSummary, lr: number, effectiveLr: Float64Array): void {
+  afterStep(step: number, loss: number, summary: ParallelSummary, lr: number, effectiveLr: Float64Array): void {
     this.stale.push(summary.staleness);
     if (this.stale.length > STALENESS_WINDOW) this.stale.shift();
+    this.losses.push(loss);
+    if (this.losses.length > LOSS_WINDOW) this.losses.shift();
+    const avg = this.losses.reduce((a, b) => a + b, 0) / this.losses.length;
+    // The best moving average, not the best batch: one lucky mini-batch must not make the loss look risen.
+    if (this.losses.length === LOSS_WINDOW && avg < this.bestLoss) this.bestLoss = avg;
+    if (step === 1) this.firstLoss = loss;
     if (step - this.lastProbe >= this.probeEvery) this.probe(step);
-    if (this.stale.length >= Math.min(STALENESS_WINDOW, 4 + this.o.spec.staleness)) this.checkStaleness(step, lr, effectiveLr);
+    if (SHARED.has(this.o.spec.scheme) && this.stale.length >= Math.min(STALENESS_WINDOW, 4 + this.o.spec.staleness)) {
+      this.checkStaleness(step, lr, effectiveLr);
+    }
     if (summary.spread !== undefined) this.checkReplicas(step, summary);
   }
 
   atEnd(reason: string, step: number): void {
     // A run that diverged before the staleness window filled is still judged on what it measured.
-    if (reason === 'diverged' && this.stale.length > 0 && this.stale.length < STALENESS_WINDOW) {
+    if (SHARED.has(this.o.spec.scheme) && reason === 'diverged' && this.stale.length > 0 && this.stale.length < STALENESS_WINDOW) {
       this.checkStaleness(step, NaN, null);
     }
   }
 
-  /** λ_max of the loss at the shared parameters (kept as the largest seen: curvature sharpens in training). */
+  /** λ_max of the loss at the shared parameters, from the latest probe (sharpness changes in training, both ways). */
   private probe(step: number): void {
     this.lastProbe = step;
     const obj = this.o.objective;
@@ -86,7 +104,7 @@ export class ParallelVerdicts {
     const n = p.length;
     const r = lanczos((v, out) => void obj.hvp(this.probeBatch, v, out), n, { iterations: Math.min(20, n), rng: this.rng });
     const top = r.values[r.values.length - 1];
-    if (Number.isFinite(top) && !(top <= this.lambdaMax)) this.lambdaMax = top;
+    if (Number.isFinite(top)) this.lambdaMax = top;
   }
 
   private checkStaleness(step: number, lrNow: number, effectiveLr: Float64Array | null): void {
@@ -98,27 +116,32 @@ export class ParallelVerdicts {
     }
     const opt = this.o.optimizer;
     const lr = Number.isFinite(lrNow) ? lrNow : opt.lr;
-    const eta = stepSize(opt, lr, effectiveLr);
+    const { eta, momentum } = stepSize(opt, lr, effectiveLr);
     const sharpness = eta * lambda;
-    const bound = delayedGdBound(tau);
-    if (!(sharpness >= bound)) {
+    const bound = delayedEdge(tau, momentum);
+    const sequentialEdge = delayedEdge(0, momentum);
+    const recent = this.losses.reduce((a, b) => a + b, 0) / this.losses.length;
+    const rising = !Number.isFinite(recent) || recent > RISE * Math.min(this.bestLoss, this.firstLoss);
+    if (!(sharpness >= bound) || !rising) {
       this.board.observe('stale-gradients', undefined, null, step);
       return;
     }
     const stableLr = roundDown((opt.lr * MARGIN * bound) / sharpness);
-    const sequential = sharpness < 2;
+    const sequential = sharpness < sequentialEdge;
     const s = this.o.spec;
     const finding: Finding = {
       kind: 'stale-gradients',
       severity: sequential ? 'warning' : 'error',
       message:
         `Stale gradients: ${s.workers > 1 && s.scheme !== 'delay' ? `${s.workers} ${s.scheme} workers apply` : 'each update applies'} gradients ` +
-        `about ${tau} step${tau === 1 ? '' : 's'} old. Delayed gradient descent is stable only while lr·λ_max < 2·sin(π/(2(2τ+1))) = ${bound.toPrecision(3)}, ` +
-        `and here lr·λ_max = ${sharpness.toPrecision(3)} (λ_max = ${lambda.toPrecision(3)})` +
-        (sequential ? ' — stable for one sequential worker (below 2), unstable at this staleness.' : ' — beyond even the sequential edge of 2.') +
+        `about ${tau} step${tau === 1 ? '' : 's'} old and the loss is rising. ${momentum ? `With momentum ${momentum}, delayed` : 'Delayed'} gradient descent is stable only while ` +
+        `η·λ_max < ${momentum ? 'the delayed heavy-ball edge' : '2·sin(π/(2(2τ+1)))'} = ${bound.toPrecision(3)}, ` +
+        `and here η·λ_max = ${sharpness.toPrecision(3)} (λ_max = ${lambda.toPrecision(3)})` +
+        (sequential ? ` — stable for one sequential worker (below ${sequentialEdge.toPrecision(3)}), unstable at this staleness.` : ` — beyond even the sequential edge of ${sequentialEdge.toPrecision(3)}.`) +
         ` Lower lr to ${stableLr}, use fewer workers, or scheme: sync.`,
       evidence: {
-        staleness: tau, lambdaMax: lambda, lr, stepSize: eta, lrSharpness: sharpness, bound, sequentialEdge: 2,
+        staleness: tau, lambdaMax: lambda, lr, stepSize: eta, momentum, lrSharpness: sharpness, bound, sequentialEdge,
+        recentLoss: Number.isFinite(recent) ? recent : null, bestLoss: this.bestLoss,
         stableLr, sequentialStable: sequential, workers: s.workers, scheme: s.scheme,
       },
       fix: { path: lrPath(this.o.config, opt), value: stableLr },
@@ -164,13 +187,19 @@ export class ParallelVerdicts {
   }
 }
 
-/** The step size per unit of gradient: lr for SGD, lr/(1 − μ) with momentum, the median effective lr for adaptive optimizers. */
-function stepSize(opt: OptimizerSpec, lr: number, eff: Float64Array | null): number {
-  if (opt.name === 'sgd') return lr;
-  if (opt.name === 'momentum' || opt.name === 'nesterov') return lr / (1 - opt.momentum);
-  if (!eff || eff.length === 0) return lr;
-  const sample = Array.from(eff.length > 4096 ? eff.subarray(0, 4096) : eff).filter(Number.isFinite);
-  return sample.length ? median(sample) : lr;
+/**
+ * The step per unit of gradient and the momentum, as a heavy ball x_{t+1} = x_t + μ(x_t − x_{t−1}) − η·g:
+ * SGD (lr, 0); SGD momentum (lr·(1 − dampening), μ); Adam-like (median effective lr·(1 − β₁), β₁);
+ * other adaptive optimizers (median effective lr, 0). Hogwild! workers' own momentum buffers are treated
+ * as one heavy ball, an approximation.
+ */
+function stepSize(opt: OptimizerSpec, lr: number, eff: Float64Array | null): { eta: number; momentum: number } {
+  if (opt.name === 'sgd') return { eta: lr, momentum: 0 };
+  if (opt.name === 'momentum' || opt.name === 'nesterov') return { eta: lr * (1 - opt.dampening), momentum: opt.momentum };
+  const sample = eff ? Array.from(eff.length > 4096 ? eff.subarray(0, 4096) : eff).filter(Number.isFinite) : [];
+  const e = sample.length ? median(sample) : lr;
+  if (['adam', 'amsgrad', 'adamw', 'adamax', 'nadam'].includes(opt.name)) return { eta: e * (1 - opt.beta1), momentum: opt.beta1 };
+  return { eta: e, momentum: 0 };
 }
 
 function median(xs: readonly number[]): number {

@@ -230,7 +230,7 @@ export class TrainingRun {
       if (acc !== undefined && !Number.isNaN(acc)) event.accuracy = acc;
     }
     this.o.emit(event);
-    if (round) this.parallelVerdicts?.afterStep(this.stepsDone, round.summary, lrUsed, this.effectiveLr);
+    if (round) this.parallelVerdicts?.afterStep(this.stepsDone, loss, round.summary, lrUsed, this.effectiveLr);
 
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm) || !allFinite(params)) {
       this.finish('diverged');
