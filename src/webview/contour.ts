@@ -5,8 +5,15 @@
  */
 import type { LandscapeEvent } from '../engine/protocol';
 import type { RunData } from './model';
+
+/** A parallel worker's trajectory (src/webview/parallel.ts), drawn thin and dashed in its run's colour. */
+export interface WorkerTrace {
+  key: string;
+  colorIndex: number;
+  pts: [number, number][];
+}
 import { fitCanvas, fmt } from './canvas';
-import { rampColor, seriesColor, type Theme } from './theme';
+import { rampColor, seriesColor, withAlpha, type Theme } from './theme';
 
 const PAD = { l: 44, r: 10, t: 10, b: 26 };
 
@@ -72,7 +79,7 @@ export class ContourView {
   }
 
   /** Draws one frame; returns true while a path is still being revealed (the caller asks for another frame). */
-  draw(land: LandscapeEvent | undefined, runs: RunData[], theme: Theme): boolean {
+  draw(land: LandscapeEvent | undefined, runs: RunData[], theme: Theme, workers: readonly WorkerTrace[] = []): boolean {
     const f = fitCanvas(this.canvas);
     if (!f) return false;
     const { ctx, w, h } = f;
@@ -82,7 +89,7 @@ export class ContourView {
       const owner = runs.find((r) => r.run === land.run && r.path.length === 0);
       if (owner) paths.push({ r: owner, pts: land.trajectory.map(([x, y]) => [x, y] as [number, number]) });
     }
-    const frame = this.frameOf(land, paths.map((p) => p.pts));
+    const frame = this.frameOf(land, [...paths.map((p) => p.pts), ...workers.map((p) => p.pts)]);
     ctx.clearRect(0, 0, w, h);
     if (!frame) {
       ctx.fillStyle = theme.muted;
@@ -112,6 +119,16 @@ export class ContourView {
       }
     }
     this.drawAxes(ctx, frame, X, Y, w, h, theme);
+    for (const t of workers) {
+      ctx.strokeStyle = withAlpha(seriesColor(theme, t.colorIndex), 0.55);
+      ctx.lineWidth = 1;
+      ctx.setLineDash([2, 2]);
+      ctx.beginPath();
+      t.pts.forEach(([x, y], i) => (i ? ctx.lineTo(X(x), Y(y)) : ctx.moveTo(X(x), Y(y))));
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
+    this.canvas.dataset['workers'] = String(workers.length);
     let pending = false;
     let shown = 0;
     for (const { r, pts } of paths) {

@@ -21,10 +21,12 @@ import { buildViews, selectedRun, type ChartView } from './views';
 import { renderCards } from './cards';
 import { renderHeader, type HeaderParts } from './header';
 import { renderRanking } from './race';
+import { ParallelData } from './parallel';
 
 const host = new Host();
 const view: ViewState = host.loadView();
 const model = new PanelModel(512);
+const parallelData = new ParallelData(512);
 let theme: Theme = readTheme();
 let readOnly = false;
 let rejected = 0;
@@ -85,8 +87,11 @@ const curv = chartBox('curvature', 'Curvature: λ_max, λ_min and the 2/lr stabi
 const landscapeButton = custom('vscode-button', { secondary: '', hidden: '', 'data-action': 'request-landscape' }, 'Compute a loss slice around the current weights');
 const contour = chartBox('contour', 'Loss landscape and trajectories', landscapeButton);
 const rankingBox = el('div', { class: 'ranking' });
+const workerStaleness = chartBox('workers-staleness', 'Parallel workers: staleness (updates by others since the read)');
+const workerDistance = chartBox('workers-distance', 'Parallel workers: distance from the centre');
+for (const b of [workerStaleness.box, workerDistance.box]) b.classList.add('hidden');
 
-panels.get('training')!.append(el('div', { class: 'grid' }, loss.box, grad.box, flowHeat.box, flowLines.box));
+panels.get('training')!.append(el('div', { class: 'grid' }, loss.box, grad.box, flowHeat.box, flowLines.box, workerStaleness.box, workerDistance.box));
 panels.get('layers')!.append(el('div', { class: 'grid' }, efflr.box, ratio.box));
 panels.get('curvature')!.append(el('div', { class: 'grid one' }, curv.box));
 panels.get('landscape')!.append(el('div', { class: 'grid one' }, contour.box));
@@ -111,6 +116,14 @@ const views: ChartView[] = buildViews({
   },
   flowCanvas: flowHeat.canvas,
   contourCanvas: contour.canvas,
+  parallel: {
+    data: parallelData,
+    staleness: createLineChart(workerStaleness.canvas, { yTitle: 'staleness', yScale: 'linear' }),
+    distance: createLineChart(workerDistance.canvas, { yTitle: '‖x − centre‖', yScale: 'logarithmic' }),
+    show(on) {
+      for (const b of [workerStaleness.box, workerDistance.box]) b.classList.toggle('hidden', !on);
+    },
+  },
 });
 for (const v of views) if (v.chart) applyTheme(v.chart, theme);
 
@@ -197,13 +210,17 @@ function onMessage(msg: ToWebview): void {
   switch (msg.type) {
     case 'events':
       model.ingest(msg.logId, msg.events);
+      parallelData.ingest(msg.logId, msg.events);
       break;
     case 'reset':
       model.clear(msg.logId);
+      parallelData.clear(msg.logId);
       for (const v of views) v.reset();
       break;
     case 'replay':
       model.replay(msg.logs);
+      parallelData.clear();
+      for (const log of msg.logs) parallelData.ingest(log.logId, log.events);
       for (const v of views) v.reset();
       break;
     case 'runState':

@@ -11,6 +11,7 @@ import { depthColor, seriesColor, withAlpha, type Theme } from './theme';
 import { line, positive, setData, setMarkers, setYScale, type LineDataset, type Marker } from './charts';
 import { drawGradientFlow } from './heatmap';
 import { ContourView } from './contour';
+import { drawWorkerCharts, parallelRunFor, type ParallelData } from './parallel';
 
 export interface ChartView {
   tab: TabId;
@@ -31,6 +32,8 @@ interface Ctx {
   charts: Record<'loss' | 'grad' | 'flowLines' | 'efflr' | 'ratio' | 'curvature', Chart<'line', Point[]>>;
   flowCanvas: HTMLCanvasElement;
   contourCanvas: HTMLCanvasElement;
+  /** Parallel runs' workers (docs/parallel.md): two charts and their contour paths. */
+  parallel?: { data: ParallelData; staleness: Chart<'line', Point[]>; distance: Chart<'line', Point[]>; show(on: boolean): void };
 }
 
 /** Label prefix of band edges: drawn but left out of the legend. */
@@ -276,10 +279,13 @@ export function buildViews(c: Ctx): ChartView[] {
     draw() {
       const runs = model.runList();
       const land = model.landscapes.values().next().value;
-      const s = `${runs.length}:${runs.reduce((a, r) => a + r.path.version, 0)}:${land?.step}:${land?.run}:${model.landscapes.size}:${themed()}:${c.contourCanvas.clientWidth}x${c.contourCanvas.clientHeight}`;
+      const s = `${runs.length}:${runs.reduce((a, r) => a + r.path.version, 0)}:${land?.step}:${land?.run}:${model.landscapes.size}:${themed()}:${c.contourCanvas.clientWidth}x${c.contourCanvas.clientHeight}:${c.parallel?.data.version ?? 0}`;
       if (s === contourSig && !animating) return false;
       contourSig = s;
-      animating = contour.draw(land, runs, T());
+      const workers = (c.parallel?.data.workerPaths() ?? []).map((w) => ({
+        key: w.key, colorIndex: model.runs.get(w.runKey)?.colorIndex ?? 0, pts: w.pts,
+      }));
+      animating = contour.draw(land, runs, T(), workers);
       return animating;
     },
     invalidate() {
@@ -294,5 +300,33 @@ export function buildViews(c: Ctx): ChartView[] {
     },
   };
 
-  return [lossView, gradView, flowHeatView, flowLineView, efflrView, ratioView, curvView, contourView];
+  const out = [lossView, gradView, flowHeatView, flowLineView, efflrView, ratioView, curvView, contourView];
+  const par = c.parallel;
+  if (par) {
+    const both = { staleness: par.staleness, distance: par.distance };
+    let shown = false;
+    let last = '';
+    out.push({
+      tab: 'training',
+      draw() {
+        // The boxes stay hidden until a parallel run streams; a hidden chart has no size to draw into.
+        const has = par.data.runs.size > 0;
+        if (has !== shown) par.show((shown = has));
+        if (!has || !par.staleness.canvas.clientWidth) return false;
+        const s = `${par.data.version}:${view.selectedRun}:${themed()}`;
+        if (s === last) return false;
+        last = s;
+        const r = parallelRunFor(par.data, view.selectedRun);
+        drawWorkerCharts(both, r, r ? (model.runs.get(r.key)?.colorIndex ?? 0) : 0, T());
+        return false;
+      },
+      invalidate() {
+        last = '';
+      },
+      reset() {
+        last = '';
+      },
+    });
+  }
+  return out;
 }
