@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional
 import torch
 from torch import nn
 
-from . import naming
+from . import naming, workers
 from .channel import Channel
 from .monitor import Monitor
 from .source import caller_location
@@ -190,12 +190,14 @@ def install(channel: Channel, rules: Optional[Dict[str, Any]], every: Optional[i
             # `Optimizer.__init__` runs inside the subclass's __init__: the user's line is further out.
             m = Monitor(self, channel, rules, caller_location(2), every=every, script=script,
                         max_steps=max_steps, hessian_every=hessian_every)
+            workers.adopt(m)
             self._optiscope = m  # type: ignore[attr-defined]
             monitors.append(m)
             attach_step(self, m)
 
         nn.Module.__init__ = new_module_init  # type: ignore[method-assign]
         torch.optim.Optimizer.__init__ = new_opt_init  # type: ignore[method-assign]
+        workers.install(channel)
     install_loss_hook()
 
 

@@ -39,7 +39,7 @@ def main(argv: List[str]) -> int:
             sys.stderr.write(f"optiscope: PyTorch is not installed for {sys.executable} ({e}).\n")
         return EXIT_NO_TORCH
 
-    from . import hooks
+    from . import hooks, workers
     from .channel import open_channel
     from .monitor import StopTraining, distributed_rank
     from .rules import load_rules
@@ -107,7 +107,7 @@ def main(argv: List[str]) -> int:
         where = f"{loc[0]}:{loc[1]}: " if loc else ""
         sys.stderr.write(f"{where}{type(e).__name__}: {e}\n")
         code = 1
-    if not hooks.monitors:
+    if not hooks.monitors and not workers.any_worker_watched():
         sys.stderr.write("optiscope: the script created no torch.optim optimizer, so there was nothing to watch.\n")
     try:
         sys.stdout.flush()
