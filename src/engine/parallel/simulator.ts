@@ -60,8 +60,6 @@ interface Worker {
   epoch: number;
   /** Shared-parameter version when the pending gradient was taken (or when the replica last synchronised). */
   readAt: number;
-  /** A gradient is waiting to be written. */
-  pending: boolean;
   /** The worker needs a fresh read before its next write. */
   needsRead: boolean;
   finish: number;
@@ -118,7 +116,7 @@ export class ParallelSimulator {
       x: replicas ? Float64Array.from(this.params) : null,
       grad: new Float64Array(this.n),
       activity: { dead: new Float64Array(layers), saturated: new Float64Array(layers) },
-      loss: NaN, batch: null, epoch: 0, readAt: 0, pending: false, needsRead: lockFree,
+      loss: NaN, batch: null, epoch: 0, readAt: 0, needsRead: lockFree,
       finish: 0, localSteps: 0, staleness: 0, conflicts: 0, ownSinceSync: 0,
     }));
     for (const w of this.workers) w.finish = this.duration();
@@ -263,7 +261,6 @@ export class ParallelSimulator {
     this.version++;
     w.conflicts = conflicts;
     w.localSteps++;
-    w.pending = false;
     w.needsRead = true;
     return { worker: w.id, conflicts, touched };
   }
@@ -426,7 +423,6 @@ export class ParallelSimulator {
         (w.betaRead as Float64Array).set(this.beta as Float64Array);
       }
       w.needsRead = false;
-      w.pending = true;
     }
   }
 
