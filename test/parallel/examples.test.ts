@@ -16,6 +16,8 @@ test('examples/stale-gradients: stable sequentially, stale-gradients with four H
   assert.ok(w, 'stale-gradients');
   assert.equal(w.evidence.sequentialStable, true);
   assert.ok((w.evidence.staleness as number) >= 2);
+  // The sequential lr rule sees the loss rise inside its edge of 2/λ: its fix must still lower lr, not raise it.
+  for (const h of warnings(events, 'lr-too-high')) assert.ok(Number(h.fix?.value) < 0.09, `lr-too-high suggests ${h.fix?.value}`);
   const sequential = await stream(text.replace('workers: 4', 'workers: 1'), file);
   assert.equal(warnings(sequential, 'stale-gradients').length, 0);
   const end = (es: typeof events): number => { const e = es.find((x) => x.type === 'end'); return e && e.type === 'end' ? e.loss : NaN; };

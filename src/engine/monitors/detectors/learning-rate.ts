@@ -96,7 +96,7 @@ export class LearningRateDetector {
           lr: v.lr, rule, recentLoss: now, bestLoss: min, flipFraction: h.flipFraction(), edge,
           ...this.curvatureEvidence(v),
         },
-        fix: { path: optimizerPath(v, 'lr'), value: suggestedLr(v, 0.1) },
+        fix: { path: optimizerPath(v, 'lr'), value: lowerLr(v) },
         why: WHY_HIGH,
         key: ['lr', 'lrSharpness'],
       };
@@ -174,4 +174,14 @@ export class LearningRateDetector {
     }
     this.board.observe('lr-too-low', undefined, f, v.step, Math.max(v.rules.persist, Math.ceil(v.window / 2)));
   }
+}
+
+/**
+ * The lr an lr-too-high verdict suggests: half the curvature's edge, but always below the current lr. When
+ * the loss rises although lr·λ_max is inside the sequential edge (stale gradients in parallel training,
+ * noise), the edge would suggest a larger lr; a tenth of the current one is then the honest step.
+ */
+function lowerLr(v: DiagnosisView): number {
+  const s = suggestedLr(v, 0.1);
+  return s < v.lr ? s : round2(v.lr * 0.1);
 }
