@@ -298,9 +298,10 @@ export class ParallelSimulator {
     this.o.prepare(w.grad);
     w.optimizer.step(x, w.grad, lr, eff);
     w.localSteps++;
+    // Updates of the centre by the others since this replica last synchronised: what its view misses.
+    w.staleness = Math.max(0, this.version - w.readAt - w.ownSinceSync);
     if (this.o.spec.scheme === 'downpour') this.downpourCommunicate(w);
     else if (w.localSteps % this.o.spec.period === 0) this.elasticExchange(w);
-    w.staleness = this.version - w.readAt - w.ownSinceSync;
     return w;
   }
 
