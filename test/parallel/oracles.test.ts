@@ -36,6 +36,9 @@ test('delayed gradient descent on a quadratic: converges just below 2·sin(π/(2
     assert.equal(w[0].evidence.staleness, tau);
     assert.ok(Math.abs((w[0].evidence.bound as number) - delayedGdBound(tau)) < 1e-12);
     assert.equal(w[0].evidence.sequentialStable, true);
+    // Each gradient was taken τ updates back: the worker's point at step t is the parameters after step t − 1 − τ.
+    const st = steps(below);
+    for (const t of [tau + 2, 50, 400]) assert.deepEqual(st[t - 1].parallel!.workers[0].params, st[t - 2 - tau].params, `τ=${tau} t=${t}`);
   }
   assert.equal(delayedGdBound(0), 2);
   assert.ok(Math.abs(delayedGdBound(1) - 1) < 1e-15);

@@ -67,6 +67,8 @@ interface Worker {
   staleness: number;
   conflicts: number;
   ownSinceSync: number;
+  /** Problems with ≤ 2 parameters: where the worker's latest gradient was taken (for the contour). */
+  point?: number[];
   /** delay-tolerant: the gradient sum and accumulator at read. */
   zRead?: Float64Array;
   betaRead?: Float64Array;
@@ -408,6 +410,7 @@ export class ParallelSimulator {
     }
     w.batch = batch;
     w.epoch = epoch;
+    if (this.n <= 2) w.point = Array.from(at ?? p);
   }
 
   /**
@@ -453,7 +456,7 @@ export class ParallelSimulator {
     const workers: WorkerSummary[] = this.workers.map((w) => {
       const ws: WorkerSummary = { worker: w.id, loss: w.loss, staleness: w.staleness };
       if (w.x) ws.distance = distance(w.x, this.params);
-      if (this.n <= 2) ws.params = Array.from(w.x ?? this.params);
+      if (this.n <= 2) ws.params = w.x ? Array.from(w.x) : (w.point ?? Array.from(this.params));
       if (s.scheme === 'hogwild') ws.conflicts = w.conflicts;
       return ws;
     });
