@@ -67,6 +67,7 @@ def watch(model: "object", optimizer: "object", every: Optional[int] = None, clo
         return Watch(existing)
     where = caller_location(2)
     _end_earlier_watch(where)
+    _quiet_stop()
     if log:
         f = open(log, "ab", buffering=0)
         channel = Channel(f.write, f.close)
@@ -95,3 +96,24 @@ def _end_earlier_watch(where: "object") -> None:
     for m in list(hooks.monitors):
         if getattr(m, "owns_channel", False) and m.source == where and not m.ended:
             Watch(m).close("completed")
+
+
+def _quiet_stop() -> None:
+    """A script stopped from the panel leaves through StopTraining out of `optimizer.step()`: one line
+    instead of a traceback (a notebook shows it as the cell's outcome)."""
+    import sys
+
+    from .monitor import StopTraining
+
+    previous = sys.excepthook
+    if getattr(previous, "_optiscope", False):
+        return
+
+    def hook(kind, value, tb):  # type: ignore[no-untyped-def]
+        if issubclass(kind, StopTraining):
+            sys.stderr.write(f"optiscope: {value or 'stopped'}\n")
+            return
+        previous(kind, value, tb)
+
+    hook._optiscope = True  # type: ignore[attr-defined]
+    sys.excepthook = hook

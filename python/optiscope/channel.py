@@ -3,6 +3,7 @@
 Events never share a stream with the user's output: the launcher passes a pipe on its own file
 descriptor (OPTISCOPE_EVENT_FD), so whatever the script prints cannot corrupt the NDJSON.
 """
+import json
 import os
 import socket
 import sys
@@ -111,7 +112,11 @@ def _listen_for_stop(sock: socket.socket, channel: Channel) -> None:
             buf = (buf + chunk)[-65536:]
             while b"\n" in buf:
                 line, buf = buf.split(b"\n", 1)
-                if b'"stop"' in line:
+                try:
+                    message = json.loads(line.decode("utf-8"))
+                except ValueError:
+                    continue
+                if isinstance(message, dict) and message.get("type") == "stop":
                     channel.stop_requested = True
 
     threading.Thread(target=read, name="optiscope-attach", daemon=True).start()

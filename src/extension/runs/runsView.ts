@@ -111,6 +111,7 @@ export function runDescription(r: SavedRun): string {
   const w = r.warnings.error + r.warnings.warning;
   if (w) parts.push(`⚠ ${w}`);
   parts.push(r.outcome);
+  if (r.attached) parts.push(attachedLabel(r.attached));
   return parts.join(' · ');
 }
 
@@ -122,5 +123,11 @@ function runTooltip(r: SavedRun): vscode.MarkdownString {
   }
   md.appendText(`warnings: ${r.warnings.error} errors, ${r.warnings.warning} warnings, ${r.warnings.info} info`);
   if (r.invalidLines) md.appendText(`\n${r.invalidLines} invalid lines skipped`);
+  if (r.attached) md.appendText(`\nattached: ${r.attached.script ?? 'a script'} (pid ${r.attached.pid ?? '?'} on ${r.attached.host ?? '?'})`);
   return md;
+}
+
+/** `gpu-box · pid 4242`: who streamed an attached run. */
+export function attachedLabel(a: NonNullable<SavedRun['attached']>): string {
+  return [a.host, a.pid !== undefined ? `pid ${a.pid}` : undefined].filter(Boolean).join(' · ') || 'attached';
 }
