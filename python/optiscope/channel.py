@@ -90,7 +90,16 @@ def _socket_channel(address: str, token: str, hello: Dict[str, Any]) -> Channel:
     sock.settimeout(None)
     # The first line authenticates; the server closes the connection on a wrong token.
     sock.sendall((encode_event(dict(hello, token=token)) + "\n").encode("utf-8"))
-    channel = Channel(sock.sendall, sock.close)
+    def close() -> None:
+        # shutdown, not just close: the stop listener's recv (and a forked helper) hold the socket too,
+        # and only shutdown ends the connection for the window now.
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
+
+    channel = Channel(sock.sendall, close)
     channel.own = True  # type: ignore[attr-defined]
     _listen_for_stop(sock, channel)
     return channel
