@@ -14,6 +14,8 @@ import { AttachHub } from '../../src/extension/attach/attachHub';
 import { ensureIgnored, removeRendezvous, terminalEnv, writeRendezvous } from '../../src/extension/attach/rendezvous';
 import type { Run } from '../../src/extension/runner/run';
 import { RunManager } from '../../src/extension/runner/runManager';
+import { readSavedRun } from '../../src/extension/runs/runsIndex';
+import { attachedLabel } from '../../src/extension/runs/attachedLabel';
 import { FIXTURES, ROOT, markerLine, needTorch } from '../bridge/helpers';
 
 const RULES = join(ROOT, 'src', 'engine', 'monitors', 'rules.json');
@@ -76,6 +78,10 @@ test('a terminal script streams into a Run: log saved with who it was, warnings 
     const lines = readFileSync(log, 'utf8').trim().split('\n');
     assert.equal(lines.length, run.events.length);
     assert.ok(lines.every((l) => parseEvent(l).ok));
+    // The Runs view's entry says who it was.
+    const saved = readSavedRun(log);
+    assert.equal(saved.attached?.pid, start.attached?.pid);
+    assert.match(attachedLabel(saved.attached ?? {}), new RegExp(`pid ${start.attached?.pid}`));
   } finally {
     await hub.close();
     manager.dispose();

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatLoss } from '../statusBar';
 import { groupRuns, readRunsIndex, type SavedRun } from './runsIndex';
+import { attachedLabel } from './attachedLabel';
 
 type Node =
   | { kind: 'folder'; folder: vscode.WorkspaceFolder }
@@ -125,9 +126,4 @@ function runTooltip(r: SavedRun): vscode.MarkdownString {
   if (r.invalidLines) md.appendText(`\n${r.invalidLines} invalid lines skipped`);
   if (r.attached) md.appendText(`\nattached: ${r.attached.script ?? 'a script'} (pid ${r.attached.pid ?? '?'} on ${r.attached.host ?? '?'})`);
   return md;
-}
-
-/** `gpu-box · pid 4242`: who streamed an attached run. */
-export function attachedLabel(a: NonNullable<SavedRun['attached']>): string {
-  return [a.host, a.pid !== undefined ? `pid ${a.pid}` : undefined].filter(Boolean).join(' · ') || 'attached';
 }
