@@ -2,7 +2,7 @@
 // with the environment the extension gives new terminals streams into a Run, its log is saved under
 // .optiscope/runs with who it was, its warnings carry the script's lines, and Stop asks the script to
 // stop at its next step (it exits by itself; nothing is killed).
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -42,20 +42,33 @@ async function until(cond: () => boolean, what: string, ms = 30_000): Promise<vo
   assert.ok(cond(), `timed out waiting for ${what}`);
 }
 
-function hubIn(folder: string): { hub: AttachHub; manager: RunManager; runs: Run[] } {
-  const manager = new RunManager();
-  const runs: Run[] = [];
-  const hub = new AttachHub({ manager, folderFor: () => folder, onRun: (r) => runs.push(r) });
-  return { hub, manager, runs };
+interface Window {
+  python: string;
+  folder: string;
+  hub: AttachHub;
+  runs: Run[];
 }
 
-test('a terminal script streams into a Run: log saved with who it was, warnings on its lines, verdicts', async (t) => {
+/** A window's attach hub, started, over a fresh workspace folder; everything closed afterwards. */
+async function withWindow(t: TestContext, body: (w: Window) => Promise<void>): Promise<void> {
   const python = needTorch(t);
   if (!python) return;
   const folder = mkdtempSync(join(tmpdir(), 'optiscope-attach-'));
-  const { hub, manager, runs } = hubIn(folder);
+  const manager = new RunManager();
+  const runs: Run[] = [];
+  const hub = new AttachHub({ manager, folderFor: () => folder, onRun: (r) => runs.push(r) });
   try {
     await hub.start();
+    await body({ python, folder, hub, runs });
+  } finally {
+    await hub.close();
+    manager.dispose();
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+test('a terminal script streams into a Run: log saved with who it was, warnings on its lines, verdicts', (t) =>
+  withWindow(t, async ({ python, folder, hub, runs }) => {
     const r = await launch(python, ['-m', 'optiscope.run', join(FIXTURES, 'nan.py')], folder, terminal(hub));
     assert.equal(r.code, 0, r.stderr);
     assert.equal(runs.length, 1);
@@ -82,20 +95,10 @@ test('a terminal script streams into a Run: log saved with who it was, warnings 
     const saved = readSavedRun(log);
     assert.equal(saved.attached?.pid, start.attached?.pid);
     assert.match(attachedLabel(saved.attached ?? {}), new RegExp(`pid ${start.attached?.pid}`));
-  } finally {
-    await hub.close();
-    manager.dispose();
-    rmSync(folder, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('Stop from the panel asks the script to stop at its next step; it ends `stopped` and exits by itself', async (t) => {
-  const python = needTorch(t);
-  if (!python) return;
-  const folder = mkdtempSync(join(tmpdir(), 'optiscope-attach-'));
-  const { hub, manager, runs } = hubIn(folder);
-  try {
-    await hub.start();
+test('Stop from the panel asks the script to stop at its next step; it ends `stopped` and exits by itself', (t) =>
+  withWindow(t, async ({ python, folder, hub, runs }) => {
     const exited = launch(python, [join(FIXTURES, 'long_watch.py')], folder, terminal(hub));
     await until(() => runs.length === 1 && runs[0].events.filter((e) => e.type === 'step').length >= 5, 'five steps');
     const run = runs[0];
@@ -108,20 +111,10 @@ test('Stop from the panel asks the script to stop at its next step; it ends `sto
     assert.deepEqual(end.map((e) => e.reason), ['stopped']);
     const steps = run.events.filter((e) => e.type === 'step').length;
     assert.ok(steps < 1000, `stopped promptly (${steps} steps)`);
-  } finally {
-    await hub.close();
-    manager.dispose();
-    rmSync(folder, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a connection that drops mid-run closes its runs as failed and keeps every event', async (t) => {
-  const python = needTorch(t);
-  if (!python) return;
-  const folder = mkdtempSync(join(tmpdir(), 'optiscope-attach-'));
-  const { hub, manager, runs } = hubIn(folder);
-  try {
-    await hub.start();
+test('a connection that drops mid-run closes its runs as failed and keeps every event', (t) =>
+  withWindow(t, async ({ python, folder, hub, runs }) => {
     const child = spawn(python, [join(FIXTURES, 'long_watch.py')], { cwd: folder, env: terminal(hub), stdio: 'ignore' });
     await until(() => runs.length === 1 && runs[0].events.filter((e) => e.type === 'step').length >= 3, 'three steps');
     child.kill('SIGKILL');
@@ -130,20 +123,12 @@ test('a connection that drops mid-run closes its runs as failed and keeps every 
     const last = runs[0].events.at(-1);
     assert.ok(last?.type === 'end' && last.reason === 'failed');
     assert.ok(runs[0].events.filter((e) => e.type === 'step').length >= 3);
-  } finally {
-    await hub.close();
-    manager.dispose();
-    rmSync(folder, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('the rendezvous file is owner-only, git-ignored, found from a subfolder, and removed only by its window', async (t) => {
-  const python = needTorch(t);
-  if (!python) return;
-  const folder = mkdtempSync(join(tmpdir(), 'optiscope-rdv-'));
-  const { hub, manager } = hubIn(folder);
-  try {
-    const info = await hub.start();
+test('the rendezvous file is owner-only, git-ignored, found from a subfolder, and removed only by its window', (t) =>
+  withWindow(t, async ({ python, folder, hub }) => {
+    const info = hub.info;
+    assert.ok(info);
     const file = writeRendezvous(folder, info, RULES);
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.match(readFileSync(join(folder, '.optiscope', '.gitignore'), 'utf8'), /^attach\.json$/m);
@@ -173,9 +158,4 @@ test('the rendezvous file is owner-only, git-ignored, found from a subfolder, an
     writeRendezvous(folder, info);
     removeRendezvous(folder, info);
     assert.ok(!readdirSync(join(folder, '.optiscope')).includes('attach.json'));
-  } finally {
-    await hub.close();
-    manager.dispose();
-    rmSync(folder, { recursive: true, force: true });
-  }
-});
+  }));
