@@ -88,10 +88,13 @@ def watch(model: "object", optimizer: "object", every: Optional[int] = None, clo
 
 def _end_earlier_watch(where: "object") -> None:
     """Re-running a notebook cell calls `watch` again from the same line: the earlier run from there is
-    over (its optimizer is no longer stepped), so it ends now rather than mixing with the new one."""
-    if where is None:
-        return
+    over (its optimizer is no longer stepped), so it ends now rather than mixing with the new one. Only
+    for cells: a script may watch two optimizers from one line of a loop (a GAN's), both live."""
     from . import hooks
+    from .attach import is_cell_file
+
+    if not isinstance(where, tuple) or not is_cell_file(str(where[0])):
+        return
 
     for m in list(hooks.monitors):
         if getattr(m, "owns_channel", False) and m.source == where and not m.ended:
