@@ -120,3 +120,34 @@ test('a script typed into the integrated terminal streams into the panel, with w
   scan(dirs.userData);
   assert.deepEqual(leaks, [], 'the token is written nowhere but the rendezvous file');
 });
+
+test('in an untrusted workspace nothing listens: no rendezvous file, and the attach command says why', { skip: !requireAll && missing, timeout: 600_000 }, async (t) => {
+  if (missing) assert.fail(`prerequisite missing under OPTISCOPE_REQUIRE_ALL=1: ${missing}`);
+  const vsix = packageVsix();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'optiscope-e2e-untrusted-'));
+  const dirs = { userData: path.join(tmp, 'user-data'), extensions: path.join(tmp, 'extensions') };
+  const ws = path.join(tmp, 'workspace');
+  fs.mkdirSync(ws, { recursive: true });
+  fs.writeFileSync(path.join(ws, 'train.py'), SCRIPT);
+  writeUserSettings(dirs);
+  const settingsFile = path.join(dirs.userData, 'User', 'settings.json');
+  const settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
+  fs.writeFileSync(settingsFile, JSON.stringify({ ...settings, 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never' }, null, 2));
+  installExtension(vsix, dirs);
+  const server = await serve(ws, dirs, { trust: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  t.after(async () => {
+    await shot(page, 'e2e-attach-untrusted-last.png').catch(() => undefined);
+    await browser.close().catch(() => undefined);
+    await server.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+  await page.goto(`${server.url}/?folder=${encodeURIComponent(ws)}`);
+  await waitForWorkbench(page);
+  await openFile(page, 'train.py');
+  await runCommand(page, 'Optiscope: Attach to a Training Process…');
+  await page.locator('.notifications-toasts', { hasText: 'only in a trusted workspace' }).first().waitFor({ timeout: 60_000 });
+  await shot(page, 'e2e-attach-untrusted.png');
+  assert.equal(fs.existsSync(path.join(ws, '.optiscope', 'attach.json')), false, 'no rendezvous file');
+});
