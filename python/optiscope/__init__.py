@@ -33,19 +33,23 @@ class Watch:
 
 
 def watch(model: "object", optimizer: "object", every: Optional[int] = None, closure: Optional[Callable[[], "object"]] = None,
-          log: Optional[str] = None, hessian_every: int = 0, max_steps: Optional[int] = None) -> Watch:
+          log: Optional[str] = None, hessian_every: int = 0, max_steps: Optional[int] = None,
+          connect: Optional[str] = None, token: Optional[str] = None) -> Watch:
     """Monitor `optimizer` (training `model`) from now on.
 
     every: monitor one step in `every` (1 = all, exactly). By default every step is monitored while that
     costs at most 3% of the training time (OPTISCOPE_OVERHEAD), and steps are sampled beyond. closure: a function returning the loss on a fixed
     batch *without* calling backward; it lets the curvature probe measure the Hessian (saddle points,
     sharpness). log: write events to this NDJSON file (default: the channel Optiscope's launcher set up,
-    else nowhere). hessian_every: also probe every N steps.
+    else nowhere). hessian_every: also probe every N steps. connect, token: stream to the Optiscope window
+    at "host:port" with its token (a remote machine through `ssh -R`); by default a terminal opened in VS
+    Code knows where, and a notebook finds `.optiscope/attach.json` above its working directory. With
+    nobody listening, one line goes to stderr and training goes on.
     """
     import torch
 
     from . import hooks
-    from .channel import Channel, open_channel
+    from .channel import Channel, channel_is_own, open_channel
     from .monitor import Monitor
     from .rules import load_rules
     from .source import caller_location
@@ -61,18 +65,58 @@ def watch(model: "object", optimizer: "object", every: Optional[int] = None, clo
         if isinstance(model, torch.nn.Module):
             existing.models = [model]
         return Watch(existing)
+    where = caller_location(2)
+    _end_earlier_watch(where)
+    _quiet_stop()
     if log:
         f = open(log, "ab", buffering=0)
         channel = Channel(f.write, f.close)
     else:
-        channel = open_channel()
+        # Its own connection per watch (a notebook's runs never mix); the launcher's pipe is shared.
+        channel = open_channel(connect=connect, token=token, source=where)
     models = [model] if isinstance(model, torch.nn.Module) else []
-    m = Monitor(optimizer, channel, load_rules(), caller_location(2), every=every, models=models, closure=closure,
+    m = Monitor(optimizer, channel, load_rules(), where, every=every, models=models, closure=closure,
                 max_steps=max_steps, hessian_every=hessian_every)
-    m.owns_channel = bool(log)  # type: ignore[attr-defined]
+    m.owns_channel = bool(log) or channel_is_own(channel)  # type: ignore[attr-defined]
     optimizer._optiscope = m  # type: ignore[attr-defined]
     hooks.monitors.append(m)
     hooks.install_loss_hook()
     hooks.attach_step(optimizer, m)
     atexit.register(m.end, "completed")
     return Watch(m)
+
+
+def _end_earlier_watch(where: "object") -> None:
+    """Re-running a notebook cell calls `watch` again from the same line: the earlier run from there is
+    over (its optimizer is no longer stepped), so it ends now rather than mixing with the new one. Only
+    for cells: a script may watch two optimizers from one line of a loop (a GAN's), both live."""
+    from . import hooks
+    from .attach import is_cell_file
+
+    if not isinstance(where, tuple) or not is_cell_file(str(where[0])):
+        return
+
+    for m in list(hooks.monitors):
+        if getattr(m, "owns_channel", False) and m.source == where and not m.ended:
+            Watch(m).close("completed")
+
+
+def _quiet_stop() -> None:
+    """A script stopped from the panel leaves through StopTraining out of `optimizer.step()`: one line
+    instead of a traceback (a notebook shows it as the cell's outcome)."""
+    import sys
+
+    from .monitor import StopTraining
+
+    previous = sys.excepthook
+    if getattr(previous, "_optiscope", False):
+        return
+
+    def hook(kind, value, tb):  # type: ignore[no-untyped-def]
+        if issubclass(kind, StopTraining):
+            sys.stderr.write(f"optiscope: {value or 'stopped'}\n")
+            return
+        previous(kind, value, tb)
+
+    hook._optiscope = True  # type: ignore[attr-defined]
+    sys.excepthook = hook

@@ -3,11 +3,14 @@
 Events never share a stream with the user's output: the launcher passes a pipe on its own file
 descriptor (OPTISCOPE_EVENT_FD), so whatever the script prints cannot corrupt the NDJSON.
 """
+import json
 import os
 import socket
+import sys
 import threading
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
+from . import attach
 from .encode import encode_event
 
 Writer = Callable[[bytes], None]
@@ -21,6 +24,8 @@ class Channel:
         self._write = write
         self._close = close
         self._lock = threading.Lock()
+        # Set when the Optiscope window asks this script to stop (remote attach).
+        self.stop_requested = False
 
     @property
     def active(self) -> bool:
@@ -64,6 +69,11 @@ class Channel:
                 self._close = None
 
 
+def channel_is_own(channel: Channel) -> bool:
+    """True for a connection opened for one `watch` (closed with it), not the launcher's shared pipe."""
+    return getattr(channel, "own", False)
+
+
 def _fd_writer(fd: int) -> Writer:
     def write(data: bytes) -> None:
         view = memoryview(data)
@@ -74,22 +84,71 @@ def _fd_writer(fd: int) -> Writer:
     return write
 
 
-def _socket_channel(address: str, token: str) -> Channel:
+def _socket_channel(address: str, token: str, hello: Dict[str, Any]) -> Channel:
     host, _, port = address.rpartition(":")
     sock = socket.create_connection((host or "127.0.0.1", int(port)), timeout=10)
     sock.settimeout(None)
     # The first line authenticates; the server closes the connection on a wrong token.
-    hello = encode_event({"hello": "optiscope", "protocol": 1, "token": token}) + "\n"
-    sock.sendall(hello.encode("utf-8"))
-    return Channel(sock.sendall, sock.close)
+    sock.sendall((encode_event(dict(hello, token=token)) + "\n").encode("utf-8"))
+    def close() -> None:
+        # shutdown, not just close: the stop listener's recv (and a forked helper) hold the socket too,
+        # and only shutdown ends the connection for the window now.
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
+
+    channel = Channel(sock.sendall, close)
+    channel.own = True  # type: ignore[attr-defined]
+    _listen_for_stop(sock, channel)
+    return channel
 
 
-def open_channel(env: Optional[Dict[str, str]] = None) -> Channel:
-    """The channel named by the environment: OPTISCOPE_EVENT_FD, OPTISCOPE_CONNECT (+ OPTISCOPE_TOKEN),
-    or OPTISCOPE_LOG (a file path). With none of them, events are dropped."""
+def _listen_for_stop(sock: socket.socket, channel: Channel) -> None:
+    """The panel's Stop arrives as a line `{"type": "stop"}`: the script is asked to stop at its next
+    step (hooks.stop_if_asked), never killed across the network."""
+
+    def read() -> None:
+        buf = b""
+        while True:
+            try:
+                chunk = sock.recv(4096)
+            except OSError:
+                return
+            if not chunk:
+                return
+            buf = (buf + chunk)[-65536:]
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                try:
+                    message = json.loads(line.decode("utf-8"))
+                except ValueError:
+                    continue
+                if isinstance(message, dict) and message.get("type") == "stop":
+                    channel.stop_requested = True
+
+    threading.Thread(target=read, name="optiscope-attach", daemon=True).start()
+
+
+def _announce(message: str) -> None:
+    sys.stderr.write(f"optiscope: {message}\n")
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def open_channel(env: Optional[Dict[str, str]] = None, connect: Optional[str] = None, token: Optional[str] = None,
+                 source: Optional[Tuple[str, int]] = None, script: Optional[str] = None) -> Channel:
+    """The channel to send events on, first found of: the launcher's pipe (OPTISCOPE_EVENT_FD), an
+    explicit `connect` (+ `token`), OPTISCOPE_CONNECT (+ OPTISCOPE_TOKEN, set in VS Code's terminals),
+    OPTISCOPE_LOG (a file path), the rendezvous file `.optiscope/attach.json` above the working directory
+    (notebook kernels). With none, or when the connection fails, events are dropped after one line on
+    stderr: monitoring never stops a training run."""
     env = dict(os.environ) if env is None else env
     fd = env.get("OPTISCOPE_EVENT_FD")
-    if fd:
+    if fd and not connect:
         n = int(fd)
         try:
             # Child processes the script spawns must not hold (or write to) the event pipe.
@@ -97,11 +156,26 @@ def open_channel(env: Optional[Dict[str, str]] = None) -> Channel:
         except OSError:
             pass
         return Channel(_fd_writer(n), lambda: os.close(n))
-    connect = env.get("OPTISCOPE_CONNECT")
-    if connect:
-        return _socket_channel(connect, env.get("OPTISCOPE_TOKEN", ""))
+    if not connect and env.get("OPTISCOPE_CONNECT"):
+        connect, token = env["OPTISCOPE_CONNECT"], env.get("OPTISCOPE_TOKEN", "")
     log = env.get("OPTISCOPE_LOG")
-    if log:
+    if not connect and log:
         f = open(log, "ab", buffering=0)
         return Channel(f.write, f.close)
-    return Channel(None)
+    if not connect:
+        found, why = attach.find_rendezvous()
+        if found is None:
+            _announce(why or "no Optiscope window is listening (no OPTISCOPE_CONNECT, no .optiscope/attach.json "
+                      "above this folder); training goes on unmonitored")
+            return Channel(None)
+        connect, token = found["connect"], found["token"]
+        if found.get("rules") and not env.get("OPTISCOPE_RULES") and not env.get("OPTISCOPE_RULES_JSON"):
+            os.environ["OPTISCOPE_RULES"] = found["rules"]
+    hello = attach.hello("", source)
+    if script:
+        hello["script"] = script
+    try:
+        return _socket_channel(connect, token or "", hello)
+    except (OSError, ValueError) as e:
+        _announce(f"cannot reach Optiscope at {connect} ({e}); training goes on unmonitored")
+        return Channel(None)

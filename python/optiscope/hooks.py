@@ -17,7 +17,7 @@ from torch import nn
 
 from . import naming, workers
 from .channel import Channel
-from .monitor import Monitor
+from .monitor import Monitor, StopTraining
 from .source import caller_location
 
 _lock = threading.Lock()
@@ -101,6 +101,15 @@ def _fast_pre(monitor: Monitor, loss: Optional[torch.Tensor]) -> bool:
         return True  # the monitor has ended; nothing more to do for this step
 
 
+def stop_if_asked(monitor: Monitor) -> None:
+    """After a step: when the Optiscope window asked this script to stop (its Stop button on an attached
+    run), end the run as `stopped` and leave the training loop (StopTraining is not an Exception, so the
+    user's `except Exception` does not swallow it; `optiscope.run` exits cleanly)."""
+    if getattr(monitor.channel, "stop_requested", False) and not monitor.ended:
+        monitor.end("stopped")
+        raise StopTraining("Optiscope: stopped from the panel")
+
+
 def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
     """Calls monitor.pre_step/post_step around every optimizer.step() (or, for the common offloaded
     step, the two halves of offload.FastStep). Without a closure the step's loss is known before the
@@ -125,6 +134,7 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
             if args or kwargs.get("closure") is not None:
                 _closure_depth -= 1
                 guarded(monitor, monitor.post_step, take_loss(first=True))
+                stop_if_asked(monitor)
                 return
             loss, fast = pending
             pending[0], pending[1] = None, False
@@ -132,6 +142,7 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
                 guarded(monitor, monitor.fast.post, loss)
             else:
                 guarded(monitor, monitor.post_step, loss)
+            stop_if_asked(monitor)
 
         optimizer.register_step_pre_hook(pre)  # type: ignore[attr-defined]
         optimizer.register_step_post_hook(post)  # type: ignore[attr-defined]
@@ -148,10 +159,12 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
                 fast = monitor.fast
                 if fast is not None:
                     guarded(monitor, fast.post, loss)
+                stop_if_asked(monitor)
                 return out
             guarded(monitor, monitor.pre_step, False, loss)
             out = original(*args, **kwargs)
             guarded(monitor, monitor.post_step, loss)
+            stop_if_asked(monitor)
             return out
         guarded(monitor, monitor.pre_step, True)
         _closure_depth += 1
@@ -163,6 +176,7 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
         if isinstance(out, torch.Tensor) and out.numel() == 1:
             loss = out.detach().reshape(())  # what step(closure) returns: the loss before the update
         guarded(monitor, monitor.post_step, loss)
+        stop_if_asked(monitor)
         return out
 
     optimizer.step = types.MethodType(step, optimizer)  # type: ignore[method-assign]

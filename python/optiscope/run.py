@@ -45,7 +45,7 @@ def main(argv: List[str]) -> int:
     from .rules import load_rules
     from .source import traceback_location
 
-    channel = open_channel()
+    channel = open_channel(script=script)
     rank, _ = distributed_rank()
     try:
         rules = load_rules()
@@ -80,7 +80,7 @@ def main(argv: List[str]) -> int:
         runpy.run_path(script, run_name="__main__")
         hooks.finish("completed")
     except StopTraining:
-        hooks.finish("completed")
+        hooks.finish("stopped" if channel.stop_requested else "completed")
     except SystemExit as e:
         c = e.code
         code = c if isinstance(c, int) else (0 if c is None else 1)

@@ -120,6 +120,10 @@ export const startEventSchema = z.object({
   /** Extension: the 2-D test function, for drawing its contour. */
   function: z.string().optional(),
   worldSize: z.number().int().positive().optional(),
+  /** Extension: the run streamed from a script that attached to the window (who it is, from its hello). */
+  attached: z
+    .object({ host: z.string().max(200).optional(), pid: z.number().int().nonnegative().optional(), script: z.string().max(4096).optional() })
+    .optional(),
 });
 export type StartEvent = z.output<typeof startEventSchema>;
 
@@ -437,4 +441,40 @@ export class LineSplitter {
     this.buf = '';
     this.skipping = false;
   }
+}
+
+/**
+ * Remote attach (src/engine/bridge/attach-server.ts): the first line a script sends on its connection.
+ * The token authenticates; the rest says who is training (shown in the Runs view). `cell`: when the
+ * optimizer was created in a notebook cell, that cell's compiled file name and text, so warnings can be
+ * placed in the cell.
+ */
+export const attachHelloSchema = z.object({
+  hello: z.literal('optiscope'),
+  protocol: z.literal(PROTOCOL_VERSION),
+  token: z.string().min(1).max(512),
+  host: z.string().max(200).optional(),
+  pid: z.number().int().nonnegative().optional(),
+  script: z.string().max(4096).optional(),
+  cwd: z.string().max(4096).optional(),
+  cell: z.object({ file: z.string().min(1).max(4096), text: z.string().max(65536) }).optional(),
+});
+export type AttachHello = z.output<typeof attachHelloSchema>;
+/** Who is on an attached connection: the hello without its token. */
+export type AttachPeer = Omit<AttachHello, 'token' | 'hello' | 'protocol'>;
+
+/** The one message the extension sends back on an attached connection: stop at the next step. */
+export const ATTACH_STOP_LINE = '{"type":"stop"}\n';
+
+export function parseAttachHello(line: string): { ok: true; hello: AttachHello } | { ok: false; error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { ok: false, error: 'not JSON' };
+  }
+  const r = attachHelloSchema.safeParse(value);
+  if (r.success) return { ok: true, hello: r.data };
+  const issue = r.error.issues[0];
+  return { ok: false, error: issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid hello' };
 }

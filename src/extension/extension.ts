@@ -15,6 +15,7 @@ import { runnableTarget } from './targets';
 import { configHasRace } from './runner/cliArgs';
 import { fixEditor } from './fixEditor';
 import { registerLanguage } from './languageBridge';
+import { AttachWindow } from './attach/attachWindow';
 
 let manager: RunManager | undefined;
 
@@ -129,6 +130,10 @@ export function activate(context: vscode.ExtensionContext): void {
 
     command('optiscope.refreshRuns', () => runsView.refresh()),
   );
+
+  // Terminals, notebooks and remote processes stream into this window (trusted workspaces only).
+  const attach = new AttachWindow(context, runs, panels, output);
+  context.subscriptions.push(attach, command('optiscope.attach', () => attach.showAttachInfo()));
 
   try {
     registerLanguage(context, runs);

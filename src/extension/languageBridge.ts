@@ -27,8 +27,9 @@ export function registerLanguage(context: vscode.ExtensionContext, runs: RunMana
     emitter.fire({
       file: vscode.Uri.file(run.spec.file),
       warnings,
-      cwd: run.spec.spawn.cwd,
+      cwd: run.spec.cwd ?? run.spec.spawn?.cwd,
       log: run.log.path ? vscode.Uri.file(run.log.path) : undefined,
+      resolveSource: cellResolver(run.spec.attached?.cell),
     });
   };
   const off = runs.onDidChange.on(publish);
@@ -56,4 +57,22 @@ export function registerLanguage(context: vscode.ExtensionContext, runs: RunMana
   };
 
   registerLanguageFeatures(context, { onDidChangeRunWarnings: emitter.event, lastRunWarnings });
+}
+
+/**
+ * A notebook's warnings point at the cell's compiled file (`/tmp/ipykernel_…/….py`): the open notebook
+ * cell with the same text is where they go.
+ */
+function cellResolver(cell: { file: string; text: string } | undefined): ((file: string) => vscode.Uri | undefined) | undefined {
+  if (!cell) return undefined;
+  const want = cell.text.replace(/\r\n/g, '\n').trimEnd();
+  return (file) => {
+    if (file !== cell.file) return undefined;
+    for (const nb of vscode.workspace.notebookDocuments) {
+      for (const c of nb.getCells()) {
+        if (c.kind === vscode.NotebookCellKind.Code && c.document.getText().replace(/\r\n/g, '\n').trimEnd() === want) return c.document.uri;
+      }
+    }
+    return undefined;
+  };
 }

@@ -40,6 +40,22 @@ function talk(port: number, lines: string[], waitClose = true): Promise<{ closed
   });
 }
 
+/** The first line a script sends (protocol.ts attachHelloSchema). */
+const hello = (token: string): string => JSON.stringify({ hello: 'optiscope', protocol: 1, token });
+
+test('a hello that does not follow the protocol is refused even with the right token', async () => {
+  const server = new AttachServer({ emit: () => undefined, token: 'secret' });
+  const info = await server.listen();
+  try {
+    assert.equal((await talk(info.port, [JSON.stringify({ token: 'secret' })])).closed, true);
+    assert.equal((await talk(info.port, [JSON.stringify({ hello: 'optiscope', protocol: 1, token: 'secret', pid: -1 })])).closed, true);
+    assert.equal(server.stats.refused, 2);
+    assert.equal(server.stats.accepted, 0);
+  } finally {
+    await server.close();
+  }
+});
+
 test('tokens compare in constant time and only when equal', () => {
   assert.equal(tokensEqual('abc', 'abc'), true);
   assert.equal(tokensEqual('abc', 'abd'), false);
@@ -102,14 +118,14 @@ test('raw connections: no hello, a wrong token, an oversized line and a flood ar
   try {
     const step = JSON.stringify({ type: 'start', run: 'r', protocol: 1, config: {}, parameters: 1, layers: [] });
     // Wrong token, followed by a valid event in the same write: closed, event not accepted.
-    const wrong = await talk(info.port, [JSON.stringify({ token: 'guess' }), step]);
+    const wrong = await talk(info.port, [hello('guess'), step]);
     assert.equal(wrong.closed, true);
     // Not JSON at all.
     assert.equal((await talk(info.port, ['hello'])).closed, true);
     assert.equal(server.stats.refused, 2);
     assert.deepEqual(events, []);
     // The right token: valid events accepted, invalid ones counted and dropped.
-    const ok = await talk(info.port, [JSON.stringify({ token: 'secret' }), step, '{"type":"nope"}', 'garbage'], false);
+    const ok = await talk(info.port, [hello('secret'), step, '{"type":"nope"}', 'garbage'], false);
     await until(() => server.stats.invalid === 2, 'two invalid lines');
     assert.equal(events.length, 1);
     assert.equal(server.stats.invalid, 2);
@@ -119,7 +135,7 @@ test('raw connections: no hello, a wrong token, an oversized line and a flood ar
     await closed;
     assert.equal(server.stats.oversize, 1);
     // A flood beyond the rate limit is dropped, not queued.
-    const flood = await talk(info.port, [JSON.stringify({ token: 'secret' }), ...Array.from({ length: 200 }, () => step)], false);
+    const flood = await talk(info.port, [hello('secret'), ...Array.from({ length: 200 }, () => step)], false);
     await until(() => server.stats.events + server.stats.rateDropped >= 1 + 200, 'the flood to be read');
     assert.ok(server.stats.rateDropped > 0, JSON.stringify(server.stats));
     assert.ok(events.length < 1 + 200);

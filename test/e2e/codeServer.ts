@@ -80,7 +80,8 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-export async function serve(workspace: string, dirs: Dirs): Promise<Served> {
+/** `trust: true` keeps VS Code's workspace trust on (the workspace then opens in Restricted Mode). */
+export async function serve(workspace: string, dirs: Dirs, opts: { trust?: boolean } = {}): Promise<Served> {
   const port = await freePort();
   const child = spawn(
     CODE_SERVER,
@@ -91,7 +92,7 @@ export async function serve(workspace: string, dirs: Dirs): Promise<Served> {
       '--extensions-dir', dirs.extensions,
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(opts.trust ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
       '--ignore-last-opened',
       workspace,

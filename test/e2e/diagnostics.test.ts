@@ -16,14 +16,14 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { chromium, type Page } from 'playwright-core';
-import { CHROMIUM, ROOT, installExtension, missingPrerequisite, packageVsix, serve, writeUserSettings } from './codeServer';
+import { CHROMIUM, installExtension, missingPrerequisite, packageVsix, serve, writeUserSettings } from './codeServer';
+import { SCRIPT } from './scripts';
+import { torchPython, waitFor, shot, RESULTS } from './waiting';
 import { openFile, runCommand, tab, waitForWorkbench } from './workbench';
 
 const missing = missingPrerequisite();
 const requireAll = process.env.OPTISCOPE_REQUIRE_ALL === '1';
-const RESULTS = path.join(ROOT, 'test-results');
 
 // Line 7 holds the mistake: "adma" for "adam".
 const BAD_NAME = `# A config with one mistake.
@@ -57,47 +57,6 @@ training:
   optimizer: { name: sgd, lr: 0.25 }
   steps: 60
 `;
-
-// Linear regression with lr = 0.5 on features of variance 9: far past the stability edge. The model is
-// built on line 7, the optimizer on line 8.
-const SCRIPT = `import torch
-from torch import nn
-
-torch.manual_seed(0)
-x = 3.0 * torch.randn(256, 4)
-y = x @ torch.tensor([[1.5], [-2.0], [0.5], [1.0]])
-model = nn.Linear(4, 1)
-optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
-loss_fn = nn.MSELoss()
-for step in range(40):
-    optimizer.zero_grad()
-    loss = loss_fn(model(x), y)
-    loss.backward()
-    optimizer.step()
-`;
-
-/** A Python interpreter that has torch ($OPTISCOPE_PYTHON, the system's, or the one on PATH). */
-function torchPython(): string | undefined {
-  for (const py of [process.env.OPTISCOPE_PYTHON, '/usr/bin/python3', 'python3']) {
-    if (py && spawnSync(py, ['-c', 'import torch'], { timeout: 60_000 }).status === 0) return py;
-  }
-  return undefined;
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, limitMs = 60_000): Promise<T> {
-  const until = Date.now() + limitMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  fs.mkdirSync(RESULTS, { recursive: true });
-  await page.screenshot({ path: path.join(RESULTS, name) });
-}
 
 /** code-server on a fresh workspace holding `files`, with the VSIX installed, and a page showing it. */
 async function openWorkbench(t: TestContext, name: string, files: Record<string, string>, settings: Record<string, unknown> = {}): Promise<{ page: Page; ws: string }> {

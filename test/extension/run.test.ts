@@ -105,6 +105,7 @@ test('exit code 2 is an invalid input, with the located message', async () => {
 
 test('a missing executable fails cleanly', async () => {
   const spec = producerSpec(tempDir(), 'stream');
+  assert.ok(spec.spawn);
   spec.spawn = { ...spec.spawn, command: path.join(tempDir(), 'no-such-node') };
   const run = new Run(spec);
   run.start();

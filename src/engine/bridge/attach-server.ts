@@ -11,10 +11,29 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import { LineSplitter, parseEvent, type OptiscopeEvent } from '../protocol';
+import { ATTACH_STOP_LINE, LineSplitter, parseAttachHello, parseEvent, type AttachPeer, type OptiscopeEvent } from '../protocol';
+
+/** One authenticated connection: a script (or one `optiscope.watch` in a notebook). */
+export interface AttachSession {
+  /** Who is training, from the hello (never the token). */
+  readonly peer: AttachPeer;
+  /** Asks the script to stop at its next optimizer step (it is never killed across the network). */
+  stop(): void;
+  /** Closes the connection from this side (the script goes on training, unmonitored). */
+  close(): void;
+}
+
+/** Where a session's events go; `closed` is called once, when the connection ends for any reason. */
+export interface AttachSink {
+  event(e: OptiscopeEvent): void;
+  closed(): void;
+}
 
 export interface AttachServerOptions {
-  emit: (e: OptiscopeEvent) => void;
+  /** Every valid event of every connection (when `onSession` is not given). */
+  emit?: (e: OptiscopeEvent) => void;
+  /** Called per authenticated connection; its events go to the returned sink instead of `emit`. */
+  onSession?: (session: AttachSession) => AttachSink;
   /** Human-readable notices (connections, refusals, drops). */
   log?: (s: string) => void;
   /** Port on 127.0.0.1 (default 0: any free port). */
@@ -29,7 +48,8 @@ export interface AttachServerOptions {
 }
 
 export const HELLO_TIMEOUT_MS = 5000;
-const HELLO_MAX_BYTES = 4096;
+// A hello may carry a notebook cell's text (at most 64 KiB, see attachHelloSchema).
+const HELLO_MAX_BYTES = 256 * 1024;
 
 function digest(s: string): Buffer {
   // Hashing first gives equal-length buffers, so timingSafeEqual does not leak the token's length.
@@ -95,6 +115,7 @@ export class AttachServer {
     const maxLine = this.opts.maxLineBytes ?? 1024 * 1024;
     const rate = this.opts.maxEventsPerSecond ?? 2000;
     let authed = false;
+    let sink: AttachSink | undefined;
     let tokens = rate;
     let last = Date.now();
     const refuse = (why: string): void => {
@@ -112,19 +133,23 @@ export class AttachServer {
         if (socket.destroyed) return;
         if (!authed) {
           clearTimeout(timer);
-          let token = '';
-          try {
-            const hello = JSON.parse(line) as unknown;
-            if (typeof hello === 'object' && hello !== null && typeof (hello as { token?: unknown }).token === 'string') {
-              token = (hello as { token: string }).token;
-            }
-          } catch {
-            /* not JSON: refused below */
-          }
-          if (!token || !tokensEqual(token, this.token)) return refuse('wrong or missing token');
+          const parsed = parseAttachHello(line);
+          if (!parsed.ok || !tokensEqual(parsed.hello.token, this.token)) return refuse('wrong or missing token');
           authed = true;
           this.stats.accepted++;
-          this.log(`optiscope attach: a script connected from ${socket.remoteAddress ?? '?'}`);
+          const { token: _token, hello: _hello, protocol: _protocol, ...peer } = parsed.hello;
+          this.log(`optiscope attach: a script connected from ${socket.remoteAddress ?? '?'}${peer.pid !== undefined ? ` (pid ${peer.pid})` : ''}`);
+          if (this.opts.onSession) {
+            sink = this.opts.onSession({
+              peer,
+              stop: () => {
+                if (!socket.destroyed) socket.write(ATTACH_STOP_LINE);
+              },
+              close: () => socket.destroy(),
+            });
+            const s = sink;
+            socket.once('close', () => s.closed());
+          }
           return;
         }
         const now = Date.now();
@@ -141,7 +166,8 @@ export class AttachServer {
           return;
         }
         this.stats.events++;
-        this.opts.emit(r.event);
+        if (sink) sink.event(r.event);
+        else this.opts.emit?.(r.event);
       },
       (bytes) => {
         this.stats.oversize++;

@@ -47,6 +47,8 @@ export interface RunWarnings {
   cwd?: string;
   /** The run's log (`.optiscope/runs/*.ndjson`), offered as related information. */
   log?: vscode.Uri;
+  /** A `source.file` that is not a file on disk (a notebook cell's compiled name) → the document it is. */
+  resolveSource?: (file: string) => vscode.Uri | undefined;
 }
 
 function severityOf(w: WarningEvent): vscode.DiagnosticSeverity {
@@ -115,7 +117,7 @@ export class RunDiagnostics implements vscode.Disposable {
     // Bridge runs: at the line of the user's code.
     const base = r.cwd ?? path.dirname(r.file.fsPath);
     for (const [file, list] of warningsBySource(standing)) {
-      const uri = vscode.Uri.file(resolveSourcePath(file, base, path));
+      const uri = r.resolveSource?.(file) ?? vscode.Uri.file(resolveSourcePath(file, base, path));
       const doc = await this.open(uri);
       if (!doc) continue;
       const items = list.map(({ line, warning }) => {

@@ -5,7 +5,7 @@
  * flood of events cannot swamp the webview. vscode-free (unit-tested with real child processes).
  */
 import type { ChildProcess } from 'node:child_process';
-import type { OptiscopeEvent } from '../../engine/protocol';
+import { encodeEvent, type OptiscopeEvent } from '../../engine/protocol';
 import { Emitter } from './emitter';
 import { EventReader } from './eventReader';
 import { killTree, killTreeNow, spawnRunProcess, type SpawnSpec } from './processTree';
@@ -14,6 +14,20 @@ import { StreamSummary } from './summary';
 
 export type RunStatus = 'starting' | 'running' | 'completed' | 'invalid' | 'failed' | 'stopped';
 
+/** A run streamed by a script that connected to this window (terminal, notebook, remote: src/extension/attach). */
+export interface AttachedSource {
+  /** Who is training, for the Runs view and titles. */
+  host?: string;
+  pid?: number;
+  script?: string;
+  /** The notebook cell that created the optimizer: its compiled file name and text (warnings go there). */
+  cell?: { file: string; text: string };
+  /** Asks the script to stop at its next step (never a kill: it may be on another machine). */
+  requestStop(): void;
+  /** Closes the connection from this side (window closing): the script trains on, unmonitored. */
+  detach(): void;
+}
+
 export interface RunSpec {
   /** The config or script being run (absolute path). */
   file: string;
@@ -21,7 +35,11 @@ export interface RunSpec {
   name?: string;
   /** Workspace folder whose `.optiscope/runs` receives the log; undefined: keep it in memory only. */
   folder: string | undefined;
-  spawn: SpawnSpec;
+  /** The process to start; absent for an attached run, whose events arrive through `feed`. */
+  spawn?: SpawnSpec;
+  attached?: AttachedSource;
+  /** The folder the script runs in (relative warning sources resolve against it); default spawn.cwd. */
+  cwd?: string;
   /** Grace period between SIGTERM and SIGKILL on stop. */
   killGraceMs?: number;
   /** Upper bound on listener batches per second. */
@@ -83,6 +101,11 @@ export class Run {
     return this.child?.pid;
   }
 
+  /** Stop was asked (an attached script's runs then end `stopped`, not `failed`). */
+  get stopWasRequested(): boolean {
+    return this.stopRequested;
+  }
+
   get live(): boolean {
     return this.status === 'starting' || this.status === 'running';
   }
@@ -92,6 +115,10 @@ export class Run {
     if (this.spec.folder !== undefined) {
       this.log.open(this.spec.folder, runLogStem(this.startedAt, this.name));
       if (this.log.error) this.onLogError.emit(this.log.error);
+    }
+    if (!this.spec.spawn) {
+      this.status = 'running';
+      return;
     }
     const child = spawnRunProcess(this.spec.spawn);
     this.child = child;
@@ -109,8 +136,28 @@ export class Run {
     child.on('close', (code, signal) => this.finish(code, signal));
   }
 
-  /** Stops the whole process tree: SIGTERM, then SIGKILL after the grace period. */
+  /** An attached run's validated event (already parsed by the one protocol module; re-checked here as any line). */
+  feed(e: OptiscopeEvent): void {
+    if (this.spec.attached && this.live) this.accept(this.reader.push(`${encodeEvent(e)}\n`));
+  }
+
+  /** An attached run's connection ended: `completed`, or `stopped` when Stop was asked; `failed` with `message`. */
+  detached(message?: string): void {
+    if (!this.spec.attached || !this.live) return;
+    if (message) this.stderrTail.push(message);
+    this.finish(message && !this.stopRequested ? 1 : 0, null);
+  }
+
+  /** Stops the whole process tree: SIGTERM, then SIGKILL after the grace period. An attached script is
+   * asked to stop at its next step; the run ends when it closes its connection. */
   async stop(): Promise<RunExit> {
+    if (this.spec.attached) {
+      if (this.live) {
+        this.stopRequested = true;
+        this.spec.attached.requestStop();
+      }
+      return this.done;
+    }
     if (this.live && this.child?.pid !== undefined) {
       this.stopRequested = true;
       await killTree(this.child.pid, this.spec.killGraceMs ?? 3000);
@@ -120,6 +167,10 @@ export class Run {
 
   /** For process-exit paths that cannot wait: SIGKILL the tree now. */
   killNow(): void {
+    if (this.spec.attached) {
+      if (this.live) this.spec.attached.detach();
+      return;
+    }
     if (this.live && this.child?.pid !== undefined) {
       this.stopRequested = true;
       killTreeNow(this.child.pid);

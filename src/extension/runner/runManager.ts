@@ -42,6 +42,11 @@ export class RunManager {
   async stopAll(graceMs?: number): Promise<void> {
     await Promise.all(
       this.runs.map((r) => {
+        // An attached script is not ours to stop on the way out: we only hang up (it trains on).
+        if (r.spec.attached) {
+          r.killNow();
+          return r.done;
+        }
         if (graceMs !== undefined) r.spec.killGraceMs = graceMs;
         return r.stop();
       }),

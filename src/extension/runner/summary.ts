@@ -3,7 +3,7 @@
  * step and loss, how it ended, and the warnings still active. Used live (status bar) and for saved logs
  * (Runs view), so both agree. vscode-free (unit-tested).
  */
-import type { OptiscopeEvent, Severity, EndReason } from '../../engine/protocol';
+import type { OptiscopeEvent, Severity, EndReason, StartEvent } from '../../engine/protocol';
 
 export interface RunTrack {
   run: string;
@@ -22,6 +22,8 @@ export class StreamSummary {
   file: string | undefined;
   /** `start.time` of the first run, when given. */
   time: string | undefined;
+  /** Who streamed the run, when a script attached to the window (`start.attached`). */
+  attached: StartEvent['attached'];
   errors: string[] = [];
   /** Active warnings by slot: a warning with an `id` updates its slot; `status: resolved` clears it. */
   private readonly warnings = new Map<string, Severity>();
@@ -32,6 +34,7 @@ export class StreamSummary {
       case 'start': {
         this.file ??= e.file;
         this.time ??= e.time;
+        this.attached ??= e.attached;
         this.runs.set(e.run, { run: e.run, optimizer: e.optimizer, step: 0, totalSteps: e.totalSteps });
         break;
       }

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseEvent } from '../../engine/protocol';
+import { parseEvent, type StartEvent } from '../../engine/protocol';
 import { RUNS_DIR } from '../runner/runLog';
 import { StreamSummary, type RunTrack, type SeverityCounts } from '../runner/summary';
 
@@ -27,6 +27,8 @@ export interface SavedRun {
   outcome: ReturnType<StreamSummary['outcome']>;
   /** Lines that did not validate (a damaged or foreign file). */
   invalidLines: number;
+  /** Host, pid and script of a run streamed by an attached script (terminal, notebook, remote). */
+  attached?: StartEvent['attached'];
   size: number;
 }
 
@@ -64,6 +66,7 @@ export function readSavedRun(file: string): SavedRun {
     outcome: summary.outcome(),
     invalidLines: invalid,
     size: st.size,
+    ...(summary.attached ? { attached: summary.attached } : {}),
   };
   cache.set(file, { size: st.size, mtimeMs: st.mtimeMs, run });
   return run;

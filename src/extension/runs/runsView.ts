@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatLoss } from '../statusBar';
 import { groupRuns, readRunsIndex, type SavedRun } from './runsIndex';
+import { attachedLabel } from './attachedLabel';
 
 type Node =
   | { kind: 'folder'; folder: vscode.WorkspaceFolder }
@@ -111,6 +112,7 @@ export function runDescription(r: SavedRun): string {
   const w = r.warnings.error + r.warnings.warning;
   if (w) parts.push(`⚠ ${w}`);
   parts.push(r.outcome);
+  if (r.attached) parts.push(attachedLabel(r.attached));
   return parts.join(' · ');
 }
 
@@ -122,5 +124,6 @@ function runTooltip(r: SavedRun): vscode.MarkdownString {
   }
   md.appendText(`warnings: ${r.warnings.error} errors, ${r.warnings.warning} warnings, ${r.warnings.info} info`);
   if (r.invalidLines) md.appendText(`\n${r.invalidLines} invalid lines skipped`);
+  if (r.attached) md.appendText(`\nattached: ${r.attached.script ?? 'a script'} (pid ${r.attached.pid ?? '?'} on ${r.attached.host ?? '?'})`);
   return md;
 }
