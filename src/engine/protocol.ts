@@ -156,6 +156,11 @@ export const hessianEventSchema = z.object({
   direction: z.array(num).max(2).optional(),
   /** Extension: lr · lambdaMax, compared with 2 (the stability edge of gradient descent). */
   lrSharpness: num.optional(),
+  /**
+   * Adaptive optimizers: λ_max(P⁻¹H) with P the optimizer's current diagonal preconditioner, and the
+   * largest stable value of it for this optimizer and its hyperparameters (docs/monitors.md).
+   */
+  preconditioned: z.object({ lambdaMax: z.number(), edge: z.number() }).optional(),
 });
 export type HessianEvent = z.output<typeof hessianEventSchema>;
 

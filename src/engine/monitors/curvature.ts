@@ -86,4 +86,20 @@ export class CurvatureProbe {
       loss,
     };
   }
+
+  /**
+   * λ_max(P⁻¹H) by Lanczos on the symmetric operator v ↦ D·H·D·v with D = P^{-1/2} (`invSqrt`), which
+   * is similar to P⁻¹H (same eigenvalues) but symmetric, so Lanczos applies unchanged.
+   */
+  preconditioned(batch: Batch, invSqrt: Float64Array, iterations = this.opts.iterations): { lambdaMax: number; hvps: number } {
+    const n = this.objective.layout.size;
+    const dv = new Float64Array(n);
+    const op = (v: Float64Array, out: Float64Array): void => {
+      for (let i = 0; i < n; i++) dv[i] = invSqrt[i] * v[i];
+      this.objective.hvp(batch, dv, out);
+      for (let i = 0; i < n; i++) out[i] *= invSqrt[i];
+    };
+    const r = lanczos(op, n, { iterations, rng: this.rng });
+    return { lambdaMax: r.values[r.size - 1], hvps: r.applications };
+  }
 }

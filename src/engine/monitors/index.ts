@@ -14,6 +14,7 @@ import { RunHistory, Ring } from './history';
 import { LayerStatsComputer } from './stats';
 import { CurvatureProbe, type CurvatureEstimate } from './curvature';
 import { WarningBoard } from './warnings';
+import { preconditioning } from './preconditioner';
 import { gradientSmall, isAdaptive, progressSlow, type DiagnosisView, type ProbeRecord } from './view';
 import { GradientFlowDetector, signalGain } from './detectors/gradient-flow';
 import { NonFiniteDetector } from './detectors/non-finite';
@@ -34,6 +35,15 @@ export const MAX_PROBE_PARAMETERS = 2_000_000;
 /** Examples in the one pass at initialisation that measures the gradient profile across depth. */
 const INIT_BATCH = 256;
 
+/** One probe in the sharpness log: raw λ_max and, for adaptive optimizers, λ_max(P⁻¹H) against its edge. */
+export interface SharpnessPoint {
+  step: number;
+  lambdaMax: number;
+  lambdaMin: number;
+  lrSharpness: number;
+  preconditioned?: { lambdaMax: number; edge: number };
+}
+
 export interface MonitorSuiteExt extends MonitorSuite {
   hasDiverged(): boolean;
   raisedKinds(): WarningKind[];
@@ -43,7 +53,7 @@ export interface MonitorSuiteExt extends MonitorSuite {
   /** Computes (and emits) the loss landscape at the current parameters. */
   landscapeNow(step: number, batch?: Batch): LandscapeEvent;
   /** Every probe so far: step, λ_max, λ_min, lr·λ_max (sharpness over training). */
-  sharpness(): { step: number; lambdaMax: number; lambdaMin: number; lrSharpness: number }[];
+  sharpness(): SharpnessPoint[];
 }
 
 export function createMonitorSuite(opts: MonitorOptions, rules: Rules = RULES): MonitorSuiteExt {
@@ -63,7 +73,7 @@ class Suite implements MonitorSuiteExt {
   private readonly critical: CriticalPointDetector;
   private readonly lossFloor: number;
   private readonly updateRatios: Ring;
-  private readonly sharpnessLog: { step: number; lambdaMax: number; lambdaMin: number; lrSharpness: number }[] = [];
+  private readonly sharpnessLog: SharpnessPoint[] = [];
   private readonly trajectory: Float64Array[] = [];
   private readonly landscapeRng: Rng;
   private probe: ProbeRecord | null = null;
@@ -132,7 +142,7 @@ class Suite implements MonitorSuiteExt {
     return this.board.activeKinds();
   }
 
-  sharpness(): { step: number; lambdaMax: number; lambdaMin: number; lrSharpness: number }[] {
+  sharpness(): SharpnessPoint[] {
     return this.sharpnessLog.slice();
   }
 
@@ -284,18 +294,34 @@ class Suite implements MonitorSuiteExt {
   private runProbe(batch: Batch, step: number, trigger: ProbeRecord['trigger'], nearCritical: boolean, iterations?: number): void {
     if (!this.probeEngine) return;
     const estimate = this.probeEngine.probe(batch, iterations);
-    if (trigger === 'small-gradient' || trigger === 'stall') this.autoHvps += estimate.hvps;
+    const preconditioned = this.preconditionedSharpness(batch, iterations);
+    const hvps = estimate.hvps + (preconditioned?.hvps ?? 0);
+    if (trigger === 'small-gradient' || trigger === 'stall') this.autoHvps += hvps;
     const lrEff = isAdaptive(this.o.optimizer) && Number.isFinite(this.effLrP50) ? this.effLrP50 : this.lastLr;
     const lrSharpness = this.lastLr * estimate.lambdaMax;
-    this.probe = { step, estimate, lrSharpness, lrEff, trigger, nearCritical };
-    this.sharpnessLog.push({ step, lambdaMax: estimate.lambdaMax, lambdaMin: estimate.lambdaMin, lrSharpness });
+    const pre = preconditioned ? { lambdaMax: preconditioned.lambdaMax, edge: preconditioned.edge } : undefined;
+    this.probe = { step, estimate, lrSharpness, lrEff, trigger, nearCritical, ...(pre ? { preconditioned: pre } : {}) };
+    this.sharpnessLog.push({ step, lambdaMax: estimate.lambdaMax, lambdaMin: estimate.lambdaMin, lrSharpness, ...(pre ? { preconditioned: pre } : {}) });
     this.o.emit({
       type: 'hessian', run: this.o.run, step, lambdaMax: estimate.lambdaMax, lambdaMin: estimate.lambdaMin,
-      eigenvalues: estimate.eigenvalues, hvps: estimate.hvps, trigger,
+      eigenvalues: estimate.eigenvalues, hvps, trigger,
       lrSharpness,
+      ...(pre ? { preconditioned: pre } : {}),
       ...(estimate.trace !== undefined ? { trace: estimate.trace } : {}),
       ...(this.o.objective.layout.size <= 2 ? { direction: Array.from(estimate.minVector) } : {}),
     });
+  }
+
+  /**
+   * λ_max(P⁻¹H) at the current parameters with P the optimizer's preconditioner as its state stands
+   * (adaptive optimizers after their first update; null otherwise or when not finite).
+   */
+  private preconditionedSharpness(batch: Batch, iterations?: number): { lambdaMax: number; edge: number; hvps: number } | null {
+    if (!this.probeEngine || !this.o.optimizerState || !isAdaptive(this.o.optimizer)) return null;
+    const p = preconditioning(this.o.optimizer, this.o.optimizerState(), this.lastLr);
+    if (!p) return null;
+    const r = this.probeEngine.preconditioned(batch, p.invSqrt, iterations);
+    return Number.isFinite(r.lambdaMax) ? { lambdaMax: r.lambdaMax, edge: p.edge, hvps: r.hvps } : null;
   }
 
   /** Global summaries of the fresh per-layer statistics: median effective lr, step efficiency, update ratio. */

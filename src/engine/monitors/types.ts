@@ -40,6 +40,8 @@ export interface MonitorOptions {
   emit: (event: OptiscopeEvent) => void;
   /** Total planned steps (for rules that start after a fraction of training). */
   totalSteps: number;
+  /** The optimizer's live state under torch's names (its preconditioner, for preconditioned sharpness). */
+  optimizerState?: () => Record<string, Float64Array | number>;
 }
 
 export interface MonitorSuite {

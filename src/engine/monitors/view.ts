@@ -22,6 +22,8 @@ export interface ProbeRecord {
   trigger: NonNullable<HessianEvent['trigger']>;
   /** Was the gradient small (nearly critical point) when the probe ran? */
   nearCritical: boolean;
+  /** Adaptive optimizers: λ_max(P⁻¹H) and its stability edge at the probe (absent before the first update). */
+  preconditioned?: { lambdaMax: number; edge: number };
 }
 
 export interface DiagnosisView {

@@ -95,6 +95,7 @@ export class TrainingRun {
       : null;
     this.monitors = createMonitorSuite({
       run: o.run, config, optimizer: o.optimizer, objective: this.objective, emit: o.emit, totalSteps: o.totalSteps,
+      optimizerState: () => this.optimizer.state(),
     });
   }
 
