@@ -199,7 +199,10 @@ class Suite implements MonitorSuiteExt {
 
     if (this.probeEngine) {
       const h = config.monitors.hessian;
-      const scheduled = h.every > 0 && ctx.step % h.every === 0;
+      // An adaptive optimizer's preconditioner exists from its first update on: that is its start probe
+      // (the edge of λ_max(P⁻¹H) is judged before the loss can react).
+      const firstPreconditioned = ctx.step === 1 && isAdaptive(this.o.optimizer);
+      const scheduled = (h.every > 0 && ctx.step % h.every === 0) || firstPreconditioned;
       const small = gradientSmall(v);
       const stall = progressSlow(v);
       const auto = h.auto && (small || stall) && ctx.step - this.lastAutoProbe >= this.autoGap
