@@ -161,6 +161,8 @@ export const hessianEventSchema = z.object({
    * largest stable value of it for this optimizer and its hyperparameters (docs/monitors.md).
    */
   preconditioned: z.object({ lambdaMax: z.number(), edge: z.number() }).optional(),
+  /** Extension, SGD family: the largest stable raw λ_max at this lr (the optimizer's edge over lr, 2/lr for SGD). */
+  lambdaEdge: z.number().optional(),
 });
 export type HessianEvent = z.output<typeof hessianEventSchema>;
 

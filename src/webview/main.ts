@@ -18,6 +18,7 @@ import { readTheme, watchTheme, type Theme } from './theme';
 import { custom, el } from './dom';
 import { applyTheme, createLineChart } from './charts';
 import { buildViews, selectedRun, type ChartView } from './views';
+import { EDGE_CHART_TITLE, edgeOfStabilityView } from './edge-chart';
 import { renderCards } from './cards';
 import { renderHeader, type HeaderParts } from './header';
 import { renderRanking } from './race';
@@ -82,13 +83,14 @@ const flowLines = chartBox('flow-lines', 'Gradient flow: ‖∇‖ per layer');
 const efflr = chartBox('efflr', 'Effective learning rate per layer (median, min–max band)', runSelect);
 const ratio = chartBox('ratio', 'Update / weight ratio ‖Δw‖/‖w‖ per layer');
 const curv = chartBox('curvature', 'Curvature: λ_max, λ_min and the 2/lr stability line');
+const edgeBox = chartBox('edge', EDGE_CHART_TITLE);
 const landscapeButton = custom('vscode-button', { secondary: '', hidden: '', 'data-action': 'request-landscape' }, 'Compute a loss slice around the current weights');
 const contour = chartBox('contour', 'Loss landscape and trajectories', landscapeButton);
 const rankingBox = el('div', { class: 'ranking' });
 
 panels.get('training')!.append(el('div', { class: 'grid' }, loss.box, grad.box, flowHeat.box, flowLines.box));
 panels.get('layers')!.append(el('div', { class: 'grid' }, efflr.box, ratio.box));
-panels.get('curvature')!.append(el('div', { class: 'grid one' }, curv.box));
+panels.get('curvature')!.append(el('div', { class: 'grid one' }, curv.box, edgeBox.box));
 panels.get('landscape')!.append(el('div', { class: 'grid one' }, contour.box));
 panels.get('race')!.append(rankingBox);
 
@@ -112,6 +114,7 @@ const views: ChartView[] = buildViews({
   flowCanvas: flowHeat.canvas,
   contourCanvas: contour.canvas,
 });
+views.push(edgeOfStabilityView(model, createLineChart(edgeBox.canvas, { yTitle: 'sharpness', yScale: 'logarithmic' }), () => theme));
 for (const v of views) if (v.chart) applyTheme(v.chart, theme);
 
 // ---------------------------------------------------------------------------------------------

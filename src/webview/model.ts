@@ -54,6 +54,14 @@ export interface RunData {
   lambdaMin: DecimatedSeries;
   /** 2/lr at the steps of curvature probes: gradient descent is unstable where λ_max exceeds it. */
   stability: DecimatedSeries;
+  /**
+   * The sharpness that meets this optimizer's edge, and that edge, at each probe: λ_max(P⁻¹H) for
+   * adaptive optimizers (hessian.preconditioned), raw λ_max against its edge for the SGD family.
+   */
+  sharpness: DecimatedSeries;
+  sharpnessEdge: DecimatedSeries;
+  /** True once a probe carried preconditioned sharpness (an adaptive optimizer). */
+  preconditioned: boolean;
   saddles: SaddleMark[];
   path: BoundedPath;
   lastStep: number;
@@ -209,7 +217,7 @@ export class PanelModel {
       key, logId, run, rank, optimizer: opt, colorIndex: this.colorOf(opt),
       start: undefined, end: undefined,
       loss: s(), valLoss: s(), gradNorm: s(), lr: s(), layers: [],
-      lambdaMax: s(), lambdaMin: s(), stability: s(), saddles: [],
+      lambdaMax: s(), lambdaMin: s(), stability: s(), sharpness: s(), sharpnessEdge: s(), preconditioned: false, saddles: [],
       path: new BoundedPath(Math.max(256, this.maxPoints * 2)),
       lastStep: -1, lastLoss: NaN, lastLr: NaN, bestLoss: Infinity, bestStep: -1,
       outOfOrder: 0, stepsSeen: 0,
@@ -285,6 +293,21 @@ export class PanelModel {
     r.lambdaMin.push(e.step, e.lambdaMin);
     const lr = Number.isFinite(r.lastLr) ? r.lastLr : lrFromConfig(r.start?.config);
     if (lr !== undefined && lr > 0) r.stability.push(e.step, 2 / lr);
+    if (e.preconditioned) {
+      if (!r.preconditioned) {
+        // An adaptive run: the raw start probe (before its first update) does not meet this edge.
+        r.sharpness = new DecimatedSeries(this.maxPoints);
+        r.sharpnessEdge = new DecimatedSeries(this.maxPoints);
+      }
+      r.preconditioned = true;
+      r.sharpness.push(e.step, e.preconditioned.lambdaMax);
+      r.sharpnessEdge.push(e.step, e.preconditioned.edge);
+    } else if (!r.preconditioned) {
+      // Raw λ_max against the SGD family's edge; a log without it (older, or the bridge) gets 2/lr.
+      r.sharpness.push(e.step, e.lambdaMax);
+      const edge = e.lambdaEdge ?? (lr !== undefined && lr > 0 ? 2 / lr : undefined);
+      if (edge !== undefined) r.sharpnessEdge.push(e.step, edge);
+    }
     this.dirty.add('curvature');
   }
 

@@ -15,7 +15,7 @@ import { LayerStatsComputer } from './stats';
 import { CurvatureProbe, type CurvatureEstimate } from './curvature';
 import { WarningBoard } from './warnings';
 import { preconditioning } from './preconditioner';
-import { gradientSmall, isAdaptive, progressSlow, type DiagnosisView, type ProbeRecord } from './view';
+import { gradientSmall, isAdaptive, progressSlow, stabilityEdge, type DiagnosisView, type ProbeRecord } from './view';
 import { GradientFlowDetector, signalGain } from './detectors/gradient-flow';
 import { NonFiniteDetector } from './detectors/non-finite';
 import { LearningRateDetector } from './detectors/learning-rate';
@@ -310,9 +310,16 @@ class Suite implements MonitorSuiteExt {
       eigenvalues: estimate.eigenvalues, hvps, trigger,
       lrSharpness,
       ...(pre ? { preconditioned: pre } : {}),
+      ...(this.rawEdge() !== undefined ? { lambdaEdge: this.rawEdge() } : {}),
       ...(estimate.trace !== undefined ? { trace: estimate.trace } : {}),
       ...(this.o.objective.layout.size <= 2 ? { direction: Array.from(estimate.minVector) } : {}),
     });
+  }
+
+  /** The SGD family's largest stable raw λ_max at the current lr (undefined for adaptive optimizers). */
+  private rawEdge(): number | undefined {
+    const e = stabilityEdge(this.o.optimizer) / this.lastLr;
+    return Number.isFinite(e) && e > 0 ? e : undefined;
   }
 
   /**

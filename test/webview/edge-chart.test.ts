@@ -1,0 +1,72 @@
+/**
+ * The Curvature tab's edge-of-stability chart in real Chromium, fed streams the engine produces now: an
+ * Adam run (λ_max(P⁻¹H) against 38/lr) and a gradient-descent run (λ_max against 2/lr) side by side,
+ * on a log scale, with no NaN anywhere on the panel.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { buildBundle, canvasPixels, frames, launch, openPanel, post, skipUnlessChromium, tabTo, type Bundle } from './browser';
+import { resolveConfigText } from '../../src/engine/config/load';
+import { train } from '../../src/engine/train/trainer';
+import type { OptiscopeEvent } from '../../src/engine/protocol';
+
+const skip = skipUnlessChromium();
+let bundle: Bundle | undefined;
+let browser: Browser | undefined;
+
+before(async () => {
+  if (skip) return;
+  bundle = await buildBundle();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  bundle?.dispose();
+});
+
+async function stream(yaml: string): Promise<unknown[]> {
+  const events: OptiscopeEvent[] = [];
+  await train(resolveConfigText(yaml, 'edge.optiscope.yaml'), { emit: (e) => events.push(e) });
+  // The wire form: what the extension posts (non-finite numbers would travel as strings).
+  return events.map((e) => JSON.parse(JSON.stringify(e)) as unknown);
+}
+
+test('Curvature tab: sharpness against the edge per optimizer, log scale, no NaN', { skip }, async () => {
+  assert.ok(browser && bundle);
+  const adam = await stream(`
+seed: 1
+problem: { function: quadratic, start: [1, 0.001], a: 1, b: 100 }
+training: { optimizer: { name: adam, lr: 1, eps: 1 }, steps: 120 }
+monitors: { hessian: { every: 10 } }
+`);
+  const gd = await stream(`
+seed: 1
+problem: { function: quadratic, start: [1, 1], a: 1, b: 10 }
+training: { optimizer: { name: momentum, lr: 0.05, momentum: 0.5 }, steps: 100 }
+monitors: { hessian: { every: 10 } }
+`);
+  const { page, rec } = await openPanel(browser, bundle);
+  await post(page, [
+    { type: 'runState', logId: 'adam', state: 'live' }, { type: 'events', logId: 'adam', events: adam },
+    { type: 'runState', logId: 'gd', state: 'live' }, { type: 'events', logId: 'gd', events: gd },
+  ]);
+  await frames(page);
+  await tabTo(page, 'curvature');
+  await frames(page, 3);
+  // Two runs × (sharpness, edge).
+  assert.equal(await page.getAttribute('#chart-edge', 'data-datasets'), '4');
+  const adamProbes = adam.filter((e) => (e as { type: string }).type === 'hessian' && (e as { preconditioned?: unknown }).preconditioned).length;
+  const gdProbes = gd.filter((e) => (e as { type: string }).type === 'hessian').length;
+  assert.equal(Number(await page.getAttribute('#chart-edge', 'data-points')), 2 * adamProbes + 2 * gdProbes, 'every probe drawn, step 0 of Adam (no preconditioner) left out');
+  assert.ok((await canvasPixels(page, '#chart-edge')).inked > 1000, 'edge chart has ink');
+  // The older chart keeps 2/lr for the momentum run only: λ_max, λ_min (×2 runs) + one 2/lr line.
+  assert.equal(await page.getAttribute('#chart-curvature', 'data-datasets'), '5');
+  const text = await page.evaluate(() => document.body.innerText);
+  assert.doesNotMatch(text, /NaN|Infinity/, 'no NaN on the panel');
+  assert.match(text, /edge-of-stability|λ_max\(P⁻¹H\)/, 'the Adam verdict is on a card');
+  assert.deepEqual(rec.pageErrors, []);
+  assert.deepEqual(rec.consoleErrors, []);
+  await page.close();
+});
