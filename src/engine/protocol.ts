@@ -163,6 +163,8 @@ export const hessianEventSchema = z.object({
   preconditioned: z.object({ lambdaMax: z.number(), edge: z.number() }).optional(),
   /** Extension, SGD family: the largest stable raw λ_max at this lr (the optimizer's edge over lr, 2/lr for SGD). */
   lambdaEdge: z.number().optional(),
+  /** Extension: λ_max of each layer's diagonal Hessian block (scheduled and requested probes on networks). */
+  layers: z.array(z.object({ name, lambdaMax: z.number() })).optional(),
 });
 export type HessianEvent = z.output<typeof hessianEventSchema>;
 

@@ -19,6 +19,7 @@ import { custom, el } from './dom';
 import { applyTheme, createLineChart } from './charts';
 import { buildViews, selectedRun, type ChartView } from './views';
 import { EDGE_CHART_TITLE, edgeOfStabilityView } from './edge-chart';
+import { LAYER_CURVATURE_TITLE, layerCurvatureView } from './layer-curvature-chart';
 import { renderCards } from './cards';
 import { renderHeader, type HeaderParts } from './header';
 import { renderRanking } from './race';
@@ -84,12 +85,13 @@ const efflr = chartBox('efflr', 'Effective learning rate per layer (median, min�
 const ratio = chartBox('ratio', 'Update / weight ratio ‖Δw‖/‖w‖ per layer');
 const curv = chartBox('curvature', 'Curvature: λ_max, λ_min and the 2/lr stability line');
 const edgeBox = chartBox('edge', EDGE_CHART_TITLE);
+const layerCurv = chartBox('layer-curvature', LAYER_CURVATURE_TITLE);
 const landscapeButton = custom('vscode-button', { secondary: '', hidden: '', 'data-action': 'request-landscape' }, 'Compute a loss slice around the current weights');
 const contour = chartBox('contour', 'Loss landscape and trajectories', landscapeButton);
 const rankingBox = el('div', { class: 'ranking' });
 
 panels.get('training')!.append(el('div', { class: 'grid' }, loss.box, grad.box, flowHeat.box, flowLines.box));
-panels.get('layers')!.append(el('div', { class: 'grid' }, efflr.box, ratio.box));
+panels.get('layers')!.append(el('div', { class: 'grid' }, efflr.box, ratio.box, layerCurv.box));
 panels.get('curvature')!.append(el('div', { class: 'grid one' }, curv.box, edgeBox.box));
 panels.get('landscape')!.append(el('div', { class: 'grid one' }, contour.box));
 panels.get('race')!.append(rankingBox);
@@ -115,6 +117,7 @@ const views: ChartView[] = buildViews({
   contourCanvas: contour.canvas,
 });
 views.push(edgeOfStabilityView(model, createLineChart(edgeBox.canvas, { yTitle: 'sharpness', yScale: 'logarithmic' }), () => theme));
+views.push(layerCurvatureView(model, createLineChart(layerCurv.canvas, { yTitle: 'λ_max (block)', yScale: 'logarithmic' }), () => selectedRun(model, view), () => theme));
 for (const v of views) if (v.chart) applyTheme(v.chart, theme);
 
 // ---------------------------------------------------------------------------------------------

@@ -17,6 +17,9 @@ import type {
 import type { RunStateMessage, ReplayLog } from './messages';
 import { BoundedPath, DecimatedSeries } from './series';
 
+/** Layers whose block curvature a run keeps (a cap like the other per-run collections). */
+const MAX_LAYER_CURVATURE = 64;
+
 export interface LayerSeries {
   name: string;
   /** Position in the network (0 = input side), for the depth palette. */
@@ -62,6 +65,8 @@ export interface RunData {
   sharpnessEdge: DecimatedSeries;
   /** True once a probe carried preconditioned sharpness (an adaptive optimizer). */
   preconditioned: boolean;
+  /** λ_max of each layer's Hessian block at the probes that measured it, in layer order. */
+  layerCurvature: { name: string; lambdaMax: DecimatedSeries }[];
   saddles: SaddleMark[];
   path: BoundedPath;
   lastStep: number;
@@ -217,7 +222,7 @@ export class PanelModel {
       key, logId, run, rank, optimizer: opt, colorIndex: this.colorOf(opt),
       start: undefined, end: undefined,
       loss: s(), valLoss: s(), gradNorm: s(), lr: s(), layers: [],
-      lambdaMax: s(), lambdaMin: s(), stability: s(), sharpness: s(), sharpnessEdge: s(), preconditioned: false, saddles: [],
+      lambdaMax: s(), lambdaMin: s(), stability: s(), sharpness: s(), sharpnessEdge: s(), preconditioned: false, layerCurvature: [], saddles: [],
       path: new BoundedPath(Math.max(256, this.maxPoints * 2)),
       lastStep: -1, lastLoss: NaN, lastLr: NaN, bestLoss: Infinity, bestStep: -1,
       outOfOrder: 0, stepsSeen: 0,
@@ -308,6 +313,16 @@ export class PanelModel {
       const edge = e.lambdaEdge ?? (lr !== undefined && lr > 0 ? 2 / lr : undefined);
       if (edge !== undefined) r.sharpnessEdge.push(e.step, edge);
     }
+    for (const l of e.layers ?? []) {
+      let series = r.layerCurvature.find((x) => x.name === l.name);
+      if (!series) {
+        if (r.layerCurvature.length >= MAX_LAYER_CURVATURE) continue;
+        series = { name: l.name, lambdaMax: new DecimatedSeries(this.maxPoints) };
+        r.layerCurvature.push(series);
+      }
+      series.lambdaMax.push(e.step, l.lambdaMax);
+    }
+    if (e.layers?.length) this.dirty.add('layers');
     this.dirty.add('curvature');
   }
 

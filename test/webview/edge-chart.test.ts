@@ -70,3 +70,31 @@ monitors: { hessian: { every: 10 } }
   assert.deepEqual(rec.consoleErrors, []);
   await page.close();
 });
+
+test('Layers tab: λ_max of each layer\'s Hessian block, one line per layer', { skip }, async () => {
+  assert.ok(browser && bundle);
+  const net = await stream(`
+seed: 5
+model:
+  layers:
+    - { units: 4, activation: tanh }
+    - { units: 3, activation: tanh }
+    - { units: 1, activation: linear }
+  loss: mse
+data: { dataset: moons, samples: 32, noise: 0.1 }
+training: { optimizer: { name: adam, lr: 0.01 }, batch_size: full, steps: 60 }
+monitors: { hessian: { every: 20 } }
+`);
+  const withLayers = net.filter((e) => (e as { type: string; layers?: unknown[] }).type === 'hessian' && (e as { layers?: unknown[] }).layers?.length).length;
+  assert.ok(withLayers >= 3);
+  const { page, rec } = await openPanel(browser, bundle);
+  await post(page, [{ type: 'runState', logId: 'net', state: 'live' }, { type: 'events', logId: 'net', events: net }]);
+  await frames(page);
+  await tabTo(page, 'layers');
+  await frames(page, 3);
+  assert.equal(await page.getAttribute('#chart-layer-curvature', 'data-datasets'), '3');
+  assert.equal(Number(await page.getAttribute('#chart-layer-curvature', 'data-points')), 3 * withLayers);
+  assert.ok((await canvasPixels(page, '#chart-layer-curvature')).inked > 500);
+  assert.deepEqual(rec.pageErrors, []);
+  await page.close();
+});

@@ -32,6 +32,8 @@ const LANDSCAPE_SEED = 0x165667b1;
 const TRAJECTORY_POINTS = 50;
 /** Largest model (parameters) that gets curvature probes and the initial gradient profile. */
 export const MAX_PROBE_PARAMETERS = 2_000_000;
+/** Largest model whose probes also measure each layer's Hessian block (one short Lanczos per layer). */
+export const MAX_LAYER_CURVATURE_PARAMETERS = 200_000;
 /** Examples in the one pass at initialisation that measures the gradient profile across depth. */
 const INIT_BATCH = 256;
 
@@ -298,7 +300,8 @@ class Suite implements MonitorSuiteExt {
     if (!this.probeEngine) return;
     const estimate = this.probeEngine.probe(batch, iterations);
     const preconditioned = this.preconditionedSharpness(batch, iterations);
-    const hvps = estimate.hvps + (preconditioned?.hvps ?? 0);
+    const perLayer = trigger === 'scheduled' || trigger === 'request' ? this.layerCurvature(batch) : null;
+    const hvps = estimate.hvps + (preconditioned?.hvps ?? 0) + (perLayer?.hvps ?? 0);
     if (trigger === 'small-gradient' || trigger === 'stall') this.autoHvps += hvps;
     const lrEff = isAdaptive(this.o.optimizer) && Number.isFinite(this.effLrP50) ? this.effLrP50 : this.lastLr;
     const lrSharpness = this.lastLr * estimate.lambdaMax;
@@ -311,9 +314,30 @@ class Suite implements MonitorSuiteExt {
       lrSharpness,
       ...(pre ? { preconditioned: pre } : {}),
       ...(this.rawEdge() !== undefined ? { lambdaEdge: this.rawEdge() } : {}),
+      ...(perLayer ? { layers: perLayer.layers } : {}),
       ...(estimate.trace !== undefined ? { trace: estimate.trace } : {}),
       ...(this.o.objective.layout.size <= 2 ? { direction: Array.from(estimate.minVector) } : {}),
     });
+  }
+
+  /**
+   * λ_max of each layer's diagonal Hessian block, when cheap: a network of several layers up to
+   * MAX_LAYER_CURVATURE_PARAMETERS, autoIterations Lanczos steps per layer (null otherwise or when not finite).
+   */
+  private layerCurvature(batch: Batch): { layers: { name: string; lambdaMax: number }[]; hvps: number } | null {
+    const { objective, config } = this.o;
+    const layers = objective.layout.layers;
+    if (!this.probeEngine || !config.model || layers.length < 2 || objective.layout.size > MAX_LAYER_CURVATURE_PARAMETERS) return null;
+    let hvps = 0;
+    const out: { name: string; lambdaMax: number }[] = [];
+    for (const l of layers) {
+      if (l.size === 0) continue;
+      const r = this.probeEngine.blockLambdaMax(batch, l.offset, l.size, this.rules.curvature.autoIterations);
+      hvps += r.hvps;
+      if (!Number.isFinite(r.lambdaMax)) return null;
+      out.push({ name: l.name, lambdaMax: r.lambdaMax });
+    }
+    return { layers: out, hvps };
   }
 
   /** The SGD family's largest stable raw λ_max at the current lr (undefined for adaptive optimizers). */
