@@ -165,6 +165,14 @@ export const hessianEventSchema = z.object({
   lambdaEdge: z.number().optional(),
   /** Extension: λ_max of each layer's diagonal Hessian block (scheduled and requested probes on networks). */
   layers: z.array(z.object({ name, lambdaMax: z.number() })).optional(),
+  /**
+   * Extension, on request: the spectral density by stochastic Lanczos quadrature (nodes ascending, weights
+   * summing to 1) and the standard error of the Hutchinson `trace` sent with it (docs/monitors.md).
+   */
+  spectrum: z.object({
+    nodes: z.array(z.number()).max(4096), weights: z.array(z.number()).max(4096),
+    traceStdErr: z.number(), runs: int, samples: int,
+  }).optional(),
 });
 export type HessianEvent = z.output<typeof hessianEventSchema>;
 

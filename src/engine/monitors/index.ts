@@ -15,6 +15,7 @@ import { LayerStatsComputer } from './stats';
 import { CurvatureProbe, type CurvatureEstimate } from './curvature';
 import { WarningBoard } from './warnings';
 import { preconditioning } from './preconditioner';
+import { estimateSpectrum, SPECTRUM_DEFAULTS, type SpectrumEstimate, type SpectrumOptions } from './spectrum';
 import { gradientSmall, isAdaptive, progressSlow, stabilityEdge, type DiagnosisView, type ProbeRecord } from './view';
 import { GradientFlowDetector, signalGain } from './detectors/gradient-flow';
 import { NonFiniteDetector } from './detectors/non-finite';
@@ -28,6 +29,8 @@ export { RULES } from './rules';
 
 /** XOR-ed into the config seed for landscape slices (distinct from the trainer's and the probe's). */
 const LANDSCAPE_SEED = 0x165667b1;
+/** XOR-ed into the config seed for on-demand spectra (distinct from the others: requests never shift them). */
+const SPECTRUM_SEED = 0x5bd1e995;
 /** Parameter snapshots kept for projecting the trajectory onto a network slice. */
 const TRAJECTORY_POINTS = 50;
 /** Largest model (parameters) that gets curvature probes and the initial gradient profile. */
@@ -52,6 +55,7 @@ export interface MonitorSuiteExt extends MonitorSuite {
   activeKinds(): WarningKind[];
   /** Runs the curvature probe now on `batch` (trigger `request`) and emits its `hessian` event. */
   probeNow(batch: Batch, step: number): CurvatureEstimate | null;
+  spectrumNow(batch?: Batch, opts?: Partial<SpectrumOptions>): SpectrumEstimate | null;
   /** Computes (and emits) the loss landscape at the current parameters. */
   landscapeNow(step: number, batch?: Batch): LandscapeEvent;
   /** Every probe so far: step, λ_max, λ_min, lr·λ_max (sharpness over training). */
@@ -78,6 +82,7 @@ class Suite implements MonitorSuiteExt {
   private readonly sharpnessLog: SharpnessPoint[] = [];
   private readonly trajectory: Float64Array[] = [];
   private readonly landscapeRng: Rng;
+  private readonly spectrumRng: Rng;
   private probe: ProbeRecord | null = null;
   private statsFresh = false;
   private everStats = false;
@@ -119,6 +124,7 @@ class Suite implements MonitorSuiteExt {
     this.lossFloor = lossFloorOf(o);
     this.updateRatios = new Ring(this.window);
     this.landscapeRng = new Rng((config.seed ^ LANDSCAPE_SEED) >>> 0);
+    this.spectrumRng = new Rng((config.seed ^ SPECTRUM_SEED) >>> 0);
     this.autoGap = Math.max(rules.curvature.minGap, Math.round(rules.curvature.minGapFraction * o.totalSteps));
     this.baseGap = this.autoGap;
     // Automatic probes may spend about a tenth of a step's worth of HVPs per step, and always a few probes.
@@ -284,6 +290,18 @@ class Suite implements MonitorSuiteExt {
     if (!this.probeEngine) return null;
     this.runProbe(batch, step, 'request', false);
     return this.probe?.estimate ?? null;
+  }
+
+  spectrumNow(batch: Batch = this.lastBatch, opts: Partial<SpectrumOptions> = {}): SpectrumEstimate | null {
+    if (this.o.objective.layout.size > MAX_PROBE_PARAMETERS) return null;
+    const est = estimateSpectrum(this.o.objective, batch, this.spectrumRng, { ...SPECTRUM_DEFAULTS, ...opts });
+    const step = this.history.steps;
+    this.o.emit({
+      type: 'hessian', run: this.o.run, step, lambdaMax: est.lambdaMax, lambdaMin: est.lambdaMin,
+      eigenvalues: [est.lambdaMin, est.lambdaMax], hvps: est.hvps, trigger: 'request', trace: est.trace,
+      spectrum: { nodes: est.nodes, weights: est.weights, traceStdErr: est.traceStdErr, runs: est.runs, samples: est.samples },
+    });
+    return est;
   }
 
   landscapeNow(step: number, batch: Batch = this.lastBatch): LandscapeEvent {

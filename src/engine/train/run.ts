@@ -9,6 +9,7 @@ import { createOptimizer, type Optimizer } from '../optim/optimizers';
 import { createSchedule, type Schedule } from '../optim/schedules';
 import { createMonitorSuite } from '../monitors';
 import type { MonitorSuite } from '../monitors/types';
+import type { SpectrumEstimate } from '../monitors/spectrum';
 import type { Activity, Batch, Objective } from '../objective';
 import type { ResolvedConfig } from '../config/types';
 import type { OptimizerSpec } from '../optim/catalog';
@@ -97,6 +98,15 @@ export class TrainingRun {
       run: o.run, config, optimizer: o.optimizer, objective: this.objective, emit: o.emit, totalSteps: o.totalSteps,
       optimizerState: () => this.optimizer.state(),
     });
+  }
+
+  /**
+   * Hessian trace and spectral density now, at the current parameters on the last step's batch: one call
+   * for an on-demand request (a "Compute spectrum" button through the control channel). Emits a
+   * `hessian` event with `spectrum`; null when the model is too large to probe.
+   */
+  spectrumNow(): SpectrumEstimate | null {
+    return this.monitors.spectrumNow?.() ?? null;
   }
 
   get done(): boolean {
