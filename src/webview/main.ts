@@ -20,6 +20,7 @@ import { applyTheme, createLineChart } from './charts';
 import { buildViews, selectedRun, type ChartView } from './views';
 import { EDGE_CHART_TITLE, edgeOfStabilityView } from './edge-chart';
 import { LAYER_CURVATURE_TITLE, layerCurvatureView } from './layer-curvature-chart';
+import { SPECTRUM_TITLE, spectrumView } from './spectrum-chart';
 import { renderCards } from './cards';
 import { renderHeader, type HeaderParts } from './header';
 import { renderRanking } from './race';
@@ -86,13 +87,17 @@ const ratio = chartBox('ratio', 'Update / weight ratio ‖Δw‖/‖w‖ per lay
 const curv = chartBox('curvature', 'Curvature: λ_max, λ_min and the 2/lr stability line');
 const edgeBox = chartBox('edge', EDGE_CHART_TITLE);
 const layerCurv = chartBox('layer-curvature', LAYER_CURVATURE_TITLE);
+// Hidden until the host can pass a request to the running engine (the control channel); the engine side
+// is one call, RunTrainer.spectrumNow(), which answers with a hessian event carrying `spectrum`.
+const spectrumButton = custom('vscode-button', { secondary: '', hidden: '', 'data-action': 'request-spectrum' }, 'Compute spectrum');
+const spectrumBox = chartBox('spectrum', SPECTRUM_TITLE, spectrumButton);
 const landscapeButton = custom('vscode-button', { secondary: '', hidden: '', 'data-action': 'request-landscape' }, 'Compute a loss slice around the current weights');
 const contour = chartBox('contour', 'Loss landscape and trajectories', landscapeButton);
 const rankingBox = el('div', { class: 'ranking' });
 
 panels.get('training')!.append(el('div', { class: 'grid' }, loss.box, grad.box, flowHeat.box, flowLines.box));
 panels.get('layers')!.append(el('div', { class: 'grid' }, efflr.box, ratio.box, layerCurv.box));
-panels.get('curvature')!.append(el('div', { class: 'grid one' }, curv.box, edgeBox.box));
+panels.get('curvature')!.append(el('div', { class: 'grid one' }, curv.box, edgeBox.box, spectrumBox.box));
 panels.get('landscape')!.append(el('div', { class: 'grid one' }, contour.box));
 panels.get('race')!.append(rankingBox);
 
@@ -117,6 +122,7 @@ const views: ChartView[] = buildViews({
   contourCanvas: contour.canvas,
 });
 views.push(edgeOfStabilityView(model, createLineChart(edgeBox.canvas, { yTitle: 'sharpness', yScale: 'logarithmic' }), () => theme));
+views.push(spectrumView(model, createLineChart(spectrumBox.canvas, { yTitle: 'density', yScale: 'logarithmic', xTitle: 'eigenvalue' }), () => theme));
 views.push(layerCurvatureView(model, createLineChart(layerCurv.canvas, { yTitle: 'λ_max (block)', yScale: 'logarithmic' }), () => selectedRun(model, view), () => theme));
 for (const v of views) if (v.chart) applyTheme(v.chart, theme);
 
@@ -179,6 +185,10 @@ header.exportLog.addEventListener('click', () => {
 landscapeButton.addEventListener('click', () => {
   const r = selectedRun(model, view) ?? model.runList()[0];
   if (r) host.post({ type: 'requestLandscape', logId: r.logId, run: r.run });
+});
+spectrumButton.addEventListener('click', () => {
+  const r = selectedRun(model, view) ?? model.runList()[0];
+  if (r) host.post({ type: 'requestSpectrum', logId: r.logId, run: r.run });
 });
 header.race.addEventListener('click', () => {
   const first = model.runList()[0];

@@ -17,6 +17,16 @@ import type {
 import type { RunStateMessage, ReplayLog } from './messages';
 import { BoundedPath, DecimatedSeries } from './series';
 
+export interface SpectrumData {
+  step: number;
+  nodes: number[];
+  weights: number[];
+  trace: number | undefined;
+  traceStdErr: number;
+  /** Bumped on every new spectrum, for redraw signatures. */
+  version: number;
+}
+
 /** Layers whose block curvature a run keeps (a cap like the other per-run collections). */
 const MAX_LAYER_CURVATURE = 64;
 
@@ -65,6 +75,8 @@ export interface RunData {
   sharpnessEdge: DecimatedSeries;
   /** True once a probe carried preconditioned sharpness (an adaptive optimizer). */
   preconditioned: boolean;
+  /** The latest on-demand spectrum (hessian.spectrum): SLQ nodes and weights, Hutchinson trace. */
+  spectrum: SpectrumData | undefined;
   /** λ_max of each layer's Hessian block at the probes that measured it, in layer order. */
   layerCurvature: { name: string; lambdaMax: DecimatedSeries }[];
   saddles: SaddleMark[];
@@ -222,7 +234,7 @@ export class PanelModel {
       key, logId, run, rank, optimizer: opt, colorIndex: this.colorOf(opt),
       start: undefined, end: undefined,
       loss: s(), valLoss: s(), gradNorm: s(), lr: s(), layers: [],
-      lambdaMax: s(), lambdaMin: s(), stability: s(), sharpness: s(), sharpnessEdge: s(), preconditioned: false, layerCurvature: [], saddles: [],
+      lambdaMax: s(), lambdaMin: s(), stability: s(), sharpness: s(), sharpnessEdge: s(), preconditioned: false, layerCurvature: [], spectrum: undefined, saddles: [],
       path: new BoundedPath(Math.max(256, this.maxPoints * 2)),
       lastStep: -1, lastLoss: NaN, lastLr: NaN, bestLoss: Infinity, bestStep: -1,
       outOfOrder: 0, stepsSeen: 0,
@@ -323,6 +335,12 @@ export class PanelModel {
       series.lambdaMax.push(e.step, l.lambdaMax);
     }
     if (e.layers?.length) this.dirty.add('layers');
+    if (e.spectrum) {
+      r.spectrum = {
+        step: e.step, nodes: e.spectrum.nodes, weights: e.spectrum.weights, trace: e.trace,
+        traceStdErr: e.spectrum.traceStdErr, version: (r.spectrum?.version ?? 0) + 1,
+      };
+    }
     this.dirty.add('curvature');
   }
 

@@ -10,6 +10,9 @@ import { buildBundle, canvasPixels, frames, launch, openPanel, post, skipUnlessC
 import { resolveConfigText } from '../../src/engine/config/load';
 import { train } from '../../src/engine/train/trainer';
 import type { OptiscopeEvent } from '../../src/engine/protocol';
+import { createMonitorSuite } from '../../src/engine/monitors';
+import { buildObjective } from '../../src/engine/build';
+import { Rng } from '../../src/engine/rng';
 
 const skip = skipUnlessChromium();
 let bundle: Bundle | undefined;
@@ -95,6 +98,36 @@ monitors: { hessian: { every: 20 } }
   assert.equal(await page.getAttribute('#chart-layer-curvature', 'data-datasets'), '3');
   assert.equal(Number(await page.getAttribute('#chart-layer-curvature', 'data-points')), 3 * withLayers);
   assert.ok((await canvasPixels(page, '#chart-layer-curvature')).inked > 500);
+  assert.deepEqual(rec.pageErrors, []);
+  await page.close();
+});
+
+test('Curvature tab: the requested spectrum drawn as a density; its button stays hidden without a channel', { skip }, async () => {
+  assert.ok(browser && bundle);
+  const yaml = `
+seed: 5
+model:
+  layers:
+    - { units: 8, activation: tanh }
+    - { units: 1, activation: linear }
+  loss: mse
+data: { dataset: moons, samples: 64, noise: 0.1 }
+training: { optimizer: { name: adam, lr: 0.01 }, batch_size: full, steps: 20 }
+`;
+  const run = await stream(yaml);
+  const cfg = resolveConfigText(yaml, 'edge.optiscope.yaml');
+  const extra: OptiscopeEvent[] = [];
+  const suite = createMonitorSuite({ run: 'adam', config: cfg, optimizer: cfg.training.optimizer, objective: buildObjective(cfg, new Rng(5)), emit: (e) => extra.push(e), totalSteps: 20 });
+  assert.ok(suite.spectrumNow(null));
+  const { page, rec } = await openPanel(browser, bundle);
+  await post(page, [{ type: 'runState', logId: 'net', state: 'live' }, { type: 'events', logId: 'net', events: [...run, ...extra.map((e) => JSON.parse(JSON.stringify(e)) as unknown)] }]);
+  await frames(page);
+  await tabTo(page, 'curvature');
+  await frames(page, 3);
+  assert.equal(await page.getAttribute('#chart-spectrum', 'data-datasets'), '1');
+  assert.ok(Number(await page.getAttribute('#chart-spectrum', 'data-points')) > 50);
+  assert.ok((await canvasPixels(page, '#chart-spectrum')).inked > 500);
+  assert.ok(await page.isHidden('[data-action="request-spectrum"]'), 'no control channel yet: the button is hidden');
   assert.deepEqual(rec.pageErrors, []);
   await page.close();
 });
