@@ -186,3 +186,32 @@ def preconditioned_sharpness(optimizer: torch.optim.Optimizer, hvp: Hvp, iterati
     values, hvps = lanczos(scaled, params, iterations=iterations, seed=seed)
     lam = values[-1]
     return (lam, edge, hvps) if finite(lam) else None
+
+
+def raw_edge(optimizer: torch.optim.Optimizer) -> Optional[float]:
+    """SGD family: the largest stable raw λ_max at the first group's lr (2/lr; heavy ball
+    2(1 + μ)/((1 − dampening)·lr); Nesterov 2(1 + μ)/((1 + 2μ)·lr)); None for other optimizers."""
+    from .effective_lr import _kind
+
+    if _kind(optimizer) != "SGD" or not optimizer.param_groups:
+        return None
+    g = optimizer.param_groups[0]
+    lr = float(g["lr"].item() if isinstance(g["lr"], torch.Tensor) else g["lr"])
+    mu, damp = float(g.get("momentum", 0.0)), float(g.get("dampening", 0.0))
+    if not lr > 0:
+        return None
+    if mu == 0:
+        return 2 / lr
+    if g.get("nesterov"):
+        return 2 * (1 + mu) / ((1 + 2 * mu) * lr)
+    return 2 * (1 + mu) / (max(1 - damp, 1e-12) * lr)
+
+
+def probe_extras(optimizer: torch.optim.Optimizer, hvp: Hvp, iterations: int, seed: int) -> Tuple[Dict[str, Any], int]:
+    """The optimizer-specific part of a hessian event: `preconditioned` for adaptive optimizers,
+    `lambdaEdge` for the SGD family; and the HVPs it spent."""
+    pre = preconditioned_sharpness(optimizer, hvp, iterations=iterations, seed=seed)
+    if pre is not None:
+        return {"preconditioned": {"lambdaMax": pre[0], "edge": pre[1]}}, pre[2]
+    edge = raw_edge(optimizer)
+    return ({"lambdaEdge": edge} if edge is not None and finite(edge) else {}), 0

@@ -14,7 +14,7 @@ from .channel import Channel
 from .diagnosis.suite import Suite
 from .diagnosis.view import Layer as DiagLayer, OptimizerSpec, Stats
 from .diagnosis.suite import PROBE_ITERATIONS
-from .hessian import extremes, hvp_from_loss, lanczos, preconditioned_sharpness
+from .hessian import extremes, hvp_from_loss, lanczos, probe_extras
 from .stats import StatsCollector, StepStats
 
 Location = Tuple[str, int]
@@ -363,9 +363,9 @@ class Monitor:
         return trigger if self.closure is None else None
 
     def publish_probe(self, step: int, values: List[float], hvps: int, trigger: str, lr: float,
-                      preconditioned: Optional[Dict[str, float]] = None) -> None:
+                      extras: Optional[Dict[str, Any]] = None) -> None:
         """A curvature probe's result: the hessian event and the verdicts that depend on it."""
-        pre = {"preconditioned": preconditioned} if preconditioned else {}
+        pre = extras or {}
         if self.suite is not None:
             event = self.suite.on_probe(step, values, hvps, trigger, lr)
             self.emit({**event, **pre})
@@ -507,9 +507,8 @@ class Monitor:
             return
         t0 = time.perf_counter()
         values, hvps = lanczos(hvp, hvp.params, iterations=PROBE_ITERATIONS, seed=self.probes)
-        pre = preconditioned_sharpness(self.optimizer, hvp, iterations=PROBE_ITERATIONS, seed=self.probes)
-        preconditioned = {"lambdaMax": pre[0], "edge": pre[1]} if pre else None
-        hvps += pre[2] if pre else 0
+        extras, extra_hvps = probe_extras(self.optimizer, hvp, PROBE_ITERATIONS, self.probes)
+        hvps += extra_hvps
         cost = time.perf_counter() - t0
         self.probe_time += cost
         self._probe_time_since += cost
@@ -518,9 +517,9 @@ class Monitor:
         lr = effective_lr.group_lrs(self.optimizer)[0] if self.optimizer.param_groups else 0.0
         trigger = getattr(self, "trigger", "request")
         if self.link is not None:
-            self.link.send(("p", self.steps, values, hvps, trigger, lr, preconditioned))
+            self.link.send(("p", self.steps, values, hvps, trigger, lr, extras))
         else:
-            self.publish_probe(self.steps, values, hvps, trigger, lr, preconditioned)
+            self.publish_probe(self.steps, values, hvps, trigger, lr, extras)
 
     # ----------------------------------------------------------------------------------------------
     def fail(self, e: BaseException) -> None:

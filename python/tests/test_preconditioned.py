@@ -107,5 +107,16 @@ class PreconditionedSharpnessTest(unittest.TestCase):
         self.assertIsNone(preconditioner(sgd, [w]))
 
 
+
+class RawEdgeTest(unittest.TestCase):
+    def test_sgd_family_edges(self):
+        from optiscope.hessian import raw_edge
+        w = torch.zeros(2, requires_grad=True)
+        self.assertAlmostEqual(raw_edge(torch.optim.SGD([w], lr=0.1)), 20.0)
+        self.assertAlmostEqual(raw_edge(torch.optim.SGD([w], lr=0.1, momentum=0.9)), 38.0)
+        self.assertAlmostEqual(raw_edge(torch.optim.SGD([w], lr=0.1, momentum=0.5, nesterov=True)), 2 * 1.5 / (2 * 0.1))
+        self.assertIsNone(raw_edge(torch.optim.Adam([w], lr=0.1)))
+
+
 if __name__ == "__main__":
     unittest.main()
