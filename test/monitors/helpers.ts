@@ -98,3 +98,18 @@ export function jacobiEigenvalues(M: number[][]): number[] {
   }
   return a.map((r, i) => r[i]).sort((x, y) => x - y);
 }
+
+/** The explicit Hessian of an objective at its parameters: one exact HVP per basis vector, symmetrised. */
+export function denseHessian(obj: Objective): number[][] {
+  const n = obj.layout.size;
+  const e = new Float64Array(n), col = new Float64Array(n);
+  const H = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+  for (let j = 0; j < n; j++) {
+    e.fill(0);
+    e[j] = 1;
+    obj.hvp(null, e, col);
+    for (let i = 0; i < n; i++) H[i][j] = col[i];
+  }
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) H[i][j] = H[j][i] = (H[i][j] + H[j][i]) / 2;
+  return H;
+}

@@ -11,7 +11,7 @@ import { Rng } from '../../src/engine/rng';
 import { resolveConfigText } from '../../src/engine/config/load';
 import { train } from '../../src/engine/train/trainer';
 import type { HessianEvent, OptiscopeEvent } from '../../src/engine/protocol';
-import { config, jacobiEigenvalues } from './helpers';
+import { config, denseHessian, jacobiEigenvalues } from './helpers';
 
 const NET = `
 seed: 5
@@ -29,14 +29,7 @@ monitors: { hessian: { every: 20 } }
 test('each layer\'s block λ_max equals the dense block\'s to 1e-6', () => {
   const obj = buildObjective(config(NET), new Rng(5));
   const n = obj.layout.size;
-  const e = new Float64Array(n), col = new Float64Array(n);
-  const H: number[][] = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-  for (let j = 0; j < n; j++) {
-    e.fill(0);
-    e[j] = 1;
-    obj.hvp(null, e, col);
-    for (let i = 0; i < n; i++) H[i][j] = col[i];
-  }
+  const H = denseHessian(obj);
   const probe = new CurvatureProbe(obj, { iterations: n, k: 1, seed: 2 });
   const fullMax = jacobiEigenvalues(H)[n - 1];
   assert.equal(obj.layout.layers.length, 3);

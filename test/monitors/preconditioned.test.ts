@@ -15,7 +15,7 @@ import { optimizerSpec, type OptimizerName, type OptimizerSpec } from '../../src
 import { buildObjective } from '../../src/engine/build';
 import { Rng } from '../../src/engine/rng';
 import type { Objective } from '../../src/engine/objective';
-import { config, jacobiEigenvalues, withSpectrum } from './helpers';
+import { config, denseHessian, jacobiEigenvalues, withSpectrum } from './helpers';
 
 interface Case { label: string; spec: OptimizerSpec; }
 
@@ -34,21 +34,6 @@ function inverseFromStep(spec: OptimizerSpec, eff: Float64Array, lr: number, t: 
     : name === 'adagrad' ? (1 + (t - 1) * spec.lr_decay) / lr
       : 1 / lr;
   return Array.from(eff, (e) => e * scale);
-}
-
-function denseHessian(obj: Objective): number[][] {
-  const n = obj.layout.size;
-  const e = new Float64Array(n), col = new Float64Array(n);
-  const H = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-  for (let j = 0; j < n; j++) {
-    e.fill(0);
-    e[j] = 1;
-    obj.hvp(null, e, col);
-    for (let i = 0; i < n; i++) H[i][j] = col[i];
-  }
-  // Symmetrise the rounding of the two triangles.
-  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) H[i][j] = H[j][i] = (H[i][j] + H[j][i]) / 2;
-  return H;
 }
 
 /** Trains `steps` updates with `spec`, then compares the probe's λ_max(P⁻¹H) with the dense oracle. */

@@ -9,7 +9,7 @@ import { createMonitorSuite } from '../../src/engine/monitors';
 import { buildObjective } from '../../src/engine/build';
 import { Rng } from '../../src/engine/rng';
 import { validateEvent, type OptiscopeEvent } from '../../src/engine/protocol';
-import { QuadraticForm, config, jacobiEigenvalues, withSpectrum } from './helpers';
+import { QuadraticForm, config, denseHessian, jacobiEigenvalues, withSpectrum } from './helpers';
 
 const n = 120;
 const lambda = Array.from({ length: n }, (_, i) => (i < 10 ? -1 + 0.05 * i : 1 + 9 * ((i - 10) / (n - 10)) ** 2));
@@ -67,15 +67,7 @@ training: { optimizer: { name: sgd, lr: 0.1 }, batch_size: full, steps: 10 }
 `);
   const obj = buildObjective(cfg, new Rng(cfg.seed));
   const m = obj.layout.size;
-  const e = new Float64Array(m), col = new Float64Array(m);
-  const H = Array.from({ length: m }, () => new Array<number>(m).fill(0));
-  for (let j = 0; j < m; j++) {
-    e.fill(0);
-    e[j] = 1;
-    obj.hvp(null, e, col);
-    for (let i = 0; i < m; i++) H[i][j] = col[i];
-  }
-  for (let i = 0; i < m; i++) for (let j = 0; j < i; j++) H[i][j] = H[j][i] = (H[i][j] + H[j][i]) / 2;
+  const H = denseHessian(obj);
   const dense = jacobiEigenvalues(H);
   const est = estimateSpectrum(obj, null, new Rng(1), { runs: 2, iterations: m, samples: 100, deadlineMs: 1e9 });
   for (let i = 0; i < m; i++) assert.ok(Math.abs(est.nodes[2 * i] - dense[i]) < 1e-6 * Math.max(1, Math.abs(dense[m - 1])), `${est.nodes[2 * i]} vs ${dense[i]}`);
