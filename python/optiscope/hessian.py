@@ -207,11 +207,58 @@ def raw_edge(optimizer: torch.optim.Optimizer) -> Optional[float]:
     return 2 * (1 + mu) / (max(1 - damp, 1e-12) * lr)
 
 
-def probe_extras(optimizer: torch.optim.Optimizer, hvp: Hvp, iterations: int, seed: int) -> Tuple[Dict[str, Any], int]:
+# Per-layer block curvature, as the engine measures it: networks up to this many parameters, a short
+# Lanczos per layer, on scheduled and requested probes only.
+LAYER_CURVATURE_MAX_PARAMETERS = 200_000
+LAYER_CURVATURE_ITERATIONS = 12
+
+
+def layer_curvature(hvp: Hvp, layers: Sequence[Tuple[str, Sequence[torch.Tensor]]], iterations: int = LAYER_CURVATURE_ITERATIONS,
+                    seed: int = 0) -> Optional[Tuple[List[Dict[str, Any]], int]]:
+    """λ_max of each layer's diagonal Hessian block: Lanczos on v ↦ (H·[0; v; 0]) restricted to the
+    layer's parameters; None for fewer than two layers, a model too large, or a non-finite value."""
+    used = list(getattr(hvp, "params"))
+    index = {id(p): i for i, p in enumerate(used)}
+    if len(layers) < 2 or sum(p.numel() for p in used) > LAYER_CURVATURE_MAX_PARAMETERS:
+        return None
+    out: List[Dict[str, Any]] = []
+    spent = 0
+    for name, params in layers:
+        idx = [index[id(p)] for p in params if id(p) in index]
+        if not idx:
+            continue
+
+        def block(vs: List[torch.Tensor], idx: List[int] = idx) -> List[torch.Tensor]:
+            full = [torch.zeros_like(p) for p in used]
+            for i, v in zip(idx, vs):
+                full[i] = v
+            hs = hvp(full)
+            return [hs[i] for i in idx]
+
+        values, n = lanczos(block, [used[i] for i in idx], iterations=iterations, seed=seed)
+        spent += n
+        if not finite(values[-1]):
+            return None
+        out.append({"name": name, "lambdaMax": values[-1]})
+    return out, spent
+
+
+def probe_extras(optimizer: torch.optim.Optimizer, hvp: Hvp, iterations: int, seed: int,
+                 layers: Optional[Sequence[Tuple[str, Sequence[torch.Tensor]]]] = None) -> Tuple[Dict[str, Any], int]:
     """The optimizer-specific part of a hessian event: `preconditioned` for adaptive optimizers,
-    `lambdaEdge` for the SGD family; and the HVPs it spent."""
+    `lambdaEdge` for the SGD family, `layers` (block λ_max) when `layers` is given; and the HVPs spent."""
+    extras: Dict[str, Any] = {}
+    spent = 0
     pre = preconditioned_sharpness(optimizer, hvp, iterations=iterations, seed=seed)
     if pre is not None:
-        return {"preconditioned": {"lambdaMax": pre[0], "edge": pre[1]}}, pre[2]
-    edge = raw_edge(optimizer)
-    return ({"lambdaEdge": edge} if edge is not None and finite(edge) else {}), 0
+        extras["preconditioned"] = {"lambdaMax": pre[0], "edge": pre[1]}
+        spent += pre[2]
+    else:
+        edge = raw_edge(optimizer)
+        if edge is not None and finite(edge):
+            extras["lambdaEdge"] = edge
+    per_layer = layer_curvature(hvp, layers, seed=seed) if layers else None
+    if per_layer is not None:
+        extras["layers"] = per_layer[0]
+        spent += per_layer[1]
+    return extras, spent

@@ -507,7 +507,9 @@ class Monitor:
             return
         t0 = time.perf_counter()
         values, hvps = lanczos(hvp, hvp.params, iterations=PROBE_ITERATIONS, seed=self.probes)
-        extras, extra_hvps = probe_extras(self.optimizer, hvp, PROBE_ITERATIONS, self.probes)
+        trigger = getattr(self, "trigger", "request")
+        blocks = [(l.name, l.params) for l in self.layout.layers] if trigger in ("scheduled", "request") and getattr(self, "layout", None) else None
+        extras, extra_hvps = probe_extras(self.optimizer, hvp, PROBE_ITERATIONS, self.probes, blocks)
         hvps += extra_hvps
         cost = time.perf_counter() - t0
         self.probe_time += cost
@@ -515,7 +517,6 @@ class Monitor:
         self.last_probe_cost = cost
         self.probes += 1
         lr = effective_lr.group_lrs(self.optimizer)[0] if self.optimizer.param_groups else 0.0
-        trigger = getattr(self, "trigger", "request")
         if self.link is not None:
             self.link.send(("p", self.steps, values, hvps, trigger, lr, extras))
         else:

@@ -118,5 +118,37 @@ class RawEdgeTest(unittest.TestCase):
         self.assertIsNone(raw_edge(torch.optim.Adam([w], lr=0.1)))
 
 
+
+class LayerCurvatureTest(unittest.TestCase):
+    def test_blocks_against_dense(self):
+        from optiscope.hessian import layer_curvature
+        net, x, y = model_and_data(4)
+        params = list(net.parameters())
+        loss = ((net(x) - y) ** 2).mean()
+        hvp = hvp_from_loss(loss, params)
+        sizes = [p.numel() for p in params]
+        flat0 = torch.cat([p.detach().reshape(-1) for p in params])
+        shapes = [p.shape for p in params]
+
+        def f(flat):
+            ws, i = [], 0
+            for s, n in zip(shapes, sizes):
+                ws.append(flat[i:i + n].reshape(s))
+                i += n
+            return ((torch.tanh(x @ ws[0].T + ws[1]) @ ws[2].T + ws[3] - y) ** 2).mean()
+
+        H = torch.autograd.functional.hessian(f, flat0).numpy()
+        layers = [("0", params[:2]), ("2", params[2:])]
+        got, hvps = layer_curvature(hvp, layers, iterations=20, seed=1)
+        self.assertEqual([g["name"] for g in got], ["0", "2"])
+        off = 0
+        for (name, ps), g in zip(layers, got):
+            n = sum(p.numel() for p in ps)
+            want = float(np.linalg.eigvalsh(H[off:off + n, off:off + n])[-1])
+            self.assertLessEqual(abs(g["lambdaMax"] - want), 1e-6 * max(1.0, abs(want)), f"{name}: {g['lambdaMax']} vs {want}")
+            off += n
+        self.assertEqual(hvps, sum(sizes))
+
+
 if __name__ == "__main__":
     unittest.main()
