@@ -113,3 +113,15 @@ export function denseHessian(obj: Objective): number[][] {
   for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) H[i][j] = H[j][i] = (H[i][j] + H[j][i]) / 2;
   return H;
 }
+
+/** A 2-3-1 tanh network on 24 moons examples: 13 parameters, small enough for a dense Hessian. */
+export const TINY_NETWORK = `
+seed: 3
+model:
+  layers:
+    - { units: 3, activation: tanh }
+    - { units: 1, activation: linear }
+  loss: mse
+data: { dataset: moons, samples: 24, noise: 0.1 }
+training: { optimizer: { name: sgd, lr: 0.1 }, batch_size: full, steps: 10 }
+`;

@@ -15,7 +15,7 @@ import { optimizerSpec, type OptimizerName, type OptimizerSpec } from '../../src
 import { buildObjective } from '../../src/engine/build';
 import { Rng } from '../../src/engine/rng';
 import type { Objective } from '../../src/engine/objective';
-import { config, denseHessian, jacobiEigenvalues, withSpectrum } from './helpers';
+import { TINY_NETWORK, config, denseHessian, jacobiEigenvalues, withSpectrum } from './helpers';
 
 interface Case { label: string; spec: OptimizerSpec; }
 
@@ -82,16 +82,7 @@ test('λ_max(P⁻¹H) equals the dense computation to 1e-6 on the 2-D test funct
 });
 
 test('λ_max(P⁻¹H) equals the dense computation to 1e-6 on a small network (full Hessian)', () => {
-  const cfg = config(`
-seed: 3
-model:
-  layers:
-    - { units: 3, activation: tanh }
-    - { units: 1, activation: linear }
-  loss: mse
-data: { dataset: moons, samples: 24, noise: 0.1 }
-training: { optimizer: { name: adam, lr: 0.01 }, batch_size: full, steps: 10 }
-`);
+  const cfg = config(TINY_NETWORK);
   for (const c of CASES) {
     const obj = buildObjective(cfg, new Rng(cfg.seed));
     assert.equal(obj.layout.size, 13);

@@ -9,7 +9,7 @@ import { createMonitorSuite } from '../../src/engine/monitors';
 import { buildObjective } from '../../src/engine/build';
 import { Rng } from '../../src/engine/rng';
 import { validateEvent, type OptiscopeEvent } from '../../src/engine/protocol';
-import { QuadraticForm, config, denseHessian, jacobiEigenvalues, withSpectrum } from './helpers';
+import { QuadraticForm, TINY_NETWORK, config, denseHessian, jacobiEigenvalues, withSpectrum } from './helpers';
 
 const n = 120;
 const lambda = Array.from({ length: n }, (_, i) => (i < 10 ? -1 + 0.05 * i : 1 + 9 * ((i - 10) / (n - 10)) ** 2));
@@ -55,16 +55,7 @@ test('Hutchinson trace within 4 of its stated standard errors, and the stated er
 });
 
 test('on a network small enough for its dense Hessian, a full-basis run gives its eigenvalues', () => {
-  const cfg = config(`
-seed: 3
-model:
-  layers:
-    - { units: 3, activation: tanh }
-    - { units: 1, activation: linear }
-  loss: mse
-data: { dataset: moons, samples: 24, noise: 0.1 }
-training: { optimizer: { name: sgd, lr: 0.1 }, batch_size: full, steps: 10 }
-`);
+  const cfg = config(TINY_NETWORK);
   const obj = buildObjective(cfg, new Rng(cfg.seed));
   const m = obj.layout.size;
   const H = denseHessian(obj);
