@@ -6,7 +6,7 @@ the batch the script just backpropagated (kept for one extra pass on probe steps
 the graph of the user's closure.
 """
 import math
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -83,3 +83,182 @@ def extremes(values: List[float], k: int = 3) -> List[float]:
 
 def finite(x: float) -> bool:
     return not (math.isnan(x) or math.isinf(x))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Preconditioned sharpness λ_max(P⁻¹H): the same quantities as src/engine/monitors/preconditioner.ts,
+# read from torch's optimizer state (derivations of P and of each edge: docs/monitors.md).
+
+def _edge_constant(kind: str, group: Dict[str, Any], t: float) -> float:
+    """The edge of lr·λ_max(P⁻¹H) for this optimizer's rule and hyperparameters (NaN when none)."""
+    if kind in ("Adam", "AdamW", "Adamax"):
+        b1 = float(group["betas"][0])
+        return (2 + 2 * b1) / (1 - b1)
+    if kind == "NAdam":
+        b1 = float(group["betas"][0])
+        mu = b1 * (1.0 - 0.5 * 0.96 ** (max(1.0, t) * float(group.get("momentum_decay", 4e-3))))
+        return 2 * (1 + b1) / (1 + b1 - 2 * mu * b1)
+    if kind == "RMSprop":
+        return 2 * (1 + float(group.get("momentum", 0.0)))
+    if kind in ("Adagrad", "Adadelta"):
+        return 2.0
+    return math.nan
+
+
+def _inverse_p(kind: str, state: Dict[str, Any], group: Dict[str, Any], t: float) -> Optional[torch.Tensor]:
+    """P⁻¹ of one parameter (float64) exactly as the optimizer divides by it at its current state."""
+    eps = float(group.get("eps", 0.0))
+    f64 = lambda k: state[k].detach().to(torch.float64)  # noqa: E731
+    if kind in ("Adam", "AdamW", "NAdam"):
+        key = "max_exp_avg_sq" if group.get("amsgrad") and "max_exp_avg_sq" in state else "exp_avg_sq"
+        bc2 = math.sqrt(1 - float(group["betas"][1]) ** t)
+        return 1.0 / (f64(key).sqrt() / bc2 + eps)
+    if kind == "Adamax":
+        return 1.0 / f64("exp_inf")
+    if kind == "RMSprop":
+        sq = f64("square_avg")
+        if group.get("centered") and "grad_avg" in state:
+            sq = sq - f64("grad_avg") ** 2
+        return 1.0 / (sq.sqrt() + eps)
+    if kind == "Adagrad":
+        return 1.0 / (f64("sum").sqrt() + eps)
+    if kind == "Adadelta":
+        return (f64("acc_delta") + eps).sqrt() / (f64("square_avg") + eps).sqrt()
+    return None
+
+
+def _step_scale(kind: str, group: Dict[str, Any], t: float) -> float:
+    """The lr the rule multiplies P⁻¹ by (Adagrad: lr/(1 + (t − 1)·lr_decay), the one it applied last)."""
+    lr = float(group["lr"].item() if isinstance(group["lr"], torch.Tensor) else group["lr"])
+    if kind == "Adagrad":
+        return lr / (1 + (t - 1) * float(group.get("lr_decay", 0.0)))
+    return lr
+
+
+def preconditioner(optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor]) -> Optional[Tuple[List[torch.Tensor], float]]:
+    """(D, edge): D = P^{-1/2} per parameter of `params` (scaled by √(lrₚ/lr₀) when groups differ in lr)
+    and the largest stable λ_max(P⁻¹H) at the first group's step size; None for the SGD family, before
+    the first update, or when a parameter has no state."""
+    from .effective_lr import ADAPTIVE, _kind
+
+    kind = _kind(optimizer)
+    if kind not in ADAPTIVE:
+        return None
+    group_of = {id(p): g for g in optimizer.param_groups for p in g["params"]}
+    ds: List[torch.Tensor] = []
+    ref: Optional[Tuple[float, float]] = None
+    for p in params:
+        state = optimizer.state.get(p)
+        group = group_of.get(id(p))
+        if not state or group is None or "step" not in state:
+            return None
+        t = float(state["step"].item() if isinstance(state["step"], torch.Tensor) else state["step"])
+        if t < 1:
+            return None
+        inv = _inverse_p(kind, state, group, t)
+        scale = _step_scale(kind, group, t)
+        if inv is None or not scale > 0:
+            return None
+        if ref is None:
+            ref = (scale, _edge_constant(kind, group, t))
+        d = (inv * (scale / ref[0])).sqrt()
+        if not bool(torch.isfinite(d).all()):
+            return None
+        ds.append(d.to(device=p.device))
+    if ref is None or not finite(ref[1]):
+        return None
+    return ds, ref[1] / ref[0]
+
+
+def preconditioned_sharpness(optimizer: torch.optim.Optimizer, hvp: Hvp, iterations: int = 20, seed: int = 0) -> Optional[Tuple[float, float, int]]:
+    """(λ_max(P⁻¹H), edge, HVPs) by Lanczos on the symmetric v ↦ D·H·D·v, D = P^{-1/2} (similar to
+    P⁻¹H, so the same eigenvalues); None when the optimizer has no diagonal preconditioner (yet)."""
+    params = list(getattr(hvp, "params"))
+    pre = preconditioner(optimizer, params)
+    if pre is None:
+        return None
+    ds, edge = pre
+
+    def scaled(vs: List[torch.Tensor]) -> List[torch.Tensor]:
+        hs = hvp([(d * v.to(torch.float64)).to(v.dtype) for d, v in zip(ds, vs)])
+        return [(d * h.to(torch.float64)).to(h.dtype) for d, h in zip(ds, hs)]
+
+    values, hvps = lanczos(scaled, params, iterations=iterations, seed=seed)
+    lam = values[-1]
+    return (lam, edge, hvps) if finite(lam) else None
+
+
+def raw_edge(optimizer: torch.optim.Optimizer) -> Optional[float]:
+    """SGD family: the largest stable raw λ_max at the first group's lr (2/lr; heavy ball
+    2(1 + μ)/((1 − dampening)·lr); Nesterov 2(1 + μ)/((1 + 2μ)·lr)); None for other optimizers."""
+    from .effective_lr import _kind
+
+    if _kind(optimizer) != "SGD" or not optimizer.param_groups:
+        return None
+    g = optimizer.param_groups[0]
+    lr = float(g["lr"].item() if isinstance(g["lr"], torch.Tensor) else g["lr"])
+    mu, damp = float(g.get("momentum", 0.0)), float(g.get("dampening", 0.0))
+    if not lr > 0:
+        return None
+    if mu == 0:
+        return 2 / lr
+    if g.get("nesterov"):
+        return 2 * (1 + mu) / ((1 + 2 * mu) * lr)
+    return 2 * (1 + mu) / (max(1 - damp, 1e-12) * lr)
+
+
+# Per-layer block curvature, as the engine measures it: networks up to this many parameters, a short
+# Lanczos per layer, on scheduled and requested probes only.
+LAYER_CURVATURE_MAX_PARAMETERS = 200_000
+LAYER_CURVATURE_ITERATIONS = 12
+
+
+def layer_curvature(hvp: Hvp, layers: Sequence[Tuple[str, Sequence[torch.Tensor]]], iterations: int = LAYER_CURVATURE_ITERATIONS,
+                    seed: int = 0) -> Optional[Tuple[List[Dict[str, Any]], int]]:
+    """λ_max of each layer's diagonal Hessian block: Lanczos on v ↦ (H·[0; v; 0]) restricted to the
+    layer's parameters; None for fewer than two layers, a model too large, or a non-finite value."""
+    used = list(getattr(hvp, "params"))
+    index = {id(p): i for i, p in enumerate(used)}
+    if len(layers) < 2 or sum(p.numel() for p in used) > LAYER_CURVATURE_MAX_PARAMETERS:
+        return None
+    out: List[Dict[str, Any]] = []
+    spent = 0
+    for name, params in layers:
+        idx = [index[id(p)] for p in params if id(p) in index]
+        if not idx:
+            continue
+
+        def block(vs: List[torch.Tensor], idx: List[int] = idx) -> List[torch.Tensor]:
+            full = [torch.zeros_like(p) for p in used]
+            for i, v in zip(idx, vs):
+                full[i] = v
+            hs = hvp(full)
+            return [hs[i] for i in idx]
+
+        values, n = lanczos(block, [used[i] for i in idx], iterations=iterations, seed=seed)
+        spent += n
+        if not finite(values[-1]):
+            return None
+        out.append({"name": name, "lambdaMax": values[-1]})
+    return out, spent
+
+
+def probe_extras(optimizer: torch.optim.Optimizer, hvp: Hvp, iterations: int, seed: int,
+                 layers: Optional[Sequence[Tuple[str, Sequence[torch.Tensor]]]] = None) -> Tuple[Dict[str, Any], int]:
+    """The optimizer-specific part of a hessian event: `preconditioned` for adaptive optimizers,
+    `lambdaEdge` for the SGD family, `layers` (block λ_max) when `layers` is given; and the HVPs spent."""
+    extras: Dict[str, Any] = {}
+    spent = 0
+    pre = preconditioned_sharpness(optimizer, hvp, iterations=iterations, seed=seed)
+    if pre is not None:
+        extras["preconditioned"] = {"lambdaMax": pre[0], "edge": pre[1]}
+        spent += pre[2]
+    else:
+        edge = raw_edge(optimizer)
+        if edge is not None and finite(edge):
+            extras["lambdaEdge"] = edge
+    per_layer = layer_curvature(hvp, layers, seed=seed) if layers else None
+    if per_layer is not None:
+        extras["layers"] = per_layer[0]
+        spent += per_layer[1]
+    return extras, spent

@@ -14,7 +14,7 @@ from .channel import Channel
 from .diagnosis.suite import Suite
 from .diagnosis.view import Layer as DiagLayer, OptimizerSpec, Stats
 from .diagnosis.suite import PROBE_ITERATIONS
-from .hessian import extremes, hvp_from_loss, lanczos
+from .hessian import extremes, hvp_from_loss, lanczos, probe_extras
 from .stats import StatsCollector, StepStats
 
 Location = Tuple[str, int]
@@ -362,15 +362,17 @@ class Monitor:
         trigger = self._report(s, msg[2] is not None, msg[8])
         return trigger if self.closure is None else None
 
-    def publish_probe(self, step: int, values: List[float], hvps: int, trigger: str, lr: float) -> None:
+    def publish_probe(self, step: int, values: List[float], hvps: int, trigger: str, lr: float,
+                      extras: Optional[Dict[str, Any]] = None) -> None:
         """A curvature probe's result: the hessian event and the verdicts that depend on it."""
+        pre = extras or {}
         if self.suite is not None:
             event = self.suite.on_probe(step, values, hvps, trigger, lr)
-            self.emit(event)
+            self.emit({**event, **pre})
             self.suite.judge_probe()
         else:
             self.emit({"type": "hessian", "step": step, "lambdaMax": values[-1], "lambdaMin": values[0],
-                       "eigenvalues": extremes(values), "hvps": hvps, "trigger": trigger, "lrSharpness": lr * values[-1]})
+                       "eigenvalues": extremes(values), "hvps": hvps, "trigger": trigger, "lrSharpness": lr * values[-1], **pre})
 
     def probe_unavailable(self) -> None:
         self.probe_possible = False
@@ -505,17 +507,20 @@ class Monitor:
             return
         t0 = time.perf_counter()
         values, hvps = lanczos(hvp, hvp.params, iterations=PROBE_ITERATIONS, seed=self.probes)
+        trigger = getattr(self, "trigger", "request")
+        blocks = [(l.name, l.params) for l in self.layout.layers] if trigger in ("scheduled", "request") and getattr(self, "layout", None) else None
+        extras, extra_hvps = probe_extras(self.optimizer, hvp, PROBE_ITERATIONS, self.probes, blocks)
+        hvps += extra_hvps
         cost = time.perf_counter() - t0
         self.probe_time += cost
         self._probe_time_since += cost
         self.last_probe_cost = cost
         self.probes += 1
         lr = effective_lr.group_lrs(self.optimizer)[0] if self.optimizer.param_groups else 0.0
-        trigger = getattr(self, "trigger", "request")
         if self.link is not None:
-            self.link.send(("p", self.steps, values, hvps, trigger, lr))
+            self.link.send(("p", self.steps, values, hvps, trigger, lr, extras))
         else:
-            self.publish_probe(self.steps, values, hvps, trigger, lr)
+            self.publish_probe(self.steps, values, hvps, trigger, lr, extras)
 
     # ----------------------------------------------------------------------------------------------
     def fail(self, e: BaseException) -> None:

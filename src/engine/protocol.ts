@@ -197,6 +197,23 @@ export const hessianEventSchema = z.object({
   direction: z.array(num).max(2).optional(),
   /** Extension: lr · lambdaMax, compared with 2 (the stability edge of gradient descent). */
   lrSharpness: num.optional(),
+  /**
+   * Adaptive optimizers: λ_max(P⁻¹H) with P the optimizer's current diagonal preconditioner, and the
+   * largest stable value of it for this optimizer and its hyperparameters (docs/monitors.md).
+   */
+  preconditioned: z.object({ lambdaMax: z.number(), edge: z.number() }).optional(),
+  /** Extension, SGD family: the largest stable raw λ_max at this lr (the optimizer's edge over lr, 2/lr for SGD). */
+  lambdaEdge: z.number().optional(),
+  /** Extension: λ_max of each layer's diagonal Hessian block (scheduled and requested probes on networks). */
+  layers: z.array(z.object({ name, lambdaMax: z.number() })).optional(),
+  /**
+   * Extension, on request: the spectral density by stochastic Lanczos quadrature (nodes ascending, weights
+   * summing to 1) and the standard error of the Hutchinson `trace` sent with it (docs/monitors.md).
+   */
+  spectrum: z.object({
+    nodes: z.array(z.number()).max(4096), weights: z.array(z.number()).max(4096),
+    traceStdErr: z.number(), runs: int, samples: int,
+  }).optional(),
 });
 export type HessianEvent = z.output<typeof hessianEventSchema>;
 

@@ -50,7 +50,11 @@ export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContex
     card.count > 1 ? el('span', { class: 'count' }, `×${card.count}`) : undefined,
   );
   const evidence = el('dl', { class: 'evidence' });
-  for (const [k, v] of Object.entries(e.evidence)) evidence.append(el('dt', {}, k), el('dd', {}, evidenceValue(v)));
+  for (const [k, v] of Object.entries(e.evidence)) {
+    // A number that does not apply (older logs sent NaN, e.g. an adaptive optimizer's raw edge) is left out.
+    if (typeof v === 'number' && !Number.isFinite(v)) continue;
+    evidence.append(el('dt', {}, k), el('dd', {}, evidenceValue(v)));
+  }
   const actions = el('div', { class: 'actions' });
   if (e.fix && !card.resolved) {
     const fix = e.fix;

@@ -18,6 +18,9 @@ import { readTheme, watchTheme, type Theme } from './theme';
 import { custom, el } from './dom';
 import { applyTheme, createLineChart } from './charts';
 import { buildViews, selectedRun, type ChartView } from './views';
+import { EDGE_CHART_TITLE, edgeOfStabilityView } from './edge-chart';
+import { LAYER_CURVATURE_TITLE, layerCurvatureView } from './layer-curvature-chart';
+import { SPECTRUM_TITLE, spectrumView } from './spectrum-chart';
 import { renderCards } from './cards';
 import { renderHeader, type HeaderParts } from './header';
 import { renderRanking } from './race';
@@ -84,6 +87,12 @@ const flowLines = chartBox('flow-lines', 'Gradient flow: ‖∇‖ per layer');
 const efflr = chartBox('efflr', 'Effective learning rate per layer (median, min–max band)', runSelect);
 const ratio = chartBox('ratio', 'Update / weight ratio ‖Δw‖/‖w‖ per layer');
 const curv = chartBox('curvature', 'Curvature: λ_max, λ_min and the 2/lr stability line');
+const edgeBox = chartBox('edge', EDGE_CHART_TITLE);
+const layerCurv = chartBox('layer-curvature', LAYER_CURVATURE_TITLE);
+// Hidden until the host can pass a request to the running engine (the control channel); the engine side
+// is one call, RunTrainer.spectrumNow(), which answers with a hessian event carrying `spectrum`.
+const spectrumButton = custom('vscode-button', { secondary: '', hidden: '', 'data-action': 'request-spectrum' }, 'Compute spectrum');
+const spectrumBox = chartBox('spectrum', SPECTRUM_TITLE, spectrumButton);
 const landscapeButton = custom('vscode-button', { secondary: '', hidden: '', 'data-action': 'request-landscape' }, 'Compute a loss slice around the current weights');
 const contour = chartBox('contour', 'Loss landscape and trajectories', landscapeButton);
 const rankingBox = el('div', { class: 'ranking' });
@@ -92,8 +101,8 @@ const workerDistance = chartBox('workers-distance', 'Parallel workers: distance 
 for (const b of [workerStaleness.box, workerDistance.box]) b.classList.add('hidden');
 
 panels.get('training')!.append(el('div', { class: 'grid' }, loss.box, grad.box, flowHeat.box, flowLines.box, workerStaleness.box, workerDistance.box));
-panels.get('layers')!.append(el('div', { class: 'grid' }, efflr.box, ratio.box));
-panels.get('curvature')!.append(el('div', { class: 'grid one' }, curv.box));
+panels.get('layers')!.append(el('div', { class: 'grid' }, efflr.box, ratio.box, layerCurv.box));
+panels.get('curvature')!.append(el('div', { class: 'grid one' }, curv.box, edgeBox.box, spectrumBox.box));
 panels.get('landscape')!.append(el('div', { class: 'grid one' }, contour.box));
 panels.get('race')!.append(rankingBox);
 
@@ -125,6 +134,9 @@ const views: ChartView[] = buildViews({
     },
   },
 });
+views.push(edgeOfStabilityView(model, createLineChart(edgeBox.canvas, { yTitle: 'sharpness', yScale: 'logarithmic' }), () => theme));
+views.push(spectrumView(model, createLineChart(spectrumBox.canvas, { yTitle: 'density', yScale: 'logarithmic', xTitle: 'eigenvalue' }), () => theme));
+views.push(layerCurvatureView(model, createLineChart(layerCurv.canvas, { yTitle: 'λ_max (block)', yScale: 'logarithmic' }), () => selectedRun(model, view), () => theme));
 for (const v of views) if (v.chart) applyTheme(v.chart, theme);
 
 // ---------------------------------------------------------------------------------------------
@@ -186,6 +198,10 @@ header.exportLog.addEventListener('click', () => {
 landscapeButton.addEventListener('click', () => {
   const r = selectedRun(model, view) ?? model.runList()[0];
   if (r) host.post({ type: 'requestLandscape', logId: r.logId, run: r.run });
+});
+spectrumButton.addEventListener('click', () => {
+  const r = selectedRun(model, view) ?? model.runList()[0];
+  if (r) host.post({ type: 'requestSpectrum', logId: r.logId, run: r.run });
 });
 header.race.addEventListener('click', () => {
   const first = model.runList()[0];

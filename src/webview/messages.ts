@@ -119,6 +119,8 @@ export const fromWebviewSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('race'), logId: logId.optional() }),
   /** Ask for a `landscape` event of a run (a slice around the current weights for networks). */
   z.strictObject({ type: z.literal('requestLandscape'), logId, run: runName }),
+  /** Ask for the Hessian trace and spectral density of a run now (engine: RunTrainer.spectrumNow()). */
+  z.strictObject({ type: z.literal('requestSpectrum'), logId, run: runName }),
   /** Save the log elsewhere (e.g. after a disk-full fault). */
   z.strictObject({ type: z.literal('exportLog'), logId, format: z.enum(['ndjson', 'csv']).optional() }),
 ]);

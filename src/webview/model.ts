@@ -17,6 +17,19 @@ import type {
 import type { RunStateMessage, ReplayLog } from './messages';
 import { BoundedPath, DecimatedSeries } from './series';
 
+export interface SpectrumData {
+  step: number;
+  nodes: number[];
+  weights: number[];
+  trace: number | undefined;
+  traceStdErr: number;
+  /** Bumped on every new spectrum, for redraw signatures. */
+  version: number;
+}
+
+/** Layers whose block curvature a run keeps (a cap like the other per-run collections). */
+const MAX_LAYER_CURVATURE = 64;
+
 export interface LayerSeries {
   name: string;
   /** Position in the network (0 = input side), for the depth palette. */
@@ -54,6 +67,18 @@ export interface RunData {
   lambdaMin: DecimatedSeries;
   /** 2/lr at the steps of curvature probes: gradient descent is unstable where λ_max exceeds it. */
   stability: DecimatedSeries;
+  /**
+   * The sharpness that meets this optimizer's edge, and that edge, at each probe: λ_max(P⁻¹H) for
+   * adaptive optimizers (hessian.preconditioned), raw λ_max against its edge for the SGD family.
+   */
+  sharpness: DecimatedSeries;
+  sharpnessEdge: DecimatedSeries;
+  /** True once a probe carried preconditioned sharpness (an adaptive optimizer). */
+  preconditioned: boolean;
+  /** The latest on-demand spectrum (hessian.spectrum): SLQ nodes and weights, Hutchinson trace. */
+  spectrum: SpectrumData | undefined;
+  /** λ_max of each layer's Hessian block at the probes that measured it, in layer order. */
+  layerCurvature: { name: string; lambdaMax: DecimatedSeries }[];
   saddles: SaddleMark[];
   path: BoundedPath;
   lastStep: number;
@@ -209,7 +234,7 @@ export class PanelModel {
       key, logId, run, rank, optimizer: opt, colorIndex: this.colorOf(opt),
       start: undefined, end: undefined,
       loss: s(), valLoss: s(), gradNorm: s(), lr: s(), layers: [],
-      lambdaMax: s(), lambdaMin: s(), stability: s(), saddles: [],
+      lambdaMax: s(), lambdaMin: s(), stability: s(), sharpness: s(), sharpnessEdge: s(), preconditioned: false, layerCurvature: [], spectrum: undefined, saddles: [],
       path: new BoundedPath(Math.max(256, this.maxPoints * 2)),
       lastStep: -1, lastLoss: NaN, lastLr: NaN, bestLoss: Infinity, bestStep: -1,
       outOfOrder: 0, stepsSeen: 0,
@@ -285,6 +310,37 @@ export class PanelModel {
     r.lambdaMin.push(e.step, e.lambdaMin);
     const lr = Number.isFinite(r.lastLr) ? r.lastLr : lrFromConfig(r.start?.config);
     if (lr !== undefined && lr > 0) r.stability.push(e.step, 2 / lr);
+    if (e.preconditioned) {
+      if (!r.preconditioned) {
+        // An adaptive run: the raw start probe (before its first update) does not meet this edge.
+        r.sharpness = new DecimatedSeries(this.maxPoints);
+        r.sharpnessEdge = new DecimatedSeries(this.maxPoints);
+      }
+      r.preconditioned = true;
+      r.sharpness.push(e.step, e.preconditioned.lambdaMax);
+      r.sharpnessEdge.push(e.step, e.preconditioned.edge);
+    } else if (!r.preconditioned) {
+      // Raw λ_max against the SGD family's edge; a log without it (older, or the bridge) gets 2/lr.
+      r.sharpness.push(e.step, e.lambdaMax);
+      const edge = e.lambdaEdge ?? (lr !== undefined && lr > 0 ? 2 / lr : undefined);
+      if (edge !== undefined) r.sharpnessEdge.push(e.step, edge);
+    }
+    for (const l of e.layers ?? []) {
+      let series = r.layerCurvature.find((x) => x.name === l.name);
+      if (!series) {
+        if (r.layerCurvature.length >= MAX_LAYER_CURVATURE) continue;
+        series = { name: l.name, lambdaMax: new DecimatedSeries(this.maxPoints) };
+        r.layerCurvature.push(series);
+      }
+      series.lambdaMax.push(e.step, l.lambdaMax);
+    }
+    if (e.layers?.length) this.dirty.add('layers');
+    if (e.spectrum) {
+      r.spectrum = {
+        step: e.step, nodes: e.spectrum.nodes, weights: e.spectrum.weights, trace: e.trace,
+        traceStdErr: e.spectrum.traceStdErr, version: (r.spectrum?.version ?? 0) + 1,
+      };
+    }
     this.dirty.add('curvature');
   }
 

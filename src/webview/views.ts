@@ -39,7 +39,7 @@ interface Ctx {
 /** Label prefix of band edges: drawn but left out of the legend. */
 const HIDDEN = '\u200b';
 
-function runLabel(r: RunData, model: PanelModel): string {
+export function runLabel(r: RunData, model: PanelModel): string {
   const multiLog = new Set(model.runList().map((x) => x.logId)).size > 1;
   const base = r.rank !== undefined ? `${r.run} · rank ${r.rank}` : r.run;
   return multiLog ? `${base} (${r.logId.split(/[\\/]/).pop()})` : base;
@@ -77,7 +77,7 @@ export class Throttle {
   }
 }
 
-function chartView(tab: TabId, chart: Chart<'line', Point[]>, sig: () => string, build: () => void): ChartView {
+export function chartView(tab: TabId, chart: Chart<'line', Point[]>, sig: () => string, build: () => void): ChartView {
   let last = '';
   const throttle = new Throttle();
   hideBandsFromLegend(chart);
@@ -247,7 +247,7 @@ export function buildViews(c: Ctx): ChartView[] {
     });
 
   const curvView = chartView('curvature', c.charts.curvature,
-    () => `${versions(model.runList(), (r) => [r.lambdaMax, r.lambdaMin, r.stability])}:${model.runList().reduce((a, r) => a + r.saddles.length, 0)}:${themed()}`,
+    () => `${versions(model.runList(), (r) => [r.lambdaMax, r.lambdaMin, r.stability])}:${model.runList().reduce((a, r) => a + r.saddles.length + (r.preconditioned ? 1e6 : 0), 0)}:${themed()}`,
     () => {
       const th = T();
       const ds: LineDataset[] = [];
@@ -258,7 +258,8 @@ export function buildViews(c: Ctx): ChartView[] {
         const name = runLabel(r, model);
         ds.push(line(`${name} λ_max`, r.lambdaMax.points(), color, th.lineWidth, { pointRadius: 2 }));
         ds.push(line(`${name} λ_min`, r.lambdaMin.points(), color, th.lineWidth, { borderDash: [5, 3], pointRadius: 2 }));
-        if (r.stability.total) ds.push(line(`${name} 2/lr`, r.stability.points(), withAlpha(color, 0.7), 1, { borderDash: [1, 3] }));
+        // 2/lr is gradient descent's edge; an adaptive run's edge is on λ_max(P⁻¹H), in the edge chart.
+        if (r.stability.total && !r.preconditioned) ds.push(line(`${name} 2/lr`, r.stability.points(), withAlpha(color, 0.7), 1, { borderDash: [1, 3] }));
         if (r.saddles.length) {
           ds.push(line(`${name} saddle`, r.saddles.filter((s) => Number.isFinite(s.lambdaMin)).map((s) => ({ x: s.step, y: s.lambdaMin })), th.error, 0, {
             showLine: false, pointRadius: 6, pointStyle: 'triangle', pointBackgroundColor: th.error,

@@ -68,3 +68,60 @@ export function withSpectrum(lambda: number[], u: number[]): number[][] {
   const H = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0) - (2 * u[i] * u[j]) / uu));
   return Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => lambda.reduce((s, l, k) => s + H[i][k] * l * H[j][k], 0)));
 }
+
+/** Eigenvalues (ascending) of a dense symmetric matrix by cyclic Jacobi rotations: the dense oracle. */
+export function jacobiEigenvalues(M: number[][]): number[] {
+  const n = M.length;
+  const a = M.map((r) => r.slice());
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) off += a[i][j] * a[i][j];
+    if (off < 1e-30) break;
+    for (let p = 0; p < n; p++) {
+      for (let q = p + 1; q < n; q++) {
+        if (a[p][q] === 0) continue;
+        const theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1), s = t * c;
+        for (let k = 0; k < n; k++) {
+          const akp = a[k][p], akq = a[k][q];
+          a[k][p] = c * akp - s * akq;
+          a[k][q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = a[p][k], aqk = a[q][k];
+          a[p][k] = c * apk - s * aqk;
+          a[q][k] = s * apk + c * aqk;
+        }
+      }
+    }
+  }
+  return a.map((r, i) => r[i]).sort((x, y) => x - y);
+}
+
+/** The explicit Hessian of an objective at its parameters: one exact HVP per basis vector, symmetrised. */
+export function denseHessian(obj: Objective): number[][] {
+  const n = obj.layout.size;
+  const e = new Float64Array(n), col = new Float64Array(n);
+  const H = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+  for (let j = 0; j < n; j++) {
+    e.fill(0);
+    e[j] = 1;
+    obj.hvp(null, e, col);
+    for (let i = 0; i < n; i++) H[i][j] = col[i];
+  }
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) H[i][j] = H[j][i] = (H[i][j] + H[j][i]) / 2;
+  return H;
+}
+
+/** A 2-3-1 tanh network on 24 moons examples: 13 parameters, small enough for a dense Hessian. */
+export const TINY_NETWORK = `
+seed: 3
+model:
+  layers:
+    - { units: 3, activation: tanh }
+    - { units: 1, activation: linear }
+  loss: mse
+data: { dataset: moons, samples: 24, noise: 0.1 }
+training: { optimizer: { name: sgd, lr: 0.1 }, batch_size: full, steps: 10 }
+`;

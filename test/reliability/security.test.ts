@@ -101,6 +101,7 @@ const WHITELIST: Record<string, { keys: string[]; required: string[] }> = {
   openLog: { keys: ['type'], required: ['type'] },
   race: { keys: ['type', 'logId'], required: ['type'] },
   requestLandscape: { keys: ['type', 'logId', 'run'], required: ['type', 'logId', 'run'] },
+  requestSpectrum: { keys: ['type', 'logId', 'run'], required: ['type', 'logId', 'run'] },
   exportLog: { keys: ['type', 'logId', 'format'], required: ['type', 'logId'] },
 };
 

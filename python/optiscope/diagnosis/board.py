@@ -131,7 +131,7 @@ class WarningBoard:
                 self.raised.append(f.kind)
         slot.last_sent_step = step
         event: Event = {"type": "warning", "step": step, "kind": f.kind, "severity": f.severity, "message": f.message,
-                        "evidence": dict(f.evidence), "id": wid, "status": status, "why": f.why}
+                        "evidence": {k: v for k, v in f.evidence.items() if not (isinstance(v, float) and not math.isfinite(v))}, "id": wid, "status": status, "why": f.why}
         if f.layer:
             event["layer"] = f.layer
         if f.fix and status == "active":

@@ -86,4 +86,36 @@ export class CurvatureProbe {
       loss,
     };
   }
+
+  /**
+   * λ_max of the diagonal Hessian block of the parameters [offset, offset + size) (one layer): the same
+   * Lanczos on v ↦ (H·[0; v; 0]) restricted to the block, so nothing of size n² is ever formed.
+   */
+  blockLambdaMax(batch: Batch, offset: number, size: number, iterations = this.opts.iterations): { lambdaMax: number; hvps: number } {
+    const n = this.objective.layout.size;
+    const full = new Float64Array(n), hv = new Float64Array(n);
+    const op = (v: Float64Array, out: Float64Array): void => {
+      full.set(v, offset);
+      this.objective.hvp(batch, full, hv);
+      out.set(hv.subarray(offset, offset + size));
+    };
+    const r = lanczos(op, size, { iterations, rng: this.rng });
+    return { lambdaMax: r.values[r.size - 1], hvps: r.applications };
+  }
+
+  /**
+   * λ_max(P⁻¹H) by Lanczos on the symmetric operator v ↦ D·H·D·v with D = P^{-1/2} (`invSqrt`), which
+   * is similar to P⁻¹H (same eigenvalues) but symmetric, so Lanczos applies unchanged.
+   */
+  preconditioned(batch: Batch, invSqrt: Float64Array, iterations = this.opts.iterations): { lambdaMax: number; hvps: number } {
+    const n = this.objective.layout.size;
+    const dv = new Float64Array(n);
+    const op = (v: Float64Array, out: Float64Array): void => {
+      for (let i = 0; i < n; i++) dv[i] = invSqrt[i] * v[i];
+      this.objective.hvp(batch, dv, out);
+      for (let i = 0; i < n; i++) out[i] *= invSqrt[i];
+    };
+    const r = lanczos(op, n, { iterations, rng: this.rng });
+    return { lambdaMax: r.values[r.size - 1], hvps: r.applications };
+  }
 }

@@ -14,7 +14,9 @@ import { RunHistory, Ring } from './history';
 import { LayerStatsComputer } from './stats';
 import { CurvatureProbe, type CurvatureEstimate } from './curvature';
 import { WarningBoard } from './warnings';
-import { gradientSmall, isAdaptive, progressSlow, type DiagnosisView, type ProbeRecord } from './view';
+import { preconditioning } from './preconditioner';
+import { estimateSpectrum, SPECTRUM_DEFAULTS, type SpectrumEstimate, type SpectrumOptions } from './spectrum';
+import { gradientSmall, isAdaptive, progressSlow, stabilityEdge, type DiagnosisView, type ProbeRecord } from './view';
 import { GradientFlowDetector, signalGain } from './detectors/gradient-flow';
 import { NonFiniteDetector } from './detectors/non-finite';
 import { LearningRateDetector } from './detectors/learning-rate';
@@ -27,12 +29,25 @@ export { RULES } from './rules';
 
 /** XOR-ed into the config seed for landscape slices (distinct from the trainer's and the probe's). */
 const LANDSCAPE_SEED = 0x165667b1;
+/** XOR-ed into the config seed for on-demand spectra (distinct from the others: requests never shift them). */
+const SPECTRUM_SEED = 0x5bd1e995;
 /** Parameter snapshots kept for projecting the trajectory onto a network slice. */
 const TRAJECTORY_POINTS = 50;
 /** Largest model (parameters) that gets curvature probes and the initial gradient profile. */
 export const MAX_PROBE_PARAMETERS = 2_000_000;
+/** Largest model whose probes also measure each layer's Hessian block (one short Lanczos per layer). */
+export const MAX_LAYER_CURVATURE_PARAMETERS = 200_000;
 /** Examples in the one pass at initialisation that measures the gradient profile across depth. */
 const INIT_BATCH = 256;
+
+/** One probe in the sharpness log: raw λ_max and, for adaptive optimizers, λ_max(P⁻¹H) against its edge. */
+export interface SharpnessPoint {
+  step: number;
+  lambdaMax: number;
+  lambdaMin: number;
+  lrSharpness: number;
+  preconditioned?: { lambdaMax: number; edge: number };
+}
 
 export interface MonitorSuiteExt extends MonitorSuite {
   hasDiverged(): boolean;
@@ -40,10 +55,11 @@ export interface MonitorSuiteExt extends MonitorSuite {
   activeKinds(): WarningKind[];
   /** Runs the curvature probe now on `batch` (trigger `request`) and emits its `hessian` event. */
   probeNow(batch: Batch, step: number): CurvatureEstimate | null;
+  spectrumNow(batch?: Batch, opts?: Partial<SpectrumOptions>): SpectrumEstimate | null;
   /** Computes (and emits) the loss landscape at the current parameters. */
   landscapeNow(step: number, batch?: Batch): LandscapeEvent;
   /** Every probe so far: step, λ_max, λ_min, lr·λ_max (sharpness over training). */
-  sharpness(): { step: number; lambdaMax: number; lambdaMin: number; lrSharpness: number }[];
+  sharpness(): SharpnessPoint[];
 }
 
 export function createMonitorSuite(opts: MonitorOptions, rules: Rules = RULES): MonitorSuiteExt {
@@ -63,9 +79,10 @@ class Suite implements MonitorSuiteExt {
   private readonly critical: CriticalPointDetector;
   private readonly lossFloor: number;
   private readonly updateRatios: Ring;
-  private readonly sharpnessLog: { step: number; lambdaMax: number; lambdaMin: number; lrSharpness: number }[] = [];
+  private readonly sharpnessLog: SharpnessPoint[] = [];
   private readonly trajectory: Float64Array[] = [];
   private readonly landscapeRng: Rng;
+  private readonly spectrumRng: Rng;
   private probe: ProbeRecord | null = null;
   private statsFresh = false;
   private everStats = false;
@@ -107,6 +124,7 @@ class Suite implements MonitorSuiteExt {
     this.lossFloor = lossFloorOf(o);
     this.updateRatios = new Ring(this.window);
     this.landscapeRng = new Rng((config.seed ^ LANDSCAPE_SEED) >>> 0);
+    this.spectrumRng = new Rng((config.seed ^ SPECTRUM_SEED) >>> 0);
     this.autoGap = Math.max(rules.curvature.minGap, Math.round(rules.curvature.minGapFraction * o.totalSteps));
     this.baseGap = this.autoGap;
     // Automatic probes may spend about a tenth of a step's worth of HVPs per step, and always a few probes.
@@ -132,7 +150,7 @@ class Suite implements MonitorSuiteExt {
     return this.board.activeKinds();
   }
 
-  sharpness(): { step: number; lambdaMax: number; lambdaMin: number; lrSharpness: number }[] {
+  sharpness(): SharpnessPoint[] {
     return this.sharpnessLog.slice();
   }
 
@@ -189,7 +207,10 @@ class Suite implements MonitorSuiteExt {
 
     if (this.probeEngine) {
       const h = config.monitors.hessian;
-      const scheduled = h.every > 0 && ctx.step % h.every === 0;
+      // An adaptive optimizer's preconditioner exists from its first update on: that is its start probe
+      // (the edge of λ_max(P⁻¹H) is judged before the loss can react).
+      const firstPreconditioned = ctx.step === 1 && isAdaptive(this.o.optimizer);
+      const scheduled = (h.every > 0 && ctx.step % h.every === 0) || firstPreconditioned;
       const small = gradientSmall(v);
       const stall = progressSlow(v);
       const auto = h.auto && (small || stall) && ctx.step - this.lastAutoProbe >= this.autoGap
@@ -271,6 +292,18 @@ class Suite implements MonitorSuiteExt {
     return this.probe?.estimate ?? null;
   }
 
+  spectrumNow(batch: Batch = this.lastBatch, opts: Partial<SpectrumOptions> = {}): SpectrumEstimate | null {
+    if (this.o.objective.layout.size > MAX_PROBE_PARAMETERS) return null;
+    const est = estimateSpectrum(this.o.objective, batch, this.spectrumRng, { ...SPECTRUM_DEFAULTS, ...opts });
+    const step = this.history.steps;
+    this.o.emit({
+      type: 'hessian', run: this.o.run, step, lambdaMax: est.lambdaMax, lambdaMin: est.lambdaMin,
+      eigenvalues: [est.lambdaMin, est.lambdaMax], hvps: est.hvps, trigger: 'request', trace: est.trace,
+      spectrum: { nodes: est.nodes, weights: est.weights, traceStdErr: est.traceStdErr, runs: est.runs, samples: est.samples },
+    });
+    return est;
+  }
+
   landscapeNow(step: number, batch: Batch = this.lastBatch): LandscapeEvent {
     const { config, objective } = this.o;
     const grid = Math.min(config.monitors.landscape.grid, 41);
@@ -284,18 +317,63 @@ class Suite implements MonitorSuiteExt {
   private runProbe(batch: Batch, step: number, trigger: ProbeRecord['trigger'], nearCritical: boolean, iterations?: number): void {
     if (!this.probeEngine) return;
     const estimate = this.probeEngine.probe(batch, iterations);
-    if (trigger === 'small-gradient' || trigger === 'stall') this.autoHvps += estimate.hvps;
+    const preconditioned = this.preconditionedSharpness(batch, iterations);
+    const perLayer = trigger === 'scheduled' || trigger === 'request' ? this.layerCurvature(batch) : null;
+    const hvps = estimate.hvps + (preconditioned?.hvps ?? 0) + (perLayer?.hvps ?? 0);
+    if (trigger === 'small-gradient' || trigger === 'stall') this.autoHvps += hvps;
     const lrEff = isAdaptive(this.o.optimizer) && Number.isFinite(this.effLrP50) ? this.effLrP50 : this.lastLr;
     const lrSharpness = this.lastLr * estimate.lambdaMax;
-    this.probe = { step, estimate, lrSharpness, lrEff, trigger, nearCritical };
-    this.sharpnessLog.push({ step, lambdaMax: estimate.lambdaMax, lambdaMin: estimate.lambdaMin, lrSharpness });
+    const pre = preconditioned ? { lambdaMax: preconditioned.lambdaMax, edge: preconditioned.edge } : undefined;
+    this.probe = { step, estimate, lrSharpness, lrEff, trigger, nearCritical, ...(pre ? { preconditioned: pre } : {}) };
+    this.sharpnessLog.push({ step, lambdaMax: estimate.lambdaMax, lambdaMin: estimate.lambdaMin, lrSharpness, ...(pre ? { preconditioned: pre } : {}) });
     this.o.emit({
       type: 'hessian', run: this.o.run, step, lambdaMax: estimate.lambdaMax, lambdaMin: estimate.lambdaMin,
-      eigenvalues: estimate.eigenvalues, hvps: estimate.hvps, trigger,
+      eigenvalues: estimate.eigenvalues, hvps, trigger,
       lrSharpness,
+      ...(pre ? { preconditioned: pre } : {}),
+      ...(this.rawEdge() !== undefined ? { lambdaEdge: this.rawEdge() } : {}),
+      ...(perLayer ? { layers: perLayer.layers } : {}),
       ...(estimate.trace !== undefined ? { trace: estimate.trace } : {}),
       ...(this.o.objective.layout.size <= 2 ? { direction: Array.from(estimate.minVector) } : {}),
     });
+  }
+
+  /**
+   * λ_max of each layer's diagonal Hessian block, when cheap: a network of several layers up to
+   * MAX_LAYER_CURVATURE_PARAMETERS, autoIterations Lanczos steps per layer (null otherwise or when not finite).
+   */
+  private layerCurvature(batch: Batch): { layers: { name: string; lambdaMax: number }[]; hvps: number } | null {
+    const { objective, config } = this.o;
+    const layers = objective.layout.layers;
+    if (!this.probeEngine || !config.model || layers.length < 2 || objective.layout.size > MAX_LAYER_CURVATURE_PARAMETERS) return null;
+    let hvps = 0;
+    const out: { name: string; lambdaMax: number }[] = [];
+    for (const l of layers) {
+      if (l.size === 0) continue;
+      const r = this.probeEngine.blockLambdaMax(batch, l.offset, l.size, this.rules.curvature.autoIterations);
+      hvps += r.hvps;
+      if (!Number.isFinite(r.lambdaMax)) return null;
+      out.push({ name: l.name, lambdaMax: r.lambdaMax });
+    }
+    return { layers: out, hvps };
+  }
+
+  /** The SGD family's largest stable raw λ_max at the current lr (undefined for adaptive optimizers). */
+  private rawEdge(): number | undefined {
+    const e = stabilityEdge(this.o.optimizer) / this.lastLr;
+    return Number.isFinite(e) && e > 0 ? e : undefined;
+  }
+
+  /**
+   * λ_max(P⁻¹H) at the current parameters with P the optimizer's preconditioner as its state stands
+   * (adaptive optimizers after their first update; null otherwise or when not finite).
+   */
+  private preconditionedSharpness(batch: Batch, iterations?: number): { lambdaMax: number; edge: number; hvps: number } | null {
+    if (!this.probeEngine || !this.o.optimizerState || !isAdaptive(this.o.optimizer)) return null;
+    const p = preconditioning(this.o.optimizer, this.o.optimizerState(), this.lastLr);
+    if (!p) return null;
+    const r = this.probeEngine.preconditioned(batch, p.invSqrt, iterations);
+    return Number.isFinite(r.lambdaMax) ? { lambdaMax: r.lambdaMax, edge: p.edge, hvps: r.hvps } : null;
   }
 
   /** Global summaries of the fresh per-layer statistics: median effective lr, step efficiency, update ratio. */

@@ -32,6 +32,11 @@ export interface LanczosResult {
   residuals: Float64Array;
   /** Trace of the tridiagonal matrix (equals the operator's trace when size = n). */
   trace: number;
+  /**
+   * First component of each Ritz vector in the Lanczos basis, squared: the Gauss quadrature weights of
+   * the start vector's spectral measure (stochastic Lanczos quadrature); they sum to 1.
+   */
+  weights: Float64Array;
   /** The Ritz vector of values[j], in the original coordinates (a unit vector). */
   vector(j: number): Float64Array;
 }
@@ -105,12 +110,15 @@ export function lanczos(op: Operator, n: number, opts: LanczosOptions): LanczosR
   for (let j = 0; j < size; j++) residuals[j] = size === n ? 0 : Math.abs(lastBeta * eig.vectors[(size - 1) * size + j]);
   let trace = 0;
   for (const a of alpha) trace += a;
+  const weights = new Float64Array(size);
+  for (let j = 0; j < size; j++) weights[j] = eig.vectors[j] * eig.vectors[j];
   return {
     values: eig.values,
     applications,
     size,
     residuals,
     trace,
+    weights,
     vector(j: number): Float64Array {
       const v = new Float64Array(n);
       for (let r = 0; r < size; r++) {

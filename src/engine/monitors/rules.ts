@@ -41,6 +41,12 @@ export interface Rules {
   saturatedUnits: { fraction: number };
   effectiveLrCollapse: { dropFromPeak: number; stepEfficiencyDrop: number; highLoss: number };
   sharpMinimum: { lrSharpness: number };
+  /**
+   * Training at the edge of stability: sharpness within `band` (relative) of the optimizer's edge on
+   * consecutive probes spanning at least `windows` detector windows, while the loss is still above
+   * `highLoss` of its initial excess (training, not converged).
+   */
+  edgeOfStability: { band: number; windows: number; highLoss: number };
   preflight: { signalGainHigh: number; adaptiveLrMin: number };
 }
 

@@ -7,6 +7,7 @@ import type { LayerStat, OptiscopeEvent, WarningKind } from '../protocol';
 import type { Activity, Batch, Objective } from '../objective';
 import type { ResolvedConfig } from '../config/types';
 import type { OptimizerSpec } from '../optim/catalog';
+import type { SpectrumEstimate } from './spectrum';
 
 export interface StepContext {
   run: string;
@@ -40,6 +41,8 @@ export interface MonitorOptions {
   emit: (event: OptiscopeEvent) => void;
   /** Total planned steps (for rules that start after a fraction of training). */
   totalSteps: number;
+  /** The optimizer's live state under torch's names (its preconditioner, for preconditioned sharpness). */
+  optimizerState?: () => Record<string, Float64Array | number>;
 }
 
 export interface MonitorSuite {
@@ -55,4 +58,10 @@ export interface MonitorSuite {
   raisedKinds?(): WarningKind[];
   /** True once a non-finite loss, gradient or parameter was seen (the run ends with reason `diverged`). */
   hasDiverged?(): boolean;
+  /**
+   * Hessian trace (Hutchinson) and spectral density (stochastic Lanczos quadrature) at the current
+   * parameters on `batch` (default: the last step's), bounded in HVPs and time; emits a `hessian` event
+   * with trigger `request` and `spectrum`. Null when the model is too large to probe.
+   */
+  spectrumNow?(batch?: Batch): SpectrumEstimate | null;
 }

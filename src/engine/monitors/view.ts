@@ -22,6 +22,8 @@ export interface ProbeRecord {
   trigger: NonNullable<HessianEvent['trigger']>;
   /** Was the gradient small (nearly critical point) when the probe ran? */
   nearCritical: boolean;
+  /** Adaptive optimizers: λ_max(P⁻¹H) and its stability edge at the probe (absent before the first update). */
+  preconditioned?: { lambdaMax: number; edge: number };
 }
 
 export interface DiagnosisView {
@@ -73,6 +75,44 @@ export function stabilityEdge(o: OptimizerSpec): number {
   return NaN;
 }
 
+/** Where the run sits against its stability edge at the latest probe, in the quantity the edge bounds. */
+export interface EdgePosition {
+  /** lr·λ_max (SGD family) or λ_max(P⁻¹H) (adaptive optimizers). */
+  sharpness: number;
+  /** The optimizer's edge for that quantity (finite, positive). */
+  edge: number;
+  /** sharpness / edge: 1 is the edge. */
+  ratio: number;
+  preconditioned: boolean;
+}
+
+/**
+ * The latest probe against the optimizer's edge: raw lr·λ_max for SGD, momentum and Nesterov, the
+ * preconditioned sharpness for adaptive optimizers; null when it is not known (no probe yet, or an
+ * adaptive probe before the first update).
+ */
+export function edgePosition(v: DiagnosisView): EdgePosition | null {
+  const p = v.probe;
+  if (!p) return null;
+  if (isAdaptive(v.optimizer)) {
+    const pre = p.preconditioned;
+    if (!pre || !(pre.edge > 0) || !Number.isFinite(pre.lambdaMax) || !Number.isFinite(pre.edge)) return null;
+    return { sharpness: pre.lambdaMax, edge: pre.edge, ratio: pre.lambdaMax / pre.edge, preconditioned: true };
+  }
+  const edge = stabilityEdge(v.optimizer);
+  const sharpness = v.lr * p.estimate.lambdaMax;
+  if (!Number.isFinite(edge) || !Number.isFinite(sharpness)) return null;
+  return { sharpness, edge, ratio: sharpness / edge, preconditioned: false };
+}
+
+/** The numbers behind an edge verdict, for a warning's evidence (finite by construction). */
+export function edgeEvidence(pos: EdgePosition | null): Record<string, number> {
+  if (!pos) return {};
+  return pos.preconditioned
+    ? { preconditionedLambdaMax: pos.sharpness, edge: pos.edge, edgeRatio: pos.ratio }
+    : { edge: pos.edge, edgeRatio: pos.ratio };
+}
+
 /** (loss − floor) ≥ fraction · (initial − floor); always true when the loss is unbounded below. */
 export function lossStillHigh(v: DiagnosisView, fraction: number): boolean {
   const now = v.history.smoothed();
@@ -122,6 +162,9 @@ export function suggestedLr(v: DiagnosisView, fallbackFactor: number): number {
   const p = v.probe;
   const edge = stabilityEdge(v.optimizer);
   if (p && p.estimate.lambdaMax > 0 && Number.isFinite(edge)) return round2(edge / 2 / p.estimate.lambdaMax);
+  // Adaptive: the edge scales as 1/lr while P does not depend on lr, so lr/(2·ratio) puts λ_max(P⁻¹H) at half its edge.
+  const pos = isAdaptive(v.optimizer) ? edgePosition(v) : null;
+  if (pos && pos.ratio > 0) return round2(v.lr / (2 * pos.ratio));
   return round2(v.optimizer.lr * fallbackFactor);
 }
 

@@ -158,10 +158,24 @@ export class WarningBoard {
     slot.lastSentStep = step;
     const event: WarningEvent = {
       type: 'warning', run: this.o.run, step, kind: f.kind, severity: f.severity, message: f.message,
-      evidence: f.evidence, id, status, why: f.why,
+      evidence: finiteEvidence(f.evidence), id, status, why: f.why,
     };
     if (f.layer) event.layer = f.layer;
     if (f.fix && status === 'active') event.fix = f.fix;
     this.o.emit(event);
   }
+}
+
+/**
+ * Evidence as it goes out: a number that is not finite (a quantity that does not apply, or a loss that
+ * overflowed) is left out rather than shown as NaN or Infinity on a card.
+ */
+export function finiteEvidence(e: Evidence): Evidence {
+  const out: Evidence = {};
+  for (const [k, v] of Object.entries(e)) {
+    if (typeof v === 'number' && !Number.isFinite(v)) continue;
+    if (Array.isArray(v) && v.some((x) => !Number.isFinite(x))) continue;
+    out[k] = v;
+  }
+  return out;
 }

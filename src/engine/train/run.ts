@@ -9,6 +9,7 @@ import { createOptimizer, type Optimizer } from '../optim/optimizers';
 import { createSchedule, type Schedule } from '../optim/schedules';
 import { createMonitorSuite } from '../monitors';
 import type { MonitorSuite } from '../monitors/types';
+import type { SpectrumEstimate } from '../monitors/spectrum';
 import type { Activity, Batch, Objective } from '../objective';
 import type { RoundResult } from '../parallel/simulator';
 import type { ResolvedConfig } from '../config/types';
@@ -102,6 +103,7 @@ export class TrainingRun {
       : null;
     this.monitors = createMonitorSuite({
       run: o.run, config, optimizer: o.optimizer, objective: this.objective, emit: o.emit, totalSteps: o.totalSteps,
+      optimizerState: () => this.optimizer.state(),
     });
     const parallel = (o.optimizer as RaceEntry).parallel ?? config.monitors.parallel;
     if (parallel) {
@@ -125,6 +127,15 @@ export class TrainingRun {
     if (t.clip?.norm !== undefined) clipGradNorm(g, t.clip.norm);
     if (t.clip?.value !== undefined) clipGradValue(g, t.clip.value);
     if (t.gradient_noise) addGradientNoise(g, this.stepsDone, t.gradient_noise.eta, t.gradient_noise.gamma, this.noiseRng);
+  }
+
+  /**
+   * Hessian trace and spectral density now, at the current parameters on the last step's batch: one call
+   * for an on-demand request (a "Compute spectrum" button through the control channel). Emits a
+   * `hessian` event with `spectrum`; null when the model is too large to probe.
+   */
+  spectrumNow(): SpectrumEstimate | null {
+    return this.monitors.spectrumNow?.() ?? null;
   }
 
   get done(): boolean {

@@ -205,6 +205,10 @@ export class PanelHost {
       case 'requestLandscape':
         // The engine has no control channel to a running process yet; landscapes arrive unasked.
         return;
+      case 'requestSpectrum':
+        // Nor for spectra: the panel keeps its button hidden until one exists (the engine's side is
+        // RunTrainer.spectrumNow(), which emits the answer as a hessian event with `spectrum`).
+        return;
     }
   }
 

@@ -7,6 +7,7 @@
 import type { WarningBoard, Finding } from '../warnings';
 import { fmt } from './gradient-flow';
 import { rootCauseLive } from './learning-rate';
+import { EdgeOfStabilityTracker } from './edge-of-stability';
 import {
   accumulatorShrinking, gradientSmall, layerPath, lossStillHigh, matchedInit, optimizerPath, progressSlow, stabilityEdge, type DiagnosisView,
 } from '../view';
@@ -21,6 +22,8 @@ const ESCAPE_GRADIENT_FACTOR = 10;
 const ESCAPE_MARGIN = 0.25;
 
 export class CriticalPointDetector {
+  private readonly edge = new EdgeOfStabilityTracker();
+
   constructor(private readonly board: WarningBoard) {}
 
   /** After each curvature probe. */
@@ -97,7 +100,9 @@ export class CriticalPointDetector {
         key: ['lambdaMax'],
       };
     }
-    this.board.observe('sharp-minimum', undefined, sharp, v.step, r.saddlePoint.probes);
+    // The same slot says when a run trains at the edge (info, rule at-edge) before any minimum is reached.
+    const atEdge = this.edge.atProbe(v);
+    this.board.observe('sharp-minimum', undefined, sharp ?? atEdge, v.step, sharp ? r.saddlePoint.probes : 1);
   }
 
   /**

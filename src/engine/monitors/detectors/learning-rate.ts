@@ -6,11 +6,12 @@
 import type { WarningBoard, Finding } from '../warnings';
 import { fmt } from './gradient-flow';
 import {
-  accumulatorShrinking, gradientSmall, isAdaptive, lossStillHigh, optimizerPath, progressSlow, round2, stabilityEdge, suggestedLr,
-  type DiagnosisView,
+  accumulatorShrinking, edgeEvidence, edgePosition, gradientSmall, isAdaptive, lossStillHigh, optimizerPath, progressSlow, round2, suggestedLr,
+  type DiagnosisView, type EdgePosition,
 } from '../view';
 
 const WHY_HIGH = 'Gradient descent on a quadratic is stable only while lr·λ_max < 2 (each step multiplies the error along the sharpest direction by |1 − lr·λ|); past that edge the loss oscillates and grows instead of falling.';
+const WHY_HIGH_ADAPTIVE = 'An adaptive optimizer steps by lr·P⁻¹ times the (averaged) gradient, so its stability is set by the preconditioned sharpness λ_max(P⁻¹H) against its own edge ((2 + 2β₁)/((1 − β₁)·lr) for Adam, 2/lr for RMSprop and Adagrad; Cohen et al. 2022); past it the steps overshoot along the sharpest preconditioned direction.';
 const WHY_LOW = 'Each update moves the weights by a tiny fraction of their size although the curvature would allow far larger steps, so the loss falls too slowly to finish in the planned steps.';
 const WHY_COLLAPSE = 'Adagrad divides by the square root of the sum of all past squared gradients, which only grows: the effective step shrinks like 1/√t and training stalls long before a minimum (RMSprop and Adam forget old gradients instead).';
 
@@ -63,11 +64,10 @@ export class LearningRateDetector {
   private tooHigh(v: DiagnosisView): void {
     const r = v.rules.lrTooHigh;
     const h = v.history;
-    const edge = stabilityEdge(v.optimizer);
-    const p = v.probe;
-    const sharp = p && Number.isFinite(edge) ? v.lr * p.estimate.lambdaMax : NaN;
-    if (sharp > edge) this.pastEdgeAt ??= v.step;
-    else if (sharp <= edge) this.pastEdgeAt = null;
+    const pos = edgePosition(v);
+    const ratio = pos ? pos.ratio : NaN;
+    if (ratio > 1) this.pastEdgeAt ??= v.step;
+    else if (ratio <= 1) this.pastEdgeAt = null;
 
     // The loss: windowed mean at least riseOverMin × its best (and clearly above it), or persistent oscillation.
     const min = h.minSmoothedOrFirst();
@@ -80,28 +80,39 @@ export class LearningRateDetector {
       && (v.fullBatch || now > h.firstWindowMean);
     const oscillating = v.fullBatch && v.window >= r.oscillationMinSteps && h.loss.length >= v.window + 2
       && h.flipFraction() >= r.oscillationFlips && !(h.progressPerStep(v.lossFloor) > 0);
-    const clearlyPast = sharp > (edge * r.edgeUnconfirmed) / 2;
-    const confirmedEdge = sharp > edge && (rising || oscillating || clearlyPast);
+    const clearlyPast = ratio > r.edgeUnconfirmed / 2;
+    // Sharpness hovering at the edge is the edge-of-stability regime (Cohen et al.): the loss goes up and
+    // down while it keeps falling over longer stretches. There the oscillation is explained, not a verdict.
+    const atEdge = Math.abs(ratio - 1) <= v.rules.edgeOfStability.band;
+    const explained = oscillating && atEdge && !rising;
+    const confirmedEdge = ratio > 1 && (rising || (oscillating && !atEdge) || clearlyPast);
     let f: Finding | null = null;
-    if (confirmedEdge || rising || oscillating) {
+    if (confirmedEdge || rising || (oscillating && !explained)) {
       const rule = confirmedEdge ? 'edge-of-stability' : rising ? 'rising' : 'oscillation';
-      const msg = confirmedEdge
-        ? `lr·λ_max = ${fmt(sharp)} is past ${fmt(edge)}, the stability edge of ${v.optimizer.name}: steps overshoot along the sharpest direction (λ_max = ${fmt(p?.estimate.lambdaMax ?? NaN)}).`
+      const msg = confirmedEdge && pos
+        ? this.pastEdgeMessage(v, pos)
         : rising
           ? `The loss is rising: its recent mean ${fmt(now)} is ${fmt(now / min)}× its best ${fmt(min)}.`
           : `The loss oscillates without decreasing (${Math.round(h.flipFraction() * 100)}% of recent steps change direction).`;
       f = {
         kind: 'lr-too-high', severity: rising || clearlyPast ? 'error' : 'warning', message: msg,
         evidence: {
-          lr: v.lr, rule, recentLoss: now, bestLoss: min, flipFraction: h.flipFraction(), edge,
-          ...this.curvatureEvidence(v),
+          lr: v.lr, rule, recentLoss: now, bestLoss: min, flipFraction: h.flipFraction(),
+          ...this.curvatureEvidence(v), ...edgeEvidence(pos),
         },
         fix: { path: optimizerPath(v, 'lr'), value: lowerLr(v) },
-        why: WHY_HIGH,
-        key: ['lr', 'lrSharpness'],
+        why: pos?.preconditioned ? WHY_HIGH_ADAPTIVE : WHY_HIGH,
+        key: ['lr', 'lrSharpness', 'edgeRatio'],
       };
     }
     this.board.observe('lr-too-high', undefined, f, v.step, confirmedEdge && clearlyPast ? 1 : v.rules.persist);
+  }
+
+  private pastEdgeMessage(v: DiagnosisView, pos: EdgePosition): string {
+    const name = v.optimizer.name;
+    return pos.preconditioned
+      ? `The preconditioned sharpness λ_max(P⁻¹H) = ${fmt(pos.sharpness)} is ${fmt(pos.ratio)}× ${fmt(pos.edge)}, the stability edge of ${name} at lr ${fmt(v.lr)}: its steps overshoot along the sharpest direction of the curvature it sees (raw λ_max = ${fmt(v.probe?.estimate.lambdaMax ?? 0)}).`
+      : `lr·λ_max = ${fmt(pos.sharpness)} is past ${fmt(pos.edge)}, the stability edge of ${name}: steps overshoot along the sharpest direction (λ_max = ${fmt(v.probe?.estimate.lambdaMax ?? 0)}).`;
   }
 
   private collapse(v: DiagnosisView): void {
@@ -136,15 +147,14 @@ export class LearningRateDetector {
   private tooLow(v: DiagnosisView): void {
     const r = v.rules.lrTooLow;
     const adaptive = isAdaptive(v.optimizer);
-    const edge = stabilityEdge(v.optimizer);
-    const p = v.probe;
-    // Curvature decides when it can: a non-adaptive step far inside the stability edge could grow safely;
-    // one near the edge is limited by curvature (ill-conditioning), not by a timid lr.
-    const sharp = p && Number.isFinite(edge) ? v.lr * p.estimate.lambdaMax : NaN;
+    const pos = edgePosition(v);
+    // Curvature decides when it can: a step far inside the stability edge could grow safely; one near the
+    // edge is limited by curvature (ill-conditioning), not by a timid lr.
+    const ratio = pos ? pos.ratio : NaN;
     // Both: far inside the edge, and updates that barely move the weights (with mini-batches the noise, not
     // only the curvature, bounds a useful lr, so curvature headroom alone is not enough).
-    const curvatureSaysLow = Number.isFinite(sharp)
-      ? sharp < r.lrSharpness * edge / 2 && v.updateRatio < r.updateRatio
+    const curvatureSaysLow = Number.isFinite(ratio)
+      ? ratio < r.lrSharpness / 2 && v.updateRatio < r.updateRatio
       : v.updateRatio < r.updateRatio;
     // A schedule that has annealed the lr is doing its job; the configured lr is what this rule judges.
     const annealed = v.lr < 0.5 * v.optimizer.lr;
@@ -153,19 +163,26 @@ export class LearningRateDetector {
     // A step that shrank on its own (Adagrad's accumulator) is a collapse, not a base lr set too low.
     const shrinking = accumulatorShrinking(v);
     const collapseLive = this.board.isLive('effective-lr-collapse');
+    // An adaptive run whose preconditioned sharpness is already near its edge has no room to grow its lr.
+    const room = !adaptive || !pos || pos.ratio < 0.5;
     const holds = !collapseLive && !shrinking && !annealed && !rootCauseLive(this.board) && !gradientSmall(v) && lossStillHigh(v, r.highLoss)
-      && progressSlow(v) && (adaptive ? tiny : curvatureSaysLow);
+      && progressSlow(v) && (adaptive ? tiny && room : curvatureSaysLow);
     let f: Finding | null = null;
     if (holds) {
-      const suggestion = adaptive || !Number.isFinite(sharp) ? round2(v.optimizer.lr * 10) : suggestedLr(v, 10);
+      // With curvature known, at most half-way to the edge (lr/(2·ratio)); adaptive runs also at most ×10.
+      const suggestion = !pos || !(pos.ratio > 0) ? round2(v.optimizer.lr * 10)
+        : adaptive ? round2(Math.min(v.optimizer.lr * 10, v.lr / (2 * pos.ratio))) : suggestedLr(v, 10);
       f = {
         kind: 'lr-too-low', severity: 'warning',
-        message: Number.isFinite(sharp) && !adaptive
-          ? `The learning rate ${fmt(v.lr)} is far below what the curvature allows (lr·λ_max = ${fmt(sharp)}, stable up to ${fmt(edge)}) and the loss is falling too slowly to finish.`
-          : `Updates are ${fmt(v.updateRatio)} of the weights' size per step and the loss is falling too slowly to finish: the learning rate ${fmt(v.lr)} is too small.`,
+        message: pos && !adaptive
+          ? `The learning rate ${fmt(v.lr)} is far below what the curvature allows (lr·λ_max = ${fmt(pos.sharpness)}, stable up to ${fmt(pos.edge)}) and the loss is falling too slowly to finish.`
+          : pos && pos.ratio > 0
+            ? `Updates are ${fmt(v.updateRatio)} of the weights' size per step and the loss is falling too slowly to finish: the learning rate ${fmt(v.lr)} is too small. The curvature leaves room: λ_max(P⁻¹H) = ${fmt(pos.sharpness)} is ${fmt(1 / pos.ratio)}× below ${v.optimizer.name}'s edge ${fmt(pos.edge)}, so the lr could grow about ${fmt(1 / pos.ratio)}× before steps turn unstable.`
+            : `Updates are ${fmt(v.updateRatio)} of the weights' size per step and the loss is falling too slowly to finish: the learning rate ${fmt(v.lr)} is too small.`,
         evidence: {
           lr: v.lr, updateRatio: v.updateRatio, progressPerStep: v.history.progressPerStep(v.lossFloor),
-          loss: v.history.smoothed(), initialLoss: v.history.initialLoss, ...this.curvatureEvidence(v),
+          loss: v.history.smoothed(), initialLoss: v.history.initialLoss, ...this.curvatureEvidence(v), ...edgeEvidence(pos),
+          ...(pos && pos.ratio > 0 ? { lrRoom: 1 / pos.ratio } : {}),
         },
         fix: { path: optimizerPath(v, 'lr'), value: suggestion },
         why: WHY_LOW,
