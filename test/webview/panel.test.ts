@@ -158,9 +158,13 @@ test('read-only panels disable Apply fix; the stop button posts stop for a live 
   await page.click('vscode-button[data-action="stop"]');
   const posted = (await rec.posted()).slice(1);
   assert.deepEqual(posted, [{ type: 'stop', logId: 'mlp' }]);
+  const opacity = () => page.evaluate(() => Number(getComputedStyle(document.querySelector('vscode-button[data-action="stop"]')!).opacity));
+  assert.equal(await opacity(), 1, 'a live Stop is drawn at full strength');
   await post(page, [{ type: 'runState', logId: 'mlp', state: 'stopped' }]);
   await frames(page);
   assert.equal(await page.getAttribute('vscode-button[data-action="stop"]', 'disabled'), '');
+  assert.ok((await opacity()) <= 0.5, 'a disabled Stop is visibly dimmed');
+  assert.ok(Number(await fix.evaluate((b) => getComputedStyle(b).opacity)) <= 0.5, 'a disabled Apply fix too');
   await assertClean(page, rec);
 });
 
