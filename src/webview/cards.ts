@@ -7,6 +7,7 @@ import type { FromWebview } from './messages';
 import type { PanelModel, WarningCard } from './model';
 import { custom, el } from './dom';
 import { fmt } from './canvas';
+import { describeFix } from '../engine/fixWording';
 
 export interface CardContext {
   post(msg: FromWebview): void;
@@ -52,9 +53,14 @@ export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContex
   const evidence = el('dl', { class: 'evidence' });
   for (const [k, v] of Object.entries(e.evidence)) evidence.append(el('dt', {}, k), el('dd', {}, evidenceValue(v)));
   const actions = el('div', { class: 'actions' });
-  if (e.fix && !card.resolved) {
+  // On a script the fix reads as the script edit (lr=0.05 on train.py:19); one with no single-line edit
+  // (a layer's init, clipping) is a suggestion in PyTorch terms, not a button.
+  const wording = e.fix ? describeFix(e.fix, e.source, e.layer) : undefined;
+  if (e.fix && wording && !wording.editable && !card.resolved) actions.append(el('span', { class: 'suggestion' }, `Suggestion: ${wording.label}`));
+  if (e.fix && wording?.editable && !card.resolved) {
     const fix = e.fix;
-    const b = custom('vscode-button', { 'data-action': 'apply-fix', title: `Set ${fix.path} to ${fixValue(fix.value)} in the config` }, `Apply fix: ${fix.path} = ${fixValue(fix.value)}`);
+    const title = e.source && /\.py$/i.test(e.source.file) ? `Edit ${wording.label}` : `Set ${fix.path} to ${fixValue(fix.value)} in the config`;
+    const b = custom('vscode-button', { 'data-action': 'apply-fix', title }, `Apply fix: ${wording.label}`);
     if (ctx.readOnly) b.setAttribute('disabled', '');
     b.addEventListener('click', () => {
       if (ctx.readOnly) return;

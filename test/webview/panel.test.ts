@@ -168,6 +168,27 @@ test('read-only panels disable Apply fix; the stop button posts stop for a live 
   await assertClean(page, rec);
 });
 
+test('a script run’s fix reads as the script edit; one with no single-line edit is a PyTorch suggestion', { skip }, async () => {
+  const { page, rec } = await open();
+  const start = { type: 'start', run: 'sgd', protocol: 1, config: {}, parameters: 4, layers: [{ name: 'net.0', parameters: 4 }], file: '/p/train.py' };
+  const warn = (kind: string, fix: object, line: number) =>
+    ({ type: 'warning', run: 'sgd', step: 3, kind, severity: 'warning', layer: 'net.0', message: kind, evidence: {}, fix, source: { file: '/p/train.py', line }, id: kind });
+  await post(page, [{ type: 'runState', logId: 'py', state: 'ended' }, { type: 'events', logId: 'py', events: [
+    start,
+    warn('lr-too-high', { path: 'training.optimizer.lr', value: 0.05 }, 19),
+    warn('vanishing-gradient', { path: 'model.layers.0.init', value: 'he' }, 7),
+  ] }]);
+  await frames(page);
+  const lrCard = page.locator('.card[data-kind="lr-too-high"]');
+  assert.equal((await lrCard.locator('vscode-button[data-action="apply-fix"]').innerText()).trim(), 'Apply fix: lr=0.05 on train.py:19');
+  const vg = page.locator('.card[data-kind="vanishing-gradient"]');
+  assert.equal(await vg.locator('[data-action="apply-fix"]').count(), 0, 'no button for an edit the extension cannot make');
+  assert.match(await vg.locator('.suggestion').innerText(), /initialise net\.0 with nn\.init\.kaiming_normal_/);
+  assert.doesNotMatch(await page.locator('.cards, body').first().innerText(), /training\.optimizer\.lr/);
+  assert.equal(await page.locator('vscode-button[data-action="race"]').isVisible(), false, 'no Race on a script’s panel');
+  await assertClean(page, rec);
+});
+
 test('view state survives a reload, and the replay after `ready` restores the data', { skip }, async () => {
   const { page, rec } = await open();
   const { wire } = readStream('mlp-4layer');
