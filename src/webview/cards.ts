@@ -8,6 +8,7 @@ import type { PanelModel, WarningCard } from './model';
 import { custom, el } from './dom';
 import { fmt } from './canvas';
 import { describeFix } from '../engine/fixWording';
+import { layerLabel, type LayerModule } from '../engine/layerLabel';
 
 export interface CardContext {
   post(msg: FromWebview): void;
@@ -37,9 +38,19 @@ function configFile(model: PanelModel, card: WarningCard): string | undefined {
   return undefined;
 }
 
+/** The module the bridge reported for the card's layer (its run's start event), if any. */
+function layerModule(model: PanelModel, card: WarningCard): LayerModule | undefined {
+  for (const r of model.runs.values()) {
+    if (r.logId !== card.logId || r.run !== card.event.run) continue;
+    return r.start?.layers.find((l) => l.name === card.event.layer)?.module;
+  }
+  return undefined;
+}
+
 export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContext): HTMLElement {
   const e = card.event;
-  const where = [`run ${e.run}`, e.rank !== undefined ? `rank ${e.rank}` : undefined, e.layer ? `layer ${e.layer}` : undefined, `step ${e.step}`]
+  const layer = e.layer ? layerLabel(e.layer, layerModule(model, card)) : undefined;
+  const where = [`run ${e.run}`, e.rank !== undefined ? `rank ${e.rank}` : undefined, layer ? `layer ${layer}` : undefined, `step ${e.step}`]
     .filter((x): x is string => x !== undefined)
     .join(' · ');
   const head = el(
@@ -55,7 +66,7 @@ export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContex
   const actions = el('div', { class: 'actions' });
   // On a script the fix reads as the script edit (lr=0.05 on train.py:19); one with no single-line edit
   // (a layer's init, clipping) is a suggestion in PyTorch terms, not a button.
-  const wording = e.fix ? describeFix(e.fix, e.source, e.layer) : undefined;
+  const wording = e.fix ? describeFix(e.fix, e.source, layer) : undefined;
   if (e.fix && wording && !wording.editable && !card.resolved) actions.append(el('span', { class: 'suggestion' }, `Suggestion: ${wording.label}`));
   if (e.fix && wording?.editable && !card.resolved) {
     const fix = e.fix;

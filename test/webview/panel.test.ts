@@ -170,7 +170,7 @@ test('read-only panels disable Apply fix; the stop button posts stop for a live 
 
 test('a script run’s fix reads as the script edit; one with no single-line edit is a PyTorch suggestion', { skip }, async () => {
   const { page, rec } = await open();
-  const start = { type: 'start', run: 'sgd', protocol: 1, config: {}, parameters: 4, layers: [{ name: 'net.0', parameters: 4 }], file: '/p/train.py' };
+  const start = { type: 'start', run: 'sgd', protocol: 1, config: {}, parameters: 352, layers: [{ name: 'net.0', parameters: 352, module: { type: 'Linear', in: 10, out: 32 } }], file: '/p/train.py' };
   const warn = (kind: string, fix: object, line: number) =>
     ({ type: 'warning', run: 'sgd', step: 3, kind, severity: 'warning', layer: 'net.0', message: kind, evidence: {}, fix, source: { file: '/p/train.py', line }, id: kind });
   await post(page, [{ type: 'runState', logId: 'py', state: 'ended' }, { type: 'events', logId: 'py', events: [
@@ -183,7 +183,8 @@ test('a script run’s fix reads as the script edit; one with no single-line edi
   assert.equal((await lrCard.locator('vscode-button[data-action="apply-fix"]').innerText()).trim(), 'Apply fix: lr=0.05 on train.py:19');
   const vg = page.locator('.card[data-kind="vanishing-gradient"]');
   assert.equal(await vg.locator('[data-action="apply-fix"]').count(), 0, 'no button for an edit the extension cannot make');
-  assert.match(await vg.locator('.suggestion').innerText(), /initialise net\.0 with nn\.init\.kaiming_normal_/);
+  assert.match(await vg.locator('.suggestion').innerText(), /initialise net\.0 \(Linear 10→32\) with nn\.init\.kaiming_normal_/);
+  assert.match(await vg.locator('.where').innerText(), /layer net\.0 \(Linear 10→32\)/);
   assert.doesNotMatch(await page.locator('.cards, body').first().innerText(), /training\.optimizer\.lr/);
   assert.equal(await page.locator('vscode-button[data-action="race"]').isVisible(), false, 'no Race on a script’s panel');
   await assertClean(page, rec);
