@@ -241,7 +241,7 @@ test('a bad config shows its error in the Problems panel, and the quick fix repa
 
   // Run on a config with errors: nothing starts (no run log, no panel); the message names the error and
   // Problems is open on it.
-  await runCommand(page, 'View: Close Panel');
+  await runCommand(page, 'View: Hide Panel');
   await page.locator('.markers-panel').waitFor({ state: 'hidden', timeout: 15_000 });
   await openFile(page, 'bad.optiscope.yaml');
   await runCommand(page, 'Optiscope: Run');

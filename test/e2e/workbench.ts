@@ -18,8 +18,12 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget input.input');
   await input.waitFor({ state: 'visible', timeout: 15_000 });
   await input.fill(`>${title}`);
-  // Wait for the palette to filter on what was typed (its first row holds the title's words) before Enter.
+  // Enter once the palette has filtered on what was typed: a user reads the highlighted row, then presses
+  // Enter. If another command holds it, Enter runs that one, as it would for the user.
+  const focused = page.locator('.quick-input-list .monaco-list-row.focused');
+  await focused.first().waitFor({ timeout: 15_000 });
   await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 15_000 });
+  await page.waitForTimeout(300);
   await input.press('Enter');
 }
 
