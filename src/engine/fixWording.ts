@@ -52,7 +52,7 @@ export function describeFix(fix: Fix, source?: { file: string; line: number }, l
   const where = `${baseName(source.file)}:${source.line}`;
   const leaf = fix.path.split('.').pop() ?? fix.path;
   if (/^(training\.optimizer|race\.\d+)\./.test(fix.path) && OPTIMIZER_KEYWORDS[leaf]) {
-    return { label: `${OPTIMIZER_KEYWORDS[leaf]}=${value} on ${where}`, editable: leaf !== 'beta1' && leaf !== 'beta2' };
+    return { label: `${OPTIMIZER_KEYWORDS[leaf]}=${value} on ${where}`, editable: true };
   }
   const of = layer ? ` ${layer}` : ' the layer';
   if (fix.path === 'training.clip.norm') {

@@ -10,7 +10,7 @@ test('a script fix reads as the keyword edit on its line', () => {
   assert.equal(describeFix({ path: 'training.optimizer.momentum', value: 0.9 }, src).label, 'momentum=0.9 on train.py:19');
   assert.equal(describeFix({ path: 'training.optimizer.weight_decay', value: 0.0001 }, src).label, 'weight_decay=0.0001 on train.py:19');
   assert.equal(describeFix({ path: 'training.optimizer.eps', value: 1e-6 }, src).label, 'eps=0.000001 on train.py:19');
-  assert.deepEqual(describeFix({ path: 'training.optimizer.beta2', value: 0.99 }, src), { label: 'betas[1]=0.99 on train.py:19', editable: false });
+  assert.deepEqual(describeFix({ path: 'training.optimizer.beta2', value: 0.99 }, src), { label: 'betas[1]=0.99 on train.py:19', editable: true });
 });
 
 test('fixes without a one-line edit are suggestions in PyTorch terms, naming the layer', () => {
