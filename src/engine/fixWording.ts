@@ -63,3 +63,23 @@ export function describeFix(fix: Fix, source?: { file: string; line: number }, l
   if (leaf === 'batch_norm') return { label: fix.value === true ? `add nn.BatchNorm1d after${of}` : `remove the batch norm after${of}`, editable: false };
   return { label: `${leaf}=${value} on ${where}`, editable: false };
 }
+
+/**
+ * For a script's warning that carries no fix: the standard remedy in PyTorch terms, where one exists
+ * (initialisation scaled for the activation, Glorot & Bengio 2010 / He et al. 2015; normalisation;
+ * leaky activations; clipping). A suggestion to read, never an automatic edit.
+ */
+export function scriptSuggestion(kind: string, layer: string | undefined): string | undefined {
+  const of = layer ? ` ${layer}` : ' the first layers';
+  switch (kind) {
+    case 'vanishing-gradient':
+    case 'saturated-units':
+      return `initialise${of} with nn.init.kaiming_normal_ (ReLU family) or nn.init.xavier_uniform_ (tanh, sigmoid), or add nn.LayerNorm / nn.BatchNorm1d after it`;
+    case 'dead-units':
+      return `use nn.LeakyReLU after${of}, or initialise it with nn.init.kaiming_normal_ and a smaller lr`;
+    case 'exploding-gradient':
+      return 'clip gradients: torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0) before optimizer.step()';
+    default:
+      return undefined;
+  }
+}

@@ -7,7 +7,7 @@ import type { FromWebview } from './messages';
 import type { PanelModel, WarningCard } from './model';
 import { custom, el } from './dom';
 import { fmt } from './canvas';
-import { describeFix } from '../engine/fixWording';
+import { describeFix, scriptSuggestion } from '../engine/fixWording';
 import { layerLabel, type LayerModule } from '../engine/layerLabel';
 
 export interface CardContext {
@@ -67,7 +67,8 @@ export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContex
   // On a script the fix reads as the script edit (lr=0.05 on train.py:19); one with no single-line edit
   // (a layer's init, clipping) is a suggestion in PyTorch terms, not a button.
   const wording = e.fix ? describeFix(e.fix, e.source, layer) : undefined;
-  if (e.fix && wording && !wording.editable && !card.resolved) actions.append(el('span', { class: 'suggestion' }, `Suggestion: ${wording.label}`));
+  const suggestion = wording && !wording.editable ? wording.label : !e.fix && e.source && /\.py$/i.test(e.source.file) ? scriptSuggestion(e.kind, layer) : undefined;
+  if (suggestion && !card.resolved) actions.append(el('span', { class: 'suggestion' }, `Suggestion: ${suggestion}`));
   if (e.fix && wording?.editable && !card.resolved) {
     const fix = e.fix;
     const title = e.source && /\.py$/i.test(e.source.file) ? `Edit ${wording.label}` : `Set ${fix.path} to ${fixValue(fix.value)} in the config`;

@@ -1,7 +1,7 @@
 // Fix wording: on a script, the script edit in PyTorch's words; on a config, the config edit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeFix } from '../../src/engine/fixWording';
+import { describeFix, scriptSuggestion } from '../../src/engine/fixWording';
 
 const src = { file: '/home/u/proj/train.py', line: 19 };
 
@@ -24,4 +24,11 @@ test('a config fix keeps the config wording', () => {
   assert.deepEqual(describeFix({ path: 'training.optimizer.lr', value: 0.05 }), { label: 'training.optimizer.lr = 0.05', editable: true });
   // The engine's warnings point at the config's own line: still config wording.
   assert.equal(describeFix({ path: 'model.layers.0.init', value: 'xavier' }, { file: 'examples/spirals.optiscope.yaml', line: 5 }).label, 'model.layers.0.init = xavier');
+});
+
+test('a script warning without a fix gets the standard remedy in PyTorch terms, naming the layer', () => {
+  assert.match(scriptSuggestion('vanishing-gradient', '0 (Linear 10→32)') ?? '', /^initialise 0 \(Linear 10→32\) with nn\.init\.kaiming_normal_/);
+  assert.match(scriptSuggestion('dead-units', 'fc1 (Linear 64→64)') ?? '', /nn\.LeakyReLU after fc1/);
+  assert.match(scriptSuggestion('exploding-gradient', undefined) ?? '', /clip_grad_norm_/);
+  assert.equal(scriptSuggestion('plateau', undefined), undefined);
 });

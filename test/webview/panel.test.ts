@@ -202,6 +202,7 @@ test('a script run’s fix reads as the script edit; one with no single-line edi
     start,
     warn('lr-too-high', { path: 'training.optimizer.lr', value: 0.05 }, 19),
     warn('vanishing-gradient', { path: 'model.layers.0.init', value: 'he' }, 7),
+    { ...warn('dead-units', {}, 7), fix: undefined, id: 'dead' },
   ] }]);
   await frames(page);
   const lrCard = page.locator('.card[data-kind="lr-too-high"]');
@@ -210,6 +211,8 @@ test('a script run’s fix reads as the script edit; one with no single-line edi
   assert.equal(await vg.locator('[data-action="apply-fix"]').count(), 0, 'no button for an edit the extension cannot make');
   assert.match(await vg.locator('.suggestion').innerText(), /initialise net\.0 \(Linear 10→32\) with nn\.init\.kaiming_normal_/);
   assert.match(await vg.locator('.where').innerText(), /layer net\.0 \(Linear 10→32\)/);
+  // A script warning with no fix still says what to do, in PyTorch terms.
+  assert.match(await page.locator('.card[data-kind="dead-units"] .suggestion').innerText(), /nn\.LeakyReLU after net\.0 \(Linear 10→32\)/);
   assert.doesNotMatch(await page.locator('.cards, body').first().innerText(), /training\.optimizer\.lr/);
   assert.equal(await page.locator('vscode-button[data-action="race"]').isVisible(), false, 'no Race on a script’s panel');
   await assertClean(page, rec);
