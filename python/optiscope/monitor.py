@@ -177,7 +177,7 @@ class Monitor:
             "config": {"optimizer": {"name": type(self.optimizer).__name__, **{k: list(v) if isinstance(v, tuple) else v for k, v in hyper.items()}},
                        "script": self.script, "every": self.every, "groups": len(self.optimizer.param_groups)},
             "parameters": layout.parameters,
-            "layers": [{"name": layer.name, "parameters": sum(p.numel() for p in layer.params)} for layer in layout.layers],
+            "layers": [_start_layer(layer) for layer in layout.layers],
             "optimizer": type(self.optimizer).__name__,
             "source": "pytorch",
             "time": datetime.now(timezone.utc).isoformat(),
@@ -578,3 +578,12 @@ class Monitor:
         if self.best is not None:
             event["bestLoss"], event["bestStep"] = self.best
         self.emit(event)
+
+
+def _start_layer(layer: Any) -> Dict[str, Any]:
+    """A layer of the start event: its name, size and (where a module owns it) the module's type."""
+    entry: Dict[str, Any] = {"name": layer.name, "parameters": sum(p.numel() for p in layer.params)}
+    info = naming.module_info(layer.module)
+    if info is not None:
+        entry["module"] = info
+    return entry

@@ -146,3 +146,34 @@ def build_layout(params: List[torch.Tensor], candidates: Iterable[nn.Module]) ->
         layer = Layer("params", loose, [f"params.{i}" for i in range(len(loose))], None)
         layers.append(layer)
     return Layout(layers, roots)
+
+
+# The sizes that identify a module of a common type: (input attribute, output attribute).
+_SIZES = (
+    ("in_features", "out_features"),
+    ("in_channels", "out_channels"),
+    ("num_embeddings", "embedding_dim"),
+    ("input_size", "hidden_size"),
+    ("embed_dim", "embed_dim"),
+    ("num_features", "num_features"),
+    ("normalized_shape", "normalized_shape"),
+)
+
+
+def module_info(module: Optional[nn.Module]) -> Optional[Dict[str, object]]:
+    """The type of the module that owns a layer's parameters, and its input/output sizes where the
+    type has them (`{"type": "Linear", "in": 10, "out": 32}`). A fact for the extension to format;
+    None for parameters owned by no module."""
+    if module is None:
+        return None
+    info: Dict[str, object] = {"type": type(module).__name__}
+    for a, b in _SIZES:
+        x, y = getattr(module, a, None), getattr(module, b, None)
+        if isinstance(x, tuple) and len(x) == 1:
+            x = x[0]
+        if isinstance(y, tuple) and len(y) == 1:
+            y = y[0]
+        if isinstance(x, int) and isinstance(y, int):
+            info["in"], info["out"] = x, y
+            break
+    return info

@@ -107,7 +107,9 @@ def main(argv: List[str]) -> int:
         where = f"{loc[0]}:{loc[1]}: " if loc else ""
         sys.stderr.write(f"{where}{type(e).__name__}: {e}\n")
         code = 1
-    if not hooks.monitors and not workers.any_worker_watched():
+    # Only news when the script ran through: a script that raised first (e.g. init_process_group without
+    # RANK) failed for the reason just printed, not for want of an optimizer.
+    if not hooks.monitors and not workers.any_worker_watched() and code == 0:
         sys.stderr.write("optiscope: the script created no torch.optim optimizer, so there was nothing to watch.\n")
     try:
         sys.stdout.flush()

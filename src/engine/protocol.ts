@@ -105,7 +105,12 @@ export const startEventSchema = z.object({
   protocol: z.literal(PROTOCOL_VERSION),
   config: z.record(z.string(), z.unknown()),
   parameters: int,
-  layers: z.array(z.object({ name, parameters: int })),
+  layers: z.array(z.object({
+    name,
+    parameters: int,
+    /** Extension (PyTorch bridge): the owning module's type and, for common types, its sizes. */
+    module: z.object({ type: z.string().min(1).max(200), in: int.optional(), out: int.optional() }).optional(),
+  })),
   rank,
   /** Extension: the optimizer this run uses (a race has one run per optimizer). */
   optimizer: z.string().optional(),

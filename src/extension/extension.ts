@@ -5,17 +5,21 @@
  */
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
-import { OPTIMIZER_NAMES } from '../engine/optim/catalog';
 import { Panels } from './panel/panels';
 import { RunController } from './runController';
 import { RunManager } from './runner/runManager';
 import { RunsView, type RunsViewNode } from './runs/runsView';
+import { readRunsIndex } from './runs/runsIndex';
 import { RunStatusBar } from './statusBar';
 import { runnableTarget } from './targets';
 import { configHasRace } from './runner/cliArgs';
 import { fixEditor } from './fixEditor';
 import { registerLanguage } from './languageBridge';
 import { AttachWindow } from './attach/attachWindow';
+import { askLaunchOptions } from './launchPrompt';
+import { pickRace } from './racePicker';
+import { engineLanguage } from './language/engineLanguage';
+import { resolvePython } from './python';
 
 let manager: RunManager | undefined;
 
@@ -47,6 +51,16 @@ export function activate(context: vscode.ExtensionContext): void {
       if (uri) await controller.start(uri);
     }),
 
+    command('optiscope.runWithOptions', async (arg) => {
+      const uri = await runnableTarget(arg);
+      if (!uri) return;
+      const current = controller.launchOptions(uri);
+      const launch = await askLaunchOptions(uri, current, await resolvePython(uri));
+      if (!launch) return;
+      await controller.rememberLaunchOptions(uri, launch);
+      await controller.start(uri, { launch });
+    }),
+
     command('optiscope.race', async (arg) => {
       const uri = await runnableTarget(arg, true);
       if (!uri) return;
@@ -55,17 +69,9 @@ export function activate(context: vscode.ExtensionContext): void {
         await controller.start(uri);
         return;
       }
-      const defaults = new Set(['sgd', 'momentum', 'adam']);
-      const picks = await vscode.window.showQuickPick(
-        OPTIMIZER_NAMES.map((name) => ({ label: name, picked: defaults.has(name) })),
-        { canPickMany: true, placeHolder: 'Optimizers to race on this config (same start, init and batches)' },
-      );
-      if (!picks) return;
-      if (picks.length < 2) {
-        void vscode.window.showWarningMessage('Optiscope: pick at least two optimizers to race.');
-        return;
-      }
-      await controller.start(uri, { race: picks.map((p) => p.label) });
+      const race = await pickRace(engineLanguage.analyze(text, uri.fsPath).config);
+      if (!race) return;
+      await controller.start(uri, { race });
     }),
 
     command('optiscope.stop', async (arg) => {
@@ -109,6 +115,15 @@ export function activate(context: vscode.ExtensionContext): void {
       const live = runs.latest();
       if (live) {
         panels.showRun(live);
+        return;
+      }
+      // None live: the latest saved run of the workspace.
+      const latest = (vscode.workspace.workspaceFolders ?? [])
+        .filter((f) => f.uri.scheme === 'file')
+        .flatMap((f) => readRunsIndex(f.uri.fsPath).slice(0, 1))
+        .sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0))[0];
+      if (latest) {
+        panels.showLogs([latest.path]);
         return;
       }
       void vscode.window.showInformationMessage('Optiscope: no run yet. Open a config or a training script and run "Optiscope: Run".');

@@ -1,12 +1,15 @@
 /**
  * Starting runs from VS Code: the trust check, the interpreter, the CLI command line, the output
- * channel, the progress notification with Cancel, and the messages when a run fails. The process work
+ * channel, the progress in the status bar, and the messages when a run fails. The process work
  * itself is the vscode-free RunManager's.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { cliArgs } from './runner/cliArgs';
+import { cliArgs, isConfig } from './runner/cliArgs';
+import { refusal, saveBeforeRun } from './runner/runGate';
+import { ddpMessage, ddpRanksWanted, describeLaunch, launchArgs, readLaunchOptions, type LaunchOptions } from './runner/launchOptions';
+import { engineLanguage } from './language/engineLanguage';
 import type { Run } from './runner/run';
 import type { RunManager } from './runner/runManager';
 import type { Panels } from './panel/panels';
@@ -14,7 +17,11 @@ import { resolvePython } from './python';
 
 export interface RunOptions {
   race?: readonly string[];
+  /** How to launch a script; default: the options remembered for this file (none at first). */
+  launch?: LaunchOptions;
 }
+
+const LAUNCH_KEY = 'optiscope.launch:';
 
 export class RunController {
   constructor(
@@ -37,9 +44,7 @@ export class RunController {
       void vscode.window.showErrorMessage('Optiscope: only files on disk can be run (save the file first).');
       return undefined;
     }
-    // The engine reads the file from disk: run what the user sees.
-    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
-    if (open?.isDirty) await open.save();
+    if (!(await this.readyToRun(uri))) return undefined;
 
     const cliPath = this.context.asAbsolutePath(path.join('dist', 'cli.js'));
     if (!fs.existsSync(cliPath)) {
@@ -48,8 +53,9 @@ export class RunController {
     }
     const file = uri.fsPath;
     const folder = vscode.workspace.getWorkspaceFolder(uri) ?? vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
-    const python = await resolvePython(uri);
-    const args = cliArgs({ cliPath, file, python, race: opts.race });
+    const launch = opts.launch ?? this.launchOptions(uri);
+    const python = launch.python ?? (await resolvePython(uri));
+    const args = [...cliArgs({ cliPath, file, python, race: opts.race }), ...launchArgs(launch)];
     const run = this.manager.start({
       file,
       folder: folder?.uri.fsPath,
@@ -62,6 +68,7 @@ export class RunController {
       },
     });
     this.output.appendLine(`[${run.name}] ${[process.execPath, ...args].map(quoteForDisplay).join(' ')}`);
+    if (describeLaunch(launch)) this.output.appendLine(`[${run.name}] launch options: ${describeLaunch(launch)}`);
     run.onStderr.on((text) => this.output.append(text));
     run.onLogError.on((message) => void this.logFailed(run, message));
     if (run.log.path) this.output.appendLine(`[${run.name}] log: ${vscode.workspace.asRelativePath(run.log.path)}`);
@@ -76,11 +83,61 @@ export class RunController {
     return run;
   }
 
+  /** The launch options remembered for a file (workspace state), none at first. */
+  launchOptions(uri: vscode.Uri): LaunchOptions {
+    return readLaunchOptions(this.context.workspaceState.get(LAUNCH_KEY + uri.fsPath));
+  }
+
+  async rememberLaunchOptions(uri: vscode.Uri, launch: LaunchOptions): Promise<void> {
+    await this.context.workspaceState.update(LAUNCH_KEY + uri.fsPath, launch);
+  }
+
+  /**
+   * The engine reads the file from disk: unsaved edits are saved as `optiscope.saveBeforeRun` says
+   * (VS Code's task.saveBeforeRun words); a config with errors is refused before anything starts, with
+   * Problems open on it.
+   */
+  private async readyToRun(uri: vscode.Uri): Promise<boolean> {
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    if (open?.isDirty) {
+      const mode = saveBeforeRun(vscode.workspace.getConfiguration('optiscope', uri).get('saveBeforeRun'));
+      let save = mode === 'always';
+      if (mode === 'prompt') {
+        const saveRun = 'Save and Run';
+        const asSaved = 'Run Saved Version';
+        const pick = await vscode.window.showWarningMessage(`${path.basename(uri.fsPath)} has unsaved changes.`, { modal: true }, saveRun, asSaved);
+        if (!pick) return false;
+        save = pick === saveRun;
+      }
+      if (save && !(await open.save())) return false;
+      if (!save) vscode.window.setStatusBarMessage(`Optiscope: running the saved ${path.basename(uri.fsPath)}, without your unsaved changes`, 8000);
+    }
+    if (!isConfig(uri.fsPath)) return true;
+    let text: string;
+    try {
+      text = fs.readFileSync(uri.fsPath, 'utf8');
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Optiscope: cannot read ${uri.fsPath}: ${e instanceof Error ? e.message : String(e)}`);
+      return false;
+    }
+    const why = refusal(uri.fsPath, engineLanguage.analyze(text, uri.fsPath).diagnostics);
+    if (!why) return true;
+    await vscode.commands.executeCommand('workbench.actions.view.problems');
+    const showProblems = 'Show Problems';
+    void vscode.window.showErrorMessage(`Optiscope: ${why}`, showProblems).then((pick) => {
+      if (pick === showProblems) void vscode.commands.executeCommand('workbench.actions.view.problems');
+    });
+    return false;
+  }
+
+  /**
+   * Progress in the status bar (window progress), not a notification: a toast would sit over the bottom
+   * of the panel beside the editor. Stop is the panel's button, the status bar's and the palette's.
+   */
   private progress(run: Run): void {
     void vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Optiscope: ${run.name}`, cancellable: true },
-      async (progress, token) => {
-        token.onCancellationRequested(() => void run.stop());
+      { location: vscode.ProgressLocation.Window, title: `Optiscope: ${run.name}` },
+      async (progress) => {
         let reported = 0;
         const off = run.onEvents.on(() => {
           const lead = run.summary.lead();
@@ -109,8 +166,10 @@ export class RunController {
     );
     for (const r of run.reader.rejected) this.output.appendLine(`[${run.name}]   skipped: ${r}`);
     if (exit.status !== 'failed' && exit.status !== 'invalid') return;
+    if (await this.offerRanks(run)) return;
     const showOutput = 'Show Output';
-    const kept = run.events.length ? ` ${run.events.length} events recorded before it were kept.` : '';
+    const steps = run.events.filter((e) => e.type === 'step').length;
+    const kept = steps ? ` The ${steps} step${steps === 1 ? '' : 's'} recorded before it ${steps === 1 ? 'is' : 'are'} kept in its log.` : '';
     const head = (exit.message ?? `${run.name} failed.`).split('\n');
     const detail = head.slice(1).slice(-6).join('\n');
     const pick = await vscode.window.showErrorMessage(
@@ -120,6 +179,32 @@ export class RunController {
     );
     if (pick === showOutput) this.output.show(true);
     if (pick === 'Open Problem') await revealLocated(head.concat(detail.split('\n')));
+  }
+
+  /**
+   * A torch.distributed script started as one plain process fails in init_process_group (no RANK, …):
+   * say so, instead of the bridge's follow-up "no optimizer", and offer to run it with ranks.
+   */
+  private async offerRanks(run: Run): Promise<boolean> {
+    const file = run.spec.file;
+    if (!/\.py$/i.test(file)) return false;
+    let text = '';
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      // Only the docstring's rank count is read from it.
+    }
+    const n = ddpRanksWanted(`${run.exit?.message ?? ''}\n${run.lastStderr().join('\n')}`, text);
+    if (n === undefined) return false;
+    const action = `Run with ${n} Processes`;
+    const pick = await vscode.window.showErrorMessage(`Optiscope: ${ddpMessage(path.basename(file), n)}`, action, 'Run with Options…');
+    const uri = vscode.Uri.file(file);
+    if (pick === action) {
+      const launch = { ...this.launchOptions(uri), nprocPerNode: n };
+      await this.rememberLaunchOptions(uri, launch);
+      await this.start(uri, { launch });
+    } else if (pick === 'Run with Options…') await vscode.commands.executeCommand('optiscope.runWithOptions', uri);
+    return true;
   }
 
   private async logFailed(run: Run, message: string): Promise<void> {

@@ -7,6 +7,8 @@ import type { FromWebview } from './messages';
 import type { PanelModel, WarningCard } from './model';
 import { custom, el } from './dom';
 import { fmt } from './canvas';
+import { describeFix, scriptSuggestion } from '../engine/fixWording';
+import { layerLabel, type LayerModule } from '../engine/layerLabel';
 
 export interface CardContext {
   post(msg: FromWebview): void;
@@ -36,9 +38,19 @@ function configFile(model: PanelModel, card: WarningCard): string | undefined {
   return undefined;
 }
 
+/** The module the bridge reported for the card's layer (its run's start event), if any. */
+function layerModule(model: PanelModel, card: WarningCard): LayerModule | undefined {
+  for (const r of model.runs.values()) {
+    if (r.logId !== card.logId || r.run !== card.event.run) continue;
+    return r.start?.layers.find((l) => l.name === card.event.layer)?.module;
+  }
+  return undefined;
+}
+
 export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContext): HTMLElement {
   const e = card.event;
-  const where = [`run ${e.run}`, e.rank !== undefined ? `rank ${e.rank}` : undefined, e.layer ? `layer ${e.layer}` : undefined, `step ${e.step}`]
+  const layer = e.layer ? layerLabel(e.layer, layerModule(model, card)) : undefined;
+  const where = [`run ${e.run}`, e.rank !== undefined ? `rank ${e.rank}` : undefined, layer ? `layer ${layer}` : undefined, `step ${e.step}`]
     .filter((x): x is string => x !== undefined)
     .join(' · ');
   const head = el(
@@ -56,9 +68,15 @@ export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContex
     evidence.append(el('dt', {}, k), el('dd', {}, evidenceValue(v)));
   }
   const actions = el('div', { class: 'actions' });
-  if (e.fix && !card.resolved) {
+  // On a script the fix reads as the script edit (lr=0.05 on train.py:19); one with no single-line edit
+  // (a layer's init, clipping) is a suggestion in PyTorch terms, not a button.
+  const wording = e.fix ? describeFix(e.fix, e.source, layer) : undefined;
+  const suggestion = wording && !wording.editable ? wording.label : !e.fix && e.source && /\.py$/i.test(e.source.file) ? scriptSuggestion(e.kind, layer) : undefined;
+  if (suggestion && !card.resolved) actions.append(el('span', { class: 'suggestion' }, `Suggestion: ${suggestion}`));
+  if (e.fix && wording?.editable && !card.resolved) {
     const fix = e.fix;
-    const b = custom('vscode-button', { 'data-action': 'apply-fix', title: `Set ${fix.path} to ${fixValue(fix.value)} in the config` }, `Apply fix: ${fix.path} = ${fixValue(fix.value)}`);
+    const title = e.source && /\.py$/i.test(e.source.file) ? `Edit ${wording.label}` : `Set ${fix.path} to ${fixValue(fix.value)} in the config`;
+    const b = custom('vscode-button', { 'data-action': 'apply-fix', title }, `Apply fix: ${wording.label}`);
     if (ctx.readOnly) b.setAttribute('disabled', '');
     b.addEventListener('click', () => {
       if (ctx.readOnly) return;

@@ -17,6 +17,7 @@ test('a two-rank DDP job on CPU (gloo): every event carries its rank, the ranks 
     assert.equal(start.length, 1);
     assert.equal(start[0].worldSize, 2);
     assert.deepEqual(start[0].layers.map((l) => l.name), ['0', '2'], 'the DistributedDataParallel wrapper is not a layer');
+    assert.deepEqual(start[0].layers.map((l) => l.module), [{ type: 'Linear', in: 10, out: 32 }, { type: 'Linear', in: 32, out: 1 }], 'each layer names its module');
     assert.deepEqual(ofType(mine, 'step').map((s) => s.step), [1, 2, 3, 4, 5, 6]);
     assert.deepEqual(ofType(mine, 'end').map((e) => e.reason), ['completed']);
   }
@@ -60,4 +61,13 @@ test('ranks whose gradient norms disagree after all-reduce are flagged once', as
   assert.equal(flagged[0].kind, 'replica-divergence');
   assert.deepEqual(flagged[0].evidence.ranks, [0, 1]);
   assert.match(flagged[0].message, /Ranks disagree after all-reduce/);
+});
+
+test('the DDP example started as one process fails for its reason (no RANK), not "no optimizer"', async (t) => {
+  const python = needTorch(t);
+  if (!python) return;
+  const run = await runBridge(python, join(ROOT, 'examples', 'ddp_two_ranks.py'), { env: { DDP_STEPS: '2' } });
+  assert.notEqual(run.code, 0);
+  assert.match(run.stderr, /environment variable RANK expected, but not set/);
+  assert.doesNotMatch(run.stderr, /no torch\.optim optimizer/);
 });

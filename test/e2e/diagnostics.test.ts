@@ -198,6 +198,22 @@ test('a bad config shows its error in the Problems panel, and the quick fix repa
   assert.match(lensText, /Run/);
   assert.match(lensText, /Race optimizers/);
 
+  // Run on a config with errors: nothing starts (no run log, no panel); the message names the error and
+  // Problems is open on it.
+  await runCommand(page, 'View: Hide Panel');
+  await page.locator('.markers-panel').waitFor({ state: 'hidden', timeout: 15_000 });
+  await openFile(page, 'bad.optiscope.yaml');
+  await runCommand(page, 'Optiscope: Run');
+  const refused = page.locator('.notifications-toasts .notification-toast', { hasText: 'bad.optiscope.yaml did not run' }).first();
+  await refused.waitFor({ timeout: 30_000 });
+  assert.match(await refused.innerText(), /line 7:22: unknown optimizer "adma"/);
+  await page.locator('.markers-panel').waitFor({ state: 'visible', timeout: 15_000 });
+  await page.waitForTimeout(2000);
+  assert.equal(fs.existsSync(path.join(ws, '.optiscope', 'runs')) ? fs.readdirSync(path.join(ws, '.optiscope', 'runs')).length : 0, 0, 'no run started');
+  assert.equal(await tab(page, 'Optiscope').count(), 0, 'no panel opened');
+  await shot(page, 'e2e-diagnostics-1b-refused.png');
+  await page.keyboard.press('Escape');
+
   // A hover on a key explains it (from the language engine).
   await page.locator('.view-lines .view-line span', { hasText: /^lr$/ }).first().hover();
   await page.locator('.monaco-hover', { hasText: 'learning rate η' }).first().waitFor({ timeout: 30_000 });
@@ -234,6 +250,15 @@ test('the pre-flight probe and the last run put their warnings on the lr line; l
   await probeRow.waitFor({ timeout: 90_000 });
   assert.match(await probeRow.innerText(), /Ln 8, Col 31/);
   await shot(page, 'e2e-run-warnings-1-preflight.png');
+
+  // The Check CodeLens counts what Problems shows: no error, the probe's one warning.
+  await waitFor('the Check CodeLens', async () => {
+    await scrollEditorToTop(page);
+    return (await page.locator('.codelens-decoration a', { hasText: 'Check' }).first().isVisible()) ? true : undefined;
+  }, 30_000);
+  await page.locator('.codelens-decoration a', { hasText: 'Check' }).first().click();
+  const shown = await rows.filter({ hasText: 'pre-flight' }).count();
+  await page.locator('.statusbar', { hasText: `edge.optiscope.yaml: 0 error(s), ${shown} other finding(s)` }).first().waitFor({ timeout: 60_000 });
 
   // Run it (the CodeLens's own presence is checked by the first test); the run's warning lands on the same line.
   await runCommand(page, 'Optiscope: Run');

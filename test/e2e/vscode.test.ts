@@ -8,6 +8,7 @@
 // except under OPTISCOPE_REQUIRE_ALL=1. Screenshots go to test-results/ (one is copied to docs/images).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -181,26 +182,49 @@ test('Optiscope: Run opens the panel beside the config, saves the log and lists 
   }, 30_000);
   await shot(page, 'e2e-runs-view.png');
   assert.deepEqual(engines(ws, 'demo.optiscope.yaml'), [], 'the finished run left no process');
-  // With every editor closed, a click on the listed run reopens it in a panel, replayed from the log.
+  // With every editor closed and no run live, "Optiscope: Show Panel" opens the latest run, titled
+  // like the live panel was (by its config), replayed from the log.
+  await runCommand(page, 'View: Close All Editors');
+  await tab(page, 'Optiscope').first().waitFor({ state: 'detached', timeout: 15_000 });
+  await runCommand(page, 'Optiscope: Show Panel');
+  await tab(page, 'Optiscope — demo.optiscope.yaml').first().waitFor({ timeout: 30_000 });
+  await waitFor('the latest run to draw', async () => (await drawnCanvases(await panelFrameHandle(page))) > 0, 60_000);
+  // A click on the listed run reopens it in a panel, titled by its config too.
   await runCommand(page, 'View: Close All Editors');
   await tab(page, 'Optiscope').first().waitFor({ state: 'detached', timeout: 15_000 });
   await rows.filter({ hasText: /loss \S+/ }).first().click();
-  await tab(page, /^Optiscope — \d{8}-\d{6}-demo/).first().waitFor({ timeout: 30_000 });
+  await tab(page, 'Optiscope — demo.optiscope.yaml').first().waitFor({ timeout: 30_000 });
   const reopened = await panelFrameHandle(page);
   await waitFor('the reopened panel to draw', async () => (await drawnCanvases(reopened)) > 0, 60_000);
 
   // Race Optimizers on a config without `race:` asks which optimizers (sgd, momentum and adam are
-  // preselected) and runs them as one race.
+  // preselected), each shown with the hyperparameters it will use (adam, the config's own, keeps lr 0.02),
+  // then lets the user edit them (adam's lr to 0.05) before the race starts.
   const before = new Set(runLogs(ws));
   await openFile(page, 'single.optiscope.yaml');
   await runCommand(page, 'Optiscope: Race Optimizers');
-  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'momentum' }).first().waitFor({ timeout: 15_000 });
+  const pickRows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+  await pickRows.filter({ hasText: 'momentum' }).first().waitFor({ timeout: 15_000 });
+  assert.match(await pickRows.filter({ hasText: /^adam/ }).first().innerText(), /lr=0\.02 beta1=0\.9/);
+  await page.keyboard.press('Enter');
+  await pickRows.filter({ hasText: 'Start race' }).first().waitFor({ timeout: 15_000 });
+  assert.match(await pickRows.filter({ hasText: 'momentum' }).first().innerText(), /lr=0\.01 momentum=0\.9/);
+  const quickInput = page.locator('.quick-input-widget input.input');
+  await quickInput.fill('adam');
+  await quickInput.press('Enter');
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: "adam's hyperparameters" }).first().waitFor({ timeout: 15_000 });
+  await quickInput.fill('adam lr=0.05');
+  await quickInput.press('Enter');
+  await pickRows.filter({ hasText: 'Start race' }).first().waitFor({ timeout: 15_000 });
+  assert.match(await pickRows.filter({ hasText: /^adam/ }).first().innerText(), /lr=0\.05/);
   await page.keyboard.press('Enter');
   const raced = await waitFor('the race log to end', () =>
     runLogs(ws).find((f) => !before.has(f) && fs.readFileSync(f, 'utf8').split('"type":"end"').length - 1 === 3),
   );
   const runsOfRace = new Set(logEvents(raced).map((e) => (e as { run?: string }).run));
   for (const name of ['sgd', 'momentum', 'adam']) assert.ok([...runsOfRace].some((r) => r?.includes(name)), `${name} raced`);
+  const adamStep = logEvents(raced).find((e) => e.type === 'step' && (e as { run?: string }).run?.includes('adam')) as { lr: number } | undefined;
+  assert.equal(adamStep?.lr, 0.05, 'adam raced with the edited learning rate');
   await tab(page, 'Optiscope — single.optiscope.yaml').first().waitFor({ timeout: 30_000 });
   await waitFor('the race panel to draw', async () => (await drawnCanvases(await panelFrameHandle(page))) > 0, 60_000);
   await page.waitForTimeout(500);
@@ -247,5 +271,73 @@ test('Stop and a window reload leave no engine process; the panel comes back aft
   const frame = await panelFrameHandle(page);
   await waitFor('the restored panel to draw', async () => (await drawnCanvases(frame)) > 0, 60_000);
   await shot(page, 'e2e-restored.png');
+  passed();
+});
+
+/** A Python interpreter that has torch ($OPTISCOPE_PYTHON, the system's, or the one on PATH). */
+function torchPython(): string | undefined {
+  for (const py of [process.env.OPTISCOPE_PYTHON, '/usr/bin/python3', 'python3']) {
+    if (py && spawnSync(py, ['-c', 'import torch'], { timeout: 60_000 }).status === 0) return py;
+  }
+  return undefined;
+}
+
+/** Answers the open input box: waits for its title to contain `step`, replaces its text, presses Enter. */
+async function answer(page: Page, step: string, text: string): Promise<void> {
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: step }).first().waitFor({ timeout: 30_000 });
+  const input = page.locator('.quick-input-widget input.input');
+  await input.fill(text);
+  await input.press('Enter');
+}
+
+/** The ranks that streamed steps in a log. */
+function ranksWithSteps(file: string): number[] {
+  const ranks = new Set<number>();
+  for (const e of logEvents(file) as { type: string; rank?: number }[]) if (e.type === 'step' && typeof e.rank === 'number') ranks.add(e.rank);
+  return [...ranks].sort();
+}
+
+const python = missing ? undefined : torchPython();
+
+test('Run with Options runs the DDP example on two ranks; plain Run reuses the options; one process offers to rerun with two', { skip: !requireAll && (missing || (python ? false : 'no Python with torch')), timeout: 900_000 }, async (t) => {
+  if (!python) assert.fail('no Python with torch (apt-get install python3-torch, or set OPTISCOPE_PYTHON)');
+  const script = fs.readFileSync(path.join(ROOT, 'examples', 'ddp_two_ranks.py'), 'utf8');
+  const { page, ws, passed } = await launch(t, 'ddp', 'ddp-demo', { 'ddp_two_ranks.py': script });
+  await openFile(page, 'ddp_two_ranks.py');
+
+  // F1 → Run with Options…: two processes, no script arguments, 20 steps, the interpreter that has torch.
+  await runCommand(page, 'Optiscope: Run with Options…');
+  await answer(page, '(1/4)', '2');
+  await answer(page, '(2/4)', '');
+  await answer(page, '(3/4)', '20');
+  await answer(page, '(4/4)', python);
+  const first = await waitFor('a two-rank run log that ended', () => runLogs(ws).find((f) => fs.readFileSync(f, 'utf8').includes('"type":"end"')), 240_000);
+  assert.deepEqual(ranksWithSteps(first), [0, 1], 'both ranks streamed steps');
+  await tab(page, 'Optiscope — ddp_two_ranks.py').first().waitFor({ timeout: 60_000 });
+  await shot(page, 'e2e-ddp-options.png');
+
+  // The plain Run reuses the remembered options: two ranks again. (Run from its key, Ctrl+Alt+R: in the
+  // palette, "Optiscope: Run with Options…" was just used, and VS Code lists the recently used first.)
+  await openFile(page, 'ddp_two_ranks.py');
+  await page.locator('.editor-instance .monaco-editor textarea').first().focus();
+  await page.keyboard.press('Control+Alt+R');
+  const second = await waitFor('a second two-rank log that ended', () => runLogs(ws).find((f) => f !== first && fs.readFileSync(f, 'utf8').includes('"type":"end"')), 240_000);
+  assert.deepEqual(ranksWithSteps(second), [0, 1], 'the plain Run used two ranks');
+
+  // One process: the script's init_process_group finds no RANK; the error says so and offers two processes.
+  await openFile(page, 'ddp_two_ranks.py');
+  await runCommand(page, 'Optiscope: Run with Options…');
+  await answer(page, '(1/4)', '');
+  await answer(page, '(2/4)', '');
+  await answer(page, '(3/4)', '20');
+  await answer(page, '(4/4)', python);
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'this script expects torchrun-style variables: run it with 2 processes' }).first();
+  await toast.waitFor({ timeout: 240_000 });
+  assert.doesNotMatch(await toast.innerText(), /no torch\.optim optimizer/);
+  await shot(page, 'e2e-ddp-offer.png');
+  const before = new Set(runLogs(ws));
+  await toast.getByRole('button', { name: 'Run with 2 Processes' }).click();
+  const third = await waitFor('the rerun on two ranks to end', () => runLogs(ws).find((f) => !before.has(f) && fs.readFileSync(f, 'utf8').includes('"type":"end"')), 240_000);
+  assert.deepEqual(ranksWithSteps(third), [0, 1], 'the offered rerun used two ranks');
   passed();
 });

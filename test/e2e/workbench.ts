@@ -1,5 +1,5 @@
 // Driving the VS Code workbench (code-server) in Chromium: the command palette, quick open, the
-// Optiscope panel's webview (two nested iframes), the Runs view.
+// Optiscope panel's webview (two nested iframes), the History view.
 import type { Frame, FrameLocator, Page } from 'playwright-core';
 
 export async function waitForWorkbench(page: Page): Promise<void> {
@@ -8,20 +8,23 @@ export async function waitForWorkbench(page: Page): Promise<void> {
   await page.locator('.explorer-folders-view, .explorer-viewlet').first().waitFor({ timeout: 90_000 });
 }
 
-/** Types a command into the palette (F1) and runs it; the palette matches on the full title. */
+/**
+ * Runs a command as a user does: F1, type its title, Enter. Whatever the palette ranks first runs, so a
+ * command that loses the ranking to another row fails the test (a user would have run the other one).
+ */
 export async function runCommand(page: Page, title: string): Promise<void> {
   await page.keyboard.press('Escape');
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input.input');
   await input.waitFor({ state: 'visible', timeout: 15_000 });
   await input.fill(`>${title}`);
-  // Click the row whose label is exactly the title (fuzzy matching may rank another command first).
-  const rows = page.locator('.quick-input-list .monaco-list-row');
-  await rows.filter({ hasText: title }).first().waitFor({ timeout: 15_000 });
-  const labels = await rows.locator('.label-name').allInnerTexts();
-  const index = labels.findIndex((l) => l.trim() === title);
-  if (index < 0) throw new Error(`"${title}" is not in the command palette (found: ${labels.join(' | ')})`);
-  await rows.nth(index).click();
+  // Enter once the palette has filtered on what was typed: a user reads the highlighted row, then presses
+  // Enter. If another command holds it, Enter runs that one, as it would for the user.
+  const focused = page.locator('.quick-input-list .monaco-list-row.focused');
+  await focused.first().waitFor({ timeout: 15_000 });
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 15_000 });
+  await page.waitForTimeout(300);
+  await input.press('Enter');
 }
 
 /** Opens a workspace file in an editor through Quick Open. */
@@ -89,11 +92,11 @@ export async function drawnCanvases(frame: Frame): Promise<number> {
   });
 }
 
-/** Opens the Optiscope container in the activity bar and returns the Runs view's rows. */
+/** Opens the Optiscope container in the activity bar and returns the History view's rows. */
 export async function showRunsView(page: Page) {
   const icon = page.locator('.activitybar .action-item a[aria-label^="Optiscope"], .activitybar .action-label[aria-label^="Optiscope"]').first();
   await icon.waitFor({ timeout: 30_000 });
-  const pane = page.locator('.pane').filter({ has: page.locator('.pane-header', { hasText: /Runs/i }) }).first();
+  const pane = page.locator('.pane').filter({ has: page.locator('.pane-header', { hasText: /History/i }) }).first();
   if (!(await pane.locator('.monaco-list-row').first().isVisible().catch(() => false))) await icon.click();
   return pane.locator('.monaco-list-row');
 }

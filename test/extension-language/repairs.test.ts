@@ -140,6 +140,11 @@ test('on a Python line, the suggested hyperparameter replaces the literal keywor
   assert.equal(apply('opt = Adam(p, lr = 1e-3, betas=(0.9, 0.99))'), 'opt = Adam(p, lr = 0.05, betas=(0.9, 0.99))');
   assert.equal(apply('SGD(p, lr=.5, momentum=0.9)  # lr=0.2 was worse'), 'SGD(p, lr=0.05, momentum=0.9)  # lr=0.2 was worse');
   assert.equal(apply('SGD(p, lr=0.1, momentum=0.9)', { path: 'training.optimizer.momentum', value: 0.5 }), 'SGD(p, lr=0.1, momentum=0.5)');
+  // β₁ and β₂ are one tuple in PyTorch: the element is replaced.
+  assert.equal(apply('Adam(p, lr=1e-3, betas=(0.9, 0.999))', { path: 'training.optimizer.beta1', value: 0.8 }), 'Adam(p, lr=1e-3, betas=(0.8, 0.999))');
+  assert.equal(apply('Adam(p, betas = (0.9,0.9), eps=1e-8)', { path: 'training.optimizer.beta2', value: 0.99 }), 'Adam(p, betas = (0.9,0.99), eps=1e-8)');
+  assert.equal(apply('Adam(p, betas=BETAS)', { path: 'training.optimizer.beta2', value: 0.99 }), undefined);
+  assert.equal(apply('AdamW(p, eps=1e-8, weight_decay=0.01)', { path: 'training.optimizer.eps', value: 1e-6 }), 'AdamW(p, eps=0.000001, weight_decay=0.01)');
   // Not a literal, a longer name, twice on one line, a non-hyperparameter fix: no edit.
   assert.equal(apply('SGD(p, lr=LR)'), undefined);
   assert.equal(apply('OneCycleLR(opt, max_lr=0.1)'), undefined);

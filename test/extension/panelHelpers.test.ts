@@ -93,3 +93,15 @@ test('the CLI command line is an argument array', () => {
   assert.equal(configHasRace('training: { optimizer: { name: adam } }\n'), false);
   assert.equal(configHasRace('a: &a [*a]\n: : :'), false);
 });
+
+test('a reopened run is titled like the live one: by its config or script, not by its log’s name', () => {
+  const dir = tempDir();
+  const log = path.join(dir, '20261122-100000-deep-sigmoid.ndjson');
+  const start: OptiscopeEvent = { type: 'start', run: 'adam', protocol: 1, config: {}, parameters: 2, layers: [{ name: 'xy', parameters: 2 }], file: 'examples/deep-sigmoid.optiscope.yaml' };
+  fs.writeFileSync(log, encodeEvent(start) + '\n');
+  assert.equal(new SavedSource(log, [dir]).title, 'deep-sigmoid.optiscope.yaml');
+  // A log that never started (the run failed first) knows only its own name.
+  const failed = path.join(dir, '20261122-110000-deep-sigmoid.ndjson');
+  fs.writeFileSync(failed, encodeEvent({ type: 'error', message: 'boom' }) + '\n');
+  assert.equal(new SavedSource(failed, [dir]).title, '20261122-110000-deep-sigmoid');
+});

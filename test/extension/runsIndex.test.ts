@@ -68,3 +68,13 @@ test('a growing log is re-read', () => {
   fs.appendFileSync(file, encodeEvent({ type: 'end', run: 'adam', steps: 1, loss: 2, reason: 'completed' }) + '\n');
   assert.equal(readRunsIndex(dir)[0].outcome, 'completed');
 });
+
+test('a run that failed before its start event sits in its file’s group, not a group of its own', () => {
+  const dir = tempDir();
+  write(dir, '20261122-100000-deep-sigmoid.ndjson', stream('adam', 'deep-sigmoid.optiscope.yaml', [1, 0.5], 'completed'));
+  write(dir, '20261122-110000-deep-sigmoid.ndjson', [{ type: 'error', message: 'the engine crashed' }]);
+  write(dir, '20261122-120000-ddp_two_ranks.ndjson', stream('sgd', 'examples/ddp_two_ranks.py', [2, 1], 'completed'));
+  write(dir, '20261122-130000-ddp_two_ranks-2.ndjson', [{ type: 'error', message: 'environment variable RANK expected, but not set' }]);
+  const groups = groupRuns(readRunsIndex(dir));
+  assert.deepEqual(groups.map((g) => [g.group, g.runs.length]), [['ddp_two_ranks.py', 2], ['deep-sigmoid.optiscope.yaml', 2]]);
+});

@@ -147,6 +147,31 @@ test('network stream: warning cards with evidence, why, and working buttons; lay
   await assertClean(page, rec);
 });
 
+/** Mean chroma (max − min of r, g, b) of an element's rendered pixels: ~0 for grey, large for a blue button. */
+async function colourfulness(target: import('playwright-core').Locator): Promise<number> {
+  assert.ok(browser);
+  const png = (await target.screenshot()).toString('base64');
+  const blank = await browser.newPage();
+  try {
+    return await blank.evaluate(async (b64) => {
+      const img = new Image();
+      img.src = `data:image/png;base64,${b64}`;
+      await img.decode();
+      const c = document.createElement('canvas');
+      c.width = img.width;
+      c.height = img.height;
+      const ctx = c.getContext('2d')!;
+      ctx.drawImage(img, 0, 0);
+      const d = ctx.getImageData(0, 0, c.width, c.height).data;
+      let sum = 0;
+      for (let i = 0; i < d.length; i += 4) sum += Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]);
+      return sum / (d.length / 4);
+    }, png);
+  } finally {
+    await blank.close();
+  }
+}
+
 test('read-only panels disable Apply fix; the stop button posts stop for a live log', { skip }, async () => {
   const { page, rec } = await open();
   const { wire } = readStream('mlp-4layer');
@@ -158,9 +183,38 @@ test('read-only panels disable Apply fix; the stop button posts stop for a live 
   await page.click('vscode-button[data-action="stop"]');
   const posted = (await rec.posted()).slice(1);
   assert.deepEqual(posted, [{ type: 'stop', logId: 'mlp' }]);
+  // The primary (blue) Stop must not look live when disabled: its pixels go grey, not dim blue.
+  const stop = page.locator('vscode-button[data-action="stop"]');
+  assert.ok((await colourfulness(stop)) > 30, 'a live Stop is a coloured button');
   await post(page, [{ type: 'runState', logId: 'mlp', state: 'stopped' }]);
   await frames(page);
   assert.equal(await page.getAttribute('vscode-button[data-action="stop"]', 'disabled'), '');
+  assert.ok((await colourfulness(stop)) < 8, 'a disabled Stop is grey');
+  await assertClean(page, rec);
+});
+
+test('a script run’s fix reads as the script edit; one with no single-line edit is a PyTorch suggestion', { skip }, async () => {
+  const { page, rec } = await open();
+  const start = { type: 'start', run: 'sgd', protocol: 1, config: {}, parameters: 352, layers: [{ name: 'net.0', parameters: 352, module: { type: 'Linear', in: 10, out: 32 } }], file: '/p/train.py' };
+  const warn = (kind: string, fix: object, line: number) =>
+    ({ type: 'warning', run: 'sgd', step: 3, kind, severity: 'warning', layer: 'net.0', message: kind, evidence: {}, fix, source: { file: '/p/train.py', line }, id: kind });
+  await post(page, [{ type: 'runState', logId: 'py', state: 'ended' }, { type: 'events', logId: 'py', events: [
+    start,
+    warn('lr-too-high', { path: 'training.optimizer.lr', value: 0.05 }, 19),
+    warn('vanishing-gradient', { path: 'model.layers.0.init', value: 'he' }, 7),
+    { ...warn('dead-units', {}, 7), fix: undefined, id: 'dead' },
+  ] }]);
+  await frames(page);
+  const lrCard = page.locator('.card[data-kind="lr-too-high"]');
+  assert.equal((await lrCard.locator('vscode-button[data-action="apply-fix"]').innerText()).trim(), 'Apply fix: lr=0.05 on train.py:19');
+  const vg = page.locator('.card[data-kind="vanishing-gradient"]');
+  assert.equal(await vg.locator('[data-action="apply-fix"]').count(), 0, 'no button for an edit the extension cannot make');
+  assert.match(await vg.locator('.suggestion').innerText(), /initialise net\.0 \(Linear 10→32\) with nn\.init\.kaiming_normal_/);
+  assert.match(await vg.locator('.where').innerText(), /layer net\.0 \(Linear 10→32\)/);
+  // A script warning with no fix still says what to do, in PyTorch terms.
+  assert.match(await page.locator('.card[data-kind="dead-units"] .suggestion').innerText(), /nn\.LeakyReLU after net\.0 \(Linear 10→32\)/);
+  assert.doesNotMatch(await page.locator('.cards, body').first().innerText(), /training\.optimizer\.lr/);
+  assert.equal(await page.locator('vscode-button[data-action="race"]').isVisible(), false, 'no Race on a script’s panel');
   await assertClean(page, rec);
 });
 

@@ -41,7 +41,8 @@ export const USAGE = `Usage:
       --log <out.ndjson>                  also write the event stream to a file, line by line
       --format text|ndjson                human summary (default) or the event stream on stdout
       --steps N                           override the number of optimizer steps
-      --race sgd,momentum,adam            race these optimizers on the config's problem
+      --race sgd,momentum,adam            race these optimizers on the config's problem; an entry may
+                                          set hyperparameters: --race "sgd lr=0.1,adam lr=0.01 beta1=0.8"
       --python <path>                     interpreter for .py scripts (default: python3 on PATH)
       --nproc-per-node N                  run N ranks of a torch.distributed script
   optiscope check <file> [--format text|json] [--no-preflight] [--stdin]

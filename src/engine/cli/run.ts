@@ -3,7 +3,6 @@
  * Either way the same events reach stdout (ndjson), the log, and the human report.
  */
 import { loadConfig } from '../config/load';
-import { OPTIMIZER_NAMES, optimizerSpec, type OptimizerName } from '../optim/catalog';
 import type { ResolvedConfig } from '../config/types';
 import type { OptiscopeEvent } from '../protocol';
 import { train, systemClock } from '../train/trainer';
@@ -12,7 +11,7 @@ import type { RunArgs } from './args';
 import { UsageError } from './args';
 import { createSink } from './sink';
 import { ProgressBar, TextReport } from './report';
-import { suggest } from '../config/suggest';
+import { parseRaceEntry, RaceEntryError } from './raceEntry';
 
 export interface Io {
   stdout: (s: string) => void;
@@ -32,15 +31,15 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   return runResolved(config, args, io);
 }
 
+/** `--race` entries (`sgd`, or `sgd lr=0.5 momentum=0.9`) as the specs the race runs. */
 export function raceFromNames(names: string[], config: ResolvedConfig) {
   return names.map((n) => {
-    if (!(OPTIMIZER_NAMES as readonly string[]).includes(n)) {
-      const s = suggest(n, OPTIMIZER_NAMES)[0];
-      throw new UsageError(`--race: unknown optimizer "${n}"${s ? ` (did you mean "${s}"?)` : ''}; known: ${OPTIMIZER_NAMES.join(', ')}`);
+    try {
+      return parseRaceEntry(n, config);
+    } catch (e) {
+      if (e instanceof RaceEntryError) throw new UsageError(`--race: ${e.message}`);
+      throw e;
     }
-    const name = n as OptimizerName;
-    // The config's own optimizer keeps its hyperparameters; the others start from PyTorch's defaults.
-    return name === config.training.optimizer.name ? config.training.optimizer : optimizerSpec(name);
   });
 }
 

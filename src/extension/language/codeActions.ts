@@ -12,6 +12,7 @@ import type { AnchoredDiagnostics } from './anchoredDiagnostics';
 import { rangeOfDiagnostic, toWorkspaceEdit } from './convert';
 import type { PreflightItem } from './preflight';
 import { pythonKeywordEdit, repairsFor } from './repairs';
+import { describeFix } from '../../engine/fixWording';
 import { SHOW_RUN_COMMAND } from './runDiagnostics';
 import { STATIC_SOURCE } from './staticDiagnostics';
 
@@ -86,8 +87,7 @@ export class ConfigCodeActions implements vscode.CodeActionProvider {
         // A bridge warning on a line of the user's script: write the suggested value into that call.
         const py = !analysis && w.fix && w.source ? pythonKeywordEdit(doc.lineAt(vd.range.start.line).text, w.fix) : undefined;
         if (py && w.fix) {
-          const key = w.fix.path.split('.').pop() ?? w.fix.path;
-          const a = new vscode.CodeAction(`Set ${key}=${py.text} (suggested by the last run)`, vscode.CodeActionKind.QuickFix);
+          const a = new vscode.CodeAction(`Set ${describeFix(w.fix, w.source).label} (suggested by the last run)`, vscode.CodeActionKind.QuickFix);
           a.edit = new vscode.WorkspaceEdit();
           a.edit.replace(doc.uri, new vscode.Range(vd.range.start.line, py.start, vd.range.start.line, py.end), py.text);
           a.diagnostics = [vd];

@@ -13,11 +13,12 @@ import { ConfigCodeActions } from './codeActions';
 import { CONFIG_GLOB, isConfigFileName } from './configFiles';
 import type { ConfigLanguage } from './configLanguage';
 import { engineLanguage } from './engineLanguage';
-import { Preflight } from './preflight';
 import { ConfigCodeLenses, ConfigCompletions, ConfigHovers } from './providers';
 import { RunDiagnostics, SHOW_RUN_COMMAND, showRun, type RunWarnings } from './runDiagnostics';
 import { CHECK_COMMAND, SETTINGS, type Setting } from './settings';
-import { StaticDiagnostics } from './staticDiagnostics';
+import { STATIC_SOURCE, StaticDiagnostics } from './staticDiagnostics';
+import { PREFLIGHT_SOURCE, Preflight } from './preflight';
+import { checkCounts } from './checkCounts';
 
 export type { RunWarnings } from './runDiagnostics';
 
@@ -135,12 +136,12 @@ export function registerLanguageFeatures(
         return;
       }
       const doc = await vscode.workspace.openTextDocument(uri);
-      const found = statics.validateNow(doc);
+      statics.validateNow(doc);
       const probed = preflight.canProbe(doc);
       await preflight.runNow(doc);
       await vscode.commands.executeCommand('workbench.actions.view.problems');
-      const errors = found.filter((d) => d.severity === 'error').length;
-      const warnings = found.length - errors;
+      // Count what Problems shows for this file from the check (validation and pre-flight), so the two agree.
+      const { errors, warnings } = checkCounts(vscode.languages.getDiagnostics(uri).filter((d) => d.source === STATIC_SOURCE || d.source === PREFLIGHT_SOURCE));
       const name = uri.path.split('/').pop() ?? uri.path;
       const probe = probed
         ? ''

@@ -149,12 +149,15 @@ export interface LineEdit {
  * layer's init) has no one-line equivalent in arbitrary code, so none is offered.
  */
 export function pythonKeywordEdit(line: string, fix: Fix): LineEdit | undefined {
-  const m = /\.(lr|momentum|weight_decay|eps|alpha|rho|dampening|lr_decay)$/.exec(fix.path);
-  if (!m || typeof fix.value !== 'number' || !Number.isFinite(fix.value)) return undefined;
-  const key = m[1] as string;
+  if (typeof fix.value !== 'number' || !Number.isFinite(fix.value)) return undefined;
   // Only code before a comment; a keyword argument, not part of a longer name (max_lr=, base_lr=).
   const hash = line.indexOf('#');
   const code = hash >= 0 ? line.slice(0, hash) : line;
+  const beta = /\.beta([12])$/.exec(fix.path);
+  if (beta) return betasEdit(code, Number(beta[1]) - 1, fix.value);
+  const m = /\.(lr|momentum|weight_decay|eps|alpha|rho|dampening|lr_decay|momentum_decay)$/.exec(fix.path);
+  if (!m) return undefined;
+  const key = m[1] as string;
   const re = new RegExp(`(?<![\\w.])${key}\\s*=\\s*([-+]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][-+]?\\d+)?)(?![\\w.])`, 'g');
   const found = [...code.matchAll(re)];
   if (found.length !== 1) return undefined;
@@ -162,4 +165,21 @@ export function pythonKeywordEdit(line: string, fix: Fix): LineEdit | undefined 
   const literal = hit[1] as string;
   const start = (hit.index as number) + hit[0].length - literal.length;
   return { start, end: start + literal.length, text: String(fix.value) };
+}
+
+const NUMBER = '[-+]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][-+]?\\d+)?';
+
+/** PyTorch takes β₁ and β₂ as one tuple: `betas=(0.9, 0.999)`; the edit replaces the one element. */
+function betasEdit(code: string, index: number, value: number): LineEdit | undefined {
+  const re = new RegExp(`(?<![\\w.])betas\\s*=\\s*[([]\\s*(${NUMBER})\\s*,\\s*(${NUMBER})\\s*[)\\]]`, 'g');
+  const found = [...code.matchAll(re)];
+  if (found.length !== 1) return undefined;
+  const hit = found[0] as RegExpMatchArray;
+  const whole = hit[0];
+  const first = hit[1] as string;
+  const second = hit[2] as string;
+  const firstAt = whole.indexOf(first, whole.indexOf('betas') + 5);
+  const secondAt = whole.indexOf(second, firstAt + first.length + 1);
+  const start = (hit.index as number) + (index === 0 ? firstAt : secondAt);
+  return { start, end: start + (index === 0 ? first : second).length, text: String(value) };
 }

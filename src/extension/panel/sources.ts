@@ -72,7 +72,8 @@ export class SavedSource implements LogSource {
     this.invalid = loaded.invalid;
     const start = loaded.events.find((e) => e.type === 'start');
     this.file = resolveRecorded(start?.type === 'start' ? start.file : undefined, logPath, folders);
-    this.title = path.basename(logPath).replace(/\.ndjson$/i, '');
+    // Titled like the live run was: by its config or script (the log's name only when the log does not say).
+    this.title = savedTitle(start?.type === 'start' ? start.file : undefined, logPath);
   }
 
   state(): Omit<RunStateMessage, 'type' | 'logId'> {
@@ -101,6 +102,12 @@ export function resolveRecorded(file: string | undefined, logPath: string, folde
       return false;
     }
   });
+}
+
+/** A saved run's panel title: the base name of the file it ran, as a live run's, else the log's name. */
+export function savedTitle(recordedFile: string | undefined, logPath: string): string {
+  const base = recordedFile?.split(/[\\/]/).pop();
+  return base || path.basename(logPath).replace(/\.ndjson$/i, '');
 }
 
 function firstLine(s: string | undefined): string | undefined {

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseEvent, type StartEvent } from '../../engine/protocol';
-import { RUNS_DIR } from '../runner/runLog';
+import { RUNS_DIR, safeName } from '../runner/runLog';
 import { StreamSummary, type RunTrack, type SeverityCounts } from '../runner/summary';
 
 export interface SavedRun {
@@ -92,13 +92,20 @@ export function readRunsIndex(folder: string): SavedRun[] {
   return out.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : b.stem.localeCompare(a.stem)));
 }
 
-/** Groups by config, groups ordered by their newest run. */
+/**
+ * Groups by config, groups ordered by their newest run. A run that failed before its `start` event
+ * knows its file only by the log's name (`deep-sigmoid` for deep-sigmoid.optiscope.yaml): it joins the
+ * group of the file with that log name, so each file has one group.
+ */
 export function groupRuns(runs: readonly SavedRun[]): RunGroup[] {
+  const byLogName = new Map<string, string>();
+  for (const r of runs) if (r.file && !byLogName.has(safeName(r.group))) byLogName.set(safeName(r.group), r.group);
   const groups = new Map<string, SavedRun[]>();
   for (const r of runs) {
-    const g = groups.get(r.group) ?? [];
+    const key = r.file ? r.group : byLogName.get(r.group) ?? r.group;
+    const g = groups.get(key) ?? [];
     g.push(r);
-    groups.set(r.group, g);
+    groups.set(key, g);
   }
   return [...groups.entries()].map(([group, rs]) => ({ group, runs: rs }));
 }
