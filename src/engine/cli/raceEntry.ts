@@ -22,6 +22,8 @@ export function parseRaceEntry(text: string, config: ResolvedConfig | undefined)
     throw new RaceEntryError(`unknown optimizer "${head ?? ''}"${s ? ` (did you mean "${s}"?)` : ''}; known: ${OPTIMIZER_NAMES.join(', ')}`);
   }
   const name = head as OptimizerName;
+  // The file's own optimizer, unchanged, stays the same object: its fixes then point at training.optimizer.
+  if (!pairs.length) return baseSpec(name, config);
   const spec: OptimizerSpec = { ...baseSpec(name, config) };
   const keys = OPTIMIZERS[name].keys;
   for (const pair of pairs) {

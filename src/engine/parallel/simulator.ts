@@ -98,6 +98,9 @@ export class ParallelSimulator {
   private readonly shardBounds: number[] = [];
   private readonly shardVersion: Int32Array = new Int32Array(0);
 
+  /** Updates applied by delay-tolerant Adagrad (its `step`, for the preconditioner's lr decay). */
+  private revisions = 0;
+
   constructor(private readonly o: SimulatorOptions) {
     const { objective, spec } = o;
     this.params = objective.params;
@@ -291,6 +294,16 @@ export class ParallelSimulator {
       z[i] += gi;
       eff[i] = lr / std;
     }
+    this.revisions++;
+  }
+
+  /**
+   * The optimizer state the curvature probe preconditions with, under torch's names: delay-tolerant
+   * Adagrad keeps its accumulator here rather than in an Optimizer; every other scheme uses worker 0's.
+   */
+  optimizerState(): Record<string, Float64Array | number> {
+    if (this.beta) return { step: this.revisions, sum: this.beta };
+    return this.workers[0].optimizer.state();
   }
 
   /** One local step of a replica (downpour, asynchronous easgd), then its communication if due. */

@@ -103,7 +103,7 @@ export class TrainingRun {
       : null;
     this.monitors = createMonitorSuite({
       run: o.run, config, optimizer: o.optimizer, objective: this.objective, emit: o.emit, totalSteps: o.totalSteps,
-      optimizerState: () => this.optimizer.state(),
+      optimizerState: () => (this.parallel ? this.parallel.optimizerState() : this.optimizer.state()),
     });
     const parallel = (o.optimizer as RaceEntry).parallel ?? config.monitors.parallel;
     if (parallel) {
