@@ -22,7 +22,7 @@ export const PANEL_VIEW_TYPE = 'optiscope.panel';
 const REPLAY_MAX_STEPS = 20_000;
 
 /** Edits that set `path` to `value` in a config's text, or undefined when that is impossible. */
-export type FixEditor = (text: string, file: string, path: string, value: Fix['value']) => TextEditOp[] | undefined;
+export type FixEditor = (text: string, file: string, path: string, value: Fix['value'], edits?: Fix['edits']) => TextEditOp[] | undefined;
 
 export interface PanelDeps {
   extensionUri: vscode.Uri;
@@ -235,13 +235,13 @@ export class PanelHost {
     }
     if (!this.deps.fixEditor) return reply(false, 'Config editing is not available in this build.');
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
-    const ops = this.deps.fixEditor(doc.getText(), file, fix.path, fix.value);
+    const ops = this.deps.fixEditor(doc.getText(), file, fix.path, fix.value, fix.edits);
     if (!ops) return reply(false, `Could not set ${fix.path} in ${vscode.workspace.asRelativePath(file)}.`);
     const edit = new vscode.WorkspaceEdit();
     for (const op of ops) edit.replace(doc.uri, new vscode.Range(doc.positionAt(op.offset), doc.positionAt(op.offset + op.length)), op.text);
     const ok = await vscode.workspace.applyEdit(edit);
     if (ok) await doc.save();
-    reply(ok, ok ? `Set ${fix.path} = ${JSON.stringify(fix.value)} in ${vscode.workspace.asRelativePath(file)}.` : 'The edit was rejected.');
+    reply(ok, ok ? `Set ${fix.edits && fix.edits.length > 1 ? `${fix.edits.length} keys (${fix.path} = ${JSON.stringify(fix.value)}, …)` : `${fix.path} = ${JSON.stringify(fix.value)}`} in ${vscode.workspace.asRelativePath(file)}.` : 'The edit was rejected.');
   }
 
   /**
