@@ -7,6 +7,7 @@ import type { FromWebview } from './messages';
 import type { PanelModel, WarningCard } from './model';
 import { custom, el } from './dom';
 import { fmt } from './canvas';
+import { renderFixProof } from './fix-proof';
 
 export interface CardContext {
   post(msg: FromWebview): void;
@@ -54,7 +55,10 @@ export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContex
   const actions = el('div', { class: 'actions' });
   if (e.fix && !card.resolved) {
     const fix = e.fix;
-    const b = custom('vscode-button', { 'data-action': 'apply-fix', title: `Set ${fix.path} to ${fixValue(fix.value)} in the config` }, `Apply fix: ${fix.path} = ${fixValue(fix.value)}`);
+    const many = fix.edits && fix.edits.length > 1 ? fix.edits : undefined;
+    const b = many
+      ? custom('vscode-button', { 'data-action': 'apply-fix', title: many.map((x) => `${x.path} = ${fixValue(x.value)}`).join('\n') }, `Apply fix: ${many.length} changes (${fix.path} = ${fixValue(fix.value)}, …)`)
+      : custom('vscode-button', { 'data-action': 'apply-fix', title: `Set ${fix.path} to ${fixValue(fix.value)} in the config` }, `Apply fix: ${fix.path} = ${fixValue(fix.value)}`);
     if (ctx.readOnly) b.setAttribute('disabled', '');
     b.addEventListener('click', () => {
       if (ctx.readOnly) return;
@@ -88,6 +92,7 @@ export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContex
     el('p', { class: 'msg' }, e.message),
     Object.keys(e.evidence).length ? evidence : undefined,
     e.why ? el('p', { class: 'why' }, e.why) : undefined,
+    card.resolved ? undefined : renderFixProof(e),
     actions.childElementCount ? actions : undefined,
     status ? el('p', { class: `fix-status ${status.ok ? 'ok' : 'failed'}` }, status.message) : undefined,
   );
