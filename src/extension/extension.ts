@@ -15,6 +15,7 @@ import { runnableTarget } from './targets';
 import { configHasRace } from './runner/cliArgs';
 import { fixEditor } from './fixEditor';
 import { registerLanguage } from './languageBridge';
+import { TRY_FIX_COMMAND } from './panel/panelHost';
 
 let manager: RunManager | undefined;
 
@@ -44,6 +45,12 @@ export function activate(context: vscode.ExtensionContext): void {
     command('optiscope.run', async (arg) => {
       const uri = await runnableTarget(arg);
       if (uri) await controller.start(uri);
+    }),
+
+    // The panel's "Try fix" on a script: the same script with the fix as --set, beside the original run.
+    command(TRY_FIX_COMMAND, async (uri, sets, steps) => {
+      if (!(uri instanceof vscode.Uri) || !Array.isArray(sets) || !sets.every((s) => typeof s === 'string') || typeof steps !== 'number') return;
+      await controller.start(uri, { set: sets as string[], steps, beside: true });
     }),
 
     command('optiscope.race', async (arg) => {

@@ -14,6 +14,11 @@ import { resolvePython } from './python';
 
 export interface RunOptions {
   race?: readonly string[];
+  /** `--set` overrides and a step bound: a fix tried from the panel. */
+  set?: readonly string[];
+  steps?: number;
+  /** Show the run beside the runs already in the file's panel instead of replacing them. */
+  beside?: boolean;
 }
 
 export class RunController {
@@ -49,7 +54,7 @@ export class RunController {
     const file = uri.fsPath;
     const folder = vscode.workspace.getWorkspaceFolder(uri) ?? vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
     const python = await resolvePython(uri);
-    const args = cliArgs({ cliPath, file, python, race: opts.race });
+    const args = cliArgs({ cliPath, file, python, race: opts.race, set: opts.set, steps: opts.steps });
     const run = this.manager.start({
       file,
       folder: folder?.uri.fsPath,
@@ -71,7 +76,7 @@ export class RunController {
       void vscode.window.showInformationMessage('Optiscope: open a folder to have runs saved to .optiscope/runs. This run is kept in memory; export it from the panel to keep it.');
     }
     run.onExit.on(() => void this.ended(run));
-    this.panels.showRun(run);
+    this.panels.showRun(run, opts.beside === true);
     this.progress(run);
     return run;
   }

@@ -7,7 +7,7 @@ import type { FromWebview } from './messages';
 import type { PanelModel, WarningCard } from './model';
 import { custom, el } from './dom';
 import { fmt } from './canvas';
-import { renderFixProof } from './fix-proof';
+import { renderFixProof, tryFixButton } from './fix-proof';
 
 export interface CardContext {
   post(msg: FromWebview): void;
@@ -69,6 +69,8 @@ export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContex
       });
     });
     actions.append(b);
+    const tryable = e.source ? tryFixButton(card, ctx) : undefined;
+    if (tryable) actions.append(tryable);
   }
   if (e.source) {
     const src = e.source;

@@ -5,7 +5,10 @@
  * SVG presentation attributes and classes only: no inline styles (the panel's CSP).
  */
 import type { WarningEvent } from '../engine/protocol';
-import { el } from './dom';
+import { scriptSetArgs } from '../engine/fixes/script-keys';
+import type { CardContext } from './cards';
+import type { WarningCard } from './model';
+import { custom, el } from './dom';
 import { fmt } from './canvas';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -56,4 +59,22 @@ export function renderFixProof(e: Pick<WarningEvent, 'fix' | 'fixNote'>): HTMLEl
   const box = el('div', { class: 'fix-proof', 'data-baseline-loss': String(v.baselineLoss), 'data-loss': String(v.loss) }, caption, legend);
   box.insertBefore(chart, legend);
   return box;
+}
+
+/**
+ * "Try fix" on a script's warning whose fix the bridge can apply (`--set`): the extension runs the script
+ * again with it for a bounded number of steps, beside the original run in this panel.
+ */
+export function tryFixButton(card: WarningCard, ctx: Pick<CardContext, 'post' | 'readOnly'>): HTMLElement | undefined {
+  const e = card.event;
+  const sets = e.fix && !card.resolved ? scriptSetArgs(e.fix) : undefined;
+  if (!e.fix || !sets) return undefined;
+  const fix = e.fix;
+  const b = custom('vscode-button', { secondary: '', 'data-action': 'try-fix', title: `Run the script again with --set ${sets.join(' --set ')}, beside this run` }, 'Try fix');
+  if (ctx.readOnly) b.setAttribute('disabled', '');
+  b.addEventListener('click', () => {
+    if (ctx.readOnly) return;
+    ctx.post({ type: 'tryFix', logId: card.logId, fix, ...(e.id ? { warningId: e.id } : {}) });
+  });
+  return b;
 }

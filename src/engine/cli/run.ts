@@ -5,6 +5,7 @@
 import { diskOptions, loadConfig, readConfigFile, resolveConfigText } from '../config/load';
 import { textWithFix } from '../fixes/edits';
 import { LiveFixVerifier } from '../fixes/live';
+import { SCRIPT_SET_KEY } from '../fixes/script-keys';
 import type { FixEdit } from '../protocol';
 import { OPTIMIZER_NAMES, optimizerSpec, type OptimizerName } from '../optim/catalog';
 import type { ResolvedConfig } from '../config/types';
@@ -113,14 +114,11 @@ export async function runResolved(
 /** Wall time all counterfactual runs of one run may take (the run's `end` waits at most this long). */
 const VERIFY_BUDGET_MS = 60_000;
 
-/** Keys `--set` can change in a script: the optimizer's hyperparameters and gradient clipping by norm. */
-const SCRIPT_SET = /^(?:training\.optimizer|race\.\d+)\.(?:lr|momentum|dampening|weight_decay|eps|alpha|rho|lr_decay|beta1|beta2|initial_accumulator_value|momentum_decay)$|^training\.clip\.norm$/;
-
 /** The overrides for the PyTorch bridge (OPTISCOPE_SET, python/optiscope/overrides.py), checked first. */
 function scriptOverrides(sets: NonNullable<RunArgs['set']>): string {
   const out: Record<string, number> = {};
   for (const s of sets) {
-    if (!SCRIPT_SET.test(s.path)) {
+    if (!SCRIPT_SET_KEY.test(s.path)) {
       throw new UsageError(`--set ${s.path}: on a Python script only the optimizer's hyperparameters (training.optimizer.lr, .momentum, .weight_decay, .eps, .beta1, …) and training.clip.norm can be set; change the model in the script itself`);
     }
     if (typeof s.value !== 'number' || !Number.isFinite(s.value)) throw new UsageError(`--set ${s.path}: takes a number, not ${JSON.stringify(s.value)}`);
