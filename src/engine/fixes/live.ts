@@ -75,7 +75,9 @@ export class LiveFixVerifier {
       if (e.status === 'resolved') this.live.delete(id);
       return this.o.emit(e);
     }
-    const key = `${e.kind}|${JSON.stringify(e.fix)}`;
+    // One verdict per kind: a detector that recomputes its suggestion (an lr from each curvature probe)
+    // must not start a new search each time; the search tries the first suggestion and the alternatives.
+    const key = e.kind;
     this.live.set(id, { event: e, key });
     const verdict = this.verdicts.get(key);
     if (verdict) return this.o.emit(applyVerdict(e, verdict));
