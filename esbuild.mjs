@@ -17,6 +17,11 @@ const targets = [
     platform: 'node', format: 'cjs', target: 'node20',
   },
   {
+    // The fix verifier's worker thread (src/engine/fixes/live.ts finds it next to cli.js).
+    entryPoints: { 'fix-verifier': 'src/engine/fixes/worker.ts' },
+    platform: 'node', format: 'cjs', target: 'node20',
+  },
+  {
     entryPoints: { webview: 'src/webview/main.ts' },
     platform: 'browser', format: 'iife', target: 'es2022',
     loader: { '.css': 'css' },

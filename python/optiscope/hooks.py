@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional
 import torch
 from torch import nn
 
-from . import naming, workers
+from . import naming, overrides, workers
 from .channel import Channel
 from .monitor import Monitor, StopTraining
 from .source import caller_location
@@ -201,6 +201,9 @@ def install(channel: Channel, rules: Optional[Dict[str, Any]], every: Optional[i
             opt_init(self, *args, **kwargs)
             if getattr(self, "_optiscope", None) is not None:
                 return
+            # --set overrides (overrides.py): hyperparameters before the monitor reads them, clipping outermost.
+            if overrides.current():
+                overrides.apply_to_optimizer(self)
             # `Optimizer.__init__` runs inside the subclass's __init__: the user's line is further out.
             m = Monitor(self, channel, rules, caller_location(2), every=every, script=script,
                         max_steps=max_steps, hessian_every=hessian_every)
@@ -208,6 +211,8 @@ def install(channel: Channel, rules: Optional[Dict[str, Any]], every: Optional[i
             self._optiscope = m  # type: ignore[attr-defined]
             monitors.append(m)
             attach_step(self, m)
+            if overrides.current():
+                overrides.wrap_clip(self)
 
         nn.Module.__init__ = new_module_init  # type: ignore[method-assign]
         torch.optim.Optimizer.__init__ = new_opt_init  # type: ignore[method-assign]

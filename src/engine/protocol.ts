@@ -222,9 +222,32 @@ export const hessianEventSchema = z.object({
 });
 export type HessianEvent = z.output<typeof hessianEventSchema>;
 
+const fixValueSchema = z.union([z.number(), z.string(), z.boolean(), z.null(), z.record(z.string(), z.unknown())]);
+
+/** One key a fix sets. */
+export const fixEditSchema = z.object({ path: z.string().min(1).max(200), value: fixValueSchema });
+export type FixEdit = z.output<typeof fixEditSchema>;
+
+/** A counterfactual run that tried the fix: same seed, data and batch order as the run it fixes. */
+export const fixVerifiedSchema = z.object({
+  steps: int,
+  /** Final loss of the counterfactual run with the fix applied (NaN when it diverged). */
+  loss: num,
+  /** Final loss of the same run without the fix (NaN when it diverged). */
+  baselineLoss: num,
+  /** The warning's kind was not raised in the counterfactual run. */
+  cleared: z.boolean(),
+  /** Extension: both loss curves, sampled at the same steps, for the before/after chart. */
+  curve: z.object({ steps: z.array(int).max(400), loss: z.array(num).max(400), baseline: z.array(num).max(400) }).optional(),
+});
+export type FixVerified = z.output<typeof fixVerifiedSchema>;
+
 export const fixSchema = z.object({
   path: z.string().min(1).max(200),
-  value: z.union([z.number(), z.string(), z.boolean(), z.null(), z.record(z.string(), z.unknown())]),
+  value: fixValueSchema,
+  /** Every key the fix sets, the main `path`/`value` included, when it sets more than one. */
+  edits: z.array(fixEditSchema).min(1).max(64).optional(),
+  verified: fixVerifiedSchema.optional(),
 });
 export type Fix = z.output<typeof fixSchema>;
 
@@ -251,6 +274,11 @@ export const warningEventSchema = z.object({
   status: z.enum(['active', 'resolved']).optional(),
   /** Extension: one or two sentences on why this matters, from the theory of gradient descent. */
   why: z.string().max(4000).optional(),
+  /**
+   * Extension: what the counterfactual runs found when no fix is offered (every candidate tried failed to
+   * clear the warning or to lower the loss), or that verification is still under way (`pending`).
+   */
+  fixNote: z.string().max(2000).optional(),
 });
 export type WarningEvent = z.output<typeof warningEventSchema>;
 

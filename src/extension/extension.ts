@@ -20,6 +20,7 @@ import { askLaunchOptions } from './launchPrompt';
 import { pickRace } from './racePicker';
 import { engineLanguage } from './language/engineLanguage';
 import { resolvePython } from './python';
+import { TRY_FIX_COMMAND } from './panel/panelHost';
 
 let manager: RunManager | undefined;
 
@@ -59,6 +60,12 @@ export function activate(context: vscode.ExtensionContext): void {
       if (!launch) return;
       await controller.rememberLaunchOptions(uri, launch);
       await controller.start(uri, { launch });
+    }),
+
+    // The panel's "Try fix" on a script: the same script with the fix as --set, beside the original run.
+    command(TRY_FIX_COMMAND, async (uri, sets, steps) => {
+      if (!(uri instanceof vscode.Uri) || !Array.isArray(sets) || !sets.every((s) => typeof s === 'string') || typeof steps !== 'number') return;
+      await controller.start(uri, { set: sets as string[], steps, beside: true });
     }),
 
     command('optiscope.race', async (arg) => {

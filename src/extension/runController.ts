@@ -19,6 +19,11 @@ export interface RunOptions {
   race?: readonly string[];
   /** How to launch a script; default: the options remembered for this file (none at first). */
   launch?: LaunchOptions;
+  /** `--set` overrides and a step bound: a fix tried from the panel. */
+  set?: readonly string[];
+  steps?: number;
+  /** Show the run beside the runs already in the file's panel instead of replacing them. */
+  beside?: boolean;
 }
 
 const LAUNCH_KEY = 'optiscope.launch:';
@@ -53,9 +58,11 @@ export class RunController {
     }
     const file = uri.fsPath;
     const folder = vscode.workspace.getWorkspaceFolder(uri) ?? vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
-    const launch = opts.launch ?? this.launchOptions(uri);
+    // A fix tried from the panel bounds the steps itself: the remembered --steps gives way.
+    const remembered = opts.launch ?? this.launchOptions(uri);
+    const launch = opts.steps !== undefined ? { ...remembered, steps: undefined } : remembered;
     const python = launch.python ?? (await resolvePython(uri));
-    const args = [...cliArgs({ cliPath, file, python, race: opts.race }), ...launchArgs(launch)];
+    const args = [...cliArgs({ cliPath, file, python, race: opts.race, set: opts.set, steps: opts.steps }), ...launchArgs(launch)];
     const run = this.manager.start({
       file,
       folder: folder?.uri.fsPath,
@@ -78,7 +85,7 @@ export class RunController {
       void vscode.window.showInformationMessage('Optiscope: open a folder to have runs saved to .optiscope/runs. This run is kept in memory; export it from the panel to keep it.');
     }
     run.onExit.on(() => void this.ended(run));
-    this.panels.showRun(run);
+    this.panels.showRun(run, opts.beside === true);
     this.progress(run);
     return run;
   }

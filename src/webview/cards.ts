@@ -9,6 +9,7 @@ import { custom, el } from './dom';
 import { fmt } from './canvas';
 import { describeFix, scriptSuggestion } from '../engine/fixWording';
 import { layerLabel, type LayerModule } from '../engine/layerLabel';
+import { renderFixProof, tryFixButton } from './fix-proof';
 
 export interface CardContext {
   post(msg: FromWebview): void;
@@ -75,8 +76,12 @@ export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContex
   if (suggestion && !card.resolved) actions.append(el('span', { class: 'suggestion' }, `Suggestion: ${suggestion}`));
   if (e.fix && wording?.editable && !card.resolved) {
     const fix = e.fix;
-    const title = e.source && /\.py$/i.test(e.source.file) ? `Edit ${wording.label}` : `Set ${fix.path} to ${fixValue(fix.value)} in the config`;
-    const b = custom('vscode-button', { 'data-action': 'apply-fix', title }, `Apply fix: ${wording.label}`);
+    const many = fix.edits && fix.edits.length > 1 ? fix.edits : undefined;
+    const title = many
+      ? many.map((x) => `${x.path} = ${fixValue(x.value)}`).join('\n')
+      : e.source && /\.py$/i.test(e.source.file) ? `Edit ${wording.label}` : `Set ${fix.path} to ${fixValue(fix.value)} in the config`;
+    const label = many ? `Apply fix: ${many.length} changes (${wording.label}, …)` : `Apply fix: ${wording.label}`;
+    const b = custom('vscode-button', { 'data-action': 'apply-fix', title }, label);
     if (ctx.readOnly) b.setAttribute('disabled', '');
     b.addEventListener('click', () => {
       if (ctx.readOnly) return;
@@ -87,6 +92,8 @@ export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContex
       });
     });
     actions.append(b);
+    const tryable = e.source ? tryFixButton(card, ctx) : undefined;
+    if (tryable) actions.append(tryable);
   }
   if (e.source) {
     const src = e.source;
@@ -110,6 +117,7 @@ export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContex
     el('p', { class: 'msg' }, e.message),
     Object.keys(e.evidence).length ? evidence : undefined,
     e.why ? el('p', { class: 'why' }, e.why) : undefined,
+    card.resolved ? undefined : renderFixProof(e),
     actions.childElementCount ? actions : undefined,
     status ? el('p', { class: `fix-status ${status.ok ? 'ok' : 'failed'}` }, status.message) : undefined,
   );

@@ -123,6 +123,8 @@ export const fromWebviewSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('requestSpectrum'), logId, run: runName }),
   /** Save the log elsewhere (e.g. after a disk-full fault). */
   z.strictObject({ type: z.literal('exportLog'), logId, format: z.enum(['ndjson', 'csv']).optional() }),
+  /** Run the script this log came from again with a warning's fix as `--set` overrides, beside the original. */
+  z.strictObject({ type: z.literal('tryFix'), logId, warningId: z.string().min(1).max(500).optional(), fix: fixSchema }),
 ]);
 export type FromWebview = z.output<typeof fromWebviewSchema>;
 export type FromWebviewType = FromWebview['type'];

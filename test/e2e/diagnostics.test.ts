@@ -20,7 +20,7 @@ import { chromium, type Page } from 'playwright-core';
 import { CHROMIUM, installExtension, missingPrerequisite, packageVsix, serve, writeUserSettings } from './codeServer';
 import { SCRIPT } from './scripts';
 import { torchPython, waitFor, shot, RESULTS } from './waiting';
-import { openFile, runCommand, tab, waitForWorkbench } from './workbench';
+import { openFile, panelFrameHandle, runCommand, tab, waitForWorkbench } from './workbench';
 
 const missing = missingPrerequisite();
 const requireAll = process.env.OPTISCOPE_REQUIRE_ALL === '1';
@@ -314,4 +314,39 @@ test('a PyTorch script’s run warnings sit on the lines of the script they name
   assert.ok((await onModel.count()) > 0, 'the model line keeps its warning');
   const saved = await saveAndRead(page, file, (text) => text.includes('lr=0.05)'));
   assert.equal(saved, SCRIPT.replace('lr=0.5)', 'lr=0.05)'));
+});
+
+test('Try fix on a PyTorch script’s warning runs the script with the fix beside the original, and the panel shows both', { skip: !requireAll && pythonMissing, timeout: 600_000 }, async (t) => {
+  if (pythonMissing || !python) assert.fail(`prerequisite missing under OPTISCOPE_REQUIRE_ALL=1: ${pythonMissing}`);
+  const { page, ws } = await openWorkbench(t, 'try-fix', { 'train.py': SCRIPT }, { 'optiscope.pythonPath': python });
+  const runsDir = path.join(ws, '.optiscope', 'runs');
+  const logs = (): { file: string; events: { type: string; reason?: string; config?: { optimizer?: { lr?: number } }; fix?: { path: string; value: unknown } }[] }[] =>
+    (fs.existsSync(runsDir) ? fs.readdirSync(runsDir).filter((n) => n.endsWith('.ndjson')).sort() : []).map((n) => ({
+      file: n,
+      events: fs.readFileSync(path.join(runsDir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as never),
+    }));
+  const ended = () => logs().filter((l) => l.events.some((e) => e.type === 'end'));
+  await openFile(page, 'train.py');
+  await runCommand(page, 'Optiscope: Run');
+  const [original] = await waitFor('the run to end', () => (ended().length === 1 ? ended() : undefined), 180_000);
+  assert.equal(original?.events.find((e) => e.type === 'end')?.reason, 'diverged');
+  const fix = original?.events.find((e) => e.type === 'warning' && e.fix?.path === 'training.optimizer.lr')?.fix;
+  assert.ok(fix && typeof fix.value === 'number', 'the run suggests a learning rate');
+
+  const frame = await panelFrameHandle(page, 120_000);
+  const tryFix = frame.locator('.card vscode-button[data-action="try-fix"]').first();
+  await tryFix.waitFor({ timeout: 60_000 });
+  await shot(page, 'e2e-try-fix-1-card.png');
+  await tryFix.click();
+
+  // A second run of the unmodified script, with the override, as long as the first.
+  const both = await waitFor('the tried run to end', () => (ended().length === 2 ? ended() : undefined), 180_000);
+  const tried = both.find((l) => l.file !== original?.file);
+  assert.equal(tried?.events.find((e) => e.type === 'start')?.config?.optimizer?.lr, fix.value);
+  assert.equal(tried?.events.find((e) => e.type === 'end')?.reason, 'completed');
+  assert.equal(fs.readFileSync(path.join(ws, 'train.py'), 'utf8'), SCRIPT, 'the script itself is not edited');
+  // Side by side: both runs in the panel's loss chart.
+  await waitFor('both runs in the loss chart', async () =>
+    Number(await frame.locator('#chart-loss').getAttribute('data-datasets')) >= 2 ? true : undefined, 60_000);
+  await shot(page, 'e2e-try-fix-2-both.png');
 });

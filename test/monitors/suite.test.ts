@@ -150,7 +150,9 @@ test('vanishing gradients: first layer 1e-5 of the last, persistently → one wa
   assert.equal(w.layer, 'layer2');
   assert.equal(w.evidence.firstLayer, 'layer1');
   assert.ok(Math.abs((w.evidence.ratio as number) - 1e-5) < 1e-12);
-  assert.deepEqual(w.fix, { path: 'model.layers.0.init', value: 'he' });
+  // The whole network's init, not the first layer's alone: every hidden layer whose init does not match its activation.
+  assert.equal(w.fix?.path, 'model.layers.0.init');
+  assert.deepEqual(w.fix?.edits, [{ path: 'model.layers.0.init', value: 'he' }, { path: 'model.layers.2.init', value: 'xavier' }]);
   assert.equal(run.warnings.length, 1);
 });
 

@@ -2,6 +2,8 @@
  * Command-line parsing for `optiscope [run|check] <file> [options] [-- script args]`. Known options are
  * recognised anywhere before `--`; for a Python script, anything else after the file is the script's.
  */
+import { parse as parseYaml } from 'yaml';
+
 export type Format = 'text' | 'ndjson';
 
 export interface RunArgs {
@@ -14,6 +16,10 @@ export interface RunArgs {
   nprocPerNode?: number;
   race?: string[];
   scriptArgs: string[];
+  /** `--set path=value` overrides (a fix to try), in the order given. */
+  set?: { path: string; value: unknown }[];
+  /** `--no-verify`: do not try fixes by counterfactual runs (configs). */
+  noVerify?: boolean;
 }
 
 export interface CheckArgs {
@@ -45,6 +51,9 @@ export const USAGE = `Usage:
                                           set hyperparameters: --race "sgd lr=0.1,adam lr=0.01 beta1=0.8"
       --python <path>                     interpreter for .py scripts (default: python3 on PATH)
       --nproc-per-node N                  run N ranks of a torch.distributed script
+      --set <path>=<value>                run with an override, e.g. training.optimizer.lr=0.01 (repeatable;
+                                          on a script: optimizer hyperparameters and training.clip.norm)
+      --no-verify                         offer fixes without trying them by counterfactual runs
   optiscope check <file> [--format text|json] [--no-preflight] [--stdin]
                                           validate a config and probe it, print diagnostics, do not train
                                           (--stdin: the text comes from stdin, <file> names it)
@@ -78,7 +87,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   const scriptArgs: string[] = [];
   const opts: Record<string, string | boolean> = {};
   const takesValue = new Set(['--log', '--format', '--steps', '--python', '--nproc-per-node', '--race']);
-  const flags = new Set(['--no-preflight', '--stdin']);
+  const flags = new Set(['--no-preflight', '--stdin', '--no-verify']);
+  const sets: { path: string; value: unknown }[] = [];
   for (let i = 0; i < rest.length; i++) {
     let a = rest[i];
     if (a === '--') {
@@ -90,7 +100,9 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       inline = a.slice(a.indexOf('=') + 1);
       a = a.slice(0, a.indexOf('='));
     }
-    if (takesValue.has(a)) {
+    if (a === '--set') {
+      sets.push(parseSet(value(a, inline ?? rest[++i])));
+    } else if (takesValue.has(a)) {
       opts[a] = value(a, inline ?? rest[++i]);
     } else if (flags.has(a)) {
       opts[a] = true;
@@ -115,9 +127,28 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   if (opts['--steps'] !== undefined) r.steps = positiveInt('--steps', opts['--steps'] as string);
   if (opts['--python'] !== undefined) r.python = opts['--python'] as string;
   if (opts['--nproc-per-node'] !== undefined) r.nprocPerNode = positiveInt('--nproc-per-node', opts['--nproc-per-node'] as string);
+  if (sets.length) r.set = sets;
+  if (opts['--no-verify']) r.noVerify = true;
   if (opts['--race'] !== undefined) {
     r.race = (opts['--race'] as string).split(',').map((s) => s.trim()).filter(Boolean);
     if (!r.race.length) throw new UsageError('--race needs optimizer names, e.g. --race sgd,momentum,adam');
   }
   return r;
+}
+
+/** `path=value`: the value read as YAML (numbers, booleans, names, `{ name: adam, lr: 0.01 }`). */
+export function parseSet(arg: string): { path: string; value: unknown } {
+  const eq = arg.indexOf('=');
+  const path = eq > 0 ? arg.slice(0, eq).trim() : '';
+  if (!/^[A-Za-z_][\w-]*(\.[\w-]+)*$/.test(path) || eq === arg.length - 1) {
+    throw new UsageError(`--set takes <path>=<value>, e.g. --set training.optimizer.lr=0.01, not "${arg}"`);
+  }
+  const raw = arg.slice(eq + 1).trim();
+  let value: unknown;
+  try {
+    value = parseYaml(raw);
+  } catch {
+    throw new UsageError(`--set ${path}: cannot read the value "${raw}"`);
+  }
+  return { path, value };
 }

@@ -2,7 +2,8 @@
  * The human side of a run: a readable account on stdout (`--format text`) and a progress bar on stderr.
  * Warnings are printed when first raised (and when they clear), so the text is a diagnosis, not a dump.
  */
-import type { EndEvent, OptiscopeEvent, StartEvent, WarningEvent } from '../protocol';
+import type { EndEvent, Fix, OptiscopeEvent, StartEvent, WarningEvent } from '../protocol';
+import { fixEdits } from '../fixes/edits';
 import { rankRuns } from '../monitors/race';
 
 export function fmt(x: number): string {
@@ -47,7 +48,7 @@ export class TextReport {
         this.printedWarnings.add(key);
         const icon = e.severity === 'error' ? '✖' : e.severity === 'warning' ? '⚠' : 'ℹ';
         this.out(`  ${icon} ${e.run} step ${e.step}: ${e.kind}${e.layer ? ` in ${e.layer}` : ''} — ${e.message}\n`);
-        if (e.fix) this.out(`      fix: set ${e.fix.path} to ${JSON.stringify(e.fix.value)}\n`);
+        if (e.fix) this.out(`      fix: set ${fixText(e.fix)}\n`);
         break;
       }
       case 'end':
@@ -76,7 +77,11 @@ export class TextReport {
     const live = [...this.warnings.values()].filter((w) => w.status !== 'resolved');
     if (live.length) {
       this.out(`\n${live.length} open finding${live.length > 1 ? 's' : ''}:\n`);
-      for (const w of live) this.out(`  ${w.run}: ${w.kind}${w.layer ? ` (${w.layer})` : ''}${w.fix ? ` → ${w.fix.path} = ${JSON.stringify(w.fix.value)}` : ''}\n`);
+      for (const w of live) {
+        this.out(`  ${w.run}: ${w.kind}${w.layer ? ` (${w.layer})` : ''}${w.fix ? ` → ${fixText(w.fix)}` : ''}\n`);
+        if (w.fix?.verified) this.out(`      verified: final loss ${fmt(w.fix.verified.loss)} instead of ${fmt(w.fix.verified.baselineLoss)} over ${w.fix.verified.steps} steps\n`);
+        else if (w.fixNote) this.out(`      ${w.fixNote}\n`);
+      }
     } else if (this.ends.length) {
       this.out('\nNo open findings.\n');
     }
@@ -103,4 +108,9 @@ export class ProgressBar {
     this.write('\r' + ' '.repeat(this.lastLen) + '\r');
     this.lastLen = 0;
   }
+}
+
+/** Every key a fix sets, as `path = value, …`. */
+function fixText(fix: Fix): string {
+  return fixEdits(fix).map((e) => `${e.path} = ${JSON.stringify(e.value)}`).join(', ');
 }

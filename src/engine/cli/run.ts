@@ -2,7 +2,11 @@
  * `optiscope run <file>`: a config trains in this process; a Python script goes to the PyTorch bridge.
  * Either way the same events reach stdout (ndjson), the log, and the human report.
  */
-import { loadConfig } from '../config/load';
+import { diskOptions, loadConfig, readConfigFile, resolveConfigText } from '../config/load';
+import { textWithFix } from '../fixes/edits';
+import { LiveFixVerifier } from '../fixes/live';
+import { SCRIPT_SET_KEY } from '../fixes/script-keys';
+import type { FixEdit } from '../protocol';
 import type { ResolvedConfig } from '../config/types';
 import type { OptiscopeEvent } from '../protocol';
 import { train, systemClock } from '../train/trainer';
@@ -23,12 +27,26 @@ export interface Io {
 
 export async function runCommand(args: RunArgs, io: Io): Promise<number> {
   if (args.file.endsWith('.py')) return runScript(args, io);
-  const config = loadConfig(args.file);
+  const { text, abs } = readConfigFile(args.file);
+  const config = args.set?.length ? resolveWithOverrides(text, abs, args.set) : loadConfig(args.file);
+  const effectiveText = args.set?.length ? textWithFix(text, abs, args.set as FixEdit[]) ?? text : text;
   if (args.race) {
     config.race = raceFromNames(args.race, config);
     config.raceFromCli = true;
   }
-  return runResolved(config, args, io);
+  // Counterfactual runs verify fixes for one optimizer on a config file; a race compares, it is not fixed.
+  const verify = args.noVerify || config.race?.length ? undefined : { text: effectiveText, file: abs };
+  return runResolved(config, args, io, verify);
+}
+
+/** The config with `--set` overrides written into its text (so exactly what Apply fix would write), validated. */
+function resolveWithOverrides(text: string, file: string, sets: NonNullable<RunArgs['set']>): ResolvedConfig {
+  for (const s of sets) {
+    if (textWithFix(text, file, [s as FixEdit]) === undefined) throw new UsageError(`--set ${s.path}: ${file} has no place for this key (check the path)`);
+  }
+  const next = textWithFix(text, file, sets as FixEdit[]);
+  if (next === undefined) throw new UsageError(`--set: the overrides cannot be written into ${file} together`);
+  return resolveConfigText(next, file, diskOptions());
 }
 
 /** `--race` entries (`sgd`, or `sgd lr=0.5 momentum=0.9`) as the specs the race runs. */
@@ -48,6 +66,7 @@ export async function runResolved(
   config: ResolvedConfig,
   args: Pick<RunArgs, 'format' | 'log' | 'steps'>,
   io: Io,
+  verify?: { text: string; file: string },
 ): Promise<number> {
   const report = args.format === 'text' ? new TextReport(io.stdout) : null;
   const bar = new ProgressBar(io.stderr, io.stderrIsTTY);
@@ -62,15 +81,21 @@ export async function runResolved(
         }]
       : [],
   });
+  const verifier = verify && new LiveFixVerifier({
+    ...verify, steps: args.steps ?? config.training.steps, budgetMs: VERIFY_BUDGET_MS, signal: io.signal,
+    emit: (e) => sink.emit(e),
+    onWait: (n) => io.stderr(`optiscope: trying fixes for ${n} warning${n > 1 ? 's' : ''} by counterfactual runs…\n`),
+  });
   try {
     await train(config, {
-      emit: (e) => sink.emit(e),
+      emit: (e) => (verifier ? verifier.emit(e) : sink.emit(e)),
       steps: args.steps,
       signal: io.signal,
       clock: systemClock,
       onProgress: (done, total, runs) => bar.update(config.name, done, total, runs[0]?.loss ?? NaN),
     });
     bar.clear();
+    await verifier?.close();
     report?.summary();
     if (args.log && !sink.logError) io.stderr(`optiscope: ${sink.logged} events written to ${args.log}\n`);
     return 0;
@@ -80,8 +105,25 @@ export async function runResolved(
     sink.emit({ type: 'error', message: `the engine failed: ${(e as Error).message}` });
     throw e;
   } finally {
+    await verifier?.close();
     sink.close();
   }
+}
+
+/** Wall time all counterfactual runs of one run may take (the run's `end` waits at most this long). */
+const VERIFY_BUDGET_MS = 60_000;
+
+/** The overrides for the PyTorch bridge (OPTISCOPE_SET, python/optiscope/overrides.py), checked first. */
+function scriptOverrides(sets: NonNullable<RunArgs['set']>): string {
+  const out: Record<string, number> = {};
+  for (const s of sets) {
+    if (!SCRIPT_SET_KEY.test(s.path)) {
+      throw new UsageError(`--set ${s.path}: on a Python script only the optimizer's hyperparameters (training.optimizer.lr, .momentum, .weight_decay, .eps, .beta1, …) and training.clip.norm can be set; change the model in the script itself`);
+    }
+    if (typeof s.value !== 'number' || !Number.isFinite(s.value)) throw new UsageError(`--set ${s.path}: takes a number, not ${JSON.stringify(s.value)}`);
+    out[s.path] = s.value;
+  }
+  return JSON.stringify(out);
 }
 
 async function runScript(args: RunArgs, io: Io): Promise<number> {
@@ -106,6 +148,7 @@ async function runScript(args: RunArgs, io: Io): Promise<number> {
       emit: (e) => sink.emit(e),
       stderr: io.stderr,
       signal: abort.signal,
+      ...(args.set?.length ? { env: { OPTISCOPE_SET: scriptOverrides(args.set) } } : {}),
     });
     report?.summary();
     return code;

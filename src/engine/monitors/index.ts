@@ -23,6 +23,7 @@ import { LearningRateDetector } from './detectors/learning-rate';
 import { UnitsDetector } from './detectors/units';
 import { CriticalPointDetector } from './detectors/critical-points';
 import { computeSlice, functionLandscape } from './landscape';
+import { fixIsNoop } from '../fixes/edits';
 
 export type { MonitorOptions, MonitorSuite, StepContext } from './types';
 export { RULES } from './rules';
@@ -109,6 +110,7 @@ class Suite implements MonitorSuiteExt {
     this.board = new WarningBoard({
       run: o.run, emit: o.emit, persist: rules.persist, resolveAfter: rules.resolveAfter,
       materialChange: rules.materialChange, minUpdateGap: 4 * this.window,
+      isNoop: (fix) => fixIsNoop(config, fix),
     });
     const h = config.monitors.hessian;
     // Beyond MAX_PROBE_PARAMETERS a Lanczos basis of even a few vectors would cost hundreds of megabytes.

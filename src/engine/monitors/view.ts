@@ -153,8 +153,8 @@ export function layerPath(layer: LayerInfo, key: string): string {
 /** Two significant digits: suggested values read like something a person would type. */
 export function round2(x: number): number {
   if (!Number.isFinite(x) || x === 0) return x;
-  const p = Math.pow(10, Math.floor(Math.log10(Math.abs(x))) - 1);
-  return Math.round(x / p) * p;
+  // toPrecision, not round(x/p)·p: the latter leaves binary noise (0.004999999999999999).
+  return Number(x.toPrecision(2));
 }
 
 /** A learning rate the curvature says is safe and fast for gradient descent: 1/λ_max (half the edge). */

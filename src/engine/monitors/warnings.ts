@@ -36,6 +36,8 @@ export interface BoardOptions {
   materialChange: number;
   /** Fewest steps between two updates of one live warning. */
   minUpdateGap: number;
+  /** True for a fix the config already holds: such a fix would change nothing and is not offered. */
+  isNoop?: (fix: Fix) => boolean;
 }
 
 export function warningId(kind: WarningKind, layer?: string): string {
@@ -161,7 +163,7 @@ export class WarningBoard {
       evidence: finiteEvidence(f.evidence), id, status, why: f.why,
     };
     if (f.layer) event.layer = f.layer;
-    if (f.fix && status === 'active') event.fix = f.fix;
+    if (f.fix && status === 'active' && !this.o.isNoop?.(f.fix)) event.fix = f.fix;
     this.o.emit(event);
   }
 }

@@ -15,6 +15,7 @@ import { pythonKeywordEdit, repairsFor } from './repairs';
 import { describeFix } from '../../engine/fixWording';
 import { SHOW_RUN_COMMAND } from './runDiagnostics';
 import { STATIC_SOURCE } from './staticDiagnostics';
+import { fixEdits, fixTextEdit } from '../../engine/fixes/edits';
 
 function codeOf(d: vscode.Diagnostic): string | undefined {
   if (d.code === undefined) return undefined;
@@ -116,7 +117,8 @@ export class ConfigCodeActions implements vscode.CodeActionProvider {
 
   private setValueAction(doc: vscode.TextDocument, title: string, fix: Fix, vd: vscode.Diagnostic): vscode.CodeAction | undefined {
     const analysis = this.cache.get(doc);
-    const ops = analysis.editsToSet(fix.path, fix.value);
+    // A fix of several keys is one replacement covering them all: one undoable edit.
+    const ops = fix.edits && fix.edits.length > 1 ? fixTextEdit(doc.getText(), doc.uri.fsPath, fixEdits(fix)) : analysis.editsToSet(fix.path, fix.value);
     if (!ops || ops.length === 0) return undefined;
     const a = new vscode.CodeAction(title, vscode.CodeActionKind.QuickFix);
     a.edit = toWorkspaceEdit(doc, ops);

@@ -12,6 +12,8 @@
 import type { Fix, WarningEvent } from '../../engine/protocol';
 import type { ActivationName, ResolvedConfig } from '../../engine/config/types';
 import { layerConfigPath, layerIndexOfPath } from './runWarnings';
+import { fixIsNoop } from '../../engine/fixes/edits';
+import { PENDING_NOTE } from '../../engine/fixes/notes';
 
 export interface Repair {
   title: string;
@@ -32,8 +34,9 @@ function formatValue(v: Fix['value']): string {
   return JSON.stringify(v);
 }
 
-/** A readable title for setting `path` to `value`. */
+/** A readable title for setting `path` to `value` (a fix of several keys names them all). */
 export function titleFor(fix: Fix): string {
+  if (fix.edits && fix.edits.length > 1) return wholeFixTitle(fix);
   const v = formatValue(fix.value);
   const leaf = fix.path.split('.').pop() ?? fix.path;
   const layer = layerIndexOfPath(fix.path);
@@ -55,6 +58,25 @@ export function titleFor(fix: Fix): string {
       return `Use the ${v} activation${where}`;
   }
   return `Set ${fix.path} to ${v}`;
+}
+
+/** "Use relu with He init in layers 1–7" style titles are too clever: name the keys, grouped by what they set. */
+function wholeFixTitle(fix: Fix): string {
+  const edits = fix.edits ?? [];
+  const groups = new Map<string, number[]>();
+  const other: string[] = [];
+  for (const e of edits) {
+    const layer = layerIndexOfPath(e.path);
+    const leaf = e.path.split('.').pop() ?? e.path;
+    if (layer === undefined) other.push(`${e.path} = ${formatValue(e.value)}`);
+    else {
+      const k = `${leaf} = ${formatValue(e.value)}`;
+      groups.set(k, [...(groups.get(k) ?? []), layer + 1]);
+    }
+  }
+  const parts = [...groups].map(([k, ls]) => `${k} in layer${ls.length > 1 ? 's' : ''} ${ls.join(', ')}`).concat(other);
+  const verified = fix.verified ? ` (verified: loss ${formatValue(fix.verified.baselineLoss)} → ${formatValue(fix.verified.loss)})` : '';
+  return `Set ${parts.join('; ')}${verified}`;
 }
 
 function layerOf(w: Pick<WarningEvent, 'layer' | 'fix'>): number | undefined {
@@ -83,12 +105,19 @@ function round2(x: number): number {
 
 /** The repairs for a warning, the preferred one first; duplicates (same path and value) removed. */
 export function repairsFor(
-  w: Pick<WarningEvent, 'kind' | 'layer' | 'fix'>,
+  w: Pick<WarningEvent, 'kind' | 'layer' | 'fix'> & { fixNote?: string },
   config?: ResolvedConfig,
 ): Repair[] {
   const out: Repair[] = [];
+  // A fix proven by counterfactual runs is the one to offer; when they proved that no candidate works,
+  // guessing one here would contradict them.
+  if (w.fix?.verified) return config && fixIsNoop(config, w.fix) ? [] : [{ title: titleFor(w.fix), fix: w.fix, preferred: true }];
+  if (!w.fix && w.fixNote && w.fixNote !== PENDING_NOTE) return [];
   const add = (fix: Fix): void => {
-    const same = out.some((r) => r.fix.path === fix.path && JSON.stringify(r.fix.value) === JSON.stringify(fix.value));
+    // A fix the config already holds would change nothing.
+    if (config && fixIsNoop(config, fix)) return;
+    const same = out.some((r) => r.fix.path === fix.path && JSON.stringify(r.fix.value) === JSON.stringify(fix.value)
+      && JSON.stringify(r.fix.edits) === JSON.stringify(fix.edits));
     if (!same) out.push({ title: titleFor(fix), fix, preferred: false });
   };
   if (w.fix) add(w.fix);

@@ -16,13 +16,19 @@ import { allowedFile } from './fileGuard';
 import { pythonKeywordEdit } from '../language/repairs';
 import { decimateForReplay, stepsToCsv } from './replay';
 import type { LogSource } from './sources';
+import { scriptSetArgs } from '../../engine/fixes/script-keys';
 
 export const PANEL_VIEW_TYPE = 'optiscope.panel';
 /** Step events per run in one replay; the log on disk keeps all of them. */
 const REPLAY_MAX_STEPS = 20_000;
 
 /** Edits that set `path` to `value` in a config's text, or undefined when that is impossible. */
-export type FixEditor = (text: string, file: string, path: string, value: Fix['value']) => TextEditOp[] | undefined;
+/** Internal command (no palette entry) that starts a run with overrides beside the file's panel. */
+export const TRY_FIX_COMMAND = 'optiscope.internal.tryFix';
+/** Longest run a Try fix starts: enough to see the fix take, short enough to wait for. */
+export const TRY_FIX_MAX_STEPS = 2000;
+
+export type FixEditor = (text: string, file: string, path: string, value: Fix['value'], edits?: Fix['edits']) => TextEditOp[] | undefined;
 
 export interface PanelDeps {
   extensionUri: vscode.Uri;
@@ -199,6 +205,9 @@ export class PanelHost {
       case 'applyFix':
         await this.applyFix(msg.logId, msg.fix, msg.warningId);
         return;
+      case 'tryFix':
+        await this.tryFix(msg.logId, msg.fix);
+        return;
       case 'exportLog':
         await this.exportLog(msg.logId, msg.format ?? 'ndjson');
         return;
@@ -239,13 +248,13 @@ export class PanelHost {
     }
     if (!this.deps.fixEditor) return reply(false, 'Config editing is not available in this build.');
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
-    const ops = this.deps.fixEditor(doc.getText(), file, fix.path, fix.value);
+    const ops = this.deps.fixEditor(doc.getText(), file, fix.path, fix.value, fix.edits);
     if (!ops) return reply(false, `Could not set ${fix.path} in ${vscode.workspace.asRelativePath(file)}.`);
     const edit = new vscode.WorkspaceEdit();
     for (const op of ops) edit.replace(doc.uri, new vscode.Range(doc.positionAt(op.offset), doc.positionAt(op.offset + op.length)), op.text);
     const ok = await vscode.workspace.applyEdit(edit);
     if (ok) await doc.save();
-    reply(ok, ok ? `Set ${fix.path} = ${JSON.stringify(fix.value)} in ${vscode.workspace.asRelativePath(file)}.` : 'The edit was rejected.');
+    reply(ok, ok ? `Set ${fix.edits && fix.edits.length > 1 ? `${fix.edits.length} keys (${fix.path} = ${JSON.stringify(fix.value)}, …)` : `${fix.path} = ${JSON.stringify(fix.value)}`} in ${vscode.workspace.asRelativePath(file)}.` : 'The edit was rejected.');
   }
 
   /**
@@ -269,6 +278,21 @@ export class PanelHost {
     const ok = await vscode.workspace.applyEdit(edit);
     if (ok) await doc.save();
     reply(ok, ok ? `Set ${fix.path.split('.').pop()}=${op.text} on line ${where.line} of ${vscode.workspace.asRelativePath(target)}.` : 'The edit was rejected.');
+  }
+
+  /**
+   * "Try fix" on a script's warning: the script runs again with the fix as `--set` overrides, for as many
+   * steps as the original took (at most TRY_FIX_MAX_STEPS), shown beside the original in this panel.
+   */
+  private async tryFix(logId: string, fix: Fix): Promise<void> {
+    const reply = (ok: boolean, message?: string) => this.post({ type: 'fixResult', logId, ok, message });
+    const source = this.sources.find((s) => s.logId === logId);
+    const sets = scriptSetArgs(fix);
+    if (!source?.file || !/\.py$/i.test(source.file) || !sets) return reply(false, 'Only a fix of an optimizer hyperparameter or of clipping can be tried on a script.');
+    let steps = 0;
+    for (const e of source.events) if (e.type === 'step' && e.step > steps) steps = e.step;
+    await vscode.commands.executeCommand(TRY_FIX_COMMAND, vscode.Uri.file(source.file), sets, Math.max(1, Math.min(steps || TRY_FIX_MAX_STEPS, TRY_FIX_MAX_STEPS)));
+    reply(true, `Running ${vscode.workspace.asRelativePath(source.file)} with --set ${sets.join(' --set ')} beside this run.`);
   }
 
   private async exportLog(logId: string, format: 'ndjson' | 'csv'): Promise<void> {

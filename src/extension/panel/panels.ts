@@ -37,11 +37,11 @@ export class Panels implements vscode.Disposable {
   }
 
   /** Shows a run: in the panel of its config (next to a still-live run of it), else in a new panel. */
-  showRun(run: Run): PanelHost {
+  showRun(run: Run, beside = false): PanelHost {
     const source = new LiveSource(run);
     const host = this.hosts.find((h) => h.logs.some((s) => s.file === run.spec.file));
     if (host) {
-      if (host.logs.some((s) => s.run?.live)) host.addSource(source);
+      if (beside || host.logs.some((s) => s.run?.live)) host.addSource(source);
       else this.setSources(host, [source], run.name);
       host.reveal();
       return host;

@@ -14,6 +14,8 @@ export interface CliRequest {
   /** Optimizer names to race (for a config without `race:`). */
   race?: readonly string[];
   steps?: number;
+  /** `--set path=value` overrides (a fix to try). */
+  set?: readonly string[];
 }
 
 /** Arguments after the Node executable. Never joined into a string: each is passed to the child verbatim. */
@@ -22,6 +24,7 @@ export function cliArgs(req: CliRequest): string[] {
   if (req.python) args.push('--python', req.python);
   if (req.race && req.race.length) args.push('--race', req.race.join(','));
   if (req.steps !== undefined) args.push('--steps', String(req.steps));
+  for (const s of req.set ?? []) args.push('--set', s);
   return args;
 }
 

@@ -5,11 +5,11 @@
  * step size is a plateau, a positive spectrum with lr·λ_max near the stability edge is a sharp minimum.
  */
 import type { WarningBoard, Finding } from '../warnings';
-import { fmt } from './gradient-flow';
+import { fmt, zeroInitFix } from './gradient-flow';
 import { rootCauseLive } from './learning-rate';
 import { EdgeOfStabilityTracker } from './edge-of-stability';
 import {
-  accumulatorShrinking, gradientSmall, layerPath, lossStillHigh, matchedInit, optimizerPath, progressSlow, stabilityEdge, type DiagnosisView,
+  accumulatorShrinking, gradientSmall, lossStillHigh, optimizerPath, progressSlow, stabilityEdge, type DiagnosisView,
 } from '../view';
 
 const WHY_SADDLE = 'At a saddle the gradient vanishes although a descent direction exists (the eigenvector of the negative eigenvalue); gradient descent leaves it only as fast as noise or a tiny offset along that direction grows, and from exactly on the ridge never.';
@@ -80,8 +80,8 @@ export class CriticalPointDetector {
         why: WHY_PLATEAU,
         key: ['loss'],
       };
-      const first = v.layout.layers[0];
-      if (zeroWeights && v.config.model) plateau.fix = { path: layerPath(first, 'init'), value: matchedInit(v.config.model.layers[first.index].activation) };
+      const zeroFix = zeroWeights ? zeroInitFix(v) : undefined;
+      if (zeroFix) plateau.fix = zeroFix;
       else if (v.optimizer.name === 'sgd') plateau.fix = { path: optimizerPath(v, 'name'), value: 'adam' };
     }
     this.board.observe('plateau', undefined, plateau, v.step, r.saddlePoint.probes);

@@ -3,10 +3,13 @@
  * layer against last, per parameter) and over time (growth, absolute size). Networks only: a test
  * function has no depth. Rules and thresholds: docs/monitors.md.
  */
-import type { LayerInfo, Objective } from '../../objective';
+import type { Objective } from '../../objective';
+import type { Fix } from '../../protocol';
+import type { LayerSpec } from '../../config/types';
+import { fixOf } from '../../fixes/edits';
 import type { WarningBoard, Finding } from '../warnings';
 import { canSaturate } from '../stats';
-import { isNetwork, layerPath, matchedInit, optimizerPath, round2, type DiagnosisView } from '../view';
+import { isNetwork, matchedInit, optimizerPath, round2, type DiagnosisView } from '../view';
 
 const WHY_VANISH = 'Backpropagation multiplies one Jacobian per layer; when each shrinks the signal (sigmoid\'s slope is at most 1/4, small weights), the first layers receive almost no gradient and stop learning while the last ones fit.';
 const WHY_EXPLODE = 'When each layer\'s Jacobian enlarges the signal, the gradient grows geometrically with depth or over steps; a step of lr × a huge gradient throws the weights far past any minimum.';
@@ -16,18 +19,45 @@ function rms(v: DiagnosisView, i: number): number {
   return size > 0 ? v.stats.gradNorm[i] / Math.sqrt(size) : 0;
 }
 
-/** The fix that addresses signal propagation in `layer`: matched init, else batch norm. */
-function depthFix(layer: LayerInfo, v: DiagnosisView, exploding: boolean): Finding['fix'] {
-  const spec = v.config.model?.layers[layer.index];
-  if (!spec) return undefined;
-  const want = matchedInit(spec.activation);
-  if (!exploding && spec.activation === 'sigmoid') return { path: layerPath(layer, 'activation'), value: 'relu' };
-  if (spec.init.name !== want && !(want === 'xavier' && spec.init.name === 'xavier-normal') && !(want === 'he' && spec.init.name === 'he-uniform')) {
-    return { path: layerPath(layer, 'init'), value: want };
+/**
+ * The fix that addresses signal propagation through the whole network, not one layer at a time: a
+ * stack of sigmoid layers is never repaired by changing its first one. Vanishing: every hidden sigmoid
+ * layer becomes ReLU with He init; else every hidden layer gets the init matched to its activation;
+ * else batch norm on every hidden layer. Exploding: matched init on every layer, else clipping, else
+ * batch norm, else a smaller learning rate.
+ */
+function depthFix(v: DiagnosisView, exploding: boolean): Fix | undefined {
+  const layers = v.config.model?.layers;
+  if (!layers?.length) return undefined;
+  const hidden = layers.slice(0, -1).map((spec, i) => ({ spec, i }));
+  const path = (i: number, key: string): string => `model.layers.${i}.${key}`;
+  const matched = (spec: LayerSpec): boolean => {
+    const want = matchedInit(spec.activation);
+    return spec.init.name === want || (want === 'xavier' && spec.init.name === 'xavier-normal') || (want === 'he' && spec.init.name === 'he-uniform');
+  };
+  if (!exploding) {
+    const sigmoid = hidden.filter(({ spec }) => spec.activation === 'sigmoid');
+    if (sigmoid.length) {
+      return fixOf(sigmoid.flatMap(({ spec, i }) => [
+        { path: path(i, 'activation'), value: 'relu' },
+        ...(spec.init.name === 'he' || spec.init.name === 'he-uniform' ? [] : [{ path: path(i, 'init'), value: 'he' }]),
+      ]));
+    }
   }
+  const scope = exploding ? layers.map((spec, i) => ({ spec, i })) : hidden;
+  const badInit = scope.filter(({ spec }) => !matched(spec));
+  if (badInit.length) return fixOf(badInit.map(({ spec, i }) => ({ path: path(i, 'init'), value: matchedInit(spec.activation) })));
   if (exploding && v.config.training.clip?.norm === undefined) return { path: 'training.clip.norm', value: 1 };
-  if (!spec.batch_norm) return { path: layerPath(layer, 'batch_norm'), value: true };
+  const noNorm = hidden.filter(({ spec }) => !spec.batch_norm);
+  if (noNorm.length) return fixOf(noNorm.map(({ i }) => ({ path: path(i, 'batch_norm'), value: true })));
   return exploding ? { path: optimizerPath(v, 'lr'), value: round2(v.optimizer.lr / 10) } : undefined;
+}
+
+/** Weights that start at zero: every layer initialised with zeros gets the init matched to its activation. */
+export function zeroInitFix(v: DiagnosisView): Fix | undefined {
+  const layers = v.config.model?.layers ?? [];
+  const zero = layers.map((spec, i) => ({ spec, i })).filter(({ spec }) => spec.init.name === 'zeros');
+  return zero.length ? fixOf(zero.map(({ spec, i }) => ({ path: `model.layers.${i}.init`, value: matchedInit(spec.activation) }))) : undefined;
 }
 
 export class GradientFlowDetector {
@@ -63,9 +93,7 @@ export class GradientFlowDetector {
       if (this.vanishLayer === null || !this.board.isLive('vanishing-gradient', v.layout.layers[this.vanishLayer].name)) this.vanishLayer = onset;
       const layer = v.layout.layers[this.vanishLayer];
       const zeroInit = v.stats.weightNorm[0] === 0;
-      const fix = zeroInit && v.config.model
-        ? { path: layerPath(v.layout.layers[0], 'init'), value: matchedInit(v.config.model.layers[0].activation) }
-        : depthFix(v.layout.layers[0], v, false);
+      const fix = zeroInit ? zeroInitFix(v) : depthFix(v, false);
       vanish = {
         kind: 'vanishing-gradient', layer: layer.name, severity: 'warning',
         message: zeroInit
@@ -96,7 +124,7 @@ export class GradientFlowDetector {
       const pick = depthExplode ? 0 : worst;
       if (this.explodeLayer === null || !this.board.isLive('exploding-gradient', v.layout.layers[this.explodeLayer].name)) this.explodeLayer = pick;
       const layer = v.layout.layers[this.explodeLayer];
-      const fix = growth && !depthExplode ? { path: optimizerPath(v, 'lr'), value: round2(v.optimizer.lr / 10) } : depthFix(v.layout.layers[0], v, true);
+      const fix = growth && !depthExplode ? { path: optimizerPath(v, 'lr'), value: round2(v.optimizer.lr / 10) } : depthFix(v, true);
       explode = {
         kind: 'exploding-gradient', layer: layer.name, severity: 'error',
         message: depthExplode
@@ -142,9 +170,7 @@ export class GradientFlowDetector {
         }
       }
       this.vanishLayer = onset;
-      const fix = zeroInit && v.config.model
-        ? { path: layerPath(layers[0], 'init'), value: matchedInit(v.config.model.layers[layers[0].index].activation) }
-        : depthFix(layers[0], v, false);
+      const fix = zeroInit ? zeroInitFix(v) : depthFix(v, false);
       this.board.observe('vanishing-gradient', layers[onset].name, {
         kind: 'vanishing-gradient', layer: layers[onset].name, severity: 'warning',
         message: zeroInit
@@ -166,7 +192,7 @@ export class GradientFlowDetector {
     const unbounded = layers.slice(0, last).every((l) => !canSaturate(l));
     if (depthExplode || gradNorm >= ex.absNorm || (unbounded && gain >= r.preflight.signalGainHigh)) {
       this.explodeLayer = 0;
-      const fix = depthFix(layers[0], v, true);
+      const fix = depthFix(v, true);
       this.board.observe('exploding-gradient', layers[0].name, {
         kind: 'exploding-gradient', layer: layers[0].name, severity: 'error',
         message: depthExplode
