@@ -439,8 +439,8 @@ def _layer_names(monitor: Any) -> Dict[int, str]:
 def _role(module: nn.Module) -> str:
     if isinstance(module, _EMBEDDINGS):
         return "embedding"
-    if next(module.children(), None) is not None:
-        return "positional"  # a container's own tensor: positional tables, class tokens, scales
+    if next(module.children(), None) is not None and not type(module).__module__.startswith("torch."):
+        return "positional"  # a user container's own tensor: positional tables, class tokens, scales
     return "compute"
 
 

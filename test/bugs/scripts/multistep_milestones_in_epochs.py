@@ -1,4 +1,4 @@
-# provenance: PyTorch forums, "MultiStepLR milestones are counted in scheduler.step() calls" (epoch milestones, stepped per batch)
+# provenance: PyTorch forums, "MultiStepLR milestones are counted in scheduler.step() calls" (epoch milestones, stepped per batch); both the creation line and the step() line are lines to change
 # must-raise: lr-schedule-collapse
 # must-not-raise: gradients-accumulate, param-not-optimized, eval-mode, shape-broadcast, double-softmax, unnormalized-input, symmetric-init
 import torch
@@ -17,5 +17,5 @@ for epoch in range(30):
         loss = nn.functional.mse_loss(model(x[i:i + 50]), y[i:i + 50])
         loss.backward()
         opt.step()
-        sched.step()
+        sched.step()  # <-- lr-schedule-collapse
     print(epoch, loss.item())
