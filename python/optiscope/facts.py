@@ -20,6 +20,7 @@ Everything is bounded: the graph and forward hooks are removed after the first s
 few attribute reads a step. A failure here disables fact collection, never the user's training.
 """
 import math
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -77,6 +78,7 @@ _forward_seen: set = set()
 _forward_handle: Any = None
 _input_fact: Optional[Tuple[nn.Module, Dict[str, Any]]] = None
 _identical_done = False
+_late = False  # every run is past the steps whose backward() calls are counted
 
 
 def _disable(e: BaseException) -> None:
@@ -420,6 +422,8 @@ def on_backward() -> None:
     """Called by the backward() patch before the gradients are accumulated."""
     if not _enabled:
         return
+    if _identical_done and _late:
+        return
     try:
         if not _identical_done and _forward_order:
             _identical_units()
@@ -508,10 +512,15 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
     """Called by the step patch after optimizer.step() returned, before the monitor's post-step."""
     if not _enabled or getattr(monitor, "ended", False):
         return
+    global _late
     try:
         r = _run(monitor)
         r.steps += 1
         step = r.steps
+        if step > CHECK_STEPS and step % MODE_EVERY and not r.pending and not _global_pending and r.reset is None:
+            # The common later step: nothing is due (a few attribute reads).
+            _late = all(x.steps > CHECK_STEPS for x in _runs.values())
+            return
         facts: List[Dict[str, Any]] = []
         if step == 1:
             _remove_forward_hook()
@@ -548,7 +557,7 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
 def install() -> None:
     """Zero-code mode: install the measuring patches (called once by hooks.install)."""
     global _enabled, _graph_on, _forward_handle
-    if _enabled or _originals:
+    if _enabled or _originals or os.environ.get("OPTISCOPE_FACTS") == "0":
         return
     _init_lines.clear()
     _enabled = True
