@@ -84,3 +84,13 @@ test('each warning once per run and layer; param-not-optimized per module; eval-
     ['param-not-optimized', 'decoder.0', 14], ['param-not-optimized', 'decoder.2', 14], ['double-softmax', '', 15], ['eval-mode', '', 23]]);
   for (const x of w) for (const v of Object.values(x.evidence)) if (typeof v === 'number') assert.ok(Number.isFinite(v));
 });
+
+test('engine equivalent: init: zeros followed by init: zeros is symmetric-init with a config fix; a random next layer is not', async () => {
+  const { engineInitWarnings } = await import('../../src/engine/monitors/detectors/facts/engine-init');
+  const layer = (init: 'zeros' | 'he', activation: 'relu' | 'tanh' | 'linear', units = 8) =>
+    ({ units, activation, init: { name: init }, batch_norm: false }) as const;
+  const w = engineInitWarnings('sgd', [layer('zeros', 'relu'), layer('zeros', 'tanh'), layer('zeros', 'linear', 1)]);
+  assert.deepEqual(w.map((x) => [x.kind, x.layer, x.fix?.path, x.fix?.value]),
+    [['symmetric-init', 'layer1', 'model.layers.0.init', 'he'], ['symmetric-init', 'layer2', 'model.layers.1.init', 'xavier']]);
+  assert.deepEqual(engineInitWarnings('sgd', [layer('zeros', 'tanh'), layer('he', 'relu'), layer('zeros', 'linear', 1)]), []);
+});
