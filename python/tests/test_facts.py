@@ -14,7 +14,22 @@ from typing import Any, Dict, List, Tuple
 PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+_results: Dict[Tuple[str, int], Any] = {}
+
+
 def run_script(body: str, steps: int = 8) -> Tuple[List[Dict[str, Any]], str]:
+    """The events of `body` run under optiscope.run (every script of this module is started at once, in
+    parallel, on first use: each needs a fresh interpreter, and importing torch dominates)."""
+    if not _results:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(SCRIPTS)) as pool:
+            futures = {key: pool.submit(_run_script, *key) for key in SCRIPTS}
+            _results.update({key: f for key, f in futures.items()})
+    return _results[(body, steps)].result()
+
+
+def _run_script(body: str, steps: int = 8) -> Tuple[List[Dict[str, Any]], str]:
     """Runs `body` as a script under optiscope.run; returns its events and the script's path."""
     with tempfile.TemporaryDirectory() as d:
         script = os.path.join(d, "train.py")
@@ -51,21 +66,15 @@ y = torch.randn(64, 1)
 """
 
 
-class GradientReset(unittest.TestCase):
-    def test_no_reset_vs_deliberate_accumulation(self) -> None:
-        forgot = PRELUDE + """
+FORGOT_RESET = PRELUDE + """
 model = nn.Linear(4, 1)
 opt = torch.optim.SGD(model.parameters(), lr=0.01)
 for i in range(8):
     nn.functional.mse_loss(model(x), y).backward()
     opt.step()
 """
-        events, _ = run_script(forgot)
-        resets = facts(events, "grad-reset")
-        self.assertGreaterEqual(len(resets), 3)
-        self.assertTrue(all(f["reset"] is False and f["backwards"] == 1 for f in resets))
 
-        accumulate = PRELUDE + """
+ACCUMULATE = PRELUDE + """
 model = nn.Linear(4, 1)
 opt = torch.optim.SGD(model.parameters(), lr=0.01)
 for i in range(8):
@@ -74,15 +83,8 @@ for i in range(8):
     opt.step()
     opt.zero_grad()
 """
-        events, _ = run_script(accumulate)
-        resets = facts(events, "grad-reset")
-        self.assertGreaterEqual(len(resets), 3)
-        self.assertTrue(all(f["reset"] is True and f["backwards"] == 3 for f in resets), resets)
 
-
-class Parameters(unittest.TestCase):
-    def test_module_outside_every_param_group(self) -> None:
-        body = PRELUDE + """
+UNOPTIMIZED = PRELUDE + """
 a = nn.Linear(4, 8)
 b = nn.Linear(8, 1)  # not optimized
 opt = torch.optim.SGD(a.parameters(), lr=0.01)
@@ -91,14 +93,8 @@ for i in range(4):
     nn.functional.mse_loss(b(torch.relu(a(x))), y).backward()
     opt.step()
 """
-        events, script = run_script(body)
-        found = facts(events, "unoptimized-params")
-        self.assertEqual(len(found), 1, found)
-        self.assertEqual(found[0]["parameters"], 9)
-        self.assertEqual(found[0]["source"]["line"], line_of(body, "# not optimized"))
 
-    def test_two_optimizers_cover_everything(self) -> None:
-        body = PRELUDE + """
+TWO_OPTIMIZERS = PRELUDE + """
 a = nn.Linear(4, 8)
 b = nn.Linear(8, 1)
 o1 = torch.optim.SGD(a.parameters(), lr=0.01)
@@ -108,13 +104,8 @@ for i in range(4):
     nn.functional.mse_loss(b(torch.relu(a(x))), y).backward()
     o1.step(); o2.step()
 """
-        events, _ = run_script(body)
-        self.assertEqual(facts(events, "unoptimized-params"), [])
 
-
-class Modes(unittest.TestCase):
-    def test_eval_line_is_reported(self) -> None:
-        body = PRELUDE + """
+EVAL_MID_RUN = PRELUDE + """
 model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 1))
 opt = torch.optim.SGD(model.parameters(), lr=0.01)
 for i in range(12):
@@ -124,17 +115,8 @@ for i in range(12):
     nn.functional.mse_loss(model(x), y).backward()
     opt.step()
 """
-        events, _ = run_script(body, steps=12)
-        modes = facts(events, "module-mode")
-        self.assertEqual(len(modes), 1, modes)
-        self.assertEqual(modes[0]["evalModules"], ["1"])
-        self.assertEqual(modes[0]["step"], 10)  # sampled every MODE_EVERY steps after the first ones
-        self.assertEqual(modes[0]["source"]["line"], line_of(body, "# here"))
 
-
-class Graph(unittest.TestCase):
-    def test_shapes_softmax_and_restored_patches(self) -> None:
-        body = PRELUDE + """
+GRAPH = PRELUDE + """
 import torch.nn.functional as F
 lin = nn.Linear(4, 3)
 head = nn.Linear(4, 1)
@@ -151,20 +133,8 @@ for i in range(5):
     opt.step()
 assert torch.Tensor.softmax is torch._C._TensorBase.softmax
 """
-        events, _ = run_script(body)
-        soft = facts(events, "softmax-into-loss")
-        self.assertEqual(len(soft), 1, soft)
-        self.assertEqual(soft[0]["loss"], "cross_entropy")
-        self.assertEqual(soft[0]["source"]["line"], line_of(body, "# softmax"))
-        shapes = facts(events, "loss-shapes")
-        self.assertEqual(len(shapes), 1, shapes)
-        self.assertEqual((shapes[0]["input"], shapes[0]["target"], shapes[0]["broadcast"]), ([64, 1], [64], [64, 64]))
-        self.assertEqual(shapes[0]["source"]["line"], line_of(body, "# broadcast"))
 
-
-class Init(unittest.TestCase):
-    def test_input_stats_identical_units_and_roles(self) -> None:
-        body = """
+INIT_AND_SCHEDULER = """
 import torch
 from torch import nn
 torch.manual_seed(0)
@@ -192,6 +162,68 @@ for i in range(4):
     opt.step()
     sched.step()  # stepped
 """
+
+SCRIPTS = [(FORGOT_RESET, 8), (ACCUMULATE, 8), (UNOPTIMIZED, 8), (TWO_OPTIMIZERS, 8), (EVAL_MID_RUN, 12), (GRAPH, 8), (INIT_AND_SCHEDULER, 4)]
+
+
+class GradientReset(unittest.TestCase):
+    def test_no_reset_vs_deliberate_accumulation(self) -> None:
+        forgot = FORGOT_RESET
+        events, _ = run_script(forgot)
+        resets = facts(events, "grad-reset")
+        self.assertGreaterEqual(len(resets), 3)
+        self.assertTrue(all(f["reset"] is False and f["backwards"] == 1 for f in resets))
+
+        accumulate = ACCUMULATE
+        events, _ = run_script(accumulate)
+        resets = facts(events, "grad-reset")
+        self.assertGreaterEqual(len(resets), 3)
+        self.assertTrue(all(f["reset"] is True and f["backwards"] == 3 for f in resets), resets)
+
+
+class Parameters(unittest.TestCase):
+    def test_module_outside_every_param_group(self) -> None:
+        body = UNOPTIMIZED
+        events, script = run_script(body)
+        found = facts(events, "unoptimized-params")
+        self.assertEqual(len(found), 1, found)
+        self.assertEqual(found[0]["parameters"], 9)
+        self.assertEqual(found[0]["source"]["line"], line_of(body, "# not optimized"))
+
+    def test_two_optimizers_cover_everything(self) -> None:
+        body = TWO_OPTIMIZERS
+        events, _ = run_script(body)
+        self.assertEqual(facts(events, "unoptimized-params"), [])
+
+
+class Modes(unittest.TestCase):
+    def test_eval_line_is_reported(self) -> None:
+        body = EVAL_MID_RUN
+        events, _ = run_script(body, steps=12)
+        modes = facts(events, "module-mode")
+        self.assertEqual(len(modes), 1, modes)
+        self.assertEqual(modes[0]["evalModules"], ["1"])
+        self.assertEqual(modes[0]["step"], 10)  # sampled every MODE_EVERY steps after the first ones
+        self.assertEqual(modes[0]["source"]["line"], line_of(body, "# here"))
+
+
+class Graph(unittest.TestCase):
+    def test_shapes_softmax_and_restored_patches(self) -> None:
+        body = GRAPH
+        events, _ = run_script(body)
+        soft = facts(events, "softmax-into-loss")
+        self.assertEqual(len(soft), 1, soft)
+        self.assertEqual(soft[0]["loss"], "cross_entropy")
+        self.assertEqual(soft[0]["source"]["line"], line_of(body, "# softmax"))
+        shapes = facts(events, "loss-shapes")
+        self.assertEqual(len(shapes), 1, shapes)
+        self.assertEqual((shapes[0]["input"], shapes[0]["target"], shapes[0]["broadcast"]), ([64, 1], [64], [64, 64]))
+        self.assertEqual(shapes[0]["source"]["line"], line_of(body, "# broadcast"))
+
+
+class Init(unittest.TestCase):
+    def test_input_stats_identical_units_and_roles(self) -> None:
+        body = INIT_AND_SCHEDULER
         events, _ = run_script(body, steps=4)
         stats = facts(events, "input-stats")
         self.assertEqual(len(stats), 1)
