@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional
 import torch
 from torch import nn
 
-from . import naming, overrides, workers
+from . import facts, naming, overrides, workers
 from .channel import Channel
 from .monitor import Monitor, StopTraining
 from .source import caller_location
@@ -56,6 +56,8 @@ def install_loss_hook() -> None:
 
         def backward(tensors: Any, *args: Any, **kwargs: Any) -> Any:
             global _pending_loss, _pending_first
+            if not getattr(_in_probe, "on", False):
+                facts.on_backward()  # measured facts (facts.py): was the gradient reset since the last step?
             t = tensors[0] if isinstance(tensors, (list, tuple)) and len(tensors) == 1 else tensors
             if isinstance(t, torch.Tensor) and t.numel() == 1 and t.is_floating_point() and not getattr(_in_probe, "on", False):
                 d = t.detach()
@@ -131,6 +133,7 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
 
         def post(_opt: Any, args: Any, kwargs: Any) -> None:
             global _closure_depth
+            facts.after_step(monitor, monitors)  # measured facts (facts.py), before the monitor's post-step
             if args or kwargs.get("closure") is not None:
                 _closure_depth -= 1
                 guarded(monitor, monitor.post_step, take_loss(first=True))
@@ -156,6 +159,7 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
             loss = take_loss()
             if _fast_pre(monitor, loss):
                 out = original(*args, **kwargs)
+                facts.after_step(monitor, monitors)  # measured facts (facts.py)
                 fast = monitor.fast
                 if fast is not None:
                     guarded(monitor, fast.post, loss)
@@ -163,6 +167,7 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
                 return out
             guarded(monitor, monitor.pre_step, False, loss)
             out = original(*args, **kwargs)
+            facts.after_step(monitor, monitors)  # measured facts (facts.py)
             guarded(monitor, monitor.post_step, loss)
             stop_if_asked(monitor)
             return out
@@ -172,6 +177,7 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
             out = original(*args, **kwargs)
         finally:
             _closure_depth -= 1
+        facts.after_step(monitor, monitors)  # measured facts (facts.py)
         loss = take_loss(first=True)
         if isinstance(out, torch.Tensor) and out.numel() == 1:
             loss = out.detach().reshape(())  # what step(closure) returns: the loss before the update
@@ -218,6 +224,7 @@ def install(channel: Channel, rules: Optional[Dict[str, Any]], every: Optional[i
         torch.optim.Optimizer.__init__ = new_opt_init  # type: ignore[method-assign]
         workers.install(channel)
     install_loss_hook()
+    facts.install()  # the measuring patches of facts.py
 
 
 def finish(reason: str) -> None:

@@ -26,6 +26,15 @@ export const WARNING_KINDS = [
   'saturated-units',
   'effective-lr-collapse',
   'sharp-minimum',
+  // For PyTorch code, data and init (judged from `fact` events; see docs/monitors.md).
+  'gradients-accumulate',
+  'param-not-optimized',
+  'eval-mode',
+  'shape-broadcast',
+  'double-softmax',
+  'lr-schedule-collapse',
+  'unnormalized-input',
+  'symmetric-init',
   // parallel training
   'stale-gradients',
   'replica-divergence',
@@ -335,6 +344,58 @@ export const landscapeEventSchema = z.object({
 });
 export type LandscapeEvent = z.output<typeof landscapeEventSchema>;
 
+/**
+ * Extension event: a fact about a PyTorch script, measured by the bridge (python/optiscope/facts.py)
+ * and judged on the Node side (src/engine/monitors/detectors/facts/). Facts are measurements, never
+ * verdicts: the detectors decide which are bugs. `step` is the optimizer step the fact was taken at.
+ */
+const shape = z.array(int).max(16);
+export const factSchema = z.discriminatedUnion('kind', [
+  /** At the first backward() after the previous step: every gradient was None or zero (`reset`). */
+  z.object({ kind: z.literal('grad-reset'), reset: z.boolean(), backwards: int }),
+  /** Parameters of `module` received gradients but are in no optimizer's param groups. */
+  z.object({ kind: z.literal('unoptimized-params'), module: name, parameters: int, source: sourceSchema.optional() }),
+  /** Dropout/BatchNorm modules in eval mode during training steps (`source`: the eval() call, else the module). */
+  z.object({ kind: z.literal('module-mode'), evalModules: z.array(name).max(20), modeModules: int, source: sourceSchema.optional() }),
+  /** A regression loss called on input and target shapes that differ and broadcast. */
+  z.object({ kind: z.literal('loss-shapes'), loss: name, input: shape, target: shape, broadcast: shape, source: sourceSchema.optional() }),
+  /** A SoftmaxBackward node upstream of a loss that applies log-softmax itself (`source`: the softmax). */
+  z.object({
+    kind: z.literal('softmax-into-loss'), loss: name, chain: z.array(name).max(8),
+    source: sourceSchema.optional(), lossSource: sourceSchema.optional(),
+  }),
+  /** An LR scheduler: where it was created and first stepped. */
+  z.object({ kind: z.literal('scheduler'), name, created: sourceSchema.optional(), stepped: sourceSchema.optional() }),
+  /** Statistics of the first layer's input on the first batch (`source`: the line that fed the model). */
+  z.object({
+    kind: z.literal('input-stats'), layer: name, mean: num, std: num, featureRmsMax: num, featureMeanMax: num,
+    featureStdMax: num, features: int, rows: int, source: sourceSchema.optional(),
+  }),
+  /** A layer (not the output layer) whose units are all identical at initialisation. */
+  z.object({
+    kind: z.literal('identical-units'), layer: name, units: int, value: num,
+    outgoing: z.enum(['identical', 'different', 'unknown']), source: sourceSchema.optional(),
+  }),
+  /** The layers of the start event with their role and their order in the first forward pass. */
+  z.object({
+    kind: z.literal('layer-order'),
+    layers: z.array(z.object({ name, role: z.enum(['compute', 'embedding', 'positional']), order: int.optional() })).max(10000),
+  }),
+  /** The user's line that calls optimizer.step(). */
+  z.object({ kind: z.literal('step-call'), source: sourceSchema }),
+]);
+export type Fact = z.output<typeof factSchema>;
+export type FactKind = Fact['kind'];
+
+export const factEventSchema = z.object({
+  type: z.literal('fact'),
+  run: runId,
+  step: int,
+  fact: factSchema,
+  rank,
+});
+export type FactEvent = z.output<typeof factEventSchema>;
+
 export const eventSchema = z.discriminatedUnion('type', [
   startEventSchema,
   stepEventSchema,
@@ -343,10 +404,11 @@ export const eventSchema = z.discriminatedUnion('type', [
   endEventSchema,
   errorEventSchema,
   landscapeEventSchema,
+  factEventSchema,
 ]);
 export type OptiscopeEvent = z.output<typeof eventSchema>;
 export type EventType = OptiscopeEvent['type'];
-export const EVENT_TYPES: readonly EventType[] = ['start', 'step', 'hessian', 'warning', 'end', 'error', 'landscape'];
+export const EVENT_TYPES: readonly EventType[] = ['start', 'step', 'hessian', 'warning', 'end', 'error', 'landscape', 'fact'];
 
 // ---------------------------------------------------------------------------------------------
 // Encoding and parsing.

@@ -13,7 +13,7 @@ test('python/tests pass under the interpreter with torch', (t) => {
     cwd: join(ROOT, 'python'),
     encoding: 'utf8',
     env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', OMP_NUM_THREADS: '1' },
-    timeout: 300_000,
+    timeout: 600_000, // the suite runs small training scripts in fresh interpreters (test_facts.py)
   });
   const out = `${r.stdout}\n${r.stderr}`;
   if (r.status !== 0) process.stderr.write(out);

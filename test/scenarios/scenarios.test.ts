@@ -7,7 +7,10 @@ const scenarios = loadScenarios();
 test('the suite is labelled: at least 20 scenarios, every warning kind expected somewhere, healthy controls included', () => {
   assert.ok(scenarios.length >= 20);
   const expected = new Set(scenarios.flatMap((s) => s.expect));
-  for (const k of score([]).map((x) => x.kind)) assert.ok(expected.has(k), `no scenario expects ${k}`);
+  // Kinds about PyTorch code cannot arise in the engine, nor unnormalized-input (the engine standardises
+  // every data set, CSV included): the real-bug suite (test/bugs) labels them.
+  const bridgeOnly = new Set(['gradients-accumulate', 'param-not-optimized', 'eval-mode', 'shape-broadcast', 'double-softmax', 'lr-schedule-collapse', 'unnormalized-input']);
+  for (const k of score([]).map((x) => x.kind)) assert.ok(bridgeOnly.has(k) || expected.has(k), `no scenario expects ${k}`);
   assert.ok(scenarios.filter((s) => s.expect.length === 0 && s.name.startsWith('healthy')).length >= 4);
 });
 

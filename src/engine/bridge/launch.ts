@@ -17,6 +17,7 @@ import { RULES } from '../monitors/rules';
 import { bridgePythonDir } from './paths';
 import { freePort } from './free-port';
 import { RankAgreement } from './rank-agreement';
+import { FactJudge } from '../monitors/detectors/facts/judge';
 
 export interface RunPythonOptions {
   script: string;
@@ -107,6 +108,8 @@ export async function runPythonScript(opts: RunPythonOptions): Promise<number> {
   }
 
   const agreement = new RankAgreement(n);
+  // The fact detectors judge the stream here until the one stream-fed Suite takes them over.
+  const facts = new FactJudge();
   let invalid = 0;
   let spawnError: string | null = null;
   let aborting = false;
@@ -132,6 +135,7 @@ export async function runPythonScript(opts: RunPythonOptions): Promise<number> {
     } else if (e.type === 'end') rank.open.delete(e.run);
     else if (e.type === 'error') rank.sawError = true;
     opts.emit(e);
+    for (const w of facts.observe(e)) opts.emit(w);
     if (e.type === 'step') {
       const w = agreement.onStep(e);
       if (w) opts.emit(w);

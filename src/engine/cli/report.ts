@@ -48,6 +48,7 @@ export class TextReport {
         this.printedWarnings.add(key);
         const icon = e.severity === 'error' ? '✖' : e.severity === 'warning' ? '⚠' : 'ℹ';
         this.out(`  ${icon} ${e.run} step ${e.step}: ${e.kind}${e.layer ? ` in ${e.layer}` : ''} — ${e.message}\n`);
+        if (e.source) this.out(`      at ${e.source.file}:${e.source.line}\n`);
         if (e.fix) this.out(`      fix: set ${fixText(e.fix)}\n`);
         break;
       }

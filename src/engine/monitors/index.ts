@@ -24,6 +24,7 @@ import { UnitsDetector } from './detectors/units';
 import { CriticalPointDetector } from './detectors/critical-points';
 import { computeSlice, functionLandscape } from './landscape';
 import { fixIsNoop } from '../fixes/edits';
+import { engineInitWarnings } from './detectors/facts/engine-init';
 
 export type { MonitorOptions, MonitorSuite, StepContext } from './types';
 export { RULES } from './rules';
@@ -159,6 +160,7 @@ class Suite implements MonitorSuiteExt {
   atStart(batch: Batch): void {
     const { config, objective } = this.o;
     this.lastBatch = batch;
+    if (config.model) for (const w of engineInitWarnings(this.o.run, config.model.layers)) this.o.emit(w);
     this.initProfile();
     // The start probe feeds the stability-edge rule (non-adaptive optimizers) and tiny problems; a
     // network trained by an adaptive optimizer skips it unless the schedule asks for curvature.

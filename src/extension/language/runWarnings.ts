@@ -57,6 +57,15 @@ const KIND_PATHS: Record<WarningKind, readonly string[]> = {
   'saturated-units': ['model.layers', 'model'],
   'effective-lr-collapse': ['training.optimizer.lr', 'training.optimizer'],
   'sharp-minimum': ['training.batch_size', 'training.optimizer.lr', 'training.optimizer'],
+  // The PyTorch kinds point at a script line (`source`); in a config they belong to these keys.
+  'gradients-accumulate': ['training.optimizer'],
+  'param-not-optimized': ['model.layers', 'model'],
+  'eval-mode': ['model'],
+  'shape-broadcast': ['model.loss', 'model'],
+  'double-softmax': ['model.layers', 'model.loss', 'model'],
+  'lr-schedule-collapse': ['training.schedule', 'training.optimizer'],
+  'unnormalized-input': ['data'],
+  'symmetric-init': ['model.layers', 'model'],
   'stale-gradients': ['training.optimizer.lr', 'monitors.parallel', 'training.optimizer'],
   'replica-divergence': ['monitors.parallel', 'training.optimizer.lr'],
 };

@@ -1,0 +1,76 @@
+/**
+ * The fact judge: runs the fact detectors on a validated event stream (the PyTorch bridge's `fact`
+ * events and the step stream) and returns the warnings they find, one per (run, rank, kind, layer).
+ * It is a function of the stream only, so a live run, a log opened later and a remote attach all get
+ * the same verdicts.
+ */
+import type { OptiscopeEvent, WarningEvent } from '../../../protocol';
+import { doubleSoftmax } from './double-softmax';
+import { evalMode } from './eval-mode';
+import { gradientsAccumulate } from './gradients-accumulate';
+import { lrScheduleCollapse } from './lr-schedule-collapse';
+import { paramNotOptimized } from './param-not-optimized';
+import { shapeBroadcast } from './shape-broadcast';
+import { stepExplosion } from './step-explosion';
+import { symmetricInit } from './symmetric-init';
+import type { FactDetector, FactFinding, RunMemory } from './types';
+import { unnormalizedInput } from './unnormalized-input';
+
+/** Steps remembered per run (the detectors look at the start and the recent past only). */
+const MEMORY_STEPS = 2000;
+
+function detectors(): FactDetector[] {
+  return [
+    gradientsAccumulate(), paramNotOptimized(), evalMode(), shapeBroadcast(), doubleSoftmax(),
+    lrScheduleCollapse(), unnormalizedInput(), symmetricInit(), stepExplosion(),
+  ];
+}
+
+interface RunState {
+  memory: RunMemory;
+  detectors: FactDetector[];
+  sent: Set<string>;
+  lastStep: number;
+}
+
+export class FactJudge {
+  private readonly runs = new Map<string, RunState>();
+
+  /** Feed one event; returns the warnings it completes (often none). */
+  observe(e: OptiscopeEvent): WarningEvent[] {
+    if (e.type !== 'fact' && e.type !== 'step') return [];
+    const key = e.rank === undefined ? e.run : `${e.run}\u0000${e.rank}`;
+    let s = this.runs.get(key);
+    if (!s) {
+      s = { memory: { steps: [], schedulers: [] }, detectors: detectors(), sent: new Set(), lastStep: 0 };
+      this.runs.set(key, s);
+    }
+    const st = s;
+    const found: FactFinding[] = [];
+    if (e.type === 'step') {
+      st.lastStep = Math.max(st.lastStep, e.step);
+      st.memory.steps.push({ step: e.step, loss: e.loss, lr: e.lr, gradNorm: e.gradNorm });
+      if (st.memory.steps.length > MEMORY_STEPS) st.memory.steps.splice(3, 1); // keep the start
+      for (const d of st.detectors) if (d.onStep) found.push(...d.onStep(e, st.memory));
+    } else {
+      const f = e.fact;
+      if (f.kind === 'step-call') st.memory.stepLine = f.source;
+      if (f.kind === 'scheduler') st.memory.schedulers.push(f);
+      for (const d of st.detectors) if (d.onFact) found.push(...d.onFact(f, e.step, st.memory));
+    }
+    const out: WarningEvent[] = [];
+    for (const f of found) {
+      const id = f.layer ? `${f.kind}:${f.layer}` : f.kind;
+      if (st.sent.has(id)) continue;
+      st.sent.add(id);
+      out.push({
+        type: 'warning', run: e.run, step: Math.max(e.step, st.lastStep), kind: f.kind, severity: f.severity,
+        ...(f.layer ? { layer: f.layer } : {}),
+        message: f.message, evidence: f.evidence, ...(f.fix ? { fix: f.fix } : {}), ...(f.source ? { source: f.source } : {}),
+        ...(e.rank !== undefined ? { rank: e.rank } : {}),
+        id, status: 'active', why: f.why,
+      });
+    }
+    return out;
+  }
+}
