@@ -4,14 +4,17 @@
  * `revealLine`; the extension decides whether the file may be opened).
  */
 import type { FromWebview } from './messages';
-import type { PanelModel, WarningCard } from './model';
+import { PanelModel, type WarningCard } from './model';
 import { custom, el } from './dom';
 import { fmt } from './canvas';
+import { seriesColor, type Theme } from './theme';
 
 export interface CardContext {
   post(msg: FromWebview): void;
   readOnly: boolean;
   showResolved: boolean;
+  /** For the run's colour swatch (the colour of its lines in every chart). */
+  theme: Theme;
   /** Result of the last fix per warning key, shown under its buttons. */
   fixStatus: Map<string, { ok: boolean; message: string }>;
   /** Called with the card's key when its fix is requested (a result without `warningId` belongs to it). */
@@ -38,14 +41,20 @@ function configFile(model: PanelModel, card: WarningCard): string | undefined {
 
 export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContext): HTMLElement {
   const e = card.event;
-  const where = [`run ${e.run}`, e.rank !== undefined ? `rank ${e.rank}` : undefined, e.layer ? `layer ${e.layer}` : undefined, `step ${e.step}`]
+  const run = model.runs.get(PanelModel.keyOf(card.logId, e.run, e.rank));
+  const where = [e.layer ? `layer ${e.layer}` : undefined, card.resolved && card.firstStep !== e.step ? `steps ${card.firstStep}–${e.step}` : `step ${e.step}`]
     .filter((x): x is string => x !== undefined)
     .join(' · ');
+  // The run, in its chart colour: in a race, which optimizer this finding is about.
+  const swatch = el('span', { class: 'swatch' });
+  if (run) swatch.style.backgroundColor = seriesColor(ctx.theme, run.colorIndex);
+  const runName = el('span', { class: 'run', 'data-run': e.run }, swatch, run ? model.runLabel(run) : e.rank !== undefined ? `${e.run} · rank ${e.rank}` : e.run);
   const head = el(
     'div',
     { class: 'card-head' },
     custom('vscode-badge', { class: `sev sev-${e.severity}` }, card.resolved ? 'resolved' : e.severity),
     el('strong', { class: 'kind' }, e.kind),
+    runName,
     el('span', { class: 'where' }, where),
     card.count > 1 ? el('span', { class: 'count' }, `×${card.count}`) : undefined,
   );
@@ -83,7 +92,7 @@ export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContex
   const status = ctx.fixStatus.get(e.id ?? card.key);
   const article = el(
     'article',
-    { class: `card sev-${e.severity}${card.resolved ? ' resolved' : ''}`, 'data-kind': e.kind, 'data-key': card.key },
+    { class: `card sev-${e.severity}${card.resolved ? ' resolved' : ''}`, 'data-kind': e.kind, 'data-key': card.key, 'data-run': e.run },
     head,
     el('p', { class: 'msg' }, e.message),
     Object.keys(e.evidence).length ? evidence : undefined,

@@ -186,6 +186,10 @@ export function setData(chart: Chart<'line', Point[]>, datasets: LineDataset[]):
   for (const d of datasets) n += d.data.length;
   chart.canvas.dataset['points'] = String(n);
   chart.canvas.dataset['datasets'] = String(datasets.length);
+  // What the legend shows (band edges and marks excluded), for tests and accessibility checks.
+  const shown = datasets.filter((d) => !(d.label ?? '').startsWith('\u200b'));
+  chart.canvas.dataset['labels'] = shown.map((d) => d.label ?? '').join('\n');
+  chart.canvas.dataset['colors'] = shown.map((d) => String(d.borderColor ?? '')).join('\n');
   chart.canvas.dataset['draws'] = String(Number(chart.canvas.dataset['draws'] ?? 0) + 1);
 }
 

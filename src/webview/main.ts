@@ -266,7 +266,7 @@ function frame(): void {
     if (d.has('runs')) syncRunSelect();
   }
   if (d.has('warnings')) renderCards(warningsBox, model, {
-      post: (m) => host.post(m), readOnly, showResolved: view.showResolved, fixStatus,
+      post: (m) => host.post(m), readOnly, showResolved: view.showResolved, fixStatus, theme,
       onFixRequested: (key) => (pendingFix = key),
     });
   if (view.tab === 'race' && (d.has('runs') || d.has('series'))) renderRanking(rankingBox, model, theme);

@@ -37,9 +37,7 @@ interface Ctx {
 const HIDDEN = '\u200b';
 
 function runLabel(r: RunData, model: PanelModel): string {
-  const multiLog = new Set(model.runList().map((x) => x.logId)).size > 1;
-  const base = r.rank !== undefined ? `${r.run} · rank ${r.rank}` : r.run;
-  return multiLog ? `${base} (${r.logId.split(/[\\/]/).pop()})` : base;
+  return model.runLabel(r);
 }
 
 /** The run whose layers are shown: the selected one, else the first with per-layer statistics. */
