@@ -13,11 +13,12 @@ import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import './panel.css';
 import { parseToWebview, type ToWebview } from './messages';
 import { PanelModel } from './model';
-import { Host, TABS, type TabId, type ViewState } from './host';
+import { Host, TABS, type ScaledChart, type TabId, type ViewState } from './host';
 import { readTheme, watchTheme, type Theme } from './theme';
 import { custom, el } from './dom';
 import { applyTheme, createLineChart } from './charts';
-import { buildViews, selectedRun, type ChartView } from './views';
+import { buildViews, selectedRun, type ChartId, type ChartView } from './views';
+import { SCALE_PREFS, type ScalePref } from './axes';
 import { renderCards } from './cards';
 import { renderHeader, type HeaderParts } from './header';
 import { renderRanking } from './race';
@@ -65,22 +66,51 @@ for (const id of TABS) {
   tabs.append(p);
 }
 
-function chartBox(id: string, title: string, ...controls: HTMLElement[]): { box: HTMLElement; canvas: HTMLCanvasElement } {
-  const canvas = el('canvas', { id: `chart-${id}`, role: 'img', 'aria-label': title });
-  const box = el('div', { class: 'chart', 'data-chart': id }, el('div', { class: 'chart-head' }, el('h3', {}, title), ...controls), el('div', { class: 'chart-body' }, canvas));
-  return { box, canvas };
+interface ChartBox {
+  box: HTMLElement;
+  canvas: HTMLCanvasElement;
+  /** A remark under the title (the scale used, what a line means). */
+  note: HTMLElement;
+  /** Over an empty chart: why it is empty and what would fill it. */
+  empty: HTMLElement;
 }
 
-const logToggle = custom('vscode-checkbox', { 'data-option': 'log-scale' }, 'log scale') as HTMLElement & { checked: boolean };
-const heatToggle = custom('vscode-checkbox', { 'data-option': 'flow-heatmap' }, 'heatmap') as HTMLElement & { checked: boolean };
-const runSelect = el('select', { class: 'run-select', 'aria-label': 'run' });
+function chartBox(id: string, title: string, ...controls: HTMLElement[]): ChartBox {
+  const canvas = el('canvas', { id: `chart-${id}`, role: 'img', 'aria-label': title });
+  const note = el('p', { class: 'chart-note', hidden: '' });
+  const empty = el('p', { class: 'chart-empty', hidden: '' });
+  const box = el('div', { class: 'chart', 'data-chart': id }, el('div', { class: 'chart-head' }, el('h3', {}, title), ...controls), note, el('div', { class: 'chart-body' }, canvas, empty));
+  return { box, canvas, note, empty };
+}
 
-const loss = chartBox('loss', 'Loss', logToggle);
-const grad = chartBox('grad', 'Gradient norm (global)');
-const flowHeat = chartBox('flow-heatmap', 'Gradient flow: ‖∇‖ per layer over time', heatToggle);
-const flowLines = chartBox('flow-lines', 'Gradient flow: ‖∇‖ per layer');
-const efflr = chartBox('efflr', 'Effective learning rate per layer (median, min–max band)', runSelect);
-const ratio = chartBox('ratio', 'Update / weight ratio ‖Δw‖/‖w‖ per layer');
+/** The y-scale choice of a chart: auto (from the data), log or linear; remembered with setState. */
+function scaleSelect(id: ScaledChart): HTMLSelectElement {
+  const sel = el('select', { class: 'scale-select', 'data-option': `scale-${id}`, 'aria-label': 'y scale', title: 'y scale: auto uses log only when every value is positive and spans more than a decade' },
+    ...SCALE_PREFS.map((p) => el('option', { value: p }, p === 'auto' ? 'scale: auto' : p)));
+  sel.value = view.scales[id] ?? 'auto';
+  sel.addEventListener('change', () => {
+    const v = sel.value as ScalePref;
+    if (v === 'auto') delete view.scales[id];
+    else view.scales[id] = v;
+    save();
+    schedule();
+  });
+  return sel;
+}
+
+const heatToggle = custom('vscode-checkbox', { 'data-option': 'flow-heatmap' }, 'heatmap') as HTMLElement & { checked: boolean };
+/** Which run the per-layer charts show: one selector on the heatmap (Training) and one on Layers, kept in step. */
+const runSelects = [el('select', { class: 'run-select', 'aria-label': 'run', 'data-option': 'flow-run' }), el('select', { class: 'run-select', 'aria-label': 'run', 'data-option': 'layers-run' })] as const;
+
+const loss = chartBox('loss', 'Loss', scaleSelect('loss'));
+loss.note.hidden = false;
+loss.note.dataset['fixed'] = 'Lines: each step\'s loss on its batch, before the update. ◆ final loss on the full training set after the last update.';
+loss.note.textContent = loss.note.dataset['fixed'];
+const grad = chartBox('grad', 'Gradient norm (global)', scaleSelect('grad'));
+const flowHeat = chartBox('flow-heatmap', 'Gradient flow: ‖∇‖ per layer over time', runSelects[0], heatToggle);
+const flowLines = chartBox('flow-lines', 'Gradient flow: ‖∇‖ per layer', scaleSelect('flowLines'));
+const efflr = chartBox('efflr', 'Effective learning rate per layer (median, min–max band)', runSelects[1], scaleSelect('efflr'));
+const ratio = chartBox('ratio', 'Update / weight ratio ‖Δw‖/‖w‖ per layer', scaleSelect('ratio'));
 const curv = chartBox('curvature', 'Curvature: λ_max, λ_min and the 2/lr stability line');
 const landscapeButton = custom('vscode-button', { secondary: '', hidden: '', 'data-action': 'request-landscape' }, 'Compute a loss slice around the current weights');
 const contour = chartBox('contour', 'Loss landscape and trajectories', landscapeButton);
@@ -97,17 +127,31 @@ app.replaceChildren(header.root, header.stderr, header.errors, warningsSection, 
 // ---------------------------------------------------------------------------------------------
 // Views
 
+const boxes: Record<ChartId, ChartBox> = { loss, grad, flowLines, efflr, ratio, curvature: curv, flowHeat, contour };
+
 const views: ChartView[] = buildViews({
   model,
   view,
   theme: () => theme,
   charts: {
-    loss: createLineChart(loss.canvas, { yTitle: 'loss', yScale: view.logScale ? 'logarithmic' : 'linear' }),
+    loss: createLineChart(loss.canvas, { yTitle: 'loss', yScale: 'linear' }),
     grad: createLineChart(grad.canvas, { yTitle: '‖∇L‖', yScale: 'logarithmic' }),
     flowLines: createLineChart(flowLines.canvas, { yTitle: '‖∇‖', yScale: 'logarithmic' }),
     efflr: createLineChart(efflr.canvas, { yTitle: 'effective lr', yScale: 'logarithmic' }),
     ratio: createLineChart(ratio.canvas, { yTitle: '‖Δw‖/‖w‖', yScale: 'logarithmic' }),
-    curvature: createLineChart(curv.canvas, { yTitle: 'eigenvalue', yScale: 'linear' }),
+    curvature: createLineChart(curv.canvas, { yTitle: 'Hessian eigenvalue', yScale: 'linear' }),
+  },
+  annotate(id, text) {
+    const b = boxes[id];
+    if ('empty' in text) {
+      b.empty.hidden = text.empty === undefined;
+      b.empty.textContent = text.empty ?? '';
+    }
+    if ('note' in text) {
+      const t = [b.note.dataset['fixed'], text.note].filter(Boolean).join(' ');
+      b.note.hidden = !t;
+      b.note.textContent = t;
+    }
   },
   flowCanvas: flowHeat.canvas,
   contourCanvas: contour.canvas,
@@ -122,7 +166,6 @@ function save(): void {
 }
 
 function syncControls(): void {
-  logToggle.checked = view.logScale;
   heatToggle.checked = view.flowHeatmap;
   showResolved.checked = view.showResolved;
   tabs.selectedIndex = Math.max(0, TABS.indexOf(view.tab));
@@ -130,11 +173,6 @@ function syncControls(): void {
   flowLines.box.classList.toggle('hidden', view.flowHeatmap);
 }
 
-logToggle.addEventListener('change', () => {
-  view.logScale = logToggle.checked;
-  save();
-  schedule();
-});
 heatToggle.addEventListener('change', () => {
   view.flowHeatmap = heatToggle.checked;
   syncControls();
@@ -157,8 +195,9 @@ tabs.addEventListener('vsc-tabs-select', (e) => {
   for (const v of views) v.invalidate();
   schedule();
 });
-runSelect.addEventListener('change', () => {
+for (const runSelect of runSelects) runSelect.addEventListener('change', () => {
   view.selectedRun = runSelect.value || undefined;
+  model.dirty.add('runs');
   save();
   schedule();
 });
@@ -248,13 +287,16 @@ function schedule(): void {
 
 function syncRunSelect(): void {
   const runs = model.runList().filter((r) => r.layers.length > 0);
-  const keys = runs.map((r) => r.key).join('\n');
-  if (runSelect.dataset['keys'] !== keys) {
-    runSelect.replaceChildren(...runs.map((r) => el('option', { value: r.key }, r.rank !== undefined ? `${r.run} (rank ${r.rank})` : r.run)));
-    runSelect.dataset['keys'] = keys;
+  const keys = runs.map((r) => `${r.key}\t${model.runLabel(r)}`).join('\n');
+  for (const runSelect of runSelects) {
+    if (runSelect.dataset['keys'] !== keys) {
+      runSelect.replaceChildren(...runs.map((r) => el('option', { value: r.key }, model.runLabel(r))));
+      runSelect.dataset['keys'] = keys;
+    }
+    const shown = selectedRun(model, view);
+    if (shown) runSelect.value = shown.key;
+    runSelect.hidden = runs.length < 2;
   }
-  if (view.selectedRun && runs.some((r) => r.key === view.selectedRun)) runSelect.value = view.selectedRun;
-  runSelect.hidden = runs.length < 2;
 }
 
 function frame(): void {

@@ -61,7 +61,8 @@ test('race stream: charts draw and update while events stream; ranking and conto
   const px2 = await canvasPixels(page, '#chart-loss');
   assert.ok(p2 > p1, `loss points grew (${p1} → ${p2})`);
   assert.notEqual(px2.hash, px1.hash, 'loss canvas repainted');
-  assert.equal(await page.getAttribute('#chart-loss', 'data-datasets'), '3', 'one line per optimizer');
+  assert.equal((await page.getAttribute('#chart-loss', 'data-labels'))?.split('\n').length, 3, 'one line per optimizer');
+  assert.equal(await page.getAttribute('#chart-loss', 'data-datasets'), '6', 'and a final-loss mark per optimizer');
   assert.ok((await canvasPixels(page, '#chart-flow-heatmap')).inked > 1000, 'gradient-flow heatmap drawn');
 
   // Landscape: the contour with the three trajectories.
@@ -169,18 +170,18 @@ test('view state survives a reload, and the replay after `ready` restores the da
   const { wire } = readStream('mlp-4layer');
   await post(page, batches('mlp', wire, 200));
   await frames(page);
-  await page.click('vscode-checkbox[data-option="log-scale"]'); // log scale off
+  await page.selectOption('select[data-option="scale-loss"]', 'linear');
   await tabTo(page, 'curvature');
-  const saved = (await rec.state()) as { tab: string; logScale: boolean };
+  const saved = (await rec.state()) as { tab: string; scales: Record<string, string> };
   assert.equal(saved.tab, 'curvature');
-  assert.equal(saved.logScale, false);
+  assert.deepEqual(saved.scales, { loss: 'linear' });
 
   await page.reload();
   await page.waitForFunction(() => document.querySelector('vscode-tabs') !== null);
   await frames(page);
   assert.deepEqual(await rec.posted(), [{ type: 'ready' }], 'asks again for a replay');
   assert.equal(await page.evaluate(() => (document.querySelector('vscode-tabs') as HTMLElement & { selectedIndex: number }).selectedIndex), 2);
-  assert.equal(await page.evaluate(() => (document.querySelector('vscode-checkbox[data-option="log-scale"]') as HTMLElement & { checked: boolean }).checked), false);
+  assert.equal(await page.inputValue('select[data-option="scale-loss"]'), 'linear', 'the scale choice is remembered');
   assert.equal(Number(await page.getAttribute('#chart-curvature', 'data-points')), 0, 'nothing drawn before the replay');
   await post(page, [{ type: 'replay', logs: [{ logId: 'mlp', title: 'spirals', file: 'examples/spirals.optiscope.yaml', events: wire, state: { state: 'ended' } }] }]);
   await frames(page);

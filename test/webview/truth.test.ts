@@ -126,3 +126,71 @@ test('compared logs: two runs of one config are labelled by config and start, no
   assert.ok(a && b && a !== b, `distinct colours (${colors})`);
   await assertClean(page, rec);
 });
+
+const attr = async (page: Page, id: string, name: string): Promise<string> => (await page.getAttribute(`#chart-${id}`, `data-${name}`)) ?? '';
+
+test('negative losses: the loss chart is linear with numbers, every line reaches the end; a log choice says why it is not used', { skip }, async () => {
+  const { page, rec } = await open();
+  const { wire } = readStream('saddle-race');
+  await post(page, [{ type: 'runState', logId: 'sr', state: 'ended' }, ...batches('sr', wire, 100)]);
+  await frames(page);
+  assert.equal(await attr(page, 'loss', 'y-scale'), 'linear');
+  assert.deepEqual((await attr(page, 'loss', 'ends')).split('\n'), ['150', '150', '150'], 'no line stops where its loss turns negative');
+  const ticks = (await attr(page, 'loss', 'y-ticks')).split('\n').map(Number);
+  assert.ok(ticks.length >= 3 && ticks.some((t) => t < 0), `numbers on the y axis, negative ones included (${ticks.join(', ')})`);
+  await page.selectOption('select[data-option="scale-loss"]', 'log');
+  await frames(page);
+  assert.equal(await attr(page, 'loss', 'y-scale'), 'linear', 'log is impossible with values ≤ 0');
+  assert.match(await page.textContent('[data-chart="loss"] .chart-note') ?? '', /log scale cannot show \d+ values ≤ 0/);
+  assert.deepEqual((await attr(page, 'loss', 'ends')).split('\n'), ['150', '150', '150']);
+  await assertClean(page, rec);
+});
+
+test('a loss spanning less than a decade: linear in auto, labelled ticks on log when chosen; the choice is remembered', { skip }, async () => {
+  const { page, rec } = await open();
+  const { wire } = readStream('deep-sigmoid-race');
+  const sgd = wire.filter((e) => (e as { run?: string }).run === 'sgd');
+  await post(page, batches('ds', sgd, 100));
+  await frames(page);
+  assert.equal(await attr(page, 'loss', 'y-scale'), 'linear');
+  assert.ok((await attr(page, 'loss', 'y-ticks')).split('\n').length >= 3);
+  await page.selectOption('select[data-option="scale-loss"]', 'log');
+  await frames(page);
+  assert.equal(await attr(page, 'loss', 'y-scale'), 'logarithmic');
+  const labels = (await attr(page, 'loss', 'y-ticks')).split('\n').filter(Boolean);
+  assert.ok(labels.length >= 2, `a log axis within one decade still has numbers (${labels.join(', ')})`);
+  assert.deepEqual(((await rec.state()) as { scales: unknown }).scales, { loss: 'log' });
+  await assertClean(page, rec);
+});
+
+test('curvature: symmetric-log axis keeps λ ≈ 1.5 readable next to 2/lr = 2000; the x axis spans the whole run', { skip }, async () => {
+  const { page, rec } = await open();
+  const start = { type: 'start', run: 'mlp', protocol: 1, config: { training: { optimizer: { name: 'sgd', lr: 0.001 } } }, parameters: 50, layers: [{ name: 'l1', parameters: 50 }], totalSteps: 600 };
+  const steps = Array.from({ length: 90 }, (_, i) => ({
+    type: 'step', run: 'mlp', step: i + 1, epoch: 0, loss: 1 / (i + 1), lr: 0.001, gradNorm: 0.1,
+    layers: [{ name: 'l1', gradNorm: 0.1, weightNorm: 1, updateNorm: 1e-4, effectiveLr: { min: 0.001, p50: 0.001, max: 0.001 } }],
+  }));
+  const probes = [0, 30, 60, 90].map((s) => ({ type: 'hessian', run: 'mlp', step: s, lambdaMax: 1.5 + s / 100, lambdaMin: -0.02, eigenvalues: [-0.02, 1.5] }));
+  await post(page, [{ type: 'runState', logId: 'c', state: 'live' }, { type: 'events', logId: 'c', events: [start, ...steps, ...probes] }]);
+  await tabTo(page, 'curvature');
+  assert.equal(await attr(page, 'curvature', 'y-scale'), 'symlog');
+  assert.equal(await attr(page, 'curvature', 'x-max'), '600', 'the x axis spans the planned 600 steps, not the last probe at 90');
+  const ticks = (await attr(page, 'curvature', 'y-ticks')).split('\n').map(Number);
+  assert.ok(ticks.includes(0) && ticks.includes(1) && ticks.some((t) => t >= 100) && ticks.some((t) => t < 0), `ticks in data units on both sides of 0 (${ticks.join(', ')})`);
+  assert.match(await page.textContent('[data-chart="curvature"] .chart-note') ?? '', /symmetric log/);
+  await assertClean(page, rec);
+});
+
+test('an empty chart says why and what would fill it (a PyTorch run without curvature probes)', { skip }, async () => {
+  const { page, rec } = await open();
+  const start = { type: 'start', run: 'train', protocol: 1, config: {}, parameters: 10, layers: [{ name: 'fc', parameters: 10 }], source: 'pytorch' };
+  const step = { type: 'step', run: 'train', step: 1, epoch: 0, loss: 0.5, lr: 0.1, gradNorm: 1, layers: [{ name: 'fc', gradNorm: 1, weightNorm: 1, updateNorm: 0.1, effectiveLr: { min: 0.1, p50: 0.1, max: 0.1 } }] };
+  await post(page, [{ type: 'events', logId: 'p', events: [start, step] }]);
+  await tabTo(page, 'curvature');
+  const empty = page.locator('[data-chart="curvature"] .chart-empty');
+  assert.ok(await empty.isVisible());
+  assert.match(await empty.textContent() ?? '', /hessian_every=N/);
+  await tabTo(page, 'training');
+  assert.equal(await page.locator('[data-chart="loss"] .chart-empty').isVisible(), false, 'no empty note over a chart with data');
+  await assertClean(page, rec);
+});
