@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { cliArgs } from './runner/cliArgs';
+import { cliArgs, controlTypesFor } from './runner/cliArgs';
 import type { Run } from './runner/run';
 import type { RunManager } from './runner/runManager';
 import type { Panels } from './panel/panels';
@@ -49,10 +49,12 @@ export class RunController {
     const file = uri.fsPath;
     const folder = vscode.workspace.getWorkspaceFolder(uri) ?? vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
     const python = await resolvePython(uri);
-    const args = cliArgs({ cliPath, file, python, race: opts.race });
+    const controls = controlTypesFor(file);
+    const args = cliArgs({ cliPath, file, python, race: opts.race, control: controls.length > 0 });
     const run = this.manager.start({
       file,
       folder: folder?.uri.fsPath,
+      controls,
       spawn: {
         // The extension host's own executable, run as plain Node (Electron honours ELECTRON_RUN_AS_NODE).
         command: process.execPath,

@@ -12,7 +12,7 @@ import '@vscode-elements/elements/dist/vscode-tab-header/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import './panel.css';
 import { parseToWebview, type ToWebview } from './messages';
-import { PanelModel } from './model';
+import { PanelModel, type RunData } from './model';
 import { Host, TABS, type ScaledChart, type TabId, type ViewState } from './host';
 import { readTheme, watchTheme, type Theme } from './theme';
 import { custom, el } from './dom';
@@ -209,9 +209,21 @@ header.exportLog.addEventListener('click', () => {
   const r = selectedRun(model, view) ?? model.runList()[0];
   if (r) host.post({ type: 'exportLog', logId: r.logId });
 });
+/** The network run a loss slice can be computed for now: live, and its process answers `landscape`. */
+function sliceTarget(): RunData | undefined {
+  const can = (r: RunData): boolean =>
+    r.path.length === 0 && r.start?.parameters !== 2 && !r.end &&
+    model.states.get(r.logId)?.state === 'live' && (model.states.get(r.logId)?.controls ?? []).includes('landscape');
+  const sel = selectedRun(model, view);
+  return sel && can(sel) ? sel : model.runList().find(can);
+}
+
 landscapeButton.addEventListener('click', () => {
-  const r = selectedRun(model, view) ?? model.runList()[0];
-  if (r) host.post({ type: 'requestLandscape', logId: r.logId, run: r.run });
+  const r = sliceTarget();
+  if (!r) return;
+  host.post({ type: 'requestLandscape', logId: r.logId, run: r.run });
+  landscapeButton.setAttribute('disabled', '');
+  landscapeButton.textContent = 'Computing the loss slice…';
 });
 header.race.addEventListener('click', () => {
   const first = model.runList()[0];
@@ -313,7 +325,21 @@ function frame(): void {
     });
   if (view.tab === 'race' && (d.has('runs') || d.has('series'))) renderRanking(rankingBox, model, theme);
   // The slice button is for networks: a 2-D problem already has its surface.
-  if (d.has('runs') || d.has('landscape')) landscapeButton.hidden = model.runList().length === 0 || model.landscapes.size > 0 || model.runList().every((r) => r.path.length > 0);
+  // The slice button only where a live engine can answer it (never a dead control).
+  if (d.has('runs') || d.has('landscape') || d.has('state')) {
+    landscapeButton.hidden = sliceTarget() === undefined;
+    if (d.has('landscape') || landscapeButton.hidden) {
+      landscapeButton.removeAttribute('disabled');
+      landscapeButton.textContent = 'Compute a loss slice around the current weights';
+    }
+    const empty = model.landscapes.size > 0 || model.runList().some((r) => r.path.length > 0);
+    boxes.contour.empty.hidden = empty;
+    boxes.contour.empty.textContent = empty ? '' : model.runList().length === 0
+      ? 'No run yet.'
+      : !landscapeButton.hidden
+        ? 'A network has no 2-D surface of its own: press "Compute a loss slice around the current weights" for a slice through two random directions.'
+        : 'No loss landscape in this run. A 2-parameter problem draws its surface; for a network, a slice is computed on request while the run is live, or every N steps with `monitors: { landscape: { enabled: true, every: N } }` in the config.';
+  }
   d.clear();
   for (const v of views) {
     if (v.tab !== view.tab) continue;

@@ -194,3 +194,30 @@ test('an empty chart says why and what would fill it (a PyTorch run without curv
   assert.equal(await page.locator('[data-chart="loss"] .chart-empty').isVisible(), false, 'no empty note over a chart with data');
   await assertClean(page, rec);
 });
+
+test('the loss-slice button exists only where a live engine answers it, and shows the request in flight', { skip }, async () => {
+  const { page, rec } = await open();
+  const { wire } = readStream('mlp-4layer');
+  const live = wire.filter((e) => (e as { type: string }).type !== 'end');
+  await post(page, [{ type: 'runState', logId: 'mlp', state: 'live', controls: [] }, ...batches('mlp', live, 200)]);
+  await tabTo(page, 'landscape');
+  const button = page.locator('vscode-button[data-action="request-landscape"]');
+  assert.equal(await button.isVisible(), false, 'a process without a control channel (a PyTorch script today): no button');
+  await post(page, [{ type: 'runState', logId: 'mlp', state: 'live', controls: ['landscape'] }]);
+  await frames(page);
+  assert.equal(await button.isVisible(), true);
+  const before = (await rec.posted()).length;
+  await button.click();
+  await frames(page);
+  assert.deepEqual((await rec.posted()).slice(before), [{ type: 'requestLandscape', logId: 'mlp', run: 'mlp' }]);
+  assert.match(await button.textContent() ?? '', /Computing/);
+  assert.equal(await button.getAttribute('disabled'), '');
+  const grid = [-1, 0, 1];
+  await post(page, [{ type: 'events', logId: 'mlp', events: [{ type: 'landscape', run: 'mlp', step: 300, kind: 'slice', x: grid, y: grid, z: grid.map((y) => grid.map((x) => x * x + y * y)) }] }]);
+  await frames(page, 3);
+  assert.equal(await button.getAttribute('disabled'), null, 'ready for another slice');
+  await post(page, [{ type: 'runState', logId: 'mlp', state: 'ended', controls: [] }]);
+  await frames(page);
+  assert.equal(await button.isVisible(), false, 'gone with the process');
+  await assertClean(page, rec);
+});

@@ -14,6 +14,8 @@ export interface RunArgs {
   nprocPerNode?: number;
   race?: string[];
   scriptArgs: string[];
+  /** Read control requests (NDJSON, see CONTROL_REQUESTS in protocol.ts) from stdin while training. */
+  control?: boolean;
 }
 
 export interface CheckArgs {
@@ -44,6 +46,7 @@ export const USAGE = `Usage:
       --race sgd,momentum,adam            race these optimizers on the config's problem
       --python <path>                     interpreter for .py scripts (default: python3 on PATH)
       --nproc-per-node N                  run N ranks of a torch.distributed script
+      --control                           answer requests on stdin while training (the editor's panel)
   optiscope check <file> [--format text|json] [--no-preflight] [--stdin]
                                           validate a config and probe it, print diagnostics, do not train
                                           (--stdin: the text comes from stdin, <file> names it)
@@ -77,7 +80,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   const scriptArgs: string[] = [];
   const opts: Record<string, string | boolean> = {};
   const takesValue = new Set(['--log', '--format', '--steps', '--python', '--nproc-per-node', '--race']);
-  const flags = new Set(['--no-preflight', '--stdin']);
+  const flags = new Set(['--no-preflight', '--stdin', '--control']);
   for (let i = 0; i < rest.length; i++) {
     let a = rest[i];
     if (a === '--') {
@@ -114,6 +117,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   if (opts['--steps'] !== undefined) r.steps = positiveInt('--steps', opts['--steps'] as string);
   if (opts['--python'] !== undefined) r.python = opts['--python'] as string;
   if (opts['--nproc-per-node'] !== undefined) r.nprocPerNode = positiveInt('--nproc-per-node', opts['--nproc-per-node'] as string);
+  if (opts['--control']) r.control = true;
   if (opts['--race'] !== undefined) {
     r.race = (opts['--race'] as string).split(',').map((s) => s.trim()).filter(Boolean);
     if (!r.race.length) throw new UsageError('--race needs optimizer names, e.g. --race sgd,momentum,adam');

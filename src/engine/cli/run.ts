@@ -13,6 +13,7 @@ import { UsageError } from './args';
 import { createSink } from './sink';
 import { ProgressBar, TextReport } from './report';
 import { suggest } from '../config/suggest';
+import { ControlQueue } from '../control';
 
 export interface Io {
   stdout: (s: string) => void;
@@ -20,6 +21,8 @@ export interface Io {
   stderrIsTTY: boolean;
   /** Stop requests (SIGINT/SIGTERM) flip this. */
   signal: { aborted: boolean };
+  /** Delivers stdin text as it arrives, for --control; returns a function that stops reading. */
+  readStdin?: (onChunk: (text: string) => void) => () => void;
 }
 
 export async function runCommand(args: RunArgs, io: Io): Promise<number> {
@@ -47,9 +50,11 @@ export function raceFromNames(names: string[], config: ResolvedConfig) {
 /** Trains a resolved config, writing events where the arguments say. Exit code: 0, or 1 when every run failed. */
 export async function runResolved(
   config: ResolvedConfig,
-  args: Pick<RunArgs, 'format' | 'log' | 'steps'>,
+  args: Pick<RunArgs, 'format' | 'log' | 'steps' | 'control'>,
   io: Io,
 ): Promise<number> {
+  const control = args.control && io.readStdin ? new ControlQueue((m) => io.stderr(`optiscope: ${m}\n`)) : undefined;
+  const stopReading = control && io.readStdin ? io.readStdin((t) => control.push(t)) : undefined;
   const report = args.format === 'text' ? new TextReport(io.stdout) : null;
   const bar = new ProgressBar(io.stderr, io.stderrIsTTY);
   const sink = createSink({
@@ -69,6 +74,7 @@ export async function runResolved(
       steps: args.steps,
       signal: io.signal,
       clock: systemClock,
+      control,
       onProgress: (done, total, runs) => bar.update(config.name, done, total, runs[0]?.loss ?? NaN),
     });
     bar.clear();
@@ -81,10 +87,16 @@ export async function runResolved(
     sink.emit({ type: 'error', message: `the engine failed: ${(e as Error).message}` });
     throw e;
   } finally {
+    stopReading?.();
     sink.close();
   }
 }
 
+/**
+ * A Python script through the PyTorch bridge. `--control` is not answered here yet: the bridge's own
+ * control channel (Node → Python) will take the requests of a ControlQueue fed like runResolved's;
+ * until then the extension does not offer on-demand requests for scripts (see controlTypesFor).
+ */
 async function runScript(args: RunArgs, io: Io): Promise<number> {
   const report = args.format === 'text' ? new TextReport(io.stdout) : null;
   const sink = createSink({

@@ -55,4 +55,6 @@ export interface MonitorSuite {
   raisedKinds?(): WarningKind[];
   /** True once a non-finite loss, gradient or parameter was seen (the run ends with reason `diverged`). */
   hasDiverged?(): boolean;
+  /** Computes and emits the loss landscape at the current parameters (on request, over the control channel). */
+  landscapeNow?(step: number): unknown;
 }

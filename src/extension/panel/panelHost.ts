@@ -202,9 +202,13 @@ export class PanelHost {
       case 'exportLog':
         await this.exportLog(msg.logId, msg.format ?? 'ndjson');
         return;
-      case 'requestLandscape':
-        // The engine has no control channel to a running process yet; landscapes arrive unasked.
+      case 'requestLandscape': {
+        // Over the run's control channel; the slice arrives as a `landscape` event like any other.
+        const run = this.sources.find((s) => s.logId === msg.logId)?.run;
+        const sent = run?.request({ type: 'landscape', id: `panel-${Date.now().toString(36)}`, run: msg.run }) ?? false;
+        if (!sent) this.deps.output.appendLine(`[panel] no loss slice for ${msg.run}: the run is not live or cannot compute one on request`);
         return;
+      }
     }
   }
 

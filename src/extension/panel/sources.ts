@@ -41,7 +41,7 @@ export class LiveSource implements LogSource {
   state(): Omit<RunStateMessage, 'type' | 'logId'> {
     const r = this.run;
     const malformed = r.reader.counts.malformed + r.reader.counts.unknown + r.reader.counts.oversize;
-    const base = { malformed, exitCode: r.exit?.code ?? null };
+    const base = { malformed, exitCode: r.exit?.code ?? null, controls: [...r.controls] };
     switch (r.status) {
       case 'starting':
       case 'running':

@@ -5,7 +5,7 @@
  * flood of events cannot swamp the webview. vscode-free (unit-tested with real child processes).
  */
 import type { ChildProcess } from 'node:child_process';
-import type { OptiscopeEvent } from '../../engine/protocol';
+import { encodeControl, type ControlRequest, type ControlType, type OptiscopeEvent } from '../../engine/protocol';
 import { Emitter } from './emitter';
 import { EventReader } from './eventReader';
 import { killTree, killTreeNow, spawnRunProcess, type SpawnSpec } from './processTree';
@@ -28,6 +28,8 @@ export interface RunSpec {
   batchHz?: number;
   /** Lines of stderr kept for the crash message. */
   stderrTailLines?: number;
+  /** On-demand requests the process answers on its stdin (the CLI's --control); none when absent. */
+  controls?: readonly ControlType[];
   startedAt?: Date;
 }
 
@@ -116,6 +118,22 @@ export class Run {
       await killTree(this.child.pid, this.spec.killGraceMs ?? 3000);
     }
     return this.done;
+  }
+
+  /** The requests this run answers now (none once it ended). */
+  get controls(): readonly ControlType[] {
+    return this.live ? (this.spec.controls ?? []) : [];
+  }
+
+  /**
+   * Sends a control request to the process (one validated NDJSON line on its stdin). False when the run
+   * does not answer this type or is no longer live; the answer arrives as events.
+   */
+  request(req: ControlRequest): boolean {
+    const stdin = this.child?.stdin;
+    if (!this.controls.includes(req.type) || !stdin || stdin.destroyed || !stdin.writable) return false;
+    stdin.write(encodeControl(req));
+    return true;
   }
 
   /** For process-exit paths that cannot wait: SIGKILL the tree now. */
