@@ -112,7 +112,7 @@ export class RunController {
     for (const r of run.reader.rejected) this.output.appendLine(`[${run.name}]   skipped: ${r}`);
     if (exit.status !== 'failed' && exit.status !== 'invalid') return;
     const showOutput = 'Show Output';
-    const kept = run.events.length ? ` ${run.events.length} events recorded before it were kept.` : '';
+    const kept = run.eventCount ? ` ${run.eventCount} events recorded before it were kept.` : '';
     const head = (exit.message ?? `${run.name} failed.`).split('\n');
     const detail = head.slice(1).slice(-6).join('\n');
     const pick = await vscode.window.showErrorMessage(
@@ -133,7 +133,7 @@ export class RunController {
     if (target) {
       await run.done.catch(() => undefined);
       run.saveCopy(target.fsPath);
-      void vscode.window.showInformationMessage(`Optiscope: saved ${run.lines.length} events to ${target.fsPath}.`);
+      void vscode.window.showInformationMessage(`Optiscope: saved ${run.eventCount} events to ${target.fsPath}.`);
     }
   }
 }

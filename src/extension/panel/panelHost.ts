@@ -14,12 +14,14 @@ import { eventsMessage, parseFromWebview, toWebviewWire, type FromWebview, type 
 import { isConfig } from '../runner/cliArgs';
 import { allowedFile } from './fileGuard';
 import { pythonKeywordEdit } from '../language/repairs';
-import { decimateForReplay, stepsToCsv } from './replay';
+import { decimateForReplay, logStepsToCsv, stepsToCsv, thinBatch } from './replay';
 import type { LogSource } from './sources';
 
 export const PANEL_VIEW_TYPE = 'optiscope.panel';
 /** Step events per run in one replay; the log on disk keeps all of them. */
 const REPLAY_MAX_STEPS = 20_000;
+/** Step events per run in one live batch to the panel (batches come at ≤ 30 Hz). */
+const LIVE_STEPS_PER_BATCH = 64;
 
 /** Edits that set `path` to `value` in a config's text, or undefined when that is impossible. */
 export type FixEditor = (text: string, file: string, path: string, value: Fix['value']) => TextEditOp[] | undefined;
@@ -36,8 +38,6 @@ export interface PanelDeps {
 export class PanelHost {
   private sources: LogSource[] = [];
   private ready = false;
-  /** Events of each log the webview already has. */
-  private readonly delivered = new Map<string, number>();
   private readonly subscriptions = new Map<string, (() => void)[]>();
   private readonly disposables: vscode.Disposable[] = [];
   private rejected = 0;
@@ -76,7 +76,6 @@ export class PanelHost {
   setSources(sources: LogSource[], title: string): void {
     for (const s of this.sources) this.unsubscribe(s.logId);
     this.sources = sources;
-    this.delivered.clear();
     for (const s of sources) this.subscribe(s);
     this.panel.title = `Optiscope — ${title}`;
     this.replay();
@@ -113,11 +112,9 @@ export class PanelHost {
     const run = s.run;
     if (!run) return;
     const offs = [
-      run.onEvents.on(() => this.forward(s)),
-      run.onExit.on(() => {
-        this.forward(s);
-        this.post({ type: 'runState', logId: s.logId, ...s.state() });
-      }),
+      run.onEvents.on((batch) => this.forward(s, batch)),
+      // The run delivered its last batch before exiting: the state follows it at once.
+      run.onExit.on(() => this.post({ type: 'runState', logId: s.logId, ...s.state() })),
       run.onLogError.on(() => this.post({ type: 'runState', logId: s.logId, ...s.state() })),
     ];
     this.subscriptions.set(s.logId, offs);
@@ -128,21 +125,21 @@ export class PanelHost {
     this.subscriptions.delete(logId);
   }
 
-  /** Sends what the webview does not have yet (the run batches at ≤ 30 Hz; this follows its pace). */
-  private forward(s: LogSource): void {
+  /**
+   * Sends a run's batch (≤ 30 a second), thinned to LIVE_STEPS_PER_BATCH steps per run: the panel draws
+   * decimated series anyway, and a short message queue lets "ended" or "stopped" show within a frame.
+   * A panel not ready yet gets everything from the replay that follows its `ready`.
+   */
+  private forward(s: LogSource, batch: readonly OptiscopeEvent[]): void {
     if (!this.ready) return;
-    const have = this.delivered.get(s.logId) ?? 0;
-    if (s.events.length <= have) return;
-    const fresh = s.events.slice(have) as OptiscopeEvent[];
-    this.delivered.set(s.logId, s.events.length);
-    void this.panel.webview.postMessage(eventsMessage(s.logId, fresh));
+    void this.panel.webview.postMessage(eventsMessage(s.logId, thinBatch(batch, LIVE_STEPS_PER_BATCH)));
   }
 
   private replay(): void {
     if (!this.ready) return;
     const logs = this.sources.map((s) => {
-      const { events, decimated } = decimateForReplay(s.events, REPLAY_MAX_STEPS);
-      this.delivered.set(s.logId, s.events.length);
+      const { events, decimated: cut } = decimateForReplay(s.events, REPLAY_MAX_STEPS);
+      const decimated = cut || s.decimated;
       return {
         logId: s.logId,
         title: s.title,
@@ -279,7 +276,11 @@ export class PanelHost {
       saveLabel: 'Save run',
     });
     if (!target) return;
-    if (format === 'csv') fs.writeFileSync(target.fsPath, stepsToCsv(s.events));
+    // CSV of every step: from the log on disk when there is one (the panel's copy is decimated).
+    if (format === 'csv') {
+      if (s.logPath && fs.existsSync(s.logPath)) logStepsToCsv(s.logPath, target.fsPath);
+      else fs.writeFileSync(target.fsPath, stepsToCsv(s.events));
+    }
     else if (s.run) s.run.saveCopy(target.fsPath);
     else if (s.logPath) fs.copyFileSync(s.logPath, target.fsPath);
     void vscode.window.showInformationMessage(`Saved ${vscode.workspace.asRelativePath(target)}.`);

@@ -2,7 +2,8 @@
  * What the panel is sent when it (re)loads, and saved logs read back from disk. vscode-free (unit-tested).
  */
 import * as fs from 'node:fs';
-import { parseEvent, type OptiscopeEvent } from '../../engine/protocol';
+import { LineSplitter, MAX_LINE_BYTES, parseEvent, type OptiscopeEvent, type StepEvent } from '../../engine/protocol';
+import { RunDigest } from '../runner/digest';
 
 /**
  * Keeps every non-step event and at most `maxSteps` step events per run (evenly spaced, always the
@@ -71,4 +72,160 @@ export function stepsToCsv(events: readonly OptiscopeEvent[]): string {
     rows.push([e.run, e.step, e.epoch, e.loss, e.lr, e.gradNorm, e.valLoss, e.accuracy].map(cell).join(','));
   }
   return rows.join('\n') + '\n';
+}
+
+/**
+ * Thins a live batch for the panel: every non-step event, and per run at most `maxSteps` step events
+ * (evenly spaced, always the last, and the steps with the lowest and highest loss and the highest
+ * gradient norm, so spikes reach the charts). The panel's charts are decimated anyway; this keeps its
+ * message queue short, so a state change ("ended", "stopped") is shown within a frame of happening.
+ */
+export function thinBatch(events: readonly OptiscopeEvent[], maxSteps: number): OptiscopeEvent[] {
+  const byRun = new Map<string, number[]>();
+  events.forEach((e, i) => {
+    if (e.type !== 'step') return;
+    const k = `${e.run}\u0000${e.rank ?? ''}`;
+    let a = byRun.get(k);
+    if (!a) byRun.set(k, (a = []));
+    a.push(i);
+  });
+  if ([...byRun.values()].every((a) => a.length <= maxSteps)) return [...events];
+  const keep = new Set<number>();
+  for (const idx of byRun.values()) {
+    if (idx.length <= maxSteps) {
+      for (const i of idx) keep.add(i);
+      continue;
+    }
+    const stride = idx.length / maxSteps;
+    for (let j = 0; j < maxSteps; j++) keep.add(idx[Math.floor(j * stride)]!);
+    keep.add(idx[idx.length - 1]!);
+    const pick = (score: (e: StepEvent) => number): void => {
+      let best = idx[0]!;
+      for (const i of idx) if (score(events[i] as StepEvent) > score(events[best] as StepEvent)) best = i;
+      keep.add(best);
+    };
+    const finite = (v: number): number => (Number.isFinite(v) ? v : Infinity);
+    pick((e) => -finite(e.loss));
+    pick((e) => finite(e.loss));
+    pick((e) => finite(e.gradNorm));
+  }
+  return events.filter((e, i) => e.type !== 'step' || keep.has(i));
+}
+
+export interface LoadedDigest {
+  digest: RunDigest;
+  /** Lines that did not validate: counted, never forwarded. */
+  invalid: number;
+  bytes: number;
+}
+
+/**
+ * Reads a saved run log into a bounded digest, streaming: memory stays flat whatever the file's size
+ * (a 300,000-step log is hundreds of MB). `onProgress` hears the fraction read now and then.
+ */
+export function streamLogFile(file: string, onProgress?: (fraction: number) => void): Promise<LoadedDigest> {
+  return new Promise((resolve, reject) => {
+    const size = fs.statSync(file).size;
+    const out: LoadedDigest = { digest: new RunDigest(), invalid: 0, bytes: size };
+    const splitter = logSplitter(out);
+    let read = 0;
+    let lastReport = 0;
+    const stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
+    stream.on('data', (chunk) => {
+      const text = String(chunk);
+      read += Buffer.byteLength(text);
+      splitter.push(text);
+      if (onProgress && read - lastReport > size / 50) {
+        lastReport = read;
+        onProgress(size ? read / size : 1);
+      }
+    });
+    stream.on('error', reject);
+    stream.on('end', () => {
+      splitter.end();
+      onProgress?.(1);
+      resolve(out);
+    });
+  });
+}
+
+/**
+ * The same, synchronously (tests, and the few callers that cannot wait). `skip` leaves lines out unparsed
+ * (e.g. step lines, for a caller that only wants warnings).
+ */
+export function readLogDigest(file: string, skip?: (line: string) => boolean): LoadedDigest {
+  const out: LoadedDigest = { digest: new RunDigest(), invalid: 0, bytes: 0 };
+  const splitter = logSplitter(out, skip);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    const decoder = new TextDecoder('utf-8');
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      out.bytes += n;
+      splitter.push(decoder.decode(buf.subarray(0, n), { stream: true }));
+    }
+    splitter.push(decoder.decode());
+  } finally {
+    fs.closeSync(fd);
+  }
+  splitter.end();
+  return out;
+}
+
+/** Step lines as the engine and the bridge write them (key order fixed by encodeEvent). */
+export const isStepLine = (line: string): boolean => line.startsWith('{"type":"step"');
+
+function logSplitter(out: LoadedDigest, skip?: (line: string) => boolean): LineSplitter {
+  return new LineSplitter(
+    (raw) => {
+      const line = raw.trim();
+      if (!line || skip?.(line)) return;
+      const r = parseEvent(line);
+      if (r.ok) out.digest.add(r.event);
+      else out.invalid++;
+    },
+    () => out.invalid++,
+    MAX_LINE_BYTES,
+  );
+}
+
+/** Every step of a log file as CSV, streaming through a fixed buffer (the log may be hundreds of MB). */
+export function logStepsToCsv(logPath: string, target: string): void {
+  const out = fs.openSync(target, 'w');
+  try {
+    let rows: OptiscopeEvent[] = [];
+    let header = true;
+    const flush = (): void => {
+      const csv = stepsToCsv(rows);
+      fs.writeSync(out, header ? csv : csv.slice(csv.indexOf('\n') + 1));
+      header = false;
+      rows = [];
+    };
+    const splitter = new LineSplitter((raw) => {
+      const line = raw.trim();
+      if (!isStepLine(line)) return;
+      const r = parseEvent(line);
+      if (r.ok) rows.push(r.event);
+      if (rows.length >= 5000) flush();
+    }, () => undefined, MAX_LINE_BYTES);
+    const fd = fs.openSync(logPath, 'r');
+    try {
+      const buf = Buffer.alloc(1 << 20);
+      const decoder = new TextDecoder('utf-8');
+      for (;;) {
+        const n = fs.readSync(fd, buf, 0, buf.length, null);
+        if (n === 0) break;
+        splitter.push(decoder.decode(buf.subarray(0, n), { stream: true }));
+      }
+      splitter.push(decoder.decode());
+      splitter.end();
+    } finally {
+      fs.closeSync(fd);
+    }
+    flush();
+  } finally {
+    fs.closeSync(out);
+  }
 }

@@ -11,6 +11,8 @@ import { EventReader } from './eventReader';
 import { killTree, killTreeNow, spawnRunProcess, type SpawnSpec } from './processTree';
 import { RunLog, runLogStem, saveCopy } from './runLog';
 import { StreamSummary } from './summary';
+import { RunDigest } from './digest';
+import * as fs from 'node:fs';
 
 export type RunStatus = 'starting' | 'running' | 'completed' | 'invalid' | 'failed' | 'stopped';
 
@@ -43,12 +45,23 @@ export interface RunExit {
 
 let nextId = 1;
 
+/** Bytes of lines a run keeps in memory beside a working log (beyond, the log alone holds them). */
+export const MEMORY_LINES_BYTES = 32 * 1024 * 1024;
+
+function readLogLines(file: string): string[] {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.length);
+  } catch {
+    return [];
+  }
+}
+
 export class Run {
   readonly id = `run-${nextId++}`;
   readonly name: string;
   readonly startedAt: Date;
-  readonly events: OptiscopeEvent[] = [];
-  readonly lines: string[] = [];
+  /** A bounded digest of the stream (what the panel is replayed from); the log keeps every line. */
+  readonly digest = new RunDigest();
   readonly log = new RunLog();
   readonly reader = new EventReader();
   readonly summary = new StreamSummary();
@@ -74,6 +87,18 @@ export class Run {
   private lastFlush = 0;
   private resolveDone!: (exit: RunExit) => void;
   private spawnError: string | undefined;
+  /**
+   * Lines kept in memory: all of them while they are few (MEMORY_LINES_BYTES), and whenever the log is
+   * not being written (no folder, or the disk failed), so nothing the engine sent is ever lost. Once the
+   * log holds them, a long run stops keeping them here: memory stays flat.
+   */
+  private memLines: string[] = [];
+  private memBytes = 0;
+  /** memLines holds every line from the start. */
+  private memComplete = true;
+  /** Lines the log had written when it failed (the rest are in memLines). */
+  private loggedBeforeFailure: number | undefined;
+  private linesSeen = 0;
 
   constructor(readonly spec: RunSpec) {
     this.name = spec.name ?? (spec.file.split(/[\\/]/).pop() || 'run');
@@ -144,6 +169,26 @@ export class Run {
     }
   }
 
+  /** The events kept (every event of a short run; a decimated digest of a long one). */
+  get events(): OptiscopeEvent[] {
+    return this.digest.events();
+  }
+
+  /** Events received in total. */
+  get eventCount(): number {
+    return this.linesSeen;
+  }
+
+  /**
+   * Every line the run received, in order: from memory, or (for a long run) from the log on disk up to
+   * where it stopped being written, then memory.
+   */
+  get lines(): string[] {
+    if (this.memComplete) return [...this.memLines];
+    const logged = this.log.path ? readLogLines(this.log.path) : [];
+    return [...logged.slice(0, this.loggedBeforeFailure ?? logged.length), ...this.memLines];
+  }
+
   /** Writes everything recorded so far to `file` (when the run log could not be written). */
   saveCopy(file: string): void {
     saveCopy(file, this.lines);
@@ -159,12 +204,26 @@ export class Run {
     const lines = accepted.map((a) => a.line);
     const hadLog = this.log.writing;
     this.log.append(lines);
-    if (hadLog && this.log.error) this.onLogError.emit(this.log.error);
+    if (hadLog && this.log.error) {
+      this.loggedBeforeFailure = this.linesSeen;
+      this.onLogError.emit(this.log.error);
+    }
+    const keep = this.memComplete || !this.log.writing;
     for (const a of accepted) {
-      this.lines.push(a.line);
-      this.events.push(a.event);
+      if (keep) {
+        this.memLines.push(a.line);
+        this.memBytes += a.line.length;
+      }
+      this.linesSeen++;
+      this.digest.add(a.event);
       this.summary.add(a.event);
       this.batch.push(a.event);
+    }
+    if (this.memComplete && this.log.writing && this.memBytes > MEMORY_LINES_BYTES) {
+      // The log on disk has them all: stop holding a second copy.
+      this.memLines = [];
+      this.memBytes = 0;
+      this.memComplete = false;
     }
     this.schedule();
   }
