@@ -63,7 +63,9 @@ export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContex
   const actions = el('div', { class: 'actions' });
   if (e.fix && !card.resolved) {
     const fix = e.fix;
-    const b = custom('vscode-button', { 'data-action': 'apply-fix', title: `Set ${fix.path} to ${fixValue(fix.value)} in the config` }, `Apply fix: ${fix.path} = ${fixValue(fix.value)}`);
+    // The change itself is text beside a short button: a long path wraps there, the button never overflows.
+    const b = custom('vscode-button', { 'data-action': 'apply-fix', title: `Set ${fix.path} to ${fixValue(fix.value)} in the config` }, 'Apply fix');
+    actions.append(el('code', { class: 'fix-what' }, `${fix.path} = ${fixValue(fix.value)}`));
     if (ctx.readOnly) b.setAttribute('disabled', '');
     b.addEventListener('click', () => {
       if (ctx.readOnly) return;

@@ -265,6 +265,7 @@ export function setData(chart: Chart<'line', Point[]>, datasets: LineDataset[]):
   const shown = datasets.filter((d) => !(d.label ?? '').startsWith('\u200b'));
   chart.canvas.dataset['labels'] = shown.map((d) => d.label ?? '').join('\n');
   chart.canvas.dataset['colors'] = shown.map((d) => String(d.borderColor ?? '')).join('\n');
+  chart.canvas.dataset['dashes'] = shown.map((d) => ((d as { borderDash?: number[] }).borderDash ?? []).join(',')).join('\n');
   chart.canvas.dataset['ends'] = shown.map((d) => String(d.data.at(-1)?.x ?? '')).join('\n');
   // The labels the axes show (what a user reads), after the update placed the ticks.
   const y = chart.scales['y'];

@@ -124,6 +124,16 @@ panels.get('race')!.append(rankingBox);
 
 app.replaceChildren(header.root, header.stderr, header.errors, warningsSection, tabs);
 
+// The tab headers wrap onto a second line in a narrow panel instead of running off its edge. The
+// element has no part to style from outside: one constructable sheet (allowed by the CSP) in its shadow root.
+void customElements.whenDefined('vscode-tabs').then(() => {
+  const root = tabs.shadowRoot;
+  if (!root) return;
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync('.header { flex-wrap: wrap; } .tablist { flex-wrap: wrap; row-gap: 2px; }');
+  root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+});
+
 // ---------------------------------------------------------------------------------------------
 // Views
 

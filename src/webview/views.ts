@@ -7,7 +7,7 @@ import type { Chart } from 'chart.js';
 import type { PanelModel, RunData } from './model';
 import type { TabId, ViewState } from './host';
 import type { Point } from './series';
-import { depthColor, seriesColor, withAlpha, type Theme } from './theme';
+import { depthColor, seriesColor, seriesDash, withAlpha, type Theme } from './theme';
 import { line, positive, setData, setMarkers, setXRange, setYScale, type LineDataset, type Marker } from './charts';
 import { chooseScale, pow10, shortNumber, SymLog, transformPoints } from './axes';
 import type { ScaledChart } from './host';
@@ -79,6 +79,12 @@ const HIDDEN = '\u200b';
 
 function runLabel(r: RunData, model: PanelModel): string {
   return model.runLabel(r);
+}
+
+/** A run's line style: its palette dash once hues repeat (17+ runs), DDP ranks other than 0 dashed. */
+function runStyle(th: Theme, r: RunData): Partial<LineDataset> {
+  const dash = seriesDash(th, r.colorIndex) ?? (r.rank ? [4, 3] : undefined);
+  return dash ? { borderDash: dash } : {};
 }
 
 /** The run whose layers are shown: the selected one, else the first with per-layer statistics. */
@@ -189,7 +195,7 @@ export function buildViews(c: Ctx): ChartView[] {
       const marks: Marker[] = [];
       for (const { r, pts, val } of lines) {
         const color = seriesColor(th, r.colorIndex);
-        ds.push(line(runLabel(r, model), keep(pts), color, th.lineWidth, r.rank ? { borderDash: [4, 3] } : {}));
+        ds.push(line(runLabel(r, model), keep(pts), color, th.lineWidth, runStyle(th, r)));
         if (val.length) ds.push(line(`${runLabel(r, model)} (validation)`, keep(val), color, th.lineWidth, { borderDash: [2, 2] }));
         if (r.loss.firstNonFiniteX !== undefined) marks.push({ axis: 'x', value: r.loss.firstNonFiniteX, color: th.error, label: `${r.run}: NaN/Inf` });
       }
@@ -213,7 +219,7 @@ export function buildViews(c: Ctx): ChartView[] {
       const lines = runs.map((r) => ({ r, pts: r.gradNorm.points() }));
       const log = scaleFor('grad', lines.map((l) => l.pts));
       for (const { r, pts } of lines) {
-        ds.push(line(runLabel(r, model), log ? positive(pts) : pts, seriesColor(th, r.colorIndex), th.lineWidth, r.rank ? { borderDash: [4, 3] } : {}));
+        ds.push(line(runLabel(r, model), log ? positive(pts) : pts, seriesColor(th, r.colorIndex), th.lineWidth, runStyle(th, r)));
         if (r.gradNorm.firstNonFiniteX !== undefined) marks.push({ axis: 'x', value: r.gradNorm.firstNonFiniteX, color: th.error, label: `${r.run}: NaN/Inf` });
       }
       setXRange(c.charts.grad, 0, stepSpan(model.runList()));

@@ -139,7 +139,7 @@ test('negative losses: the loss chart is linear with numbers, every line reaches
   const ticks = (await attr(page, 'loss', 'y-ticks')).split('\n').map(Number);
   assert.ok(ticks.length >= 3 && ticks.some((t) => t < 0), `numbers on the y axis, negative ones included (${ticks.join(', ')})`);
   await page.selectOption('select[data-option="scale-loss"]', 'log');
-  await frames(page);
+  await page.waitForFunction(() => /cannot show/.test(document.querySelector('[data-chart="loss"] .chart-note')?.textContent ?? ''));
   assert.equal(await attr(page, 'loss', 'y-scale'), 'linear', 'log is impossible with values ≤ 0');
   assert.match(await page.textContent('[data-chart="loss"] .chart-note') ?? '', /log scale cannot show \d+ values ≤ 0/);
   assert.deepEqual((await attr(page, 'loss', 'ends')).split('\n'), ['150', '150', '150']);
@@ -155,8 +155,7 @@ test('a loss spanning less than a decade: linear in auto, labelled ticks on log 
   assert.equal(await attr(page, 'loss', 'y-scale'), 'linear');
   assert.ok((await attr(page, 'loss', 'y-ticks')).split('\n').length >= 3);
   await page.selectOption('select[data-option="scale-loss"]', 'log');
-  await frames(page);
-  assert.equal(await attr(page, 'loss', 'y-scale'), 'logarithmic');
+  await page.waitForFunction(() => (document.querySelector('#chart-loss') as HTMLCanvasElement).dataset['yScale'] === 'logarithmic');
   const labels = (await attr(page, 'loss', 'y-ticks')).split('\n').filter(Boolean);
   assert.ok(labels.length >= 2, `a log axis within one decade still has numbers (${labels.join(', ')})`);
   assert.deepEqual(((await rec.state()) as { scales: unknown }).scales, { loss: 'log' });
@@ -219,5 +218,87 @@ test('the loss-slice button exists only where a live engine answers it, and show
   await post(page, [{ type: 'runState', logId: 'mlp', state: 'ended', controls: [] }]);
   await frames(page);
   assert.equal(await button.isVisible(), false, 'gone with the process');
+  await assertClean(page, rec);
+});
+
+/** sRGB of a CSS colour as the browser resolves it. */
+async function rgbOf(page: Page, colors: string[]): Promise<[number, number, number][]> {
+  return page.evaluate((cs) => cs.map((c) => {
+    const ctx = document.createElement('canvas').getContext('2d')!;
+    ctx.fillStyle = c;
+    ctx.fillRect(0, 0, 1, 1);
+    const d = ctx.getImageData(0, 0, 1, 1).data;
+    return [d[0]!, d[1]!, d[2]!] as [number, number, number];
+  }), colors);
+}
+
+/** CIE76 ΔE between two sRGB colours (via CIELAB, D65). */
+function deltaE(a: [number, number, number], b: [number, number, number]): number {
+  const lab = (c: [number, number, number]): [number, number, number] => {
+    const lin = c.map((v) => { const x = v / 255; return x <= 0.04045 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; });
+    const [r, g, bl] = lin as [number, number, number];
+    const X = (0.4124 * r + 0.3576 * g + 0.1805 * bl) / 0.95047, Y = 0.2126 * r + 0.7152 * g + 0.0722 * bl, Z = (0.0193 * r + 0.1192 * g + 0.9505 * bl) / 1.08883;
+    const f = (t: number) => (t > 216 / 24389 ? Math.cbrt(t) : (24389 / 27 * t + 16) / 116);
+    return [116 * f(Y) - 16, 500 * (f(X) - f(Y)), 200 * (f(Y) - f(Z))];
+  };
+  const [l1, a1, b1] = lab(a);
+  const [l2, a2, b2] = lab(b);
+  return Math.hypot(l1 - l2, a1 - a2, b1 - b2);
+}
+
+function raceOf(n: number, steps = 50): unknown[] {
+  const out: unknown[] = [];
+  for (let k = 0; k < n; k++) out.push({ type: 'start', run: `opt${k}`, protocol: 1, config: {}, parameters: 2, layers: [{ name: 'xy', parameters: 2 }] });
+  for (let s = 1; s <= steps; s++) for (let k = 0; k < n; k++) out.push({ type: 'step', run: `opt${k}`, step: s, epoch: 0, loss: (k + 1) / s, lr: 0.01, gradNorm: 1, layers: [] });
+  return out;
+}
+
+for (const themeClass of ['vscode-dark', 'vscode-light']) {
+  test(`16 runs in ${themeClass}: 16 distinct hues that read on the background; a 17th run is dashed`, { skip }, async () => {
+    const { page, rec } = await open();
+    await page.evaluate((c) => { document.body.className = c; }, themeClass);
+    await post(page, [{ type: 'events', logId: 'r', events: raceOf(17) }]);
+    await frames(page, 3);
+    const colors = (await attr(page, 'loss', 'colors')).split('\n');
+    const dashes = (await attr(page, 'loss', 'dashes')).split('\n');
+    assert.equal(colors.length, 17);
+    const rgb = await rgbOf(page, colors.slice(0, 16));
+    let min = Infinity;
+    for (let i = 0; i < 16; i++) for (let j = i + 1; j < 16; j++) min = Math.min(min, deltaE(rgb[i]!, rgb[j]!));
+    assert.ok(min > 12, `every pair of the 16 colours differs clearly (min ΔE ${min.toFixed(1)})`);
+    const bg: [number, number, number] = themeClass === 'vscode-dark' ? [30, 30, 30] : [255, 255, 255];
+    for (const c of rgb) assert.ok(deltaE(c, bg) > 30, `${c} stands out from the background`);
+    assert.deepEqual(dashes.slice(0, 16), Array(16).fill(''), 'solid lines while hues last');
+    assert.notEqual(dashes[16], '', 'the 17th run reuses a hue with a dashed line');
+    assert.equal(colors[16], colors[0]);
+    await assertClean(page, rec);
+  });
+}
+
+test('a 311 px panel: charts fit and span the whole run, tabs wrap, nothing scrolls sideways, the Race tab is reachable', { skip }, async () => {
+  const { page, rec } = await open(311, 900);
+  const { wire } = readStream('deep-sigmoid-race');
+  await post(page, [{ type: 'runState', logId: 'ds', state: 'ended' }, ...batches('ds', wire, 100)]);
+  await frames(page, 3);
+  const layout = await page.evaluate(() => {
+    const doc = document.scrollingElement!;
+    const loss = document.querySelector('#chart-loss') as HTMLCanvasElement;
+    const race = document.querySelector('vscode-tab-header[data-tab="race"]')!.getBoundingClientRect();
+    const wide = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).map((e) => `${e.tagName}.${(e as HTMLElement).className}[${e.textContent?.slice(0, 20)}] ${Math.round(e.getBoundingClientRect().left)}-${Math.round(e.getBoundingClientRect().right)}`);
+    return { scroll: doc.scrollWidth, client: doc.clientWidth, canvas: loss.getBoundingClientRect().width, raceRight: race.right, raceW: race.width, wide: wide.slice(0, 5) };
+  });
+  assert.ok(layout.scroll <= layout.client, `no horizontal scrolling (${layout.scroll} > ${layout.client}): ${layout.wide.join(', ')}`);
+  assert.ok(layout.canvas <= 311 && layout.canvas > 200, `the loss chart fits the panel (${layout.canvas} px)`);
+  assert.ok(layout.raceW > 0 && layout.raceRight <= 311, `the Race tab is on screen (right edge ${layout.raceRight})`);
+  assert.equal(await attr(page, 'loss', 'x-max'), '600', 'the x axis reaches the last step');
+  await tabTo(page, 'race');
+  const table = await page.evaluate(() => (document.querySelector('.ranking') as HTMLElement).getBoundingClientRect().right);
+  assert.ok(table <= 311, 'the ranking stays within the panel');
+  // Widening the panel redraws the charts at the new width.
+  await tabTo(page, 'training');
+  await page.setViewportSize({ width: 700, height: 900 });
+  await frames(page, 4);
+  const wider = await page.evaluate(() => (document.querySelector('#chart-loss') as HTMLCanvasElement).getBoundingClientRect().width);
+  assert.ok(wider > 500, `the chart grew with the panel (${wider} px)`);
   await assertClean(page, rec);
 });
