@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeEvent, type OptiscopeEvent, type StepEvent } from '../../src/engine/protocol';
 import { RunDigest } from '../../src/extension/runner/digest';
-import { readLogDigest, streamLogFile, thinBatch } from '../../src/extension/panel/replay';
+import { formatBytes, readLogDigest, streamLogFile, thinBatch } from '../../src/extension/panel/replay';
 import { ensureGitignore } from '../../src/extension/runner/runLog';
 import { tempDir } from './helpers';
 
@@ -98,4 +98,11 @@ test('the run folder gets a .gitignore for its logs, and a user\'s own is left a
   fs.writeFileSync(path.join(dir, '.gitignore'), 'mine\n');
   ensureGitignore(dir);
   assert.equal(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8'), 'mine\n');
+});
+
+test('log sizes read as people write them (the Runs view shows each log\'s size)', () => {
+  assert.equal(formatBytes(512), '512 B');
+  assert.equal(formatBytes(12_595), '12.3 kB');
+  assert.equal(formatBytes(405 * 1048576), '405 MB');
+  assert.equal(formatBytes(1.4 * 1073741824), '1.4 GB');
 });

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { Run } from '../runner/run';
 import { PANEL_VIEW_TYPE, PanelHost, type FixEditor } from './panelHost';
 import { LiveSource, SavedSource, type LogSource } from './sources';
+import { formatBytes } from './replay';
 
 const STATE_KEY = 'optiscope.panels';
 
@@ -206,17 +207,4 @@ async function loadSources(paths: readonly string[], onError: (path: string, e: 
     { location: vscode.ProgressLocation.Notification, title: 'Optiscope: reading the run log' },
     (progress) => load((message, increment) => progress.report({ message, increment })),
   );
-}
-
-/** 405 MB, 12.3 kB: for sizes shown to users. */
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v >= 100 ? Math.round(v) : Number(v.toPrecision(3))} ${units[u]}`;
 }

@@ -150,20 +150,21 @@ export function streamLogFile(file: string, onProgress?: (fraction: number) => v
 }
 
 /**
- * The same, synchronously (tests, and the few callers that cannot wait). `skip` leaves lines out unparsed
- * (e.g. step lines, for a caller that only wants warnings).
+ * Calls `onLine` for every line of a file, reading it through a fixed 1 MB buffer: memory stays flat
+ * whatever the file's size (a long run's log is hundreds of MB). Lines over MAX_LINE_BYTES go to
+ * `onOversize` unread.
  */
-export function readLogDigest(file: string, skip?: (line: string) => boolean): LoadedDigest {
-  const out: LoadedDigest = { digest: new RunDigest(), invalid: 0, bytes: 0 };
-  const splitter = logSplitter(out, skip);
+export function forEachLogLine(file: string, onLine: (line: string) => void, onOversize: () => void = () => undefined): number {
+  const splitter = new LineSplitter(onLine, onOversize, MAX_LINE_BYTES);
   const fd = fs.openSync(file, 'r');
+  let bytes = 0;
   try {
     const buf = Buffer.alloc(1 << 20);
     const decoder = new TextDecoder('utf-8');
     for (;;) {
       const n = fs.readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
-      out.bytes += n;
+      bytes += n;
       splitter.push(decoder.decode(buf.subarray(0, n), { stream: true }));
     }
     splitter.push(decoder.decode());
@@ -171,24 +172,32 @@ export function readLogDigest(file: string, skip?: (line: string) => boolean): L
     fs.closeSync(fd);
   }
   splitter.end();
+  return bytes;
+}
+
+/**
+ * The same, synchronously (tests, and the few callers that cannot wait). `skip` leaves lines out unparsed
+ * (e.g. step lines, for a caller that only wants warnings).
+ */
+export function readLogDigest(file: string, skip?: (line: string) => boolean): LoadedDigest {
+  const out: LoadedDigest = { digest: new RunDigest(), invalid: 0, bytes: 0 };
+  out.bytes = forEachLogLine(file, (raw) => digestLine(out, raw, skip), () => out.invalid++);
   return out;
 }
 
 /** Step lines as the engine and the bridge write them (key order fixed by encodeEvent). */
 export const isStepLine = (line: string): boolean => line.startsWith('{"type":"step"');
 
-function logSplitter(out: LoadedDigest, skip?: (line: string) => boolean): LineSplitter {
-  return new LineSplitter(
-    (raw) => {
-      const line = raw.trim();
-      if (!line || skip?.(line)) return;
-      const r = parseEvent(line);
-      if (r.ok) out.digest.add(r.event);
-      else out.invalid++;
-    },
-    () => out.invalid++,
-    MAX_LINE_BYTES,
-  );
+function digestLine(out: LoadedDigest, raw: string, skip?: (line: string) => boolean): void {
+  const line = raw.trim();
+  if (!line || skip?.(line)) return;
+  const r = parseEvent(line);
+  if (r.ok) out.digest.add(r.event);
+  else out.invalid++;
+}
+
+function logSplitter(out: LoadedDigest): LineSplitter {
+  return new LineSplitter((raw) => digestLine(out, raw), () => out.invalid++, MAX_LINE_BYTES);
 }
 
 /** Every step of a log file as CSV, streaming through a fixed buffer (the log may be hundreds of MB). */
@@ -203,29 +212,28 @@ export function logStepsToCsv(logPath: string, target: string): void {
       header = false;
       rows = [];
     };
-    const splitter = new LineSplitter((raw) => {
+    forEachLogLine(logPath, (raw) => {
       const line = raw.trim();
       if (!isStepLine(line)) return;
       const r = parseEvent(line);
       if (r.ok) rows.push(r.event);
       if (rows.length >= 5000) flush();
-    }, () => undefined, MAX_LINE_BYTES);
-    const fd = fs.openSync(logPath, 'r');
-    try {
-      const buf = Buffer.alloc(1 << 20);
-      const decoder = new TextDecoder('utf-8');
-      for (;;) {
-        const n = fs.readSync(fd, buf, 0, buf.length, null);
-        if (n === 0) break;
-        splitter.push(decoder.decode(buf.subarray(0, n), { stream: true }));
-      }
-      splitter.push(decoder.decode());
-      splitter.end();
-    } finally {
-      fs.closeSync(fd);
-    }
+    });
     flush();
   } finally {
     fs.closeSync(out);
   }
+}
+
+/** 405 MB, 12.3 kB: file sizes shown to users. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v >= 100 ? Math.round(v) : Number(v.toPrecision(3))} ${units[u]}`;
 }

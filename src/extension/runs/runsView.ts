@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatLoss } from '../statusBar';
 import { groupRuns, readRunsIndex, type SavedRun } from './runsIndex';
+import { formatBytes } from '../panel/replay';
 
 type Node =
   | { kind: 'folder'; folder: vscode.WorkspaceFolder }
@@ -111,12 +112,14 @@ export function runDescription(r: SavedRun): string {
   const w = r.warnings.error + r.warnings.warning;
   if (w) parts.push(`⚠ ${w}`);
   parts.push(r.outcome);
+  // The log's size: a long run's log is large, and the user decides what to keep.
+  parts.push(formatBytes(r.size));
   return parts.join(' · ');
 }
 
 function runTooltip(r: SavedRun): vscode.MarkdownString {
   const md = new vscode.MarkdownString();
-  md.appendText(`${path.basename(r.path)}\n`);
+  md.appendText(`${path.basename(r.path)} (${formatBytes(r.size)})\n`);
   for (const t of r.runs) {
     md.appendText(`${t.optimizer ?? t.run}: ${t.step} steps, loss ${formatLoss(t.end?.loss ?? t.loss)}${t.end ? ` (${t.end.reason})` : ''}\n`);
   }
