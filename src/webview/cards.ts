@@ -6,7 +6,7 @@
 import type { FromWebview } from './messages';
 import { PanelModel, type WarningCard } from './model';
 import { custom, el } from './dom';
-import { fmt } from './canvas';
+import { evidenceRows } from './evidence';
 import { seriesColor, type Theme } from './theme';
 
 export interface CardContext {
@@ -19,12 +19,6 @@ export interface CardContext {
   fixStatus: Map<string, { ok: boolean; message: string }>;
   /** Called with the card's key when its fix is requested (a result without `warningId` belongs to it). */
   onFixRequested(key: string): void;
-}
-
-function evidenceValue(v: unknown): string {
-  if (typeof v === 'number') return fmt(v);
-  if (Array.isArray(v)) return `[${v.map((x) => (typeof x === 'number' ? fmt(x) : String(x))).join(', ')}]`;
-  return String(v);
 }
 
 function fixValue(v: unknown): string {
@@ -59,7 +53,8 @@ export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContex
     card.count > 1 ? el('span', { class: 'count' }, `×${card.count}`) : undefined,
   );
   const evidence = el('dl', { class: 'evidence' });
-  for (const [k, v] of Object.entries(e.evidence)) evidence.append(el('dt', {}, k), el('dd', {}, evidenceValue(v)));
+  // Labelled rows with units; the raw key stays in a title for whoever searches the docs for it.
+  for (const row of evidenceRows(e.evidence)) evidence.append(el('dt', { title: row.key }, row.label), el('dd', {}, row.value));
   const actions = el('div', { class: 'actions' });
   if (e.fix && !card.resolved) {
     const fix = e.fix;

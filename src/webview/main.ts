@@ -258,6 +258,7 @@ function onMessage(msg: ToWebview): void {
   switch (msg.type) {
     case 'events':
       model.ingest(msg.logId, msg.events);
+      host.post({ type: 'eventsTaken' });
       break;
     case 'reset':
       model.clear(msg.logId);

@@ -94,6 +94,8 @@ const fileRef = z.string().min(1).max(2000);
 export const fromWebviewSchema = z.discriminatedUnion('type', [
   /** The webview loaded (or reloaded): the extension answers with `config` and `replay`. */
   z.strictObject({ type: z.literal('ready') }),
+  /** An `events` message was taken in: the extension sends the next (flow control, see PanelHost.forward). */
+  z.strictObject({ type: z.literal('eventsTaken') }),
   /** Apply a warning's suggested fix to the config the log came from. */
   z.strictObject({
     type: z.literal('applyFix'),

@@ -130,7 +130,14 @@ test(`a ${STEPS.toLocaleString('en')}-step run: flat extension-host memory, "end
   }
   const engineEnd = Date.now();
   const state = () => frame.evaluate(() => document.querySelector('.status')?.textContent ?? '');
-  await until('the panel to say "ended"', async () => ((await state()) === 'ended' ? true : undefined), 60_000, 20);
+  let seen = '';
+  try {
+    await until('the panel to say "ended"', async () => ((seen = await state()) === 'ended' ? true : undefined), 60_000, 20);
+  } catch (e) {
+    fs.mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
+    await page.screenshot({ path: path.join(ROOT, 'test-results', 'e2e-long-run-last.png') }).catch(() => undefined);
+    throw new Error(`${(e as Error).message}: the badge reads "${seen}", the header "${await frame.evaluate(() => document.querySelector('header')?.textContent ?? '').catch((x: Error) => x.message)}"`);
+  }
   const endedAfterMs = Date.now() - engineEnd;
   const after = rssMb(host)!;
 

@@ -29,3 +29,14 @@ test('symmetric log: invertible, sign-preserving, and a small eigenvalue stays r
   assert.equal(fitCurvature([1e-14, 5]).c, 1e-4, 'a λ of 1e-14 is zero: c stays within 4 decades of the top');
   assert.deepEqual(new SymLog(1).ticks(-5, 150), [-1, 0, 1, 10, 100]);
 });
+
+test('evidence reads as labelled rows with units and percentages, unknown keys in plain words', async () => {
+  const { evidenceRows, plainName } = await import('../../src/webview/evidence');
+  assert.deepEqual(evidenceRows({ firstGradRms: 8.1e-6, deadFraction: 0.25, depth: 8, someNewKey: 'x' }).map((r) => `${r.label}: ${r.value}`), [
+    'gradient RMS per parameter, first layer: 8.1e-6',
+    'units dead (always 0): 25 %',
+    'depth: 8 layers',
+    'some new key: x',
+  ]);
+  assert.equal(plainName('lastGradRms'), 'last grad RMS');
+});

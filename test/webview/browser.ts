@@ -84,6 +84,8 @@ export async function launch(): Promise<Browser> {
 export interface Recorder {
   cspViolations(): Promise<string[]>;
   posted(): Promise<unknown[]>;
+  /** `eventsTaken` acknowledgements posted so far. */
+  acks(): Promise<number>;
   state(): Promise<unknown>;
   consoleErrors: string[];
   pageErrors: string[];
@@ -114,7 +116,9 @@ export async function openPanel(browser: Browser, bundle: Bundle, opts: { width?
     consoleErrors: [],
     pageErrors: [],
     cspViolations: () => page.evaluate(() => (window as unknown as { __csp: string[] }).__csp.slice()),
-    posted: () => page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted.slice()),
+    // Flow-control acknowledgements (`eventsTaken`, one per events message) are left out: tests read actions.
+    posted: () => page.evaluate(() => (window as unknown as { __posted: { type?: string }[] }).__posted.filter((m) => m?.type !== 'eventsTaken')),
+    acks: () => page.evaluate(() => (window as unknown as { __posted: { type?: string }[] }).__posted.filter((m) => m?.type === 'eventsTaken').length),
     state: () => page.evaluate(() => {
       const s = sessionStorage.getItem('vscodeState');
       return s === null ? undefined : (JSON.parse(s) as unknown);

@@ -98,7 +98,8 @@ test('network stream: warning cards with evidence, why, and working buttons; lay
   const text = await vg.textContent();
   assert.match(text ?? '', /layer dense0/);
   assert.match(text ?? '', /step 200/);
-  assert.match(text ?? '', /ratioFirstLast/);
+  assert.match(text ?? '', /ratio, first layer to last/, 'evidence in plain words, not camelCase keys');
+  assert.doesNotMatch(text ?? '', /ratioFirstLast/);
   assert.match(text ?? '', /saturated tanh/);
   await vg.locator('vscode-button[data-action="apply-fix"]').click();
   await vg.locator('vscode-button[data-action="reveal"]').click();

@@ -55,8 +55,10 @@ function cards(page: Page): Promise<CardInfo[]> {
 test('race with mixed warnings: Adam\'s resolution does not hide SGD\'s and momentum\'s active findings', { skip }, async () => {
   const { page, rec } = await open();
   const { wire } = readStream('deep-sigmoid-race');
-  await post(page, [{ type: 'runState', logId: 'ds', state: 'ended' }, ...batches('ds', wire, 50)]);
+  const msgs = batches('ds', wire, 50);
+  await post(page, [{ type: 'runState', logId: 'ds', state: 'ended' }, ...msgs]);
   await frames(page);
+  assert.equal(await rec.acks(), msgs.length, 'each events message is acknowledged (the extension\'s flow control)');
   const active = await cards(page);
   assert.deepEqual(active.map((c) => [c.kind, c.run, c.resolved]).sort(), [
     ['vanishing-gradient', 'momentum', false],

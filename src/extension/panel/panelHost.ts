@@ -22,6 +22,8 @@ export const PANEL_VIEW_TYPE = 'optiscope.panel';
 const REPLAY_MAX_STEPS = 20_000;
 /** Step events per run in one live batch to the panel (batches come at ≤ 30 Hz). */
 const LIVE_STEPS_PER_BATCH = 64;
+/** `events` messages the webview may have queued before the host waits for it. */
+const MAX_IN_FLIGHT = 2;
 
 /** Edits that set `path` to `value` in a config's text, or undefined when that is impossible. */
 export type FixEditor = (text: string, file: string, path: string, value: Fix['value']) => TextEditOp[] | undefined;
@@ -41,6 +43,10 @@ export class PanelHost {
   private readonly subscriptions = new Map<string, (() => void)[]>();
   private readonly disposables: vscode.Disposable[] = [];
   private rejected = 0;
+  /** `events` messages posted and not yet taken in by the webview. */
+  private inFlight = 0;
+  /** Batches waiting for the webview, per log (merged and thinned). */
+  private readonly pending = new Map<string, OptiscopeEvent[]>();
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -132,7 +138,28 @@ export class PanelHost {
    */
   private forward(s: LogSource, batch: readonly OptiscopeEvent[]): void {
     if (!this.ready) return;
-    void this.panel.webview.postMessage(eventsMessage(s.logId, thinBatch(batch, LIVE_STEPS_PER_BATCH)));
+    const thin = thinBatch(batch, LIVE_STEPS_PER_BATCH);
+    // Flow control: at most MAX_IN_FLIGHT messages the webview has not taken in yet. A slow webview
+    // (a busy machine) gets merged, re-thinned batches instead of a growing queue, so a state message
+    // ("ended", "stopped") is never stuck behind seconds of events.
+    if (this.inFlight >= MAX_IN_FLIGHT) {
+      const merged = [...(this.pending.get(s.logId) ?? []), ...thin];
+      this.pending.set(s.logId, merged.length > 4 * LIVE_STEPS_PER_BATCH ? thinBatch(merged, 2 * LIVE_STEPS_PER_BATCH) : merged);
+      return;
+    }
+    this.inFlight++;
+    void this.panel.webview.postMessage(eventsMessage(s.logId, thin));
+  }
+
+  /** The webview took in an `events` message: send what waited. */
+  private taken(): void {
+    this.inFlight = Math.max(0, this.inFlight - 1);
+    const next = this.pending.entries().next();
+    if (next.done) return;
+    const [logId, events] = next.value;
+    this.pending.delete(logId);
+    this.inFlight++;
+    void this.panel.webview.postMessage(eventsMessage(logId, events));
   }
 
   private replay(): void {
@@ -177,7 +204,13 @@ export class PanelHost {
     switch (msg.type) {
       case 'ready':
         this.ready = true;
+        // A (re)loaded webview gets everything from the replay: nothing is in flight any more.
+        this.inFlight = 0;
+        this.pending.clear();
         this.replay();
+        return;
+      case 'eventsTaken':
+        this.taken();
         return;
       case 'stop':
         await this.sources.find((s) => s.logId === msg.logId)?.run?.stop();
