@@ -3,37 +3,12 @@
  * streams (test/fixtures/streams/record.ts) through the built bundle in Chromium, as the extension
  * posts them.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { batches, buildBundle, frames, launch, openPanel, post, readStream, skipUnlessChromium, tabTo, type Bundle, type Recorder } from './browser';
+import type { Page } from 'playwright-core';
+import { batches, frames, panelSuite, post, readStream, tabTo } from './browser';
 
-const skip = skipUnlessChromium();
-let bundle: Bundle | undefined;
-let browser: Browser | undefined;
-
-before(async () => {
-  if (skip) return;
-  bundle = await buildBundle();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  bundle?.dispose();
-});
-
-async function open(width = 1200, height = 1400): Promise<{ page: Page; rec: Recorder }> {
-  assert.ok(browser && bundle);
-  return openPanel(browser, bundle, { width, height });
-}
-
-async function assertClean(page: Page, rec: Recorder): Promise<void> {
-  assert.deepEqual(await rec.cspViolations(), [], 'securitypolicyviolation events');
-  assert.deepEqual(rec.consoleErrors, [], 'console errors');
-  assert.deepEqual(rec.pageErrors, [], 'uncaught errors');
-  await page.close();
-}
+const { skip, open, assertClean } = panelSuite();
 
 interface CardInfo {
   kind: string;
