@@ -24,6 +24,17 @@ const io: Io = {
   stderr: (s) => void process.stderr.write(s),
   stderrIsTTY: Boolean(process.stderr.isTTY),
   signal,
+  readStdin(onChunk) {
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', onChunk);
+    // The end of stdin (the extension host went away) is not a request; training goes on or is stopped by signal.
+    process.stdin.on('error', () => undefined);
+    return () => {
+      process.stdin.removeListener('data', onChunk);
+      // Reading keeps the event loop alive: let the process exit when training is done.
+      process.stdin.destroy();
+    };
+  },
 };
 
 main(process.argv.slice(2), io).then(

@@ -590,3 +590,52 @@ export function parseAttachHello(line: string): { ok: true; hello: AttachHello }
   const issue = r.error.issues[0];
   return { ok: false, error: issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid hello' };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Control channel: requests from the extension to a running engine, one JSON object per line on the
+// engine's stdin (`optiscope run <config> --format ndjson --control`). Answers are ordinary events on
+// stdout (a `landscape`, or an `error` naming the request). A new on-demand request is one more entry
+// in CONTROL_REQUESTS here and one handler in src/engine/control.ts.
+
+const requestId = z.string().min(1).max(100);
+
+export const CONTROL_REQUESTS = {
+  /** A loss slice (network) or surface (2-D function) around the run's current parameters. */
+  landscape: z.object({ type: z.literal('landscape'), id: requestId, run: runId.optional() }).strict(),
+} as const;
+
+export type ControlType = keyof typeof CONTROL_REQUESTS;
+export const CONTROL_TYPES = Object.keys(CONTROL_REQUESTS) as ControlType[];
+export type ControlRequest = { [K in ControlType]: z.output<(typeof CONTROL_REQUESTS)[K]> }[ControlType];
+
+/** Longest control line accepted (requests are small). */
+export const MAX_CONTROL_BYTES = 4096;
+
+/** Validates one control line. Never throws. */
+export function parseControl(line: string): { ok: true; request: ControlRequest } | { ok: false; error: string } {
+  if (line.length > MAX_CONTROL_BYTES) return { ok: false, error: `control line of ${line.length} characters is too long` };
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { ok: false, error: 'control line is not JSON' };
+  }
+  const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
+  if (typeof type !== 'string' || !Object.hasOwn(CONTROL_REQUESTS, type)) {
+    return { ok: false, error: `unknown control request ${JSON.stringify(String(type)).slice(0, 60)}` };
+  }
+  const r = CONTROL_REQUESTS[type as ControlType].safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    return { ok: false, error: issue ? `${type}: ${issue.path.join('.') || '(root)'}: ${issue.message}` : `invalid ${type} request` };
+  }
+  return { ok: true, request: r.data as ControlRequest };
+}
+
+/** One control line (with its newline), validated on the way out too. */
+export function encodeControl(request: ControlRequest): string {
+  const line = JSON.stringify(request);
+  const back = parseControl(line);
+  if (!back.ok) throw new Error(`invalid control request: ${back.error}`);
+  return `${line}\n`;
+}

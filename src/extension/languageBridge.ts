@@ -4,26 +4,22 @@
  * warnings change, and, at activation, the warnings of the last saved run of each file.
  */
 import * as vscode from 'vscode';
-import type { WarningEvent } from '../engine/protocol';
 import { registerLanguageFeatures, type RunWarnings } from './language';
-import { loadLogFile } from './panel/replay';
+import { isStepLine, readLogDigest } from './panel/replay';
 import { resolveRecorded } from './panel/sources';
 import type { Run } from './runner/run';
 import type { RunManager } from './runner/runManager';
 import { readRunsIndex } from './runs/runsIndex';
 
-function warningsOf(events: readonly { type: string }[]): WarningEvent[] {
-  return events.filter((e): e is WarningEvent => e.type === 'warning');
-}
-
 export function registerLanguage(context: vscode.ExtensionContext, runs: RunManager): void {
   const emitter = new vscode.EventEmitter<RunWarnings>();
   const seen = new WeakMap<Run, number>();
   const publish = (run: Run) => {
-    const warnings = warningsOf(run.events);
     // Only when something changed (a new warning, or the end: a run without warnings clears old ones).
-    if (run.live && warnings.length === (seen.get(run) ?? 0)) return;
-    seen.set(run, warnings.length);
+    // The digest's counter, not a scan of the stream: this runs on every batch of a long run.
+    if (run.live && run.digest.warningVersion === (seen.get(run) ?? 0)) return;
+    seen.set(run, run.digest.warningVersion);
+    const warnings = run.digest.warningEvents();
     emitter.fire({
       file: vscode.Uri.file(run.spec.file),
       warnings,
@@ -46,7 +42,7 @@ export function registerLanguage(context: vscode.ExtensionContext, runs: RunMana
         if (!file || done.has(file)) continue;
         done.add(file);
         try {
-          const warnings = warningsOf(loadLogFile(saved.path).events);
+          const warnings = readLogDigest(saved.path, isStepLine).digest.warningEvents();
           if (warnings.length) out.push({ file: vscode.Uri.file(file), warnings, log: vscode.Uri.file(saved.path) });
         } catch {
           // An unreadable log shows nothing.

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { cliArgs, isConfig } from './runner/cliArgs';
+import { cliArgs, controlTypesFor, isConfig } from './runner/cliArgs';
 import { refusal, saveBeforeRun } from './runner/runGate';
 import { ddpMessage, ddpRanksWanted, describeLaunch, launchArgs, readLaunchOptions, type LaunchOptions } from './runner/launchOptions';
 import { engineLanguage } from './language/engineLanguage';
@@ -62,10 +62,12 @@ export class RunController {
     const remembered = opts.launch ?? this.launchOptions(uri);
     const launch = opts.steps !== undefined ? { ...remembered, steps: undefined } : remembered;
     const python = launch.python ?? (await resolvePython(uri));
-    const args = [...cliArgs({ cliPath, file, python, race: opts.race, set: opts.set, steps: opts.steps }), ...launchArgs(launch)];
+    const controls = controlTypesFor(file);
+    const args = [...cliArgs({ cliPath, file, python, race: opts.race, set: opts.set, steps: opts.steps, control: controls.length > 0 }), ...launchArgs(launch)];
     const run = this.manager.start({
       file,
       folder: folder?.uri.fsPath,
+      controls,
       spawn: {
         // The extension host's own executable, run as plain Node (Electron honours ELECTRON_RUN_AS_NODE).
         command: process.execPath,
@@ -175,8 +177,7 @@ export class RunController {
     if (exit.status !== 'failed' && exit.status !== 'invalid') return;
     if (await this.offerRanks(run)) return;
     const showOutput = 'Show Output';
-    const steps = run.events.filter((e) => e.type === 'step').length;
-    const kept = steps ? ` The ${steps} step${steps === 1 ? '' : 's'} recorded before it ${steps === 1 ? 'is' : 'are'} kept in its log.` : '';
+    const kept = run.eventCount ? ` The ${run.eventCount} event${run.eventCount === 1 ? '' : 's'} recorded before it ${run.eventCount === 1 ? 'is' : 'are'} kept in its log.` : '';
     const head = (exit.message ?? `${run.name} failed.`).split('\n');
     const detail = head.slice(1).slice(-6).join('\n');
     const pick = await vscode.window.showErrorMessage(
@@ -223,7 +224,7 @@ export class RunController {
     if (target) {
       await run.done.catch(() => undefined);
       run.saveCopy(target.fsPath);
-      void vscode.window.showInformationMessage(`Optiscope: saved ${run.lines.length} events to ${target.fsPath}.`);
+      void vscode.window.showInformationMessage(`Optiscope: saved ${run.eventCount} events to ${target.fsPath}.`);
     }
   }
 }

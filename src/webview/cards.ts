@@ -4,27 +4,24 @@
  * `revealLine`; the extension decides whether the file may be opened).
  */
 import type { FromWebview } from './messages';
-import type { PanelModel, WarningCard } from './model';
+import { PanelModel, type WarningCard } from './model';
 import { custom, el } from './dom';
-import { fmt } from './canvas';
 import { describeFix, scriptSuggestion } from '../engine/fixWording';
 import { layerLabel, type LayerModule } from '../engine/layerLabel';
 import { renderFixProof, tryFixButton } from './fix-proof';
+import { evidenceRows } from './evidence';
+import { seriesColor, type Theme } from './theme';
 
 export interface CardContext {
   post(msg: FromWebview): void;
   readOnly: boolean;
   showResolved: boolean;
+  /** For the run's colour swatch (the colour of its lines in every chart). */
+  theme: Theme;
   /** Result of the last fix per warning key, shown under its buttons. */
   fixStatus: Map<string, { ok: boolean; message: string }>;
   /** Called with the card's key when its fix is requested (a result without `warningId` belongs to it). */
   onFixRequested(key: string): void;
-}
-
-function evidenceValue(v: unknown): string {
-  if (typeof v === 'number') return fmt(v);
-  if (Array.isArray(v)) return `[${v.map((x) => (typeof x === 'number' ? fmt(x) : String(x))).join(', ')}]`;
-  return String(v);
 }
 
 function fixValue(v: unknown): string {
@@ -51,23 +48,28 @@ function layerModule(model: PanelModel, card: WarningCard): LayerModule | undefi
 export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContext): HTMLElement {
   const e = card.event;
   const layer = e.layer ? layerLabel(e.layer, layerModule(model, card)) : undefined;
-  const where = [`run ${e.run}`, e.rank !== undefined ? `rank ${e.rank}` : undefined, layer ? `layer ${layer}` : undefined, `step ${e.step}`]
+  const run = model.runs.get(PanelModel.keyOf(card.logId, e.run, e.rank));
+  const where = [layer ? `layer ${layer}` : undefined, card.resolved && card.firstStep !== e.step ? `steps ${card.firstStep}–${e.step}` : `step ${e.step}`]
     .filter((x): x is string => x !== undefined)
     .join(' · ');
+  // The run, in its chart colour: in a race, which optimizer this finding is about.
+  const swatch = el('span', { class: 'swatch' });
+  if (run) swatch.style.backgroundColor = seriesColor(ctx.theme, run.colorIndex);
+  const runName = el('span', { class: 'run', 'data-run': e.run }, swatch, run ? model.runLabel(run) : e.rank !== undefined ? `${e.run} · rank ${e.rank}` : e.run);
   const head = el(
     'div',
     { class: 'card-head' },
     custom('vscode-badge', { class: `sev sev-${e.severity}` }, card.resolved ? 'resolved' : e.severity),
     el('strong', { class: 'kind' }, e.kind),
+    runName,
     el('span', { class: 'where' }, where),
     card.count > 1 ? el('span', { class: 'count' }, `×${card.count}`) : undefined,
   );
   const evidence = el('dl', { class: 'evidence' });
-  for (const [k, v] of Object.entries(e.evidence)) {
-    // A number that does not apply (older logs sent NaN, e.g. an adaptive optimizer's raw edge) is left out.
-    if (typeof v === 'number' && !Number.isFinite(v)) continue;
-    evidence.append(el('dt', {}, k), el('dd', {}, evidenceValue(v)));
-  }
+  // Labelled rows with units; the raw key stays in a title for whoever searches the docs for it. A number
+  // that does not apply (older logs sent NaN, e.g. an adaptive optimizer's raw edge) is left out.
+  const finite = Object.fromEntries(Object.entries(e.evidence).filter(([, v]) => typeof v !== 'number' || Number.isFinite(v)));
+  for (const row of evidenceRows(finite)) evidence.append(el('dt', { title: row.key }, row.label), el('dd', {}, row.value));
   const actions = el('div', { class: 'actions' });
   // On a script the fix reads as the script edit (lr=0.05 on train.py:19); one with no single-line edit
   // (a layer's init, clipping) is a suggestion in PyTorch terms, not a button.
@@ -80,8 +82,9 @@ export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContex
     const title = many
       ? many.map((x) => `${x.path} = ${fixValue(x.value)}`).join('\n')
       : e.source && /\.py$/i.test(e.source.file) ? `Edit ${wording.label}` : `Set ${fix.path} to ${fixValue(fix.value)} in the config`;
-    const label = many ? `Apply fix: ${many.length} changes (${wording.label}, …)` : `Apply fix: ${wording.label}`;
-    const b = custom('vscode-button', { 'data-action': 'apply-fix', title }, label);
+    // The change itself is text beside a short button: a long path wraps there, the button never overflows.
+    const b = custom('vscode-button', { 'data-action': 'apply-fix', title }, 'Apply fix');
+    actions.append(el('code', { class: 'fix-what' }, many ? `${many.length} changes: ${many.map((x) => `${x.path} = ${fixValue(x.value)}`).join(', ')}` : wording.label));
     if (ctx.readOnly) b.setAttribute('disabled', '');
     b.addEventListener('click', () => {
       if (ctx.readOnly) return;
@@ -112,7 +115,7 @@ export function renderCard(model: PanelModel, card: WarningCard, ctx: CardContex
   const status = ctx.fixStatus.get(e.id ?? card.key);
   const article = el(
     'article',
-    { class: `card sev-${e.severity}${card.resolved ? ' resolved' : ''}`, 'data-kind': e.kind, 'data-key': card.key },
+    { class: `card sev-${e.severity}${card.resolved ? ' resolved' : ''}`, 'data-kind': e.kind, 'data-key': card.key, 'data-run': e.run },
     head,
     el('p', { class: 'msg' }, e.message),
     Object.keys(e.evidence).length ? evidence : undefined,

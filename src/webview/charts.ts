@@ -20,6 +20,7 @@ import {
 } from 'chart.js';
 import type { Point } from './series';
 import type { Theme } from './theme';
+import { logTickLabels, shortNumber, type SymLog } from './axes';
 
 Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Filler, Legend, Tooltip, Decimation);
 
@@ -39,23 +40,35 @@ export function setMarkers(chart: Chart, m: Marker[]): void {
   markers.set(chart, m);
 }
 
+/** The background behind marker labels, so a label over a line stays readable. */
+const labelBackground = new WeakMap<Chart, string>();
+
+export function setLabelBackground(chart: Chart, color: string): void {
+  labelBackground.set(chart, color);
+}
+
+function markerPixel(chart: Chart, m: Marker): number | undefined {
+  const { chartArea: a, scales } = chart;
+  const s = m.axis === 'x' ? scales['x'] : scales['y'];
+  if (!s) return undefined;
+  const p = s.getPixelForValue(m.value);
+  if (!Number.isFinite(p)) return undefined;
+  if (m.axis === 'x' ? p < a.left || p > a.right : p < a.top || p > a.bottom) return undefined;
+  return p;
+}
+
+/** Reference lines go under the data; their labels on top of it, on the panel's background. */
 const markerPlugin: Plugin<'line'> = {
   id: 'optiscopeMarkers',
-  afterDatasetsDraw(chart) {
+  beforeDatasetsDraw(chart) {
     const list = markers.get(chart as unknown as Chart);
     if (!list?.length) return;
-    const { ctx, chartArea: a, scales } = chart;
-    const xs = scales['x'];
-    const ys = scales['y'];
-    if (!xs || !ys) return;
+    const { ctx, chartArea: a } = chart;
     ctx.save();
-    ctx.font = '10px sans-serif';
     for (const m of list) {
-      const p = m.axis === 'x' ? xs.getPixelForValue(m.value) : ys.getPixelForValue(m.value);
-      if (!Number.isFinite(p)) continue;
-      if (m.axis === 'x' ? p < a.left || p > a.right : p < a.top || p > a.bottom) continue;
+      const p = markerPixel(chart as unknown as Chart, m);
+      if (p === undefined) continue;
       ctx.strokeStyle = m.color;
-      ctx.fillStyle = m.color;
       ctx.lineWidth = 1;
       ctx.setLineDash(m.dash ?? [4, 3]);
       ctx.beginPath();
@@ -67,11 +80,32 @@ const markerPlugin: Plugin<'line'> = {
         ctx.lineTo(a.right, p);
       }
       ctx.stroke();
-      if (m.label) {
-        ctx.setLineDash([]);
-        if (m.axis === 'x') ctx.fillText(m.label, Math.min(p + 3, a.right - 60), a.top + 10);
-        else ctx.fillText(m.label, a.left + 4, p - 3);
+    }
+    ctx.restore();
+  },
+  afterDatasetsDraw(chart) {
+    const list = markers.get(chart as unknown as Chart);
+    if (!list?.length) return;
+    const { ctx, chartArea: a } = chart;
+    const bg = labelBackground.get(chart as unknown as Chart);
+    ctx.save();
+    ctx.font = '10px sans-serif';
+    ctx.textBaseline = 'alphabetic';
+    for (const m of list) {
+      if (!m.label) continue;
+      const p = markerPixel(chart as unknown as Chart, m);
+      if (p === undefined) continue;
+      const w = ctx.measureText(m.label).width;
+      const x = m.axis === 'x' ? Math.max(a.left + 2, Math.min(p + 3, a.right - w - 2)) : Math.max(a.left + 4, a.right - w - 6);
+      const y = m.axis === 'x' ? a.top + 10 : p - 3 < a.top + 10 ? p + 11 : p - 3;
+      if (bg) {
+        ctx.fillStyle = bg;
+        ctx.globalAlpha = 0.85;
+        ctx.fillRect(x - 2, y - 9, w + 4, 12);
+        ctx.globalAlpha = 1;
       }
+      ctx.fillStyle = m.color;
+      ctx.fillText(m.label, x, y);
     }
     ctx.restore();
   },
@@ -103,21 +137,48 @@ export function createLineChart(canvas: HTMLCanvasElement, opts: LineChartOption
       interaction: { mode: 'nearest', intersect: false, axis: 'x' },
       elements: { point: { radius: 0, hitRadius: 4 }, line: { tension: 0 } },
       scales: {
-        x: { type: 'linear', title: { display: true, text: opts.xTitle ?? 'step' } },
-        y: { type: opts.yScale, title: { display: true, text: opts.yTitle }, ticks: { callback(v) { return tickLabel(Number(v), (this as { type?: string }).type === 'logarithmic'); } } },
+        x: { type: 'linear', title: { display: true, text: opts.xTitle ?? 'step' }, ticks: { callback: (v) => shortNumber(Number(v)) } },
+        y: {
+          type: opts.yScale,
+          title: { display: true, text: opts.yTitle },
+          ticks: {
+            callback(v, i, ticks) {
+              const self = this as unknown as { type?: string; chart: Chart };
+              const sym = symlogs.get(self.chart);
+              if (sym) return shortNumber(sym.from(Number(v)));
+              if (self.type === 'logarithmic') return logTickLabels(ticks.map((t) => t.value))[i] ?? '';
+              return shortNumber(Number(v));
+            },
+          },
+          afterBuildTicks(scale) {
+            const sym = symlogs.get(scale.chart);
+            if (!sym) return;
+            scale.ticks = sym.ticks(sym.from(scale.min), sym.from(scale.max)).map((v) => ({ value: sym.to(v) }));
+          },
+        },
       },
       plugins: {
         legend: { display: opts.legend ?? true, labels: { boxWidth: 10, boxHeight: 2 } },
         decimation: { enabled: true, algorithm: 'min-max' },
-        tooltip: { enabled: true },
+        tooltip: {
+          enabled: true,
+          callbacks: {
+            // On a symmetric-log axis the tooltip shows the value, not its transform.
+            label(item) {
+              const sym = symlogs.get(item.chart);
+              const y = (item.raw as Point).y;
+              return `${item.dataset.label ?? ''}: ${shortNumber(sym ? sym.from(y) : y)}`;
+            },
+          },
+        },
       },
     },
   }) as Chart<'line', Point[]>;
 }
 
 /**
- * Compact axis labels: 1e-8 rather than 0.000000010000. On a log axis only powers of ten are labelled,
- * so the labels do not crowd (Chart.js places ticks at 1, 2, …, 9 × 10ⁿ).
+ * Compact axis labels: 1e-8 rather than 0.000000010000. On a log axis spanning decades, only powers
+ * of ten (see logTickLabels for the full rule, which also labels axes spanning less than a decade).
  */
 export function tickLabel(v: number, log: boolean): string {
   if (!Number.isFinite(v)) return '';
@@ -128,8 +189,7 @@ export function tickLabel(v: number, log: boolean): string {
     if (Math.abs(e - Math.round(e)) > 1e-9) return '';
     return Math.abs(e) >= 3 ? `${v < 0 ? '-' : ''}1e${Math.round(e)}` : String(Number(v.toPrecision(1)));
   }
-  if (a >= 1e4 || a < 1e-3) return v.toExponential(1).replace('.0e', 'e').replace('e+', 'e');
-  return String(Number(v.toPrecision(3)));
+  return shortNumber(v);
 }
 
 /**
@@ -154,9 +214,24 @@ export function applyTheme(chart: Chart<'line', Point[]>, theme: Theme): void {
   if (legend) legend.labels = { ...legend.labels, color: theme.foreground };
 }
 
-export function setYScale(chart: Chart<'line', Point[]>, scale: Scale): void {
+/** Charts whose y values are symmetric-log transformed (their axis labels show data units). */
+const symlogs = new WeakMap<Chart, SymLog>();
+
+export function setYScale(chart: Chart<'line', Point[]>, scale: Scale, symlog?: SymLog): void {
   const y = (chart.config.options as { scales?: Record<string, { type?: string }> }).scales?.['y'];
   if (y && y.type !== scale) y.type = scale;
+  if (symlog) symlogs.set(chart, symlog);
+  else symlogs.delete(chart);
+  chart.canvas.dataset['yScale'] = symlog ? 'symlog' : scale;
+}
+
+/** The x axis spans [min, max] (the whole run), not only the steps that have data yet. */
+export function setXRange(chart: Chart<'line', Point[]>, min: number | undefined, max: number | undefined): void {
+  const x = (chart.config.options as { scales?: Record<string, { min?: number; max?: number }> }).scales?.['x'];
+  if (!x) return;
+  x.min = min;
+  x.max = max !== undefined && min !== undefined && max <= min ? min + 1 : max;
+  chart.canvas.dataset['xMax'] = max === undefined ? '' : String(x.max);
 }
 
 export type LineDataset = ChartDataset<'line', Point[]>;
@@ -186,6 +261,17 @@ export function setData(chart: Chart<'line', Point[]>, datasets: LineDataset[]):
   for (const d of datasets) n += d.data.length;
   chart.canvas.dataset['points'] = String(n);
   chart.canvas.dataset['datasets'] = String(datasets.length);
+  // What the legend shows (band edges and marks excluded), for tests and accessibility checks.
+  const shown = datasets.filter((d) => !(d.label ?? '').startsWith('\u200b'));
+  chart.canvas.dataset['labels'] = shown.map((d) => d.label ?? '').join('\n');
+  chart.canvas.dataset['colors'] = shown.map((d) => String(d.borderColor ?? '')).join('\n');
+  chart.canvas.dataset['dashes'] = shown.map((d) => ((d as { borderDash?: number[] }).borderDash ?? []).join(',')).join('\n');
+  chart.canvas.dataset['ends'] = shown.map((d) => String(d.data.at(-1)?.x ?? '')).join('\n');
+  // The labels the axes show (what a user reads), after the update placed the ticks.
+  const y = chart.scales['y'];
+  if (y) chart.canvas.dataset['yTicks'] = y.ticks.map((t) => (Array.isArray(t.label) ? t.label.join(' ') : String(t.label ?? ''))).filter(Boolean).join('\n');
+  const x = chart.scales['x'];
+  if (x) chart.canvas.dataset['xTicks'] = x.ticks.map((t) => String(t.label ?? '')).filter(Boolean).join('\n');
   chart.canvas.dataset['draws'] = String(Number(chart.canvas.dataset['draws'] ?? 0) + 1);
 }
 

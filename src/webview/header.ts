@@ -34,13 +34,17 @@ export function renderHeader(h: HeaderParts, model: PanelModel, rejected: number
   h.title.textContent = titles.length ? `Optiscope — ${titles.join(', ')}` : 'Optiscope';
   const runs = model.runList();
   const parts: string[] = [];
+  // One definition of "loss" per place, named: while a run is live its latest step's batch loss;
+  // once it ended, the final loss on the full data (what the Runs view and the Race table show).
   if (runs.length === 1) {
     const r = runs[0]!;
-    parts.push(`step ${Math.max(0, r.lastStep)}${r.start?.totalSteps ? ` / ${r.start.totalSteps}` : ''}`, `loss ${fmt(r.lastLoss)}`);
+    parts.push(`step ${Math.max(0, r.end ? r.end.steps : r.lastStep)}${r.start?.totalSteps ? ` / ${r.start.totalSteps}` : ''}`);
+    parts.push(r.end ? `final loss ${fmt(r.end.loss)} (full data)` : `batch loss ${fmt(r.lastLoss)}`);
   } else if (runs.length > 1) {
-    parts.push(`${runs.length} runs`, `step ${Math.max(0, ...runs.map((r) => r.lastStep))}`);
+    parts.push(`${runs.length} runs`, `step ${Math.max(0, ...runs.map((r) => (r.end ? r.end.steps : r.lastStep)))}`);
     const best = model.ranking()[0];
-    if (best) parts.push(`best ${best.run} ${fmt(best.finalLoss)}`);
+    const run = best ? model.runs.get(best.key) : undefined;
+    if (best && run) parts.push(best.ended ? `best ${model.runLabel(run)}: final loss ${fmt(best.finalLoss)}` : `leading ${model.runLabel(run)}: batch loss ${fmt(best.finalLoss)}`);
   }
   const malformed = [...model.states.values()].reduce((a, s) => a + (s.malformed ?? 0), 0);
   if (malformed) parts.push(`${malformed} malformed lines skipped`);

@@ -4,6 +4,7 @@
  * the panel being hidden and the window reloading; the data itself is replayed by the extension).
  */
 import type { FromWebview } from './messages';
+import { SCALE_PREFS, type ScalePref } from './axes';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -16,9 +17,14 @@ declare function acquireVsCodeApi(): VsCodeApi;
 export type TabId = 'training' | 'layers' | 'curvature' | 'landscape' | 'race';
 export const TABS: readonly TabId[] = ['training', 'layers', 'curvature', 'landscape', 'race'];
 
+/** Line charts whose y scale the user can choose. */
+export type ScaledChart = 'loss' | 'grad' | 'flowLines' | 'efflr' | 'ratio';
+export const SCALED_CHARTS: readonly ScaledChart[] = ['loss', 'grad', 'flowLines', 'efflr', 'ratio'];
+
 export interface ViewState {
   tab: TabId;
-  logScale: boolean;
+  /** The user's y-scale choice per chart (absent: `auto`, decided from the data). */
+  scales: Partial<Record<ScaledChart, ScalePref>>;
   /** Run key shown in the per-layer charts (undefined: the first run). */
   selectedRun: string | undefined;
   /** Gradient flow as a heatmap (true) or one line per layer (false). */
@@ -26,15 +32,23 @@ export interface ViewState {
   showResolved: boolean;
 }
 
-export const DEFAULT_VIEW: ViewState = { tab: 'training', logScale: true, selectedRun: undefined, flowHeatmap: true, showResolved: false };
+export const DEFAULT_VIEW: ViewState = { tab: 'training', scales: {}, selectedRun: undefined, flowHeatmap: true, showResolved: false };
 
 /** Accepts only a well-formed saved state (it comes from storage a previous version may have written). */
 export function restoreView(saved: unknown): ViewState {
-  const v: ViewState = { ...DEFAULT_VIEW };
+  const v: ViewState = { ...DEFAULT_VIEW, scales: {} };
   if (!saved || typeof saved !== 'object') return v;
   const s = saved as Record<string, unknown>;
   if (typeof s['tab'] === 'string' && (TABS as readonly string[]).includes(s['tab'])) v.tab = s['tab'] as TabId;
-  if (typeof s['logScale'] === 'boolean') v.logScale = s['logScale'];
+  const scales = s['scales'];
+  if (scales && typeof scales === 'object') {
+    for (const id of SCALED_CHARTS) {
+      const p = (scales as Record<string, unknown>)[id];
+      if (typeof p === 'string' && (SCALE_PREFS as readonly string[]).includes(p)) v.scales[id] = p as ScalePref;
+    }
+  }
+  // An earlier version saved only the loss chart's log checkbox.
+  if (s['logScale'] === false && v.scales.loss === undefined) v.scales.loss = 'linear';
   if (typeof s['selectedRun'] === 'string') v.selectedRun = s['selectedRun'];
   if (typeof s['flowHeatmap'] === 'boolean') v.flowHeatmap = s['flowHeatmap'];
   if (typeof s['showResolved'] === 'boolean') v.showResolved = s['showResolved'];
@@ -58,6 +72,6 @@ export class Host {
   }
 
   saveView(v: ViewState): void {
-    this.api?.setState({ ...v });
+    this.api?.setState({ ...v, scales: { ...v.scales } });
   }
 }

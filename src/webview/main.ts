@@ -12,12 +12,13 @@ import '@vscode-elements/elements/dist/vscode-tab-header/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import './panel.css';
 import { parseToWebview, type ToWebview } from './messages';
-import { PanelModel } from './model';
-import { Host, TABS, type TabId, type ViewState } from './host';
+import { PanelModel, type RunData } from './model';
+import { Host, TABS, type ScaledChart, type TabId, type ViewState } from './host';
 import { readTheme, watchTheme, type Theme } from './theme';
 import { custom, el } from './dom';
 import { applyTheme, createLineChart } from './charts';
-import { buildViews, selectedRun, type ChartView } from './views';
+import { buildViews, selectedRun, type ChartId, type ChartView } from './views';
+import { SCALE_PREFS, type ScalePref } from './axes';
 import { EDGE_CHART_TITLE, edgeOfStabilityView } from './edge-chart';
 import { LAYER_CURVATURE_TITLE, layerCurvatureView } from './layer-curvature-chart';
 import { SPECTRUM_TITLE, spectrumView } from './spectrum-chart';
@@ -70,22 +71,51 @@ for (const id of TABS) {
   tabs.append(p);
 }
 
-function chartBox(id: string, title: string, ...controls: HTMLElement[]): { box: HTMLElement; canvas: HTMLCanvasElement } {
-  const canvas = el('canvas', { id: `chart-${id}`, role: 'img', 'aria-label': title });
-  const box = el('div', { class: 'chart', 'data-chart': id }, el('div', { class: 'chart-head' }, el('h3', {}, title), ...controls), el('div', { class: 'chart-body' }, canvas));
-  return { box, canvas };
+interface ChartBox {
+  box: HTMLElement;
+  canvas: HTMLCanvasElement;
+  /** A remark under the title (the scale used, what a line means). */
+  note: HTMLElement;
+  /** Over an empty chart: why it is empty and what would fill it. */
+  empty: HTMLElement;
 }
 
-const logToggle = custom('vscode-checkbox', { 'data-option': 'log-scale' }, 'log scale') as HTMLElement & { checked: boolean };
-const heatToggle = custom('vscode-checkbox', { 'data-option': 'flow-heatmap' }, 'heatmap') as HTMLElement & { checked: boolean };
-const runSelect = el('select', { class: 'run-select', 'aria-label': 'run' });
+function chartBox(id: string, title: string, ...controls: HTMLElement[]): ChartBox {
+  const canvas = el('canvas', { id: `chart-${id}`, role: 'img', 'aria-label': title });
+  const note = el('p', { class: 'chart-note', hidden: '' });
+  const empty = el('p', { class: 'chart-empty', hidden: '' });
+  const box = el('div', { class: 'chart', 'data-chart': id }, el('div', { class: 'chart-head' }, el('h3', {}, title), ...controls), note, el('div', { class: 'chart-body' }, canvas, empty));
+  return { box, canvas, note, empty };
+}
 
-const loss = chartBox('loss', 'Loss', logToggle);
-const grad = chartBox('grad', 'Gradient norm (global)');
-const flowHeat = chartBox('flow-heatmap', 'Gradient flow: ‖∇‖ per layer over time', heatToggle);
-const flowLines = chartBox('flow-lines', 'Gradient flow: ‖∇‖ per layer');
-const efflr = chartBox('efflr', 'Effective learning rate per layer (median, min–max band)', runSelect);
-const ratio = chartBox('ratio', 'Update / weight ratio ‖Δw‖/‖w‖ per layer');
+/** The y-scale choice of a chart: auto (from the data), log or linear; remembered with setState. */
+function scaleSelect(id: ScaledChart): HTMLSelectElement {
+  const sel = el('select', { class: 'scale-select', 'data-option': `scale-${id}`, 'aria-label': 'y scale', title: 'y scale: auto uses log only when every value is positive and spans more than a decade' },
+    ...SCALE_PREFS.map((p) => el('option', { value: p }, p === 'auto' ? 'scale: auto' : p)));
+  sel.value = view.scales[id] ?? 'auto';
+  sel.addEventListener('change', () => {
+    const v = sel.value as ScalePref;
+    if (v === 'auto') delete view.scales[id];
+    else view.scales[id] = v;
+    save();
+    schedule();
+  });
+  return sel;
+}
+
+const heatToggle = custom('vscode-checkbox', { 'data-option': 'flow-heatmap' }, 'heatmap') as HTMLElement & { checked: boolean };
+/** Which run the per-layer charts show: one selector on the heatmap (Training) and one on Layers, kept in step. */
+const runSelects = [el('select', { class: 'run-select', 'aria-label': 'run', 'data-option': 'flow-run' }), el('select', { class: 'run-select', 'aria-label': 'run', 'data-option': 'layers-run' })] as const;
+
+const loss = chartBox('loss', 'Loss', scaleSelect('loss'));
+loss.note.hidden = false;
+loss.note.dataset['fixed'] = 'Lines: each step\'s loss on its batch, before the update. ◆ final loss on the full training set after the last update.';
+loss.note.textContent = loss.note.dataset['fixed'];
+const grad = chartBox('grad', 'Gradient norm (global)', scaleSelect('grad'));
+const flowHeat = chartBox('flow-heatmap', 'Gradient flow: ‖∇‖ per layer over time', runSelects[0], heatToggle);
+const flowLines = chartBox('flow-lines', 'Gradient flow: ‖∇‖ per layer', scaleSelect('flowLines'));
+const efflr = chartBox('efflr', 'Effective learning rate per layer (median, min–max band)', runSelects[1], scaleSelect('efflr'));
+const ratio = chartBox('ratio', 'Update / weight ratio ‖Δw‖/‖w‖ per layer', scaleSelect('ratio'));
 const curv = chartBox('curvature', 'Curvature: λ_max, λ_min and the 2/lr stability line');
 const edgeBox = chartBox('edge', EDGE_CHART_TITLE);
 const layerCurv = chartBox('layer-curvature', LAYER_CURVATURE_TITLE);
@@ -108,20 +138,44 @@ panels.get('race')!.append(rankingBox);
 
 app.replaceChildren(header.root, header.stderr, header.errors, warningsSection, tabs);
 
+// The tab headers wrap onto a second line in a narrow panel instead of running off its edge. The
+// element has no part to style from outside: one constructable sheet (allowed by the CSP) in its shadow root.
+void customElements.whenDefined('vscode-tabs').then(() => {
+  const root = tabs.shadowRoot;
+  if (!root) return;
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync('.header { flex-wrap: wrap; } .tablist { flex-wrap: wrap; row-gap: 2px; }');
+  root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+});
+
 // ---------------------------------------------------------------------------------------------
 // Views
+
+const boxes: Record<ChartId, ChartBox> = { loss, grad, flowLines, efflr, ratio, curvature: curv, flowHeat, contour };
 
 const views: ChartView[] = buildViews({
   model,
   view,
   theme: () => theme,
   charts: {
-    loss: createLineChart(loss.canvas, { yTitle: 'loss', yScale: view.logScale ? 'logarithmic' : 'linear' }),
+    loss: createLineChart(loss.canvas, { yTitle: 'loss', yScale: 'linear' }),
     grad: createLineChart(grad.canvas, { yTitle: '‖∇L‖', yScale: 'logarithmic' }),
     flowLines: createLineChart(flowLines.canvas, { yTitle: '‖∇‖', yScale: 'logarithmic' }),
     efflr: createLineChart(efflr.canvas, { yTitle: 'effective lr', yScale: 'logarithmic' }),
     ratio: createLineChart(ratio.canvas, { yTitle: '‖Δw‖/‖w‖', yScale: 'logarithmic' }),
-    curvature: createLineChart(curv.canvas, { yTitle: 'eigenvalue', yScale: 'linear' }),
+    curvature: createLineChart(curv.canvas, { yTitle: 'Hessian eigenvalue', yScale: 'linear' }),
+  },
+  annotate(id, text) {
+    const b = boxes[id];
+    if ('empty' in text) {
+      b.empty.hidden = text.empty === undefined;
+      b.empty.textContent = text.empty ?? '';
+    }
+    if ('note' in text) {
+      const t = [b.note.dataset['fixed'], text.note].filter(Boolean).join(' ');
+      b.note.hidden = !t;
+      b.note.textContent = t;
+    }
   },
   flowCanvas: flowHeat.canvas,
   contourCanvas: contour.canvas,
@@ -147,7 +201,6 @@ function save(): void {
 }
 
 function syncControls(): void {
-  logToggle.checked = view.logScale;
   heatToggle.checked = view.flowHeatmap;
   showResolved.checked = view.showResolved;
   tabs.selectedIndex = Math.max(0, TABS.indexOf(view.tab));
@@ -155,11 +208,6 @@ function syncControls(): void {
   flowLines.box.classList.toggle('hidden', view.flowHeatmap);
 }
 
-logToggle.addEventListener('change', () => {
-  view.logScale = logToggle.checked;
-  save();
-  schedule();
-});
 heatToggle.addEventListener('change', () => {
   view.flowHeatmap = heatToggle.checked;
   syncControls();
@@ -182,8 +230,9 @@ tabs.addEventListener('vsc-tabs-select', (e) => {
   for (const v of views) v.invalidate();
   schedule();
 });
-runSelect.addEventListener('change', () => {
+for (const runSelect of runSelects) runSelect.addEventListener('change', () => {
   view.selectedRun = runSelect.value || undefined;
+  model.dirty.add('runs');
   save();
   schedule();
 });
@@ -195,9 +244,21 @@ header.exportLog.addEventListener('click', () => {
   const r = selectedRun(model, view) ?? model.runList()[0];
   if (r) host.post({ type: 'exportLog', logId: r.logId });
 });
+/** The network run a loss slice can be computed for now: live, and its process answers `landscape`. */
+function sliceTarget(): RunData | undefined {
+  const can = (r: RunData): boolean =>
+    r.path.length === 0 && r.start?.parameters !== 2 && !r.end &&
+    model.states.get(r.logId)?.state === 'live' && (model.states.get(r.logId)?.controls ?? []).includes('landscape');
+  const sel = selectedRun(model, view);
+  return sel && can(sel) ? sel : model.runList().find(can);
+}
+
 landscapeButton.addEventListener('click', () => {
-  const r = selectedRun(model, view) ?? model.runList()[0];
-  if (r) host.post({ type: 'requestLandscape', logId: r.logId, run: r.run });
+  const r = sliceTarget();
+  if (!r) return;
+  host.post({ type: 'requestLandscape', logId: r.logId, run: r.run });
+  landscapeButton.setAttribute('disabled', '');
+  landscapeButton.textContent = 'Computing the loss slice…';
 });
 spectrumButton.addEventListener('click', () => {
   const r = selectedRun(model, view) ?? model.runList()[0];
@@ -227,6 +288,7 @@ function onMessage(msg: ToWebview): void {
     case 'events':
       model.ingest(msg.logId, msg.events);
       parallelData.ingest(msg.logId, msg.events);
+      host.post({ type: 'eventsTaken' });
       break;
     case 'reset':
       model.clear(msg.logId);
@@ -281,13 +343,16 @@ function schedule(): void {
 
 function syncRunSelect(): void {
   const runs = model.runList().filter((r) => r.layers.length > 0);
-  const keys = runs.map((r) => r.key).join('\n');
-  if (runSelect.dataset['keys'] !== keys) {
-    runSelect.replaceChildren(...runs.map((r) => el('option', { value: r.key }, r.rank !== undefined ? `${r.run} (rank ${r.rank})` : r.run)));
-    runSelect.dataset['keys'] = keys;
+  const keys = runs.map((r) => `${r.key}\t${model.runLabel(r)}`).join('\n');
+  for (const runSelect of runSelects) {
+    if (runSelect.dataset['keys'] !== keys) {
+      runSelect.replaceChildren(...runs.map((r) => el('option', { value: r.key }, model.runLabel(r))));
+      runSelect.dataset['keys'] = keys;
+    }
+    const shown = selectedRun(model, view);
+    if (shown) runSelect.value = shown.key;
+    runSelect.hidden = runs.length < 2;
   }
-  if (view.selectedRun && runs.some((r) => r.key === view.selectedRun)) runSelect.value = view.selectedRun;
-  runSelect.hidden = runs.length < 2;
 }
 
 function frame(): void {
@@ -299,12 +364,26 @@ function frame(): void {
     if (d.has('runs')) syncRunSelect();
   }
   if (d.has('warnings')) renderCards(warningsBox, model, {
-      post: (m) => host.post(m), readOnly, showResolved: view.showResolved, fixStatus,
+      post: (m) => host.post(m), readOnly, showResolved: view.showResolved, fixStatus, theme,
       onFixRequested: (key) => (pendingFix = key),
     });
   if (view.tab === 'race' && (d.has('runs') || d.has('series'))) renderRanking(rankingBox, model, theme);
   // The slice button is for networks: a 2-D problem already has its surface.
-  if (d.has('runs') || d.has('landscape')) landscapeButton.hidden = model.runList().length === 0 || model.landscapes.size > 0 || model.runList().every((r) => r.path.length > 0);
+  // The slice button only where a live engine can answer it (never a dead control).
+  if (d.has('runs') || d.has('landscape') || d.has('state')) {
+    landscapeButton.hidden = sliceTarget() === undefined;
+    if (d.has('landscape') || landscapeButton.hidden) {
+      landscapeButton.removeAttribute('disabled');
+      landscapeButton.textContent = 'Compute a loss slice around the current weights';
+    }
+    const empty = model.landscapes.size > 0 || model.runList().some((r) => r.path.length > 0);
+    boxes.contour.empty.hidden = empty;
+    boxes.contour.empty.textContent = empty ? '' : model.runList().length === 0
+      ? 'No run yet.'
+      : !landscapeButton.hidden
+        ? 'A network has no 2-D surface of its own: press "Compute a loss slice around the current weights" for a slice through two random directions.'
+        : 'No loss landscape in this run. A 2-parameter problem draws its surface; for a network, a slice is computed on request while the run is live, or every N steps with `monitors: { landscape: { enabled: true, every: N } }` in the config.';
+  }
   d.clear();
   for (const v of views) {
     if (v.tab !== view.tab) continue;

@@ -9,7 +9,7 @@
  * `toWebviewWire` produces it and `parseToWebview` turns the strings back into numbers.
  */
 import { z } from 'zod';
-import { eventSchema, fixSchema, type OptiscopeEvent } from '../engine/protocol';
+import { CONTROL_TYPES, eventSchema, fixSchema, type ControlType, type OptiscopeEvent } from '../engine/protocol';
 import { isPlainStep } from './fast-step';
 
 /** A run log (one NDJSON stream: one run, or a race of several runs) as the panel names it. */
@@ -36,6 +36,8 @@ export const runStateSchema = z.object({
   exitCode: z.number().int().nullable().optional(),
   /** Lines the extension could not parse or validate and therefore dropped (never forwarded). */
   malformed: z.number().int().nonnegative().optional(),
+  /** On-demand requests the live process answers (its control channel); absent or empty: none. */
+  controls: z.array(z.enum(CONTROL_TYPES as [ControlType, ...ControlType[]])).max(32).optional(),
 });
 export type RunStateMessage = z.output<typeof runStateSchema>;
 
@@ -92,6 +94,8 @@ const fileRef = z.string().min(1).max(2000);
 export const fromWebviewSchema = z.discriminatedUnion('type', [
   /** The webview loaded (or reloaded): the extension answers with `config` and `replay`. */
   z.strictObject({ type: z.literal('ready') }),
+  /** An `events` message was taken in: the extension sends the next (flow control, see PanelHost.forward). */
+  z.strictObject({ type: z.literal('eventsTaken') }),
   /** Apply a warning's suggested fix to the config the log came from. */
   z.strictObject({
     type: z.literal('applyFix'),

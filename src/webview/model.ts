@@ -84,6 +84,7 @@ export interface RunData {
   lastStep: number;
   lastLoss: number;
   lastLr: number;
+  /** Lowest loss reached: the step losses and the final full-data loss (so best ≤ final always). */
   bestLoss: number;
   bestStep: number;
   /** Steps received out of order or twice: skipped, counted. */
@@ -206,14 +207,64 @@ export class PanelModel {
     }
   }
 
-  /** The colour slot of an optimizer: the same in every chart and every log of this panel. */
-  colorOf(optimizer: string): number {
-    let c = this.colors.get(optimizer);
+  /**
+   * The colour slot of a run (of a log): the same in every chart, and distinct between runs, also
+   * between two logs of the same optimizer being compared. DDP ranks share their run's slot.
+   */
+  colorOf(logId: string, run: string): number {
+    const key = `${logId}\u0000${run}`;
+    let c = this.colors.get(key);
     if (c === undefined) {
       c = this.colors.size;
-      this.colors.set(optimizer, c);
+      this.colors.set(key, c);
     }
     return c;
+  }
+
+  /**
+   * A run's name in legends, cards and tables. One log: the run (a race's optimizer). Several logs
+   * (a comparison): the config's name and the run, with the start time when two logs share a config.
+   */
+  runLabel(r: Pick<RunData, 'logId' | 'run' | 'rank'>): string {
+    const base = r.rank !== undefined ? `${r.run} · rank ${r.rank}` : r.run;
+    const logs = this.logOrder();
+    if (logs.length < 2) return base;
+    const name = this.logName(r.logId);
+    const same = logs.filter((l) => this.logName(l) === name);
+    if (same.length < 2) return `${name} · ${base}`;
+    const time = this.logTime(r.logId);
+    const times = same.map((l) => this.logTime(l));
+    const distinct = time !== undefined && times.filter((t) => t === time).length === 1;
+    return `${name} ${distinct ? time : `#${same.indexOf(r.logId) + 1}`} · ${base}`;
+  }
+
+  private logOrder(): string[] {
+    const out: string[] = [];
+    for (const r of this.runs.values()) if (!out.includes(r.logId)) out.push(r.logId);
+    return out;
+  }
+
+  /** The config (or script) a log ran: `config.name`, else the file's base name, else the log's title. */
+  logName(logId: string): string {
+    for (const r of this.runs.values()) {
+      if (r.logId !== logId || !r.start) continue;
+      const n = r.start.config['name'];
+      if (typeof n === 'string' && n) return n;
+      if (r.start.file) return r.start.file.split(/[\\/]/).pop()!.replace(/\.optiscope\.(ya?ml|json)$|\.py$/i, '');
+    }
+    const t = this.titles.get(logId);
+    return t?.title ?? t?.file?.split(/[\\/]/).pop() ?? logId.split(/[\\/]/).pop() ?? logId;
+  }
+
+  /** HH:MM:SS of the log's start (from `start.time`), to tell two runs of one config apart. */
+  private logTime(logId: string): string | undefined {
+    for (const r of this.runs.values()) {
+      const t = r.logId === logId ? r.start?.time : undefined;
+      if (!t) continue;
+      const m = /T(\d\d:\d\d:\d\d)/.exec(t);
+      if (m) return m[1];
+    }
+    return undefined;
   }
 
   static keyOf(logId: string, run: string, rank: number | undefined): string {
@@ -231,7 +282,7 @@ export class PanelModel {
     const opt = optimizer ?? run;
     const s = (): DecimatedSeries => new DecimatedSeries(this.maxPoints);
     r = {
-      key, logId, run, rank, optimizer: opt, colorIndex: this.colorOf(opt),
+      key, logId, run, rank, optimizer: opt, colorIndex: this.colorOf(logId, run),
       start: undefined, end: undefined,
       loss: s(), valLoss: s(), gradNorm: s(), lr: s(), layers: [],
       lambdaMax: s(), lambdaMin: s(), stability: s(), sharpness: s(), sharpnessEdge: s(), preconditioned: false, layerCurvature: [], spectrum: undefined, saddles: [],
@@ -346,7 +397,9 @@ export class PanelModel {
 
   private onWarning(logId: string, e: WarningEvent): void {
     const r = this.runFor(logId, e.run, e.rank);
-    const key = `${logId}\u0000${e.id ?? `${e.run}\u0000${e.kind}\u0000${e.layer ?? ''}`}`;
+    // Per run (and rank): a race's runs use the same ids, and one run's resolution must not close
+    // another run's finding.
+    const key = `${PanelModel.keyOf(logId, e.run, e.rank)}\u0000${e.id ?? `${e.kind}\u0000${e.layer ?? ''}`}`;
     const old = this.warnings.get(key);
     const resolved = e.status === 'resolved';
     if (old) {
@@ -385,6 +438,12 @@ export class PanelModel {
     if (e.bestLoss !== undefined && e.bestLoss < r.bestLoss) {
       r.bestLoss = e.bestLoss;
       r.bestStep = e.bestStep ?? r.bestStep;
+    }
+    // The final loss (full data, after the last update) is a loss the run reached: "best" includes it,
+    // so it can never read higher than "final".
+    if (Number.isFinite(e.loss) && e.loss <= r.bestLoss) {
+      r.bestLoss = e.loss;
+      r.bestStep = e.steps;
     }
     this.dirty.add('runs');
   }

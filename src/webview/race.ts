@@ -1,5 +1,5 @@
 /** The race's ranking table: one row per optimizer, in its chart colour, best final loss first. */
-import type { PanelModel } from './model';
+import type { PanelModel, RankingRow } from './model';
 import type { Theme } from './theme';
 import { seriesColor } from './theme';
 import { el } from './dom';
@@ -23,7 +23,7 @@ function rankingTable(model: PanelModel, logId: string, theme: Theme): HTMLEleme
   const table = el(
     'table',
     { class: 'ranking-table' },
-    el('thead', {}, el('tr', {}, ...['#', 'optimizer', 'final loss', 'best loss', 'at step', 'steps', 'outcome'].map((h) => el('th', {}, h)))),
+    el('thead', {}, el('tr', {}, ...['#', 'run', allEnded ? 'final loss' : 'final / latest loss', 'lowest loss', 'at step', 'steps', 'outcome'].map((h) => el('th', {}, h)))),
   );
   const body = el('tbody');
   for (const r of rows) {
@@ -33,7 +33,7 @@ function rankingTable(model: PanelModel, logId: string, theme: Theme): HTMLEleme
     body.append(
       el('tr', { 'data-run': r.run },
         el('td', {}, String(r.rank)),
-        el('td', {}, swatch, r.optimizer === r.run ? r.run : `${r.run} (${r.optimizer})`),
+        el('td', {}, swatch, label(model, r)),
         el('td', { class: 'num' }, fmt(r.finalLoss)),
         el('td', { class: 'num' }, fmt(r.bestLoss)),
         el('td', { class: 'num' }, r.bestStep >= 0 ? String(r.bestStep) : '–'),
@@ -43,6 +43,17 @@ function rankingTable(model: PanelModel, logId: string, theme: Theme): HTMLEleme
     );
   }
   table.append(body);
-  const title = model.titles.get(logId)?.title ?? logId;
-  return el('section', { class: 'ranking-log', 'data-log': logId }, el('h3', {}, `${allEnded ? 'Final ranking' : 'Standing (race in progress)'} — ${title}`), table);
+  const title = model.logName(logId);
+  const note = el('p', { class: 'muted note' },
+    'Final loss: on the whole training set after the last update. ' +
+    (allEnded ? '' : 'For a run still going, its latest step loss (on that step\'s batch). ') +
+    'Lowest loss: the lowest of the step losses and the final loss.');
+  // A wide table scrolls inside its own box, never the panel.
+  return el('section', { class: 'ranking-log', 'data-log': logId }, el('h3', {}, `${allEnded ? 'Final ranking' : 'Standing (race in progress)'} — ${title}`), el('div', { class: 'table-scroll' }, table), note);
+}
+
+function label(model: PanelModel, r: RankingRow): string {
+  const run = model.runs.get(r.key);
+  const name = run ? model.runLabel(run) : r.run;
+  return r.optimizer === r.run ? name : `${name} (${r.optimizer})`;
 }

@@ -39,17 +39,10 @@ export function readTheme(el: HTMLElement = document.body): Theme {
   const fb = light ? FALLBACK.light : FALLBACK.dark;
   const foreground = v('--vscode-editor-foreground', v('--vscode-foreground', fb.fg));
   const hc = kind.startsWith('high-contrast');
-  const series = [
-    v('--vscode-charts-blue', light ? '#1a85ff' : '#3794ff'),
-    v('--vscode-charts-orange', '#d18616'),
-    v('--vscode-charts-green', light ? '#388a34' : '#89d185'),
-    v('--vscode-charts-purple', light ? '#652d90' : '#b180d7'),
-    v('--vscode-charts-red', light ? '#e51400' : '#f14c4c'),
-    v('--vscode-charts-yellow', light ? '#bf8803' : '#cca700'),
-    // Beyond the theme's six chart colours: fixed extra hues that read on both backgrounds.
-    '#16a3a3', '#d05ca3', '#8c8c3a', '#6b7fd6',
-  ];
-  return {
+  // The first colour follows the theme (VS Code's chart blue); the other fifteen are hues spread
+  // around the wheel, ordered so neighbouring runs differ most, in two lightness bands per theme
+  // (readable on the editor background: dark themes light colours, light themes dark ones).
+  const series = [v('--vscode-charts-blue', light ? '#1a85ff' : '#3794ff'), ...PALETTE_HUES.slice(1).map((h, i) => hsl(h, light, i >= 7))];  return {
     kind,
     foreground,
     muted: v('--vscode-descriptionForeground', light ? '#717171' : '#9d9d9d'),
@@ -63,8 +56,26 @@ export function readTheme(el: HTMLElement = document.body): Theme {
   };
 }
 
+/**
+ * Hues of the run palette, in the order runs get them: consecutive entries are far apart on the wheel.
+ * The first is VS Code's blue. 16 distinct colours; beyond, line styles repeat the hues (seriesDash).
+ */
+const PALETTE_HUES = [212, 30, 125, 355, 275, 52, 178, 320, 90, 12, 245, 150, 295, 40, 195, 335];
+
+function hsl(hue: number, light: boolean, second: boolean): string {
+  const l = light ? (second ? 30 : 42) : (second ? 78 : 64);
+  const sat = second ? 60 : 75;
+  return `hsl(${hue}, ${sat}%, ${l}%)`;
+}
+
 export function seriesColor(theme: Theme, index: number): string {
   return theme.series[index % theme.series.length]!;
+}
+
+/** Dash pattern of run `index`: solid for the first round of colours, then dashed, dotted, dash-dot. */
+export function seriesDash(theme: Theme, index: number): number[] | undefined {
+  const round = Math.floor(index / theme.series.length) % 4;
+  return [undefined, [6, 3], [2, 2], [8, 3, 2, 3]][round];
 }
 
 /** Colour with alpha, for bands; works for #rgb, #rrggbb and rgb()/rgba() forms. */

@@ -201,7 +201,7 @@ test('a line of many megabytes is skipped unread and reading resumes after it', 
   assert.equal(logLines(run).length, 3);
 });
 
-test('a flood with duplicate and out-of-order steps: every valid event kept in arrival order, in few batches', async () => {
+test('a flood with duplicate and out-of-order steps: every valid event logged in arrival order, in few batches; memory keeps a bounded digest', async () => {
   const n = 20000;
   const run = new Run(producerSpec(tempDir(), 'flood', String(n)));
   let batches = 0;
@@ -213,14 +213,22 @@ test('a flood with duplicate and out-of-order steps: every valid event kept in a
   run.start();
   await run.done;
   const expected = 1 + n + 2 * (n / 1000) + 1;
-  assert.equal(run.events.length, expected);
+  assert.equal(run.eventCount, expected);
   assert.equal(delivered, expected, 'listeners received every event');
   assert.equal(logLines(run).length, expected, 'the log holds every event the producer sent');
+  assert.deepEqual(run.lines, logLines(run), 'every line the run read, in order');
   assert.ok(batches * 20 < delivered, `${batches} batches for ${delivered} events`);
   // The reader does not reorder or drop repeats: that is the panel's business, with the full record.
-  const steps = run.events.flatMap((e) => (e.type === 'step' ? [e.step] : []));
+  const steps = logLines(run).flatMap((l) => {
+    const e = JSON.parse(l) as { type: string; step?: number };
+    return e.type === 'step' ? [e.step] : [];
+  });
   assert.equal(steps[1000], 1000);
   assert.equal(steps[1001], 500);
+  // What the host keeps in memory is bounded: at most the digest's budget of steps, evenly spread, in order.
+  const kept = run.events.flatMap((e) => (e.type === 'step' ? [e.step] : []));
+  assert.ok(kept.length <= 4096 + 64 && kept.length > 1000, `${kept.length} steps kept`);
+  assert.deepEqual(run.events.filter((e) => e.type !== 'step').map((e) => e.type), ['start', 'end'], 'every other event kept');
 });
 
 test('a host that exits without deactivating still takes its runs down', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {

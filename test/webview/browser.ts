@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as esbuild from 'esbuild';
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { panelHtml } from '../../src/webview/html';
 import { parseEvent, type OptiscopeEvent } from '../../src/engine/protocol';
@@ -84,6 +86,8 @@ export async function launch(): Promise<Browser> {
 export interface Recorder {
   cspViolations(): Promise<string[]>;
   posted(): Promise<unknown[]>;
+  /** `eventsTaken` acknowledgements posted so far. */
+  acks(): Promise<number>;
   state(): Promise<unknown>;
   consoleErrors: string[];
   pageErrors: string[];
@@ -114,7 +118,9 @@ export async function openPanel(browser: Browser, bundle: Bundle, opts: { width?
     consoleErrors: [],
     pageErrors: [],
     cspViolations: () => page.evaluate(() => (window as unknown as { __csp: string[] }).__csp.slice()),
-    posted: () => page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted.slice()),
+    // Flow-control acknowledgements (`eventsTaken`, one per events message) are left out: tests read actions.
+    posted: () => page.evaluate(() => (window as unknown as { __posted: { type?: string }[] }).__posted.filter((m) => m?.type !== 'eventsTaken')),
+    acks: () => page.evaluate(() => (window as unknown as { __posted: { type?: string }[] }).__posted.filter((m) => m?.type === 'eventsTaken').length),
     state: () => page.evaluate(() => {
       const s = sessionStorage.getItem('vscodeState');
       return s === null ? undefined : (JSON.parse(s) as unknown);
@@ -206,4 +212,41 @@ export function batches(logId: string, wire: unknown[], size: number): unknown[]
 export async function tabTo(page: Page, tab: string): Promise<void> {
   await page.click(`vscode-tab-header[data-tab="${tab}"]`);
   await frames(page, 3);
+}
+
+/**
+ * One Chromium and one bundle for a test file: `before` builds and launches, `after` closes. `open`
+ * gives a fresh panel page; `assertClean` checks it ended without CSP violations, console errors or
+ * uncaught exceptions, and closes it.
+ */
+export function panelSuite(): {
+  skip: string | false;
+  open(width?: number, height?: number): Promise<{ page: Page; rec: Recorder }>;
+  assertClean(page: Page, rec: Recorder): Promise<void>;
+} {
+  const skip = skipUnlessChromium();
+  let bundle: Bundle | undefined;
+  let browser: Browser | undefined;
+  before(async () => {
+    if (skip) return;
+    bundle = await buildBundle();
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    bundle?.dispose();
+  });
+  return {
+    skip,
+    open: async (width = 1200, height = 1400) => {
+      if (!browser || !bundle) throw new Error('the browser is not launched (skipped suite?)');
+      return openPanel(browser, bundle, { width, height });
+    },
+    assertClean: async (page, rec) => {
+      assert.deepEqual(await rec.cspViolations(), [], 'securitypolicyviolation events');
+      assert.deepEqual(rec.consoleErrors, [], 'console errors');
+      assert.deepEqual(rec.pageErrors, [], 'uncaught errors');
+      await page.close();
+    },
+  };
 }

@@ -78,9 +78,9 @@ test('race stream: one run per optimizer, stable colours, trajectory, landscape,
   assert.deepEqual(rank.map((r) => r.run), expected);
   assert.deepEqual(rank.map((r) => r.rank), [1, 2, 3]);
   assert.ok(rank.every((r) => r.ended && r.reason === 'completed'));
-  // A second log with the same optimizer keeps its colour.
-  m.ingest('other', [{ type: 'start', run: 'x', protocol: 1, config: {}, parameters: 2, layers: [], optimizer: 'adam' }]);
-  assert.equal(m.runs.get(PanelModel.keyOf('other', 'x', undefined))?.colorIndex, 2);
+  // A second log compared with it gets its own colour, even with the same optimizer.
+  m.ingest('other', [{ type: 'start', run: 'adam', protocol: 1, config: {}, parameters: 2, layers: [], optimizer: 'adam' }]);
+  assert.equal(m.runs.get(PanelModel.keyOf('other', 'adam', undefined))?.colorIndex, 3);
 });
 
 test('network stream: per-layer series, curvature, saddles, warnings deduped and resolved, NaN counted', () => {

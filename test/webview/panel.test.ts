@@ -61,7 +61,8 @@ test('race stream: charts draw and update while events stream; ranking and conto
   const px2 = await canvasPixels(page, '#chart-loss');
   assert.ok(p2 > p1, `loss points grew (${p1} → ${p2})`);
   assert.notEqual(px2.hash, px1.hash, 'loss canvas repainted');
-  assert.equal(await page.getAttribute('#chart-loss', 'data-datasets'), '3', 'one line per optimizer');
+  assert.equal((await page.getAttribute('#chart-loss', 'data-labels'))?.split('\n').length, 3, 'one line per optimizer');
+  assert.equal(await page.getAttribute('#chart-loss', 'data-datasets'), '6', 'and a final-loss mark per optimizer');
   assert.ok((await canvasPixels(page, '#chart-flow-heatmap')).inked > 1000, 'gradient-flow heatmap drawn');
 
   // Landscape: the contour with the three trajectories.
@@ -97,7 +98,8 @@ test('network stream: warning cards with evidence, why, and working buttons; lay
   const text = await vg.textContent();
   assert.match(text ?? '', /layer dense0/);
   assert.match(text ?? '', /step 200/);
-  assert.match(text ?? '', /ratioFirstLast/);
+  assert.match(text ?? '', /ratio, first layer to last/, 'evidence in plain words, not camelCase keys');
+  assert.doesNotMatch(text ?? '', /ratioFirstLast/);
   assert.match(text ?? '', /saturated tanh/);
   await vg.locator('vscode-button[data-action="apply-fix"]').click();
   await vg.locator('vscode-button[data-action="reveal"]').click();
@@ -128,11 +130,11 @@ test('network stream: warning cards with evidence, why, and working buttons; lay
   // λ_max, λ_min, 2/lr and the saddle marks.
   assert.equal(await page.getAttribute('#chart-curvature', 'data-datasets'), '4');
 
-  // A network has no 2-D surface: the panel offers to ask for a slice, and draws the one it gets.
+  // A network has no 2-D surface, and this run has ended (no process to compute a slice): no button, a
+  // note says how to get one; a slice that arrives is drawn.
   await tabTo(page, 'landscape');
-  const before = (await rec.posted()).length;
-  await page.click('vscode-button[data-action="request-landscape"]');
-  assert.deepEqual((await rec.posted()).slice(before), [{ type: 'requestLandscape', logId: 'mlp', run: 'mlp' }]);
+  assert.equal(await page.locator('vscode-button[data-action="request-landscape"]').isVisible(), false);
+  assert.match(await page.textContent('[data-chart="contour"] .chart-empty') ?? '', /monitors: \{ landscape/);
   const grid = [-1, -0.5, 0, 0.5, 1];
   await post(page, [{ type: 'events', logId: 'mlp', events: [{
     type: 'landscape', run: 'mlp', step: 600, kind: 'slice', x: grid, y: grid, z: grid.map((y) => grid.map((x) => x * x + 2 * y * y + 0.1)),
@@ -223,18 +225,18 @@ test('view state survives a reload, and the replay after `ready` restores the da
   const { wire } = readStream('mlp-4layer');
   await post(page, batches('mlp', wire, 200));
   await frames(page);
-  await page.click('vscode-checkbox[data-option="log-scale"]'); // log scale off
+  await page.selectOption('select[data-option="scale-loss"]', 'linear');
   await tabTo(page, 'curvature');
-  const saved = (await rec.state()) as { tab: string; logScale: boolean };
+  const saved = (await rec.state()) as { tab: string; scales: Record<string, string> };
   assert.equal(saved.tab, 'curvature');
-  assert.equal(saved.logScale, false);
+  assert.deepEqual(saved.scales, { loss: 'linear' });
 
   await page.reload();
   await page.waitForFunction(() => document.querySelector('vscode-tabs') !== null);
   await frames(page);
   assert.deepEqual(await rec.posted(), [{ type: 'ready' }], 'asks again for a replay');
   assert.equal(await page.evaluate(() => (document.querySelector('vscode-tabs') as HTMLElement & { selectedIndex: number }).selectedIndex), 2);
-  assert.equal(await page.evaluate(() => (document.querySelector('vscode-checkbox[data-option="log-scale"]') as HTMLElement & { checked: boolean }).checked), false);
+  assert.equal(await page.inputValue('select[data-option="scale-loss"]'), 'linear', 'the scale choice is remembered');
   assert.equal(Number(await page.getAttribute('#chart-curvature', 'data-points')), 0, 'nothing drawn before the replay');
   await post(page, [{ type: 'replay', logs: [{ logId: 'mlp', title: 'spirals', file: 'examples/spirals.optiscope.yaml', events: wire, state: { state: 'ended' } }] }]);
   await frames(page);

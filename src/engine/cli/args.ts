@@ -20,6 +20,8 @@ export interface RunArgs {
   set?: { path: string; value: unknown }[];
   /** `--no-verify`: do not try fixes by counterfactual runs (configs). */
   noVerify?: boolean;
+  /** Read control requests (NDJSON, see CONTROL_REQUESTS in protocol.ts) from stdin while training. */
+  control?: boolean;
 }
 
 export interface CheckArgs {
@@ -54,6 +56,7 @@ export const USAGE = `Usage:
       --set <path>=<value>                run with an override, e.g. training.optimizer.lr=0.01 (repeatable;
                                           on a script: optimizer hyperparameters and training.clip.norm)
       --no-verify                         offer fixes without trying them by counterfactual runs
+      --control                           answer requests on stdin while training (the editor's panel)
   optiscope check <file> [--format text|json] [--no-preflight] [--stdin]
                                           validate a config and probe it, print diagnostics, do not train
                                           (--stdin: the text comes from stdin, <file> names it)
@@ -87,7 +90,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   const scriptArgs: string[] = [];
   const opts: Record<string, string | boolean> = {};
   const takesValue = new Set(['--log', '--format', '--steps', '--python', '--nproc-per-node', '--race']);
-  const flags = new Set(['--no-preflight', '--stdin', '--no-verify']);
+  const flags = new Set(['--no-preflight', '--stdin', '--no-verify', '--control']);
   const sets: { path: string; value: unknown }[] = [];
   for (let i = 0; i < rest.length; i++) {
     let a = rest[i];
@@ -129,6 +132,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   if (opts['--nproc-per-node'] !== undefined) r.nprocPerNode = positiveInt('--nproc-per-node', opts['--nproc-per-node'] as string);
   if (sets.length) r.set = sets;
   if (opts['--no-verify']) r.noVerify = true;
+  if (opts['--control']) r.control = true;
   if (opts['--race'] !== undefined) {
     r.race = (opts['--race'] as string).split(',').map((s) => s.trim()).filter(Boolean);
     if (!r.race.length) throw new UsageError('--race needs optimizer names, e.g. --race sgd,momentum,adam');

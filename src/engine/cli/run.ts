@@ -16,6 +16,7 @@ import { UsageError } from './args';
 import { createSink } from './sink';
 import { ProgressBar, TextReport } from './report';
 import { parseRaceEntry, RaceEntryError } from './raceEntry';
+import { ControlQueue } from '../control';
 
 export interface Io {
   stdout: (s: string) => void;
@@ -23,6 +24,8 @@ export interface Io {
   stderrIsTTY: boolean;
   /** Stop requests (SIGINT/SIGTERM) flip this. */
   signal: { aborted: boolean };
+  /** Delivers stdin text as it arrives, for --control; returns a function that stops reading. */
+  readStdin?: (onChunk: (text: string) => void) => () => void;
 }
 
 export async function runCommand(args: RunArgs, io: Io): Promise<number> {
@@ -64,10 +67,12 @@ export function raceFromNames(names: string[], config: ResolvedConfig) {
 /** Trains a resolved config, writing events where the arguments say. Exit code: 0, or 1 when every run failed. */
 export async function runResolved(
   config: ResolvedConfig,
-  args: Pick<RunArgs, 'format' | 'log' | 'steps'>,
+  args: Pick<RunArgs, 'format' | 'log' | 'steps' | 'control'>,
   io: Io,
   verify?: { text: string; file: string },
 ): Promise<number> {
+  const control = args.control && io.readStdin ? new ControlQueue((m) => io.stderr(`optiscope: ${m}\n`)) : undefined;
+  const stopReading = control && io.readStdin ? io.readStdin((t) => control.push(t)) : undefined;
   const report = args.format === 'text' ? new TextReport(io.stdout) : null;
   const bar = new ProgressBar(io.stderr, io.stderrIsTTY);
   const sink = createSink({
@@ -92,6 +97,7 @@ export async function runResolved(
       steps: args.steps,
       signal: io.signal,
       clock: systemClock,
+      control,
       onProgress: (done, total, runs) => bar.update(config.name, done, total, runs[0]?.loss ?? NaN),
     });
     bar.clear();
@@ -106,6 +112,7 @@ export async function runResolved(
     throw e;
   } finally {
     await verifier?.close();
+    stopReading?.();
     sink.close();
   }
 }
@@ -126,6 +133,12 @@ function scriptOverrides(sets: NonNullable<RunArgs['set']>): string {
   return JSON.stringify(out);
 }
 
+
+/**
+ * A Python script through the PyTorch bridge. `--control` is not answered here yet: the bridge's own
+ * control channel (Node → Python) will take the requests of a ControlQueue fed like runResolved's;
+ * until then the extension does not offer on-demand requests for scripts (see controlTypesFor).
+ */
 async function runScript(args: RunArgs, io: Io): Promise<number> {
   const report = args.format === 'text' ? new TextReport(io.stdout) : null;
   const sink = createSink({

@@ -64,4 +64,6 @@ export interface MonitorSuite {
    * with trigger `request` and `spectrum`. Null when the model is too large to probe.
    */
   spectrumNow?(batch?: Batch): SpectrumEstimate | null;
+  /** Computes and emits the loss landscape at the current parameters (on request, over the control channel). */
+  landscapeNow?(step: number): unknown;
 }

@@ -154,6 +154,15 @@ export class TrainingRun {
     return this.lastLoss;
   }
 
+  get run(): string {
+    return this.o.run;
+  }
+
+  /** A landscape at the current parameters, now (a control request from the panel). */
+  landscapeNow(): void {
+    this.monitors.landscapeNow?.(this.stepsDone);
+  }
+
   start(): void {
     const { config, optimizer } = this.o;
     const layout = this.objective.layout;

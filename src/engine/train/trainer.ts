@@ -7,6 +7,7 @@ import type { ResolvedConfig } from '../config/types';
 import type { OptimizerSpec } from '../optim/catalog';
 import type { OptiscopeEvent } from '../protocol';
 import { TrainingRun, type RunSummary } from './run';
+import { answerControl, type ControlQueue } from '../control';
 
 export interface TrainOptions {
   emit: (event: OptiscopeEvent) => void;
@@ -18,6 +19,8 @@ export interface TrainOptions {
   onProgress?: (done: number, total: number, runs: readonly TrainingRun[]) => void;
   /** Wall clock; omit for streams that must be byte-identical across runs. */
   clock?: { now(): number; iso(): string };
+  /** Requests from the extension (the control channel), answered between steps. */
+  control?: ControlQueue;
 }
 
 export const systemClock = { now: () => Date.now(), iso: () => new Date().toISOString() };
@@ -51,6 +54,7 @@ export async function train(config: ResolvedConfig, opts: TrainOptions): Promise
       // Let signal handlers and stream consumers run; costs ~nothing at this rate.
       await new Promise<void>((resolve) => setImmediate(resolve));
       lastYield = Date.now();
+      if (opts.control) answerControl(opts.control.take(), runs, opts.emit);
       if (opts.signal?.aborted) {
         for (const r of runs) if (!r.done) r.finish('stopped');
         break;

@@ -14,13 +14,17 @@ import { eventsMessage, parseFromWebview, toWebviewWire, type FromWebview, type 
 import { isConfig } from '../runner/cliArgs';
 import { allowedFile } from './fileGuard';
 import { pythonKeywordEdit } from '../language/repairs';
-import { decimateForReplay, stepsToCsv } from './replay';
+import { decimateForReplay, logStepsToCsv, stepsToCsv, thinBatch } from './replay';
 import type { LogSource } from './sources';
 import { scriptSetArgs } from '../../engine/fixes/script-keys';
 
 export const PANEL_VIEW_TYPE = 'optiscope.panel';
 /** Step events per run in one replay; the log on disk keeps all of them. */
 const REPLAY_MAX_STEPS = 20_000;
+/** Step events per run in one live batch to the panel (batches come at ≤ 30 Hz). */
+const LIVE_STEPS_PER_BATCH = 64;
+/** `events` messages the webview may have queued before the host waits for it. */
+const MAX_IN_FLIGHT = 2;
 
 /** Edits that set `path` to `value` in a config's text, or undefined when that is impossible. */
 /** Internal command (no palette entry) that starts a run with overrides beside the file's panel. */
@@ -42,11 +46,13 @@ export interface PanelDeps {
 export class PanelHost {
   private sources: LogSource[] = [];
   private ready = false;
-  /** Events of each log the webview already has. */
-  private readonly delivered = new Map<string, number>();
   private readonly subscriptions = new Map<string, (() => void)[]>();
   private readonly disposables: vscode.Disposable[] = [];
   private rejected = 0;
+  /** `events` messages posted and not yet taken in by the webview. */
+  private inFlight = 0;
+  /** Batches waiting for the webview, per log (merged and thinned). */
+  private readonly pending = new Map<string, OptiscopeEvent[]>();
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -82,7 +88,6 @@ export class PanelHost {
   setSources(sources: LogSource[], title: string): void {
     for (const s of this.sources) this.unsubscribe(s.logId);
     this.sources = sources;
-    this.delivered.clear();
     for (const s of sources) this.subscribe(s);
     this.panel.title = `Optiscope — ${title}`;
     this.replay();
@@ -119,11 +124,9 @@ export class PanelHost {
     const run = s.run;
     if (!run) return;
     const offs = [
-      run.onEvents.on(() => this.forward(s)),
-      run.onExit.on(() => {
-        this.forward(s);
-        this.post({ type: 'runState', logId: s.logId, ...s.state() });
-      }),
+      run.onEvents.on((batch) => this.forward(s, batch)),
+      // The run delivered its last batch before exiting: the state follows it at once.
+      run.onExit.on(() => this.post({ type: 'runState', logId: s.logId, ...s.state() })),
       run.onLogError.on(() => this.post({ type: 'runState', logId: s.logId, ...s.state() })),
     ];
     this.subscriptions.set(s.logId, offs);
@@ -134,21 +137,42 @@ export class PanelHost {
     this.subscriptions.delete(logId);
   }
 
-  /** Sends what the webview does not have yet (the run batches at ≤ 30 Hz; this follows its pace). */
-  private forward(s: LogSource): void {
+  /**
+   * Sends a run's batch (≤ 30 a second), thinned to LIVE_STEPS_PER_BATCH steps per run: the panel draws
+   * decimated series anyway, and a short message queue lets "ended" or "stopped" show within a frame.
+   * A panel not ready yet gets everything from the replay that follows its `ready`.
+   */
+  private forward(s: LogSource, batch: readonly OptiscopeEvent[]): void {
     if (!this.ready) return;
-    const have = this.delivered.get(s.logId) ?? 0;
-    if (s.events.length <= have) return;
-    const fresh = s.events.slice(have) as OptiscopeEvent[];
-    this.delivered.set(s.logId, s.events.length);
-    void this.panel.webview.postMessage(eventsMessage(s.logId, fresh));
+    const thin = thinBatch(batch, LIVE_STEPS_PER_BATCH);
+    // Flow control: at most MAX_IN_FLIGHT messages the webview has not taken in yet. A slow webview
+    // (a busy machine) gets merged, re-thinned batches instead of a growing queue, so a state message
+    // ("ended", "stopped") is never stuck behind seconds of events.
+    if (this.inFlight >= MAX_IN_FLIGHT) {
+      const merged = [...(this.pending.get(s.logId) ?? []), ...thin];
+      this.pending.set(s.logId, merged.length > 4 * LIVE_STEPS_PER_BATCH ? thinBatch(merged, 2 * LIVE_STEPS_PER_BATCH) : merged);
+      return;
+    }
+    this.inFlight++;
+    void this.panel.webview.postMessage(eventsMessage(s.logId, thin));
+  }
+
+  /** The webview took in an `events` message: send what waited. */
+  private taken(): void {
+    this.inFlight = Math.max(0, this.inFlight - 1);
+    const next = this.pending.entries().next();
+    if (next.done) return;
+    const [logId, events] = next.value;
+    this.pending.delete(logId);
+    this.inFlight++;
+    void this.panel.webview.postMessage(eventsMessage(logId, events));
   }
 
   private replay(): void {
     if (!this.ready) return;
     const logs = this.sources.map((s) => {
-      const { events, decimated } = decimateForReplay(s.events, REPLAY_MAX_STEPS);
-      this.delivered.set(s.logId, s.events.length);
+      const { events, decimated: cut } = decimateForReplay(s.events, REPLAY_MAX_STEPS);
+      const decimated = cut || s.decimated;
       return {
         logId: s.logId,
         title: s.title,
@@ -186,7 +210,13 @@ export class PanelHost {
     switch (msg.type) {
       case 'ready':
         this.ready = true;
+        // A (re)loaded webview gets everything from the replay: nothing is in flight any more.
+        this.inFlight = 0;
+        this.pending.clear();
         this.replay();
+        return;
+      case 'eventsTaken':
+        this.taken();
         return;
       case 'stop':
         await this.sources.find((s) => s.logId === msg.logId)?.run?.stop();
@@ -211,9 +241,13 @@ export class PanelHost {
       case 'exportLog':
         await this.exportLog(msg.logId, msg.format ?? 'ndjson');
         return;
-      case 'requestLandscape':
-        // The engine has no control channel to a running process yet; landscapes arrive unasked.
+      case 'requestLandscape': {
+        // Over the run's control channel; the slice arrives as a `landscape` event like any other.
+        const run = this.sources.find((s) => s.logId === msg.logId)?.run;
+        const sent = run?.request({ type: 'landscape', id: `panel-${Date.now().toString(36)}`, run: msg.run }) ?? false;
+        if (!sent) this.deps.output.appendLine(`[panel] no loss slice for ${msg.run}: the run is not live or cannot compute one on request`);
         return;
+      }
       case 'requestSpectrum':
         // Nor for spectra: the panel keeps its button hidden until one exists (the engine's side is
         // RunTrainer.spectrumNow(), which emits the answer as a hessian event with `spectrum`).
@@ -303,7 +337,11 @@ export class PanelHost {
       saveLabel: 'Save run',
     });
     if (!target) return;
-    if (format === 'csv') fs.writeFileSync(target.fsPath, stepsToCsv(s.events));
+    // CSV of every step: from the log on disk when there is one (the panel's copy is decimated).
+    if (format === 'csv') {
+      if (s.logPath && fs.existsSync(s.logPath)) logStepsToCsv(s.logPath, target.fsPath);
+      else fs.writeFileSync(target.fsPath, stepsToCsv(s.events));
+    }
     else if (s.run) s.run.saveCopy(target.fsPath);
     else if (s.logPath) fs.copyFileSync(s.logPath, target.fsPath);
     void vscode.window.showInformationMessage(`Saved ${vscode.workspace.asRelativePath(target)}.`);

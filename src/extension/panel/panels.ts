@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { Run } from '../runner/run';
 import { PANEL_VIEW_TYPE, PanelHost, type FixEditor } from './panelHost';
 import { LiveSource, SavedSource, type LogSource } from './sources';
+import { formatBytes } from './replay';
 
 const STATE_KEY = 'optiscope.panels';
 
@@ -49,25 +50,27 @@ export class Panels implements vscode.Disposable {
     return this.open([source], run.name);
   }
 
-  /** Shows saved logs (one, or several to compare). */
+  /**
+   * Shows saved logs (one, or several to compare). A log is streamed from disk with progress in the
+   * notification area and bounded memory (a long run's log is hundreds of MB); the panel opens when it
+   * is read. Returns the panel already showing exactly these logs, if any (else the load is under way).
+   */
   showLogs(paths: readonly string[]): PanelHost | undefined {
-    const folders = workspaceFolders();
-    const sources: LogSource[] = [];
-    for (const p of paths) {
-      try {
-        sources.push(new SavedSource(p, folders));
-      } catch (e) {
-        void vscode.window.showErrorMessage(`Optiscope: cannot open ${path.basename(p)}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
-    if (!sources.length) return undefined;
-    const same = this.hosts.find((h) => h.logs.length === sources.length && sources.every((s) => h.shows(s.logId)));
+    const same = this.hosts.find((h) => h.logs.length === paths.length && paths.every((p) => h.shows(p)));
     if (same) {
       same.reveal();
       return same;
     }
+    void this.loadAndShow(paths);
+    return undefined;
+  }
+
+  private async loadAndShow(paths: readonly string[]): Promise<void> {
+    const sources = await loadSources(paths, (p, e) =>
+      void vscode.window.showErrorMessage(`Optiscope: cannot open ${path.basename(p)}: ${e instanceof Error ? e.message : String(e)}`));
+    if (!sources.length) return;
     const title = sources.length === 1 ? sources[0].title : `compare ${sources.length} runs`;
-    return this.open(sources, title);
+    this.open(sources, title);
   }
 
   /** Reveals the most recently used panel; false if there is none. */
@@ -129,15 +132,8 @@ export class Panels implements vscode.Disposable {
     } else entry = this.pendingRestore.shift();
     const paths = (entry?.logPaths ?? []).filter((p) => isRunLogOfWorkspace(p) && fs.existsSync(p));
     const host = this.adopt(panel);
-    const folders = workspaceFolders();
-    const sources: LogSource[] = [];
-    for (const p of paths) {
-      try {
-        sources.push(new SavedSource(p, folders));
-      } catch {
-        // A log deleted or unreadable since: the panel shows what remains.
-      }
-    }
+    // A log deleted or unreadable since: the panel shows what remains.
+    const sources = await loadSources(paths, () => undefined);
     const title = entry?.title || (sources.length === 1 ? sources[0].title : sources.length ? `compare ${sources.length} runs` : 'no run');
     this.setSources(host, sources, title);
   }
@@ -175,4 +171,40 @@ function logIdsOfState(state: unknown): string[] {
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/** Streams saved logs (with a progress notification when that takes a moment), skipping unreadable ones. */
+async function loadSources(paths: readonly string[], onError: (path: string, e: unknown) => void): Promise<SavedSource[]> {
+  const folders = workspaceFolders();
+  const sizes = paths.map((p) => {
+    try {
+      return fs.statSync(p).size;
+    } catch {
+      return 0;
+    }
+  });
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const load = async (report: (message: string, increment: number) => void): Promise<SavedSource[]> => {
+    const out: SavedSource[] = [];
+    for (let i = 0; i < paths.length; i++) {
+      const p = paths[i]!;
+      let done = 0;
+      try {
+        out.push(await SavedSource.open(p, folders, (f) => {
+          const inc = total ? ((f - done) * sizes[i]!) / total * 100 : 0;
+          done = f;
+          report(`${path.basename(p)}: ${Math.round(f * 100)} % of ${formatBytes(sizes[i]!)}`, inc);
+        }));
+      } catch (e) {
+        onError(p, e);
+      }
+    }
+    return out;
+  };
+  // Small logs open at once; a large one shows its progress.
+  if (total < 8 * 1024 * 1024) return load(() => undefined);
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Optiscope: reading the run log' },
+    (progress) => load((message, increment) => progress.report({ message, increment })),
+  );
 }

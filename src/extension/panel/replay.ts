@@ -2,7 +2,8 @@
  * What the panel is sent when it (re)loads, and saved logs read back from disk. vscode-free (unit-tested).
  */
 import * as fs from 'node:fs';
-import { parseEvent, type OptiscopeEvent } from '../../engine/protocol';
+import { LineSplitter, MAX_LINE_BYTES, parseEvent, type OptiscopeEvent, type StepEvent } from '../../engine/protocol';
+import { RunDigest } from '../runner/digest';
 
 /**
  * Keeps every non-step event and at most `maxSteps` step events per run (evenly spaced, always the
@@ -71,4 +72,168 @@ export function stepsToCsv(events: readonly OptiscopeEvent[]): string {
     rows.push([e.run, e.step, e.epoch, e.loss, e.lr, e.gradNorm, e.valLoss, e.accuracy].map(cell).join(','));
   }
   return rows.join('\n') + '\n';
+}
+
+/**
+ * Thins a live batch for the panel: every non-step event, and per run at most `maxSteps` step events
+ * (evenly spaced, always the last, and the steps with the lowest and highest loss and the highest
+ * gradient norm, so spikes reach the charts). The panel's charts are decimated anyway; this keeps its
+ * message queue short, so a state change ("ended", "stopped") is shown within a frame of happening.
+ */
+export function thinBatch(events: readonly OptiscopeEvent[], maxSteps: number): OptiscopeEvent[] {
+  const byRun = new Map<string, number[]>();
+  events.forEach((e, i) => {
+    if (e.type !== 'step') return;
+    const k = `${e.run}\u0000${e.rank ?? ''}`;
+    let a = byRun.get(k);
+    if (!a) byRun.set(k, (a = []));
+    a.push(i);
+  });
+  if ([...byRun.values()].every((a) => a.length <= maxSteps)) return [...events];
+  const keep = new Set<number>();
+  for (const idx of byRun.values()) {
+    if (idx.length <= maxSteps) {
+      for (const i of idx) keep.add(i);
+      continue;
+    }
+    const stride = idx.length / maxSteps;
+    for (let j = 0; j < maxSteps; j++) keep.add(idx[Math.floor(j * stride)]!);
+    keep.add(idx[idx.length - 1]!);
+    const pick = (score: (e: StepEvent) => number): void => {
+      let best = idx[0]!;
+      for (const i of idx) if (score(events[i] as StepEvent) > score(events[best] as StepEvent)) best = i;
+      keep.add(best);
+    };
+    const finite = (v: number): number => (Number.isFinite(v) ? v : Infinity);
+    pick((e) => -finite(e.loss));
+    pick((e) => finite(e.loss));
+    pick((e) => finite(e.gradNorm));
+  }
+  return events.filter((e, i) => e.type !== 'step' || keep.has(i));
+}
+
+export interface LoadedDigest {
+  digest: RunDigest;
+  /** Lines that did not validate: counted, never forwarded. */
+  invalid: number;
+  bytes: number;
+}
+
+/**
+ * Reads a saved run log into a bounded digest, streaming: memory stays flat whatever the file's size
+ * (a 300,000-step log is hundreds of MB). `onProgress` hears the fraction read now and then.
+ */
+export function streamLogFile(file: string, onProgress?: (fraction: number) => void): Promise<LoadedDigest> {
+  return new Promise((resolve, reject) => {
+    const size = fs.statSync(file).size;
+    const out: LoadedDigest = { digest: new RunDigest(), invalid: 0, bytes: size };
+    const splitter = logSplitter(out);
+    let read = 0;
+    let lastReport = 0;
+    const stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
+    stream.on('data', (chunk) => {
+      const text = String(chunk);
+      read += Buffer.byteLength(text);
+      splitter.push(text);
+      if (onProgress && read - lastReport > size / 50) {
+        lastReport = read;
+        onProgress(size ? read / size : 1);
+      }
+    });
+    stream.on('error', reject);
+    stream.on('end', () => {
+      splitter.end();
+      onProgress?.(1);
+      resolve(out);
+    });
+  });
+}
+
+/**
+ * Calls `onLine` for every line of a file, reading it through a fixed 1 MB buffer: memory stays flat
+ * whatever the file's size (a long run's log is hundreds of MB). Lines over MAX_LINE_BYTES go to
+ * `onOversize` unread.
+ */
+export function forEachLogLine(file: string, onLine: (line: string) => void, onOversize: () => void = () => undefined): number {
+  const splitter = new LineSplitter(onLine, onOversize, MAX_LINE_BYTES);
+  const fd = fs.openSync(file, 'r');
+  let bytes = 0;
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    const decoder = new TextDecoder('utf-8');
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      bytes += n;
+      splitter.push(decoder.decode(buf.subarray(0, n), { stream: true }));
+    }
+    splitter.push(decoder.decode());
+  } finally {
+    fs.closeSync(fd);
+  }
+  splitter.end();
+  return bytes;
+}
+
+/**
+ * The same, synchronously (tests, and the few callers that cannot wait). `skip` leaves lines out unparsed
+ * (e.g. step lines, for a caller that only wants warnings).
+ */
+export function readLogDigest(file: string, skip?: (line: string) => boolean): LoadedDigest {
+  const out: LoadedDigest = { digest: new RunDigest(), invalid: 0, bytes: 0 };
+  out.bytes = forEachLogLine(file, (raw) => digestLine(out, raw, skip), () => out.invalid++);
+  return out;
+}
+
+/** Step lines as the engine and the bridge write them (key order fixed by encodeEvent). */
+export const isStepLine = (line: string): boolean => line.startsWith('{"type":"step"');
+
+function digestLine(out: LoadedDigest, raw: string, skip?: (line: string) => boolean): void {
+  const line = raw.trim();
+  if (!line || skip?.(line)) return;
+  const r = parseEvent(line);
+  if (r.ok) out.digest.add(r.event);
+  else out.invalid++;
+}
+
+function logSplitter(out: LoadedDigest): LineSplitter {
+  return new LineSplitter((raw) => digestLine(out, raw), () => out.invalid++, MAX_LINE_BYTES);
+}
+
+/** Every step of a log file as CSV, streaming through a fixed buffer (the log may be hundreds of MB). */
+export function logStepsToCsv(logPath: string, target: string): void {
+  const out = fs.openSync(target, 'w');
+  try {
+    let rows: OptiscopeEvent[] = [];
+    let header = true;
+    const flush = (): void => {
+      const csv = stepsToCsv(rows);
+      fs.writeSync(out, header ? csv : csv.slice(csv.indexOf('\n') + 1));
+      header = false;
+      rows = [];
+    };
+    forEachLogLine(logPath, (raw) => {
+      const line = raw.trim();
+      if (!isStepLine(line)) return;
+      const r = parseEvent(line);
+      if (r.ok) rows.push(r.event);
+      if (rows.length >= 5000) flush();
+    });
+    flush();
+  } finally {
+    fs.closeSync(out);
+  }
+}
+
+/** 405 MB, 12.3 kB: file sizes shown to users. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v >= 100 ? Math.round(v) : Number(v.toPrecision(3))} ${units[u]}`;
 }

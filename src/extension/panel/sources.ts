@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { OptiscopeEvent } from '../../engine/protocol';
 import type { RunStateMessage } from '../../webview/messages';
 import type { Run } from '../runner/run';
-import { loadLogFile } from './replay';
+import { readLogDigest, streamLogFile, type LoadedDigest } from './replay';
 
 export interface LogSource {
   readonly logId: string;
@@ -18,6 +18,8 @@ export interface LogSource {
   readonly logPath: string | undefined;
   readonly events: readonly OptiscopeEvent[];
   readonly run: Run | undefined;
+  /** `events` leaves out some step events (the log on disk has them all). */
+  readonly decimated: boolean;
   state(): Omit<RunStateMessage, 'type' | 'logId'>;
 }
 
@@ -38,10 +40,13 @@ export class LiveSource implements LogSource {
   get events(): readonly OptiscopeEvent[] {
     return this.run.events;
   }
+  get decimated(): boolean {
+    return this.run.digest.decimated;
+  }
   state(): Omit<RunStateMessage, 'type' | 'logId'> {
     const r = this.run;
     const malformed = r.reader.counts.malformed + r.reader.counts.unknown + r.reader.counts.oversize;
-    const base = { malformed, exitCode: r.exit?.code ?? null };
+    const base = { malformed, exitCode: r.exit?.code ?? null, controls: [...r.controls] };
     switch (r.status) {
       case 'starting':
       case 'running':
@@ -62,18 +67,28 @@ export class SavedSource implements LogSource {
   readonly file: string | undefined;
   readonly events: OptiscopeEvent[];
   readonly run = undefined;
+  /** Some step events of the log were left out of the panel's copy (the log keeps them all). */
+  readonly decimated: boolean;
   private readonly invalid: number;
 
-  /** `folders`: workspace folders, to resolve a relative `start.file`. */
-  constructor(readonly logPath: string, folders: readonly string[]) {
-    const loaded = loadLogFile(logPath);
+  /**
+   * `folders`: workspace folders, to resolve a relative `start.file`. `loaded`: the log read by
+   * streamLogFile (the extension streams it with progress); read here, synchronously, when absent.
+   */
+  constructor(readonly logPath: string, folders: readonly string[], loaded: LoadedDigest = readLogDigest(logPath)) {
     this.logId = logPath;
-    this.events = loaded.events;
+    this.events = loaded.digest.events();
+    this.decimated = loaded.digest.decimated;
     this.invalid = loaded.invalid;
-    const start = loaded.events.find((e) => e.type === 'start');
+    const start = this.events.find((e) => e.type === 'start');
     this.file = resolveRecorded(start?.type === 'start' ? start.file : undefined, logPath, folders);
     // Titled like the live run was: by its config or script (the log's name only when the log does not say).
     this.title = savedTitle(start?.type === 'start' ? start.file : undefined, logPath);
+  }
+
+  /** Streams the log (bounded memory), reporting the fraction read. */
+  static async open(logPath: string, folders: readonly string[], onProgress?: (fraction: number) => void): Promise<SavedSource> {
+    return new SavedSource(logPath, folders, await streamLogFile(logPath, onProgress));
   }
 
   state(): Omit<RunStateMessage, 'type' | 'logId'> {

@@ -1,4 +1,5 @@
 import { parse as parseYaml } from 'yaml';
+import { CONTROL_TYPES, type ControlType } from '../../engine/protocol';
 
 /**
  * The command line that runs a config or script through the bundled engine CLI. One code path for both
@@ -16,6 +17,8 @@ export interface CliRequest {
   steps?: number;
   /** `--set path=value` overrides (a fix to try). */
   set?: readonly string[];
+  /** Open the control channel (requests on the engine's stdin). */
+  control?: boolean;
 }
 
 /** Arguments after the Node executable. Never joined into a string: each is passed to the child verbatim. */
@@ -25,7 +28,17 @@ export function cliArgs(req: CliRequest): string[] {
   if (req.race && req.race.length) args.push('--race', req.race.join(','));
   if (req.steps !== undefined) args.push('--steps', String(req.steps));
   for (const s of req.set ?? []) args.push('--set', s);
+  if (req.control) args.push('--control');
   return args;
+}
+
+/**
+ * The on-demand requests a run of this file can answer. The engine answers every one for configs;
+ * the PyTorch bridge none yet: when its control channel (Node → Python) lands, scripts return the
+ * types it handles here, and the panel starts offering them.
+ */
+export function controlTypesFor(file: string): ControlType[] {
+  return isConfig(file) ? [...CONTROL_TYPES] : [];
 }
 
 /** Whether a file is something `Optiscope: Run` can run. */

@@ -5,12 +5,14 @@
  * flood of events cannot swamp the webview. vscode-free (unit-tested with real child processes).
  */
 import type { ChildProcess } from 'node:child_process';
-import { encodeEvent, type OptiscopeEvent } from '../../engine/protocol';
+import { encodeControl, encodeEvent, type ControlRequest, type ControlType, type OptiscopeEvent } from '../../engine/protocol';
 import { Emitter } from './emitter';
 import { EventReader } from './eventReader';
 import { killTree, killTreeNow, spawnRunProcess, type SpawnSpec } from './processTree';
 import { RunLog, runLogStem, saveCopy } from './runLog';
 import { StreamSummary } from './summary';
+import { RunDigest } from './digest';
+import * as fs from 'node:fs';
 
 export type RunStatus = 'starting' | 'running' | 'completed' | 'invalid' | 'failed' | 'stopped';
 
@@ -46,6 +48,8 @@ export interface RunSpec {
   batchHz?: number;
   /** Lines of stderr kept for the crash message. */
   stderrTailLines?: number;
+  /** On-demand requests the process answers on its stdin (the CLI's --control); none when absent. */
+  controls?: readonly ControlType[];
   startedAt?: Date;
 }
 
@@ -59,12 +63,23 @@ export interface RunExit {
 
 let nextId = 1;
 
+/** Bytes of lines a run keeps in memory beside a working log (beyond, the log alone holds them). */
+export const MEMORY_LINES_BYTES = 32 * 1024 * 1024;
+
+function readLogLines(file: string): string[] {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.length);
+  } catch {
+    return [];
+  }
+}
+
 export class Run {
   readonly id = `run-${nextId++}`;
   readonly name: string;
   readonly startedAt: Date;
-  readonly events: OptiscopeEvent[] = [];
-  readonly lines: string[] = [];
+  /** A bounded digest of the stream (what the panel is replayed from); the log keeps every line. */
+  readonly digest = new RunDigest();
   readonly log = new RunLog();
   readonly reader = new EventReader();
   readonly summary = new StreamSummary();
@@ -90,6 +105,18 @@ export class Run {
   private lastFlush = 0;
   private resolveDone!: (exit: RunExit) => void;
   private spawnError: string | undefined;
+  /**
+   * Lines kept in memory: all of them while they are few (MEMORY_LINES_BYTES), and whenever the log is
+   * not being written (no folder, or the disk failed), so nothing the engine sent is ever lost. Once the
+   * log holds them, a long run stops keeping them here: memory stays flat.
+   */
+  private memLines: string[] = [];
+  private memBytes = 0;
+  /** memLines holds every line from the start. */
+  private memComplete = true;
+  /** Lines the log had written when it failed (the rest are in memLines). */
+  private loggedBeforeFailure: number | undefined;
+  private linesSeen = 0;
 
   constructor(readonly spec: RunSpec) {
     this.name = spec.name ?? (spec.file.split(/[\\/]/).pop() || 'run');
@@ -165,6 +192,22 @@ export class Run {
     return this.done;
   }
 
+  /** The requests this run answers now (none once it ended). */
+  get controls(): readonly ControlType[] {
+    return this.live ? (this.spec.controls ?? []) : [];
+  }
+
+  /**
+   * Sends a control request to the process (one validated NDJSON line on its stdin). False when the run
+   * does not answer this type or is no longer live; the answer arrives as events.
+   */
+  request(req: ControlRequest): boolean {
+    const stdin = this.child?.stdin;
+    if (!this.controls.includes(req.type) || !stdin || stdin.destroyed || !stdin.writable) return false;
+    stdin.write(encodeControl(req));
+    return true;
+  }
+
   /** For process-exit paths that cannot wait: SIGKILL the tree now. */
   killNow(): void {
     if (this.spec.attached) {
@@ -175,6 +218,26 @@ export class Run {
       this.stopRequested = true;
       killTreeNow(this.child.pid);
     }
+  }
+
+  /** The events kept (every event of a short run; a decimated digest of a long one). */
+  get events(): OptiscopeEvent[] {
+    return this.digest.events();
+  }
+
+  /** Events received in total. */
+  get eventCount(): number {
+    return this.linesSeen;
+  }
+
+  /**
+   * Every line the run received, in order: from memory, or (for a long run) from the log on disk up to
+   * where it stopped being written, then memory.
+   */
+  get lines(): string[] {
+    if (this.memComplete) return [...this.memLines];
+    const logged = this.log.path ? readLogLines(this.log.path) : [];
+    return [...logged.slice(0, this.loggedBeforeFailure ?? logged.length), ...this.memLines];
   }
 
   /** Writes everything recorded so far to `file` (when the run log could not be written). */
@@ -192,12 +255,26 @@ export class Run {
     const lines = accepted.map((a) => a.line);
     const hadLog = this.log.writing;
     this.log.append(lines);
-    if (hadLog && this.log.error) this.onLogError.emit(this.log.error);
+    if (hadLog && this.log.error) {
+      this.loggedBeforeFailure = this.linesSeen;
+      this.onLogError.emit(this.log.error);
+    }
+    const keep = this.memComplete || !this.log.writing;
     for (const a of accepted) {
-      this.lines.push(a.line);
-      this.events.push(a.event);
+      if (keep) {
+        this.memLines.push(a.line);
+        this.memBytes += a.line.length;
+      }
+      this.linesSeen++;
+      this.digest.add(a.event);
       this.summary.add(a.event);
       this.batch.push(a.event);
+    }
+    if (this.memComplete && this.log.writing && this.memBytes > MEMORY_LINES_BYTES) {
+      // The log on disk has them all: stop holding a second copy.
+      this.memLines = [];
+      this.memBytes = 0;
+      this.memComplete = false;
     }
     this.schedule();
   }

@@ -41,6 +41,7 @@ export class RunLog {
     const dir = path.join(folder, RUNS_DIR);
     try {
       fs.mkdirSync(dir, { recursive: true });
+      ensureGitignore(path.dirname(dir));
       for (let i = 1; ; i++) {
         const file = path.join(dir, i === 1 ? `${stem}.ndjson` : `${stem}-${i}.ndjson`);
         try {
@@ -95,6 +96,19 @@ export class RunLog {
   private fail(message: string): void {
     this.error = message;
     this.close();
+  }
+}
+
+/**
+ * `.optiscope/.gitignore`, so run logs (hundreds of MB for a long run) are not committed by accident.
+ * Written once; a file the user edited is left alone. A failure here never stops a run.
+ */
+export function ensureGitignore(optiscopeDir: string): void {
+  const file = path.join(optiscopeDir, '.gitignore');
+  try {
+    fs.writeFileSync(file, '# Written by Optiscope: run logs are large and machine-specific.\nruns/\n', { flag: 'wx' });
+  } catch {
+    // Exists already (kept as the user has it), or the folder is read-only (the log reports that).
   }
 }
 

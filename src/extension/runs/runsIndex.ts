@@ -5,6 +5,7 @@
  * streams re-reads only the growing log. vscode-free (unit-tested).
  */
 import * as fs from 'node:fs';
+import { forEachLogLine } from '../panel/replay';
 import * as path from 'node:path';
 import { parseEvent, type StartEvent } from '../../engine/protocol';
 import { RUNS_DIR, safeName } from '../runner/runLog';
@@ -44,15 +45,16 @@ export function readSavedRun(file: string): SavedRun {
   const st = fs.statSync(file);
   const hit = cache.get(file);
   if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) return hit.run;
-  const text = fs.readFileSync(file, 'utf8');
   const summary = new StreamSummary();
   let invalid = 0;
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
+  // Streamed through a fixed buffer: a long run's log is hundreds of MB and the list must not hold it.
+  forEachLogLine(file, (raw) => {
+    const line = raw.trim();
+    if (!line) return;
     const r = parseEvent(line);
     if (r.ok) summary.add(r.event);
     else invalid++;
-  }
+  }, () => invalid++);
   const stem = path.basename(file).replace(/\.ndjson$/i, '');
   const run: SavedRun = {
     path: file,

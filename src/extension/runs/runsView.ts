@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { formatLoss } from '../statusBar';
 import { groupRuns, readRunsIndex, type SavedRun } from './runsIndex';
 import { attachedLabel } from './attachedLabel';
+import { formatBytes } from '../panel/replay';
 
 type Node =
   | { kind: 'folder'; folder: vscode.WorkspaceFolder }
@@ -113,12 +114,14 @@ export function runDescription(r: SavedRun): string {
   if (w) parts.push(`⚠ ${w}`);
   parts.push(r.outcome);
   if (r.attached) parts.push(attachedLabel(r.attached));
+  // The log's size: a long run's log is large, and the user decides what to keep.
+  parts.push(formatBytes(r.size));
   return parts.join(' · ');
 }
 
 function runTooltip(r: SavedRun): vscode.MarkdownString {
   const md = new vscode.MarkdownString();
-  md.appendText(`${path.basename(r.path)}\n`);
+  md.appendText(`${path.basename(r.path)} (${formatBytes(r.size)})\n`);
   for (const t of r.runs) {
     md.appendText(`${t.optimizer ?? t.run}: ${t.step} steps, loss ${formatLoss(t.end?.loss ?? t.loss)}${t.end ? ` (${t.end.reason})` : ''}\n`);
   }

@@ -1,0 +1,166 @@
+// A long run from the extension, measured as a user would live it: 300,000 steps of a 2-16-16-1 MLP
+// started with `Optiscope: Run` in code-server. The extension host's resident memory is read from
+// /proc while it streams (the target: under 300 MB above idle, whatever the run's length), and the time
+// from the engine process's exit to the panel's badge reading "ended" (the target: within 1 s). The
+// figures go to test-results/long-run.json and docs/performance.md. Slow (minutes): run it alone,
+// `npm test -- e2e/longRun`. Reading the 300,000-step log back is timed too (bounded memory).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { CHROMIUM, ROOT, installExtension, missingPrerequisite, packageVsix, processesMatching, serve, writeUserSettings, type Served } from './codeServer';
+import { openFile, panelFrameHandle, runCommand, tab, waitForWorkbench } from './workbench';
+import { streamLogFile } from '../../src/extension/panel/replay';
+
+const missing = missingPrerequisite();
+const skip = process.env.OPTISCOPE_REQUIRE_ALL === '1' ? false : missing;
+const STEPS = Number(process.env.OPTISCOPE_LONG_STEPS ?? 300_000);
+
+const CONFIG = `# A small MLP trained for many steps: the extension host must not grow with the run.
+seed: 1
+model:
+  layers:
+    - { units: 16, activation: tanh, init: xavier }
+    - { units: 16, activation: tanh, init: xavier }
+    - { units: 1, activation: linear }
+  loss: bce
+data: { dataset: moons, samples: 512, noise: 0.1 }
+training:
+  optimizer: { name: adam, lr: 0.01 }
+  batch_size: 32
+  steps: ${STEPS}
+`;
+
+/** Resident memory (VmRSS) of a process in MB, or undefined once it is gone. */
+function rssMb(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `pid` is `ancestor` or one of its descendants (other developers' code-servers run beside ours). */
+function descendsFrom(pid: number, ancestor: number): boolean {
+  for (let p: number | undefined = pid, i = 0; p && p > 1 && i < 64; p = parentOf(p), i++) if (p === ancestor) return true;
+  return false;
+}
+
+async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, limitMs: number, everyMs = 250): Promise<T> {
+  const end = Date.now() + limitMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+test(`a ${STEPS.toLocaleString('en')}-step run: flat extension-host memory, "ended" within 1 s of the engine's exit`, { skip, timeout: 1_800_000 }, async (t) => {
+  if (missing) assert.fail(`prerequisite missing under OPTISCOPE_REQUIRE_ALL=1: ${missing}`);
+  const vsix = packageVsix();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'optiscope-e2e-long-'));
+  const dirs = { userData: path.join(tmp, 'user-data'), extensions: path.join(tmp, 'extensions') };
+  const ws = path.join(tmp, 'long');
+  fs.mkdirSync(ws, { recursive: true });
+  fs.writeFileSync(path.join(ws, 'long.optiscope.yaml'), CONFIG);
+  writeUserSettings(dirs);
+  installExtension(vsix, dirs);
+  let server: Served | undefined = await serve(ws, dirs);
+  let browser: Browser | undefined = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  t.after(async () => {
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+    browser = undefined;
+    server = undefined;
+    for (const p of processesMatching(`run ${ws}`)) process.kill(p.pid, 'SIGKILL');
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(`${server.url}/?folder=${encodeURIComponent(ws)}`);
+  await waitForWorkbench(page);
+  await openFile(page, 'long.optiscope.yaml');
+  // The extension host of this code-server (the one whose user data dir is ours), once it is settled.
+  const serverPid = server.child.pid!;
+  const host = await until('the extension host', () => processesMatching('extensionHost').find((p) => descendsFrom(p.pid, serverPid))?.pid, 60_000);
+  await page.waitForTimeout(5000);
+  const idle = rssMb(host)!;
+
+  await runCommand(page, 'Optiscope: Run');
+  await tab(page, 'Optiscope').first().waitFor({ timeout: 60_000 });
+  const frame = await panelFrameHandle(page);
+  const file = path.join(ws, 'long.optiscope.yaml');
+  const engine = await until('the engine process', () => processesMatching(`run ${file}`)[0]?.pid, 60_000);
+  const started = Date.now();
+  let peak = idle;
+  const samples: { s: number; mb: number }[] = [];
+  // Memory every half second while the engine runs; its exit timed to 20 ms.
+  let lastSample = 0;
+  while (alive(engine)) {
+    if (Date.now() - lastSample >= 500) {
+      lastSample = Date.now();
+      const mb = rssMb(host);
+      if (mb !== undefined) {
+        peak = Math.max(peak, mb);
+        samples.push({ s: Math.round((Date.now() - started) / 100) / 10, mb: Math.round(mb) });
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const engineEnd = Date.now();
+  const state = () => frame.evaluate(() => document.querySelector('.status')?.textContent ?? '');
+  let seen = '';
+  try {
+    await until('the panel to say "ended"', async () => ((seen = await state()) === 'ended' ? true : undefined), 60_000, 20);
+  } catch (e) {
+    fs.mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
+    await page.screenshot({ path: path.join(ROOT, 'test-results', 'e2e-long-run-last.png') }).catch(() => undefined);
+    throw new Error(`${(e as Error).message}: the badge reads "${seen}", the header "${await frame.evaluate(() => document.querySelector('header')?.textContent ?? '').catch((x: Error) => x.message)}"`);
+  }
+  const endedAfterMs = Date.now() - engineEnd;
+  const after = rssMb(host)!;
+
+  const log = fs.readdirSync(path.join(ws, '.optiscope', 'runs')).filter((n) => n.endsWith('.ndjson')).map((n) => path.join(ws, '.optiscope', 'runs', n))[0]!;
+  const logBytes = fs.statSync(log).size;
+  const heap0 = process.memoryUsage().rss;
+  const t0 = Date.now();
+  const loaded = await streamLogFile(log);
+  const reopenMs = Date.now() - t0;
+  const reopenRssMb = (process.memoryUsage().rss - heap0) / 1048576;
+
+  const figures = {
+    steps: STEPS, runSeconds: Math.round((engineEnd - started) / 100) / 10, hostIdleMb: Math.round(idle), hostPeakMb: Math.round(peak),
+    hostAboveIdleMb: Math.round(peak - idle), hostAfterMb: Math.round(after), endedAfterMs, logMb: Math.round(logBytes / 1048576),
+    reopenMs, reopenRssGrowthMb: Math.round(reopenRssMb), gitignore: fs.existsSync(path.join(ws, '.optiscope', '.gitignore')), samples,
+  };
+  fs.mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
+  fs.writeFileSync(path.join(ROOT, 'test-results', 'long-run.json'), JSON.stringify(figures, null, 2));
+  console.log(JSON.stringify({ ...figures, samples: samples.length }));
+
+  assert.equal(loaded.digest.stepsSeen('adam'), STEPS, 'the log holds every step');
+  assert.ok(figures.gitignore, '.optiscope/.gitignore written');
+  assert.ok(peak - idle < 300, `extension host ${Math.round(idle)} MB idle → ${Math.round(peak)} MB peak (target: < 300 MB above idle)`);
+  assert.ok(endedAfterMs <= 1000, `"ended" ${endedAfterMs} ms after the engine exited (target: ≤ 1 s)`);
+  assert.ok(reopenMs < 60_000, `the log read back in ${reopenMs} ms`);
+});
