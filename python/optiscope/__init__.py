@@ -47,7 +47,6 @@ def watch(model: "object", optimizer: "object", every: Optional[int] = None, clo
     from . import hooks
     from .channel import Channel, open_channel
     from .monitor import Monitor
-    from .rules import load_rules
     from .source import caller_location
 
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -67,7 +66,7 @@ def watch(model: "object", optimizer: "object", every: Optional[int] = None, clo
     else:
         channel = open_channel()
     models = [model] if isinstance(model, torch.nn.Module) else []
-    m = Monitor(optimizer, channel, load_rules(), caller_location(2), every=every, models=models, closure=closure,
+    m = Monitor(optimizer, channel, caller_location(2), every=every, models=models, closure=closure,
                 max_steps=max_steps, hessian_every=hessian_every)
     m.owns_channel = bool(log)  # type: ignore[attr-defined]
     optimizer._optiscope = m  # type: ignore[attr-defined]

@@ -69,6 +69,8 @@ def install_loss_hook() -> None:
                     # step(closure) computes it inside step(), so there it is looked at here.
                     if _closure_depth and m.link is not None and not m.ended:
                         guarded(m, m.watch_loss, d)
+                    if m.lockstep and not m.ended:
+                        guarded(m, m.await_judged)  # the verdict on step N before step N + 2 backpropagates
                     if m.probe_armed and m.closure is None and not m.ended:
                         _in_probe.on = True
                         try:
@@ -168,7 +170,7 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
     optimizer.step = types.MethodType(step, optimizer)  # type: ignore[method-assign]
 
 
-def install(channel: Channel, rules: Optional[Dict[str, Any]], every: Optional[int], script: Optional[str],
+def install(channel: Channel, every: Optional[int], script: Optional[str],
             max_steps: Optional[int], hessian_every: int) -> None:
     """Zero-code mode: watch every optimizer and module the script creates from now on."""
     with _lock:
@@ -188,7 +190,7 @@ def install(channel: Channel, rules: Optional[Dict[str, Any]], every: Optional[i
             if getattr(self, "_optiscope", None) is not None:
                 return
             # `Optimizer.__init__` runs inside the subclass's __init__: the user's line is further out.
-            m = Monitor(self, channel, rules, caller_location(2), every=every, script=script,
+            m = Monitor(self, channel, caller_location(2), every=every, script=script,
                         max_steps=max_steps, hessian_every=hessian_every)
             self._optiscope = m  # type: ignore[attr-defined]
             monitors.append(m)

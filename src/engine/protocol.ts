@@ -102,8 +102,17 @@ export const startEventSchema = z.object({
   protocol: z.literal(PROTOCOL_VERSION),
   config: z.record(z.string(), z.unknown()),
   parameters: int,
-  layers: z.array(z.object({ name, parameters: int })),
+  layers: z.array(z.object({
+    name,
+    parameters: int,
+    /** Extension (bridge): the activation after the layer whose units can die (relu) or saturate (sigmoid, tanh). */
+    activation: z.enum(['relu', 'sigmoid', 'tanh']).optional(),
+    /** Extension (bridge): the line of the user's code that created the layer. */
+    location: z.lazy(() => sourceSchema).optional(),
+  })),
   rank,
+  /** Extension (bridge): the line of the user's code that created the optimizer (warnings without a layer point there). */
+  locations: z.lazy(() => z.object({ optimizer: sourceSchema.optional() })).optional(),
   /** Extension: the optimizer this run uses (a race has one run per optimizer). */
   optimizer: z.string().optional(),
   /** Extension: where the run came from: `engine` (built-in) or `pytorch` (bridge). */
@@ -135,6 +144,8 @@ export const stepEventSchema = z.object({
   valLoss: num.optional(),
   /** Extension: training-batch accuracy for classification losses. */
   accuracy: num.optional(),
+  /** Extension (bridge): what the hooks saw on this step, for the detectors (see stepFactsSchema). */
+  facts: z.lazy(() => stepFactsSchema).optional(),
 });
 export type StepEvent = z.output<typeof stepEventSchema>;
 
@@ -167,6 +178,19 @@ export type Fix = z.output<typeof fixSchema>;
 
 export const sourceSchema = z.object({ file: z.string().min(1), line: z.number().int().positive() });
 export type SourceLocation = z.output<typeof sourceSchema>;
+
+/**
+ * Facts the PyTorch bridge measured on a step that the per-layer numbers do not carry: the batch size
+ * (dead units need enough examples), whether the loss was known at all, and where a NaN/Inf was born.
+ */
+export const stepFactsSchema = z.object({
+  batchSize: int.optional(),
+  /** The script's loss was not seen on this step (`loss` is then NaN and means nothing). */
+  lossUnknown: z.boolean().optional(),
+  nonFiniteModule: name.optional(),
+  nonFiniteParameter: name.optional(),
+}).strict();
+export type StepFactsRecord = z.output<typeof stepFactsSchema>;
 
 export const warningEventSchema = z.object({
   type: z.literal('warning'),
@@ -295,7 +319,7 @@ function hist(h: Histogram): string {
 }
 
 /** The fields `encodeStep` writes: kept equal to the schemas by a test, so a new field cannot be dropped. */
-export const STEP_FIELDS = ['type', 'run', 'step', 'epoch', 'loss', 'lr', 'gradNorm', 'layers', 'params', 'rank', 'valLoss', 'accuracy'] as const;
+export const STEP_FIELDS = ['type', 'run', 'step', 'epoch', 'loss', 'lr', 'gradNorm', 'layers', 'params', 'rank', 'valLoss', 'accuracy', 'facts'] as const;
 export const LAYER_FIELDS = ['name', 'gradNorm', 'weightNorm', 'updateNorm', 'effectiveLr', 'gradHist', 'lrHist', 'deadFraction', 'saturatedFraction'] as const;
 
 function encodeLayer(l: LayerStat): string {
@@ -317,6 +341,7 @@ function encodeStep(e: StepEvent): string {
   if (e.rank !== undefined) s += `,"rank":${e.rank}`;
   if (e.valLoss !== undefined) s += `,"valLoss":${n(e.valLoss)}`;
   if (e.accuracy !== undefined) s += `,"accuracy":${n(e.accuracy)}`;
+  if (e.facts !== undefined) s += `,"facts":${JSON.stringify(e.facts)}`;
   return s + '}';
 }
 

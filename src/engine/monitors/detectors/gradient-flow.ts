@@ -19,7 +19,8 @@ function rms(v: DiagnosisView, i: number): number {
 /** The fix that addresses signal propagation in `layer`: matched init, else batch norm. */
 function depthFix(layer: LayerInfo, v: DiagnosisView, exploding: boolean): Finding['fix'] {
   const spec = v.config.model?.layers[layer.index];
-  if (!spec) return undefined;
+  // A script's model is not a config: clipping is the one fix that applies to it (`--set training.clip.norm`).
+  if (!spec) return exploding && v.config.training.clip?.norm === undefined ? { path: 'training.clip.norm', value: 1 } : undefined;
   const want = matchedInit(spec.activation);
   if (!exploding && spec.activation === 'sigmoid') return { path: layerPath(layer, 'activation'), value: 'relu' };
   if (spec.init.name !== want && !(want === 'xavier' && spec.init.name === 'xavier-normal') && !(want === 'he' && spec.init.name === 'he-uniform')) {
