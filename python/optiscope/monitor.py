@@ -176,7 +176,9 @@ class Monitor:
             "protocol": 1,
             "config": {"optimizer": {"name": type(self.optimizer).__name__, **{k: list(v) if isinstance(v, tuple) else v for k, v in hyper.items()}},
                        "script": self.script, "every": self.every, "groups": len(self.optimizer.param_groups),
-                       "hessianEvery": self.hessian_every},
+                       "hessianEvery": self.hessian_every,
+                       # Optiscope's launcher asks this process for curvature probes (control.py)
+                       "answersProbes": control.available() and not (self.world is not None and self.world > 1)},
             "parameters": layout.parameters,
             "layers": [self._layer_facts(layer) for layer in layout.layers],
             "optimizer": type(self.optimizer).__name__,

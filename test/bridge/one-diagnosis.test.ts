@@ -4,7 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import type { OptiscopeEvent, WarningEvent } from '../../src/engine/protocol';
+import { bridgePythonDir } from '../../src/engine/bridge/paths';
+import { loadLogFile } from '../../src/extension/panel/replay';
 import { FIXTURES, markerLine, needTorch, runBridge } from './helpers';
 
 const fx = (name: string): string => join(FIXTURES, name);
@@ -72,4 +77,22 @@ test('determinism: the same small script twice gives the same warnings and probe
     assert.ok(verdicts(a.events).some((v) => v.includes('hessian')), script);
     assert.deepEqual(verdicts(a.events), verdicts(b.events), script);
   }
+});
+
+test('a log written by optiscope.watch(..., log=...) outside Optiscope gets its verdicts when it is opened', async (t) => {
+  const python = needTorch(t);
+  if (!python) return;
+  const dir = mkdtempSync(join(tmpdir(), 'optiscope-watch-log-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const log = join(dir, 'run.ndjson');
+  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: bridgePythonDir() ?? '', OMP_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1' };
+  delete env.OPTISCOPE_CONTROL_FD;
+  const r = spawnSync(python, [fx('watch_log.py'), log], { encoding: 'utf8', env, timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const raw = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string });
+  assert.ok(!raw.some((e) => e.type === 'warning'), 'the script itself judges nothing');
+  const opened = loadLogFile(log);
+  const low = warnings(opened.events).filter((w) => w.kind === 'lr-too-low');
+  assert.equal(low.length, 1, JSON.stringify(kinds(opened.events)));
+  assert.equal(low[0].source?.line, markerLine(fx('watch_log.py'), 'watch'));
 });

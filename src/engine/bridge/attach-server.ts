@@ -12,6 +12,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { LineSplitter, parseEvent, type OptiscopeEvent } from '../protocol';
+import { StreamJudge } from '../monitors/stream-judge';
 
 export interface AttachServerOptions {
   emit: (e: OptiscopeEvent) => void;
@@ -95,6 +96,8 @@ export class AttachServer {
     const maxLine = this.opts.maxLineBytes ?? 1024 * 1024;
     const rate = this.opts.maxEventsPerSecond ?? 2000;
     let authed = false;
+    // The script only measures: its verdicts are decided here, by the engine's detectors (one judge per connection).
+    const judge = new StreamJudge({ emit: this.opts.emit });
     let tokens = rate;
     let last = Date.now();
     const refuse = (why: string): void => {
@@ -141,7 +144,7 @@ export class AttachServer {
           return;
         }
         this.stats.events++;
-        this.opts.emit(r.event);
+        judge.push(r.event);
       },
       (bytes) => {
         this.stats.oversize++;

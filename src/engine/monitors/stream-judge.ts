@@ -5,8 +5,12 @@
  * very same Judge the built-in engine runs, so a PyTorch script and a config get one set of rules. It is
  * used live on the bridge's stream (bridge/launch.ts), and on logs and attached streams read later.
  *
- * Warnings the stream already carries are dropped and judged again: a verdict is this code's, whoever
- * recorded the numbers.
+ * A run the bridge measured (start `source: "pytorch"`) is judged here: the warnings its stream already
+ * carries are dropped and judged again, so a log read back (Open Run Log, a remote attach, a log a script
+ * wrote with `optiscope.watch(..., log=...)` outside Optiscope) gets this code's verdicts. Replaying a
+ * stream recorded live gives the live verdicts: the judge decides again where it asked for probes, and
+ * the recorded `hessian` events answer. Built-in engine runs were judged by the same Judge with more
+ * than their stream tells (full-batch, the config); their events pass through unchanged.
  */
 import type {
   EndEvent, HessianEvent, OptiscopeEvent, SourceLocation, StartEvent, StepEvent, WarningEvent,
@@ -42,6 +46,9 @@ export interface StreamJudgeOptions {
   judged?: (j: Judged) => void;
   rules?: Rules;
 }
+
+/** Decided outside the judge (the launcher compares ranks, rank-agreement.ts): kept from a recorded stream. */
+const NOT_JUDGED_HERE = new Set<string>(['replica-divergence']);
 
 interface RunState {
   judge: Judge;
@@ -101,6 +108,8 @@ function layoutOf(start: StartEvent): ParamLayout {
 
 export class StreamJudge {
   private readonly runs = new Map<string, RunState>();
+  /** Runs whose events pass through unjudged (built-in engine runs, judged when they ran). */
+  private readonly passthrough = new Set<string>();
   private readonly rules: Rules;
 
   constructor(private readonly o: StreamJudgeOptions) {
@@ -109,9 +118,15 @@ export class StreamJudge {
 
   /** One event of the stream: forwarded (a recorded warning is dropped), then judged. */
   push(e: OptiscopeEvent): void {
+    if (e.type !== 'error' && this.passthrough.has(this.key(e.run, e.rank))) {
+      if (e.type === 'end') this.passthrough.delete(this.key(e.run, e.rank));
+      this.o.emit(e);
+      return;
+    }
     switch (e.type) {
       case 'warning':
-        return; // judged again here
+        if (NOT_JUDGED_HERE.has(e.kind) || !this.runs.has(this.key(e.run, e.rank))) this.o.emit(e);
+        return; // the judge's own kinds are judged again here
       case 'start':
         this.o.emit(e);
         this.start(e);
@@ -138,6 +153,10 @@ export class StreamJudge {
   }
 
   private start(e: StartEvent): void {
+    if (e.source !== 'pytorch') {
+      this.passthrough.add(this.key(e.run, e.rank));
+      return;
+    }
     const cfg = e.config as Record<string, unknown>;
     const rawOpt = typeof cfg.optimizer === 'object' && cfg.optimizer !== null ? (cfg.optimizer as Record<string, unknown>) : { name: e.optimizer ?? '' };
     const optimizer = optimizerFromTorch(rawOpt);
@@ -150,9 +169,10 @@ export class StreamJudge {
       const at = (w.layer !== undefined ? locations.get(w.layer) : undefined) ?? optimizerAt;
       if (at) w.source = at;
     };
-    // Probes cross the process boundary only when someone answers, and never in a distributed run (each
-    // rank's Hessian is of its own shard: the ranks would have to probe together).
-    const curvature = this.o.judged !== undefined && !(e.worldSize !== undefined && e.worldSize > 1);
+    // Probes cross the process boundary only to a process that answers them (it says so at its start: a
+    // script watched outside Optiscope has nobody asking), and never in a distributed run (each rank's
+    // Hessian is of its own shard: the ranks would have to probe together).
+    const curvature = cfg.answersProbes === true && !(e.worldSize !== undefined && e.worldSize > 1);
     const network = layout.layers.length > 0 && layout.layers[0].name !== 'params';
     const every = typeof cfg.hessianEvery === 'number' ? cfg.hessianEvery : 0;
     const judge = new Judge({
@@ -221,6 +241,7 @@ export class StreamJudge {
       }
       r.judge.judge(v, false);
     }
+    // Replaying a recorded stream decides the same requests (nobody to send them to: the recorded answers follow).
     this.o.judged?.({ run: e.run, step: e.step, ...(e.rank !== undefined ? { rank: e.rank } : {}), ...(probe ? { probe } : {}) });
   }
 
@@ -250,4 +271,12 @@ export class StreamJudge {
     // The bridge does not judge: a run it reports completed may have diverged by this judge's verdict.
     return e.reason === 'completed' && r.judge.diverged ? { ...e, reason: 'diverged' } : e;
   }
+}
+
+/** The events of a recorded stream, judged: what a panel shows for a log opened later. */
+export function judgeRecorded(events: readonly OptiscopeEvent[], rules?: Rules): OptiscopeEvent[] {
+  const out: OptiscopeEvent[] = [];
+  const judge = new StreamJudge({ emit: (e) => out.push(e), ...(rules ? { rules } : {}) });
+  for (const e of events) judge.push(e);
+  return out;
 }

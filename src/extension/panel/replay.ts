@@ -3,6 +3,7 @@
  */
 import * as fs from 'node:fs';
 import { parseEvent, type OptiscopeEvent } from '../../engine/protocol';
+import { judgeRecorded } from '../../engine/monitors/stream-judge';
 
 /**
  * Keeps every non-step event and at most `maxSteps` step events per run (evenly spaced, always the
@@ -35,7 +36,9 @@ export function decimateForReplay(events: readonly OptiscopeEvent[], maxSteps: n
 }
 
 export interface LoadedLog {
+  /** The events, PyTorch runs judged again (their warnings are this version's verdicts). */
   events: OptiscopeEvent[];
+  /** The lines as recorded. */
   lines: string[];
   /** Lines that did not validate: counted, never forwarded. */
   invalid: number;
@@ -55,6 +58,9 @@ export function loadLogFile(file: string, maxBytes = 512 * 1024 * 1024): LoadedL
       out.lines.push(line);
     } else out.invalid++;
   }
+  // A PyTorch run's verdicts are decided when it is read, by the same judge as live (a log a script wrote
+  // with optiscope.watch(..., log=...) outside Optiscope has none of its own).
+  out.events = judgeRecorded(out.events);
   return out;
 }
 
