@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { isPlainStep } from './step-check';
+import { HISTOGRAM, HISTOGRAM_BINS, NON_FINITE, wireNumber, wireNumberText } from './wire';
 
 export const PROTOCOL_VERSION = 1 as const;
 
@@ -35,14 +36,10 @@ export type Severity = (typeof SEVERITIES)[number];
 export const END_REASONS = ['completed', 'early-stopped', 'diverged', 'stopped', 'failed'] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
-/**
- * Fixed log-spaced histogram bins shared by every producer and consumer, so histograms from the
- * engine and from the bridge can be drawn on one axis. Bin 0 holds |x| below 10^LOG10_MIN (zeros
- * included), the last bin |x| at or above 10^LOG10_MAX; the bins between are BINS_PER_DECADE per decade.
- * Non-finite values are not binned; they are counted in `nonFinite`.
- */
-export const HISTOGRAM = { log10Min: -12, log10Max: 4, binsPerDecade: 2 } as const;
-export const HISTOGRAM_BINS = (HISTOGRAM.log10Max - HISTOGRAM.log10Min) * HISTOGRAM.binsPerDecade + 2;
+// The histogram bins, the step event's field lists and the non-finite codec: one place, wire.ts.
+export { HISTOGRAM, HISTOGRAM_BINS, STEP_FIELDS, LAYER_FIELDS, wireNumber } from './wire';
+// The step event's fast-path check (the panel and the run reader use it through this module).
+export { isPlainStep };
 
 /** Index of the histogram bin for a finite magnitude m ≥ 0. */
 export function histogramBin(m: number): number {
@@ -59,12 +56,11 @@ export function histogramBinLog10(k: number): number {
 // ---------------------------------------------------------------------------------------------
 // Numbers: a finite number, or one of the three strings standing for a non-finite value.
 
-const NON_FINITE: Record<string, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
 
 /** A number on the wire: finite JSON numbers, or "NaN" / "Infinity" / "-Infinity". Parses to a JS number. */
 export const num = z.union([
   z.number(),
-  z.enum(['NaN', 'Infinity', '-Infinity']).transform((s) => NON_FINITE[s] as number),
+  z.enum(['NaN', 'Infinity', '-Infinity']).transform((s) => NON_FINITE[s]),
 ]);
 const int = z.number().int().nonnegative();
 const name = z.string().min(1).max(200);
@@ -285,10 +281,7 @@ export const EVENT_TYPES: readonly EventType[] = ['start', 'step', 'hessian', 'w
 // Encoding and parsing.
 
 function replacer(_key: string, value: unknown): unknown {
-  if (typeof value === 'number' && !Number.isFinite(value)) {
-    return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
-  }
-  return value;
+  return typeof value === 'number' ? wireNumber(value) : value;
 }
 
 /** One NDJSON line (without the newline) for an event; non-finite numbers become strings. */
@@ -298,11 +291,7 @@ export function encodeEvent(event: OptiscopeEvent): string {
   return event.type === 'step' ? encodeStep(event) : JSON.stringify(event, replacer);
 }
 
-function n(x: number): string {
-  // String(x) and JSON.stringify(x) print finite numbers identically (shortest round-trip form).
-  if (x - x === 0) return '' + x;
-  return x !== x ? '"NaN"' : x > 0 ? '"Infinity"' : '"-Infinity"';
-}
+const n = wireNumberText;
 
 const quoted = new Map<string, string>();
 function str(s: string): string {
@@ -318,9 +307,6 @@ function hist(h: Histogram): string {
   return `{"counts":[${h.counts.join(',')}]${h.nonFinite !== undefined ? `,"nonFinite":${h.nonFinite}` : ''}}`;
 }
 
-/** The fields `encodeStep` writes: kept equal to the schemas by a test, so a new field cannot be dropped. */
-export const STEP_FIELDS = ['type', 'run', 'step', 'epoch', 'loss', 'lr', 'gradNorm', 'layers', 'params', 'rank', 'valLoss', 'accuracy', 'facts'] as const;
-export const LAYER_FIELDS = ['name', 'gradNorm', 'weightNorm', 'updateNorm', 'effectiveLr', 'gradHist', 'lrHist', 'deadFraction', 'saturatedFraction'] as const;
 
 function encodeLayer(l: LayerStat): string {
   const e = l.effectiveLr;
