@@ -10,7 +10,7 @@ and the modules (with the lines that created them), without touching the user's 
 """
 import threading
 import types
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import torch
 from torch import nn
@@ -103,10 +103,14 @@ def _fast_pre(monitor: Monitor, loss: Optional[torch.Tensor]) -> bool:
         return True  # the monitor has ended; nothing more to do for this step
 
 
+_detach: Dict[int, Callable[[], None]] = {}  # id(monitor) → undoes its attach_step
+
+
 def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
     """Calls monitor.pre_step/post_step around every optimizer.step() (or, for the common offloaded
     step, the two halves of offload.FastStep). Without a closure the step's loss is known before the
-    step: the scalars backpropagated since the previous one. With one, the closure computes it inside."""
+    step: the scalars backpropagated since the previous one. With one, the closure computes it inside.
+    detach_step(monitor) undoes it."""
     if hasattr(optimizer, "register_step_pre_hook") and hasattr(optimizer, "register_step_post_hook"):
         pending: List[Any] = [None, False]  # this step's loss, taken by the fast path
 
@@ -135,10 +139,11 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
             else:
                 guarded(monitor, monitor.post_step, loss)
 
-        optimizer.register_step_pre_hook(pre)  # type: ignore[attr-defined]
-        optimizer.register_step_post_hook(post)  # type: ignore[attr-defined]
+        handles = [optimizer.register_step_pre_hook(pre), optimizer.register_step_post_hook(post)]  # type: ignore[attr-defined]
+        _detach[id(monitor)] = lambda: [h.remove() for h in handles] and None
         return
     original = optimizer.step  # bound (possibly already wrapped by the profiler hook)
+    had_own = "step" in vars(optimizer)
 
     def step(self: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
         global _closure_depth
@@ -168,6 +173,20 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
         return out
 
     optimizer.step = types.MethodType(step, optimizer)  # type: ignore[method-assign]
+
+    def restore() -> None:
+        if had_own:
+            optimizer.step = original  # type: ignore[method-assign]
+        else:
+            del optimizer.step  # the class's step again
+    _detach[id(monitor)] = restore
+
+
+def detach_step(monitor: Monitor) -> None:
+    """Undoes attach_step: the optimizer's step() is its own again."""
+    undo = _detach.pop(id(monitor), None)
+    if undo is not None:
+        undo()
 
 
 def install(channel: Channel, every: Optional[int], script: Optional[str],
@@ -199,6 +218,25 @@ def install(channel: Channel, every: Optional[int], script: Optional[str],
         nn.Module.__init__ = new_module_init  # type: ignore[method-assign]
         torch.optim.Optimizer.__init__ = new_opt_init  # type: ignore[method-assign]
     install_loss_hook()
+
+
+def uninstall() -> None:
+    """Undoes install() and install_loss_hook(), symmetrically: the original Module/Optimizer __init__ and
+    autograd.backward are back, every watched optimizer's step() is its own again, its run is ended
+    (`stopped`), and no monitor is kept."""
+    global _pending_loss, _pending_first, _last_taken
+    with _lock:
+        if "module" in _installed:
+            nn.Module.__init__ = _installed.pop("module")  # type: ignore[method-assign]
+        if "optimizer" in _installed:
+            torch.optim.Optimizer.__init__ = _installed.pop("optimizer")  # type: ignore[method-assign]
+        if "backward" in _installed:
+            torch.autograd.backward = _installed.pop("backward")  # type: ignore[assignment]
+        for m in monitors:
+            detach_step(m)
+            m.end("stopped")  # a started run is closed (its helper process, if any, finishes and exits)
+        monitors.clear()
+        _pending_loss = _pending_first = _last_taken = None
 
 
 def finish(reason: str) -> None:
