@@ -396,6 +396,8 @@ class Monitor:
         judge budgets them in HVPs, counted work, so in lock-step wall time decides nothing."""
         if self.ended or not self.probe_possible or self.probe_armed or (self.world is not None and self.world > 1):
             return
+        if PROBE_BUDGET <= 0:  # OPTISCOPE_PROBE_BUDGET=0: no automatic probes at all
+            return
         if not self.lockstep and not self.probe_affordable:
             return
         self.trigger = trigger
