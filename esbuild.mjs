@@ -1,7 +1,7 @@
 // One build for everything: the extension and the engine CLI for Node (CommonJS, `vscode` external),
 // the webview for the browser. `node esbuild.mjs --watch` rebuilds on change; `--production` minifies.
 import * as esbuild from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -43,9 +43,3 @@ if (watch) {
   await Promise.all(targets.map((t) => esbuild.build({ ...common, ...t })));
 }
 
-// The detectors' thresholds, shared with the PyTorch bridge: it finds them at dist/rules.json in the
-// installed extension (src/engine/bridge/paths.ts, python/optiscope/rules.py).
-if (existsSync('src/engine/monitors/rules.json')) {
-  mkdirSync('dist', { recursive: true });
-  copyFileSync('src/engine/monitors/rules.json', 'dist/rules.json');
-}

@@ -11,13 +11,43 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // Zones (in the style of vscode-jupyter's): the engine is the core and imports neither the webview nor the
+  // extension; the webview reaches the engine only through the protocol (the typed, validated messages);
+  // the extension reaches the webview only through its message module (and the page shell it serves).
+  // Neither the engine nor the webview may touch `vscode`: one runs in a CLI, the other in a browser.
   {
-    // The boundary: the engine runs outside VS Code and the webview in a browser; neither may touch `vscode`.
-    files: ['src/engine/**/*.ts', 'src/webview/**/*.ts'],
+    files: ['src/engine/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
-        paths: [{ name: 'vscode', message: 'src/engine and src/webview must not import vscode.' }],
-        patterns: [{ group: ['**/extension/**', '../extension/*'], message: 'src/engine and src/webview must not import from src/extension.' }],
+        paths: [{ name: 'vscode', message: 'src/engine must not import vscode.' }],
+        patterns: [
+          { group: ['**/extension/**', '../extension/*'], message: 'src/engine must not import from src/extension.' },
+          { group: ['**/webview/**', '../webview/*'], message: 'src/engine must not import from src/webview.' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['src/webview/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'src/webview must not import vscode.' }],
+        patterns: [
+          { group: ['**/extension/**', '../extension/*'], message: 'src/webview must not import from src/extension.' },
+          // Besides the protocol, only the events' vocabulary (how a fix, a layer and a script override read),
+          // modules that import nothing but the protocol.
+          { group: ['**/engine/**', '!**/engine/protocol', '!**/engine/fixWording', '!**/engine/layerLabel', '!**/engine/scriptKeys'], message: 'src/webview reaches the engine only through src/engine/protocol.' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['src/extension/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['**/webview/**', '!**/webview/messages', '!**/webview/html'], message: 'src/extension reaches the webview only through src/webview/messages (and the page shell, src/webview/html).' },
+        ],
       }],
     },
   },

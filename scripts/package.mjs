@@ -40,8 +40,6 @@ if (list.status === 0) {
   const bad = files.filter((f) => /(^|\/)node_modules\//.test(f) || /\.map$/.test(f) || /^(src|test|scripts)\//.test(f) || /\.ts$/.test(f));
   if (bad.length) fail(`unexpected files in the VSIX: ${bad.slice(0, 10).join(', ')}`);
   const needed = ['dist/extension.js', 'dist/cli.js', 'dist/fix-verifier.js', 'dist/webview.js', 'dist/webview.css', 'python/optiscope/__init__.py', 'data/iris.csv'];
-  // The detectors' shared thresholds, read by the PyTorch bridge from the installed extension.
-  if (existsSync(join(root, 'src/engine/monitors/rules.json'))) needed.push('dist/rules.json');
   for (const need of needed) {
     if (!files.includes(need)) fail(`${need} is missing from the VSIX`);
   }

@@ -51,7 +51,6 @@ def watch(model: "object", optimizer: "object", every: Optional[int] = None, clo
     from . import hooks
     from .channel import Channel, channel_is_own, open_channel
     from .monitor import Monitor
-    from .rules import load_rules
     from .source import caller_location
 
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -75,7 +74,7 @@ def watch(model: "object", optimizer: "object", every: Optional[int] = None, clo
         # Its own connection per watch (a notebook's runs never mix); the launcher's pipe is shared.
         channel = open_channel(connect=connect, token=token, source=where)
     models = [model] if isinstance(model, torch.nn.Module) else []
-    m = Monitor(optimizer, channel, load_rules(), where, every=every, models=models, closure=closure,
+    m = Monitor(optimizer, channel, where, every=every, models=models, closure=closure,
                 max_steps=max_steps, hessian_every=hessian_every)
     m.owns_channel = bool(log) or channel_is_own(channel)  # type: ignore[attr-defined]
     optimizer._optiscope = m  # type: ignore[attr-defined]

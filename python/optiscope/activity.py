@@ -6,7 +6,7 @@ An activation module is attributed to the parameter layer registered just before
 Conv that feeds it, as in `nn.Sequential(Linear, ReLU, ...)`). Activations called as functions
 (`F.relu(x)`) have no module and cannot be seen.
 """
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 from torch import nn
@@ -40,9 +40,9 @@ def _unit_active(out: torch.Tensor) -> Optional[torch.Tensor]:
 
 
 class ActivityProbe:
-    def __init__(self, layout: Layout, enabled: Callable[[], bool], min_batch: int = 1) -> None:
-        self.min_batch = min_batch
+    def __init__(self, layout: Layout, enabled: Callable[[], bool]) -> None:
         self.enabled = enabled
+        self._activation: Dict[str, str] = {}  # layer → "relu" / "sigmoid" / "tanh" (the first after it)
         self.module_flags: List[Tuple[str, torch.Tensor]] = []
         self.dead_layers: set = set()
         self.saturating_layers: set = set()
@@ -63,14 +63,20 @@ class ActivityProbe:
                 kind = None
                 if current is not None and isinstance(mod, DEAD_KINDS):
                     self.dead_layers.add(current)
+                    self._activation.setdefault(current, "relu")
                     kind = "dead"
                 elif current is not None and isinstance(mod, SATURATING):
                     self.saturating_layers.add(current)
                     kind = "sigmoid" if isinstance(mod, nn.Sigmoid) else "tanh"
+                    self._activation.setdefault(current, kind)
                 leaf = not any(True for _ in mod.children())
                 if leaf or kind:
                     self._plan.append((mod, name or type(mod).__name__, current, kind))
         self.attach(finite=True)
+
+    def activation_of(self, layer: str) -> Optional[str]:
+        """The activation after `layer` whose units can die (relu) or saturate (sigmoid, tanh), if any."""
+        return self._activation.get(layer)
 
     def attach(self, finite: bool = True) -> None:
         """Registers the hooks: activity counters, and with `finite` the per-module NaN/Inf flags."""
@@ -103,7 +109,7 @@ class ActivityProbe:
     def _dead_hook(self, layer: str) -> Callable[..., None]:
         @_never_raises
         def hook(_m: nn.Module, _inp: Any, out: Any) -> None:
-            # Too few examples say nothing about a unit being dead (rules.json deadUnits.minBatch).
+            # The batch size travels with the step (facts.batchSize): too few examples say nothing about a dead unit.
             if self.enabled() and isinstance(out, torch.Tensor) and out.dim() >= 2:
                 self.batch_rows = int(out.shape[0])
                 active = _unit_active(out.detach())

@@ -10,7 +10,7 @@ and the modules (with the lines that created them), without touching the user's 
 """
 import threading
 import types
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import torch
 from torch import nn
@@ -71,6 +71,8 @@ def install_loss_hook() -> None:
                     # step(closure) computes it inside step(), so there it is looked at here.
                     if _closure_depth and m.link is not None and not m.ended:
                         guarded(m, m.watch_loss, d)
+                    if m.lockstep and not m.ended:
+                        guarded(m, m.await_judged)  # the verdict on step N before step N + 2 backpropagates
                     if m.probe_armed and m.closure is None and not m.ended:
                         _in_probe.on = True
                         try:
@@ -112,10 +114,14 @@ def stop_if_asked(monitor: Monitor) -> None:
         raise StopTraining("Optiscope: stopped from the panel")
 
 
+_detach: Dict[int, Callable[[], None]] = {}  # id(monitor) → undoes its attach_step
+
+
 def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
     """Calls monitor.pre_step/post_step around every optimizer.step() (or, for the common offloaded
     step, the two halves of offload.FastStep). Without a closure the step's loss is known before the
-    step: the scalars backpropagated since the previous one. With one, the closure computes it inside."""
+    step: the scalars backpropagated since the previous one. With one, the closure computes it inside.
+    detach_step(monitor) undoes it."""
     if hasattr(optimizer, "register_step_pre_hook") and hasattr(optimizer, "register_step_post_hook"):
         pending: List[Any] = [None, False]  # this step's loss, taken by the fast path
 
@@ -147,10 +153,11 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
                 guarded(monitor, monitor.post_step, loss)
             stop_if_asked(monitor)
 
-        optimizer.register_step_pre_hook(pre)  # type: ignore[attr-defined]
-        optimizer.register_step_post_hook(post)  # type: ignore[attr-defined]
+        handles = [optimizer.register_step_pre_hook(pre), optimizer.register_step_post_hook(post)]  # type: ignore[attr-defined]
+        _detach[id(monitor)] = lambda: [h.remove() for h in handles] and None
         return
     original = optimizer.step  # bound (possibly already wrapped by the profiler hook)
+    had_own = "step" in vars(optimizer)
 
     def step(self: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
         global _closure_depth
@@ -187,8 +194,22 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
 
     optimizer.step = types.MethodType(step, optimizer)  # type: ignore[method-assign]
 
+    def restore() -> None:
+        if had_own:
+            optimizer.step = original  # type: ignore[method-assign]
+        else:
+            del optimizer.step  # the class's step again
+    _detach[id(monitor)] = restore
 
-def install(channel: Channel, rules: Optional[Dict[str, Any]], every: Optional[int], script: Optional[str],
+
+def detach_step(monitor: Monitor) -> None:
+    """Undoes attach_step: the optimizer's step() is its own again."""
+    undo = _detach.pop(id(monitor), None)
+    if undo is not None:
+        undo()
+
+
+def install(channel: Channel, every: Optional[int], script: Optional[str],
             max_steps: Optional[int], hessian_every: int) -> None:
     """Zero-code mode: watch every optimizer and module the script creates from now on."""
     with _lock:
@@ -211,7 +232,7 @@ def install(channel: Channel, rules: Optional[Dict[str, Any]], every: Optional[i
             if overrides.current():
                 overrides.apply_to_optimizer(self)
             # `Optimizer.__init__` runs inside the subclass's __init__: the user's line is further out.
-            m = Monitor(self, channel, rules, caller_location(2), every=every, script=script,
+            m = Monitor(self, channel, caller_location(2), every=every, script=script,
                         max_steps=max_steps, hessian_every=hessian_every)
             workers.adopt(m)
             self._optiscope = m  # type: ignore[attr-defined]
@@ -225,6 +246,25 @@ def install(channel: Channel, rules: Optional[Dict[str, Any]], every: Optional[i
         workers.install(channel)
     install_loss_hook()
     facts.install()  # the measuring patches of facts.py
+
+
+def uninstall() -> None:
+    """Undoes install() and install_loss_hook(), symmetrically: the original Module/Optimizer __init__ and
+    autograd.backward are back, every watched optimizer's step() is its own again, its run is ended
+    (`stopped`), and no monitor is kept."""
+    global _pending_loss, _pending_first, _last_taken
+    with _lock:
+        if "module" in _installed:
+            nn.Module.__init__ = _installed.pop("module")  # type: ignore[method-assign]
+        if "optimizer" in _installed:
+            torch.optim.Optimizer.__init__ = _installed.pop("optimizer")  # type: ignore[method-assign]
+        if "backward" in _installed:
+            torch.autograd.backward = _installed.pop("backward")  # type: ignore[assignment]
+        for m in monitors:
+            detach_step(m)
+            m.end("stopped")  # a started run is closed (its helper process, if any, finishes and exits)
+        monitors.clear()
+        _pending_loss = _pending_first = _last_taken = None
 
 
 def finish(reason: str) -> None:

@@ -1,19 +1,21 @@
-"""One watched optimizer: turns its steps into `start`, `step`, `warning`, `hessian` and `end` events."""
+"""One watched optimizer: turns its steps into `start`, `step`, `hessian` and `end` events. It measures and
+reports; it does not judge: the warnings are decided on the Node side (src/engine/monitors/judge.ts), which
+asks for curvature probes through the control channel (control.py)."""
 import math
 import os
+import sys
+import threading
 import time
+from collections import deque
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import torch
 from torch import nn
 
-from . import effective_lr, naming, offload
+from . import control, effective_lr, naming, offload
 from .activity import ActivityProbe
 from .channel import Channel
-from .diagnosis.suite import Suite
-from .diagnosis.view import Layer as DiagLayer, OptimizerSpec, Stats
-from .diagnosis.suite import PROBE_ITERATIONS
 from .hessian import extremes, hvp_from_loss, lanczos, probe_extras
 from .stats import StatsCollector, StepStats
 
@@ -37,6 +39,11 @@ PROBE_FREE_SECONDS = 0.25
 # hooks that count them cost ~1µs per layer per step in the training process, the rest is free there.
 ACTIVITY_WARMUP = 20
 ACTIVITY_EVERY = 16
+# Lanczos basis size (HVPs per probe); the Node side budgets automatic probes in these.
+PROBE_ITERATIONS = 20
+# Seconds a small model's run waits for the Node side's verdict on a step before it stops waiting for good
+# (the Node side is gone or stuck; the run then goes on, its probes no longer at fixed steps).
+JUDGE_TIMEOUT = 10.0
 
 
 class StopTraining(BaseException):
@@ -68,7 +75,6 @@ class Monitor:
         self,
         optimizer: torch.optim.Optimizer,
         channel: Channel,
-        rules: Optional[Dict[str, Any]],
         source: Optional[Location],
         every: Optional[int] = None,
         models: Iterable[nn.Module] = (),
@@ -79,7 +85,6 @@ class Monitor:
     ) -> None:
         self.optimizer = optimizer
         self.channel = channel
-        self.rules = rules
         self.source = source
         # None: every step, unless that costs more than OVERHEAD_BUDGET of the training time (then the
         # governor spaces the monitored steps out); an explicit `every` is followed exactly.
@@ -106,9 +111,15 @@ class Monitor:
         self.started = False
         self.ended = False
         self.stats: Optional[StatsCollector] = None
-        self.suite: Optional[Suite] = None
         self.probe_possible = True
-        self.diag_layers: List[DiagLayer] = []
+        self.probe_affordable = True  # the time budget allows an automatic probe now (updated per step)
+        # Lock-step with the Node side's judge (small models, see control.py): the monitored steps not yet
+        # awaited, and the last step the judge has read.
+        self.lockstep = False
+        self._reported: "deque[int]" = deque()
+        self._judged = -1
+        self._judged_cond = threading.Condition()
+        self._asked: Optional[Tuple[int, str]] = None  # (step judged, probe trigger) not yet armed
         self.activity: Optional[ActivityProbe] = None
         self.last_loss = math.nan
         self.best: Optional[Tuple[float, int]] = None
@@ -123,7 +134,6 @@ class Monitor:
         self._last_step_time: Optional[float] = None
         self._probe_time_since = 0.0
         self.last_grad_norm = math.nan
-        self.loss_floor_set = False
         # The helper process that computes and reports the steps (offload.py), once forked.
         self.link: Optional[offload.Link] = None
         self.fast: Optional[offload.FastStep] = None  # the common offloaded step's short path
@@ -155,29 +165,22 @@ class Monitor:
         self.layer_names = [layer.name for layer in layout.layers]
         if layout.parameters < GOVERNOR_MIN_PARAMETERS:
             self.governed = False
+        # Small models wait for each verdict (their probes then land at fixed steps: deterministic streams).
+        self.lockstep = control.available() and layout.parameters < GOVERNOR_MIN_PARAMETERS and not (self.world is not None and self.world > 1)
         self.stats = StatsCollector(self.optimizer, layout)
-        by_name = {layer.name: layer.source for layer in layout.layers}
-        min_batch = int(self.rules["deadUnits"].get("minBatch", 1)) if self.rules else 1
-        self.activity = ActivityProbe(layout, lambda: self.monitoring_next() and torch.is_grad_enabled(), min_batch)
-        self.diag_layers = [DiagLayer(layer.name, sum(p.numel() for p in layer.params),
-                                      can_die=layer.name in self.activity.dead_layers,
-                                      can_saturate=layer.name in self.activity.saturating_layers) for layer in layout.layers]
-        if self.rules is not None:
-            self.suite = Suite(
-                self.rules, lambda: OptimizerSpec.of(self.optimizer), self.diag_layers, self.max_steps, self.emit,
-                lambda name: (by_name.get(name) if name else None) or self.source,
-                hessian_every=self.hessian_every,
-                network=bool(layout.layers) and layout.layers[0].name != "params",
-            )
+        self.activity = ActivityProbe(layout, lambda: self.monitoring_next() and torch.is_grad_enabled())
         group = self.optimizer.param_groups[0] if self.optimizer.param_groups else {}
         hyper = {k: v for k, v in group.items() if k != "params" and isinstance(v, (int, float, bool, str, tuple, list))}
         event: Dict[str, Any] = {
             "type": "start",
             "protocol": 1,
             "config": {"optimizer": {"name": type(self.optimizer).__name__, **{k: list(v) if isinstance(v, tuple) else v for k, v in hyper.items()}},
-                       "script": self.script, "every": self.every, "groups": len(self.optimizer.param_groups)},
+                       "script": self.script, "every": self.every, "groups": len(self.optimizer.param_groups),
+                       "hessianEvery": self.hessian_every,
+                       # Optiscope's launcher asks this process for curvature probes (control.py)
+                       "answersProbes": control.available() and not (self.world is not None and self.world > 1)},
             "parameters": layout.parameters,
-            "layers": [_start_layer(layer) for layer in layout.layers],
+            "layers": [self._layer_facts(layer) for layer in layout.layers],
             "optimizer": type(self.optimizer).__name__,
             "source": "pytorch",
             "time": datetime.now(timezone.utc).isoformat(),
@@ -188,7 +191,24 @@ class Monitor:
             event["totalSteps"] = self.max_steps
         if self.world is not None:
             event["worldSize"] = self.world
+        if self.source is not None:
+            event["locations"] = {"optimizer": {"file": self.source[0], "line": self.source[1]}}
         self.emit(event)
+        control.register(self)
+
+    def _layer_facts(self, layer: "naming.Layer") -> Dict[str, Any]:
+        """A layer of the start event: its size, the activation whose units can die or saturate, its line."""
+        facts: Dict[str, Any] = {"name": layer.name, "parameters": sum(p.numel() for p in layer.params)}
+        assert self.activity is not None
+        activation = self.activity.activation_of(layer.name)
+        if activation is not None:
+            facts["activation"] = activation
+        if layer.source is not None:
+            facts["location"] = {"file": layer.source[0], "line": layer.source[1]}
+        info = naming.module_info(layer.module)
+        if info is not None:
+            facts["module"] = info
+        return facts
 
     def _clock(self) -> float:
         """CPU time of this process when training runs on the CPU (immune to other processes taking
@@ -255,10 +275,14 @@ class Monitor:
         if link is not None:
             self._post_offloaded(link, loss)
         elif self.monitoring_this_step and self.stats is not None:
-            self.monitored_steps += 1
+            self.count_monitored()
             flags, act = self.activity.take() if self.activity else ([], [])
             s = self.stats.after(loss, flags, act)
             self._act_on(self._report(s, loss is not None))
+            if self.closure is not None and not self.ended:
+                self.await_judged()
+            if self.probe_armed and self.closure is not None and not self.ended:
+                self.probe_with_closure()  # asked for by the Node side: the closure replays the batch now
             if self.monitored_steps == 1 and not self.ended:
                 self._offload()
         elif self.activity is not None:
@@ -304,12 +328,13 @@ class Monitor:
     def _post_offloaded(self, link: "offload.Link", loss: Optional[torch.Tensor]) -> None:
         if not self.monitoring_this_step:
             return
-        self.monitored_steps += 1
+        self.count_monitored()
         act: list = []
         if self._sampling_activity and self.activity is not None:
             act = self.activity.take_host()
         first_module, self._nan_module = self._nan_module, None
         affordable = self.hessian_every > 0 or self._probe_affordable()
+        self.probe_affordable = affordable
         watched, self._watched = self._watched, None
         value = None if loss is None else watched[1] if watched is not None and watched[0] is loss else loss.item()
         if value is not None:
@@ -317,8 +342,7 @@ class Monitor:
         link.step(value, first_module, act,
                   self.activity.batch_rows if self.activity else 0, affordable)
         self.arm_probe(link.take_trigger())
-        # Scheduled probes are armed here, not by the helper's detectors (which answer a step late): the
-        # probe then measures the parameters after this step, as inline (diagnosis/suite.py's rule).
+        # Scheduled probes are armed here: the probe then measures the parameters after this step, as inline.
         every = self.hessian_every
         if (every > 0 and self.steps % every == 0 and value is not None and math.isfinite(value) and self.probe_possible
                 and not (self.world is not None and self.world > 1)):
@@ -348,8 +372,6 @@ class Monitor:
             stats.clear_grad_norms()
             for i, (p, g) in enumerate(zip(stats.flat, grad_views)):
                 p.grad = None if missing and i in missing else g
-        if self.suite is not None:
-            self.suite.units.stride = 1 if self.monitored_steps <= ACTIVITY_WARMUP else ACTIVITY_EVERY
         s = stats.after(None, host_activity=activity)
         s.loss = loss if loss is not None else math.nan
         s.first_nonfinite_module = first_module
@@ -364,20 +386,75 @@ class Monitor:
 
     def publish_probe(self, step: int, values: List[float], hvps: int, trigger: str, lr: float,
                       extras: Optional[Dict[str, Any]] = None) -> None:
-        """A curvature probe's result: the hessian event and the verdicts that depend on it."""
-        pre = extras or {}
-        if self.suite is not None:
-            event = self.suite.on_probe(step, values, hvps, trigger, lr)
-            self.emit({**event, **pre})
-            self.suite.judge_probe()
-        else:
-            self.emit({"type": "hessian", "step": step, "lambdaMax": values[-1], "lambdaMin": values[0],
-                       "eigenvalues": extremes(values), "hvps": hvps, "trigger": trigger, "lrSharpness": lr * values[-1], **pre})
+        """A curvature probe's result: the hessian event (the Node side judges it), with what the probe
+        measured beyond the extreme eigenvalues (preconditioned sharpness, per-layer curvature: hessian.py)."""
+        self.emit({"type": "hessian", "step": step, "lambdaMax": values[-1], "lambdaMin": values[0],
+                   "eigenvalues": extremes(values), "hvps": hvps, "trigger": trigger, "lrSharpness": lr * values[-1],
+                   **(extras or {})})
 
     def probe_unavailable(self) -> None:
         self.probe_possible = False
-        if self.suite is not None:
-            self.suite.probe_failed()
+
+    def request_probe(self, trigger: str) -> None:
+        """The Node side's judge asks for curvature: measured on the next batch the script backpropagates,
+        or by the closure after the next step. Declined when the graph cannot give it, in a distributed
+        run, or (large models, not in lock-step) when automatic probes would exceed their time budget; the
+        judge budgets them in HVPs, counted work, so in lock-step wall time decides nothing."""
+        if self.ended or not self.probe_possible or self.probe_armed or (self.world is not None and self.world > 1):
+            return
+        if PROBE_BUDGET <= 0:  # OPTISCOPE_PROBE_BUDGET=0: no automatic probes at all
+            return
+        if not self.lockstep and not self.probe_affordable:
+            return
+        self.trigger = trigger
+        self.probe_armed = True
+
+    # -- the Node side's verdicts (control.py) ---------------------------------------------------------
+    def count_monitored(self) -> None:
+        """A monitored step: its event goes to the judge (inline, or by the helper process)."""
+        self.monitored_steps += 1
+        if self.lockstep:
+            self._reported.append(self.steps)
+
+    def on_judged(self, record: "control.Judged") -> None:
+        """From the control reader thread: the judge has read `record.step` (and may want a probe)."""
+        with self._judged_cond:
+            if record.probe:
+                if self.lockstep:
+                    self._asked = (record.step, record.probe)  # armed by await_judged, at a fixed step
+                else:
+                    self.request_probe(record.probe)
+            self._judged = max(self._judged, record.step)
+            self._judged_cond.notify_all()
+
+    def on_control_closed(self) -> None:
+        with self._judged_cond:
+            self.lockstep = False
+            self._judged_cond.notify_all()
+
+    def await_judged(self) -> None:
+        """Before backpropagating step N + 2 (the parameters after N + 1 updates): wait for the verdict on
+        the last monitored step up to N, so a probe the judge asked for lands at the same step every run."""
+        if not self.lockstep:
+            return
+        limit = self.steps - 1
+        target = -1
+        while self._reported and self._reported[0] <= limit:
+            target = self._reported.popleft()
+        if target < 0:
+            return
+        with self._judged_cond:
+            if not self._judged_cond.wait_for(lambda: self._judged >= target or not self.lockstep, timeout=JUDGE_TIMEOUT):
+                self.lockstep = False
+                sys.stderr.write(f"optiscope: no verdict on step {target} of {self.run} within {JUDGE_TIMEOUT:g} s; "
+                                 "training goes on without waiting for them.\n")
+            asked = self._asked
+            if asked is not None and (asked[0] <= target or not self.lockstep):
+                self._asked = None
+            else:
+                asked = None  # a verdict that came early waits for its own step
+        if asked is not None:
+            self.request_probe(asked[1])
 
     def arm_probe(self, trigger: Optional[str]) -> None:
         """An offloaded run's curvature probe (asked for by the helper's detectors, or scheduled): measured
@@ -396,7 +473,7 @@ class Monitor:
             self.probe_armed = True  # measured on the next batch the script backpropagates
 
     def _report(self, s: StepStats, loss_known: bool, affordable: Optional[bool] = None) -> Optional[str]:
-        """Emits the step event and runs the detectors; returns the curvature-probe trigger, if any."""
+        """Emits the step event; returns "scheduled" when the hessian_every schedule wants a probe now."""
         loss = s.loss if loss_known else math.nan
         if loss_known:
             self.last_loss = loss
@@ -407,59 +484,44 @@ class Monitor:
                                  "gradNorm": s.grad_norm, "layers": s.layers}
         if self.n_parameters <= 2:
             event["params"] = [float(x) for p in self.stats.flat for x in p.detach().reshape(-1).tolist()]  # type: ignore[union-attr]
+        facts = self._step_facts(s, loss_known)
+        if facts:
+            event["facts"] = facts
         self.emit(event)
-        if self.suite is None:
-            return None
-        if not self.loss_floor_set:
-            # Losses of networks are non-negative (the engine's floor 0); a script minimising something
-            # that can go negative (a log-likelihood) has no known floor.
-            self.suite.loss_floor = 0.0 if not loss_known or not (loss < 0) else -math.inf
-            self.loss_floor_set = True
-        bad_param = None
-        n_layers = len(self.layout.layers)
-        gn, wn = s.param_grad_norms, s.param_weight_norms
-        if math.isfinite(sum(gn) + sum(wn)):  # a sum of norms is finite exactly when they all are (or overflows)
-            per_layer_gbad = per_layer_pbad = [False] * n_layers
-        else:
-            per_layer_gbad, per_layer_pbad = [], []
-            pos = 0
-            for layer in self.layout.layers:
-                n = len(layer.params)
-                gs = gn[pos : pos + n]
-                ws = wn[pos : pos + n]
-                per_layer_gbad.append(any(not math.isfinite(x) for x in gs))
-                per_layer_pbad.append(any(not math.isfinite(x) for x in ws))
-                if bad_param is None:
-                    for name, g, w in zip(layer.param_names, gs, ws):
-                        if not (math.isfinite(g) and math.isfinite(w)):
-                            bad_param = name
-                            break
-                pos += n
-        if s.dead or s.saturated:
-            dead = [float(s.dead.get(name, 0.0)) for name in self.layer_names]
-            saturated = [float(s.saturated.get(name, 0.0)) for name in self.layer_names]
-        else:
-            dead = saturated = [0.0] * n_layers
-        stats = Stats(
-            grad_norm=s.layer_grad,
-            weight_norm=s.layer_weight,
-            update_norm=s.layer_update,
-            eff_p50=s.layer_p50,
-            grad_non_finite=per_layer_gbad,
-            param_non_finite=per_layer_pbad,
-            dead=dead,
-            saturated=saturated,
-            has_activity=bool(s.dead or s.saturated),
-        )
         # Automatic probes may take PROBE_BUDGET of the run's wall time (a mid-size MLP's 20 HVPs cost
         # about 55 training steps); scheduled and explicit probes are what the user asked for.
         if affordable is None:
             affordable = self.hessian_every > 0 or self.closure is not None or self._probe_affordable()
-        return self.suite.after_step(
-            self.steps, loss if loss_known else 0.0, s.lr, s.grad_norm, stats, self.n_parameters, self.activity.batch_rows if self.activity else 0,
-            any(per_layer_pbad), bad_param, s.first_nonfinite_module,
-            probe_available=self.probe_possible and affordable and not (self.world is not None and self.world > 1),
-        )
+        self.probe_affordable = affordable
+        every = self.hessian_every
+        if (every > 0 and self.steps % every == 0 and loss_known and math.isfinite(loss) and math.isfinite(s.grad_norm)
+                and self.probe_possible and not (self.world is not None and self.world > 1)):
+            return "scheduled"
+        return None
+
+    def _step_facts(self, s: StepStats, loss_known: bool) -> Dict[str, Any]:
+        """What the hooks saw on this step that the per-layer numbers do not carry (the step event's `facts`)."""
+        facts: Dict[str, Any] = {}
+        rows = self.activity.batch_rows if self.activity else 0
+        if rows:
+            facts["batchSize"] = rows
+        if not loss_known:
+            facts["lossUnknown"] = True
+        gn, wn = s.param_grad_norms, s.param_weight_norms
+        if not math.isfinite(sum(gn) + sum(wn)):  # a sum of norms is finite exactly when they all are (or overflows)
+            pos = 0
+            for layer in self.layout.layers:
+                n = len(layer.params)
+                for name, g, w in zip(layer.param_names, gn[pos : pos + n], wn[pos : pos + n]):
+                    if not (math.isfinite(g) and math.isfinite(w)):
+                        facts["nonFiniteParameter"] = name
+                        break
+                if "nonFiniteParameter" in facts:
+                    break
+                pos += n
+        if s.first_nonfinite_module:
+            facts["nonFiniteModule"] = s.first_nonfinite_module
+        return facts
 
     # ----------------------------------------------------------------------------------------------
     def _probe_affordable(self) -> bool:
@@ -564,6 +626,7 @@ class Monitor:
             return
         self.ended = True
         self.fast = None
+        control.unregister(self)
         if self.activity is not None:
             self.activity.close()
         link = self.link
@@ -571,19 +634,8 @@ class Monitor:
             self.link = None
             link.finish(reason)
             return
-        if reason == "completed" and self.suite is not None and self.suite.diverged:
-            reason = "diverged"
         event: Dict[str, Any] = {"type": "end", "steps": self.steps, "loss": self.last_loss, "reason": reason,
                                  "wallMs": (time.time() - self.t0) * 1000.0}
         if self.best is not None:
             event["bestLoss"], event["bestStep"] = self.best
         self.emit(event)
-
-
-def _start_layer(layer: Any) -> Dict[str, Any]:
-    """A layer of the start event: its name, size and (where a module owns it) the module's type."""
-    entry: Dict[str, Any] = {"name": layer.name, "parameters": sum(p.numel() for p in layer.params)}
-    info = naming.module_info(layer.module)
-    if info is not None:
-        entry["module"] = info
-    return entry

@@ -619,7 +619,7 @@ class FastStep:
         m._watched = None
         m.fast_steps += 1
         steps = m.steps = m.steps + 1
-        m.monitored_steps += 1
+        m.count_monitored()
         link.monitored += 1
         value = self.value
         m.last_loss = value

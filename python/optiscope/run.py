@@ -42,22 +42,13 @@ def main(argv: List[str]) -> int:
     from . import hooks, workers
     from .channel import open_channel
     from .monitor import StopTraining, distributed_rank
-    from .rules import load_rules
     from .source import traceback_location
 
     channel = open_channel(script=script)
     rank, _ = distributed_rank()
-    try:
-        rules = load_rules()
-    except (OSError, ValueError) as e:
-        sys.stderr.write(f"optiscope: cannot read the monitors' rules ({e}); statistics only, no verdicts.\n")
-        rules = None
-    if rules is None:
-        sys.stderr.write("optiscope: the monitors' rules were not found (set OPTISCOPE_RULES to a copy of rules.json); "
-                         "statistics only, no verdicts.\n")
     if os.environ.get("OPTISCOPE_THREADS"):
         torch.set_num_threads(int(os.environ["OPTISCOPE_THREADS"]))
-    hooks.install(channel, rules, every=_int_env("OPTISCOPE_EVERY"), script=script,
+    hooks.install(channel, every=_int_env("OPTISCOPE_EVERY"), script=script,
                   max_steps=_int_env("OPTISCOPE_STEPS"), hessian_every=_int_env("OPTISCOPE_HESSIAN_EVERY") or 0)
 
     class PeerFailed(BaseException):

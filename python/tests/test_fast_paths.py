@@ -11,7 +11,6 @@ import torch
 from torch import nn
 
 from optiscope import effective_lr, naming
-from optiscope.diagnosis.history import Ring
 from optiscope.stats import MEDIAN_SAMPLE, StatsCollector, gather
 
 torch.set_num_threads(1)
@@ -90,20 +89,6 @@ class GatherTest(unittest.TestCase):
         got = gather(xs)
         want = [float(x.to(torch.float64)) for x in xs]
         self.assertTrue(all(same(a, b) for a, b in zip(got, want)), (got, want))
-
-
-class RingTest(unittest.TestCase):
-    def test_recent_equals_back(self):
-        rng = random.Random(2)
-        for cap in (1, 2, 5, 8):
-            r = Ring(cap)
-            for _ in range(3 * cap + 2):
-                r.push(rng.random())
-                for a in range(cap + 1):
-                    for b in range(a, 2 * cap + 1):
-                        self.assertEqual(r.recent(a, b), [r.back(i) for i in range(a, b)])
-                if len(r):
-                    self.assertEqual(r.mean_back(0, len(r)), sum(r.back(i) for i in range(len(r))) / len(r))
 
 
 class ActivityFractionTest(unittest.TestCase):

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { isPlainStep } from './step-check';
+import { HISTOGRAM, HISTOGRAM_BINS, NON_FINITE, wireNumber, wireNumberText } from './wire';
 
 export const PROTOCOL_VERSION = 1 as const;
 
@@ -47,14 +48,10 @@ export type Severity = (typeof SEVERITIES)[number];
 export const END_REASONS = ['completed', 'early-stopped', 'diverged', 'stopped', 'failed'] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
-/**
- * Fixed log-spaced histogram bins shared by every producer and consumer, so histograms from the
- * engine and from the bridge can be drawn on one axis. Bin 0 holds |x| below 10^LOG10_MIN (zeros
- * included), the last bin |x| at or above 10^LOG10_MAX; the bins between are BINS_PER_DECADE per decade.
- * Non-finite values are not binned; they are counted in `nonFinite`.
- */
-export const HISTOGRAM = { log10Min: -12, log10Max: 4, binsPerDecade: 2 } as const;
-export const HISTOGRAM_BINS = (HISTOGRAM.log10Max - HISTOGRAM.log10Min) * HISTOGRAM.binsPerDecade + 2;
+// The histogram bins, the step event's field lists and the non-finite codec: one place, wire.ts.
+export { HISTOGRAM, HISTOGRAM_BINS, STEP_FIELDS, LAYER_FIELDS, wireNumber } from './wire';
+// The step event's fast-path check (the panel and the run reader use it through this module).
+export { isPlainStep };
 
 /** Index of the histogram bin for a finite magnitude m ≥ 0. */
 export function histogramBin(m: number): number {
@@ -71,12 +68,11 @@ export function histogramBinLog10(k: number): number {
 // ---------------------------------------------------------------------------------------------
 // Numbers: a finite number, or one of the three strings standing for a non-finite value.
 
-const NON_FINITE: Record<string, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
 
 /** A number on the wire: finite JSON numbers, or "NaN" / "Infinity" / "-Infinity". Parses to a JS number. */
 export const num = z.union([
   z.number(),
-  z.enum(['NaN', 'Infinity', '-Infinity']).transform((s) => NON_FINITE[s] as number),
+  z.enum(['NaN', 'Infinity', '-Infinity']).transform((s) => NON_FINITE[s]),
 ]);
 const int = z.number().int().nonnegative();
 const name = z.string().min(1).max(200);
@@ -119,8 +115,14 @@ export const startEventSchema = z.object({
     parameters: int,
     /** Extension (PyTorch bridge): the owning module's type and, for common types, its sizes. */
     module: z.object({ type: z.string().min(1).max(200), in: int.optional(), out: int.optional() }).optional(),
+    /** Extension (bridge): the activation after the layer whose units can die (relu) or saturate (sigmoid, tanh). */
+    activation: z.enum(['relu', 'sigmoid', 'tanh']).optional(),
+    /** Extension (bridge): the line of the user's code that created the layer. */
+    location: z.lazy(() => sourceSchema).optional(),
   })),
   rank,
+  /** Extension (bridge): the line of the user's code that created the optimizer (warnings without a layer point there). */
+  locations: z.lazy(() => z.object({ optimizer: sourceSchema.optional() })).optional(),
   /** Extension: the optimizer this run uses (a race has one run per optimizer). */
   optimizer: z.string().optional(),
   /** Extension: where the run came from: `engine` (built-in) or `pytorch` (bridge). */
@@ -190,6 +192,8 @@ export const stepEventSchema = z.object({
   accuracy: num.optional(),
   /** Extension: simulated parallel training (monitors.parallel): staleness and the workers. */
   parallel: parallelSummarySchema.optional(),
+  /** Extension (bridge): what the hooks saw on this step, for the detectors (see stepFactsSchema). */
+  facts: z.lazy(() => stepFactsSchema).optional(),
 });
 export type StepEvent = z.output<typeof stepEventSchema>;
 
@@ -262,6 +266,19 @@ export type Fix = z.output<typeof fixSchema>;
 
 export const sourceSchema = z.object({ file: z.string().min(1), line: z.number().int().positive() });
 export type SourceLocation = z.output<typeof sourceSchema>;
+
+/**
+ * Facts the PyTorch bridge measured on a step that the per-layer numbers do not carry: the batch size
+ * (dead units need enough examples), whether the loss was known at all, and where a NaN/Inf was born.
+ */
+export const stepFactsSchema = z.object({
+  batchSize: int.optional(),
+  /** The script's loss was not seen on this step (`loss` is then NaN and means nothing). */
+  lossUnknown: z.boolean().optional(),
+  nonFiniteModule: name.optional(),
+  nonFiniteParameter: name.optional(),
+}).strict();
+export type StepFactsRecord = z.output<typeof stepFactsSchema>;
 
 export const warningEventSchema = z.object({
   type: z.literal('warning'),
@@ -414,10 +431,7 @@ export const EVENT_TYPES: readonly EventType[] = ['start', 'step', 'hessian', 'w
 // Encoding and parsing.
 
 function replacer(_key: string, value: unknown): unknown {
-  if (typeof value === 'number' && !Number.isFinite(value)) {
-    return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
-  }
-  return value;
+  return typeof value === 'number' ? wireNumber(value) : value;
 }
 
 /** One NDJSON line (without the newline) for an event; non-finite numbers become strings. */
@@ -427,11 +441,7 @@ export function encodeEvent(event: OptiscopeEvent): string {
   return event.type === 'step' ? encodeStep(event) : JSON.stringify(event, replacer);
 }
 
-function n(x: number): string {
-  // String(x) and JSON.stringify(x) print finite numbers identically (shortest round-trip form).
-  if (x - x === 0) return '' + x;
-  return x !== x ? '"NaN"' : x > 0 ? '"Infinity"' : '"-Infinity"';
-}
+const n = wireNumberText;
 
 const quoted = new Map<string, string>();
 function str(s: string): string {
@@ -447,9 +457,6 @@ function hist(h: Histogram): string {
   return `{"counts":[${h.counts.join(',')}]${h.nonFinite !== undefined ? `,"nonFinite":${h.nonFinite}` : ''}}`;
 }
 
-/** The fields `encodeStep` writes: kept equal to the schemas by a test, so a new field cannot be dropped. */
-export const STEP_FIELDS = ['type', 'run', 'step', 'epoch', 'loss', 'lr', 'gradNorm', 'layers', 'params', 'rank', 'valLoss', 'accuracy', 'parallel'] as const;
-export const LAYER_FIELDS = ['name', 'gradNorm', 'weightNorm', 'updateNorm', 'effectiveLr', 'gradHist', 'lrHist', 'deadFraction', 'saturatedFraction'] as const;
 
 function encodeLayer(l: LayerStat): string {
   const e = l.effectiveLr;
@@ -471,6 +478,7 @@ function encodeStep(e: StepEvent): string {
   if (e.valLoss !== undefined) s += `,"valLoss":${n(e.valLoss)}`;
   if (e.accuracy !== undefined) s += `,"accuracy":${n(e.accuracy)}`;
   if (e.parallel !== undefined) s += `,"parallel":${JSON.stringify(e.parallel, replacer)}`;
+  if (e.facts !== undefined) s += `,"facts":${JSON.stringify(e.facts)}`;
   return s + '}';
 }
 
@@ -638,4 +646,11 @@ export function encodeControl(request: ControlRequest): string {
   const back = parseControl(line);
   if (!back.ok) throw new Error(`invalid control request: ${back.error}`);
   return `${line}\n`;
+}
+
+/** Every edit of a fix, the main one first (`edits` when a fix changes several keys, else its `path`/`value`). */
+export function fixEdits(fix: Fix): FixEdit[] {
+  if (!fix.edits?.length) return [{ path: fix.path, value: fix.value }];
+  const main = fix.edits.find((e) => e.path === fix.path);
+  return main ? [main, ...fix.edits.filter((e) => e !== main)] : [{ path: fix.path, value: fix.value }, ...fix.edits];
 }

@@ -6,11 +6,11 @@
  * plain finite numbers, no unknown keys. Anything else returns false and goes through zod, so the fast
  * path can only accept what zod accepts (a property test checks that), never more.
  */
-// A cycle with protocol.ts is harmless: HISTOGRAM_BINS is read when a check runs, not at load.
-import { HISTOGRAM_BINS, type StepEvent } from './protocol';
+import type { StepEvent } from './protocol';
+import { FAST_STEP_FIELDS, HISTOGRAM_BINS, LAYER_FIELDS } from './wire';
 
-const STEP_KEYS = new Set(['type', 'run', 'step', 'epoch', 'loss', 'lr', 'gradNorm', 'layers', 'params', 'rank', 'valLoss', 'accuracy']);
-const LAYER_KEYS = new Set(['name', 'gradNorm', 'weightNorm', 'updateNorm', 'effectiveLr', 'gradHist', 'lrHist', 'deadFraction', 'saturatedFraction']);
+const STEP_KEYS = new Set<string>(FAST_STEP_FIELDS);
+const LAYER_KEYS = new Set<string>(LAYER_FIELDS);
 
 const isFinite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;

@@ -1,2 +1,2 @@
 /** The step-event fast path lives with the protocol (src/engine/step-check.ts); the panel uses it too. */
-export { isPlainStep } from '../engine/step-check';
+export { isPlainStep } from '../engine/protocol';

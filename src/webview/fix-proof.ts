@@ -5,7 +5,7 @@
  * SVG presentation attributes and classes only: no inline styles (the panel's CSP).
  */
 import type { WarningEvent } from '../engine/protocol';
-import { scriptSetArgs } from '../engine/fixes/script-keys';
+import { scriptSetArgs } from '../engine/scriptKeys';
 import type { CardContext } from './cards';
 import type { WarningCard } from './model';
 import { custom, el } from './dom';

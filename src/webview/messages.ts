@@ -9,7 +9,7 @@
  * `toWebviewWire` produces it and `parseToWebview` turns the strings back into numbers.
  */
 import { z } from 'zod';
-import { CONTROL_TYPES, eventSchema, fixSchema, type ControlType, type OptiscopeEvent } from '../engine/protocol';
+import { CONTROL_TYPES, eventSchema, fixSchema, wireNumber, type ControlType, type OptiscopeEvent } from '../engine/protocol';
 import { isPlainStep } from './fast-step';
 
 /** A run log (one NDJSON stream: one run, or a race of several runs) as the panel names it. */
@@ -188,7 +188,7 @@ export function parseFromWebview(msg: unknown): Parsed<FromWebview> {
 export function wireSafe<T>(value: T): T {
   return JSON.parse(
     JSON.stringify(value, (_k, v: unknown) =>
-      typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity') : v,
+      typeof v === 'number' ? wireNumber(v) : v,
     ),
   ) as T;
 }

@@ -12,6 +12,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ATTACH_STOP_LINE, LineSplitter, parseAttachHello, parseEvent, type AttachPeer, type OptiscopeEvent } from '../protocol';
+import { StreamJudge } from '../monitors/stream-judge';
 
 /** One authenticated connection: a script (or one `optiscope.watch` in a notebook). */
 export interface AttachSession {
@@ -116,6 +117,8 @@ export class AttachServer {
     const rate = this.opts.maxEventsPerSecond ?? 2000;
     let authed = false;
     let sink: AttachSink | undefined;
+    // The script only measures: its verdicts are decided here, by the engine's detectors (one judge per connection).
+    const judge = new StreamJudge({ emit: (e) => (sink ? sink.event(e) : this.opts.emit?.(e)) });
     let tokens = rate;
     let last = Date.now();
     const refuse = (why: string): void => {
@@ -166,8 +169,7 @@ export class AttachServer {
           return;
         }
         this.stats.events++;
-        if (sink) sink.event(r.event);
-        else this.opts.emit?.(r.event);
+        judge.push(r.event);
       },
       (bytes) => {
         this.stats.oversize++;

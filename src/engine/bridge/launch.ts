@@ -11,13 +11,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { LineSplitter, parseEvent, type OptiscopeEvent } from '../protocol';
-import { RULES } from '../monitors/rules';
+import { StreamJudge } from '../monitors/stream-judge';
 import { bridgePythonDir } from './paths';
+import { ControlWriter } from './control';
 import { freePort } from './free-port';
 import { RankAgreement } from './rank-agreement';
-import { FactJudge } from '../monitors/detectors/facts/judge';
 
 export interface RunPythonOptions {
   script: string;
@@ -53,6 +53,7 @@ interface Rank {
   index: number;
   child: ChildProcess;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  control: ControlWriter;
   /** Runs seen starting on this rank and not yet ended (to close them if the rank is killed). */
   open: Map<string, { step: number; loss: number }>;
   sawError: boolean;
@@ -91,9 +92,8 @@ export async function runPythonScript(opts: RunPythonOptions): Promise<number> {
     OPTISCOPE_EVENT_FD: '3',
     ...(opts.env ?? {}),
   };
-  // The detectors' thresholds travel with the process (the bundle holds rules.json), so the Python
-  // side applies exactly the engine's rules without looking for a file.
-  baseEnv.OPTISCOPE_RULES_JSON = JSON.stringify(RULES);
+  // The process measures; the judge below decides (and asks it for curvature probes on fd 4).
+  baseEnv.OPTISCOPE_CONTROL_FD = '4';
   if (opts.steps !== undefined) baseEnv.OPTISCOPE_STEPS = String(opts.steps);
   delete baseEnv.OPTISCOPE_CONNECT;
   if (n > 1) {
@@ -108,13 +108,18 @@ export async function runPythonScript(opts: RunPythonOptions): Promise<number> {
   }
 
   const agreement = new RankAgreement(n);
-  // The fact detectors judge the stream here until the one stream-fed Suite takes them over.
-  const facts = new FactJudge();
   let invalid = 0;
   let spawnError: string | null = null;
   let aborting = false;
   let failing = false;
   const ranks: Rank[] = [];
+  // Verdicts are the engine's, from the measured numbers: the one diagnosis (monitors/judge.ts).
+  const judge = new StreamJudge({
+    emit: opts.emit,
+    judged: (j) => {
+      ranks[j.rank ?? 0]?.control.send({ type: 'judged', v: 1, run: j.run, step: j.step, ...(j.probe ? { probe: j.probe } : {}) });
+    },
+  });
 
   const accept = (rank: Rank, line: string): void => {
     const r = parseEvent(line);
@@ -134,8 +139,7 @@ export async function runPythonScript(opts: RunPythonOptions): Promise<number> {
       }
     } else if (e.type === 'end') rank.open.delete(e.run);
     else if (e.type === 'error') rank.sawError = true;
-    opts.emit(e);
-    for (const w of facts.observe(e)) opts.emit(w);
+    judge.push(e);
     if (e.type === 'step') {
       const w = agreement.onStep(e);
       if (w) opts.emit(w);
@@ -151,7 +155,7 @@ export async function runPythonScript(opts: RunPythonOptions): Promise<number> {
     const child = spawn(python, ['-m', 'optiscope.run', opts.script, ...opts.args], {
       cwd: opts.cwd,
       env,
-      stdio: [n > 1 ? 'ignore' : 'inherit', 'pipe', 'pipe', 'pipe'],
+      stdio: [n > 1 ? 'ignore' : 'inherit', 'pipe', 'pipe', 'pipe', 'pipe'],
       shell: false,
       windowsHide: true,
     });
@@ -160,6 +164,7 @@ export async function runPythonScript(opts: RunPythonOptions): Promise<number> {
       child,
       open: new Map(),
       sawError: false,
+      control: new ControlWriter(child.stdio[4] as Writable | null),
       exit: new Promise((resolve) => {
         child.on('error', (err: NodeJS.ErrnoException) => {
           spawnError =
@@ -268,8 +273,9 @@ export async function runPythonScript(opts: RunPythonOptions): Promise<number> {
         ...(r.open.size ? { run: [...r.open.keys()][0] } : {}),
       });
     }
+    r.control.close();
     for (const [run, o] of r.open) {
-      opts.emit({
+      judge.push({
         type: 'end', run, steps: o.step, loss: o.loss, reason: aborting ? 'stopped' : 'failed',
         ...(n > 1 ? { rank: i } : {}),
       });

@@ -5,7 +5,7 @@
 import { diskOptions, loadConfig, readConfigFile, resolveConfigText } from '../config/load';
 import { textWithFix } from '../fixes/edits';
 import { LiveFixVerifier } from '../fixes/live';
-import { SCRIPT_SET_KEY } from '../fixes/script-keys';
+import { SCRIPT_SET_KEY } from '../scriptKeys';
 import type { FixEdit } from '../protocol';
 import type { ResolvedConfig } from '../config/types';
 import type { OptiscopeEvent } from '../protocol';

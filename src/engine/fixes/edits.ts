@@ -4,18 +4,15 @@
  * (the smallest span that changed), so an editor applies the whole fix as a single undoable edit.
  */
 import type { TextEditOp } from '../diagnostic';
-import type { Fix, FixEdit } from '../protocol';
+import { fixEdits, type Fix, type FixEdit } from '../protocol';
+
+export { fixEdits };
 import type { ResolvedConfig } from '../config/types';
 import { parseConfigText } from '../config/parse';
 import { applyEdits, editForSetValue } from '../config/edit';
 import { splitPath } from '../config/tree';
 
 /** Every key a fix sets, the main one first. */
-export function fixEdits(fix: Fix): FixEdit[] {
-  if (!fix.edits?.length) return [{ path: fix.path, value: fix.value }];
-  const main = fix.edits.find((e) => e.path === fix.path);
-  return main ? [main, ...fix.edits.filter((e) => e !== main)] : [{ path: fix.path, value: fix.value }, ...fix.edits];
-}
 
 /** A fix from its edits: the first is the main one; `edits` only when there are several. */
 export function fixOf(edits: readonly FixEdit[]): Fix {

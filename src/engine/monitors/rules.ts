@@ -1,6 +1,6 @@
 /**
- * Every threshold the detectors use, in one typed table. The numbers live in rules.json so that the
- * PyTorch bridge (Python) applies exactly the same rules to the same statistics; docs/monitors.md
+ * Every threshold the detectors use, in one typed table (rules.json). The detectors run on the Node side
+ * for both engines (judge.ts), so these are the only copy of the rules; docs/monitors.md
  * explains each rule and why its threshold sits where it does. Assigning the JSON to `Rules` makes
  * the compiler check that the file has every field with the right type.
  */

@@ -142,9 +142,10 @@ export class LayerStatsComputer {
   private readonly lrCounts = new Int32Array(HISTOGRAM_BINS);
   private readonly layers: readonly LayerInfo[];
 
-  constructor(layout: ParamLayout, private readonly histograms: boolean) {
+  /** `stats`: where to keep the numbers (the judge's), or a StepStats of its own. */
+  constructor(layout: ParamLayout, private readonly histograms: boolean, stats?: StepStats) {
     this.layers = layout.layers;
-    this.stats = new StepStats(layout.layers.length);
+    this.stats = stats ?? new StepStats(layout.layers.length);
     let largest = 0;
     for (const l of layout.layers) largest = Math.max(largest, l.size);
     this.scratch = new Float64Array(Math.min(largest, EXACT_MEDIAN_MAX));

@@ -26,6 +26,17 @@ export interface ProbeRecord {
   preconditioned?: { lambdaMax: number; edge: number };
 }
 
+/**
+ * Facts only the PyTorch bridge can tell about a step (from hooks on the user's modules), optional on
+ * the `step` event: where a NaN/Inf was born.
+ */
+export interface StepFacts {
+  /** The first module (execution order) whose output went non-finite. */
+  nonFiniteModule?: string;
+  /** The first parameter (layout order) whose gradient or value went non-finite. */
+  nonFiniteParameter?: string;
+}
+
 export interface DiagnosisView {
   step: number;
   totalSteps: number;
@@ -34,6 +45,8 @@ export interface DiagnosisView {
   config: ResolvedConfig;
   optimizer: OptimizerSpec;
   layout: ParamLayout;
+  /** A network (depth, units) rather than a test function's coordinates. */
+  network: boolean;
   history: RunHistory;
   stats: StepStats;
   /** Did `stats` get recomputed on this step (monitors.every)? */
@@ -57,6 +70,8 @@ export interface DiagnosisView {
   effLrP50First: number;
   /** ‖update‖ / ‖params‖ averaged over the last window. */
   updateRatio: number;
+  /** The bridge's facts about this step, when it sent any. */
+  facts?: StepFacts;
 }
 
 export function isAdaptive(o: OptimizerSpec): boolean {
@@ -142,7 +157,7 @@ export function gradientSmall(v: DiagnosisView): boolean {
 }
 
 export function isNetwork(v: DiagnosisView): boolean {
-  return v.config.model !== undefined && v.layout.layers.length > 0 && v.layout.layers[0].name !== 'params';
+  return v.network;
 }
 
 /** The config index of a layer (for fix paths `model.layers.<index>...`). */

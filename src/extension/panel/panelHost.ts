@@ -16,7 +16,7 @@ import { allowedFile } from './fileGuard';
 import { pythonKeywordEdit } from '../language/repairs';
 import { decimateForReplay, logStepsToCsv, stepsToCsv, thinBatch } from './replay';
 import type { LogSource } from './sources';
-import { scriptSetArgs } from '../../engine/fixes/script-keys';
+import { scriptSetArgs } from '../../engine/scriptKeys';
 
 export const PANEL_VIEW_TYPE = 'optiscope.panel';
 /** Step events per run in one replay; the log on disk keeps all of them. */

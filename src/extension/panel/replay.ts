@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import { LineSplitter, MAX_LINE_BYTES, parseEvent, type OptiscopeEvent, type StepEvent } from '../../engine/protocol';
 import { RunDigest } from '../runner/digest';
+import { judgeRecorded, StreamJudge } from '../../engine/monitors/stream-judge';
 
 /**
  * Keeps every non-step event and at most `maxSteps` step events per run (evenly spaced, always the
@@ -36,7 +37,9 @@ export function decimateForReplay(events: readonly OptiscopeEvent[], maxSteps: n
 }
 
 export interface LoadedLog {
+  /** The events, PyTorch runs judged again (their warnings are this version's verdicts). */
   events: OptiscopeEvent[];
+  /** The lines as recorded. */
   lines: string[];
   /** Lines that did not validate: counted, never forwarded. */
   invalid: number;
@@ -56,6 +59,9 @@ export function loadLogFile(file: string, maxBytes = 512 * 1024 * 1024): LoadedL
       out.lines.push(line);
     } else out.invalid++;
   }
+  // A PyTorch run's verdicts are decided when it is read, by the same judge as live (a log a script wrote
+  // with optiscope.watch(..., log=...) outside Optiscope has none of its own).
+  out.events = judgeRecorded(out.events);
   return out;
 }
 
@@ -127,7 +133,7 @@ export function streamLogFile(file: string, onProgress?: (fraction: number) => v
   return new Promise((resolve, reject) => {
     const size = fs.statSync(file).size;
     const out: LoadedDigest = { digest: new RunDigest(), invalid: 0, bytes: size };
-    const splitter = logSplitter(out);
+    const splitter = logSplitter(out, judged(out));
     let read = 0;
     let lastReport = 0;
     const stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
@@ -181,23 +187,34 @@ export function forEachLogLine(file: string, onLine: (line: string) => void, onO
  */
 export function readLogDigest(file: string, skip?: (line: string) => boolean): LoadedDigest {
   const out: LoadedDigest = { digest: new RunDigest(), invalid: 0, bytes: 0 };
-  out.bytes = forEachLogLine(file, (raw) => digestLine(out, raw, skip), () => out.invalid++);
+  const push = judged(out);
+  out.bytes = forEachLogLine(file, (raw) => digestLine(out, push, raw, skip), () => out.invalid++);
   return out;
 }
 
 /** Step lines as the engine and the bridge write them (key order fixed by encodeEvent). */
 export const isStepLine = (line: string): boolean => line.startsWith('{"type":"step"');
 
-function digestLine(out: LoadedDigest, raw: string, skip?: (line: string) => boolean): void {
+/**
+ * Where a log's events go: through the judge into the digest. A PyTorch run's verdicts are decided when
+ * it is read, by the same judge as live (a log a script wrote with optiscope.watch(..., log=...) outside
+ * Optiscope has none of its own); the engine's runs pass through unchanged.
+ */
+function judged(out: LoadedDigest): (e: OptiscopeEvent) => void {
+  const judge = new StreamJudge({ emit: (e) => out.digest.add(e) });
+  return (e) => judge.push(e);
+}
+
+function digestLine(out: LoadedDigest, push: (e: OptiscopeEvent) => void, raw: string, skip?: (line: string) => boolean): void {
   const line = raw.trim();
   if (!line || skip?.(line)) return;
   const r = parseEvent(line);
-  if (r.ok) out.digest.add(r.event);
+  if (r.ok) push(r.event);
   else out.invalid++;
 }
 
-function logSplitter(out: LoadedDigest): LineSplitter {
-  return new LineSplitter((raw) => digestLine(out, raw), () => out.invalid++, MAX_LINE_BYTES);
+function logSplitter(out: LoadedDigest, push: (e: OptiscopeEvent) => void): LineSplitter {
+  return new LineSplitter((raw) => digestLine(out, push, raw), () => out.invalid++, MAX_LINE_BYTES);
 }
 
 /** Every step of a log file as CSV, streaming through a fixed buffer (the log may be hundreds of MB). */

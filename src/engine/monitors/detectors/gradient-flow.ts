@@ -28,7 +28,8 @@ function rms(v: DiagnosisView, i: number): number {
  */
 function depthFix(v: DiagnosisView, exploding: boolean): Fix | undefined {
   const layers = v.config.model?.layers;
-  if (!layers?.length) return undefined;
+  // A script's model is not a config: clipping is the one fix that applies to it (`--set training.clip.norm`).
+  if (!layers?.length) return exploding && v.config.training.clip?.norm === undefined ? { path: 'training.clip.norm', value: 1 } : undefined;
   const hidden = layers.slice(0, -1).map((spec, i) => ({ spec, i }));
   const path = (i: number, key: string): string => `model.layers.${i}.${key}`;
   const matched = (spec: LayerSpec): boolean => {

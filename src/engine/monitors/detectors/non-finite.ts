@@ -34,6 +34,15 @@ export class NonFiniteDetector {
         break;
       }
     }
+    const module = v.facts?.nonFiniteModule;
+    const parameter = v.facts?.nonFiniteParameter;
+    if (module) {
+      // PyTorch's hooks tell more than the layer scan: the first module (in execution order) whose output
+      // went bad is where the NaN was born; everything after it, and every gradient, follows.
+      const owner = v.layout.layers.find((l) => l.name === module || module.startsWith(`${l.name}.`) || l.name.startsWith(`${module}.`));
+      if (owner) layer = owner.name;
+    }
+    const extra = (parameter ? ` The first parameter affected is ${parameter}.` : '') + (module ? ` The first module whose output went NaN/Inf is ${module}.` : '');
     const h = v.history;
     const rose = h.lastFiniteLoss >= v.rules.lrTooHigh.riseOverMin * h.minSmoothedOrFirst();
     const fix = rose || v.config.training.clip?.norm !== undefined
@@ -41,11 +50,13 @@ export class NonFiniteDetector {
       : { path: 'training.clip.norm', value: 1 };
     this.board.observe('non-finite', layer, {
       kind: 'non-finite', layer, severity: 'error',
-      message: `The ${where} became ${describe(v, where)} at step ${v.step}${layer ? ` (first in ${layer})` : ''}; the run has diverged.`,
+      message: `The ${where} became ${describe(v, where)} at step ${v.step}${layer ? ` (first in ${layer})` : ''}; the run has diverged.${extra}`,
       evidence: {
         firstStep: v.step, where, loss: v.loss, gradNorm: v.gradNorm, lastFiniteLoss: h.lastFiniteLoss,
         initialLoss: h.initialLoss, lossGrowth: h.lastFiniteLoss / h.initialLoss,
         ...(layer ? { firstLayer: layer } : {}),
+        ...(parameter ? { parameter } : {}),
+        ...(module ? { module } : {}),
       },
       fix,
       why: WHY,

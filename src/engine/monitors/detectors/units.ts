@@ -37,7 +37,8 @@ export class UnitsDetector {
             kind: 'dead-units', layer: layer.name, severity: 'warning',
             message: `${Math.round(frac * 100)}% of ${layer.name}'s ReLU units output zero on every example of the batch${zeroInit ? ' (its weights start at zero)' : ''}.`,
             evidence: { deadFraction: frac, units: layer.units ?? NaN, batchSize: v.batchSize, threshold: v.rules.deadUnits.fraction },
-            fix: initOk ? { path: layerPath(layer, 'activation'), value: 'leaky-relu' } : { path: layerPath(layer, 'init'), value: 'he' },
+            // A script's model is not a config: there is no key to point at.
+            ...(spec ? { fix: initOk ? { path: layerPath(layer, 'activation'), value: 'leaky-relu' } : { path: layerPath(layer, 'init'), value: 'he' } } : {}),
             why: WHY_DEAD,
             key: ['deadFraction'],
           };
@@ -54,7 +55,7 @@ export class UnitsDetector {
             kind: 'saturated-units', layer: layer.name, severity: 'warning',
             message: `${fmt(frac * 100)}% of ${layer.name}'s ${layer.activation} activations sit in the flat tails, where the slope is nearly zero.`,
             evidence: { saturatedFraction: frac, threshold: v.rules.saturatedUnits.fraction },
-            fix: !initOk ? { path: layerPath(layer, 'init'), value: want } : { path: layerPath(layer, 'batch_norm'), value: true },
+            ...(spec ? { fix: !initOk ? { path: layerPath(layer, 'init'), value: want } : { path: layerPath(layer, 'batch_norm'), value: true } } : {}),
             why: WHY_SAT,
             key: ['saturatedFraction'],
           };

@@ -2,8 +2,7 @@
  * The keys `optiscope run <script.py> --set` can change: the optimizer's hyperparameters and gradient
  * clipping by norm (python/optiscope/overrides.py). A model key is the script's code.
  */
-import type { Fix } from '../protocol';
-import { fixEdits } from './edits';
+import { fixEdits, type Fix } from './protocol';
 
 export const SCRIPT_SET_KEY = /^(?:training\.optimizer|race\.\d+)\.(?:lr|momentum|dampening|weight_decay|eps|alpha|rho|lr_decay|beta1|beta2|initial_accumulator_value|momentum_decay)$|^training\.clip\.norm$/;
 
