@@ -10,6 +10,9 @@ from optiscope.channel import Channel
 
 class UninstallTest(unittest.TestCase):
     def test_install_then_uninstall_restores_everything(self):
+        # From a clean state: other tests in this process may have watched optimizers (optiscope.watch
+        # installs the loss hook and leaves it for the process's lifetime).
+        hooks.uninstall()
         module_init, opt_init, backward = nn.Module.__init__, torch.optim.Optimizer.__init__, torch.autograd.backward
         events = []
         hooks.install(Channel(lambda b: events.append(b)), every=None, script=None, max_steps=None, hessian_every=0)

@@ -28,6 +28,12 @@ export interface LayerInfo {
   units?: number;
   activation?: ActivationName;
   batchNorm?: boolean;
+  /**
+   * PyTorch bridge: what the layer is, from the forward pass (the `layer-order` fact). Embeddings and
+   * positional tables are not "the first layer" of a depth comparison: their gradients are sparse or
+   * per position, not a signal passed back through the network.
+   */
+  role?: 'compute' | 'embedding' | 'positional';
 }
 
 export interface ParamLayout {

@@ -3,19 +3,17 @@
 // 40 steps each). `npm run bugs` prints the same results as a table, and `--heldout` runs the variants.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { FactJudge } from '../../src/engine/monitors/detectors/facts/judge';
 import type { WarningEvent } from '../../src/engine/protocol';
-import { ROOT, needTorch } from '../bridge/helpers';
+import { needTorch } from '../bridge/helpers';
 import { loadBugScripts, runBugScripts, type BugResult } from './suite';
 
 const STEPS = 40;
-// Until the Python port of the monitors (python/optiscope/diagnosis) is removed, its symptom verdicts
-// are part of the stream; its known drift (e.g. effective-lr-collapse on Adam) is another issue's. While
-// it exists, a control is asserted silent under the fact detectors (re-run on the control's recorded
-// stream) and the port's verdicts are printed; once it is gone, the whole stream must be silent.
-const PYTHON_PORT = existsSync(join(ROOT, 'python', 'optiscope', 'diagnosis'));
+// Healthy controls must raise nothing. The one exception is listed here with its reason and stays until
+// fixed: it is asserted to still happen, so fixing it fails this test until the entry is removed.
+// lstm_clip: clip_grad_norm_(0.25) holds every gradient norm the judge sees at or below 0.25 and SGD
+// creeps over the first 40 steps, so a stall with negative curvature reads as a saddle (issue: verdicts on
+// quantities the script forced, such as clipped gradients, must say so instead of inferring a critical point).
+const KNOWN_FALSE_POSITIVES: Record<string, string[]> = { lstm_clip: ['saddle-point'] };
 
 function describe(ws: readonly WarningEvent[]): string {
   return ws.map((w) => `${w.kind}@${w.source?.line ?? '?'} (${w.message.slice(0, 90)})`).join('\n  ') || 'none';
@@ -37,14 +35,13 @@ test('real-bug suite: each bug named on its line, each healthy control silent', 
       if (r.falsePositives.length) failures.push(`${s.name}: forbidden ${r.falsePositives.join(', ')}`);
       return;
     }
-    if (!PYTHON_PORT) {
-      if (r.warnings.length) failures.push(`${s.name} (healthy): raised\n  ${describe(r.warnings)}`);
-      return;
+    const known = KNOWN_FALSE_POSITIVES[s.name] ?? [];
+    const unexpected = r.warnings.filter((w) => !known.includes(w.kind));
+    if (unexpected.length) failures.push(`${s.name} (healthy): raised\n  ${describe(unexpected)}`);
+    for (const k of known) {
+      if (!r.warnings.some((w) => w.kind === k)) failures.push(`${s.name}: the known false positive ${k} is gone; remove it from KNOWN_FALSE_POSITIVES`);
+      else t.diagnostic(`${s.name} (healthy): known false positive ${k}`);
     }
-    const judge = new FactJudge();
-    const own = r.events.filter((e) => e.type !== 'warning').flatMap((e) => judge.observe(e));
-    if (own.length) failures.push(`${s.name} (healthy): the fact detectors raised\n  ${describe(own)}`);
-    if (r.warnings.length) t.diagnostic(`${s.name} (healthy): the Python port raised ${describe(r.warnings)}`);
   };
   results.forEach(check);
   assert.deepEqual(failures, []);

@@ -334,7 +334,7 @@ test('remote attach: loopback only; missing, wrong, non-string and polluted toke
     // The right token still works (once the server has seen the idle connections go).
     for (let attempt = 0; attempt < 50 && events.length === 0; attempt++) {
       const good = await openSocket('127.0.0.1', info.port);
-      good.socket.write(`{"token":"the-right-token"}\n${start}\n`);
+      good.socket.write(`${JSON.stringify({ hello: 'optiscope', protocol: 1, token: 'the-right-token' })}\n${start}\n`);
       for (let i = 0; i < 20 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
       good.socket.destroy();
     }

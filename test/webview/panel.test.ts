@@ -208,7 +208,9 @@ test('a script run’s fix reads as the script edit; one with no single-line edi
   ] }]);
   await frames(page);
   const lrCard = page.locator('.card[data-kind="lr-too-high"]');
-  assert.equal((await lrCard.locator('vscode-button[data-action="apply-fix"]').innerText()).trim(), 'Apply fix: lr=0.05 on train.py:19');
+  // A short button with the change as text beside it (it wraps in a narrow panel), in the script's terms.
+  assert.equal((await lrCard.locator('vscode-button[data-action="apply-fix"]').innerText()).trim(), 'Apply fix');
+  assert.equal((await lrCard.locator('.fix-what').innerText()).trim(), 'lr=0.05 on train.py:19');
   const vg = page.locator('.card[data-kind="vanishing-gradient"]');
   assert.equal(await vg.locator('[data-action="apply-fix"]').count(), 0, 'no button for an edit the extension cannot make');
   assert.match(await vg.locator('.suggestion').innerText(), /initialise net\.0 \(Linear 10→32\) with nn\.init\.kaiming_normal_/);

@@ -13,7 +13,7 @@
  * than their stream tells (full-batch, the config); their events pass through unchanged.
  */
 import type {
-  EndEvent, HessianEvent, OptiscopeEvent, SourceLocation, StartEvent, StepEvent, WarningEvent,
+  EndEvent, FactEvent, HessianEvent, OptiscopeEvent, SourceLocation, StartEvent, StepEvent, WarningEvent,
 } from '../protocol';
 import type { ResolvedConfig } from '../config/types';
 import { resolveConfig } from '../config/resolve';
@@ -152,6 +152,10 @@ export class StreamJudge {
       case 'end':
         this.o.emit(this.end(e));
         return;
+      case 'fact':
+        this.o.emit(e);
+        if (e.fact.kind === 'layer-order') this.layerRoles(e);
+        return;
       default:
         this.o.emit(e);
     }
@@ -159,6 +163,17 @@ export class StreamJudge {
 
   private key(run: string, rank: number | undefined): string {
     return rank === undefined ? run : `${run}\u0000${rank}`;
+  }
+
+  /** The bridge's forward-order fact: which layers are embeddings or positional tables (kept out of depth comparisons). */
+  private layerRoles(e: FactEvent): void {
+    const r = this.runs.get(this.key(e.run, e.rank));
+    if (!r || e.fact.kind !== 'layer-order') return;
+    const roles = new Map(e.fact.layers.map((l) => [l.name, l.role] as const));
+    for (const l of r.layout.layers) {
+      const role = roles.get(l.name);
+      if (role) l.role = role;
+    }
   }
 
   private start(e: StartEvent): void {

@@ -61,6 +61,12 @@ export function zeroInitFix(v: DiagnosisView): Fix | undefined {
   return zero.length ? fixOf(zero.map(({ spec, i }) => ({ path: `model.layers.${i}.init`, value: matchedInit(spec.activation) }))) : undefined;
 }
 
+/** Index of the first layer that is neither an embedding nor a positional table (0 when roles are unknown). */
+function firstComputeLayer(v: DiagnosisView): number {
+  const i = v.layout.layers.findIndex((l) => l.role === undefined || l.role === 'compute');
+  return i < 0 ? 0 : i;
+}
+
 export class GradientFlowDetector {
   private vanishLayer: number | null = null;
   private explodeLayer: number | null = null;
@@ -72,9 +78,11 @@ export class GradientFlowDetector {
     const L = v.layout.layers.length;
     const r = v.rules;
     const last = L - 1;
+    // The depth comparison starts at the first layer that passes the signal on (not an embedding table).
+    const first = firstComputeLayer(v);
     const lastRms = rms(v, last);
-    const firstRms = rms(v, 0);
-    const deep = L >= r.vanishingGradient.minLayers;
+    const firstRms = rms(v, first);
+    const deep = L - first >= r.vanishingGradient.minLayers;
     const ratio = lastRms > 0 ? firstRms / lastRms : NaN;
     const persist = Math.max(r.persist, Math.ceil(v.window / 2));
 
@@ -83,9 +91,9 @@ export class GradientFlowDetector {
     const secondary = this.board.anyLive('lr-too-high') || this.board.anyLive('exploding-gradient');
     if (deep && !secondary && Number.isFinite(ratio) && ratio < r.vanishingGradient.rmsRatio && firstSmall(v, firstRms)) {
       // Onset: scanning back from the output, the first layer already below the threshold.
-      let onset = 0;
+      let onset = first;
       let affected = 0;
-      for (let i = last - 1; i >= 0; i--) {
+      for (let i = last - 1; i >= first; i--) {
         if (rms(v, i) < r.vanishingGradient.rmsRatio * lastRms) {
           if (affected === 0) onset = i;
           affected++;
@@ -99,9 +107,11 @@ export class GradientFlowDetector {
         kind: 'vanishing-gradient', layer: layer.name, severity: 'warning',
         message: zeroInit
           ? `Gradients vanish below ${layer.name}: the weights start at zero, so every hidden unit gets the same (zero) gradient and they never differ.`
-          : `Gradients vanish from ${layer.name} down to ${v.layout.layers[0].name}: per parameter, ${v.layout.layers[0].name}'s gradient is ${fmt(ratio)} of ${v.layout.layers[last].name}'s.`,
+          : layer.name === v.layout.layers[first].name
+            ? `Gradients vanish at ${layer.name}: per parameter, its gradient is ${fmt(ratio)} of ${v.layout.layers[last].name}'s.`
+            : `Gradients vanish from ${layer.name} down to ${v.layout.layers[first].name}: per parameter, ${v.layout.layers[first].name}'s gradient is ${fmt(ratio)} of ${v.layout.layers[last].name}'s.`,
         evidence: {
-          firstLayer: v.layout.layers[0].name, lastLayer: v.layout.layers[last].name, onsetLayer: layer.name,
+          firstLayer: v.layout.layers[first].name, lastLayer: v.layout.layers[last].name, onsetLayer: layer.name,
           firstGradRms: firstRms, lastGradRms: lastRms, ratio, depth: L, affectedLayers: affected,
           threshold: r.vanishingGradient.rmsRatio,
         },
@@ -122,14 +132,14 @@ export class GradientFlowDetector {
     if (depthExplode || absExplode || growth) {
       let worst = 0;
       for (let i = 1; i < L; i++) if (rms(v, i) > rms(v, worst)) worst = i;
-      const pick = depthExplode ? 0 : worst;
+      const pick = depthExplode ? first : worst;
       if (this.explodeLayer === null || !this.board.isLive('exploding-gradient', v.layout.layers[this.explodeLayer].name)) this.explodeLayer = pick;
       const layer = v.layout.layers[this.explodeLayer];
       const fix = growth && !depthExplode ? { path: optimizerPath(v, 'lr'), value: round2(v.optimizer.lr / 10) } : depthFix(v, true);
       explode = {
         kind: 'exploding-gradient', layer: layer.name, severity: 'error',
         message: depthExplode
-          ? `Gradients explode towards the input: per parameter, ${v.layout.layers[0].name}'s gradient is ${fmt(ratio)}× ${v.layout.layers[last].name}'s.`
+          ? `Gradients explode towards the input: per parameter, ${v.layout.layers[first].name}'s gradient is ${fmt(ratio)}× ${v.layout.layers[last].name}'s.`
           : growth
             ? `The gradient norm has grown ≥${ex.growthFactor}× per step for ${h.growthRun} steps (now ${fmt(v.gradNorm)}, ${fmt(v.gradNorm / h.firstGradNorm)}× its start).`
             : `The gradient norm is ${fmt(v.gradNorm)} (largest in ${layer.name}); steps of this size throw the weights far from where they were.`,
