@@ -11,6 +11,8 @@ export interface ControlTarget {
   readonly done: boolean;
   /** Emits a landscape at the current parameters. */
   landscapeNow(): void;
+  /** Emits the Hessian's trace and spectral density at the current parameters. */
+  spectrumNow(): unknown;
 }
 
 type Handler<K extends ControlType> = (req: Extract<ControlRequest, { type: K }>, target: ControlTarget) => void;
@@ -18,6 +20,7 @@ type Handler<K extends ControlType> = (req: Extract<ControlRequest, { type: K }>
 /** One handler per request type: a new request type is one more line here. */
 const HANDLERS: { [K in ControlType]: Handler<K> } = {
   landscape: (_req, target) => target.landscapeNow(),
+  spectrum: (_req, target) => target.spectrumNow(),
 };
 
 export class ControlQueue {

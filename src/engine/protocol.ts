@@ -610,6 +610,8 @@ const requestId = z.string().min(1).max(100);
 export const CONTROL_REQUESTS = {
   /** A loss slice (network) or surface (2-D function) around the run's current parameters. */
   landscape: z.object({ type: z.literal('landscape'), id: requestId, run: runId.optional() }).strict(),
+  /** Hessian trace and spectral density at the run's current parameters (a `hessian` event with `spectrum`). */
+  spectrum: z.object({ type: z.literal('spectrum'), id: requestId, run: runId.optional() }).strict(),
 } as const;
 
 export type ControlType = keyof typeof CONTROL_REQUESTS;

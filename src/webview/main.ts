@@ -119,8 +119,8 @@ const ratio = chartBox('ratio', 'Update / weight ratio ‖Δw‖/‖w‖ per lay
 const curv = chartBox('curvature', 'Curvature: λ_max, λ_min and the 2/lr stability line');
 const edgeBox = chartBox('edge', EDGE_CHART_TITLE);
 const layerCurv = chartBox('layer-curvature', LAYER_CURVATURE_TITLE);
-// Hidden until the host can pass a request to the running engine (the control channel); the engine side
-// is one call, RunTrainer.spectrumNow(), which answers with a hessian event carrying `spectrum`.
+// Shown only while a live engine answers `spectrum` on its control channel (the answer is a hessian event
+// carrying `spectrum`); a PyTorch run does not, so it has no button.
 const spectrumButton = custom('vscode-button', { secondary: '', hidden: '', 'data-action': 'request-spectrum' }, 'Compute spectrum');
 const spectrumBox = chartBox('spectrum', SPECTRUM_TITLE, spectrumButton);
 const landscapeButton = custom('vscode-button', { secondary: '', hidden: '', 'data-action': 'request-landscape' }, 'Compute a loss slice around the current weights');
@@ -260,9 +260,19 @@ landscapeButton.addEventListener('click', () => {
   landscapeButton.setAttribute('disabled', '');
   landscapeButton.textContent = 'Computing the loss slice…';
 });
+/** The run a spectrum can be computed for now: live, and its process answers `spectrum`. */
+function spectrumTarget(): RunData | undefined {
+  const can = (r: RunData): boolean => !r.end && model.states.get(r.logId)?.state === 'live' && (model.states.get(r.logId)?.controls ?? []).includes('spectrum');
+  const sel = selectedRun(model, view);
+  return sel && can(sel) ? sel : model.runList().find(can);
+}
+
 spectrumButton.addEventListener('click', () => {
-  const r = selectedRun(model, view) ?? model.runList()[0];
-  if (r) host.post({ type: 'requestSpectrum', logId: r.logId, run: r.run });
+  const r = spectrumTarget();
+  if (!r) return;
+  host.post({ type: 'requestSpectrum', logId: r.logId, run: r.run });
+  spectrumButton.setAttribute('disabled', '');
+  spectrumButton.textContent = 'Computing the spectrum…';
 });
 header.race.addEventListener('click', () => {
   const first = model.runList()[0];
@@ -370,6 +380,15 @@ function frame(): void {
   if (view.tab === 'race' && (d.has('runs') || d.has('series'))) renderRanking(rankingBox, model, theme);
   // The slice button is for networks: a 2-D problem already has its surface.
   // The slice button only where a live engine can answer it (never a dead control).
+  // The same for the spectrum: shown only while a live engine can compute it; re-armed when one arrives.
+  if (d.has('runs') || d.has('curvature') || d.has('state')) {
+    const was = spectrumButton.hidden;
+    spectrumButton.hidden = spectrumTarget() === undefined;
+    if (d.has('curvature') || spectrumButton.hidden || was) {
+      spectrumButton.removeAttribute('disabled');
+      spectrumButton.textContent = 'Compute spectrum';
+    }
+  }
   if (d.has('runs') || d.has('landscape') || d.has('state')) {
     landscapeButton.hidden = sliceTarget() === undefined;
     if (d.has('landscape') || landscapeButton.hidden) {

@@ -56,7 +56,7 @@ test('a loss slice is computed on request by the running engine, around the weig
   const steps = () => run.events.filter((e) => e.type === 'step').length;
   const until = Date.now() + 30_000;
   while (steps() < 100 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-  assert.deepEqual(run.controls, ['landscape']);
+  assert.deepEqual(run.controls, ['landscape', 'spectrum']);
   const asked = steps();
   assert.equal(run.request({ type: 'landscape', id: 'panel-1' }), true);
   const t0 = Date.now();
@@ -70,6 +70,29 @@ test('a loss slice is computed on request by the running engine, around the weig
   assert.equal(exit.status, 'stopped');
   assert.equal(run.request({ type: 'landscape', id: 'late' }), false, 'a run that ended answers nothing');
   assert.deepEqual(run.controls, []);
+});
+
+test('the Hessian spectrum is computed on request by the running engine (trace and density, same HVP budget)', { skip }, async () => {
+  const run = networkRun(10_000_000);
+  run.start();
+  const steps = () => run.events.filter((e) => e.type === 'step').length;
+  const until = Date.now() + 30_000;
+  while (steps() < 50 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(run.controls.includes('spectrum'));
+  const asked = steps();
+  assert.equal(run.request({ type: 'spectrum', id: 'panel-2' }), true);
+  const t0 = Date.now();
+  const answered = () => run.events.find((e) => e.type === 'hessian' && e.spectrum !== undefined);
+  while (!answered() && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 20));
+  const h = answered();
+  assert.ok(h && h.type === 'hessian' && h.spectrum, 'a hessian event with a spectrum answered the request');
+  assert.equal(h.trigger, 'request');
+  assert.ok(h.step >= asked, `at the current weights (step ${h.step} ≥ ${asked} when asked)`);
+  assert.ok(h.spectrum.nodes.length > 0 && h.spectrum.nodes.every(Number.isFinite));
+  const mass = h.spectrum.weights.reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(mass - 1) < 1e-6, `the density's weights sum to 1 (${mass})`);
+  assert.ok(Number.isFinite(h.trace));
+  await run.stop();
 });
 
 test('a run without a control channel refuses requests instead of dropping them silently', { skip }, async () => {

@@ -248,10 +248,13 @@ export class PanelHost {
         if (!sent) this.deps.output.appendLine(`[panel] no loss slice for ${msg.run}: the run is not live or cannot compute one on request`);
         return;
       }
-      case 'requestSpectrum':
-        // Nor for spectra: the panel keeps its button hidden until one exists (the engine's side is
-        // RunTrainer.spectrumNow(), which emits the answer as a hessian event with `spectrum`).
+      case 'requestSpectrum': {
+        // Over the same channel: the engine answers with a `hessian` event carrying `spectrum`.
+        const run = this.sources.find((s) => s.logId === msg.logId)?.run;
+        const sent = run?.request({ type: 'spectrum', id: `panel-${Date.now().toString(36)}`, run: msg.run }) ?? false;
+        if (!sent) this.deps.output.appendLine(`[panel] no spectrum for ${msg.run}: the run is not live or cannot compute one on request`);
         return;
+      }
     }
   }
 
