@@ -6,15 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { resolveConfigText } from '../../src/engine/config/load';
-import { train } from '../../src/engine/train/trainer';
 import type { HessianEvent, OptiscopeEvent, StepEvent, WarningEvent } from '../../src/engine/protocol';
+import { trainEvents } from './helpers';
 
-async function run(yaml: string): Promise<OptiscopeEvent[]> {
-  const events: OptiscopeEvent[] = [];
-  await train(resolveConfigText(yaml, 'test.optiscope.yaml'), { emit: (e) => events.push(e) });
-  return events;
-}
 const scenario = (name: string): string => readFileSync(new URL(`../scenarios/${name}.optiscope.yaml`, import.meta.url), 'utf8');
 const steps = (ev: OptiscopeEvent[]): StepEvent[] => ev.filter((e): e is StepEvent => e.type === 'step');
 const probes = (ev: OptiscopeEvent[]): HessianEvent[] => ev.filter((e): e is HessianEvent => e.type === 'hessian');
@@ -31,7 +25,7 @@ function assertFinite(ev: OptiscopeEvent[]): void {
 }
 
 test('Adam past its edge: lr-too-high (edge-of-stability) from the preconditioned sharpness before the loss rises', async () => {
-  const ev = await run(scenario('lr-past-edge-adam'));
+  const ev = await trainEvents(scenario('lr-past-edge-adam'));
   const first = warnings(ev).find((w) => w.kind === 'lr-too-high');
   assert.ok(first, 'lr-too-high raised');
   assert.equal(first.evidence.rule, 'edge-of-stability');
@@ -54,7 +48,7 @@ test('Adam past its edge: lr-too-high (edge-of-stability) from the preconditione
 });
 
 test('Adam well inside its edge: preconditioned sharpness on every probe, no warning at all', async () => {
-  const ev = await run(scenario('healthy-quadratic-adam-inside-edge'));
+  const ev = await trainEvents(scenario('healthy-quadratic-adam-inside-edge'));
   assert.deepEqual(warnings(ev).map((w) => w.kind), []);
   const pre = probes(ev).filter((p) => p.preconditioned);
   assert.ok(pre.length >= 2, 'probes after the first update carry preconditioned');
@@ -64,7 +58,7 @@ test('Adam well inside its edge: preconditioned sharpness on every probe, no war
 });
 
 test('gradient descent on a network sharpens up to 2/lr and then trains at the edge (info, not lr-too-high)', async () => {
-  const ev = await run(`
+  const ev = await trainEvents(`
 seed: 1
 model:
   layers:

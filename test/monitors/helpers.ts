@@ -5,6 +5,8 @@
 import type { Activity, Batch, LayerInfo, Objective, ParamLayout, ParamSlice } from '../../src/engine/objective';
 import { resolveConfigText } from '../../src/engine/config/load';
 import type { ResolvedConfig } from '../../src/engine/config/types';
+import { train } from '../../src/engine/train/trainer';
+import type { OptiscopeEvent } from '../../src/engine/protocol';
 
 export class QuadraticForm implements Objective {
   readonly layout: ParamLayout;
@@ -59,6 +61,13 @@ export class QuadraticForm implements Objective {
 /** A config from YAML text (the real parser and defaults). */
 export function config(yaml: string): ResolvedConfig {
   return resolveConfigText(yaml, 'test.optiscope.yaml');
+}
+
+/** Every event the real trainer emits for a config given as YAML text. */
+export async function trainEvents(yaml: string): Promise<OptiscopeEvent[]> {
+  const events: OptiscopeEvent[] = [];
+  await train(config(yaml), { emit: (e) => events.push(e) });
+  return events;
 }
 
 /** A symmetric matrix Q·diag(λ)·Qᵀ with a Householder Q built from u: known spectrum, dense entries. */
@@ -124,4 +133,19 @@ model:
   loss: mse
 data: { dataset: moons, samples: 24, noise: 0.1 }
 training: { optimizer: { name: sgd, lr: 0.1 }, batch_size: full, steps: 10 }
+`;
+
+/**
+ * A 2-4-3-1 tanh network on 32 moons examples (three layers, 31 parameters), without `training` and
+ * `monitors`: each test appends its own.
+ */
+export const SMALL_NETWORK = `
+seed: 5
+model:
+  layers:
+    - { units: 4, activation: tanh }
+    - { units: 3, activation: tanh }
+    - { units: 1, activation: linear }
+  loss: mse
+data: { dataset: moons, samples: 32, noise: 0.1 }
 `;

@@ -8,21 +8,10 @@ import assert from 'node:assert/strict';
 import { CurvatureProbe } from '../../src/engine/monitors/curvature';
 import { buildObjective } from '../../src/engine/build';
 import { Rng } from '../../src/engine/rng';
-import { resolveConfigText } from '../../src/engine/config/load';
-import { train } from '../../src/engine/train/trainer';
-import type { HessianEvent, OptiscopeEvent } from '../../src/engine/protocol';
-import { config, denseHessian, jacobiEigenvalues } from './helpers';
+import type { HessianEvent } from '../../src/engine/protocol';
+import { config, denseHessian, jacobiEigenvalues, SMALL_NETWORK, trainEvents } from './helpers';
 
-const NET = `
-seed: 5
-model:
-  layers:
-    - { units: 4, activation: tanh }
-    - { units: 3, activation: tanh }
-    - { units: 1, activation: linear }
-  loss: mse
-data: { dataset: moons, samples: 32, noise: 0.1 }
-training: { optimizer: { name: sgd, lr: 0.1 }, batch_size: full, steps: 40 }
+const NET = `${SMALL_NETWORK}training: { optimizer: { name: sgd, lr: 0.1 }, batch_size: full, steps: 40 }
 monitors: { hessian: { every: 20 } }
 `;
 
@@ -45,9 +34,7 @@ test('each layer\'s block λ_max equals the dense block\'s to 1e-6', () => {
 });
 
 test('scheduled probes on a network carry λ_max per layer, named as the layout', async () => {
-  const events: OptiscopeEvent[] = [];
-  const cfg = resolveConfigText(NET, 'net.optiscope.yaml');
-  await train(cfg, { emit: (ev) => events.push(ev) });
+  const events = await trainEvents(NET);
   const hs = events.filter((ev): ev is HessianEvent => ev.type === 'hessian' && ev.trigger === 'scheduled');
   assert.ok(hs.length >= 2);
   for (const h of hs) {

@@ -3,41 +3,24 @@
  * Adam run (λ_max(P⁻¹H) against 38/lr) and a gradient-descent run (λ_max against 2/lr) side by side,
  * on a log scale, with no NaN anywhere on the panel.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { buildBundle, canvasPixels, frames, launch, openPanel, post, skipUnlessChromium, tabTo, type Bundle } from './browser';
-import { resolveConfigText } from '../../src/engine/config/load';
-import { train } from '../../src/engine/train/trainer';
+import { canvasPixels, frames, panelSuite, post, tabTo } from './browser';
+import { config, SMALL_NETWORK, trainEvents } from '../monitors/helpers';
 import type { OptiscopeEvent } from '../../src/engine/protocol';
 import { createMonitorSuite } from '../../src/engine/monitors';
 import { buildObjective } from '../../src/engine/build';
 import { Rng } from '../../src/engine/rng';
 
-const skip = skipUnlessChromium();
-let bundle: Bundle | undefined;
-let browser: Browser | undefined;
-
-before(async () => {
-  if (skip) return;
-  bundle = await buildBundle();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  bundle?.dispose();
-});
+const { skip, open, assertClean } = panelSuite();
 
 async function stream(yaml: string): Promise<unknown[]> {
-  const events: OptiscopeEvent[] = [];
-  await train(resolveConfigText(yaml, 'edge.optiscope.yaml'), { emit: (e) => events.push(e) });
+  const events = await trainEvents(yaml);
   // The wire form: what the extension posts (non-finite numbers would travel as strings).
   return events.map((e) => JSON.parse(JSON.stringify(e)) as unknown);
 }
 
 test('Curvature tab: sharpness against the edge per optimizer, log scale, no NaN', { skip }, async () => {
-  assert.ok(browser && bundle);
   const adam = await stream(`
 seed: 1
 problem: { function: quadratic, start: [1, 0.001], a: 1, b: 100 }
@@ -50,7 +33,7 @@ problem: { function: quadratic, start: [1, 1], a: 1, b: 10 }
 training: { optimizer: { name: momentum, lr: 0.05, momentum: 0.5 }, steps: 100 }
 monitors: { hessian: { every: 10 } }
 `);
-  const { page, rec } = await openPanel(browser, bundle);
+  const { page, rec } = await open();
   await post(page, [
     { type: 'runState', logId: 'adam', state: 'live' }, { type: 'events', logId: 'adam', events: adam },
     { type: 'runState', logId: 'gd', state: 'live' }, { type: 'events', logId: 'gd', events: gd },
@@ -69,28 +52,16 @@ monitors: { hessian: { every: 10 } }
   const text = await page.evaluate(() => document.body.innerText);
   assert.doesNotMatch(text, /NaN|Infinity/, 'no NaN on the panel');
   assert.match(text, /edge-of-stability|λ_max\(P⁻¹H\)/, 'the Adam verdict is on a card');
-  assert.deepEqual(rec.pageErrors, []);
-  assert.deepEqual(rec.consoleErrors, []);
-  await page.close();
+  await assertClean(page, rec);
 });
 
 test('Layers tab: λ_max of each layer\'s Hessian block, one line per layer', { skip }, async () => {
-  assert.ok(browser && bundle);
-  const net = await stream(`
-seed: 5
-model:
-  layers:
-    - { units: 4, activation: tanh }
-    - { units: 3, activation: tanh }
-    - { units: 1, activation: linear }
-  loss: mse
-data: { dataset: moons, samples: 32, noise: 0.1 }
-training: { optimizer: { name: adam, lr: 0.01 }, batch_size: full, steps: 60 }
+  const net = await stream(`${SMALL_NETWORK}training: { optimizer: { name: adam, lr: 0.01 }, batch_size: full, steps: 60 }
 monitors: { hessian: { every: 20 } }
 `);
   const withLayers = net.filter((e) => (e as { type: string; layers?: unknown[] }).type === 'hessian' && (e as { layers?: unknown[] }).layers?.length).length;
   assert.ok(withLayers >= 3);
-  const { page, rec } = await openPanel(browser, bundle);
+  const { page, rec } = await open();
   await post(page, [{ type: 'runState', logId: 'net', state: 'live' }, { type: 'events', logId: 'net', events: net }]);
   await frames(page);
   await tabTo(page, 'layers');
@@ -98,12 +69,10 @@ monitors: { hessian: { every: 20 } }
   assert.equal(await page.getAttribute('#chart-layer-curvature', 'data-datasets'), '3');
   assert.equal(Number(await page.getAttribute('#chart-layer-curvature', 'data-points')), 3 * withLayers);
   assert.ok((await canvasPixels(page, '#chart-layer-curvature')).inked > 500);
-  assert.deepEqual(rec.pageErrors, []);
-  await page.close();
+  await assertClean(page, rec);
 });
 
 test('Curvature tab: the requested spectrum drawn as a density; its button stays hidden without a channel', { skip }, async () => {
-  assert.ok(browser && bundle);
   const yaml = `
 seed: 5
 model:
@@ -115,11 +84,11 @@ data: { dataset: moons, samples: 64, noise: 0.1 }
 training: { optimizer: { name: adam, lr: 0.01 }, batch_size: full, steps: 20 }
 `;
   const run = await stream(yaml);
-  const cfg = resolveConfigText(yaml, 'edge.optiscope.yaml');
+  const cfg = config(yaml);
   const extra: OptiscopeEvent[] = [];
   const suite = createMonitorSuite({ run: 'adam', config: cfg, optimizer: cfg.training.optimizer, objective: buildObjective(cfg, new Rng(5)), emit: (e) => extra.push(e), totalSteps: 20 });
   assert.ok(suite.spectrumNow(null));
-  const { page, rec } = await openPanel(browser, bundle);
+  const { page, rec } = await open();
   await post(page, [{ type: 'runState', logId: 'net', state: 'live' }, { type: 'events', logId: 'net', events: [...run, ...extra.map((e) => JSON.parse(JSON.stringify(e)) as unknown)] }]);
   await frames(page);
   await tabTo(page, 'curvature');
@@ -128,6 +97,5 @@ training: { optimizer: { name: adam, lr: 0.01 }, batch_size: full, steps: 20 }
   assert.ok(Number(await page.getAttribute('#chart-spectrum', 'data-points')) > 50);
   assert.ok((await canvasPixels(page, '#chart-spectrum')).inked > 500);
   assert.ok(await page.isHidden('[data-action="request-spectrum"]'), 'no control channel yet: the button is hidden');
-  assert.deepEqual(rec.pageErrors, []);
-  await page.close();
+  await assertClean(page, rec);
 });

@@ -3,32 +3,17 @@
  * (deep sigmoid net) is fed to the panel; the card shows the before/after of the counterfactual run on
  * the same axes, with the final losses the stream carries, and Apply fix posts every edit of the fix.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { batches, buildBundle, frames, launch, openPanel, post, skipUnlessChromium, type Bundle } from './browser';
+import { batches, frames, panelSuite, post } from './browser';
 import { parseEvent, type WarningEvent } from '../../src/engine/protocol';
 
-const skip = skipUnlessChromium();
+const { skip, open, assertClean } = panelSuite();
 const root = join(__dirname, '..', '..');
-let bundle: Bundle | undefined;
-let browser: Browser | undefined;
-
-before(async () => {
-  if (skip) return;
-  bundle = await buildBundle();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  bundle?.dispose();
-});
 
 test('the card of a verified fix draws both runs and applies the whole fix', { skip }, async () => {
-  assert.ok(browser && bundle);
   const build = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, encoding: 'utf8' });
   assert.equal(build.status, 0, build.stderr);
   const r = spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'run', 'examples/deep-sigmoid.optiscope.yaml', '--format', 'ndjson'], { cwd: root, encoding: 'utf8', timeout: 180_000, maxBuffer: 256 * 1024 * 1024 });
@@ -39,7 +24,7 @@ test('the card of a verified fix draws both runs and applies the whole fix', { s
   const verified = events.find((e): e is WarningEvent => e?.type === 'warning' && e.fix?.verified !== undefined);
   assert.ok(verified?.fix?.verified, `the stream carries a verified fix: ${r.stderr} ${lines.filter((l) => l.includes('"warning"')).map((l) => l.slice(0, 100) + l.slice(-300)).join('\n')}`);
 
-  const { page, rec } = await openPanel(browser, bundle);
+  const { page, rec } = await open();
   await post(page, [{ type: 'config', readOnly: false }, ...batches('deep', wire, 200)]);
   await frames(page);
   const card = page.locator('.card[data-kind="vanishing-gradient"]');
@@ -62,7 +47,5 @@ test('the card of a verified fix draws both runs and applies the whole fix', { s
   assert.equal(posted.length, 1);
   assert.deepEqual(posted[0]?.fix?.edits, verified.fix.edits);
   assert.ok((verified.fix.edits?.length ?? 0) >= 12, 'every hidden layer: activation and init');
-  assert.deepEqual(rec.pageErrors, []);
-  assert.deepEqual(await rec.cspViolations(), []);
-  await page.close();
+  await assertClean(page, rec);
 });

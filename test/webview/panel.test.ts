@@ -3,41 +3,13 @@
  * from panelHtml under its strict CSP, with a stubbed acquireVsCodeApi, fed the recorded streams of
  * test/fixtures/streams through window.postMessage exactly as the extension posts them.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import {
-  batches, buildBundle, canvasPixels, frames, launch, openPanel, post, readStream, skipUnlessChromium, tabTo,
-  type Bundle, type Recorder,
-} from './browser';
+import type { Page } from 'playwright-core';
+import { batches, canvasPixels, frames, panelSuite, post, readStream, tabTo } from './browser';
 
-const skip = skipUnlessChromium();
-let bundle: Bundle | undefined;
-let browser: Browser | undefined;
-
-before(async () => {
-  if (skip) return;
-  bundle = await buildBundle();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  bundle?.dispose();
-});
-
-async function open(): Promise<{ page: Page; rec: Recorder }> {
-  assert.ok(browser && bundle);
-  return openPanel(browser, bundle);
-}
-
-/** Every page must end without a CSP violation, console error or uncaught exception. */
-async function assertClean(page: Page, rec: Recorder): Promise<void> {
-  assert.deepEqual(await rec.cspViolations(), [], 'securitypolicyviolation events');
-  assert.deepEqual(rec.consoleErrors, [], 'console errors');
-  assert.deepEqual(rec.pageErrors, [], 'uncaught errors');
-  await page.close();
-}
+/** Every page must end without a CSP violation, console error or uncaught exception (assertClean). */
+const { skip, open, assertClean } = panelSuite();
 
 const dataPoints = (page: Page, id: string): Promise<number> =>
   page.evaluate((sel) => Number(document.querySelector<HTMLCanvasElement>(sel)?.dataset['points'] ?? 0), `#chart-${id}`);
@@ -151,6 +123,8 @@ test('network stream: warning cards with evidence, why, and working buttons; lay
 
 /** Mean chroma (max − min of r, g, b) of an element's rendered pixels: ~0 for grey, large for a blue button. */
 async function colourfulness(target: import('playwright-core').Locator): Promise<number> {
+  // A blank page of its own in the panel's browser, to decode the screenshot.
+  const browser = target.page().context().browser();
   assert.ok(browser);
   const png = (await target.screenshot()).toString('base64');
   const blank = await browser.newPage();

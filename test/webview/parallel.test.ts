@@ -2,14 +2,12 @@
  * Parallel runs in the panel: the DOM-free data half in Node, and the built panel in Chromium drawing
  * each worker's staleness and distance and every worker's trajectory on the contour.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { resolveConfigText } from '../../src/engine/config/load';
-import { train } from '../../src/engine/train/trainer';
 import { encodeEvent, type OptiscopeEvent } from '../../src/engine/protocol';
 import { ParallelData } from '../../src/webview/parallel';
-import { batches, buildBundle, canvasPixels, frames, launch, openPanel, post, skipUnlessChromium, tabTo, type Bundle } from './browser';
+import { batches, canvasPixels, frames, panelSuite, post, tabTo } from './browser';
+import { trainEvents } from '../monitors/helpers';
 
 const CONFIG = `
 seed: 1
@@ -20,11 +18,7 @@ race:
   - { name: adam, lr: 0.02, parallel: { scheme: hogwild, workers: 3 } }
 `;
 
-async function events(): Promise<OptiscopeEvent[]> {
-  const out: OptiscopeEvent[] = [];
-  await train(resolveConfigText(CONFIG, 'par.optiscope.yaml'), { emit: (e) => out.push(e) });
-  return out;
-}
+const events = (): Promise<OptiscopeEvent[]> => trainEvents(CONFIG);
 
 test('ParallelData keeps every worker\'s staleness, distance and path per run, and forgets a cleared log', async () => {
   const data = new ParallelData(64);
@@ -40,22 +34,10 @@ test('ParallelData keeps every worker\'s staleness, distance and path per run, a
   assert.equal(data.runs.size, 0);
 });
 
-const skip = skipUnlessChromium();
-let bundle: Bundle | undefined;
-let browser: Browser | undefined;
-before(async () => {
-  if (skip) return;
-  bundle = await buildBundle();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  bundle?.dispose();
-});
+const { skip, open, assertClean } = panelSuite();
 
 test('the panel draws the workers: staleness and distance charts, and every worker on the contour', { skip }, async () => {
-  assert.ok(browser && bundle);
-  const { page, rec } = await openPanel(browser, bundle);
+  const { page, rec } = await open();
   const hidden = (id: string): Promise<boolean> => page.evaluate((s) => document.querySelector(`[data-chart="${s}"]`)!.classList.contains('hidden'), id);
   assert.equal(await hidden('workers-staleness'), true, 'hidden without a parallel run');
   const wire = (await events()).map((e) => JSON.parse(encodeEvent(e)) as unknown);
@@ -70,7 +52,5 @@ test('the panel draws the workers: staleness and distance charts, and every work
   await frames(page, 90);
   const workers = await page.evaluate(() => Number(document.querySelector<HTMLCanvasElement>('#chart-contour')?.dataset['workers'] ?? 0));
   assert.equal(workers, 6, 'three easgd replicas and three hogwild workers');
-  assert.deepEqual(rec.pageErrors, []);
-  assert.deepEqual(rec.consoleErrors, []);
-  await page.close();
+  await assertClean(page, rec);
 });
