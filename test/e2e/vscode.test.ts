@@ -129,14 +129,46 @@ async function shot(page: Page, name: string): Promise<string> {
 
 test('Optiscope: Run opens the panel beside the config, saves the log and lists the run', { skip, timeout: 600_000 }, async (t) => {
   const example = fs.readFileSync(path.join(ROOT, 'examples', 'rosenbrock-race.optiscope.yaml'), 'utf8');
-  const { page, ws, passed } = await launch(t, 'run', 'optiscope-demo', { 'demo.optiscope.yaml': example, 'single.optiscope.yaml': config(300) });
+  const pastEdge = fs.readFileSync(path.join(ROOT, 'examples', 'lr-too-high.optiscope.yaml'), 'utf8');
+  const { page, ws, passed } = await launch(t, 'run', 'optiscope-demo', {
+    'demo.optiscope.yaml': example, 'single.optiscope.yaml': config(300), 'fix.optiscope.yaml': pastEdge,
+  });
+
+  // "Apply fix" on a warning card edits the config through the extension. A config whose lr is past the
+  // edge ends with an active lr-too-high whose fix a counterfactual run verified; the card's button comes
+  // with the verified fix, and after the click the file on disk holds it.
+  await openFile(page, 'fix.optiscope.yaml');
+  await runCommand(page, 'Optiscope: Run');
+  await tab(page, 'Optiscope — fix.optiscope.yaml').first().waitFor({ timeout: 60_000 });
+  const fixFrame = await panelFrameHandle(page);
+  const fixLog = await waitFor('the lr-too-high run to end', () => runLogs(ws).find((f) => fs.readFileSync(f, 'utf8').includes('"type":"end"')));
+  const fixes = logEvents(fixLog)
+    .map((e) => (e as { type: string; fix?: { path: string; value: unknown } }).fix)
+    .filter((f): f is { path: string; value: unknown } => f !== undefined);
+  assert.ok(fixes.length > 0, 'the run suggested a fix');
+  const apply = fixFrame.getByRole('button', { name: /^Apply fix/ }).first();
+  await apply.waitFor({ timeout: 60_000 });
+  const original = fs.readFileSync(path.join(ws, 'fix.optiscope.yaml'), 'utf8');
+  await apply.click();
+  const after = await waitFor('the fix to be written to the config', () => {
+    const now = fs.readFileSync(path.join(ws, 'fix.optiscope.yaml'), 'utf8');
+    return now !== original ? now : undefined;
+  }, 30_000);
+  const doc: unknown = parseYaml(after);
+  const valueAt = (p: string) => p.split('.').reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), doc);
+  assert.ok(fixes.some((f) => JSON.stringify(valueAt(f.path)) === JSON.stringify(f.value)), 'the config holds a suggested fix');
+  await shot(page, 'e2e-fix-applied.png');
+  await runCommand(page, 'View: Close All Editors');
+  await tab(page, 'Optiscope').first().waitFor({ state: 'detached', timeout: 15_000 });
+
+  const fixRun = new Set(runLogs(ws));
   await openFile(page, 'demo.optiscope.yaml');
   await runCommand(page, 'Optiscope: Run');
 
   // The panel: a tab titled "Optiscope — …" whose webview draws charts.
   await tab(page, 'Optiscope').first().waitFor({ timeout: 60_000 });
   const frame = await panelFrameHandle(page);
-  const log = await waitFor('a run log with an end event', () => runLogs(ws).find((f) => fs.readFileSync(f, 'utf8').includes('"type":"end"')));
+  const log = await waitFor('a run log with an end event', () => runLogs(ws).find((f) => !fixRun.has(f) && fs.readFileSync(f, 'utf8').includes('"type":"end"')));
   const types = logEvents(log).map((e) => e.type);
   assert.equal(types[0], 'start');
   assert.ok(types.filter((x) => x === 'step').length > 10, 'steps were logged');
@@ -155,24 +187,6 @@ test('Optiscope: Run opens the panel beside the config, saves the log and lists 
     await shot(page, 'e2e-landscape.png');
   }
 
-  // "Apply fix" on a warning card edits the config through the extension (the file on disk changes to
-  // hold one of the fixes the run suggested).
-  const fixes = logEvents(log)
-    .map((e) => (e as { type: string; fix?: { path: string; value: unknown } }).fix)
-    .filter((f): f is { path: string; value: unknown } => f !== undefined);
-  const apply = frame.getByRole('button', { name: /^Apply fix/ }).first();
-  if (fixes.length && (await apply.isVisible().catch(() => false))) {
-    const before = fs.readFileSync(path.join(ws, 'demo.optiscope.yaml'), 'utf8');
-    await apply.click();
-    const after = await waitFor('the fix to be written to the config', () => {
-      const now = fs.readFileSync(path.join(ws, 'demo.optiscope.yaml'), 'utf8');
-      return now !== before ? now : undefined;
-    }, 30_000);
-    const doc: unknown = parseYaml(after);
-    const valueAt = (p: string) => p.split('.').reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), doc);
-    assert.ok(fixes.some((f) => JSON.stringify(valueAt(f.path)) === JSON.stringify(f.value)), 'the config holds a suggested fix');
-    await shot(page, 'e2e-fix-applied.png');
-  } else if (requireAll) assert.fail('the run suggested no fix to apply');
 
   // The Runs view lists the run under its config, with its final loss.
   const rows = await showRunsView(page);
@@ -193,7 +207,8 @@ test('Optiscope: Run opens the panel beside the config, saves the log and lists 
   await runCommand(page, 'View: Close All Editors');
   await tab(page, 'Optiscope').first().waitFor({ state: 'detached', timeout: 15_000 });
   await rows.filter({ hasText: /loss \S+/ }).first().click();
-  await tab(page, 'Optiscope — demo.optiscope.yaml').first().waitFor({ timeout: 30_000 });
+  // The first listed run is the demo's or the lr-too-high one's: either way titled by its config.
+  await tab(page, /^Optiscope — (demo|fix)\.optiscope\.yaml/).first().waitFor({ timeout: 30_000 });
   const reopened = await panelFrameHandle(page);
   await waitFor('the reopened panel to draw', async () => (await drawnCanvases(reopened)) > 0, 60_000);
 
