@@ -73,6 +73,9 @@ export function registerLanguageFeatures(
   const runs = new RunDiagnostics(cache, log);
   const lenses = new ConfigCodeLenses(() => setting(SETTINGS.codeLens));
   context.subscriptions.push(output, statics, preflight, runs, lenses);
+  // And once shortly after activation, for the config that was open before it.
+  const firstLenses = setTimeout(() => lenses.refresh(), 1000);
+  context.subscriptions.push({ dispose: () => clearTimeout(firstLenses) });
 
   const validateOnType = (): boolean => setting(SETTINGS.validate);
   const onOpen = (doc: vscode.TextDocument): void => {
@@ -128,6 +131,11 @@ export function registerLanguageFeatures(
     vscode.languages.registerHoverProvider(CONFIG_SELECTOR, new ConfigHovers(language)),
     vscode.languages.registerCompletionItemProvider(CONFIG_SELECTOR, new ConfigCompletions(language), ...ConfigCompletions.triggerCharacters),
     vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, lenses),
+    // A config already open when the extension activated can be laid out before the provider existed, and
+    // VS Code then shows no lens until the text changes: ask again when a config comes to the front.
+    vscode.window.onDidChangeActiveTextEditor((editor) => {
+      if (editor && isConfig(editor.document)) lenses.refresh();
+    }),
     vscode.commands.registerCommand(SHOW_RUN_COMMAND, (logPath?: unknown) => showRun(logPath)),
     vscode.commands.registerCommand(CHECK_COMMAND, async (arg?: unknown) => {
       const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
