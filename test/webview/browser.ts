@@ -168,6 +168,10 @@ export async function frames(page: Page, n = 2): Promise<void> {
   await page.evaluate(async (k) => {
     await new Promise((r) => setTimeout(r, 0));
     for (let i = 0; i < k; i++) await new Promise((r) => requestAnimationFrame(r));
+    // Then until no redraw is due: a chart that took long to draw is throttled for a while (up to 0.75 s)
+    // on a busy machine, and its attributes would still describe the previous data.
+    const until = performance.now() + 3000;
+    while (document.documentElement.hasAttribute('data-drawing') && performance.now() < until) await new Promise((r) => requestAnimationFrame(r));
   }, n);
 }
 
