@@ -17,7 +17,8 @@ from torch import nn
 
 from . import facts, naming, overrides, workers
 from .channel import Channel
-from .monitor import Monitor, StopTraining
+from .cadence import StopTraining
+from .monitor import Monitor
 from .source import caller_location
 
 _lock = threading.Lock()
@@ -71,9 +72,9 @@ def install_loss_hook() -> None:
                     # step(closure) computes it inside step(), so there it is looked at here.
                     if _closure_depth and m.link is not None and not m.ended:
                         guarded(m, m.watch_loss, d)
-                    if m.lockstep and not m.ended:
+                    if m.lockstep.active and not m.ended:
                         guarded(m, m.await_judged)  # the verdict on step N before step N + 2 backpropagates
-                    if m.probe_armed and m.closure is None and not m.ended:
+                    if m.probes.armed and m.closure is None and not m.ended:
                         _in_probe.on = True
                         try:
                             guarded(m, m.probe_with_loss, t)
@@ -243,7 +244,7 @@ def install(channel: Channel, every: Optional[int], script: Optional[str],
 
         nn.Module.__init__ = new_module_init  # type: ignore[method-assign]
         torch.optim.Optimizer.__init__ = new_opt_init  # type: ignore[method-assign]
-        workers.install(channel)
+        workers.install(channel, monitors.clear, finish)
     install_loss_hook()
     facts.install()  # the measuring patches of facts.py
 
