@@ -37,7 +37,15 @@ class _Anchor:
 _KEEP = _Anchor()
 
 
+def uninstall() -> None:
+    """Undoes install() as far as Python allows: fork handlers cannot be unregistered, so they do nothing
+    from now on."""
+    _state["channel"] = _state["forget"] = _state["finish"] = None
+
+
 def _before_fork() -> None:
+    if _state["finish"] is None:
+        return
     channel = _state["channel"]
     if channel is not None:
         channel.share_across_fork()
