@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from . import facts, naming, overrides, workers
+from .patches import unwrap_step
 from .channel import Channel
 from .cadence import StopTraining
 from .monitor import Monitor
@@ -164,9 +165,12 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
         return
     original = optimizer.step  # bound (possibly already wrapped by the profiler hook)
     had_own = "step" in vars(optimizer)
+    live = [True]  # False once detached: a wrapper put on top of this one still calls it, and it passes through
 
     def step(self: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
         global _closure_depth
+        if not live[0]:
+            return original(*args, **kwargs)
         closure = args[0] if args else kwargs.get("closure")
         if closure is None:
             loss = take_loss()
@@ -199,13 +203,7 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
         return out
 
     optimizer.step = types.MethodType(step, optimizer)  # type: ignore[method-assign]
-
-    def restore() -> None:
-        if had_own:
-            optimizer.step = original  # type: ignore[method-assign]
-        else:
-            del optimizer.step  # the class's step again
-    _detach.setdefault(id(monitor), []).append(restore)
+    _detach.setdefault(id(monitor), []).append(lambda: unwrap_step(optimizer, step, original, had_own, live))
 
 
 def detach_step(monitor: Monitor) -> None:

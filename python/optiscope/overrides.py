@@ -14,6 +14,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 
+from .patches import unwrap_step
+
 # Config keys whose PyTorch names differ: Adam-like betas are one tuple.
 _BETAS = {"beta1": 0, "beta2": 1}
 
@@ -74,9 +76,10 @@ def wrap_clip(optimizer: torch.optim.Optimizer, overrides: Optional[Dict[str, An
     original = optimizer.step
     had_own = "step" in vars(optimizer)
     norm = clip
+    live = [True]
 
     def step(self: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
-        if not args and kwargs.get("closure") is None:
+        if live[0] and not args and kwargs.get("closure") is None:
             params = [p for g in self.param_groups for p in g["params"] if p.grad is not None]
             if params:
                 torch.nn.utils.clip_grad_norm_(params, norm)
@@ -84,13 +87,7 @@ def wrap_clip(optimizer: torch.optim.Optimizer, overrides: Optional[Dict[str, An
 
     optimizer.step = types.MethodType(step, optimizer)  # type: ignore[method-assign]
 
-    def undo() -> None:
-        if had_own:
-            optimizer.step = original  # type: ignore[method-assign]
-        else:
-            del optimizer.step  # the class's step again
-
-    return undo
+    return lambda: unwrap_step(optimizer, step, original, had_own, live)
 
 
 _cache: Optional[Dict[str, Any]] = None
