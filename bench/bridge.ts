@@ -3,7 +3,7 @@
  * by the interpreter directly and under `python -m optiscope.run` through the engine's launcher
  * (bridge/launch.ts, as `optiscope run script.py` does: event pipe, every-step monitors, events parsed
  * and discarded). Each run times its own training loop after a warm-up. The overhead is in wall time:
- * the statistics, detectors and events are computed by the bridge's helper process on another core
+ * the statistics and events are computed by the bridge's helper process on another core
  * (python/optiscope/offload.py), so the training process's own CPU time would flatter it; that CPU
  * ratio is reported next to it. Plain and bridged runs alternate.
  */

@@ -286,8 +286,8 @@ class Monitor:
         self.lockstep.await_judged(self.steps, self.run, self.request_probe)
 
     def arm_probe(self, trigger: Optional[str]) -> None:
-        """An offloaded run's curvature probe (asked for by the helper's detectors, or scheduled): measured
-        on the next batch the script backpropagates."""
+        """A curvature probe (scheduled, or handed back by the helper process): measured on the next batch
+        the script backpropagates."""
         self.probes.arm(trigger)
 
     def _act_on(self, trigger: Optional[str]) -> None:

@@ -1,8 +1,9 @@
-"""Monitoring off the training process: a forked helper computes the statistics, runs the detectors and
-writes the events, so the training loop pays only for two small messages in shared memory per step.
+"""Monitoring off the training process: a forked helper computes the statistics and writes the events
+(the Node side judges them), so the training loop pays only for two small messages in shared memory per
+step.
 
-Why: in Python every torch call costs about a microsecond of dispatch and every detector line a few
-hundred nanoseconds; done inline, a mid-size MLP's step grew by ~3× (docs/performance.md). The helper
+Why: in Python every torch call costs about a microsecond of dispatch and every line of the statistics a
+few hundred nanoseconds; done inline, a mid-size MLP's step grew by ~3× (docs/performance.md). The helper
 runs on another core while the script does its next forward and backward.
 
 How the helper sees the numbers without copies:
