@@ -282,3 +282,16 @@ test('a 311 px panel: charts fit and span the whole run, tabs wrap, nothing scro
   assert.ok(wider > 500, `the chart grew with the panel (${wider} px)`);
   await assertClean(page, rec);
 });
+
+test('effective-lr bands: parameters with a zero gradient are counted apart and the count is shown', { skip }, async () => {
+  const { page, rec } = await open();
+  const layer = (name: string, zeroGrad?: number) => ({ name, gradNorm: 1, weightNorm: 1, updateNorm: 1e-3, effectiveLr: { min: 1e-3, p50: 2e-3, max: 5e-3 }, ...(zeroGrad ? { zeroGrad } : {}) });
+  const events: unknown[] = [{ type: 'start', run: 'adam', protocol: 1, config: {}, parameters: 90, layers: [{ name: 'fc1', parameters: 80 }, { name: 'fc2', parameters: 10 }] }];
+  for (let s = 1; s <= 40; s++) events.push({ type: 'step', run: 'adam', step: s, epoch: 0, loss: 1 / s, lr: 1e-3, gradNorm: 1, layers: [layer('fc1', s < 40 ? 12 : 1234), layer('fc2')] });
+  await post(page, [{ type: 'events', logId: 'z', events }]);
+  await tabTo(page, 'layers');
+  await page.waitForFunction(() => /zero gradient/.test(document.querySelector('[data-chart="efflr"] .chart-note')?.textContent ?? ''));
+  const note = await page.textContent('[data-chart="efflr"] .chart-note') ?? '';
+  assert.match(note, /1,234 parameters with a zero gradient at step 40 left out of the bands \(fc1 1,234\)/);
+  await assertClean(page, rec);
+});
