@@ -34,6 +34,8 @@ interface Ctx {
   charts: Record<'loss' | 'grad' | 'flowLines' | 'efflr' | 'ratio' | 'curvature', Chart<'line', Point[]>>;
   flowCanvas: HTMLCanvasElement;
   contourCanvas: HTMLCanvasElement;
+  /** The landscape's legend (runs' trajectories, workers, minima). */
+  contourLegend?: HTMLElement;
   /** Parallel runs' workers (docs/parallel.md): two charts and their contour paths. */
   parallel?: { data: ParallelData; staleness: Chart<'line', Point[]>; distance: Chart<'line', Point[]>; show(on: boolean): void };
   /**
@@ -371,7 +373,7 @@ export function buildViews(c: Ctx): ChartView[] {
       });
     });
 
-  const contour = new ContourView(c.contourCanvas);
+  const contour = new ContourView(c.contourCanvas, c.contourLegend);
   let contourSig = '';
   let animating = false;
   const contourView: ChartView = {
@@ -385,7 +387,7 @@ export function buildViews(c: Ctx): ChartView[] {
       const workers = (c.parallel?.data.workerPaths() ?? []).map((w) => ({
         key: w.key, colorIndex: model.runs.get(w.runKey)?.colorIndex ?? 0, pts: w.pts,
       }));
-      animating = contour.draw(land, runs, T(), workers);
+      animating = contour.draw(land, runs, T(), workers, (r) => runLabel(r, model));
       return animating;
     },
     invalidate() {
