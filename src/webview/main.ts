@@ -316,6 +316,9 @@ function onMessage(msg: ToWebview): void {
       break;
     case 'runState':
       model.setState(msg);
+      // The badge at once, not after the next frame's charts: "stopped" and "ended" must not wait for
+      // a redraw that takes hundreds of milliseconds on a busy machine.
+      renderHeader(header, model, rejected);
       break;
     case 'config':
       if (msg.maxPoints !== undefined) model.setMaxPoints(msg.maxPoints);

@@ -344,3 +344,18 @@ test('Landscape: legend, axis titles and numbers; trajectories that leave the su
   assert.equal(stray, 0, 'trajectories stay inside the plot');
   await assertClean(page, rec);
 });
+
+test('the badge says "stopped" as the state message is handled, not after the next frame\'s charts', { skip }, async () => {
+  const { page, rec } = await open();
+  const { wire } = readStream('deep-sigmoid-race');
+  await post(page, [{ type: 'runState', logId: 'ds', state: 'live' }, ...batches('ds', wire.slice(0, 400), 100)]);
+  await frames(page);
+  assert.equal(await page.textContent('.status'), 'live');
+  // Read in a listener that runs right after the panel's own, in the same task: no frame in between.
+  const badge = await page.evaluate(() => new Promise<string>((resolve) => {
+    window.addEventListener('message', () => resolve(document.querySelector('.status')?.textContent ?? ''), { once: true });
+    window.postMessage({ type: 'runState', logId: 'ds', state: 'stopped' }, '*');
+  }));
+  assert.equal(badge, 'stopped');
+  await assertClean(page, rec);
+});
