@@ -199,7 +199,11 @@ export class ContourView {
     }
     ctx.restore();
     for (const t of workers.slice(0, 1)) entries.push({ label: 'workers (dashed)', color: withAlpha(seriesColor(theme, t.colorIndex), 0.8), mark: 'worker' });
-    if (land?.points?.length) entries.push({ label: land.kind === 'slice' ? 'current weights' : 'minimum', color: theme.foreground, mark: 'minimum' });
+    if (land?.points?.length) {
+      // The markers' own names (minimum, saddle, …); a slice's point is the current weights.
+      const names = [...new Set(land.points.map((p) => p.label).filter((l): l is string => !!l))];
+      entries.push({ label: names.length ? names.join(', ') : land.kind === 'slice' ? 'current weights' : 'known minimum', color: theme.foreground, mark: 'minimum' });
+    }
     this.showLegend(entries);
     this.canvas.dataset['paths'] = String(paths.length);
     this.canvas.dataset['shown'] = String(shown);

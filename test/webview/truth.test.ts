@@ -313,6 +313,7 @@ test('Landscape: legend, axis titles and numbers; trajectories that leave the su
   assert.ok((ds['legend'] ?? '').split('\n').length >= 3, `a legend entry per run (${ds['legend']})`);
   const legend = await page.textContent('[data-chart="contour"] .contour-legend') ?? '';
   for (const run of ['sgd', 'momentum', 'adam']) assert.ok(legend.includes(run), `the legend names ${run}: ${legend}`);
+  assert.ok((ds['legend'] ?? '').split('\n').includes('saddle'), 'the × marker is named as the event names it (a saddle here, not a minimum)');
   assert.equal(ds['xTitle'], 'parameter 1 (x)');
   assert.equal(ds['yTitle'], 'parameter 2 (y)');
   assert.equal((ds['xTicks'] ?? '').split('\n').length, 5);
