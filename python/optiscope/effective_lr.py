@@ -15,7 +15,7 @@ rule reads the state after the update. Optimizers not listed report their group'
 """
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 
@@ -140,3 +140,32 @@ def post_step_tensor(optimizer: torch.optim.Optimizer, p: torch.Tensor, group: D
 
 def group_lrs(optimizer: torch.optim.Optimizer) -> List[float]:
     return [_f(g["lr"]) for g in optimizer.param_groups]
+
+
+def zero_gradient(grad: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+    """Where the gradient is exactly zero (a bool tensor), taken when the gradient is read: a helper
+    process reads the step's gradients while the optimizer updates, before the next zero_grad()."""
+    if grad is None or grad.is_sparse:
+        return None
+    return grad == 0
+
+
+def with_gradient(src: EffSource, zero: Optional[torch.Tensor]) -> Tuple[EffSource, Optional[torch.Tensor]]:
+    """`src` restricted to the elements that received a gradient this step (`zero`: zero_gradient()),
+    and how many did not.
+
+    One definition with the engine (src/engine/monitors/stats.ts): a parameter whose gradient is exactly
+    zero (a dead unit, an unused embedding row) has no step to measure (Adam would report lr/ε for it),
+    so it is left out of the band and counted apart. Left-out elements become NaN in the key; the
+    summary ignores NaN keys (`nan_minmax`, `torch.nanmedian`). Stays on the device (no host read)."""
+    if zero is None or zero.shape != src.key.shape:
+        return src, None
+    key = src.key.detach().to(torch.float64) if not src.key.is_floating_point() else src.key.detach()
+    return EffSource(key.masked_fill(zero, math.nan), src.fn, src.decreasing, src.signature, src.host), zero.sum()
+
+
+def nan_minmax(k: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(min, max) of `k` ignoring NaN: +inf and −inf when every value is NaN (the caller reads an empty
+    band from min > max)."""
+    nan = torch.isnan(k)
+    return k.masked_fill(nan, math.inf).amin(), k.masked_fill(nan, -math.inf).amax()

@@ -69,17 +69,6 @@ def gather(scalars: Sequence[torch.Tensor], cpu: bool = False) -> List[float]:
     return out
 
 
-def _min(xs: List[float]) -> float:
-    """min() as torch computes it: NaN when any value is NaN."""
-    m = min(xs)
-    return m if m == m and all(x == x for x in xs) else math.nan
-
-
-def _max(xs: List[float]) -> float:
-    m = max(xs)
-    return m if m == m and all(x == x for x in xs) else math.nan
-
-
 def _weighted_median(pairs: List[Tuple[float, int]]) -> float:
     """Median of values repeated n times, averaging the two middle ones for an even count (as the
     engine's medianInPlace)."""
@@ -130,7 +119,6 @@ class StepStats:
 # How often (in monitored steps) the parameter copies are checked against the parameters' shapes,
 # dtypes and devices (a mismatch in shape or device is also caught when it happens).
 RECHECK_BUFFERS = 64
-UPPER_BY_MASK = True
 # From this many parameter tensors on, the copy uses two `_foreach` calls instead of one `copy_` per
 # tensor (one pass less over the memory, more calls).
 FOREACH_COPY_FROM = 24
@@ -158,6 +146,7 @@ class StatsCollector:
             for p in group["params"]:
                 self.group_of[id(p)] = group
         self._grad: List[Optional[torch.Tensor]] = []
+        self._zero: List[Optional[torch.Tensor]] = []
         self._before: List[torch.Tensor] = []
         self._pre_eff: Dict[int, effective_lr.EffSource] = {}
         self._buffers: List[torch.Tensor] = []
@@ -176,6 +165,8 @@ class StatsCollector:
 
     def _grad_norms(self) -> None:
         grads = [p.grad for p in self.flat]
+        # Where each gradient is exactly zero, read with the norms (a helper reads them during the update).
+        self._zero = [effective_lr.zero_gradient(g) for g in grads]
         if all(g is not None for g in grads):
             self._grad = _norms(grads)  # type: ignore[arg-type]
             return
@@ -215,6 +206,7 @@ class StatsCollector:
 
     def clear_grad_norms(self) -> None:
         self._grad = []
+        self._zero = []
 
     def snapshot(self) -> None:
         """The parameters as they are now, as the `before` of the next `after()` (the helper process
@@ -252,44 +244,29 @@ class StatsCollector:
             sample = torch.cat(samples) if len(samples) > 1 else samples[0]
             if stride == 1:  # the sample is the whole layer: its min and max are the layer's
                 keys = [sample]
+            # Keys of parameters without a gradient are NaN (effective_lr.with_gradient): every
+            # reduction skips them, and the count of the rest is not known on the host, so the two
+            # middle values are both selected (lower median of the sample and of its negation).
             for k in keys:
-                scalars.extend(torch.aminmax(k))
-            size = sample.numel()
-            even = size % 2 == 0
-            lo_t = sample.median()
-            scalars.append(lo_t)
-            if even and UPPER_BY_MASK:
-                # The upper middle value without a second selection (a median costs a data-dependent
-                # quickselect, ~10 ns per element once the data changes between calls): it is `lo`
-                # when more than size/2 values are <= lo, else the smallest value above lo. Four
-                # branch-free passes over the sample, exactly the same value.
-                below = sample <= lo_t
-                scalars.append(below.sum())
-                scalars.append(sample.masked_fill(below, math.inf).min())
-            elif even:
-                scalars.append(sample.neg().median())
+                scalars.extend(effective_lr.nan_minmax(k))
+            scalars.append(sample.nanmedian())
+            scalars.append(sample.neg().nanmedian())
             nk = len(keys)
             decreasing = first.decreasing
 
             def finish(v: List[float]) -> Tuple[float, float, float]:
                 ends = v[at : at + 2 * nk]
-                lo = v[at + 2 * nk]
-                if even and not UPPER_BY_MASK:
-                    hi = -v[at + 2 * nk + 1]
-                elif even:
-                    hi = lo if v[at + 2 * nk + 1] >= size // 2 + 1 or lo != lo else v[at + 2 * nk + 2]
-                else:
-                    hi = lo
-                f_min, f_max = host(_min(ends[0::2])), host(_max(ends[1::2]))  # type: ignore[misc]
+                lo, hi = v[at + 2 * nk], -v[at + 2 * nk + 1]
+                f_min, f_max = host(min(ends[0::2])), host(max(ends[1::2]))  # type: ignore[misc]
                 mid = (host(lo) + host(hi)) / 2  # type: ignore[misc]
                 return (f_max, mid, f_min) if decreasing else (f_min, mid, f_max)
 
             return finish
         if all(s.signature is not None and s.signature == first.signature for s in sources):
-            ends = torch.stack([torch.stack(torch.aminmax(k)) for k in keys])
+            ends = torch.stack([torch.stack(effective_lr.nan_minmax(k)) for k in keys])
             sample = torch.cat(samples) if len(samples) > 1 else samples[0]
-            lo = sample.median()
-            hi = lo if sample.numel() % 2 else -(-sample).median()
+            lo = sample.nanmedian()
+            hi = -(-sample).nanmedian()
             m = first.fn(torch.stack([ends[:, 0].min(), ends[:, 1].max(), lo, hi]))
             scalars.extend((m[1] if first.decreasing else m[0], (m[2] + m[3]) / 2, m[0] if first.decreasing else m[1]))
         else:
@@ -297,11 +274,13 @@ class StatsCollector:
             highs: List[torch.Tensor] = []
             mapped: List[torch.Tensor] = []
             for s, k, smp in zip(sources, keys, samples):
-                e = s.fn(torch.cat([torch.stack(torch.aminmax(k)), smp]))
+                e = s.fn(torch.cat([torch.stack(effective_lr.nan_minmax(k)), smp]))
                 lows.append(e[1] if s.decreasing else e[0])
                 highs.append(e[0] if s.decreasing else e[1])
                 mapped.append(e[2:])
-            scalars.extend((torch.stack(lows).min(), _median(torch.cat(mapped)), torch.stack(highs).max()))
+            m = torch.cat(mapped)
+            scalars.extend((effective_lr.nan_minmax(torch.stack(lows))[0], (m.nanmedian() - m.neg().nanmedian()) / 2,
+                            effective_lr.nan_minmax(torch.stack(highs))[1]))
         return lambda v: (v[at], v[at + 1], v[at + 2])
 
     def after(
@@ -338,19 +317,34 @@ class StatsCollector:
             scalars.extend(grads if all_grads else [g for g in grads if g is not None])  # type: ignore[misc]
             eff: List[Optional[Callable[[List[float]], Tuple[float, float, float]]]] = []
             const_lr: Dict[int, List[Tuple[float, int]]] = {}
+            # Per layer: where its zero-gradient counts sit in `scalars`, how many, and its parameters
+            # with a gradient (the band is over those that received a nonzero one: effective_lr.with_gradient).
+            zero_at: List[Tuple[int, int, int]] = []
             optimizer, group_of, pre_eff = self.optimizer, self.group_of, self._pre_eff
+            zero_masks = self._zero
             for li, (_, a, b, params) in enumerate(self._layers):
                 sources: List[effective_lr.EffSource] = []
-                for p in params:
+                zeros: List[torch.Tensor] = []
+                numel = 0
+                for k, p in enumerate(params):
                     if p.grad is None:  # not updated this step
                         continue
                     group = group_of.get(id(p), {})
                     src = None if self._constant_eff else (pre_eff.get(id(p)) or effective_lr.post_step(optimizer, p, group))
+                    numel += p.numel()
+                    mask = zero_masks[a + k] if a + k < len(zero_masks) else None
                     if src is not None:
+                        src, z = effective_lr.with_gradient(src, mask)
                         sources.append(src)
-                    elif "lr" in group:
-                        const_lr.setdefault(li, []).append((float(group["lr"]), p.numel()))
+                    else:
+                        z = None if mask is None else mask.sum()
+                        if "lr" in group:
+                            const_lr.setdefault(li, []).append((float(group["lr"]), p.numel()))
+                    if z is not None:
+                        zeros.append(z)
                 eff.append(self._eff_device(li, sources, scalars) if sources else None)
+                zero_at.append((len(scalars), len(zeros), numel))
+                scalars.extend(zeros)
             at_m = len(scalars)
             scalars.extend(flag for _, flag in module_flags)
             at_a = len(scalars)
@@ -380,8 +374,14 @@ class StatsCollector:
         lp: List[float] = []
         for li, (name, a, b, _) in enumerate(self._layers):
             summary = eff[li]
-            if summary is not None:
+            z_at, z_n, numel = zero_at[li]
+            zero = int(sum(values[z_at : z_at + z_n]))
+            if numel and zero >= numel:  # no parameter received a gradient: no band (as the engine)
+                e_min = e_p50 = e_max = math.nan
+            elif summary is not None:
                 e_min, e_p50, e_max = summary(values)
+                if not e_min <= e_max:  # every key NaN (non-finite state): no band
+                    e_min = e_p50 = e_max = math.nan
             elif li in const_lr:
                 pairs = const_lr[li]
                 e_min, e_p50, e_max = min(v for v, _ in pairs), _weighted_median(pairs), max(v for v, _ in pairs)
@@ -392,6 +392,8 @@ class StatsCollector:
             u = math.sqrt(sum([x * x for x in unorms[a:b]]))
             stat: Dict[str, object] = {"name": name, "gradNorm": g, "weightNorm": w, "updateNorm": u,
                                        "effectiveLr": {"min": e_min, "p50": e_p50, "max": e_max}}
+            if zero:
+                stat["zeroGrad"] = zero
             if name in dead:
                 stat["deadFraction"] = dead[name]
             if name in sat:
@@ -410,6 +412,7 @@ class StatsCollector:
                     break
         self._before = []
         self._grad = []
+        self._zero = []
         self._pre_eff = {}
         groups = self.optimizer.param_groups
         return StepStats(

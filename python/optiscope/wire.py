@@ -9,7 +9,7 @@ from typing import Tuple
 STEP_FIELDS: Tuple[str, ...] = ("type", "run", "step", "epoch", "loss", "lr", "gradNorm", "layers", "params", "rank",
                                 "valLoss", "accuracy", "parallel", "facts")
 LAYER_FIELDS: Tuple[str, ...] = ("name", "gradNorm", "weightNorm", "updateNorm", "effectiveLr", "gradHist", "lrHist",
-                                 "deadFraction", "saturatedFraction")
+                                 "zeroGrad", "deadFraction", "saturatedFraction")
 
 # A non-finite float on the wire (wire.ts's NON_FINITE).
 NAN, INFINITY, MINUS_INFINITY = "NaN", "Infinity", "-Infinity"

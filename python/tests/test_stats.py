@@ -97,3 +97,55 @@ class StatsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ZeroGradientTest(unittest.TestCase):
+    """The effective-lr band is over parameters that received a gradient; the others are counted apart
+    (the engine's definition, src/engine/monitors/stats.ts)."""
+
+    def run_dead_unit(self, make_opt, steps: int = 3):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1))
+        with torch.no_grad():  # unit 0 of the hidden layer is dead: its weights never get a gradient
+            model[0].weight[0].fill_(-1.0)
+            model[0].bias[0] = -100.0
+        opt = make_opt(model.parameters())
+        layout = naming.build_layout([p for g in opt.param_groups for p in g["params"]], [model])
+        stats = StatsCollector(opt, layout)
+        x, y = torch.rand(32, 4), torch.randn(32, 1)
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            stats.before()
+            opt.step()
+            s = stats.after(loss.detach())
+        return model, opt, s
+
+    def test_adam_band_leaves_out_lr_over_eps(self):
+        model, opt, s = self.run_dead_unit(lambda ps: torch.optim.Adam(ps, lr=1e-3))
+        first = s.layers[0]
+        zeros = int((model[0].weight.grad == 0).sum() + (model[0].bias.grad == 0).sum())
+        self.assertGreaterEqual(zeros, 5)  # at least the dead unit's 4 weights and its bias
+        self.assertEqual(first["zeroGrad"], zeros)
+        # Reference: the effective lr of the parameters whose gradient is nonzero, by torch.
+        effs = []
+        for p in (model[0].weight, model[0].bias):
+            v = opt.state[p]["exp_avg_sq"].double()
+            t = opt.state[p]["step"].item()
+            e = (1e-3 / (1 - 0.9**t)) / (v.sqrt() / math.sqrt(1 - 0.999**t) + 1e-8)
+            effs.append(e[p.grad != 0])
+        e = torch.cat(effs)
+        self.assertLess(first["effectiveLr"]["max"], 1e3)  # not lr/ε = 1e5
+        self.assertAlmostEqual(first["effectiveLr"]["max"], float(e.max()), delta=1e-9 * float(e.max()))
+        self.assertAlmostEqual(first["effectiveLr"]["min"], float(e.min()), delta=1e-9 * float(e.max()))
+        self.assertAlmostEqual(first["effectiveLr"]["p50"], float(_median(e)), delta=1e-9 * float(e.max()))
+        # The output layer's weights from dead units get no gradient either (their input is 0).
+        self.assertEqual(s.layers[1].get("zeroGrad", 0), int((model[2].weight.grad == 0).sum() + (model[2].bias.grad == 0).sum()))
+
+    def test_sgd_counts_zero_gradients_too(self):
+        model, _, s = self.run_dead_unit(lambda ps: torch.optim.SGD(ps, lr=0.1), steps=1)
+        zeros = int((model[0].weight.grad == 0).sum() + (model[0].bias.grad == 0).sum())
+        self.assertGreaterEqual(zeros, 5)
+        self.assertEqual(s.layers[0]["zeroGrad"], zeros)
+        self.assertEqual(s.layers[0]["effectiveLr"]["p50"], 0.1)

@@ -91,8 +91,11 @@ export const layerStatSchema = z.object({
   effectiveLr: z.object({ min: num, p50: num, max: num }),
   /** Extension: distribution of |gradient| over the layer's parameters (fixed log bins). */
   gradHist: histogramSchema.optional(),
-  /** Extension: distribution of the effective learning rate over the layer's parameters. */
+  /** Extension: distribution of the effective learning rate over the layer's parameters that received a gradient. */
   lrHist: histogramSchema.optional(),
+  /** Extension: how many of the layer's parameters had a gradient of exactly zero this step; they are
+   * left out of effectiveLr and lrHist (absent when none). */
+  zeroGrad: int.optional(),
   /** Extension: fraction of the layer's units that output zero for the whole batch (ReLU family). */
   deadFraction: num.optional(),
   /** Extension: fraction of the layer's unit activations in the flat tails of sigmoid/tanh. */
@@ -464,6 +467,7 @@ function encodeLayer(l: LayerStat): string {
     `"effectiveLr":{"min":${n(e.min)},"p50":${n(e.p50)},"max":${n(e.max)}}`;
   if (l.gradHist !== undefined) s += `,"gradHist":${hist(l.gradHist)}`;
   if (l.lrHist !== undefined) s += `,"lrHist":${hist(l.lrHist)}`;
+  if (l.zeroGrad !== undefined) s += `,"zeroGrad":${l.zeroGrad}`;
   if (l.deadFraction !== undefined) s += `,"deadFraction":${n(l.deadFraction)}`;
   if (l.saturatedFraction !== undefined) s += `,"saturatedFraction":${n(l.saturatedFraction)}`;
   return s + '}';

@@ -47,7 +47,7 @@ function isLayer(l: unknown): boolean {
     isName(l['name']) && isFinite(l['gradNorm']) && isFinite(l['weightNorm']) && isFinite(l['updateNorm']) &&
     isFinite(e['min']) && isFinite(e['p50']) && isFinite(e['max']) &&
     optFinite(l['deadFraction']) && optFinite(l['saturatedFraction']) &&
-    optHistogram(l['gradHist']) && optHistogram(l['lrHist'])
+    optHistogram(l['gradHist']) && optHistogram(l['lrHist']) && (l['zeroGrad'] === undefined || isCount(l['zeroGrad']))
   );
 }
 

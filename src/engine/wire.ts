@@ -10,7 +10,7 @@
 export const STEP_FIELDS = ['type', 'run', 'step', 'epoch', 'loss', 'lr', 'gradNorm', 'layers', 'params', 'rank', 'valLoss', 'accuracy', 'parallel', 'facts'] as const;
 /** The fields the hand-written fast path checks in place; the others (the bridge's `facts`, simulated workers' `parallel`) go through zod. */
 export const FAST_STEP_FIELDS: readonly string[] = STEP_FIELDS.filter((f) => f !== 'facts' && f !== 'parallel');
-export const LAYER_FIELDS = ['name', 'gradNorm', 'weightNorm', 'updateNorm', 'effectiveLr', 'gradHist', 'lrHist', 'deadFraction', 'saturatedFraction'] as const;
+export const LAYER_FIELDS = ['name', 'gradNorm', 'weightNorm', 'updateNorm', 'effectiveLr', 'gradHist', 'lrHist', 'zeroGrad', 'deadFraction', 'saturatedFraction'] as const;
 
 /**
  * Fixed log-spaced histogram bins shared by every producer and consumer, so histograms from the

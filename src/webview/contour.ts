@@ -15,7 +15,18 @@ export interface WorkerTrace {
 import { fitCanvas, fmt } from './canvas';
 import { rampColor, seriesColor, withAlpha, type Theme } from './theme';
 
-const PAD = { l: 44, r: 10, t: 10, b: 26 };
+/** Room around the plot for tick numbers and axis titles (left: y ticks and title; bottom: x ticks and title). */
+const PAD = { l: 56, r: 10, t: 10, b: 38 };
+
+/** One entry of the landscape's legend (HTML beside the canvas, so it wraps in a narrow panel). */
+export interface LegendEntry {
+  label: string;
+  color: string;
+  /** 'path': a run's trajectory; 'worker': a parallel worker's (dashed); 'minimum': the × markers. */
+  mark: 'path' | 'worker' | 'minimum';
+  /** The trajectory leaves the plotted area (drawn up to the edge, its head marked there). */
+  outside?: boolean;
+}
 
 interface Frame {
   x0: number;
@@ -71,7 +82,8 @@ export class ContourView {
   private readonly revealed = new Map<string, number>();
   animate = true;
 
-  constructor(private readonly canvas: HTMLCanvasElement) {}
+  /** `legend`: where the legend goes (emptied and refilled on each draw that changes it). */
+  constructor(private readonly canvas: HTMLCanvasElement, private readonly legend?: HTMLElement) {}
 
   reset(): void {
     this.revealed.clear();
@@ -79,7 +91,7 @@ export class ContourView {
   }
 
   /** Draws one frame; returns true while a path is still being revealed (the caller asks for another frame). */
-  draw(land: LandscapeEvent | undefined, runs: RunData[], theme: Theme, workers: readonly WorkerTrace[] = []): boolean {
+  draw(land: LandscapeEvent | undefined, runs: RunData[], theme: Theme, workers: readonly WorkerTrace[] = [], label: (r: RunData) => string = (r) => r.run): boolean {
     const f = fitCanvas(this.canvas);
     if (!f) return false;
     const { ctx, w, h } = f;
@@ -96,6 +108,7 @@ export class ContourView {
       ctx.font = '11px sans-serif';
       ctx.fillText('No 2-D problem in this run: the contour view needs a test function or a landscape slice.', 8, h / 2);
       this.canvas.dataset['paths'] = '0';
+      this.showLegend([]);
       return false;
     }
     const pw = w - PAD.l - PAD.r;
@@ -118,7 +131,17 @@ export class ContourView {
         ctx.stroke();
       }
     }
-    this.drawAxes(ctx, frame, X, Y, w, h, theme);
+    this.drawAxes(ctx, frame, X, Y, w, h, theme, land?.kind === 'slice'
+      ? ['direction 1 (filter-normalised)', 'direction 2']
+      : ['parameter 1 (x)', 'parameter 2 (y)']);
+    // Trajectories stay inside the plot: a run that leaves the surface's domain (a diverging or
+    // escaping run) is drawn up to the frame, and its head is marked on the edge (hollow).
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(PAD.l, PAD.t, pw, ph);
+    ctx.clip();
+    const inside = (x: number, y: number): boolean => x >= frame.x0 && x <= frame.x1 && y >= frame.y0 && y <= frame.y1;
+    const entries: LegendEntry[] = [];
     for (const t of workers) {
       ctx.strokeStyle = withAlpha(seriesColor(theme, t.colorIndex), 0.55);
       ctx.lineWidth = 1;
@@ -151,20 +174,64 @@ export class ContourView {
       ctx.stroke();
       ctx.setLineDash([]);
       const head = pts[n - 1];
+      let outside = false;
+      for (let i = 0; i < n && !outside; i++) outside = !inside(pts[i]![0], pts[i]![1]);
       if (head) {
-        ctx.fillStyle = color;
+        const on = inside(head[0], head[1]);
+        // A head off the plot is drawn where it left: clamped to the frame, 4 px in, hollow.
+        const hx = on ? X(head[0]) : Math.min(PAD.l + pw - 4, Math.max(PAD.l + 4, X(head[0])));
+        const hy = on ? Y(head[1]) : Math.min(PAD.t + ph - 4, Math.max(PAD.t + 4, Y(head[1])));
         ctx.beginPath();
-        ctx.arc(X(head[0]), Y(head[1]), 4, 0, Math.PI * 2);
-        ctx.fill();
-        ctx.strokeStyle = theme.background;
-        ctx.lineWidth = 1;
+        ctx.arc(hx, hy, 4, 0, Math.PI * 2);
+        if (on) {
+          ctx.fillStyle = color;
+          ctx.fill();
+          ctx.strokeStyle = theme.background;
+          ctx.lineWidth = 1;
+        } else {
+          ctx.strokeStyle = color;
+          ctx.lineWidth = 2;
+        }
         ctx.stroke();
       }
+      entries.push({ label: label(r), color, mark: 'path', outside });
       shown += n;
     }
+    ctx.restore();
+    for (const t of workers.slice(0, 1)) entries.push({ label: 'workers (dashed)', color: withAlpha(seriesColor(theme, t.colorIndex), 0.8), mark: 'worker' });
+    if (land?.points?.length) {
+      // The markers' own names (minimum, saddle, …); a slice's point is the current weights.
+      const names = [...new Set(land.points.map((p) => p.label).filter((l): l is string => !!l))];
+      entries.push({ label: names.length ? names.join(', ') : land.kind === 'slice' ? 'current weights' : 'known minimum', color: theme.foreground, mark: 'minimum' });
+    }
+    this.showLegend(entries);
     this.canvas.dataset['paths'] = String(paths.length);
     this.canvas.dataset['shown'] = String(shown);
+    this.canvas.dataset['outside'] = entries.filter((e) => e.outside).map((e) => e.label).join('\n');
+    this.canvas.dataset['plot'] = [PAD.l, PAD.t, pw, ph].map((v) => Math.round(v)).join(',');
     return pending;
+  }
+
+  private legendKey = '';
+
+  private showLegend(entries: LegendEntry[]): void {
+    const key = entries.map((e) => `${e.mark}:${e.label}:${e.color}:${e.outside ? 1 : 0}`).join('|');
+    this.canvas.dataset['legend'] = entries.map((e) => e.label).join('\n');
+    this.canvas.dataset['legendColors'] = entries.map((e) => e.color).join('\n');
+    if (!this.legend || key === this.legendKey) return;
+    this.legendKey = key;
+    const items = entries.map((e) => {
+      const item = document.createElement('span');
+      item.className = `legend-item legend-${e.mark}`;
+      const sw = document.createElement('span');
+      sw.className = 'swatch';
+      sw.style.setProperty(e.mark === 'path' ? 'background-color' : 'color', e.color);
+      if (e.mark === 'minimum') sw.textContent = '×';
+      item.append(sw, document.createTextNode(e.outside ? `${e.label} (leaves the plot)` : e.label));
+      return item;
+    });
+    this.legend.replaceChildren(...items);
+    this.legend.hidden = items.length === 0;
   }
 
   private frameOf(land: LandscapeEvent | undefined, paths: [number, number][][]): Frame | undefined {
@@ -233,17 +300,35 @@ export class ContourView {
     this.cacheKey = key;
   }
 
-  private drawAxes(ctx: CanvasRenderingContext2D, f: Frame, X: (x: number) => number, Y: (y: number) => number, w: number, h: number, theme: Theme): void {
+  private drawAxes(ctx: CanvasRenderingContext2D, f: Frame, X: (x: number) => number, Y: (y: number) => number, w: number, h: number, theme: Theme, titles: [string, string]): void {
     ctx.strokeStyle = theme.grid;
     ctx.lineWidth = 1;
     ctx.strokeRect(PAD.l, PAD.t, w - PAD.l - PAD.r, h - PAD.t - PAD.b);
     ctx.fillStyle = theme.muted;
     ctx.font = '10px sans-serif';
+    const xt: string[] = [], yt: string[] = [];
     for (let k = 0; k <= 4; k++) {
       const x = f.x0 + ((f.x1 - f.x0) * k) / 4;
       const y = f.y0 + ((f.y1 - f.y0) * k) / 4;
-      ctx.fillText(fmt(x), X(x) - 8, h - 10);
-      ctx.fillText(fmt(y), 4, Y(y) + 3);
+      ctx.textAlign = k === 0 ? 'left' : k === 4 ? 'right' : 'center';
+      ctx.fillText(fmt(x), X(x), h - PAD.b + 13);
+      ctx.textAlign = 'right';
+      ctx.fillText(fmt(y), PAD.l - 4, Y(y) + 3);
+      xt.push(fmt(x));
+      yt.push(fmt(y));
     }
+    ctx.fillStyle = theme.foreground;
+    ctx.textAlign = 'center';
+    ctx.fillText(titles[0], PAD.l + (w - PAD.l - PAD.r) / 2, h - 6);
+    ctx.save();
+    ctx.translate(10, PAD.t + (h - PAD.t - PAD.b) / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.fillText(titles[1], 0, 0);
+    ctx.restore();
+    ctx.textAlign = 'start';
+    this.canvas.dataset['xTitle'] = titles[0];
+    this.canvas.dataset['yTitle'] = titles[1];
+    this.canvas.dataset['xTicks'] = xt.join('\n');
+    this.canvas.dataset['yTicks'] = yt.join('\n');
   }
 }

@@ -133,6 +133,8 @@ for (const b of [workerStaleness.box, workerDistance.box]) b.classList.add('hidd
 panels.get('training')!.append(el('div', { class: 'grid' }, loss.box, grad.box, flowHeat.box, flowLines.box, workerStaleness.box, workerDistance.box));
 panels.get('layers')!.append(el('div', { class: 'grid' }, efflr.box, ratio.box, layerCurv.box));
 panels.get('curvature')!.append(el('div', { class: 'grid one' }, curv.box, edgeBox.box, spectrumBox.box));
+const contourLegend = el('div', { class: 'contour-legend', hidden: '' });
+contour.box.append(contourLegend);
 panels.get('landscape')!.append(el('div', { class: 'grid one' }, contour.box));
 panels.get('race')!.append(rankingBox);
 
@@ -179,6 +181,7 @@ const views: ChartView[] = buildViews({
   },
   flowCanvas: flowHeat.canvas,
   contourCanvas: contour.canvas,
+  contourLegend,
   parallel: {
     data: parallelData,
     staleness: createLineChart(workerStaleness.canvas, { yTitle: 'staleness', yScale: 'linear' }),
@@ -313,6 +316,9 @@ function onMessage(msg: ToWebview): void {
       break;
     case 'runState':
       model.setState(msg);
+      // The badge at once, not after the next frame's charts: "stopped" and "ended" must not wait for
+      // a redraw that takes hundreds of milliseconds on a busy machine.
+      renderHeader(header, model, rejected);
       break;
     case 'config':
       if (msg.maxPoints !== undefined) model.setMaxPoints(msg.maxPoints);

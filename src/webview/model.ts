@@ -41,6 +41,8 @@ export interface LayerSeries {
   lrMin: DecimatedSeries;
   lrMax: DecimatedSeries;
   deadFraction: DecimatedSeries;
+  /** Parameters whose gradient was exactly zero at the last step: left out of the lr band (counted apart). */
+  zeroGrad: number;
 }
 
 export interface SaddleMark {
@@ -309,7 +311,7 @@ export class PanelModel {
 
   private newLayer(name: string, depth: number): LayerSeries {
     const s = (): DecimatedSeries => new DecimatedSeries(this.maxPoints);
-    return { name, depth, gradNorm: new DecimatedSeries(this.maxPoints, true), updateRatio: s(), lrP50: s(), lrMin: s(), lrMax: s(), deadFraction: s() };
+    return { name, depth, gradNorm: new DecimatedSeries(this.maxPoints, true), updateRatio: s(), lrP50: s(), lrMin: s(), lrMax: s(), deadFraction: s(), zeroGrad: 0 };
   }
 
   private onStep(logId: string, e: StepEvent): void {
@@ -347,6 +349,7 @@ export class PanelModel {
       ls.lrP50.push(x, l.effectiveLr.p50);
       ls.lrMin.push(x, l.effectiveLr.min);
       ls.lrMax.push(x, l.effectiveLr.max);
+      ls.zeroGrad = l.zeroGrad ?? 0;
       if (l.deadFraction !== undefined) ls.deadFraction.push(x, l.deadFraction);
     }
     if (e.params && e.params.length === 2) r.path.push(e.params[0]!, e.params[1]!);

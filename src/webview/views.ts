@@ -34,6 +34,8 @@ interface Ctx {
   charts: Record<'loss' | 'grad' | 'flowLines' | 'efflr' | 'ratio' | 'curvature', Chart<'line', Point[]>>;
   flowCanvas: HTMLCanvasElement;
   contourCanvas: HTMLCanvasElement;
+  /** The landscape's legend (runs' trajectories, workers, minima). */
+  contourLegend?: HTMLElement;
   /** Parallel runs' workers (docs/parallel.md): two charts and their contour paths. */
   parallel?: { data: ParallelData; staleness: Chart<'line', Point[]>; distance: Chart<'line', Point[]>; show(on: boolean): void };
   /**
@@ -160,6 +162,16 @@ function bucketsFor(chart: Chart<'line', Point[]>): number {
   return Math.max(32, Math.floor(chart.canvas.clientWidth / 3));
 }
 
+/** Says how many parameters the effective-lr bands leave out (gradient exactly zero at the last step), per layer. */
+export function zeroGradNote(r: RunData): string {
+  const layers = r.layers.filter((l) => l.zeroGrad > 0);
+  if (!layers.length) return '';
+  const total = layers.reduce((a, l) => a + l.zeroGrad, 0);
+  const shown = layers.slice(0, 4).map((l) => `${l.name} ${l.zeroGrad.toLocaleString('en-US')}`).join(', ');
+  const more = layers.length > 4 ? `, +${layers.length - 4} more layers` : '';
+  return `${total.toLocaleString('en-US')} parameter${total === 1 ? '' : 's'} with a zero gradient at step ${r.lastStep} left out of the bands (${shown}${more}).`;
+}
+
 function versions(runs: RunData[], pick: (r: RunData) => { version: number }[]): string {
   let v = 0;
   for (const r of runs) for (const s of pick(r)) v += s.version;
@@ -176,10 +188,11 @@ export function buildViews(c: Ctx): ChartView[] {
   };
 
   /** Picks the y scale from the points about to be drawn and the user's choice; says why when it differs. */
-  const scaleFor = (id: ScaledChart, pts: readonly Point[][]): boolean => {
+  const scaleFor = (id: ScaledChart, pts: readonly Point[][], extra?: string): boolean => {
     const choice = chooseScale(pts, view.scales[id] ?? 'auto');
     setYScale(c.charts[id], choice.scale);
-    c.annotate(id, { note: choice.note });
+    const note = [choice.note, extra].filter(Boolean).join(' ');
+    c.annotate(id, { note: note || undefined });
     return choice.scale === 'logarithmic';
   };
   const scaleSig = (id: ScaledChart): string => view.scales[id] ?? 'auto';
@@ -278,7 +291,7 @@ export function buildViews(c: Ctx): ChartView[] {
   const efflrView = chartView('layers', c.charts.efflr,
     () => {
       const r = selectedRun(model, view);
-      return `${r?.key}:${r ? versions([r], (x) => x.layers.flatMap((l) => [l.lrP50, l.lrMin, l.lrMax])) : ''}:${scaleSig('efflr')}:${themed()}`;
+      return `${r?.key}:${r ? versions([r], (x) => x.layers.flatMap((l) => [l.lrP50, l.lrMin, l.lrMax])) : ''}:${r ? zeroGradNote(r) : ''}:${scaleSig('efflr')}:${themed()}`;
     },
     () => {
       const r = selectedRun(model, view);
@@ -286,7 +299,7 @@ export function buildViews(c: Ctx): ChartView[] {
       const n = r?.layers.length ?? 0;
       const nb = bucketsFor(c.charts.efflr);
       const bands = (r?.layers ?? []).map((l) => ({ l, lo: l.lrMin.points('min', nb), hi: l.lrMax.points('max', nb), mid: l.lrP50.points('minmax', nb) }));
-      const log = scaleFor('efflr', bands.flatMap((b) => [b.lo, b.hi, b.mid]));
+      const log = scaleFor('efflr', bands.flatMap((b) => [b.lo, b.hi, b.mid]), r ? zeroGradNote(r) : undefined);
       const keep = (p: Point[]): Point[] => (log ? positive(p) : p);
       const ds: LineDataset[] = [];
       for (const { l, lo, hi, mid } of bands) {
@@ -360,7 +373,7 @@ export function buildViews(c: Ctx): ChartView[] {
       });
     });
 
-  const contour = new ContourView(c.contourCanvas);
+  const contour = new ContourView(c.contourCanvas, c.contourLegend);
   let contourSig = '';
   let animating = false;
   const contourView: ChartView = {
@@ -374,7 +387,7 @@ export function buildViews(c: Ctx): ChartView[] {
       const workers = (c.parallel?.data.workerPaths() ?? []).map((w) => ({
         key: w.key, colorIndex: model.runs.get(w.runKey)?.colorIndex ?? 0, pts: w.pts,
       }));
-      animating = contour.draw(land, runs, T(), workers);
+      animating = contour.draw(land, runs, T(), workers, (r) => runLabel(r, model));
       return animating;
     },
     invalidate() {

@@ -4,12 +4,12 @@
 // from the engine process's exit to the panel's badge reading "ended" (the target: within 1 s). The
 // figures go to test-results/long-run.json and docs/performance.md. Slow (minutes): run it alone,
 // `npm test -- e2e/longRun`. Reading the 300,000-step log back is timed too (bounded memory).
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM, ROOT, installExtension, missingPrerequisite, packageVsix, processesMatching, serve, writeUserSettings, type Served } from './codeServer';
 import { openFile, panelFrameHandle, runCommand, tab, waitForWorkbench } from './workbench';
 import { streamLogFile } from '../../src/extension/panel/replay';
@@ -77,14 +77,15 @@ async function until<T>(what: string, fn: () => T | undefined | Promise<T | unde
   }
 }
 
-test(`a ${STEPS.toLocaleString('en')}-step run: flat extension-host memory, "ended" within 1 s of the engine's exit`, { skip, timeout: 1_800_000 }, async (t) => {
+/** code-server with the packaged extension on a workspace holding long.optiscope.yaml, the config open. */
+async function session(t: TestContext, config: string): Promise<{ page: Page; ws: string; serverPid: number }> {
   if (missing) assert.fail(`prerequisite missing under OPTISCOPE_REQUIRE_ALL=1: ${missing}`);
   const vsix = packageVsix();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'optiscope-e2e-long-'));
   const dirs = { userData: path.join(tmp, 'user-data'), extensions: path.join(tmp, 'extensions') };
   const ws = path.join(tmp, 'long');
   fs.mkdirSync(ws, { recursive: true });
-  fs.writeFileSync(path.join(ws, 'long.optiscope.yaml'), CONFIG);
+  fs.writeFileSync(path.join(ws, 'long.optiscope.yaml'), config);
   writeUserSettings(dirs);
   installExtension(vsix, dirs);
   let server: Served | undefined = await serve(ws, dirs);
@@ -101,8 +102,59 @@ test(`a ${STEPS.toLocaleString('en')}-step run: flat extension-host memory, "end
   await page.goto(`${server.url}/?folder=${encodeURIComponent(ws)}`);
   await waitForWorkbench(page);
   await openFile(page, 'long.optiscope.yaml');
+  return { page, ws, serverPid: server.child.pid! };
+}
+
+test('Stop in the panel: the panel says "stopped" within 1 s of the click, and the engine is gone', { skip, timeout: 600_000 }, async (t) => {
+  const { page, ws } = await session(t, CONFIG.replace(`steps: ${STEPS}`, 'steps: 5000000'));
+  await runCommand(page, 'Optiscope: Run');
+  await tab(page, 'Optiscope').first().waitFor({ timeout: 60_000 });
+  const frame = await panelFrameHandle(page);
+  const file = path.join(ws, 'long.optiscope.yaml');
+  const engine = await until('the engine process', () => processesMatching(`run ${file}`)[0]?.pid, 60_000);
+  const state = () => frame.evaluate(() => document.querySelector('.status')?.textContent ?? '');
+  await until('the panel to say "live"', async () => ((await state()) === 'live' ? true : undefined), 60_000);
+  // A few seconds of streaming, so Stop lands in a busy stream (as a user would press it).
+  await until('steps on the loss chart', async () => (Number(await frame.evaluate(() => document.querySelector('#chart-loss')?.getAttribute('data-ends') ?? '0')) > 1000 ? true : undefined), 60_000);
+  const stop = frame.locator('vscode-button[data-action="stop"]');
+  await stop.waitFor({ state: 'visible', timeout: 10_000 });
+  // Inside the panel: when the click reached the button, and when the badge first read "stopped" (the
+  // DOM's own time; reading it from here through a busy renderer would add its round trips).
+  await frame.evaluate(() => {
+    const badge = document.querySelector('.status')!;
+    document.querySelector('vscode-button[data-action="stop"]')?.addEventListener('click', () => { document.body.dataset['clickAt'] = String(Date.now()); }, true);
+    new MutationObserver(() => {
+      if (badge.textContent === 'stopped' && !document.body.dataset['stoppedAt']) document.body.dataset['stoppedAt'] = String(Date.now());
+    }).observe(badge, { childList: true, characterData: true, subtree: true });
+  });
+  // The mouse goes down on the button where it is drawn, as a user's does (no automation waits between).
+  const box = await stop.boundingBox();
+  assert.ok(box, 'the Stop button is on screen');
+  const clicked = Date.now();
+  const exited = until('the engine to exit', () => (alive(engine) ? undefined : Date.now() - clicked), 30_000, 10);
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  let seen = '';
+  await until('the panel to say "stopped"', async () => ((seen = await state()) === 'stopped' ? true : undefined), 30_000, 20)
+    .catch((e: Error) => { throw new Error(`${e.message}: the badge reads "${seen}"`); });
+  const at = await frame.evaluate(() => ({ click: Number(document.body.dataset['clickAt']), stopped: Number(document.body.dataset['stoppedAt']) }));
+  const exitMs = await exited;
+  // A graceful stop (SIGTERM answered) ends the log with the engine's own `end` event, reason "stopped".
+  const log = fs.readdirSync(path.join(ws, '.optiscope', 'runs')).filter((n) => n.endsWith('.ndjson')).map((n) => path.join(ws, '.optiscope', 'runs', n))[0]!;
+  const last = fs.readFileSync(log, 'utf8').trimEnd().split('\n').at(-1) ?? '';
+  const figures = {
+    stoppedMs: at.stopped - clicked, clickReachedPanelMs: at.click - clicked, engineExitMs: exitMs,
+    graceful: /"type":"end".*"reason":"stopped"/.test(last), logMb: Math.round(fs.statSync(log).size / 1048576),
+  };
+  fs.mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
+  fs.writeFileSync(path.join(ROOT, 'test-results', 'stop.json'), JSON.stringify(figures, null, 2));
+  console.log(JSON.stringify(figures));
+  assert.ok(figures.graceful, 'the engine ended its log itself (reason "stopped"), everything before kept');
+  assert.ok(figures.stoppedMs <= 1000, `the panel said "stopped" ${figures.stoppedMs} ms after the click (target: ≤ 1 s)`);
+});
+
+test(`a ${STEPS.toLocaleString('en')}-step run: flat extension-host memory, "ended" within 1 s of the engine's exit`, { skip, timeout: 1_800_000 }, async (t) => {
+  const { page, ws, serverPid } = await session(t, CONFIG);
   // The extension host of this code-server (the one whose user data dir is ours), once it is settled.
-  const serverPid = server.child.pid!;
   const host = await until('the extension host', () => processesMatching('extensionHost').find((p) => descendsFrom(p.pid, serverPid))?.pid, 60_000);
   await page.waitForTimeout(5000);
   const idle = rssMb(host)!;

@@ -188,11 +188,11 @@ test('Optiscope: Run opens the panel beside the config, saves the log and lists 
   }
 
 
-  // The Runs view lists the run under its config, with its final loss.
+  // The Runs view lists the run under its config, with its final loss and its log's size.
   const rows = await showRunsView(page);
   await waitFor('the Runs view to list the run', async () => {
     const texts = await rows.allInnerTexts();
-    return texts.some((x) => x.includes('demo.optiscope.yaml')) && texts.some((x) => /loss \S+/.test(x));
+    return texts.some((x) => x.includes('demo.optiscope.yaml')) && texts.some((x) => /loss \S+.*· [\d.]+ (B|kB|MB|GB)\b/.test(x));
   }, 30_000);
   await shot(page, 'e2e-runs-view.png');
   assert.deepEqual(engines(ws, 'demo.optiscope.yaml'), [], 'the finished run left no process');

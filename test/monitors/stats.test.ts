@@ -25,7 +25,10 @@ test('per-layer norms, effective-lr min/median/max and histograms, by hand', () 
   assert.equal(a.gradNorm, 5);
   assert.equal(a.weightNorm, 2);
   assert.ok(Math.abs(a.updateNorm - 0.5) < 1e-15);
-  assert.deepEqual(a.effectiveLr, { min: 0.1, p50: 0.25, max: 0.4 }); // even count: mean of 0.2 and 0.3
+  // Only the two parameters with a gradient (3, 4) are in the band: even count, mean of 0.1 and 0.4.
+  assert.deepEqual(a.effectiveLr, { min: 0.1, p50: 0.25, max: 0.4 });
+  assert.equal(a.zeroGrad, 2);
+  assert.equal(b.zeroGrad, undefined);
   assert.equal(b.gradNorm, 3);
   assert.deepEqual(b.effectiveLr, { min: 0.01, p50: 0.02, max: 0.03 });
   assert.equal(a.deadFraction, 0.5);
@@ -37,7 +40,26 @@ test('per-layer norms, effective-lr min/median/max and histograms, by hand', () 
   assert.equal(counts.reduce((s, x) => s + x, 0), 4);
   assert.equal(counts[0], 2); // the two zeros
   assert.equal(counts[histogramBin(3)], histogramBin(3) === histogramBin(4) ? 2 : 1);
-  assert.equal(a.lrHist?.counts.reduce((s, x) => s + x, 0), 4);
+  assert.equal(a.lrHist?.counts.reduce((s, x) => s + x, 0), 2); // the zero-gradient parameters are counted apart
+});
+
+test('the effective-lr band leaves out parameters whose gradient is exactly zero (Adam\'s lr/ε), and counts them', () => {
+  // Adam on a layer with a dead unit: its weights never get a gradient, so v = 0 and the optimizer
+  // reports lr/(√0 + ε) = 1e-3/1e-8 = 1e5 for them, five decades above the live parameters.
+  const lay: ParamLayout = { size: 5, slices: [], layers: [{ name: 'layer1', index: 0, offset: 0, size: 5 }] };
+  const c = new LayerStatsComputer(lay, true);
+  const grad = Float64Array.from([0.2, 0, -0.1, 0, 0.3]);
+  const eff = Float64Array.from([2e-3, 1e5, 3e-3, 1e5, 1e-3]);
+  const z = new Float64Array(5);
+  const [s] = c.compute({ step: 1, grad, params: z, update: z, effectiveLr: eff });
+  assert.deepEqual(s.effectiveLr, { min: 1e-3, p50: 2e-3, max: 3e-3 });
+  assert.equal(s.zeroGrad, 2);
+  assert.equal(c.stats.zeroGrad[0], 2);
+  assert.equal(s.lrHist?.counts.reduce((t, x) => t + x, 0), 3);
+  // A layer with no gradient at all has no band (NaN), not lr/ε.
+  const [none] = c.compute({ step: 2, grad: z, params: z, update: z, effectiveLr: eff });
+  assert.ok(Number.isNaN(none.effectiveLr.p50) && Number.isNaN(none.effectiveLr.max));
+  assert.equal(none.zeroGrad, 5);
 });
 
 test('non-finite values are counted apart from the bins and flag their layer', () => {
@@ -63,7 +85,8 @@ test('the median matches a sort on random layers of many sizes, without histogra
     const c = new LayerStatsComputer(lay, false);
     const eff = Float64Array.from({ length: size }, () => Math.exp(rng.normal()));
     const z = new Float64Array(size);
-    const [s] = c.compute({ step: 1, grad: z, params: z, update: z, effectiveLr: eff });
+    const g = new Float64Array(size).fill(1);
+    const [s] = c.compute({ step: 1, grad: g, params: z, update: z, effectiveLr: eff });
     const sorted = Array.from(eff).sort((x, y) => x - y);
     const med = size % 2 ? sorted[(size - 1) / 2] : (sorted[size / 2 - 1] + sorted[size / 2]) / 2;
     assert.equal(s.effectiveLr.p50, med);

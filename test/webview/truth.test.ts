@@ -282,3 +282,81 @@ test('a 311 px panel: charts fit and span the whole run, tabs wrap, nothing scro
   assert.ok(wider > 500, `the chart grew with the panel (${wider} px)`);
   await assertClean(page, rec);
 });
+
+test('effective-lr bands: parameters with a zero gradient are counted apart and the count is shown', { skip }, async () => {
+  const { page, rec } = await open();
+  const layer = (name: string, zeroGrad?: number) => ({ name, gradNorm: 1, weightNorm: 1, updateNorm: 1e-3, effectiveLr: { min: 1e-3, p50: 2e-3, max: 5e-3 }, ...(zeroGrad ? { zeroGrad } : {}) });
+  const events: unknown[] = [{ type: 'start', run: 'adam', protocol: 1, config: {}, parameters: 90, layers: [{ name: 'fc1', parameters: 80 }, { name: 'fc2', parameters: 10 }] }];
+  for (let s = 1; s <= 40; s++) events.push({ type: 'step', run: 'adam', step: s, epoch: 0, loss: 1 / s, lr: 1e-3, gradNorm: 1, layers: [layer('fc1', s < 40 ? 12 : 1234), layer('fc2')] });
+  await post(page, [{ type: 'events', logId: 'z', events }]);
+  await tabTo(page, 'layers');
+  await page.waitForFunction(() => /zero gradient/.test(document.querySelector('[data-chart="efflr"] .chart-note')?.textContent ?? ''));
+  const note = await page.textContent('[data-chart="efflr"] .chart-note') ?? '';
+  assert.match(note, /1,234 parameters with a zero gradient at step 40 left out of the bands \(fc1 1,234\)/);
+  await assertClean(page, rec);
+});
+
+test('Landscape: legend, axis titles and numbers; trajectories that leave the surface are clipped to the plot', { skip }, async () => {
+  const { page, rec } = await open(420, 900);
+  const { wire } = readStream('saddle-race');
+  await post(page, [{ type: 'runState', logId: 'sr', state: 'ended' }, ...batches('sr', wire, 100)]);
+  await tabTo(page, 'landscape');
+  // The paths are revealed over ~1 s (the replay animates): wait for the whole of them.
+  await page.waitForFunction(() => {
+    const c = document.querySelector('#chart-contour') as HTMLCanvasElement;
+    const n = Number(c.dataset['shown'] ?? 0);
+    const prev = Number(c.dataset['seen'] ?? -1);
+    c.dataset['seen'] = String(n);
+    return n > 0 && n === prev;
+  }, null, { polling: 300, timeout: 20_000 });
+  const ds = await page.evaluate(() => ({ ...(document.querySelector('#chart-contour') as HTMLCanvasElement).dataset }));
+  assert.ok((ds['legend'] ?? '').split('\n').length >= 3, `a legend entry per run (${ds['legend']})`);
+  const legend = await page.textContent('[data-chart="contour"] .contour-legend') ?? '';
+  for (const run of ['sgd', 'momentum', 'adam']) assert.ok(legend.includes(run), `the legend names ${run}: ${legend}`);
+  assert.ok((ds['legend'] ?? '').split('\n').includes('saddle'), 'the × marker is named as the event names it (a saddle here, not a minimum)');
+  assert.equal(ds['xTitle'], 'parameter 1 (x)');
+  assert.equal(ds['yTitle'], 'parameter 2 (y)');
+  assert.equal((ds['xTicks'] ?? '').split('\n').length, 5);
+  assert.equal((ds['yTicks'] ?? '').split('\n').length, 5);
+  assert.ok((ds['outside'] ?? '') !== '', 'in saddle-race a run leaves the surface\'s domain');
+  assert.match(legend, /leaves the plot/);
+  // No pixel of a run's colour outside the plot rectangle (the axes' text is in other colours).
+  const stray = await page.evaluate(() => {
+    const c = document.querySelector('#chart-contour') as HTMLCanvasElement;
+    const [l, t, w, h] = (c.dataset['plot'] ?? '').split(',').map(Number) as [number, number, number, number];
+    const k = c.width / c.clientWidth;
+    const probe = document.createElement('canvas').getContext('2d')!;
+    const rgb = (c.dataset['legendColors'] ?? '').split('\n').slice(0, 3).map((col) => {
+      probe.fillStyle = col;
+      probe.fillRect(0, 0, 1, 1);
+      return [...probe.getImageData(0, 0, 1, 1).data.slice(0, 3)];
+    });
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let y = 0; y < c.height; y++) for (let x = 0; x < c.width; x++) {
+      const cx = x / k, cy = y / k;
+      if (cx >= l - 2 && cx <= l + w + 2 && cy >= t - 2 && cy <= t + h + 2) continue;
+      const o = (y * c.width + x) * 4;
+      if (d[o + 3]! < 40) continue;
+      if (rgb.some((q) => Math.abs(q[0]! - d[o]!) + Math.abs(q[1]! - d[o + 1]!) + Math.abs(q[2]! - d[o + 2]!) < 30)) n++;
+    }
+    return n;
+  });
+  assert.equal(stray, 0, 'trajectories stay inside the plot');
+  await assertClean(page, rec);
+});
+
+test('the badge says "stopped" as the state message is handled, not after the next frame\'s charts', { skip }, async () => {
+  const { page, rec } = await open();
+  const { wire } = readStream('deep-sigmoid-race');
+  await post(page, [{ type: 'runState', logId: 'ds', state: 'live' }, ...batches('ds', wire.slice(0, 400), 100)]);
+  await frames(page);
+  assert.equal(await page.textContent('.status'), 'live');
+  // Read in a listener that runs right after the panel's own, in the same task: no frame in between.
+  const badge = await page.evaluate(() => new Promise<string>((resolve) => {
+    window.addEventListener('message', () => resolve(document.querySelector('.status')?.textContent ?? ''), { once: true });
+    window.postMessage({ type: 'runState', logId: 'ds', state: 'stopped' }, '*');
+  }));
+  assert.equal(badge, 'stopped');
+  await assertClean(page, rec);
+});

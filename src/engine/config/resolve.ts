@@ -183,6 +183,7 @@ export function resolveConfig(raw: Raw, file: string, opts: ResolveOptions = {})
   const l = obj(m.landscape);
   config.monitors = {
     every: num(m.every, 1),
+    thin_after: num(m.thin_after, 10_000),
     histograms: bool(m.histograms, true),
     hessian: { every: num(h.every, 0), k: num(h.k, 4), iterations: num(h.iterations, 20), auto: bool(h.auto, true) },
     landscape: { enabled: bool(l.enabled, isProblem), grid: num(l.grid, 61), every: num(l.every, isProblem ? 0 : 200) },

@@ -278,6 +278,7 @@ export const CONFIG_SPEC: ObjectSpec = {
       doc: 'what is measured while training',
       fields: {
         every: int('per-layer statistics every this many steps', 1, 1_000_000, '1'),
+        thin_after: int('past this many steps, per-layer statistics are thinned so a long run\'s log stays small: twice as rare up to twice this step, four times up to four times, … (loss, gradient norm and lr stay on every step; 0 = never thin)', 0, 1_000_000_000, '10000'),
         histograms: bool('per-layer histograms of |gradient| and effective learning rate', 'true'),
         hessian: {
           type: 'object', doc: 'the curvature probe (Lanczos on exact Hessian-vector products)',

@@ -126,6 +126,8 @@ export interface TrainingSpec {
 export interface MonitorsSpec {
   /** Per-step statistics every `every` steps (1 = every step). */
   every: number;
+  /** Past this many steps per-layer statistics are thinned (period doubling; 0 = never): monitors/detail.ts. */
+  thin_after: number;
   histograms: boolean;
   /** Curvature probe; every = 0 disables the schedule (the probe still triggers on stalls). */
   hessian: { every: number; k: number; iterations: number; auto: boolean };

@@ -20,6 +20,7 @@ import { Judge } from './judge';
 import { computeSlice, functionLandscape } from './landscape';
 import { fixIsNoop } from '../fixes/edits';
 import { engineInitWarnings } from './detectors/facts/engine-init';
+import { detailDue } from './detail';
 
 export type { MonitorOptions, MonitorSuite, StepContext } from './types';
 export { RULES } from './rules';
@@ -136,7 +137,6 @@ class Suite implements MonitorSuiteExt {
   afterStep(ctx: StepContext): LayerStat[] {
     const { config, objective } = this.o;
     this.lastBatch = ctx.batch;
-    const every = Math.max(1, config.monitors.every);
     const scalarsBad = !Number.isFinite(ctx.loss) || !Number.isFinite(ctx.gradNorm);
     // Parameters can overflow on an update even when the gradient was finite; x·0 is NaN only for non-finite x.
     let paramsBad = false;
@@ -145,7 +145,7 @@ class Suite implements MonitorSuiteExt {
       for (let i = 0; i < ctx.params.length; i++) s += ctx.params[i] * 0;
       paramsBad = s !== 0 || Number.isNaN(s);
     }
-    const monitored = ctx.step % every === 0 || scalarsBad || paramsBad || ctx.step === 1;
+    const monitored = detailDue(ctx.step, config.monitors.every, config.monitors.thin_after) || scalarsBad || paramsBad || ctx.step === 1;
     const layers = monitored ? this.computer.compute(ctx) : [];
     const batchSize = ctx.batch ? ctx.batch.length : 0;
     const v = this.judge.step({

@@ -102,6 +102,8 @@ export class StepStats {
   readonly effMin: Float64Array;
   readonly effP50: Float64Array;
   readonly effMax: Float64Array;
+  /** Parameters whose gradient was exactly zero this step: left out of the effective-lr band. */
+  readonly zeroGrad: Float64Array;
   /** 1 where the layer's gradient holds a NaN or ±Infinity. */
   readonly gradNonFinite: Uint8Array;
   /** 1 where the layer's parameters (after the update) hold a NaN or ±Infinity. */
@@ -117,6 +119,7 @@ export class StepStats {
     this.effMin = new Float64Array(layers);
     this.effP50 = new Float64Array(layers);
     this.effMax = new Float64Array(layers);
+    this.zeroGrad = new Float64Array(layers);
     this.gradNonFinite = new Uint8Array(layers);
     this.paramNonFinite = new Uint8Array(layers);
     this.dead = new Float64Array(layers);
@@ -164,7 +167,7 @@ export class LayerStatsComputer {
       const layer = this.layers[li];
       const end = layer.offset + layer.size;
       let g2 = 0, w2 = 0, u2 = 0, mn = Infinity, mx = -Infinity, m = 0;
-      let gradBad = 0, paramBad = 0, effBad = 0, lastE = NaN, lastBin = 0;
+      let gradBad = 0, paramBad = 0, effBad = 0, zeroGrad = 0, lastE = NaN, lastBin = 0;
       // Layers beyond EXACT_MEDIAN_MAX parameters: the median of an evenly strided sample (memory stays bounded).
       const stride = Math.ceil(layer.size / this.scratch.length) || 1;
       // The next index the sample looks at (a running index: an integer % per value costs a division).
@@ -181,7 +184,12 @@ export class LayerStatsComputer {
         if (g - g !== 0) gradBad++;
         else if (gh) gh[gw ? binOfElement(gw, i, g < 0 ? -g : g) : fastHistogramBin(g < 0 ? -g : g)]++;
         if (w - w !== 0) paramBad++;
-        if (e - e !== 0) {
+        // The band is over parameters that received a gradient: one whose gradient is exactly zero
+        // (a dead unit, an unused embedding row) has no step to measure, and Adam would report lr/ε
+        // for it. Counted apart (docs/monitors.md).
+        if (g === 0) {
+          zeroGrad++;
+        } else if (e - e !== 0) {
           effBad++;
         } else {
           if (e < mn) mn = e;
@@ -193,19 +201,20 @@ export class LayerStatsComputer {
           }
         }
         if (i === take) {
-          if (e - e === 0 && m < this.scratch.length) this.scratch[m++] = e;
+          if (e - e === 0 && g !== 0 && m < this.scratch.length) this.scratch[m++] = e;
           take += stride;
         }
       }
       // Effective learning rates are ≥ 0: then one counting pass over their bit patterns finds the median.
       const p50 = m === 0 ? NaN : mn >= 0 ? medianNonNegative(this.scratch, m, mn, mx) : medianInPlace(this.scratch, m);
-      if (m === 0) { mn = NaN; mx = NaN; }
+      if (!(mn <= mx)) { mn = NaN; mx = NaN; } // no parameter with a gradient and a finite effective lr
       s.gradNorm[li] = Math.sqrt(g2);
       s.weightNorm[li] = Math.sqrt(w2);
       s.updateNorm[li] = Math.sqrt(u2);
       s.effMin[li] = mn;
       s.effP50[li] = p50;
       s.effMax[li] = mx;
+      s.zeroGrad[li] = zeroGrad;
       s.gradNonFinite[li] = gradBad > 0 ? 1 : 0;
       s.paramNonFinite[li] = paramBad > 0 ? 1 : 0;
       const stat: LayerStat = {
@@ -215,6 +224,7 @@ export class LayerStatsComputer {
         updateNorm: s.updateNorm[li],
         effectiveLr: { min: mn, p50, max: mx },
       };
+      if (zeroGrad > 0) stat.zeroGrad = zeroGrad;
       if (gh && lh) {
         const gc = Array.from(gh), lc = Array.from(lh);
         stat.gradHist = gradBad ? { counts: gc, nonFinite: gradBad } : { counts: gc };

@@ -1,0 +1,22 @@
+/**
+ * How often a long run records per-layer statistics. Up to `monitors.thin_after` steps, every
+ * `monitors.every`-th step; past it the period doubles each time the step count doubles (2× up to
+ * twice the threshold, 4× up to four times, …), so a run of N steps records about
+ * thin_after·(1 + ½·log₂(N / thin_after)) detailed steps: its log grows with the logarithm of its
+ * length, not linearly. The scalars (loss, gradient norm, lr) stay on every step; the caller also keeps
+ * the first step and any step with a non-finite value complete.
+ */
+
+/** The period of per-layer statistics at `step`. `thinAfter` 0 never thins. */
+export function detailPeriod(step: number, every: number, thinAfter: number): number {
+  const base = Math.max(1, every);
+  if (thinAfter <= 0 || step <= thinAfter) return base;
+  let factor = 2;
+  while (step > thinAfter * factor && factor < 2 ** 30) factor *= 2;
+  return base * factor;
+}
+
+/** Whether `step` carries per-layer statistics (before the first-step and non-finite exceptions). */
+export function detailDue(step: number, every: number, thinAfter: number): boolean {
+  return step % detailPeriod(step, every, thinAfter) === 0;
+}
