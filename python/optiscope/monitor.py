@@ -13,10 +13,10 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 import torch
 from torch import nn
 
-from . import control, effective_lr, naming, offload
+from . import control, degrade, effective_lr, naming, offload
 from .activity import ActivityProbe
 from .channel import Channel
-from .hessian import extremes, hvp_from_loss, lanczos, probe_extras
+from .hessian import extremes, lanczos, probe_extras, reason_of, supported_hvp
 from .stats import StatsCollector, StepStats
 
 Location = Tuple[str, int]
@@ -31,9 +31,15 @@ GOVERNOR_WARMUP = 20
 # less time than the statistics' fixed Python cost, yet nobody waits for a fraction of a millisecond,
 # and their event streams stay deterministic (no timing in the decision).
 GOVERNOR_MIN_PARAMETERS = 100_000
-# Fraction of the run's wall time automatic curvature probes may take (OPTISCOPE_PROBE_BUDGET).
+# Models that do not wait for the judge (GOVERNOR_MIN_PARAMETERS and up) budget automatic curvature probes
+# in counted work, never in time, so a busy machine gets the same probes as an idle one: after n steps
+# they may have spent PROBE_FREE_HVPS + PROBE_BUDGET·n/HVP_STEPS Hessian-vector products
+# (OPTISCOPE_PROBE_BUDGET, the fraction of the training work; 0: no automatic probes). An HVP by double
+# backward costs 1.3 to 1.5 training steps from 160k to 3M parameters (tanh MLPs, batch 128, one
+# thread); HVP_STEPS = 2 leaves room for Lanczos's own vector work. The free allowance is one probe
+# with its preconditioned pass, so a run of a few thousand steps gets its first look at the curvature.
 PROBE_BUDGET = float(os.environ.get("OPTISCOPE_PROBE_BUDGET", "0.03") or 0.0)
-PROBE_FREE_SECONDS = 0.25
+HVP_STEPS = 2.0
 # With the helper process (offload.py), dead/saturated units are measured on the forward passes of the
 # first ACTIVITY_WARMUP monitored steps and then of one monitored step in ACTIVITY_EVERY: the forward
 # hooks that count them cost ~1µs per layer per step in the training process, the rest is free there.
@@ -41,6 +47,7 @@ ACTIVITY_WARMUP = 20
 ACTIVITY_EVERY = 16
 # Lanczos basis size (HVPs per probe); the Node side budgets automatic probes in these.
 PROBE_ITERATIONS = 20
+PROBE_FREE_HVPS = 2 * PROBE_ITERATIONS
 # Seconds a small model's run waits for the Node side's verdict on a step before it stops waiting for good
 # (the Node side is gone or stuck; the run then goes on, its probes no longer at fixed steps).
 JUDGE_TIMEOUT = 10.0
@@ -112,7 +119,7 @@ class Monitor:
         self.ended = False
         self.stats: Optional[StatsCollector] = None
         self.probe_possible = True
-        self.probe_affordable = True  # the time budget allows an automatic probe now (updated per step)
+        self.probe_affordable = True  # the work budget allows an automatic probe now (updated per step)
         # Lock-step with the Node side's judge (small models, see control.py): the monitored steps not yet
         # awaited, and the last step the judge has read.
         self.lockstep = False
@@ -128,11 +135,10 @@ class Monitor:
         self.closure_step = False
         self.probes = 0
         self.probe_armed = False
-        self.probe_time = 0.0
-        self.train_time = 0.0
-        self.last_probe_cost: Optional[float] = None
-        self._last_step_time: Optional[float] = None
-        self._probe_time_since = 0.0
+        self.auto_hvps = 0  # HVPs the automatic probes (small-gradient, stall) have spent
+        self._auto_cost = PROBE_ITERATIONS  # HVPs of the last automatic probe (the next one's estimate)
+        self._no_curvature: Optional[set] = None  # ids of parameters left out of probes; None: not tried yet
+        self._probe_time_since = 0.0  # a closure's probe inside post_step: not the monitoring's cost
         self.last_grad_norm = math.nan
         # The helper process that computes and reports the steps (offload.py), once forked.
         self.link: Optional[offload.Link] = None
@@ -270,6 +276,7 @@ class Monitor:
             return
         governed = self.governed
         t0 = self._clock() if governed else 0.0
+        self._probe_time_since = 0.0
         self.steps += 1
         link = self.link
         if link is not None:
@@ -488,8 +495,8 @@ class Monitor:
         if facts:
             event["facts"] = facts
         self.emit(event)
-        # Automatic probes may take PROBE_BUDGET of the run's wall time (a mid-size MLP's 20 HVPs cost
-        # about 55 training steps); scheduled and explicit probes are what the user asked for.
+        # Automatic probes may take PROBE_BUDGET of the run's work (counted in HVPs); scheduled and explicit
+        # probes are what the user asked for.
         if affordable is None:
             affordable = self.hessian_every > 0 or self.closure is not None or self._probe_affordable()
         self.probe_affordable = affordable
@@ -525,38 +532,43 @@ class Monitor:
 
     # ----------------------------------------------------------------------------------------------
     def _probe_affordable(self) -> bool:
+        """The work budget of automatic probes (PROBE_BUDGET above): counted HVPs and steps, no clock."""
         if PROBE_BUDGET <= 0:  # OPTISCOPE_PROBE_BUDGET=0: no automatic probes at all
             return False
-        now = time.perf_counter()
-        if self._last_step_time is not None:
-            self.train_time += now - self._last_step_time - self._probe_time_since
-        self._last_step_time = now
-        self._probe_time_since = 0.0
-        monitored = max(1, self.steps)
-        estimate = self.last_probe_cost if self.last_probe_cost is not None else PROBE_ITERATIONS * 3.0 * self.train_time / monitored
-        # Small models get a few probes whatever their training time: PROBE_FREE_SECONDS in all.
-        return self.probe_time + estimate <= max(PROBE_BUDGET * self.train_time, PROBE_FREE_SECONDS)
+        return self.auto_hvps + self._auto_cost <= PROBE_FREE_HVPS + PROBE_BUDGET * self.steps / HVP_STEPS
 
     def probe_with_loss(self, loss: torch.Tensor) -> None:
         """Zero-code probe: the script is about to backpropagate `loss`, a live graph at the current
         parameters (those after `self.steps` updates), so its Hessian is measured before the optimizer
         moves them."""
         self.probe_armed = False
-        try:
-            hvp = hvp_from_loss(loss, self.params())
-        except RuntimeError:
-            hvp = None
-        self._run_probe(hvp)
+        self._run_probe(self._hvp_of(loss))
 
     def probe_with_closure(self) -> None:
         self.probe_armed = False
         assert self.closure is not None
         with torch.enable_grad():
             try:
-                hvp = hvp_from_loss(self.closure(), self.params())
+                loss = self.closure()
             except RuntimeError:
-                hvp = None
-            self._run_probe(hvp)
+                loss = None
+            self._run_probe(self._hvp_of(loss) if loss is not None else None)
+
+    def _hvp_of(self, loss: torch.Tensor) -> Optional[Any]:
+        """H·v on the parameters whose second derivative this graph has (hessian.supported_hvp); the layers
+        without one are left out of every probe of this run, each said once (degrade.py)."""
+        blocks = [(l.name, l.params) for l in self.layout.layers] if getattr(self, "layout", None) else []
+        try:
+            hvp, dropped, why = supported_hvp(loss, self.params(), blocks, self._no_curvature)
+        except Exception as e:  # noqa: BLE001 - no first-order graph to differentiate again
+            hvp, dropped, why = None, [], reason_of(e)
+        if self._no_curvature is None:
+            self._no_curvature = {id(p) for name, block in blocks for p in block if any(name == d[0] for d in dropped)}
+        for name, n, reason in dropped:
+            degrade.switch_off(self, "curvature", reason, layer=name, parameters=n, fallback=degrade.REST if hvp is not None else degrade.NONE)
+        if hvp is None and why is not None:
+            degrade.switch_off(self, "curvature", why)
+        return hvp
 
     def _run_probe(self, hvp: Optional[Any]) -> None:
         if hvp is None:
@@ -567,16 +579,21 @@ class Monitor:
             else:
                 self.probe_unavailable()
             return
-        t0 = time.perf_counter()
-        values, hvps = lanczos(hvp, hvp.params, iterations=PROBE_ITERATIONS, seed=self.probes)
-        trigger = getattr(self, "trigger", "request")
-        blocks = [(l.name, l.params) for l in self.layout.layers] if trigger in ("scheduled", "request") and getattr(self, "layout", None) else None
-        extras, extra_hvps = probe_extras(self.optimizer, hvp, PROBE_ITERATIONS, self.probes, blocks)
+        t0 = self._clock()
+        try:
+            values, hvps = lanczos(hvp, hvp.params, iterations=PROBE_ITERATIONS, seed=self.probes)
+            trigger = getattr(self, "trigger", "request")
+            blocks = [(l.name, l.params) for l in self.layout.layers] if trigger in ("scheduled", "request") and getattr(self, "layout", None) else None
+            extras, extra_hvps = probe_extras(self.optimizer, hvp, PROBE_ITERATIONS, self.probes, blocks)
+        except Exception as e:  # noqa: BLE001 - a graph that fails later on: curvature off, the run goes on
+            degrade.switch_off(self, "curvature", reason_of(e))
+            self._run_probe(None)
+            return
         hvps += extra_hvps
-        cost = time.perf_counter() - t0
-        self.probe_time += cost
-        self._probe_time_since += cost
-        self.last_probe_cost = cost
+        if trigger in ("small-gradient", "stall"):
+            self.auto_hvps += hvps
+            self._auto_cost = hvps
+        self._probe_time_since += self._clock() - t0
         self.probes += 1
         lr = effective_lr.group_lrs(self.optimizer)[0] if self.optimizer.param_groups else 0.0
         if self.link is not None:

@@ -834,6 +834,8 @@ class Helper:
                     m.publish_probe(*msg[1:])
                 elif kind == "f":
                     m.probe_unavailable()
+                elif kind == "x":  # an event of the training process (degrade.py), in its place in the stream
+                    m.emit(msg[1])
                 elif kind == "g":
                     for group, values in zip(m.optimizer.param_groups, msg[1]):
                         group.update(values)
