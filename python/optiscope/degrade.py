@@ -6,6 +6,8 @@ Each switch is said once, as an `unsupported` fact (what, where, why, and what i
 the Node side turns it into one `monitoring-limited` info (src/engine/monitors/detectors/facts/)."""
 from typing import Any, Optional
 
+from .records import Unsupported
+
 # What a switched-off feature falls back to: the rest of the model, or nothing.
 REST = "rest"
 NONE = "none"
@@ -27,6 +29,6 @@ def switch_off(monitor: Any, feature: str, reason: str, layer: Optional[str] = N
     event = {"type": "fact", "step": monitor.steps, "fact": fact}
     link = getattr(monitor, "link", None)
     if link is not None:
-        link.send(("x", event))  # the helper writes the stream: the fact keeps its place among the steps
+        link.send(Unsupported(event))  # the helper writes the stream: the fact keeps its place among the steps
     else:
         monitor.emit(event)

@@ -10,10 +10,9 @@ from unittest import mock
 import torch
 from torch import nn
 
-from optiscope import monitor as monitor_module
-from optiscope.channel import Channel
+from optiscope import probes as probes_module
 from optiscope.hessian import lanczos, supported_hvp
-from optiscope.monitor import Monitor
+from optiscope.probes import Probes
 
 
 class Bag(nn.Module):
@@ -66,7 +65,7 @@ class SupportedHvpTest(unittest.TestCase):
 
 class WorkBudgetTest(unittest.TestCase):
     def test_the_probe_budget_reads_no_clock(self):
-        m = Monitor(torch.optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1), Channel(None), None)
+        probes = Probes(torch.optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1))
 
         def no_clock() -> float:
             raise AssertionError("the probe budget read a clock")
@@ -75,10 +74,10 @@ class WorkBudgetTest(unittest.TestCase):
         with mock.patch.object(time, "perf_counter", no_clock), mock.patch.object(time, "process_time", no_clock), \
                 mock.patch.object(time, "monotonic", no_clock), mock.patch.object(time, "time", no_clock):
             for steps, spent in [(0, 0), (10, 0), (10, 40), (1333, 40), (1334, 40)]:
-                m.steps, m.auto_hvps = steps, spent
-                seen.append(m._probe_affordable())
+                probes.auto_hvps = spent
+                seen.append(probes.affordable_now(steps))
         # One probe with its preconditioned pass is free; then PROBE_BUDGET of the steps, at HVP_STEPS a HVP.
-        self.assertEqual(monitor_module.PROBE_FREE_HVPS, 40)
+        self.assertEqual(probes_module.PROBE_FREE_HVPS, 40)
         self.assertEqual(seen, [True, True, False, False, True])
 
 
