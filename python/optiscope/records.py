@@ -58,7 +58,7 @@ class StepTaken:
     step: int
     loss: Optional[float]  # None: the script's loss was not seen on this step
     lrs: List[Any]  # per param group, as the optimizer holds them (an int lr stays an int)
-    affordable: bool  # an automatic curvature probe fits the time budget now
+    affordable: bool  # an automatic curvature probe fits the work budget now (probes.py)
     possible: bool  # curvature can be measured on this run's graph
     rows: int  # the batch size the forward hooks saw (0: unknown)
     busy: Optional[float]  # the training process's own seconds since the previous step message
