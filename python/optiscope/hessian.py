@@ -16,17 +16,19 @@ Hvp = Callable[[List[torch.Tensor]], List[torch.Tensor]]
 
 def hvp_from_loss(loss: torch.Tensor, params: Sequence[torch.Tensor]) -> Optional[Hvp]:
     """H·v for the loss's graph w.r.t. params; None when the loss does not depend on them twice."""
-    return _hvp_of(_first_order(loss, params))
+    return _hvp_of(_first_order(loss, params)[0])
 
 
 Pairs = List[Tuple[torch.Tensor, torch.Tensor]]
 
 
-def _first_order(loss: torch.Tensor, params: Sequence[torch.Tensor]) -> Pairs:
-    """(parameter, gradient with its own graph) for the parameters the loss depends on twice."""
+def _first_order(loss: torch.Tensor, params: Sequence[torch.Tensor]) -> Tuple[Pairs, set]:
+    """(parameter, gradient with its own graph) for the parameters the loss depends on twice, and the ids
+    of those with a gradient that has no graph (a constant: computed outside autograd)."""
     ps = [p for p in params if p.requires_grad]
     grads = torch.autograd.grad(loss, ps, create_graph=True, allow_unused=True)
-    return [(p, g) for p, g in zip(ps, grads) if g is not None and g.requires_grad]
+    flat = {id(p) for p, g in zip(ps, grads) if g is not None and not g.requires_grad}
+    return [(p, g) for p, g in zip(ps, grads) if g is not None and g.requires_grad], flat
 
 
 def _hvp_of(pairs: Pairs) -> Optional[Hvp]:
@@ -61,6 +63,9 @@ def _trial(hvp: Hvp) -> Optional[str]:
 # gradient through it looks differentiable, but its second derivative is cut there (silently zero).
 _CUT_NODES = ("Error", "DelayedError")
 ONCE_DIFFERENTIABLE = "its gradient passes through a custom autograd Function whose backward is @once_differentiable (no second derivative)"
+# A layer whose every gradient is a constant of the graph: a loss is never linear in a whole layer, so its
+# gradient was computed outside autograd (a custom Function's backward that detaches or uses NumPy).
+OUTSIDE_AUTOGRAD = "its gradient is computed outside autograd (a custom autograd Function whose backward detaches or uses NumPy), so it has no second derivative"
 
 
 def _cut(pairs: Pairs) -> Optional[str]:
@@ -94,15 +99,21 @@ def supported_hvp(loss: torch.Tensor, params: Sequence[torch.Tensor], blocks: Bl
     whole model; when it fails, each block (layer) is tried on its own, those that fail are left out
     (the rest is probed: the curvature of the part of the model that has it) and the rest tried once more.
     Returns (hvp or None, the blocks newly left out as (name, parameters, why), why no probe at all)."""
-    pairs = _first_order(loss, [p for p in params if excluded is None or id(p) not in excluded])
+    pairs, flat = _first_order(loss, [p for p in params if excluded is None or id(p) not in excluded])
     hvp = _hvp_of(pairs)
-    if hvp is None or excluded is not None:
-        return hvp, [], None
-    why = _trial(hvp) or _cut(pairs)
-    if why is None:
+    if excluded is not None:
         return hvp, [], None
     dropped: List[Tuple[str, int, str]] = []
     bad: set = set()
+    has_graph = {id(p) for p, _ in pairs}
+    for name, block in blocks:
+        ids = {id(p) for p in block}
+        if ids & flat and not ids & has_graph:
+            dropped.append((name, sum(p.numel() for p in block), OUTSIDE_AUTOGRAD))
+            bad |= ids
+    why = (_trial(hvp) or _cut(pairs)) if hvp is not None else None
+    if why is None:
+        return hvp, dropped, None
     for name, block in blocks:
         ids = {id(p) for p in block}
         mine = [(p, g) for p, g in pairs if id(p) in ids]
@@ -111,10 +122,11 @@ def supported_hvp(loss: torch.Tensor, params: Sequence[torch.Tensor], blocks: Bl
         if failed is not None:
             dropped.append((name, sum(p.numel() for p in block), failed))
             bad |= ids
-    rest = _hvp_of([(p, g) for p, g in pairs if id(p) not in bad])
-    if rest is None or not dropped:
+    kept = [(p, g) for p, g in pairs if id(p) not in bad]
+    rest = _hvp_of(kept)
+    if rest is None or len(kept) == len(pairs):
         return None, dropped, why
-    why_rest = _trial(rest) or _cut([(p, g) for p, g in pairs if id(p) not in bad])
+    why_rest = _trial(rest) or _cut(kept)
     return (rest, dropped, None) if why_rest is None else (None, dropped, why_rest)
 
 

@@ -54,6 +54,28 @@ class SupportedHvpTest(unittest.TestCase):
         self.assertAlmostEqual(values[-1], float(eig[-1]), places=9)
         self.assertAlmostEqual(values[0], float(eig[0]), places=9)
 
+    def test_a_layer_whose_gradient_autograd_did_not_compute_is_named_not_silently_dropped(self):
+        class NumpyRelu(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):  # type: ignore[no-untyped-def]
+                ctx.save_for_backward(x)
+                return x.clamp(min=0)
+
+            @staticmethod
+            def backward(ctx, g):  # type: ignore[no-untyped-def]
+                (x,) = ctx.saved_tensors
+                return torch.from_numpy(g.detach().numpy() * (x.detach().numpy() > 0))
+
+        torch.manual_seed(0)
+        fc1, fc2 = nn.Linear(4, 8), nn.Linear(8, 2)
+        loss = nn.functional.cross_entropy(fc2(NumpyRelu.apply(fc1(torch.randn(5, 4)))), torch.tensor([0, 1, 0, 1, 1]))
+        blocks = [("fc1", list(fc1.parameters())), ("fc2", list(fc2.parameters()))]
+        hvp, dropped, why = supported_hvp(loss, blocks[0][1] + blocks[1][1], blocks)
+        self.assertIsNone(why)
+        self.assertEqual([(d[0], d[1]) for d in dropped], [("fc1", 40)])
+        self.assertIn("outside autograd", dropped[0][2])
+        self.assertEqual([id(p) for p in hvp.params], [id(p) for p in fc2.parameters()])
+
     def test_a_model_that_supports_it_is_probed_whole_without_a_trial_later(self):
         model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
         loss = model(torch.randn(5, 3)).pow(2).mean()
