@@ -16,9 +16,22 @@ Hvp = Callable[[List[torch.Tensor]], List[torch.Tensor]]
 
 def hvp_from_loss(loss: torch.Tensor, params: Sequence[torch.Tensor]) -> Optional[Hvp]:
     """H·v for the loss's graph w.r.t. params; None when the loss does not depend on them twice."""
+    return _hvp_of(_first_order(loss, params)[0])
+
+
+Pairs = List[Tuple[torch.Tensor, torch.Tensor]]
+
+
+def _first_order(loss: torch.Tensor, params: Sequence[torch.Tensor]) -> Tuple[Pairs, set]:
+    """(parameter, gradient with its own graph) for the parameters the loss depends on twice, and the ids
+    of those with a gradient that has no graph (a constant: computed outside autograd)."""
     ps = [p for p in params if p.requires_grad]
     grads = torch.autograd.grad(loss, ps, create_graph=True, allow_unused=True)
-    pairs = [(p, g) for p, g in zip(ps, grads) if g is not None and g.requires_grad]
+    flat = {id(p) for p, g in zip(ps, grads) if g is not None and not g.requires_grad}
+    return [(p, g) for p, g in zip(ps, grads) if g is not None and g.requires_grad], flat
+
+
+def _hvp_of(pairs: Pairs) -> Optional[Hvp]:
     if not pairs:
         return None
     used = [p for p, _ in pairs]
@@ -30,6 +43,91 @@ def hvp_from_loss(loss: torch.Tensor, params: Sequence[torch.Tensor]) -> Optiona
 
     hvp.params = used  # type: ignore[attr-defined]
     return hvp
+
+
+def _trial(hvp: Hvp) -> Optional[str]:
+    """Why one H·v through this graph fails (an operation without a second derivative, a sparse or
+    in-place-modified tensor), or None when it works."""
+    params = list(getattr(hvp, "params"))
+    gen = torch.Generator().manual_seed(0)
+    try:
+        vs = [torch.randn(p.shape, generator=gen, dtype=torch.float64).to(device=p.device, dtype=p.dtype) for p in params]
+        for h in hvp(vs):
+            (h.to_dense() if h.is_sparse else h).reshape(-1)
+    except Exception as e:  # noqa: BLE001 - any failure names an unsupported operation
+        return reason_of(e)
+    return None
+
+
+# The node torch puts on the outputs of a @once_differentiable backward when a graph is asked of it: a
+# gradient through it looks differentiable, but its second derivative is cut there (silently zero).
+_CUT_NODES = ("Error", "DelayedError")
+ONCE_DIFFERENTIABLE = "its gradient passes through a custom autograd Function whose backward is @once_differentiable (no second derivative)"
+# A layer whose every gradient is a constant of the graph: a loss is never linear in a whole layer, so its
+# gradient was computed outside autograd (a custom Function's backward that detaches or uses NumPy).
+OUTSIDE_AUTOGRAD = "its gradient is computed outside autograd (a custom autograd Function whose backward detaches or uses NumPy), so it has no second derivative"
+
+
+def _cut(pairs: Pairs) -> Optional[str]:
+    """ONCE_DIFFERENTIABLE when some gradient's graph holds a cut node, else None."""
+    seen: set = set()
+    stack = [g.grad_fn for _, g in pairs]
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        if type(fn).__name__ in _CUT_NODES:
+            return ONCE_DIFFERENTIABLE
+        stack.extend(n for n, _ in fn.next_functions)
+    return None
+
+
+def reason_of(e: BaseException) -> str:
+    """The first line of an exception, short enough for an event."""
+    text = str(e).strip().splitlines()
+    return (text[0] if text else type(e).__name__)[:300]
+
+
+Blocks = Sequence[Tuple[str, Sequence[torch.Tensor]]]
+
+
+def supported_hvp(loss: torch.Tensor, params: Sequence[torch.Tensor], blocks: Blocks,
+                  excluded: Optional[set] = None) -> Tuple[Optional[Hvp], List[Tuple[str, int, str]], Optional[str]]:
+    """H·v on the parameters whose second derivative the loss's graph has. `excluded` (ids of parameters
+    found unsupported by an earlier probe) are left out without a trial. Otherwise one trial H·v on the
+    whole model; when it fails, each block (layer) is tried on its own, those that fail are left out
+    (the rest is probed: the curvature of the part of the model that has it) and the rest tried once more.
+    Returns (hvp or None, the blocks newly left out as (name, parameters, why), why no probe at all)."""
+    pairs, flat = _first_order(loss, [p for p in params if excluded is None or id(p) not in excluded])
+    hvp = _hvp_of(pairs)
+    if excluded is not None:
+        return hvp, [], None
+    dropped: List[Tuple[str, int, str]] = []
+    bad: set = set()
+    has_graph = {id(p) for p, _ in pairs}
+    for name, block in blocks:
+        ids = {id(p) for p in block}
+        if ids & flat and not ids & has_graph:
+            dropped.append((name, sum(p.numel() for p in block), OUTSIDE_AUTOGRAD))
+            bad |= ids
+    why = (_trial(hvp) or _cut(pairs)) if hvp is not None else None
+    if why is None:
+        return hvp, dropped, None
+    for name, block in blocks:
+        ids = {id(p) for p in block}
+        mine = [(p, g) for p, g in pairs if id(p) in ids]
+        sub = _hvp_of(mine)
+        failed = (_trial(sub) or _cut(mine)) if sub is not None else None
+        if failed is not None:
+            dropped.append((name, sum(p.numel() for p in block), failed))
+            bad |= ids
+    kept = [(p, g) for p, g in pairs if id(p) not in bad]
+    rest = _hvp_of(kept)
+    if rest is None or len(kept) == len(pairs):
+        return None, dropped, why
+    why_rest = _trial(rest) or _cut(kept)
+    return (rest, dropped, None) if why_rest is None else (None, dropped, why_rest)
 
 
 def lanczos(hvp: Hvp, params: Sequence[torch.Tensor], iterations: int = 20, seed: int = 0) -> Tuple[List[float], int]:

@@ -18,11 +18,11 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 import torch
 from torch import nn
 
-from . import control, naming, offload
+from . import control, degrade, naming, offload
 from .activity import ActivityProbe
 from .cadence import GOVERNOR_MIN_PARAMETERS, Cadence, StopTraining
 from .channel import Channel
-from .hessian import hvp_from_loss
+from .hessian import reason_of, supported_hvp
 from .lockstep import LockStep
 from .probes import PROBE_BUDGET, Probes
 from .records import ActivitySample, ProbeResult, ProbeUnavailable
@@ -171,6 +171,7 @@ class Monitor:
         cadence = self.cadence
         governed = cadence.governed
         t0 = cadence.clock() if governed else 0.0
+        self.probes.time_since_step = 0.0  # a closure's probe below is not the monitoring's cost
         self.steps += 1
         link = self.link
         if link is not None:
@@ -257,8 +258,8 @@ class Monitor:
     def request_probe(self, trigger: str) -> None:
         """The Node side's judge asks for curvature: measured on the next batch the script backpropagates,
         or by the closure after the next step. Declined when the graph cannot give it, in a distributed
-        run, or (large models, not in lock-step) when automatic probes would exceed their time budget; the
-        judge budgets them in HVPs, counted work, so in lock-step wall time decides nothing."""
+        run, or (large models, not in lock-step) when automatic probes would exceed their work budget
+        (probes.py); the judge budgets them in HVPs too: counted work, never wall time."""
         probes = self.probes
         if self.ended or not probes.possible or probes.armed or self.distributed:
             return
@@ -305,8 +306,8 @@ class Monitor:
         if self.n_parameters <= 2:
             params = [float(x) for p in self.stats.flat for x in p.detach().reshape(-1).tolist()]  # type: ignore[union-attr]
         self.report.step(self.steps, s, loss_known, params, step_facts(s, loss_known, self.layout, self.activity))
-        # Automatic probes may take PROBE_BUDGET of the run's wall time; scheduled and explicit probes are
-        # what the user asked for.
+        # Automatic probes may take PROBE_BUDGET of the run's work (counted in HVPs); scheduled and explicit
+        # probes are what the user asked for.
         probes = self.probes
         if affordable is None:
             affordable = self.cadence.hessian_every > 0 or self.closure is not None or probes.affordable_now(self.steps)
@@ -323,21 +324,37 @@ class Monitor:
         parameters (those after `self.steps` updates), so its Hessian is measured before the optimizer
         moves them."""
         self.probes.armed = False
-        try:
-            hvp = hvp_from_loss(loss, self.params())
-        except RuntimeError:
-            hvp = None
-        self._run_probe(hvp)
+        self._run_probe(self._hvp_of(loss))
 
     def probe_with_closure(self) -> None:
         self.probes.armed = False
         assert self.closure is not None
         with torch.enable_grad():
             try:
-                hvp = hvp_from_loss(self.closure(), self.params())
+                loss = self.closure()
             except RuntimeError:
-                hvp = None
-            self._run_probe(hvp)
+                loss = None
+            self._run_probe(self._hvp_of(loss) if loss is not None else None)
+
+    def _hvp_of(self, loss: torch.Tensor) -> Optional[Any]:
+        """H·v on the parameters whose second derivative this graph has (hessian.supported_hvp); the layers
+        without one are left out of every probe of this run, each said once (degrade.py)."""
+        layout = getattr(self, "layout", None)
+        blocks = [(layer.name, layer.params) for layer in layout.layers] if layout is not None else []
+        probes = self.probes
+        try:
+            hvp, dropped, why = supported_hvp(loss, self.params(), blocks, probes.excluded)
+        except Exception as e:  # noqa: BLE001 - no first-order graph to differentiate again
+            hvp, dropped, why = None, [], reason_of(e)
+        if probes.excluded is None:
+            gone = {d[0] for d in dropped}
+            probes.excluded = {id(p) for name, block in blocks if name in gone for p in block}
+        for name, n, reason in dropped:
+            degrade.switch_off(self, "curvature", reason, layer=name, parameters=n,
+                               fallback=degrade.REST if hvp is not None else degrade.NONE)
+        if hvp is None and why is not None:
+            degrade.switch_off(self, "curvature", why)
+        return hvp
 
     def _run_probe(self, hvp: Optional[Any]) -> None:
         if hvp is None:
@@ -350,7 +367,12 @@ class Monitor:
             return
         layout = getattr(self, "layout", None)
         layers = [(layer.name, layer.params) for layer in layout.layers] if layout is not None else None
-        result = self.probes.measure(hvp, self.steps, layers)
+        try:
+            result = self.probes.measure(hvp, self.steps, layers)
+        except Exception as e:  # noqa: BLE001 - a graph that fails later on: curvature off, the run goes on
+            degrade.switch_off(self, "curvature", reason_of(e))
+            self._run_probe(None)
+            return
         if self.link is not None:
             self.link.send(result)
         else:

@@ -44,7 +44,7 @@ import torch
 
 from .cadence import StopTraining
 from .records import (ActivitySample, Finish, GradsReady, GroupsChanged, ProbeResult, ProbeUnavailable, Record, Snapshot,
-                      StateMove, StepTaken)
+                      StateMove, StepTaken, Unsupported)
 from .stats import StepStats
 
 _grad_of = attrgetter("grad")
@@ -876,6 +876,8 @@ class Helper:
                     m.publish_probe(record)
                 elif isinstance(record, ProbeUnavailable):
                     m.probe_unavailable()
+                elif isinstance(record, Unsupported):
+                    m.emit(record.event)
                 elif isinstance(record, GroupsChanged):
                     for group, values in zip(m.optimizer.param_groups, record.groups):
                         group.update(values)

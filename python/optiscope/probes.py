@@ -1,5 +1,5 @@
 """Curvature probes of one run: whether one may run now (the graph allows it; automatic ones within
-their time budget), arming one for the next batch the script backpropagates, and measuring it (Lanczos
+their work budget), arming one for the next batch the script backpropagates, and measuring it (Lanczos
 on Hessian-vector products, hessian.py). What is done with the result is the monitor's business."""
 import os
 import time
@@ -11,26 +11,32 @@ from . import effective_lr
 from .hessian import lanczos, probe_extras
 from .records import ProbeResult
 
-# Fraction of the run's wall time automatic curvature probes may take (OPTISCOPE_PROBE_BUDGET).
+# Models that do not wait for the judge (100,000 parameters and up, monitor.py) budget automatic curvature
+# probes in counted work, never in time, so a busy machine gets the same probes as an idle one: after n
+# steps they may have spent PROBE_FREE_HVPS + PROBE_BUDGET·n/HVP_STEPS Hessian-vector products
+# (OPTISCOPE_PROBE_BUDGET, the fraction of the training work; 0: no automatic probes). An HVP by double
+# backward costs 1.3 to 1.5 training steps from 160k to 3M parameters (tanh MLPs, batch 128, one
+# thread); HVP_STEPS = 2 leaves room for Lanczos's own vector work. The free allowance is one probe with
+# its preconditioned pass, so a run of a few thousand steps gets its first look at the curvature.
 PROBE_BUDGET = float(os.environ.get("OPTISCOPE_PROBE_BUDGET", "0.03") or 0.0)
-PROBE_FREE_SECONDS = 0.25
+HVP_STEPS = 2.0
 # Lanczos basis size (HVPs per probe); the Node side budgets automatic probes in these.
 PROBE_ITERATIONS = 20
+PROBE_FREE_HVPS = 2 * PROBE_ITERATIONS
 
 
 class Probes:
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
         self.optimizer = optimizer
         self.possible = True  # curvature can be measured through this run's graph
-        self.affordable = True  # the time budget allows an automatic probe now (updated per step)
+        self.affordable = True  # the work budget allows an automatic probe now (updated per step)
         self.armed = False  # measured on the next batch the script backpropagates (or by the closure)
         self.trigger = "request"  # why the armed probe runs
         self.count = 0
-        self.time = 0.0  # seconds spent probing in all
         self.time_since_step = 0.0  # seconds spent probing since the last step (left out of the step's cost)
-        self.train_time = 0.0
-        self.last_cost: Optional[float] = None
-        self._last_step_time: Optional[float] = None
+        self.auto_hvps = 0  # HVPs the automatic probes (small-gradient, stall) have spent
+        self.auto_cost = PROBE_ITERATIONS  # HVPs of the last automatic probe (the next one's estimate)
+        self.excluded: Optional[set] = None  # ids of parameters left out of probes (degrade.py); None: not tried yet
 
     def arm(self, trigger: Optional[str]) -> None:
         """A probe to run on the next batch the script backpropagates (nothing when `trigger` is empty)."""
@@ -39,19 +45,11 @@ class Probes:
             self.armed = True
 
     def affordable_now(self, steps: int) -> bool:
-        """Automatic probes may take PROBE_BUDGET of the run's wall time (a mid-size MLP's 20 HVPs cost
-        about 55 training steps); called once a monitored step."""
+        """The work budget of automatic probes (PROBE_BUDGET above) after `steps` steps: counted HVPs and
+        steps, no clock. Called once a monitored step."""
         if PROBE_BUDGET <= 0:  # OPTISCOPE_PROBE_BUDGET=0: no automatic probes at all
             return False
-        now = time.perf_counter()
-        if self._last_step_time is not None:
-            self.train_time += now - self._last_step_time - self.time_since_step
-        self._last_step_time = now
-        self.time_since_step = 0.0
-        monitored = max(1, steps)
-        estimate = self.last_cost if self.last_cost is not None else PROBE_ITERATIONS * 3.0 * self.train_time / monitored
-        # Small models get a few probes whatever their training time: PROBE_FREE_SECONDS in all.
-        return self.time + estimate <= max(PROBE_BUDGET * self.train_time, PROBE_FREE_SECONDS)
+        return self.auto_hvps + self.auto_cost <= PROBE_FREE_HVPS + PROBE_BUDGET * steps / HVP_STEPS
 
     def measure(self, hvp: Any, step: int, layers: Optional[Sequence[Tuple[str, List[torch.Tensor]]]]) -> ProbeResult:
         """Runs the armed probe on `hvp` (hessian.hvp_from_loss) at the parameters after `step` updates;
@@ -62,10 +60,10 @@ class Probes:
         blocks = list(layers) if trigger in ("scheduled", "request") and layers is not None else None
         extras, extra_hvps = probe_extras(self.optimizer, hvp, PROBE_ITERATIONS, self.count, blocks)
         hvps += extra_hvps
-        cost = time.perf_counter() - t0
-        self.time += cost
-        self.time_since_step += cost
-        self.last_cost = cost
+        if trigger in ("small-gradient", "stall"):
+            self.auto_hvps += hvps
+            self.auto_cost = hvps
+        self.time_since_step += time.perf_counter() - t0
         self.count += 1
         lr = effective_lr.group_lrs(self.optimizer)[0] if self.optimizer.param_groups else 0.0
         return ProbeResult(step, values, hvps, trigger, lr, extras)

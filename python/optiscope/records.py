@@ -11,6 +11,7 @@ Training process → helper:
 - Snapshot: the helper copies the parameters the next monitored step starts from (after unmonitored steps).
 - GroupsChanged: the optimizer's hyperparameters changed (a scheduler, a user's edit).
 - ProbeResult / ProbeUnavailable: a curvature probe measured in the training process, to be reported.
+- Unsupported: a measurement switched off for one module (degrade.py): its `fact` event, to be written in its place.
 - Finish: the run is over; the helper writes what it has, then `end` (and, first, `error` if any).
 
 Helper → training process: acks and probe triggers, counters on the shared control page (offload.py).
@@ -57,7 +58,7 @@ class StepTaken:
     step: int
     loss: Optional[float]  # None: the script's loss was not seen on this step
     lrs: List[Any]  # per param group, as the optimizer holds them (an int lr stays an int)
-    affordable: bool  # an automatic curvature probe fits the time budget now
+    affordable: bool  # an automatic curvature probe fits the work budget now (probes.py)
     possible: bool  # curvature can be measured on this run's graph
     rows: int  # the batch size the forward hooks saw (0: unknown)
     busy: Optional[float]  # the training process's own seconds since the previous step message
@@ -92,10 +93,16 @@ class ProbeUnavailable:
 
 
 @dataclass(frozen=True)
+class Unsupported:
+    event: Dict[str, Any]  # the `fact` event (kind `unsupported`)
+    kind: str = field(default="unsupported", init=False)
+
+
+@dataclass(frozen=True)
 class Finish:
     reason: str
     error: Optional[Dict[str, Any]] = None  # an `error` event to write before `end`
     kind: str = field(default="finish", init=False)
 
 
-Record = Union[GradsReady, Snapshot, StepTaken, GroupsChanged, ProbeResult, ProbeUnavailable, Finish]
+Record = Union[GradsReady, Snapshot, StepTaken, GroupsChanged, ProbeResult, ProbeUnavailable, Unsupported, Finish]

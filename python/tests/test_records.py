@@ -11,7 +11,7 @@ import torch
 
 from optiscope import records
 from optiscope.records import (ActivitySample, Finish, GradsReady, GroupsChanged, ProbeResult, ProbeUnavailable, Snapshot,
-                               StateMove, StepTaken)
+                               StateMove, StepTaken, Unsupported)
 
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "optiscope")
 
@@ -42,6 +42,8 @@ class RecordsTest(unittest.TestCase):
                       [ActivitySample("fc1", "dead", 3.0, 16)], [StateMove(0, "exp_avg", 128, torch.float32, [4, 2])]),
             GroupsChanged([{"lr": 0.1, "betas": (0.9, 0.999)}]),
             ProbeResult(4, [-1.0, 2.0], 20, "scheduled", 0.01, {"lambdaEdge": 200.0}),
+            Unsupported({"type": "fact", "step": 3, "fact": {"kind": "unsupported", "feature": "curvature", "reason": "x",
+                                                             "fallback": "none"}}),
             Finish("completed", {"type": "error", "message": "x"}),
         ]
         kinds = [r.kind for r in made]

@@ -39,6 +39,8 @@ export const WARNING_KINDS = [
   // parallel training
   'stale-gradients',
   'replica-divergence',
+  // a measurement the bridge switched off for one module (or the run), and why (an `unsupported` fact)
+  'monitoring-limited',
 ] as const;
 export type WarningKind = (typeof WARNING_KINDS)[number];
 
@@ -403,6 +405,14 @@ export const factSchema = z.discriminatedUnion('kind', [
   }),
   /** The user's line that calls optimizer.step(). */
   z.object({ kind: z.literal('step-call'), source: sourceSchema }),
+  /**
+   * A measurement the bridge switched off (python/optiscope/degrade.py): `feature` failed on `layer` (absent:
+   * for the whole run) for `reason`; `fallback` `rest`: the rest of the model is still measured.
+   */
+  z.object({
+    kind: z.literal('unsupported'), feature: z.enum(['curvature', 'statistics', 'activity']), layer: name.optional(),
+    parameters: int.optional(), reason: z.string().max(300), fallback: z.enum(['rest', 'none']),
+  }),
 ]);
 export type Fact = z.output<typeof factSchema>;
 export type FactKind = Fact['kind'];

@@ -9,6 +9,7 @@ import { doubleSoftmax } from './double-softmax';
 import { evalMode } from './eval-mode';
 import { gradientsAccumulate } from './gradients-accumulate';
 import { lrScheduleCollapse } from './lr-schedule-collapse';
+import { monitoringLimited } from './monitoring-limited';
 import { paramNotOptimized } from './param-not-optimized';
 import { shapeBroadcast } from './shape-broadcast';
 import { stepExplosion } from './step-explosion';
@@ -22,7 +23,7 @@ const MEMORY_STEPS = 2000;
 function detectors(): FactDetector[] {
   return [
     gradientsAccumulate(), paramNotOptimized(), evalMode(), shapeBroadcast(), doubleSoftmax(),
-    lrScheduleCollapse(), unnormalizedInput(), symmetricInit(), stepExplosion(),
+    lrScheduleCollapse(), unnormalizedInput(), symmetricInit(), stepExplosion(), monitoringLimited(),
   ];
 }
 

@@ -1,0 +1,34 @@
+"""Degrade one feature, never the run: when a measurement fails on a module (an operation without a
+second derivative, a sparse gradient, a custom autograd Function), that measurement is switched off
+for that module (or for the run, when it cannot be narrowed down) and the run goes on monitored.
+
+Each switch is said once, as an `unsupported` fact (what, where, why, and what is measured instead);
+the Node side turns it into one `monitoring-limited` info (src/engine/monitors/detectors/facts/)."""
+from typing import Any, Optional
+
+from .records import Unsupported
+
+# What a switched-off feature falls back to: the rest of the model, or nothing.
+REST = "rest"
+NONE = "none"
+
+
+def switch_off(monitor: Any, feature: str, reason: str, layer: Optional[str] = None,
+               parameters: Optional[int] = None, fallback: str = NONE) -> None:
+    """Reports, once per (feature, layer), that `feature` is off for `layer` (None: the whole run)."""
+    done = monitor.__dict__.setdefault("_switched_off", set())
+    key = (feature, layer)
+    if key in done:
+        return
+    done.add(key)
+    fact: dict = {"kind": "unsupported", "feature": feature, "reason": reason[:300], "fallback": fallback}
+    if layer is not None:
+        fact["layer"] = layer
+    if parameters is not None:
+        fact["parameters"] = int(parameters)
+    event = {"type": "fact", "step": monitor.steps, "fact": fact}
+    link = getattr(monitor, "link", None)
+    if link is not None:
+        link.send(Unsupported(event))  # the helper writes the stream: the fact keeps its place among the steps
+    else:
+        monitor.emit(event)
