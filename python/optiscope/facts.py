@@ -475,7 +475,7 @@ def _first_step(monitor: Any, all_monitors: List[Any]) -> List[Dict[str, Any]]:
         for name, mod in root.named_modules():
             params = [p for p in mod._parameters.values() if p is not None and p.grad is not None and id(p) not in optimized]
             if params:
-                facts.append({"kind": "unoptimized-params", "module": name or type(root).__name__,
+                facts.append({"kind": "unoptimized-params", "module": naming.module_display_name(root, name, getattr(monitor, "_names", {})),
                               "parameters": int(sum(p.numel() for p in params)),
                               **_src(naming.module_source(root, name))})
     return facts

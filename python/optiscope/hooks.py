@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional
 import torch
 from torch import nn
 
-from . import facts, naming, overrides, workers
+from . import activity, facts, naming, overrides, workers
 from .channel import Channel
 from .monitor import Monitor, StopTraining
 from .source import caller_location
@@ -246,6 +246,7 @@ def install(channel: Channel, every: Optional[int], script: Optional[str],
         workers.install(channel)
     install_loss_hook()
     facts.install()  # the measuring patches of facts.py
+    activity.record_call_sites()  # which activation follows which layer, from the first forward passes
 
 
 def uninstall() -> None:
@@ -264,6 +265,7 @@ def uninstall() -> None:
             detach_step(m)
             m.end("stopped")  # a started run is closed (its helper process, if any, finishes and exits)
         monitors.clear()
+        activity.stop_recording()
         _pending_loss = _pending_first = _last_taken = None
 
 

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from . import control, effective_lr, naming, offload
-from .activity import ActivityProbe
+from .activity import ActivityProbe, expect_start, started as activity_started
 from .channel import Channel
 from .hessian import extremes, hvp_from_loss, lanczos, probe_extras
 from .stats import StatsCollector, StepStats
@@ -142,6 +142,16 @@ class Monitor:
         self._nan_module: Optional[str] = None
         self._watched: Optional[Tuple[torch.Tensor, float]] = None  # the loss watch_loss read, and its value
         self._sampling_activity = False
+        # The script's names for its modules, and the layers as they are now: a module replaced before the
+        # first step leaves the optimizer holding parameters that only this snapshot can name (naming.py).
+        self._names: Dict[int, str] = {}
+        self._born: Optional[naming.Layout] = None
+        try:  # never a reason for the script's optimizer to fail
+            self._names = naming.variable_names()
+            self._born = naming.build_layout(self.params(), self.models or naming.known_modules(), self._names)
+        except Exception:  # noqa: BLE001
+            pass
+        expect_start(self)
 
     # ----------------------------------------------------------------------------------------------
     def emit(self, event: Dict[str, Any]) -> None:
@@ -159,7 +169,8 @@ class Monitor:
     def _start(self) -> None:
         self.started = True
         candidates = self.models or naming.known_modules()
-        layout = naming.build_layout(self.params(), candidates)
+        layout = naming.build_layout(self.params(), candidates, {**self._names, **naming.variable_names()}, self._born)
+        self._born = None
         self.layout = layout
         self.n_parameters = layout.parameters
         self.layer_names = [layer.name for layer in layout.layers]
@@ -169,6 +180,7 @@ class Monitor:
         self.lockstep = control.available() and layout.parameters < GOVERNOR_MIN_PARAMETERS and not (self.world is not None and self.world > 1)
         self.stats = StatsCollector(self.optimizer, layout)
         self.activity = ActivityProbe(layout, lambda: self.monitoring_next() and torch.is_grad_enabled())
+        activity_started(self)
         group = self.optimizer.param_groups[0] if self.optimizer.param_groups else {}
         hyper = {k: v for k, v in group.items() if k != "params" and isinstance(v, (int, float, bool, str, tuple, list))}
         event: Dict[str, Any] = {
@@ -205,7 +217,7 @@ class Monitor:
             facts["activation"] = activation
         if layer.source is not None:
             facts["location"] = {"file": layer.source[0], "line": layer.source[1]}
-        info = naming.module_info(layer.module)
+        info = naming.layer_module_info(layer)
         if info is not None:
             facts["module"] = info
         return facts
