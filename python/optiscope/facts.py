@@ -475,7 +475,7 @@ def _first_step(monitor: Any, all_monitors: List[Any]) -> List[Dict[str, Any]]:
         for name, mod in root.named_modules():
             params = [p for p in mod._parameters.values() if p is not None and p.grad is not None and id(p) not in optimized]
             if params:
-                facts.append({"kind": "unoptimized-params", "module": naming.module_display_name(root, name, getattr(monitor, "_names", {})),
+                facts.append({"kind": "unoptimized-params", "module": naming.module_display_name(root, name, getattr(monitor, "module_names", {})),
                               "parameters": int(sum(p.numel() for p in params)),
                               **_src(naming.module_source(root, name))})
     return facts
@@ -554,8 +554,25 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
         _disable(e)
 
 
+def uninstall() -> None:
+    """Undoes install(): every patched function is the original again, the forward hook is removed, and
+    nothing of the runs is kept."""
+    global _enabled, _graph_on, _input_fact, _identical_done, _late
+    _enabled = _graph_on = False
+    _restore("")
+    _remove_forward_hook()
+    for kept in (_runs, _monitors, _init_lines, _eval_lines):
+        kept.clear()
+    for kept_list in (_global_pending, _softmaxes, _eval_context, _forward_order):
+        kept_list.clear()
+    _seen_keys.clear()
+    _forward_seen.clear()
+    _input_fact = None
+    _identical_done = _late = False
+
+
 def install() -> None:
-    """Zero-code mode: install the measuring patches (called once by hooks.install)."""
+    """Zero-code mode: install the measuring patches (called once by hooks.install; uninstall() undoes them)."""
     global _enabled, _graph_on, _forward_handle
     if _enabled or _originals or os.environ.get("OPTISCOPE_FACTS") == "0":
         return
