@@ -60,6 +60,7 @@ class Layer:
     module: Optional[nn.Module]
     source: Optional[Location] = None
     path: str = ""  # the owning module's path in its root ("" for the root itself)
+    own_tensor: bool = False  # a tensor a model class owns itself (positional table, token, scale): no depth
 
 
 @dataclass
@@ -186,10 +187,11 @@ def build_layout(params: List[torch.Tensor], candidates: Iterable[nn.Module], na
     assigned: set = set()
     used_labels: Dict[str, int] = {}
 
-    def add(lname: str, mod: Optional[nn.Module], path: str, source: Optional[Location], p: torch.Tensor, pname: str) -> None:
+    def add(lname: str, mod: Optional[nn.Module], path: str, source: Optional[Location], p: torch.Tensor, pname: str,
+            own: bool = False) -> None:
         layer = by_name.get(lname)
         if layer is None:
-            layer = by_name[lname] = Layer(lname, [], [], mod, source, path)
+            layer = by_name[lname] = Layer(lname, [], [], mod, source, path, own)
             layers.append(layer)
         layer.params.append(p)
         layer.param_names.append(pname)
@@ -204,15 +206,18 @@ def build_layout(params: List[torch.Tensor], candidates: Iterable[nn.Module], na
             used_labels[base] = used_labels.get(base, 0) + 1
             label = base if used_labels[base] == 1 else f"{base}{used_labels[base]}"
         for mod_name, mod in root.named_modules():
-            own = _user_container(mod)
+            container = _user_container(mod)
             for pname, p in mod.named_parameters(recurse=False):
                 if id(p) not in ids or id(p) in assigned:
                     continue
                 assigned.add(id(p))
                 lname = ".".join(x for x in (label, mod_name) if x) or type(root).__name__
-                if own:  # `OrderClassifier.pos`, `encoder.cls_token`: one layer per tensor, named by attribute
+                # `OrderClassifier.pos`, `encoder.cls_token`: one layer per tensor, named by attribute. A custom
+                # layer's own `weight`/`bias` (beside child modules) stay its compute layer.
+                own = container and pname not in ("weight", "bias")
+                if own:
                     lname = f"{lname}.{pname}"
-                add(lname, mod, mod_name, module_source(root, mod_name), p, ".".join(x for x in (label, mod_name, pname) if x))
+                add(lname, mod, mod_name, module_source(root, mod_name), p, ".".join(x for x in (label, mod_name, pname) if x), own)
     loose = [p for p in params if id(p) not in assigned]
     if loose and earlier is not None:
         # Held by the optimizer but gone from the model: named as when the optimizer was built.
@@ -225,7 +230,7 @@ def build_layout(params: List[torch.Tensor], candidates: Iterable[nn.Module], na
             present = any(_has_submodule(root, old.path) for root in roots) if old.path else False
             suffix = " (replaced)" if present else " (removed)"
             pname = next(n for q, n in zip(old.params, old.param_names) if q is p)
-            add(old.name + suffix, old.module, old.path, old.source, p, pname)
+            add(old.name + suffix, old.module, old.path, old.source, p, pname, old.own_tensor)
         loose = [p for p in loose if id(p) not in assigned]
     if loose:
         layer = Layer("params", loose, [f"params.{i}" for i in range(len(loose))], None)
@@ -255,7 +260,7 @@ _SIZES = (
 
 def layer_module_info(layer: Layer) -> Optional[Dict[str, object]]:
     """module_info of a layer's owner; a tensor a model class owns itself is a `Parameter` of its shape."""
-    if layer.module is not None and len(layer.params) == 1 and _user_container(layer.module):
+    if layer.own_tensor:
         shape = "×".join(str(n) for n in layer.params[0].shape)
         return {"type": f"Parameter {shape}" if shape else "Parameter"}
     return module_info(layer.module)

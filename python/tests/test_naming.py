@@ -62,6 +62,20 @@ class LayerNamesTest(unittest.TestCase):
         self.assertEqual([l.name for l in layout.layers], ["_Classifier.pos", "tok", "fc"])
         self.assertEqual(naming.layer_module_info(layout.layers[0]), {"type": "Parameter 1×6×8"})
         self.assertEqual(naming.layer_module_info(layout.layers[2]), {"type": "Linear", "in": 8, "out": 2})
+        self.assertEqual([l.own_tensor for l in layout.layers], [True, False, False])
+
+    def test_a_custom_layers_own_weight_and_bias_stay_one_compute_layer(self):
+        class Dense(nn.Module):  # its own weight and bias beside a child activation
+            def __init__(self):
+                super().__init__()
+                self.weight = nn.Parameter(torch.randn(4, 3))
+                self.bias = nn.Parameter(torch.zeros(4))
+                self.act = nn.ReLU()
+
+        model = nn.Sequential(Dense(), nn.Linear(4, 1))
+        layout = naming.build_layout(list(model.parameters()), [model])
+        self.assertEqual([(l.name, len(l.params), l.own_tensor) for l in layout.layers], [("0", 2, False), ("1", 2, False)])
+        self.assertEqual(naming.layer_module_info(layout.layers[0]), {"type": "Dense"})
 
     def test_a_head_replaced_after_the_optimizer_keeps_its_name(self):
         model = nn.Module()
