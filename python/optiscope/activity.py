@@ -2,16 +2,20 @@
 saturated sigmoid/tanh units. Everything stays on the device as 0-d tensors until the step's single
 transfer; the hooks never synchronise.
 
-An activation module is attributed to the parameter layer registered just before it (the Linear or
-Conv that feeds it, as in `nn.Sequential(Linear, ReLU, ...)`). Activations called as functions
-(`F.relu(x)`) have no module and cannot be seen.
+Activity is taken per call site: each call of an activation module is attributed to the layer whose
+forward pass completed last before it, the layer whose output it consumed. One `self.relu` reused after
+conv1, conv2 and fc1 gives three measurements, one per layer. Which layers feed which activation (the
+start event's `activation`) is read from the script's first forward pass (record_call_sites, zero-code
+mode), else guessed from the order the modules were registered in (`nn.Sequential(Linear, ReLU, ...)`).
+Activations called as functions (`F.relu(x)`) have no module and cannot be seen.
 """
+import weakref
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 from torch import nn
 
-from .naming import Layout
+from .naming import Layout, _user_container
 
 DEAD_KINDS = (nn.ReLU, nn.ReLU6)
 SATURATING = (nn.Sigmoid, nn.Tanh, nn.Hardtanh)
@@ -39,39 +43,110 @@ def _unit_active(out: torch.Tensor) -> Optional[torch.Tensor]:
     return None
 
 
+def _kind(mod: nn.Module) -> Optional[str]:
+    if isinstance(mod, DEAD_KINDS):
+        return "relu"
+    if isinstance(mod, SATURATING):
+        return "sigmoid" if isinstance(mod, nn.Sigmoid) else "tanh"
+    return None
+
+
+def _feeds(mod: nn.Module) -> bool:
+    """A module whose output an activation can consume: one with parameters of its own, computed by its own
+    forward (not a model class of the script's, whose own tensors are positional tables and the like)."""
+    return any(p is not None for p in mod._parameters.values()) and not _user_container(mod)
+
+
+# The first forward passes, as seen by a global forward hook (zero-code mode): the activation kind that
+# consumed each layer's output. Recorded until every optimizer created so far has taken its first step.
+_sites: "weakref.WeakKeyDictionary[nn.Module, str]" = weakref.WeakKeyDictionary()
+_ran: "weakref.WeakSet[nn.Module]" = weakref.WeakSet()  # the layers whose forward the record saw
+_recorder: Dict[str, Any] = {"handle": None, "last": None, "calls": 0}
+_unstarted: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+RECORD_CALLS = 100_000  # an optimizer that never steps must not keep the recording on for good
+
+
+def _record(mod: nn.Module, _inp: Any, _out: Any) -> None:
+    _recorder["calls"] += 1
+    if _recorder["calls"] > RECORD_CALLS:
+        stop_recording()
+        return
+    kind = _kind(mod)
+    if kind is not None:
+        last = _recorder["last"]
+        if last is not None and last() is not None:
+            _sites.setdefault(last(), kind)
+    elif _feeds(mod):
+        _recorder["last"] = weakref.ref(mod)
+        _ran.add(mod)
+
+
+def record_call_sites() -> None:
+    """Zero-code mode: watch the first forward passes for which activation follows which layer."""
+    if _recorder["handle"] is None:
+        _recorder["handle"] = nn.modules.module.register_module_forward_hook(_never_raises(_record))
+
+
+def expect_start(monitor: Any) -> None:
+    """An optimizer was created: keep recording until its first step (its start event reads the record)."""
+    if _recorder["handle"] is not None:
+        _unstarted.add(monitor)
+
+
+def started(monitor: Any) -> None:
+    _unstarted.discard(monitor)
+    if not len(_unstarted):
+        stop_recording()
+
+
+def stop_recording() -> None:
+    if _recorder["handle"] is not None:
+        _recorder["handle"].remove()
+        _recorder["handle"] = None
+        _recorder["last"] = None
+
+
 class ActivityProbe:
     def __init__(self, layout: Layout, enabled: Callable[[], bool]) -> None:
         self.enabled = enabled
         self._activation: Dict[str, str] = {}  # layer → "relu" / "sigmoid" / "tanh" (the first after it)
         self.module_flags: List[Tuple[str, torch.Tensor]] = []
-        self.dead_layers: set = set()
-        self.saturating_layers: set = set()
         self.batch_rows = 0  # examples in the last observed batch (dead units need enough of them)
         self._activity: dict = {}
         self._handles: List[Any] = []
         self._capture_handles: List[Any] = []
         self._inputs: List[Tuple[nn.Module, Any]] = []
+        self._current: Optional[str] = None  # the layer whose forward pass completed last
         self.roots = list(layout.root_modules)
-        # (module, name, layer it belongs to or None, kind: "dead" / "sigmoid" / "tanh" / None)
-        self._plan: List[Tuple[nn.Module, str, Optional[str], Optional[str]]] = []
-        layer_names = {layer.name for layer in layout.layers}
+        # (module, name, kind: "dead" / "sigmoid" / "tanh" / None): the leaves and the activation modules
+        self._plan: List[Tuple[nn.Module, str, Optional[str]]] = []
+        # (module, its layer in this run or None): the modules whose output an activation can consume
+        self._feeders: List[Tuple[nn.Module, Optional[str]]] = []
+        of_module = {id(layer.module): layer.name for layer in layout.layers if layer.module is not None and _feeds(layer.module)}
+        recorded = any(layer.module in _ran for layer in layout.layers if layer.module is not None)
+        seen: set = set()
         for root in self.roots:
             current: Optional[str] = None
             for name, mod in root.named_modules():
-                if name in layer_names:
-                    current = name
-                kind = None
-                if current is not None and isinstance(mod, DEAD_KINDS):
-                    self.dead_layers.add(current)
-                    self._activation.setdefault(current, "relu")
-                    kind = "dead"
-                elif current is not None and isinstance(mod, SATURATING):
-                    self.saturating_layers.add(current)
-                    kind = "sigmoid" if isinstance(mod, nn.Sigmoid) else "tanh"
-                    self._activation.setdefault(current, kind)
+                if id(mod) in seen:
+                    continue
+                seen.add(id(mod))
+                layer = of_module.get(id(mod))
+                if _feeds(mod):
+                    self._feeders.append((mod, layer))
+                    current = layer
+                    if recorded and layer is not None and mod in _sites:
+                        self._activation.setdefault(layer, _sites[mod])
+                kind = _kind(mod)
+                if kind is not None and current is not None and not recorded:
+                    self._activation.setdefault(current, kind)  # no forward pass seen: registration order
                 leaf = not any(True for _ in mod.children())
                 if leaf or kind:
-                    self._plan.append((mod, name or type(mod).__name__, current, kind))
+                    self._plan.append((mod, name or type(mod).__name__, None if kind is None else "dead" if kind == "relu" else kind))
+        self.dead_layers = {l for l, k in self._activation.items() if k == "relu"}
+        self.saturating_layers = {l for l, k in self._activation.items() if k != "relu"}
         self.attach(finite=True)
 
     def activation_of(self, layer: str) -> Optional[str]:
@@ -81,13 +156,18 @@ class ActivityProbe:
     def attach(self, finite: bool = True) -> None:
         """Registers the hooks: activity counters, and with `finite` the per-module NaN/Inf flags."""
         self.detach()
-        for mod, name, layer, kind in self._plan:
+        if any(kind is not None for _, _, kind in self._plan):  # call sites: which layer ran last
+            for root in self.roots:
+                self._handles.append(root.register_forward_pre_hook(self._feeder_hook(None)))
+            for mod, layer in self._feeders:
+                self._handles.append(mod.register_forward_hook(self._feeder_hook(layer)))
+        for mod, name, kind in self._plan:
             if finite and not any(True for _ in mod.children()):
                 self._handles.append(mod.register_forward_hook(self._finite_hook(name)))
             if kind == "dead":
-                self._handles.append(mod.register_forward_hook(self._dead_hook(layer)))  # type: ignore[arg-type]
+                self._handles.append(mod.register_forward_hook(self._dead_hook()))
             elif kind is not None:
-                self._handles.append(mod.register_forward_hook(self._sat_hook(layer, kind == "sigmoid")))  # type: ignore[arg-type]
+                self._handles.append(mod.register_forward_hook(self._sat_hook(kind == "sigmoid")))
 
     def detach(self) -> None:
         for h in self._handles:
@@ -106,11 +186,18 @@ class ActivityProbe:
 
         return hook
 
-    def _dead_hook(self, layer: str) -> Callable[..., None]:
+    def _feeder_hook(self, layer: Optional[str]) -> Callable[..., None]:
+        def hook(_m: nn.Module, *_: Any) -> None:
+            self._current = layer  # None: a new forward pass, or a layer of another optimizer's run
+
+        return hook
+
+    def _dead_hook(self) -> Callable[..., None]:
         @_never_raises
         def hook(_m: nn.Module, _inp: Any, out: Any) -> None:
             # The batch size travels with the step (facts.batchSize): too few examples say nothing about a dead unit.
-            if self.enabled() and isinstance(out, torch.Tensor) and out.dim() >= 2:
+            layer = self._current
+            if layer is not None and self.enabled() and isinstance(out, torch.Tensor) and out.dim() >= 2:
                 self.batch_rows = int(out.shape[0])
                 active = _unit_active(out.detach())
                 if active is not None:
@@ -120,12 +207,13 @@ class ActivityProbe:
 
         return hook
 
-    def _sat_hook(self, layer: str, sigmoid: bool) -> Callable[..., None]:
+    def _sat_hook(self, sigmoid: bool) -> Callable[..., None]:
         # As the engine (src/engine/nn/activations.ts SATURATION): a unit is saturated where its slope
         # is nearly flat, judged on the output: sigmoid outside [0.01, 0.99], tanh with |y| > 0.99.
         @_never_raises
         def hook(_m: nn.Module, _inp: Any, out: Any) -> None:
-            if self.enabled() and isinstance(out, torch.Tensor) and out.numel():
+            layer = self._current
+            if layer is not None and self.enabled() and isinstance(out, torch.Tensor) and out.numel():
                 y = out.detach()
                 flat = ((y < 0.01) | (y > 0.99)) if sigmoid else (y.abs() > 0.99)
                 self._activity[(layer, "saturated")] = (flat.sum(), flat.numel())
@@ -167,7 +255,7 @@ class ActivityProbe:
         probe = ActivityProbe.__new__(ActivityProbe)
         probe.enabled = lambda: True
         probe.module_flags = flags
-        handles = [mod.register_forward_hook(probe._finite_hook(name)) for mod, name, _, _ in self._plan
+        handles = [mod.register_forward_hook(probe._finite_hook(name)) for mod, name, _ in self._plan
                    if not any(True for _ in mod.children())]
         rng = torch.get_rng_state()
         buffers = [(b, b.detach().clone()) for root, _ in self._inputs for b in root.buffers()]

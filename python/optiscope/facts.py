@@ -440,11 +440,11 @@ def _layer_names(monitor: Any) -> Dict[int, str]:
     return {id(layer.module): layer.name for layer in (layout.layers if layout else []) if layer.module is not None}
 
 
-def _role(module: nn.Module) -> str:
-    if isinstance(module, _EMBEDDINGS):
-        return "embedding"
-    if next(module.children(), None) is not None and not type(module).__module__.startswith("torch."):
+def _role(layer: Any) -> str:
+    if layer.own_tensor:
         return "positional"  # a user container's own tensor: positional tables, class tokens, scales
+    if isinstance(layer.module, _EMBEDDINGS):
+        return "embedding"
     return "compute"
 
 
@@ -460,7 +460,7 @@ def _first_step(monitor: Any, all_monitors: List[Any]) -> List[Dict[str, Any]]:
     if layout is not None and layout.layers:
         layers = []
         for layer in layout.layers:
-            entry: Dict[str, Any] = {"name": layer.name, "role": _role(layer.module) if layer.module is not None else "compute"}
+            entry: Dict[str, Any] = {"name": layer.name, "role": _role(layer)}
             if layer.module is not None and id(layer.module) in order:
                 entry["order"] = order[id(layer.module)]
             layers.append(entry)
@@ -475,7 +475,7 @@ def _first_step(monitor: Any, all_monitors: List[Any]) -> List[Dict[str, Any]]:
         for name, mod in root.named_modules():
             params = [p for p in mod._parameters.values() if p is not None and p.grad is not None and id(p) not in optimized]
             if params:
-                facts.append({"kind": "unoptimized-params", "module": name or type(root).__name__,
+                facts.append({"kind": "unoptimized-params", "module": naming.module_display_name(root, name, getattr(monitor, "module_names", {})),
                               "parameters": int(sum(p.numel() for p in params)),
                               **_src(naming.module_source(root, name))})
     return facts

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from . import control, degrade, naming, offload
-from .activity import ActivityProbe
+from .activity import ActivityProbe, expect_start, started as activity_started
 from .cadence import GOVERNOR_MIN_PARAMETERS, Cadence, StopTraining
 from .channel import Channel
 from .hessian import reason_of, supported_hvp
@@ -89,6 +89,16 @@ class Monitor:
         self.in_helper = False
         self.nan_module: Optional[str] = None  # an offloaded run's first non-finite module on this step
         self.watched_loss: Optional[Tuple[torch.Tensor, float]] = None  # the loss watch_loss read, and its value
+        # The script's names for its modules, and the layers as they are now: a module replaced before the
+        # first step leaves the optimizer holding parameters that only this snapshot can name (naming.py).
+        self.module_names: Dict[int, str] = {}
+        self._born: Optional[naming.Layout] = None
+        try:  # never a reason for the script's optimizer to fail
+            self.module_names = naming.variable_names()
+            self._born = naming.build_layout(self.params(), self.models or naming.known_modules(), self.module_names)
+        except Exception:  # noqa: BLE001
+            pass
+        expect_start(self)
 
     @property
     def run(self) -> str:
@@ -108,7 +118,8 @@ class Monitor:
     def _start(self) -> None:
         self.started = True
         candidates = self.models or naming.known_modules()
-        layout = naming.build_layout(self.params(), candidates)
+        layout = naming.build_layout(self.params(), candidates, {**self.module_names, **naming.variable_names()}, self._born)
+        self._born = None
         self.layout = layout
         self.n_parameters = layout.parameters
         self.layer_names = [layer.name for layer in layout.layers]
@@ -118,6 +129,7 @@ class Monitor:
         self.lockstep.active = control.available() and layout.parameters < GOVERNOR_MIN_PARAMETERS and not self.distributed
         self.stats = StatsCollector(self.optimizer, layout)
         activity = self.activity = ActivityProbe(layout, lambda: self.monitoring_next() and torch.is_grad_enabled())
+        activity_started(self)
         group = self.optimizer.param_groups[0] if self.optimizer.param_groups else {}
         hyper = {k: v for k, v in group.items() if k != "params" and isinstance(v, (int, float, bool, str, tuple, list))}
         config = {"optimizer": {"name": type(self.optimizer).__name__, **{k: list(v) if isinstance(v, tuple) else v for k, v in hyper.items()}},

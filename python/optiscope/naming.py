@@ -3,13 +3,21 @@
 Per-layer statistics are per owning submodule: the module that holds a parameter directly
 (`fc1.weight` → layer `fc1`, `net.0.bias` → layer `net.0`). Modules are found among those created
 while Optiscope was watching (zero-code mode) or handed to `watch` (explicit mode).
+
+Names are what a person recognises: paths start at the outermost module the script created, prefixed
+with the script's variable for it when a bare path would not say which network it is (several roots,
+an `nn.Sequential`'s numbered children, a root that owns its parameters itself: `feature_net.0`,
+`head.2`, `classifier`). A tensor a model class owns directly (a positional table, a class token) is a
+layer of its own, named by attribute (`OrderClassifier.pos`). Parameters the optimizer holds that have
+left the model since it was built (a head replaced after the optimizer) keep the name they had then,
+marked `(replaced)` or `(removed)`.
 """
 import inspect
 import re
 import sys
 import weakref
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import torch
 from torch import nn
@@ -51,6 +59,8 @@ class Layer:
     param_names: List[str]
     module: Optional[nn.Module]
     source: Optional[Location] = None
+    path: str = ""  # the owning module's path in its root ("" for the root itself)
+    own_tensor: bool = False  # a tensor a model class owns itself (positional table, token, scale): no depth
 
 
 @dataclass
@@ -64,7 +74,7 @@ class Layout:
 
 
 def _roots(candidates: Iterable[nn.Module], ids: Dict[int, torch.Tensor]) -> List[nn.Module]:
-    mods = [m for m in candidates if isinstance(m, nn.Module)]
+    mods = list({id(m): m for m in candidates if isinstance(m, nn.Module)}.values())
     children = {id(c) for m in mods for c in m.children()}
     roots = []
     for m in mods:
@@ -114,38 +124,126 @@ def module_source(root: nn.Module, name: str) -> Optional[Location]:
     return None
 
 
-def build_layout(params: List[torch.Tensor], candidates: Iterable[nn.Module]) -> Layout:
+def variable_names(depth: int = 2) -> Dict[int, str]:
+    """The script's names for its modules: id(module) → the variable that holds it, from the user's frames
+    on the stack (innermost first, then their globals). Read when an optimizer is created and when its
+    first step is taken; ids only, no references kept."""
+    names: Dict[int, str] = {}
+    try:
+        frame: Any = sys._getframe(depth)
+    except ValueError:
+        return names
+    scopes = []
+    while frame is not None:
+        if is_user_file(frame.f_code.co_filename):
+            scopes.append(frame.f_locals)
+            if frame.f_globals is not frame.f_locals:
+                scopes.append(frame.f_globals)
+        frame = frame.f_back
+    for scope in scopes:
+        for var, value in list(scope.items()):
+            if isinstance(value, nn.Module) and var.isidentifier() and not var.startswith("_") and var != "self":
+                names.setdefault(id(value), var)
+    return names
+
+
+def module_display_name(root: nn.Module, path: str, names: Dict[int, str]) -> str:
+    """A module's path as build_layout names it (one root): with the script's variable where a bare path
+    says nothing."""
+    var = names.get(id(root))
+    if var and (_numbered(root) or not _user_container(root)):
+        return ".".join(x for x in (var, path) if x)
+    return path or type(root).__name__
+
+
+def _numbered(module: nn.Module) -> bool:
+    """A container whose children are numbered (Sequential, ModuleList): a bare `0` names nothing."""
+    return any(name.isdigit() for name, _ in module.named_children())
+
+
+def _user_container(module: nn.Module) -> bool:
+    """A model class of the script's own with submodules: a tensor it owns directly (a positional table, a
+    class token, a scale) is a layer of its own, not part of some `OrderClassifier` layer."""
+    return next(module.children(), None) is not None and not type(module).__module__.startswith("torch.")
+
+
+def build_layout(params: List[torch.Tensor], candidates: Iterable[nn.Module], names: Optional[Dict[int, str]] = None,
+                 earlier: Optional["Layout"] = None) -> Layout:
+    """The optimizer's parameters as layers. `names`: the script's variables (variable_names); `earlier`:
+    the layout when the optimizer was created, which names the parameters that have left the model since."""
+    names = names or {}
     ids: Dict[int, torch.Tensor] = {id(p): p for p in params}
-    roots = [_unwrap(r) for r in _roots(candidates, ids)]
+    if earlier is not None:  # a submodule then, not a model of its own now that it has left its parent
+        was_inside = {id(layer.module) for layer in earlier.layers if layer.path and layer.module is not None}
+        candidates = [m for m in candidates if id(m) not in was_inside]
+    wrapped = _roots(candidates, ids)
+    roots = [_unwrap(r) for r in wrapped]
+    for w, r in zip(wrapped, roots):  # `model = DistributedDataParallel(net)`: the inner network is `model`
+        if id(w) in names and id(r) not in names:
+            names = {**names, id(r): names[id(w)]}
     multi = len(roots) > 1
     layers: List[Layer] = []
     by_name: Dict[str, Layer] = {}
     assigned: set = set()
     used_labels: Dict[str, int] = {}
+
+    def add(lname: str, mod: Optional[nn.Module], path: str, source: Optional[Location], p: torch.Tensor, pname: str,
+            own: bool = False) -> None:
+        layer = by_name.get(lname)
+        if layer is None:
+            layer = by_name[lname] = Layer(lname, [], [], mod, source, path, own)
+            layers.append(layer)
+        layer.params.append(p)
+        layer.param_names.append(pname)
+
     for root in roots:
+        var = names.get(id(root))
         label = ""
-        if multi:
-            base = type(root).__name__.lower()
+        if var and (multi or _numbered(root) or not _user_container(root)):
+            label = var
+        elif multi:
+            base = var or type(root).__name__.lower()
             used_labels[base] = used_labels.get(base, 0) + 1
             label = base if used_labels[base] == 1 else f"{base}{used_labels[base]}"
         for mod_name, mod in root.named_modules():
+            container = _user_container(mod)
             for pname, p in mod.named_parameters(recurse=False):
                 if id(p) not in ids or id(p) in assigned:
                     continue
                 assigned.add(id(p))
                 lname = ".".join(x for x in (label, mod_name) if x) or type(root).__name__
-                layer = by_name.get(lname)
-                if layer is None:
-                    layer = Layer(lname, [], [], mod, module_source(root, mod_name))
-                    by_name[lname] = layer
-                    layers.append(layer)
-                layer.params.append(p)
-                layer.param_names.append(".".join(x for x in (label, mod_name, pname) if x))
+                # `OrderClassifier.pos`, `encoder.cls_token`: one layer per tensor, named by attribute. A custom
+                # layer's own `weight`/`bias` (beside child modules) stay its compute layer.
+                own = container and pname not in ("weight", "bias")
+                if own:
+                    lname = f"{lname}.{pname}"
+                add(lname, mod, mod_name, module_source(root, mod_name), p, ".".join(x for x in (label, mod_name, pname) if x), own)
     loose = [p for p in params if id(p) not in assigned]
+    if loose and earlier is not None:
+        # Held by the optimizer but gone from the model: named as when the optimizer was built.
+        before = {id(p): layer for layer in earlier.layers for p in layer.params}
+        for p in loose:
+            old = before.get(id(p))
+            if old is None or old.module is None:
+                continue
+            assigned.add(id(p))
+            present = any(_has_submodule(root, old.path) for root in roots) if old.path else False
+            suffix = " (replaced)" if present else " (removed)"
+            pname = next(n for q, n in zip(old.params, old.param_names) if q is p)
+            add(old.name + suffix, old.module, old.path, old.source, p, pname, old.own_tensor)
+        loose = [p for p in loose if id(p) not in assigned]
     if loose:
         layer = Layer("params", loose, [f"params.{i}" for i in range(len(loose))], None)
         layers.append(layer)
     return Layout(layers, roots)
+
+
+def _has_submodule(root: nn.Module, path: str) -> bool:
+    try:
+        root.get_submodule(path)
+        return True
+    except AttributeError:
+        return False
 
 
 # The sizes that identify a module of a common type: (input attribute, output attribute).
@@ -158,6 +256,14 @@ _SIZES = (
     ("num_features", "num_features"),
     ("normalized_shape", "normalized_shape"),
 )
+
+
+def layer_module_info(layer: Layer) -> Optional[Dict[str, object]]:
+    """module_info of a layer's owner; a tensor a model class owns itself is a `Parameter` of its shape."""
+    if layer.own_tensor:
+        shape = "×".join(str(n) for n in layer.params[0].shape)
+        return {"type": f"Parameter {shape}" if shape else "Parameter"}
+    return module_info(layer.module)
 
 
 def module_info(module: Optional[nn.Module]) -> Optional[Dict[str, object]]:

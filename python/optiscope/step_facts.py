@@ -17,7 +17,7 @@ def layer_facts(layer: "naming.Layer", activity: ActivityProbe) -> Dict[str, Any
         facts["activation"] = activation
     if layer.source is not None:
         facts["location"] = {"file": layer.source[0], "line": layer.source[1]}
-    info = naming.module_info(layer.module)
+    info = naming.layer_module_info(layer)
     if info is not None:
         facts["module"] = info
     return facts

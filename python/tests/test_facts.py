@@ -233,14 +233,14 @@ class Init(unittest.TestCase):
         x = torch.randn(64, 3) * torch.tensor([1.0, 1000.0, 1.0]) + torch.tensor([0.0, 5000.0, 0.0])
         self.assertAlmostEqual(stats[0]["mean"], float(x.mean()), delta=1e-3 * abs(float(x.mean())))
         self.assertAlmostEqual(stats[0]["featureMeanMax"], float(x.mean(0).abs().max()), delta=1.0)
-        self.assertEqual(stats[0]["layer"], "Net")  # the model's own scale parameter is called first
+        self.assertEqual(stats[0]["layer"], "Net.scale")  # the model's own scale parameter is called first
         same = facts(events, "identical-units")
         # a (8 identical units, b's columns identical) and b (c's columns identical: zeros); c is the output.
         self.assertEqual([f["layer"] for f in same], ["a", "b"])
         self.assertEqual(same[0]["outgoing"], "identical")
         self.assertEqual(same[0]["source"]["line"], line_of(body, "# constant"))
         order = facts(events, "layer-order")[0]["layers"]
-        self.assertEqual([(l["name"], l["role"]) for l in order], [("Net", "positional"), ("a", "compute"), ("b", "compute"), ("c", "compute")])
+        self.assertEqual([(l["name"], l["role"]) for l in order], [("Net.scale", "positional"), ("a", "compute"), ("b", "compute"), ("c", "compute")])
         sched = facts(events, "scheduler")
         self.assertEqual(len(sched), 1)
         self.assertEqual(sched[0]["created"]["line"], line_of(body, "# created"))

@@ -54,7 +54,7 @@ class WatchTest(unittest.TestCase):
         types = [e["type"] for e in events]
         self.assertEqual(types[0], "start")
         self.assertEqual(types[-1], "end")
-        self.assertEqual(events[0]["layers"], [{"name": "0", "parameters": 16, "module": {"type": "Linear", "in": 3, "out": 4}, "activation": "tanh"}, {"name": "2", "parameters": 5, "module": {"type": "Linear", "in": 4, "out": 1}}])
+        self.assertEqual(events[0]["layers"], [{"name": "model.0", "parameters": 16, "module": {"type": "Linear", "in": 3, "out": 4}, "activation": "tanh"}, {"name": "model.2", "parameters": 5, "module": {"type": "Linear", "in": 4, "out": 1}}])
         self.assertEqual([e["step"] for e in events if e["type"] == "step"], [1, 2, 4, 6])
         hessians = [e for e in events if e["type"] == "hessian"]
         self.assertEqual([h["step"] for h in hessians], [2, 4, 6])

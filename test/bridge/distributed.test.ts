@@ -16,7 +16,7 @@ test('a two-rank DDP job on CPU (gloo): every event carries its rank, the ranks 
     const start = ofType(mine, 'start');
     assert.equal(start.length, 1);
     assert.equal(start[0].worldSize, 2);
-    assert.deepEqual(start[0].layers.map((l) => l.name), ['0', '2'], 'the DistributedDataParallel wrapper is not a layer');
+    assert.deepEqual(start[0].layers.map((l) => l.name), ['model.0', 'model.2'], 'the DistributedDataParallel wrapper is not a layer; its variable names the network');
     assert.deepEqual(start[0].layers.map((l) => l.module), [{ type: 'Linear', in: 10, out: 32 }, { type: 'Linear', in: 32, out: 1 }], 'each layer names its module');
     assert.deepEqual(ofType(mine, 'step').map((s) => s.step), [1, 2, 3, 4, 5, 6]);
     assert.deepEqual(ofType(mine, 'end').map((e) => e.reason), ['completed']);

@@ -52,7 +52,7 @@ test('launcher: start/step/end with pytorch source, steps numbered 1..n, user ou
   assert.equal(start.length, 1);
   assert.equal(start[0].source, 'pytorch');
   assert.equal(start[0].optimizer, 'Adam');
-  assert.deepEqual(start[0].layers.map((l) => l.name), ['0', '2']);
+  assert.deepEqual(start[0].layers.map((l) => l.name), ['model.0', 'model.2']);
   assert.equal(start[0].parameters, 3 * 8 + 8 + 8 + 1);
   const steps = ofType(run.events, 'step');
   assert.deepEqual(steps.map((s) => s.step), [1, 2, 3, 4, 5, 6]);

@@ -61,10 +61,15 @@ export function zeroInitFix(v: DiagnosisView): Fix | undefined {
   return zero.length ? fixOf(zero.map(({ spec, i }) => ({ path: `model.layers.${i}.init`, value: matchedInit(spec.activation) }))) : undefined;
 }
 
-/** Index of the first layer that is neither an embedding nor a positional table (0 when roles are unknown). */
-function firstComputeLayer(v: DiagnosisView): number {
-  const i = v.layout.layers.findIndex((l) => l.role === undefined || l.role === 'compute');
-  return i < 0 ? 0 : i;
+/**
+ * Indices of the layers that pass the signal on, in depth order: embeddings and positional tables (a
+ * PyTorch model's own tensors, roles from the bridge's `layer-order` fact) have no depth and are left out
+ * of every depth comparison, wherever they sit. Every layer when none is compute (roles unknown: all are).
+ */
+function computeLayers(v: DiagnosisView): number[] {
+  const all = v.layout.layers.map((_, i) => i);
+  const compute = all.filter((i) => { const role = v.layout.layers[i].role; return role === undefined || role === 'compute'; });
+  return compute.length ? compute : all;
 }
 
 export class GradientFlowDetector {
@@ -75,25 +80,27 @@ export class GradientFlowDetector {
 
   evaluate(v: DiagnosisView): void {
     if (!isNetwork(v) || !v.statsFresh) return;
-    const L = v.layout.layers.length;
     const r = v.rules;
-    const last = L - 1;
-    // The depth comparison starts at the first layer that passes the signal on (not an embedding table).
-    const first = firstComputeLayer(v);
+    // Depth is counted over the layers that pass the signal on (not embedding or positional tables).
+    const depth = computeLayers(v);
+    const L = depth.length;
+    const first = depth[0];
+    const last = depth[L - 1];
     const lastRms = rms(v, last);
     const firstRms = rms(v, first);
-    const deep = L - first >= r.vanishingGradient.minLayers;
+    const deep = L >= r.vanishingGradient.minLayers;
     const ratio = lastRms > 0 ? firstRms / lastRms : NaN;
     const persist = Math.max(r.persist, Math.ceil(v.window / 2));
 
     // Vanishing: the first layer's per-parameter gradient is a tiny fraction of the last layer's.
     let vanish: Finding | null = null;
     const secondary = this.board.anyLive('lr-too-high') || this.board.anyLive('exploding-gradient');
-    if (deep && !secondary && Number.isFinite(ratio) && ratio < r.vanishingGradient.rmsRatio && firstSmall(v, firstRms)) {
+    if (deep && !secondary && Number.isFinite(ratio) && ratio < r.vanishingGradient.rmsRatio && firstSmall(v, first, firstRms)) {
       // Onset: scanning back from the output, the first layer already below the threshold.
       let onset = first;
       let affected = 0;
-      for (let i = last - 1; i >= first; i--) {
+      for (let k = L - 2; k >= 0; k--) {
+        const i = depth[k];
         if (rms(v, i) < r.vanishingGradient.rmsRatio * lastRms) {
           if (affected === 0) onset = i;
           affected++;
@@ -130,8 +137,8 @@ export class GradientFlowDetector {
     const growth = h.growthRun >= ex.growthSteps && v.gradNorm >= ex.growthOverStart * h.firstGradNorm;
     let explode: Finding | null = null;
     if (depthExplode || absExplode || growth) {
-      let worst = 0;
-      for (let i = 1; i < L; i++) if (rms(v, i) > rms(v, worst)) worst = i;
+      let worst = first;
+      for (const i of depth) if (rms(v, i) > rms(v, worst)) worst = i;
       const pick = depthExplode ? first : worst;
       if (this.explodeLayer === null || !this.board.isLive('exploding-gradient', v.layout.layers[this.explodeLayer].name)) this.explodeLayer = pick;
       const layer = v.layout.layers[this.explodeLayer];
@@ -171,7 +178,7 @@ export class GradientFlowDetector {
     const deep = L >= r.vanishingGradient.minLayers;
     const layers = v.layout.layers;
     const zeroInit = v.stats.weightNorm.length > 0 && layerWeightsZero(v);
-    if (deep && Number.isFinite(ratio) && ratio < r.vanishingGradient.rmsRatio && firstSmall(v, rmsByLayer[0])) {
+    if (deep && Number.isFinite(ratio) && ratio < r.vanishingGradient.rmsRatio && firstSmall(v, 0, rmsByLayer[0])) {
       let onset = 0;
       let affected = 0;
       for (let i = last - 1; i >= 0; i--) {
@@ -255,9 +262,9 @@ export class GradientFlowDetector {
  * The first layer's gradient is small for its own weights: rms(∇W₁) < relativeToWeights · rms(W₁) (a
  * zero layer counts as scale 1). A first layer that is merely smaller than a huge last layer is not vanishing.
  */
-function firstSmall(v: DiagnosisView, firstRms: number): boolean {
-  const l = v.layout.layers[0];
-  const w = l.size ? v.stats.weightNorm[0] / Math.sqrt(l.size) : 0;
+function firstSmall(v: DiagnosisView, first: number, firstRms: number): boolean {
+  const l = v.layout.layers[first];
+  const w = l.size ? v.stats.weightNorm[first] / Math.sqrt(l.size) : 0;
   return firstRms < v.rules.vanishingGradient.relativeToWeights * (w > 0 ? w : 1);
 }
 
