@@ -69,7 +69,9 @@ export function describeFix(fix: Fix, source?: { file: string; line: number }, l
   if (!source || !/\.py$/i.test(source.file)) return { label: `${fix.path} = ${value}`, editable: true };
   const where = `${baseName(source.file)}:${source.line}`;
   const leaf = fix.path.split('.').pop() ?? fix.path;
-  if (/^(training\.optimizer|race\.\d+)\./.test(fix.path) && OPTIMIZER_KEYWORDS[leaf]) {
+  // A script race's entry ran with the race's optimizer, not the one on the script's line.
+  if (/^race\.\d+\./.test(fix.path) && OPTIMIZER_KEYWORDS[leaf]) return { label: `${OPTIMIZER_KEYWORDS[leaf]}=${value} for this race entry`, editable: false };
+  if (/^training\.optimizer\./.test(fix.path) && OPTIMIZER_KEYWORDS[leaf]) {
     return { label: `${OPTIMIZER_KEYWORDS[leaf]}=${value} on ${where}`, editable: true };
   }
   // Another optimizer: the construction on that line becomes another torch.optim class.
