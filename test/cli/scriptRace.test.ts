@@ -59,3 +59,12 @@ test('the picker starts a script’s race from the script’s own optimizer, as 
   assert.equal(scriptOptimizer([]), undefined);
   assert.equal(scriptRaceBase(undefined, 'train.py'), undefined);
 });
+
+test('another optimizer as a fix can be tried on a script: --set training.optimizer.name and its keys', () => {
+  assert.deepEqual(scriptSetArgs({ path: 'training.optimizer.name', value: 'adam' }), ['training.optimizer.name=adam']);
+  assert.deepEqual(scriptSetArgs({ path: 'training.optimizer', value: { name: 'adam', lr: 0.01 } }), ['training.optimizer.name=adam', 'training.optimizer.lr=0.01']);
+  assert.deepEqual(scriptSetArgs({ path: 'training.optimizer.lr', value: 0.05 }), ['training.optimizer.lr=0.05']);
+  assert.equal(scriptSetArgs({ path: 'training.optimizer.name', value: 'adma' }), undefined);
+  assert.equal(scriptSetArgs({ path: 'model.layers.0.init', value: 'he' }), undefined);
+  assert.equal(scriptSetArgs({ path: 'training.optimizer', value: { name: 'adam', betas: 'x' } }), undefined);
+});
