@@ -134,7 +134,7 @@ function scriptOverrides(sets: NonNullable<RunArgs['set']>): Record<string, numb
       continue;
     }
     if (!SCRIPT_SET_KEY.test(s.path)) {
-      throw new UsageError(`--set ${s.path}: on a Python script only the optimizer's hyperparameters (training.optimizer.lr, .momentum, .weight_decay, .eps, .beta1, …) and training.clip.norm can be set; change the model in the script itself`);
+      throw new UsageError(`--set ${s.path}: on a Python script only the optimizer's hyperparameters (training.optimizer.lr, .momentum, .weight_decay, .eps, .beta1, …), its class (training.optimizer.name) and training.clip.norm can be set; change the model in the script itself`);
     }
     if (typeof s.value !== 'number' || !Number.isFinite(s.value)) throw new UsageError(`--set ${s.path}: takes a number, not ${JSON.stringify(s.value)}`);
     out[s.path] = s.value;
