@@ -233,6 +233,10 @@ def install(channel: Channel, every: Optional[int], script: Optional[str],
             opt_init(self, *args, **kwargs)
             if getattr(self, "_optiscope", None) is not None:
                 return
+            # `--set training.optimizer.name` (a race entry): re-initialised as that class, whose own
+            # (hooked) Optimizer.__init__ has watched it by the time rebuild() returns.
+            if overrides.current() and overrides.rebuild(self):
+                return
             # --set overrides (overrides.py): hyperparameters before the monitor reads them, clipping outermost.
             if overrides.current():
                 overrides.apply_to_optimizer(self)

@@ -3,8 +3,10 @@
 The CLI passes the overrides as JSON in OPTISCOPE_SET ({"training.optimizer.lr": 0.01, ...}). Every
 optimizer the script creates gets them in each of its param groups (and its defaults), right after
 torch's own constructor, so schedulers created later start from the new values; `training.clip.norm`
-becomes a clip_grad_norm_ over the optimizer's parameters at the start of each step(). Only facts change here: the
-script runs as written otherwise.
+becomes a clip_grad_norm_ over the optimizer's parameters at the start of each step(); `training.optimizer.name`
+(a race of the script against other optimizers, `optiscope run train.py --race adam,sgd`) re-initialises the
+script's optimizer, on the same parameters, as that torch.optim class before the other keys apply. Only facts
+change here: the script runs as written otherwise.
 """
 import json
 import os
@@ -29,10 +31,29 @@ def parse(raw: Optional[str]) -> Dict[str, Any]:
     return value
 
 
+# A config optimizer name: the torch.optim class and the constructor keywords that make it that optimizer.
+_CLASSES: Dict[str, Tuple[str, Dict[str, Any]]] = {
+    "sgd": ("SGD", {}),
+    "momentum": ("SGD", {"momentum": 0.9}),
+    "nesterov": ("SGD", {"momentum": 0.9, "nesterov": True}),
+    "adagrad": ("Adagrad", {}),
+    "adadelta": ("Adadelta", {}),
+    "rmsprop": ("RMSprop", {}),
+    "adam": ("Adam", {}),
+    "amsgrad": ("Adam", {"amsgrad": True}),
+    "adamax": ("Adamax", {}),
+    "nadam": ("NAdam", {}),
+    "adamw": ("AdamW", {}),
+}
+_NAME = "training.optimizer.name"
+
+
 def _split(overrides: Dict[str, Any]) -> Tuple[Dict[str, Any], Optional[float]]:
     hyper: Dict[str, Any] = {}
     clip: Optional[float] = None
     for path, value in overrides.items():
+        if path == _NAME:
+            continue  # rebuild() makes the class; the hyperparameters follow
         if path == "training.clip.norm":
             clip = float(value)
         else:
@@ -61,6 +82,28 @@ def apply_to_optimizer(optimizer: torch.optim.Optimizer, overrides: Optional[Dic
     for key in missing:
         sys.stderr.write(f"optiscope: --set {key}: {type(optimizer).__name__} has no hyperparameter '{key}'; ignored\n")
     return missing
+
+
+def rebuild(optimizer: torch.optim.Optimizer, overrides: Optional[Dict[str, Any]] = None) -> bool:
+    """With `training.optimizer.name`, the optimizer the script just built becomes that torch.optim class, on
+    the same parameters (its param groups, without the script's hyperparameters: the override gives them),
+    by running the class's own __init__ on the same object. The inner Optimizer.__init__ (hooked) then
+    watches it, so the caller returns at once when this returns True. False when there is nothing to do."""
+    given = overrides if overrides is not None else current()
+    name = given.get(_NAME)
+    if name is None or getattr(optimizer, "_optiscope_rebuilt", False):
+        return False
+    if name not in _CLASSES:
+        raise ValueError(f"--set {_NAME}: unknown optimizer {name!r}; known: {', '.join(_CLASSES)}")
+    cls_name, keywords = _CLASSES[name]
+    cls = getattr(torch.optim, cls_name)
+    groups = [{"params": group["params"]} for group in optimizer.param_groups]
+    optimizer._optiscope_rebuilt = True  # type: ignore[attr-defined]
+    optimizer.__class__ = cls
+    # SGD takes no default lr on older torch: the override's, else the script's own.
+    lr = given.get("training.optimizer.lr", optimizer.param_groups[0].get("lr", optimizer.defaults.get("lr")))
+    cls.__init__(optimizer, groups, **({**keywords, "lr": lr} if lr is not None else keywords))
+    return True
 
 
 def wrap_clip(optimizer: torch.optim.Optimizer, overrides: Optional[Dict[str, Any]] = None) -> Optional[Callable[[], None]]:

@@ -34,6 +34,24 @@ const ACTIVATIONS: Record<string, string> = {
   relu: 'nn.ReLU', 'leaky-relu': 'nn.LeakyReLU', elu: 'nn.ELU', gelu: 'nn.GELU', tanh: 'nn.Tanh', sigmoid: 'nn.Sigmoid', linear: 'nn.Identity', softmax: 'nn.Softmax',
 };
 
+/** The torch.optim call each optimizer name of the config stands for. */
+const TORCH_OPTIMIZERS: Record<string, string> = {
+  sgd: 'torch.optim.SGD', momentum: 'torch.optim.SGD(momentum=0.9)', nesterov: 'torch.optim.SGD(momentum=0.9, nesterov=True)',
+  adagrad: 'torch.optim.Adagrad', adadelta: 'torch.optim.Adadelta', rmsprop: 'torch.optim.RMSprop', adam: 'torch.optim.Adam',
+  amsgrad: 'torch.optim.Adam(amsgrad=True)', adamax: 'torch.optim.Adamax', nadam: 'torch.optim.NAdam', adamw: 'torch.optim.AdamW',
+};
+
+/** `torch.optim.Adam(…, lr=0.01)` for `{ name: adam, lr: 0.01 }` (a config optimizer object or a name). */
+function torchOptimizerCall(value: unknown): string {
+  const spec = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : { name: value };
+  const name = String(spec.name);
+  const call = TORCH_OPTIMIZERS[name] ?? name;
+  const args = Object.entries(spec).filter(([k, v]) => k !== 'name' && typeof v === 'number').map(([k, v]) => `${OPTIMIZER_KEYWORDS[k] ?? k}=${formatFixValue(v)}`);
+  if (!args.length) return call;
+  const open = call.indexOf('(');
+  return open < 0 ? `${call}(…, ${args.join(', ')})` : `${call.slice(0, open)}(…, ${args.join(', ')}, ${call.slice(open + 1)}`;
+}
+
 export interface FixWording {
   /** Short text for a button or quick fix title. */
   label: string;
@@ -51,8 +69,15 @@ export function describeFix(fix: Fix, source?: { file: string; line: number }, l
   if (!source || !/\.py$/i.test(source.file)) return { label: `${fix.path} = ${value}`, editable: true };
   const where = `${baseName(source.file)}:${source.line}`;
   const leaf = fix.path.split('.').pop() ?? fix.path;
-  if (/^(training\.optimizer|race\.\d+)\./.test(fix.path) && OPTIMIZER_KEYWORDS[leaf]) {
+  // A script race's entry ran with the race's optimizer, not the one on the script's line.
+  if (/^race\.\d+\./.test(fix.path) && OPTIMIZER_KEYWORDS[leaf]) return { label: `${OPTIMIZER_KEYWORDS[leaf]}=${value} for this race entry`, editable: false };
+  if (/^training\.optimizer\./.test(fix.path) && OPTIMIZER_KEYWORDS[leaf]) {
     return { label: `${OPTIMIZER_KEYWORDS[leaf]}=${value} on ${where}`, editable: true };
+  }
+  // Another optimizer: the construction on that line becomes another torch.optim class.
+  if (/^(training\.optimizer|race\.\d+)(\.name)?$/.test(fix.path)) return { label: `use ${torchOptimizerCall(fix.value)} on ${where}`, editable: false };
+  if (fix.path === 'training.gradient_noise') {
+    return { label: 'add Gaussian noise to the gradients before optimizer.step() (p.grad.add_(torch.randn_like(p.grad) * σ), σ² decaying over steps)', editable: false };
   }
   const of = layer ? ` ${layer}` : ' the layer';
   if (fix.path === 'training.clip.norm') {
@@ -77,6 +102,8 @@ export function scriptSuggestion(kind: string, layer: string | undefined): strin
       return `initialise${of} with nn.init.kaiming_normal_ (ReLU family) or nn.init.xavier_uniform_ (tanh, sigmoid), or add nn.LayerNorm / nn.BatchNorm1d after it`;
     case 'dead-units':
       return `use nn.LeakyReLU after${of}, or initialise it with nn.init.kaiming_normal_ and a smaller lr`;
+    case 'symmetric-init':
+      return `initialise${of} with nn.init.kaiming_normal_ (ReLU family) or nn.init.xavier_uniform_ (tanh, sigmoid): random weights, not a constant, so its units differ`;
     case 'exploding-gradient':
       return 'clip gradients: torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0) before optimizer.step()';
     default:

@@ -12,7 +12,9 @@ import { RunsView, type RunsViewNode } from './runs/runsView';
 import { readRunsIndex } from './runs/runsIndex';
 import { RunStatusBar } from './statusBar';
 import { runnableTarget } from './targets';
-import { configHasRace } from './runner/cliArgs';
+import { configHasRace, isConfig } from './runner/cliArgs';
+import { firstEventOf, scriptOptimizer, scriptRaceBase } from './runner/scriptOptimizer';
+import type { OptiscopeEvent } from '../engine/protocol';
 import { fixEditor } from './fixEditor';
 import { registerLanguage } from './languageBridge';
 import { AttachWindow } from './attach/attachWindow';
@@ -37,6 +39,14 @@ export function activate(context: vscode.ExtensionContext): void {
   const offChange = runs.onDidChange.on(setRunning);
 
   const command = (id: string, fn: (...args: unknown[]) => unknown) => vscode.commands.registerCommand(id, fn);
+  /** The start of the script's latest saved run (its optimizer), when it ran before. */
+  const latestScriptEvents = (file: string): OptiscopeEvent[] => {
+    const latest = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file')
+      .flatMap((f) => readRunsIndex(f.uri.fsPath).filter((r) => r.file === file))
+      .sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0))[0];
+    const start = latest ? firstEventOf(latest.path) : undefined;
+    return start ? [start] : [];
+  };
 
   context.subscriptions.push(
     output,
@@ -68,9 +78,17 @@ export function activate(context: vscode.ExtensionContext): void {
       await controller.start(uri, { set: sets as string[], steps, beside: true });
     }),
 
-    command('optiscope.race', async (arg) => {
-      const uri = await runnableTarget(arg, true);
+    // A config: its `race:`, or optimizers picked for it. A script (also from its panel, which passes the
+    // events of the run it shows): the script's own optimizer against others, one run of the script each.
+    command('optiscope.race', async (arg, events) => {
+      const uri = await runnableTarget(arg, true, true);
       if (!uri) return;
+      if (!isConfig(uri.fsPath)) {
+        const own = scriptOptimizer(Array.isArray(events) ? (events as OptiscopeEvent[]) : latestScriptEvents(uri.fsPath));
+        const race = await pickRace(scriptRaceBase(own, uri.fsPath), 'script');
+        if (race) await controller.start(uri, { race });
+        return;
+      }
       const text = (await vscode.workspace.openTextDocument(uri)).getText();
       if (configHasRace(text)) {
         await controller.start(uri);

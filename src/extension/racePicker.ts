@@ -1,7 +1,8 @@
 /**
- * The race picker: which optimizers to race on a config, each shown with the hyperparameters it will
- * use (the config's own optimizer keeps its own; the others start from PyTorch's defaults), and a
- * second step to edit any of them before the race starts. Returns the `--race` entries, or undefined.
+ * The race picker: which optimizers to race on a config or a PyTorch script, each shown with the
+ * hyperparameters it will use (the file's own optimizer keeps its own; the others start from PyTorch's
+ * defaults), and a second step to edit any of them before the race starts. Returns the `--race`
+ * entries, or undefined. On a script each entry is a run of the script with its optimizer replaced.
  */
 import * as vscode from 'vscode';
 import { baseSpec, formatRaceEntry, parseRaceEntry, RaceEntryError } from '../engine/cli/raceEntry';
@@ -10,17 +11,19 @@ import { OPTIMIZERS, OPTIMIZER_NAMES } from '../engine/optim/catalog';
 
 const hyper = (entry: string) => entry.split(' ').slice(1).join(' ');
 
-export async function pickRace(config: ResolvedConfig | undefined): Promise<string[] | undefined> {
+export async function pickRace(config: ResolvedConfig | undefined, subject: 'config' | 'script' = 'config'): Promise<string[] | undefined> {
   const own = config?.training.optimizer.name;
   const defaults = new Set(['sgd', 'momentum', 'adam', ...(own ? [own] : [])]);
   const picks = await vscode.window.showQuickPick(
     OPTIMIZER_NAMES.map((name) => ({
       label: name,
       description: hyper(formatRaceEntry(baseSpec(name, config))),
-      detail: `${OPTIMIZERS[name].torch}${name === own ? ' · the config’s own optimizer' : ''}`,
+      detail: `${OPTIMIZERS[name].torch}${name === own ? ` · the ${subject}’s own optimizer` : ''}`,
       picked: defaults.has(name),
     })),
-    { canPickMany: true, title: 'Optiscope: Race Optimizers (1/2)', placeHolder: 'Optimizers to race on this config (same start, init and batches); next: check or edit their hyperparameters' },
+    { canPickMany: true, title: 'Optiscope: Race Optimizers (1/2)', placeHolder: subject === 'config'
+      ? 'Optimizers to race on this config (same start, init and batches); next: check or edit their hyperparameters'
+      : 'Optimizers to race on this script (one run of it each, its optimizer replaced); next: check or edit their hyperparameters' },
   );
   if (!picks) return undefined;
   if (picks.length < 2) {

@@ -54,8 +54,6 @@ export function renderHeader(h: HeaderParts, model: PanelModel, rejected: number
   if ([...model.titles.values()].some((t) => t.decimated)) parts.push('history decimated (full data in the log)');
   h.stats.textContent = parts.join(' · ');
   h.exportLog.hidden = runs.length === 0;
-  // Race runs optimizers on a config; a PyTorch script's panel has no config to race on.
-  h.race.hidden = runs.some((r) => /\.py$/i.test(r.start?.file ?? ''));
   const live = state === 'live';
   if (live) h.stop.removeAttribute('disabled');
   else h.stop.setAttribute('disabled', '');

@@ -41,6 +41,12 @@ function plainLosses(python: string, edit: (src: string) => string): number[] {
 
 const stepLosses = (events: OptiscopeEvent[]): number[] => events.flatMap((e) => (e.type === 'step' ? [e.loss] : []));
 
+/** The losses streamed match what the script printed under plain PyTorch (it prints 4 significant digits). */
+function assertSameLosses(got: number[], oracle: number[], what: string): void {
+  assert.equal(got.length, oracle.length, `${what}: steps`);
+  for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - oracle[i]!) <= 5e-4 * Math.abs(oracle[i]!) + 1e-12, `${what} step ${i + 1}: ${got[i]} vs ${oracle[i]}`);
+}
+
 test('--set training.optimizer.lr runs the script with that lr: the same losses as the script with lr=0.01 written in', (t) => {
   const python = needTorch(t);
   if (!python) return;
@@ -55,10 +61,7 @@ test('--set training.optimizer.lr runs the script with that lr: the same losses 
   const end = r.events.at(-1);
   assert.ok(end?.type === 'end' && end.reason === 'completed');
   const oracle = plainLosses(python, (s) => s.replace('lr=0.5', 'lr=0.01'));
-  const got = stepLosses(r.events);
-  assert.equal(got.length, oracle.length);
-  // The script prints 4 significant digits.
-  for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - oracle[i]!) <= 5e-4 * Math.abs(oracle[i]!) + 1e-12, `step ${i + 1}: ${got[i]} vs ${oracle[i]}`);
+  assertSameLosses(stepLosses(r.events), oracle, 'lr=0.01');
 });
 
 test('--set training.clip.norm clips the gradient before each step: every step uses a gradient of norm ≤ 1, as clip_grad_norm_ in the script would', (t) => {
@@ -70,8 +73,7 @@ test('--set training.clip.norm clips the gradient before each step: every step u
   assert.ok(steps.length === 40);
   for (const s of steps) assert.ok(s.type === 'step' && s.gradNorm <= 1 + 1e-5, JSON.stringify(s.type === 'step' ? s.gradNorm : s));
   const oracle = plainLosses(python, (s) => s.replace('    optimizer.step()', '    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n    optimizer.step()'));
-  const got = stepLosses(r.events);
-  for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - oracle[i]!) <= 5e-4 * Math.abs(oracle[i]!) + 1e-12, `step ${i + 1}: ${got[i]} vs ${oracle[i]}`);
+  assertSameLosses(stepLosses(r.events), oracle, 'clipped');
 });
 
 test('--set of a model key on a script is refused with exit 2 and says what can be set', (t) => {
@@ -80,4 +82,46 @@ test('--set of a model key on a script is refused with exit 2 and says what can 
   const r = cli(python, '--set', 'model.layers.0.init=he');
   assert.equal(r.status, 2);
   assert.match(r.stderr, /only the optimizer's hyperparameters .* and training\.clip\.norm/);
+});
+
+const runOf = (events: OptiscopeEvent[], run: string): OptiscopeEvent[] => events.filter((e) => e.type !== 'error' && e.run === run);
+
+test('--race on a script: one real run of the script per optimizer in one stream, each the same as the script with that optimizer written in', (t) => {
+  const python = needTorch(t);
+  if (!python) return;
+  const r = cli(python, '--race', 'sgd lr=0.01,adam lr=0.05 beta1=0.8,sgd lr=0.02');
+  assert.equal(r.status, 0, r.stderr);
+  // Named as a config race names its runs, every one ended.
+  const ends = r.events.filter((e) => e.type === 'end');
+  assert.deepEqual(ends.map((e) => e.type === 'end' && e.run).sort(), ['adam', 'sgd', 'sgd-2']);
+  for (const e of ends) assert.ok(e.type === 'end' && e.reason === 'completed', JSON.stringify(e));
+  // The adam entry is the script's SGD replaced by Adam with the entry's hyperparameters …
+  const adam = runOf(r.events, 'adam');
+  const start = adam.find((e) => e.type === 'start');
+  const opt = start?.type === 'start' ? (start.config.optimizer as { name: string; lr: number; betas: number[] }) : undefined;
+  assert.equal(opt?.name, 'Adam');
+  assert.equal(opt?.lr, 0.05);
+  assert.deepEqual(opt?.betas, [0.8, 0.999]);
+  // … and trains exactly as the script edited by hand to build that Adam.
+  const oracle = plainLosses(python, (s) => s.replace('torch.optim.SGD(model.parameters(), lr=0.5)', 'torch.optim.Adam(model.parameters(), lr=0.05, betas=(0.8, 0.999))'));
+  assertSameLosses(stepLosses(adam), oracle, 'adam');
+  assertSameLosses(stepLosses(runOf(r.events, 'sgd-2')), plainLosses(python, (s) => s.replace('lr=0.5', 'lr=0.02')), 'sgd-2');
+  // A race entry's fix names the entry (race.N), never the script's own line's optimizer.
+  for (const w of r.events) if (w.type === 'warning' && w.fix) assert.match(w.fix.path, /^race\.\d\.|^training\.clip/, JSON.stringify(w.fix));
+  // The script's output, per entry.
+  assert.match(r.stderr, /\[adam\] step 0: loss/);
+});
+
+test('--set training.optimizer.name on a script swaps the optimizer class; an unknown name is refused with exit 2', (t) => {
+  const python = needTorch(t);
+  if (!python) return;
+  const r = cli(python, '--set', 'training.optimizer.name=rmsprop', '--set', 'training.optimizer.lr=0.01');
+  assert.equal(r.status, 0, r.stderr);
+  const start = r.events.find((e) => e.type === 'start');
+  assert.equal(start?.type === 'start' ? (start.config.optimizer as { name: string }).name : undefined, 'RMSprop');
+  const oracle = plainLosses(python, (s) => s.replace('torch.optim.SGD(model.parameters(), lr=0.5)', 'torch.optim.RMSprop(model.parameters(), lr=0.01)'));
+  assertSameLosses(stepLosses(r.events), oracle, 'rmsprop');
+  const bad = cli(python, '--set', 'training.optimizer.name=adma');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /training\.optimizer\.name: one of sgd, momentum/);
 });

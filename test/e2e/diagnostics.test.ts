@@ -349,4 +349,25 @@ test('Try fix on a PyTorch script’s warning runs the script with the fix besid
   await waitFor('both runs in the loss chart', async () =>
     Number(await frame.locator('#chart-loss').getAttribute('data-datasets')) >= 2 ? true : undefined, 60_000);
   await shot(page, 'e2e-try-fix-2-both.png');
+
+  // "Race optimizers" on the script's panel: the script's own SGD, with the lr its run reported, against
+  // momentum and adam (preselected), each a real run of the script with its optimizer replaced.
+  const earlier = new Set(logs().map((l) => l.file));
+  await frame.locator('vscode-button[data-action="race"]').click();
+  const pickRows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+  await pickRows.filter({ hasText: 'script’s own optimizer' }).first().waitFor({ timeout: 30_000 });
+  assert.match(await pickRows.filter({ hasText: 'script’s own optimizer' }).first().innerText(), /^sgd\s*lr=0\.5 /);
+  await page.keyboard.press('Enter');
+  await pickRows.filter({ hasText: 'Start race' }).first().waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+  const raced = await waitFor('the script race to end', () => ended().find((l) => !earlier.has(l.file) && l.events.filter((e) => e.type === 'end').length === 3), 240_000);
+  const starts = raced.events.filter((e) => e.type === 'start') as { run?: string; config?: { optimizer?: { name?: string; lr?: number } } }[];
+  assert.deepEqual(starts.map((e) => [e.run, e.config?.optimizer?.name, e.config?.optimizer?.lr]).sort(), [
+    ['adam', 'Adam', 0.001], ['momentum', 'SGD', 0.01], ['sgd', 'SGD', 0.5],
+  ]);
+  assert.equal(fs.readFileSync(path.join(ws, 'train.py'), 'utf8'), SCRIPT, 'the script itself is not edited');
+  const raceFrame = await panelFrameHandle(page, 60_000);
+  await waitFor('the three entries in the loss chart', async () =>
+    Number(await raceFrame.locator('#chart-loss').getAttribute('data-datasets')) >= 3 ? true : undefined, 60_000);
+  await shot(page, 'e2e-script-race.png');
 });

@@ -195,7 +195,11 @@ test('a script run’s fix reads as the script edit; one with no single-line edi
   // A script warning with no fix still says what to do, in PyTorch terms.
   assert.match(await page.locator('.card[data-kind="dead-units"] .suggestion').innerText(), /nn\.LeakyReLU after net\.0 \(Linear 10→32\)/);
   assert.doesNotMatch(await page.locator('.cards, body').first().innerText(), /training\.optimizer\.lr/);
-  assert.equal(await page.locator('vscode-button[data-action="race"]').isVisible(), false, 'no Race on a script’s panel');
+  // Race on a script's panel races the script's own optimizer against others (the extension asks which).
+  const race = page.locator('vscode-button[data-action="race"]');
+  assert.equal(await race.isVisible(), true, 'Race on a script’s panel');
+  await race.click();
+  assert.ok((await rec.posted()).some((m) => JSON.stringify(m) === JSON.stringify({ type: 'race', logId: 'py' })), 'the race is asked for this script');
   await assertClean(page, rec);
 });
 

@@ -51,10 +51,12 @@ export const USAGE = `Usage:
       --steps N                           override the number of optimizer steps
       --race sgd,momentum,adam            race these optimizers on the config's problem; an entry may
                                           set hyperparameters: --race "sgd lr=0.1,adam lr=0.01 beta1=0.8"
+                                          (on a script: the script once per entry, its optimizer replaced)
       --python <path>                     interpreter for .py scripts (default: python3 on PATH)
       --nproc-per-node N                  run N ranks of a torch.distributed script
       --set <path>=<value>                run with an override, e.g. training.optimizer.lr=0.01 (repeatable;
-                                          on a script: optimizer hyperparameters and training.clip.norm)
+                                          on a script: optimizer hyperparameters, training.optimizer.name
+                                          and training.clip.norm)
       --no-verify                         offer fixes without trying them by counterfactual runs
       --control                           answer requests on stdin while training (the editor's panel)
   optiscope check <file> [--format text|json] [--no-preflight] [--stdin]

@@ -16,6 +16,8 @@ import { UsageError } from './args';
 import { createSink } from './sink';
 import { ProgressBar, TextReport } from './report';
 import { parseRaceEntry, RaceEntryError } from './raceEntry';
+import { entryNames, entryOverrides, prefixedLines, raceExitCode, renameRuns } from './scriptRace';
+import { OPTIMIZER_NAMES } from '../optim/catalog';
 import { ControlQueue } from '../control';
 
 export interface Io {
@@ -52,8 +54,8 @@ function resolveWithOverrides(text: string, file: string, sets: NonNullable<RunA
   return resolveConfigText(next, file, diskOptions());
 }
 
-/** `--race` entries (`sgd`, or `sgd lr=0.5 momentum=0.9`) as the specs the race runs. */
-export function raceFromNames(names: string[], config: ResolvedConfig) {
+/** `--race` entries (`sgd`, or `sgd lr=0.5 momentum=0.9`) as the specs the race runs (no config: a script's race). */
+export function raceFromNames(names: string[], config: ResolvedConfig | undefined) {
   return names.map((n) => {
     try {
       return parseRaceEntry(n, config);
@@ -121,16 +123,23 @@ export async function runResolved(
 const VERIFY_BUDGET_MS = 60_000;
 
 /** The overrides for the PyTorch bridge (OPTISCOPE_SET, python/optiscope/overrides.py), checked first. */
-function scriptOverrides(sets: NonNullable<RunArgs['set']>): string {
-  const out: Record<string, number> = {};
+function scriptOverrides(sets: NonNullable<RunArgs['set']>): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
   for (const s of sets) {
+    if (s.path === 'training.optimizer.name') {
+      if (typeof s.value !== 'string' || !(OPTIMIZER_NAMES as readonly string[]).includes(s.value)) {
+        throw new UsageError(`--set ${s.path}: one of ${OPTIMIZER_NAMES.join(', ')}, not ${JSON.stringify(s.value)}`);
+      }
+      out[s.path] = s.value;
+      continue;
+    }
     if (!SCRIPT_SET_KEY.test(s.path)) {
-      throw new UsageError(`--set ${s.path}: on a Python script only the optimizer's hyperparameters (training.optimizer.lr, .momentum, .weight_decay, .eps, .beta1, …) and training.clip.norm can be set; change the model in the script itself`);
+      throw new UsageError(`--set ${s.path}: on a Python script only the optimizer's hyperparameters (training.optimizer.lr, .momentum, .weight_decay, .eps, .beta1, …), its class (training.optimizer.name) and training.clip.norm can be set; change the model in the script itself`);
     }
     if (typeof s.value !== 'number' || !Number.isFinite(s.value)) throw new UsageError(`--set ${s.path}: takes a number, not ${JSON.stringify(s.value)}`);
     out[s.path] = s.value;
   }
-  return JSON.stringify(out);
+  return out;
 }
 
 
@@ -140,6 +149,8 @@ function scriptOverrides(sets: NonNullable<RunArgs['set']>): string {
  * until then the extension does not offer on-demand requests for scripts (see controlTypesFor).
  */
 async function runScript(args: RunArgs, io: Io): Promise<number> {
+  const sets = args.set?.length ? scriptOverrides(args.set) : {};
+  const race = args.race ? raceFromNames(args.race, undefined) : undefined;
   const report = args.format === 'text' ? new TextReport(io.stdout) : null;
   const sink = createSink({
     stdout: args.format === 'ndjson' ? io.stdout : undefined,
@@ -151,18 +162,29 @@ async function runScript(args: RunArgs, io: Io): Promise<number> {
   const poll = setInterval(() => {
     if (io.signal.aborted) abort.abort();
   }, 50);
+  const launch = (overrides: Record<string, unknown>, emit: (e: OptiscopeEvent) => void, stderr: (s: string) => void) => runPythonScript({
+    script: args.file,
+    args: args.scriptArgs,
+    python: args.python,
+    nprocPerNode: args.nprocPerNode,
+    steps: args.steps,
+    emit,
+    stderr,
+    signal: abort.signal,
+    ...(Object.keys(overrides).length ? { env: { OPTISCOPE_SET: JSON.stringify(overrides) } } : {}),
+  });
   try {
-    const code = await runPythonScript({
-      script: args.file,
-      args: args.scriptArgs,
-      python: args.python,
-      nprocPerNode: args.nprocPerNode,
-      steps: args.steps,
-      emit: (e) => sink.emit(e),
-      stderr: io.stderr,
-      signal: abort.signal,
-      ...(args.set?.length ? { env: { OPTISCOPE_SET: scriptOverrides(args.set) } } : {}),
-    });
+    let code: number;
+    if (race) {
+      // Every entry at once, one stream (scriptRace.ts); the entry's optimizer over the user's --set.
+      const names = entryNames(race);
+      code = raceExitCode(await Promise.all(race.map((spec, i) => {
+        const name = names[i] as string;
+        const rename = renameRuns(name, i);
+        const out = prefixedLines(name, io.stderr);
+        return launch({ ...sets, ...entryOverrides(spec) }, (e) => sink.emit(rename(e)), out.write).finally(out.end);
+      })));
+    } else code = await launch(sets, (e) => sink.emit(e), io.stderr);
     report?.summary();
     return code;
   } finally {

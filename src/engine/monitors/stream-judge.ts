@@ -23,6 +23,12 @@ import { RULES, type Rules } from './rules';
 import { Judge, type ProbeTrigger } from './judge';
 import { FactJudge } from './detectors/facts/judge';
 import type { CurvatureEstimate } from './curvature';
+import { SCRIPT_SET_KEY } from '../scriptKeys';
+
+/** A script's optimizer hyperparameter (not clipping, which is no keyword of the optimizer's call). */
+function isOptimizerKey(path: string): boolean {
+  return path !== 'training.clip.norm' && SCRIPT_SET_KEY.test(path);
+}
 
 /** Steps assumed when a script's length is unknown (no --steps): sizes the detector window (docs/pytorch.md). */
 export const DEFAULT_TOTAL_STEPS = 1000;
@@ -190,7 +196,10 @@ export class StreamJudge {
     for (const l of e.layers) if (l.location) locations.set(l.name, l.location);
     const optimizerAt = e.locations?.optimizer;
     const locate = (w: WarningEvent): void => {
-      const at = (w.layer !== undefined ? locations.get(w.layer) : undefined) ?? optimizerAt;
+      // A fix of an optimizer hyperparameter is an edit of the optimizer's construction: the warning sits
+      // on that line (where its quick fix writes `lr=…`), even when it names a layer.
+      const onOptimizer = w.fix !== undefined && optimizerAt !== undefined && isOptimizerKey(w.fix.path);
+      const at = onOptimizer ? optimizerAt : (w.layer !== undefined ? locations.get(w.layer) : undefined) ?? optimizerAt;
       if (at) w.source = at;
     };
     // Probes cross the process boundary only to a process that answers them (it says so at its start: a

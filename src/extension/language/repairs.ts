@@ -179,6 +179,8 @@ export interface LineEdit {
  */
 export function pythonKeywordEdit(line: string, fix: Fix): LineEdit | undefined {
   if (typeof fix.value !== 'number' || !Number.isFinite(fix.value)) return undefined;
+  // A script race's entry (`race.N.lr`) ran with the race's hyperparameters, not the ones on this line.
+  if (fix.path.startsWith('race.')) return undefined;
   // Only code before a comment; a keyword argument, not part of a longer name (max_lr=, base_lr=).
   const hash = line.indexOf('#');
   const code = hash >= 0 ? line.slice(0, hash) : line;

@@ -225,8 +225,11 @@ export class PanelHost {
         await vscode.commands.executeCommand('optiscope.openLog');
         return;
       case 'race': {
-        const file = this.sources.find((s) => s.logId === msg.logId)?.file;
-        await vscode.commands.executeCommand('optiscope.race', file && isConfig(file) ? vscode.Uri.file(file) : undefined);
+        // A config's or a script's race (the script's events tell its own optimizer); a log of neither asks.
+        const source = this.sources.find((s) => s.logId === msg.logId);
+        const file = source?.file;
+        if (file && /\.py$/i.test(file)) await vscode.commands.executeCommand('optiscope.race', vscode.Uri.file(file), source.events.filter((e) => e.type === 'start'));
+        else await vscode.commands.executeCommand('optiscope.race', file && isConfig(file) ? vscode.Uri.file(file) : undefined);
         return;
       }
       case 'revealLine':
