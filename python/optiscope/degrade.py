@@ -3,7 +3,8 @@ second derivative, a sparse gradient, a custom autograd Function), that measurem
 for that module (or for the run, when it cannot be narrowed down) and the run goes on monitored.
 
 Each switch is said once, as an `unsupported` fact (what, where, why, and what is measured instead);
-the Node side turns it into one `monitoring-limited` info (src/engine/monitors/detectors/facts/)."""
+the Node side turns it into one `info` event of topic `monitoring-limited` (src/engine/monitors/limits.ts),
+a note on the run, not a warning."""
 from typing import Any, Optional
 
 from .records import Unsupported

@@ -39,8 +39,6 @@ export const WARNING_KINDS = [
   // parallel training
   'stale-gradients',
   'replica-divergence',
-  // a measurement the bridge switched off for one module (or the run), and why (an `unsupported` fact)
-  'monitoring-limited',
 ] as const;
 export type WarningKind = (typeof WARNING_KINDS)[number];
 
@@ -426,6 +424,26 @@ export const factEventSchema = z.object({
 });
 export type FactEvent = z.output<typeof factEventSchema>;
 
+/**
+ * Extension event: a note on a run that is no finding (never counted as a warning): what the monitoring
+ * could not do and why. `monitoring-limited`: a measurement the bridge switched off for `layer` (absent:
+ * for the whole run), turned from an `unsupported` fact on the Node side (monitors/limits.ts).
+ */
+export const INFO_TOPICS = ['monitoring-limited'] as const;
+export type InfoTopic = (typeof INFO_TOPICS)[number];
+export const infoEventSchema = z.object({
+  type: z.literal('info'),
+  run: runId,
+  step: int,
+  topic: z.enum(INFO_TOPICS),
+  message: z.string().max(4000),
+  layer: name.optional(),
+  evidence: z.record(z.string(), z.union([num, z.string(), z.boolean(), z.null()])).optional(),
+  source: sourceSchema.optional(),
+  rank,
+});
+export type InfoEvent = z.output<typeof infoEventSchema>;
+
 export const eventSchema = z.discriminatedUnion('type', [
   startEventSchema,
   stepEventSchema,
@@ -435,10 +453,11 @@ export const eventSchema = z.discriminatedUnion('type', [
   errorEventSchema,
   landscapeEventSchema,
   factEventSchema,
+  infoEventSchema,
 ]);
 export type OptiscopeEvent = z.output<typeof eventSchema>;
 export type EventType = OptiscopeEvent['type'];
-export const EVENT_TYPES: readonly EventType[] = ['start', 'step', 'hessian', 'warning', 'end', 'error', 'landscape', 'fact'];
+export const EVENT_TYPES: readonly EventType[] = ['start', 'step', 'hessian', 'warning', 'end', 'error', 'landscape', 'fact', 'info'];
 
 // ---------------------------------------------------------------------------------------------
 // Encoding and parsing.

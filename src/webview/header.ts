@@ -15,6 +15,8 @@ export interface HeaderParts {
   exportLog: HTMLElement;
   stderr: HTMLElement;
   errors: HTMLElement;
+  /** Notes on runs (info events): what the monitoring could not do, and why. Never warning cards. */
+  notes: HTMLElement;
 }
 
 /** One status for the panel: live wins, then crashed, stopped, ended. */
@@ -71,4 +73,8 @@ export function renderHeader(h: HeaderParts, model: PanelModel, rejected: number
   h.errors.replaceChildren(
     ...model.errors.slice(-5).map((e) => el('p', { class: 'error' }, `${e.event.run ? `${e.event.run}: ` : ''}${e.event.message}`)),
   );
+  const notes = [...model.notes.values()];
+  h.notes.hidden = notes.length === 0;
+  h.notes.replaceChildren(...notes.map(({ logId, event: e }) => el('p', { class: 'note muted', 'data-topic': e.topic },
+    `ℹ ${model.runLabel({ logId, run: e.run, rank: e.rank })} · monitoring limit: ${e.message}`)));
 }

@@ -54,6 +54,7 @@ const header: HeaderParts = {
   exportLog: custom('vscode-button', { secondary: '', 'data-action': 'export-log' }, 'Export log…'),
   stderr: el('pre', { class: 'stderr', hidden: '' }),
   errors: el('div', { class: 'errors' }),
+  notes: el('div', { class: 'notes', hidden: '' }),
 };
 header.root.append(header.title, header.status, header.stats, el('span', { class: 'spacer' }), header.stop, header.openLog, header.race, header.exportLog);
 
@@ -138,7 +139,7 @@ contour.box.append(contourLegend);
 panels.get('landscape')!.append(el('div', { class: 'grid one' }, contour.box));
 panels.get('race')!.append(rankingBox);
 
-app.replaceChildren(header.root, header.stderr, header.errors, warningsSection, tabs);
+app.replaceChildren(header.root, header.stderr, header.errors, header.notes, warningsSection, tabs);
 
 // The tab headers wrap onto a second line in a narrow panel instead of running off its edge. The
 // element has no part to style from outside: one constructable sheet (allowed by the CSP) in its shadow root.

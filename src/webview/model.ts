@@ -8,6 +8,7 @@ import type {
   EndEvent,
   ErrorEvent,
   HessianEvent,
+  InfoEvent,
   LandscapeEvent,
   OptiscopeEvent,
   StartEvent,
@@ -126,6 +127,7 @@ const MAX_SADDLES = 200;
 const MAX_ERRORS = 50;
 const MAX_WARNINGS = 500;
 const MAX_RUNS = 64;
+const MAX_NOTES = 100;
 
 export class PanelModel {
   readonly runs = new Map<string, RunData>();
@@ -135,6 +137,8 @@ export class PanelModel {
   readonly states = new Map<string, Omit<RunStateMessage, 'type'>>();
   readonly titles = new Map<string, { title?: string; file?: string; decimated?: boolean }>();
   readonly errors: { logId: string; event: ErrorEvent }[] = [];
+  /** Notes on runs (`info` events: what the monitoring could not do), shown apart from the warnings. */
+  readonly notes = new Map<string, { logId: string; event: InfoEvent }>();
   private readonly colors = new Map<string, number>();
   /** Sections changed since the view last drew; the view clears it. */
   readonly dirty = new Set<Section>();
@@ -155,6 +159,7 @@ export class PanelModel {
       this.states.clear();
       this.titles.clear();
       this.errors.length = 0;
+      this.notes.clear();
       this.colors.clear();
     } else {
       for (const [k, r] of this.runs) if (r.logId === logId) this.runs.delete(k);
@@ -162,6 +167,7 @@ export class PanelModel {
       this.landscapes.delete(logId);
       this.states.delete(logId);
       for (let i = this.errors.length - 1; i >= 0; i--) if (this.errors[i]!.logId === logId) this.errors.splice(i, 1);
+      for (const [k, n] of this.notes) if (n.logId === logId) this.notes.delete(k);
     }
     for (const s of ['runs', 'series', 'layers', 'curvature', 'warnings', 'landscape', 'state', 'errors'] as const) this.dirty.add(s);
   }
@@ -206,6 +212,14 @@ export class PanelModel {
         this.landscapes.set(logId, e);
         this.dirty.add('landscape');
         return;
+      case 'info': {
+        // One note per (run, topic, layer): a replayed log says it once.
+        const key = `${PanelModel.keyOf(logId, e.run, e.rank)}\u0000${e.topic}\u0000${e.layer ?? ''}\u0000${e.message}`;
+        if (this.notes.has(key) || this.notes.size >= MAX_NOTES) return;
+        this.notes.set(key, { logId, event: e });
+        this.dirty.add('errors');
+        return;
+      }
     }
   }
 

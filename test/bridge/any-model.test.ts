@@ -1,5 +1,5 @@
 // The bridge on models that differ from MLPs: a measurement that fails on one module is switched off for
-// that module alone (one `monitoring-limited` info), never the run; a forward with keyword arguments and
+// that module alone (one `info` event of topic `monitoring-limited`, no warning), never the run; a forward with keyword arguments and
 // masks gets a real probe (oracle: the dense Hessian); the same script gives the same verdicts on a busy
 // machine as on an idle one (probe budgets count work, not time).
 import { test } from 'node:test';
@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { OptiscopeEvent, WarningEvent } from '../../src/engine/protocol';
+import type { InfoEvent, OptiscopeEvent } from '../../src/engine/protocol';
 import { FIXTURES, needTorch, ofType, runBridge } from './helpers';
 
 const fx = (name: string): string => join(FIXTURES, name);
@@ -24,8 +24,9 @@ function everyStepCompleted(events: OptiscopeEvent[], n: number): void {
   assert.equal(end[0].steps, n);
 }
 
-function limited(events: OptiscopeEvent[]): WarningEvent[] {
-  return ofType(events, 'warning').filter((w) => w.kind === 'monitoring-limited');
+/** The run's monitoring-limited notes (a note, never a warning: the protocol has no such warning kind). */
+function limited(events: OptiscopeEvent[]): InfoEvent[] {
+  return ofType(events, 'info').filter((e) => e.topic === 'monitoring-limited');
 }
 
 test('nn.EmbeddingBag: the probe leaves the table out, says so once, and every one of 480 steps is monitored', async (t) => {
@@ -36,9 +37,8 @@ test('nn.EmbeddingBag: the probe leaves the table out, says so once, and every o
   everyStepCompleted(run.events, 480);
   const info = limited(run.events);
   assert.equal(info.length, 1, JSON.stringify(info));
-  assert.equal(info[0].severity, 'info');
   assert.equal(info[0].layer, 'embedding');
-  assert.equal(info[0].evidence.fallback, 'rest');
+  assert.equal(info[0].evidence?.fallback, 'rest');
   assert.match(info[0].message, /embedding/);
   // The rest of the model is probed, at every scheduled step, and without the table.
   const hess = ofType(run.events, 'hessian').filter((h) => h.trigger === 'scheduled');

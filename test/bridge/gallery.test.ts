@@ -6,6 +6,8 @@
 //   # layers: a, b, ...    layer labels every run's start event lists, in this order (others may sit between)
 //   # raises: none | kind@layer, ...   findings that must be raised
 //   # allows: kind[@layer], ...        findings tolerated (consequences of the raised ones)
+//   # infos: none | topic@layer, ...   the run's notes (`info` events: what the monitoring could not do), exactly
+//                                      these; absent: none. They are never warnings.
 //   # env: KEY=VALUE (why)             environment of the run
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,9 +20,7 @@ import { needTorch, ofType, runBridge, type BridgeRun } from './helpers';
 const GALLERY = join(__dirname, 'gallery');
 // Cases that fail today for a known reason, each until its fix lands. Asserted like the known false
 // positives of the bug suite: a pending case that passes fails this test until it is removed from here.
-const PENDING: Record<string, string> = {
-  embedding_bag: 'a curvature probe that fails (EmbeddingBag has no second derivative) stops the monitoring of the whole run: the probe must be switched off alone',
-};
+const PENDING: Record<string, string> = {};
 
 interface Case {
   name: string;
@@ -29,6 +29,7 @@ interface Case {
   layers: string[];
   raises: string[];
   allows: string[];
+  infos: string[];
   env: Record<string, string>;
 }
 
@@ -40,7 +41,7 @@ function parseCase(path: string): Case {
     return m ? m[1].trim() : '';
   };
   const list = (key: string): string[] => {
-    const optional = key === 'allows' || key === 'env';
+    const optional = key === 'allows' || key === 'env' || key === 'infos';
     // `allows` and `env` end with their reason in parentheses; layer labels carry their types in them.
     const v = optional ? header(key, false).replace(/\s*\(.*\)\s*$/, '') : header(key);
     return v === 'none' || v === '' ? [] : v.split(/,\s+/);
@@ -51,7 +52,7 @@ function parseCase(path: string): Case {
     env[k] = v.join('=');
   }
   header('gallery');
-  return { name: basename(path, '.py'), path, steps: Number(header('steps')), layers: list('layers'), raises: list('raises'), allows: list('allows'), env };
+  return { name: basename(path, '.py'), path, steps: Number(header('steps')), layers: list('layers'), raises: list('raises'), allows: list('allows'), infos: list('infos'), env };
 }
 
 /** Everything wrong with one run of a case; empty when it passes. */
@@ -88,6 +89,8 @@ function problems(c: Case, r: BridgeRun): string[] {
     const t = tag(w);
     if (!c.raises.includes(t) && !c.allows.includes(t) && !c.allows.includes(w.kind)) out.push(`unexpected ${t} at step ${w.step}: ${w.message}`);
   }
+  const infos = ofType(r.events, 'info').map((e) => (e.layer !== undefined ? `${e.topic}@${e.layer}` : e.topic));
+  if (infos.join(', ') !== c.infos.join(', ')) out.push(`notes ${infos.join(', ') || 'none'}, not ${c.infos.join(', ') || 'none'}`);
   return out;
 }
 

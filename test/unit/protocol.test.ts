@@ -74,3 +74,12 @@ test('the step encoder writes every schema field and means exactly what the gene
     assert.ok(back.ok, !back.ok ? back.error : '');
   }), { numRuns: 500, seed: 7 });
 });
+
+test('an info event is a typed note, not a warning: monitoring-limited is no warning kind', () => {
+  const note = { type: 'info', run: 'a', step: 25, topic: 'monitoring-limited', layer: 'embedding', message: 'm', evidence: { fallback: 'rest', parameters: 1600 } };
+  const r = parseEvent(JSON.stringify(note));
+  assert.ok(r.ok && r.event.type === 'info' && r.event.topic === 'monitoring-limited');
+  assert.equal(parseEvent(JSON.stringify({ ...note, topic: 'bogus' })).ok, false);
+  assert.equal(parseEvent(JSON.stringify({ ...note, step: undefined })).ok, false);
+  assert.equal(parseEvent('{"type":"warning","run":"a","step":1,"kind":"monitoring-limited","severity":"info","message":"m","evidence":{}}').ok, false);
+});

@@ -52,6 +52,10 @@ export class TextReport {
         if (e.fix) this.out(`      fix: set ${fixText(e.fix)}\n`);
         break;
       }
+      case 'info':
+        // A note, not a finding: printed once, never in the open findings.
+        this.out(`  ℹ ${e.run} step ${e.step}: ${e.message}\n`);
+        break;
       case 'end':
         this.ends.push(e);
         this.out(`${e.reason === 'completed' || e.reason === 'early-stopped' ? '■' : '✖'} ${e.run}: ${e.reason} after ${e.steps} steps, loss ${fmt(e.loss)}${e.bestLoss !== undefined ? ` (best ${fmt(e.bestLoss)} at step ${e.bestStep})` : ''}${e.valLoss !== undefined ? `, validation ${fmt(e.valLoss)}` : ''}\n`);

@@ -22,6 +22,7 @@ import { OPTIMIZERS, optimizerSpec, type OptimizerName, type OptimizerSpec } fro
 import { RULES, type Rules } from './rules';
 import { Judge, type ProbeTrigger } from './judge';
 import { FactJudge } from './detectors/facts/judge';
+import { limitNote } from './limits';
 import type { CurvatureEstimate } from './curvature';
 import { SCRIPT_SET_KEY } from '../scriptKeys';
 
@@ -158,10 +159,15 @@ export class StreamJudge {
       case 'end':
         this.o.emit(this.end(e));
         return;
-      case 'fact':
+      case 'fact': {
         this.o.emit(e);
         if (e.fact.kind === 'layer-order') this.layerRoles(e);
+        const note = limitNote(e);
+        if (note) this.o.emit(note);
         return;
+      }
+      case 'info':
+        return; // every note (monitoring-limited) is made again from its fact: a recorded stream carries both
       default:
         this.o.emit(e);
     }

@@ -68,7 +68,6 @@ const KIND_PATHS: Record<WarningKind, readonly string[]> = {
   'symmetric-init': ['model.layers', 'model'],
   'stale-gradients': ['training.optimizer.lr', 'monitors.parallel', 'training.optimizer'],
   'replica-divergence': ['monitors.parallel', 'training.optimizer.lr'],
-  'monitoring-limited': ['model.layers', 'model'],
 };
 
 function ancestors(path: string): string[] {

@@ -3,6 +3,7 @@
 # layers: embedding (EmbeddingBag 100→16), fc (Linear 16→4)
 # env: OPTISCOPE_HESSIAN_EVERY=25 (curvature every 25 steps: the probe meets the missing second derivative)
 # raises: none
+# infos: monitoring-limited@embedding (the probe leaves the table out: no second derivative)
 import torch
 from torch import nn
 

@@ -9,7 +9,6 @@ import { doubleSoftmax } from './double-softmax';
 import { evalMode } from './eval-mode';
 import { gradientsAccumulate } from './gradients-accumulate';
 import { lrScheduleCollapse } from './lr-schedule-collapse';
-import { monitoringLimited } from './monitoring-limited';
 import { paramNotOptimized } from './param-not-optimized';
 import { shapeBroadcast } from './shape-broadcast';
 import { stepExplosion } from './step-explosion';
@@ -23,7 +22,7 @@ const MEMORY_STEPS = 2000;
 function detectors(): FactDetector[] {
   return [
     gradientsAccumulate(), paramNotOptimized(), evalMode(), shapeBroadcast(), doubleSoftmax(),
-    lrScheduleCollapse(), unnormalizedInput(), symmetricInit(), stepExplosion(), monitoringLimited(),
+    lrScheduleCollapse(), unnormalizedInput(), symmetricInit(), stepExplosion(),
   ];
 }
 
