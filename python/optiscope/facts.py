@@ -13,6 +13,9 @@ decide which facts are bugs, with which message, evidence and fix. What is measu
 - softmax into a loss: during the first GRAPH_STEPS steps, a SoftmaxBackward node upstream of the input
   of cross_entropy (or of the log_softmax fed to nll_loss), read from the autograd graph;
 - schedulers: where each LR scheduler was created and first stepped;
+- gradient clipping: clip_grad_norm_/clip_grad_value_ calls, with the limit and the size before clipping,
+  at the first call and then sampled (first steps, every MODE_EVERY) when clipping starts or stops biting,
+  so the judge knows which gradient norms the script forced;
 - the first layer's input statistics, the forward order of the parametric modules (with embedding and
   positional tables marked), and layers whose units are all identical, on the first forward pass.
 
@@ -79,6 +82,20 @@ _forward_handle: Any = None
 _input_fact: Optional[Tuple[nn.Module, Dict[str, Any]]] = None
 _identical_done = False
 _late = False  # every run is past the steps whose backward() calls are counted
+
+
+@dataclass
+class _Clip:
+    """The latest gradient clipping call: the limit, and the size before clipping (a tensor, read lazily)."""
+
+    method: str  # "norm" or "value"
+    limit: float
+    before: Any
+    source: Optional[Location]
+
+
+_clip: Optional[_Clip] = None
+_clip_sent: Dict[int, Tuple[str, float, bool]] = {}  # id(monitor) -> (method, limit, clipped) last reported
 
 
 def _disable(e: BaseException) -> None:
@@ -323,6 +340,75 @@ def _make_sched_step(original: Any) -> Any:
     return step
 
 
+def _make_clip_norm(original: Any) -> Any:
+    def clip_grad_norm_(parameters: Any, max_norm: Any, *args: Any, **kwargs: Any) -> Any:
+        total = original(parameters, max_norm, *args, **kwargs)
+        if _enabled:
+            _safely(_clip_called)("norm", max_norm, total)
+        return total
+
+    return clip_grad_norm_
+
+
+def _make_clip_value(original: Any) -> Any:
+    def clip_grad_value_(parameters: Any, clip_value: Any, *args: Any, **kwargs: Any) -> Any:
+        before = None
+        if _enabled and _clip_due("value", clip_value):
+            params = [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)
+            parameters = params
+            before = _safely(_max_abs_grad)(params)
+        out = original(parameters, clip_value, *args, **kwargs)
+        if _enabled:
+            _safely(_clip_called)("value", clip_value, before)
+        return out
+
+    return clip_grad_value_
+
+
+def _clip_due(method: str, limit: Any) -> bool:
+    """Is this clipping news for some run (not reported yet, or a new limit), or is a run at a step whose
+    clipping is looked at (its first steps, then every MODE_EVERY)?"""
+    if not _runs:
+        return True
+    for key, r in _runs.items():
+        sent = _clip_sent.get(key)
+        if sent is None or sent[:2] != (method, float(limit)) or r.steps < CHECK_STEPS or (r.steps + 1) % MODE_EVERY == 0:
+            return True
+    return False
+
+
+def _max_abs_grad(params: List[Any]) -> Optional[torch.Tensor]:
+    grads = [p.grad.detach().abs().max() for p in params if isinstance(p, torch.Tensor) and p.grad is not None and p.grad.numel()]
+    return torch.stack(grads).max() if grads else None
+
+
+def _clip_called(method: str, limit: Any, before: Any) -> None:
+    global _clip
+    _clip = _Clip(method, float(limit), before, caller_location(3))
+
+
+def _clip_fact(monitor: Any, step: int) -> Optional[Dict[str, Any]]:
+    """The clipping of the step just taken, when it is news for this run (first seen, limit changed, or it
+    started or stopped biting on a sampled step)."""
+    global _clip
+    c = _clip
+    _clip = None
+    if c is None or c.before is None:
+        return None
+    last = _clip_sent.get(id(monitor))
+    sampled = step <= CHECK_STEPS or step % MODE_EVERY == 0
+    if last is not None and (last[0], last[1]) == (c.method, c.limit) and not sampled:
+        return None
+    before = float(c.before)  # one device sync, on the steps looked at only
+    if not math.isfinite(before):
+        return None
+    clipped = before > c.limit
+    if last == (c.method, c.limit, clipped):
+        return None
+    _clip_sent[id(monitor)] = (c.method, c.limit, clipped)
+    return {"kind": "grad-clip", "method": c.method, "limit": c.limit, "before": before, "clipped": clipped, **_src(c.source)}
+
+
 # -- the first forward pass -------------------------------------------------------------------------
 def _remove_forward_hook() -> None:
     global _forward_handle
@@ -512,14 +598,16 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
     """Called by the step patch after optimizer.step() returned, before the monitor's post-step."""
     if not _enabled or getattr(monitor, "ended", False):
         return
-    global _late
+    global _late, _clip
     try:
         r = _run(monitor)
         r.steps += 1
         step = r.steps
-        if step > CHECK_STEPS and step % MODE_EVERY and not r.pending and not _global_pending and r.reset is None:
+        if step > CHECK_STEPS and step % MODE_EVERY and not r.pending and not _global_pending and r.reset is None \
+                and (_clip is None or _clip_sent.get(id(monitor), ("", -1.0))[:2] == (_clip.method, _clip.limit)):
             # The common later step: nothing is due (a few attribute reads).
             _late = all(x.steps > CHECK_STEPS for x in _runs.values())
+            _clip = None  # the same clipping as reported, on a step not sampled
             return
         facts: List[Dict[str, Any]] = []
         if step == 1:
@@ -533,6 +621,9 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
             mode = _mode_fact(monitor, r)
             if mode is not None:
                 facts.append(mode)
+        clip = _clip_fact(monitor, step)
+        if clip is not None:
+            facts.append(clip)
         if _global_pending:
             facts.extend(_global_pending)
             _global_pending.clear()
@@ -573,6 +664,9 @@ def install() -> None:
     for name in ("fill_", "zero_"):
         _patch(torch.Tensor, name, _make_init, f"init:Tensor.{name}")
     _patch(nn.Module, "train", _make_train, "mode:train")
+    for owner in (torch.nn.utils, torch.nn.utils.clip_grad):
+        _patch(owner, "clip_grad_norm_", _make_clip_norm, f"clip:{owner.__name__}.norm")
+        _patch(owner, "clip_grad_value_", _make_clip_value, f"clip:{owner.__name__}.value")
     for cls in _scheduler_classes():
         _patch(cls, "__init__", _make_sched_init, "sched:init")
         _patch(cls, "step", _make_sched_step, "sched:step")

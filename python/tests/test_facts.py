@@ -163,7 +163,22 @@ for i in range(4):
     sched.step()  # stepped
 """
 
-SCRIPTS = [(FORGOT_RESET, 8), (ACCUMULATE, 8), (UNOPTIMIZED, 8), (TWO_OPTIMIZERS, 8), (EVAL_MID_RUN, 12), (GRAPH, 8), (INIT_AND_SCHEDULER, 4)]
+CLIP = PRELUDE + """
+model = nn.Linear(4, 1)
+opt = torch.optim.SGD(model.parameters(), lr=0.01)
+for i in range(16):
+    opt.zero_grad()
+    nn.functional.mse_loss(model(x), y).backward()
+    if i < 6:
+        nn.utils.clip_grad_norm_(model.parameters(), 0.01)  # tight
+    elif i < 10:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=100.0)  # loose
+    else:
+        nn.utils.clip_grad_value_(model.parameters(), 1e-4)  # by value
+    opt.step()
+"""
+
+SCRIPTS = [(CLIP, 16), (FORGOT_RESET, 8), (ACCUMULATE, 8), (UNOPTIMIZED, 8), (TWO_OPTIMIZERS, 8), (EVAL_MID_RUN, 12), (GRAPH, 8), (INIT_AND_SCHEDULER, 4)]
 
 
 class GradientReset(unittest.TestCase):
@@ -179,6 +194,20 @@ class GradientReset(unittest.TestCase):
         resets = facts(events, "grad-reset")
         self.assertGreaterEqual(len(resets), 3)
         self.assertTrue(all(f["reset"] is True and f["backwards"] == 3 for f in resets), resets)
+
+
+class Clipping(unittest.TestCase):
+    def test_clip_calls_with_limit_size_before_and_line(self) -> None:
+        events, _ = run_script(CLIP, 16)
+        found = facts(events, "grad-clip")
+        got = [(f["step"], f["method"], f["limit"], f["clipped"], f["source"]["line"]) for f in found]
+        self.assertEqual(got, [(1, "norm", 0.01, True, line_of(CLIP, "# tight")),
+                               (7, "norm", 100.0, False, line_of(CLIP, "# loose")),
+                               (11, "value", 1e-4, True, line_of(CLIP, "# by value"))])
+        self.assertGreater(found[0]["before"], 0.01)  # the norm before clipping, not after
+        # The clipped gradient is what step() applied and what the step event reports.
+        steps = {e["step"]: e for e in events if e["type"] == "step"}
+        self.assertAlmostEqual(steps[1]["gradNorm"], 0.01, places=4)
 
 
 class Parameters(unittest.TestCase):

@@ -400,6 +400,15 @@ export const factSchema = z.discriminatedUnion('kind', [
   }),
   /** The user's line that calls optimizer.step(). */
   z.object({ kind: z.literal('step-call'), source: sourceSchema }),
+  /**
+   * The script clips its gradients (`clip_grad_norm_`: `before` is the total norm; `clip_grad_value_`: the
+   * largest |gradient|), against `limit`; `clipped`: the clipping changed the gradient. Sent at the first
+   * call and when the limit changes or (sampled) clipping starts or stops biting.
+   */
+  z.object({
+    kind: z.literal('grad-clip'), method: z.enum(['norm', 'value']), limit: num, before: num, clipped: z.boolean(),
+    source: sourceSchema.optional(),
+  }),
 ]);
 export type Fact = z.output<typeof factSchema>;
 export type FactKind = Fact['kind'];

@@ -60,7 +60,16 @@ interface RunState {
   lossFloorKnown: boolean;
   network: boolean;
   scheduledEvery: number;
+  /** The script's gradient clipping, as its last `grad-clip` fact reported it. */
+  clip: { method: 'norm' | 'value'; limit: number; clipped: boolean } | null;
+  /** Steps since the clipping last changed the gradient. */
+  sinceClipped: number;
 }
+
+/** A clipped gradient's norm is the limit (torch scales by limit / (norm + 1e-6)): within 1% of it counts as clipped. */
+const CLIP_TOLERANCE = 0.99;
+/** Steps after a clipped one whose gradient still reads as forced (gradientSmall smooths over three steps). */
+const CLIP_MEMORY = 3;
 
 /** PyTorch class name (and its hyperparameters) → the engine's optimizer spec, for the rules that depend on it. */
 export function optimizerFromTorch(raw: Record<string, unknown>): OptimizerSpec {
@@ -155,6 +164,10 @@ export class StreamJudge {
       case 'fact':
         this.o.emit(e);
         if (e.fact.kind === 'layer-order') this.layerRoles(e);
+        if (e.fact.kind === 'grad-clip') {
+          const r = this.runs.get(this.key(e.run, e.rank));
+          if (r) r.clip = { method: e.fact.method, limit: e.fact.limit, clipped: e.fact.clipped };
+        }
         return;
       default:
         this.o.emit(e);
@@ -206,6 +219,7 @@ export class StreamJudge {
     }, this.rules);
     this.runs.set(this.key(e.run, e.rank), {
       judge, layout, parameters: e.parameters, pending: null, lossFloorKnown: false, network, scheduledEvery: every,
+      clip: null, sinceClipped: Infinity,
     });
   }
 
@@ -244,13 +258,20 @@ export class StreamJudge {
       if (loss < 0) r.judge.setLossFloor(-Infinity);
       r.lossFloorKnown = true;
     }
+    // Norm clipping shows in the norm itself; value clipping only in the (sampled) facts.
+    const clipped = r.clip !== null && (r.clip.method === 'norm' ? e.gradNorm >= CLIP_TOLERANCE * r.clip.limit : r.clip.clipped);
+    r.sinceClipped = clipped ? 0 : r.sinceClipped + 1;
+    const gradientClipped = r.sinceClipped < CLIP_MEMORY;
     const v = r.judge.step({
       step: e.step, loss, lr: e.lr, gradNorm: e.gradNorm, fresh,
       batchSize: facts?.batchSize ?? 0,
       // A script's batches are unknown: its loss is taken to carry sampling noise (mini-batches).
       fullBatch: false,
       paramsBad, parameters: r.parameters,
-      facts: facts ? { nonFiniteModule: facts.nonFiniteModule, nonFiniteParameter: facts.nonFiniteParameter } : undefined,
+      facts: facts || gradientClipped ? {
+        nonFiniteModule: facts?.nonFiniteModule, nonFiniteParameter: facts?.nonFiniteParameter,
+        ...(gradientClipped ? { gradientClipped } : {}),
+      } : undefined,
     });
     let probe: Judged['probe'];
     // A request the process declined (no twice-differentiable graph, its time budget) is given up after a window.

@@ -35,6 +35,12 @@ export interface StepFacts {
   nonFiniteModule?: string;
   /** The first parameter (layout order) whose gradient or value went non-finite. */
   nonFiniteParameter?: string;
+  /**
+   * The script's own gradient clipping changed the gradient on this step or one of the two before (the
+   * bridge's `grad-clip` facts): the norm seen is the clipping limit, not the gradient's size, so it says
+   * nothing about being near a critical point.
+   */
+  gradientClipped?: boolean;
 }
 
 export interface DiagnosisView {
