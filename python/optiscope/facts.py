@@ -488,8 +488,10 @@ def _identical_units() -> None:
 
 # -- per step ---------------------------------------------------------------------------------------
 def _run(monitor: Any) -> _RunFacts:
+    global _late
     r = _runs.get(id(monitor))
     if r is None:
+        _late = False  # a run started later (a second watch) has its first steps to check
         r = _runs[id(monitor)] = _RunFacts()
         _monitors[id(monitor)] = monitor
     return r
@@ -557,7 +559,7 @@ def _first_step(monitor: Any, all_monitors: List[Any]) -> List[Dict[str, Any]]:
         fact["layer"] = names.get(id(module), type(module).__name__)
         facts.append(fact)
     optimized = {id(p) for m in all_monitors for g in m.optimizer.param_groups for p in g["params"]}
-    for root in _roots():
+    for root in _roots(all_monitors):
         for name, mod in root.named_modules():
             params = [p for p in mod._parameters.values() if p is not None and p.grad is not None and id(p) not in optimized]
             if params:
@@ -567,8 +569,12 @@ def _first_step(monitor: Any, all_monitors: List[Any]) -> List[Dict[str, Any]]:
     return facts
 
 
-def _roots() -> List[nn.Module]:
+def _roots(all_monitors: List[Any]) -> List[nn.Module]:
+    """The outermost modules: every module the script created (zero-code mode), else the models given
+    to optiscope.watch (explicit mode, where module creation is not seen)."""
     mods = [m for m in naming.known_modules() if isinstance(m, nn.Module)]
+    if not mods:
+        mods = [m for mon in all_monitors for m in getattr(mon, "models", []) if isinstance(m, nn.Module)]
     inner = {id(c) for m in mods for c in m.modules() if c is not m}
     return [m for m in mods if id(m) not in inner and any(True for _ in m.parameters())]
 
@@ -646,7 +652,9 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
 
 
 def install() -> None:
-    """Zero-code mode: install the measuring patches (called once by hooks.install)."""
+    """Install the measuring patches, once per process: by hooks.install (zero-code mode) or by
+    optiscope.watch (explicit mode, where only what happens after the call is seen: modules created or
+    initialised before it have no creation or init line, and a scheduler created before it no creation line)."""
     global _enabled, _graph_on, _forward_handle
     if _enabled or _originals or os.environ.get("OPTISCOPE_FACTS") == "0":
         return

@@ -210,6 +210,46 @@ class Clipping(unittest.TestCase):
         self.assertAlmostEqual(steps[1]["gradNorm"], 0.01, places=4)
 
 
+WATCHED = PRELUDE + """
+import sys
+import optiscope
+model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 3), nn.Softmax(dim=1))
+opt = torch.optim.SGD(model.parameters(), lr=0.01)
+labels = torch.randint(0, 3, (64,))
+w = optiscope.watch(model, opt, log=sys.argv[1])
+model.eval()  # eval
+for i in range(8):
+    nn.functional.cross_entropy(model(x * 500), labels).backward()  # no zero_grad
+    nn.utils.clip_grad_norm_(model.parameters(), 1e-3)  # clip
+    opt.step()
+w.close()
+"""
+
+
+class ExplicitMode(unittest.TestCase):
+    def test_watch_reports_the_facts_of_its_steps(self) -> None:
+        """optiscope.watch (no launcher, no zero-code patches of module creation) measures the same facts."""
+        with tempfile.TemporaryDirectory() as d:
+            script = os.path.join(d, "watched.py")
+            log = os.path.join(d, "log.ndjson")
+            with open(script, "w") as f:
+                f.write(textwrap.dedent(WATCHED))
+            env = {**os.environ, "PYTHONPATH": PYTHON_DIR, "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"}
+            for k in ("OPTISCOPE_EVENT_FD", "OPTISCOPE_LOG", "OPTISCOPE_STEPS"):
+                env.pop(k, None)
+            r = subprocess.run([sys.executable, script, log], cwd=d, env=env, capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(log) as f:
+                events = [json.loads(line) for line in f if line.strip()]
+        kinds = {e["fact"]["kind"] for e in events if e["type"] == "fact"}
+        self.assertTrue({"step-call", "layer-order", "input-stats", "grad-reset", "module-mode", "softmax-into-loss", "grad-clip"} <= kinds, kinds)
+        self.assertTrue(all(f["reset"] is False for f in facts(events, "grad-reset")))
+        self.assertEqual(facts(events, "module-mode")[0]["source"]["line"], line_of(WATCHED, "# eval"))
+        self.assertEqual(facts(events, "grad-clip")[0]["source"]["line"], line_of(WATCHED, "# clip"))
+        self.assertEqual(facts(events, "step-call")[0]["source"]["line"], line_of(WATCHED, "opt.step()"))
+        self.assertGreater(facts(events, "input-stats")[0]["featureRmsMax"], 100)
+
+
 class Parameters(unittest.TestCase):
     def test_module_outside_every_param_group(self) -> None:
         body = UNOPTIMIZED
