@@ -5,6 +5,8 @@ decide which facts are bugs, with which message, evidence and fix. What is measu
 
 - gradient reset: at the first backward() after each of the first CHECK_STEPS steps, whether every
   parameter's gradient is None or zero (a reset happened) and how many backward() calls the step had;
+  and at those steps' step() calls, whether every gradient was still None or zero after backward() (reset
+  between backward() and step(), with the line of the last zero_grad() call);
 - unoptimised parameters: after the first step, parameters that received a gradient but belong to no
   optimizer's param groups (with the module's creation line);
 - module mode: Dropout/BatchNorm modules with training == False, at the first steps and then every
@@ -17,7 +19,8 @@ decide which facts are bugs, with which message, evidence and fix. What is measu
   at the first call and then sampled (first steps, every MODE_EVERY) when clipping starts or stops biting,
   so the judge knows which gradient norms the script forced;
 - the first layer's input statistics, the forward order of the parametric modules (with embedding and
-  positional tables marked), and layers whose units are all identical, on the first forward pass.
+  positional tables, and layers frozen with requires_grad False, marked), and layers whose units are all
+  identical, on the first forward pass.
 
 Everything is bounded: the graph and forward hooks are removed after the first steps, the rest is a
 few attribute reads a step. A failure here disables fact collection, never the user's training.
@@ -93,6 +96,8 @@ class _Clip:
     before: Any
     source: Optional[Location]
 
+
+_zero_line: Optional[Location] = None  # the user's last zero_grad() call, during the first steps
 
 _clip: Optional[_Clip] = None
 _clip_sent: Dict[int, Tuple[str, float, bool]] = {}  # id(monitor) -> (method, limit, clipped) last reported
@@ -372,7 +377,8 @@ def _clip_due(method: str, limit: Any) -> bool:
         return True
     for key, r in _runs.items():
         sent = _clip_sent.get(key)
-        if sent is None or sent[:2] != (method, float(limit)) or r.steps < CHECK_STEPS or (r.steps + 1) % MODE_EVERY == 0:
+        if sent is None or sent[0] != method or not _same_limit(sent[1], float(limit)) or r.steps < CHECK_STEPS \
+                or (r.steps + 1) % MODE_EVERY == 0:
             return True
     return False
 
@@ -382,9 +388,27 @@ def _max_abs_grad(params: List[Any]) -> Optional[torch.Tensor]:
     return torch.stack(grads).max() if grads else None
 
 
+_clip_lines: Dict[Tuple[Any, int], Optional[Location]] = {}  # the user's line for each immediate call site
+
+
+def _same_limit(a: float, b: float) -> bool:
+    """A limit that moved by less than 2x (adaptive clipping retunes it every step) is not news."""
+    return a == b or (a > 0 and b > 0 and 0.5 <= a / b <= 2)
+
+
 def _clip_called(method: str, limit: Any, before: Any) -> None:
     global _clip
-    _clip = _Clip(method, float(limit), before, caller_location(3))
+    f = sys._getframe(3)  # the clip call's caller (3: _safely, the wrapper, the caller)
+    site = (f.f_code, f.f_lineno)
+    if site not in _clip_lines and len(_clip_lines) < 64:  # the stack walk once per call site, not per step
+        _clip_lines[site] = caller_location(3)
+    loc = _clip_lines.get(site)
+    _clip = _Clip(method, float(limit), before, loc)
+
+
+def _clip_is_old(monitor: Any, c: _Clip) -> bool:
+    sent = _clip_sent.get(id(monitor))
+    return sent is not None and sent[0] == c.method and _same_limit(sent[1], c.limit)
 
 
 def _clip_fact(monitor: Any, step: int) -> Optional[Dict[str, Any]]:
@@ -397,16 +421,29 @@ def _clip_fact(monitor: Any, step: int) -> Optional[Dict[str, Any]]:
         return None
     last = _clip_sent.get(id(monitor))
     sampled = step <= CHECK_STEPS or step % MODE_EVERY == 0
-    if last is not None and (last[0], last[1]) == (c.method, c.limit) and not sampled:
+    same = last is not None and last[0] == c.method and _same_limit(last[1], c.limit)
+    if same and not sampled:
         return None
     before = float(c.before)  # one device sync, on the steps looked at only
     if not math.isfinite(before):
         return None
     clipped = before > c.limit
-    if last == (c.method, c.limit, clipped):
+    if same and last is not None and last[2] == clipped:
         return None
     _clip_sent[id(monitor)] = (c.method, c.limit, clipped)
     return {"kind": "grad-clip", "method": c.method, "limit": c.limit, "before": before, "clipped": clipped, **_src(c.source)}
+
+
+def _make_zero_grad(original: Any) -> Any:
+    """Optimizer/Module.zero_grad: the user's line, during the first steps (where the reset is checked)."""
+
+    def zero_grad(self: Any, *args: Any, **kwargs: Any) -> Any:
+        global _zero_line
+        if _enabled and not _late:
+            _zero_line = caller_location(2) or _zero_line
+        return original(self, *args, **kwargs)
+
+    return zero_grad
 
 
 # -- the first forward pass -------------------------------------------------------------------------
@@ -551,6 +588,8 @@ def _first_step(monitor: Any, all_monitors: List[Any]) -> List[Dict[str, Any]]:
             entry: Dict[str, Any] = {"name": layer.name, "role": _role(layer.module) if layer.module is not None else "compute"}
             if layer.module is not None and id(layer.module) in order:
                 entry["order"] = order[id(layer.module)]
+            if layer.params and not any(p.requires_grad for p in layer.params):
+                entry["frozen"] = True  # requires_grad False: its zero gradient is the script's choice
             layers.append(entry)
         facts.append({"kind": "layer-order", "layers": layers})
     if _input_fact is not None:
@@ -610,7 +649,7 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
         r.steps += 1
         step = r.steps
         if step > CHECK_STEPS and step % MODE_EVERY and not r.pending and not _global_pending and r.reset is None \
-                and (_clip is None or _clip_sent.get(id(monitor), ("", -1.0))[:2] == (_clip.method, _clip.limit)):
+                and (_clip is None or _clip_is_old(monitor, _clip)):
             # The common later step: nothing is due (a few attribute reads).
             _late = all(x.steps > CHECK_STEPS for x in _runs.values())
             _clip = None  # the same clipping as reported, on a step not sampled
@@ -620,7 +659,13 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
             _remove_forward_hook()
             facts.extend(_first_step(monitor, all_monitors))
         if r.reset is not None:
-            facts.append({"kind": "grad-reset", "reset": r.reset, "backwards": r.backwards})
+            fact = {"kind": "grad-reset", "reset": r.reset, "backwards": r.backwards}
+            if r.backwards > 0 and _grads_reset(monitor):
+                # step() ran on gradients that backward() had filled and something reset since.
+                fact["zeroAtStep"] = True
+                if _zero_line is not None:
+                    fact["zeroSource"] = source_dict(_zero_line)
+            facts.append(fact)
             r.reset = None
         r.backwards = 0
         if step <= CHECK_STEPS or step % MODE_EVERY == 0:
@@ -672,6 +717,8 @@ def install() -> None:
     for name in ("fill_", "zero_"):
         _patch(torch.Tensor, name, _make_init, f"init:Tensor.{name}")
     _patch(nn.Module, "train", _make_train, "mode:train")
+    _patch(torch.optim.Optimizer, "zero_grad", _make_zero_grad, "zero:Optimizer")
+    _patch(nn.Module, "zero_grad", _make_zero_grad, "zero:Module")
     for owner in (torch.nn.utils, torch.nn.utils.clip_grad):
         _patch(owner, "clip_grad_norm_", _make_clip_norm, f"clip:{owner.__name__}.norm")
         _patch(owner, "clip_grad_value_", _make_clip_value, f"clip:{owner.__name__}.value")

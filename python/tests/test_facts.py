@@ -178,7 +178,18 @@ for i in range(16):
     opt.step()
 """
 
-SCRIPTS = [(CLIP, 16), (FORGOT_RESET, 8), (ACCUMULATE, 8), (UNOPTIMIZED, 8), (TWO_OPTIMIZERS, 8), (EVAL_MID_RUN, 12), (GRAPH, 8), (INIT_AND_SCHEDULER, 4)]
+ZERO_BEFORE_STEP = PRELUDE + """
+model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+for p in model[0].parameters():
+    p.requires_grad = False
+opt = torch.optim.SGD(model.parameters(), lr=0.01)
+for i in range(6):
+    nn.functional.mse_loss(model(x), y).backward()
+    opt.zero_grad()  # between
+    opt.step()
+"""
+
+SCRIPTS = [(ZERO_BEFORE_STEP, 6), (CLIP, 16), (FORGOT_RESET, 8), (ACCUMULATE, 8), (UNOPTIMIZED, 8), (TWO_OPTIMIZERS, 8), (EVAL_MID_RUN, 12), (GRAPH, 8), (INIT_AND_SCHEDULER, 4)]
 
 
 class GradientReset(unittest.TestCase):
@@ -194,6 +205,20 @@ class GradientReset(unittest.TestCase):
         resets = facts(events, "grad-reset")
         self.assertGreaterEqual(len(resets), 3)
         self.assertTrue(all(f["reset"] is True and f["backwards"] == 3 for f in resets), resets)
+
+
+class ResetBeforeStep(unittest.TestCase):
+    def test_zero_at_step_with_the_zero_grad_line_and_frozen_layers(self) -> None:
+        events, _ = run_script(ZERO_BEFORE_STEP, 6)
+        resets = facts(events, "grad-reset")
+        self.assertGreaterEqual(len(resets), 3)
+        self.assertTrue(all(f["reset"] is True and f.get("zeroAtStep") is True for f in resets), resets)
+        self.assertEqual(resets[0]["zeroSource"]["line"], line_of(ZERO_BEFORE_STEP, "# between"))
+        layers = facts(events, "layer-order")[0]["layers"]
+        self.assertEqual([(l["name"], l.get("frozen", False)) for l in layers], [("0", True), ("2", False)])
+        # A correct loop (FORGOT_RESET aside, every other script) never reports a zero gradient at step().
+        events, _ = run_script(ACCUMULATE)
+        self.assertFalse(any(f.get("zeroAtStep") for f in facts(events, "grad-reset")))
 
 
 class Clipping(unittest.TestCase):

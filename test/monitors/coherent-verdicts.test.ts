@@ -93,3 +93,55 @@ test('lr-too-high withdraws a live lr-too-low at once: never both active at one 
   assert.ok(judged.some((w) => w.kind === 'lr-too-high' && w.status === 'active'), 'lr-too-high follows');
   for (const [n, live] of activeByStep(events)) assert.ok(!(live.has('lr-too-high') && live.has('lr-too-low')), `both active at step ${n}`);
 });
+
+test('a gradient the script reset between backward() and step() is named as such, not read as a critical point', () => {
+  const reset = (n: number): OptiscopeEvent => fact(n, {
+    kind: 'grad-reset', reset: true, backwards: 1, zeroAtStep: true, zeroSource: { file: 'train.py', line: 16 },
+  });
+  const events: OptiscopeEvent[] = [start(200)];
+  for (let n = 1; n <= 60; n++) {
+    if (n === 2 || n === 3 || n === 4) events.push(reset(n));
+    events.push(step(n, 0.69, 0, 0));
+    if (n === 30 || n === 45) events.push(saddleProbe(n));
+  }
+  const judged = warnings(events);
+  assert.deepEqual(judged.map((w) => [w.kind, w.source?.line]), [['param-not-optimized', 16]]);
+  assert.match(judged[0].message, /between backward\(\) and step\(\)/);
+  // Without the fact the same numbers are a zero gradient at negative curvature: a critical point.
+  const unexplained = warnings(events.filter((e) => e.type !== 'fact'));
+  assert.ok(unexplained.some((w) => w.kind === 'saddle-point' || w.kind === 'plateau'), unexplained.map((w) => w.kind).join());
+});
+
+test('a layer the script froze (requires_grad False) is not a vanishing gradient', () => {
+  const layers = ['backbone', 'fc1', 'fc2'];
+  const begin: StartEvent = { ...start(200), layers: layers.map((name) => ({ name, parameters: 100 })) };
+  const stepOf = (n: number): StepEvent => ({
+    type: 'step', run: 'r', step: n, epoch: 0, loss: 0.7 - 0.002 * n, lr: 0.1, gradNorm: 0.5,
+    layers: layers.map((name) => ({
+      name, gradNorm: name === 'backbone' ? 0 : 0.35, weightNorm: 10, updateNorm: name === 'backbone' ? 0 : 0.035,
+      effectiveLr: { min: 0.1, p50: 0.1, max: 0.1 },
+    })),
+  });
+  const order = (frozen: boolean): OptiscopeEvent => fact(1, {
+    kind: 'layer-order', layers: layers.map((name, i) => ({ name, role: 'compute', order: i, ...(frozen && i === 0 ? { frozen: true } : {}) })),
+  });
+  const run = (frozen: boolean): string[] => warnings([begin, order(frozen), ...Array.from({ length: 40 }, (_, i) => stepOf(i + 1))]).map((w) => w.kind);
+  assert.deepEqual(run(true), []);
+  assert.ok(run(false).includes('vanishing-gradient'), 'the same numbers without the frozen mark read as vanishing');
+});
+
+test('a vanishing gradient confined to the first layer reads "at fc1", never "from fc1 down to fc1"', () => {
+  const layers = ['fc1', 'fc2', 'fc3'];
+  const begin: StartEvent = { ...start(200), layers: layers.map((name) => ({ name, parameters: 100 })) };
+  const events: OptiscopeEvent[] = [begin, ...Array.from({ length: 40 }, (_, i): StepEvent => ({
+    type: 'step', run: 'r', step: i + 1, epoch: 0, loss: 0.7 - 0.002 * i, lr: 0.1, gradNorm: 0.5,
+    layers: layers.map((name) => ({
+      name, gradNorm: name === 'fc1' ? 1e-6 : 0.35, weightNorm: 10, updateNorm: 0.01, effectiveLr: { min: 0.1, p50: 0.1, max: 0.1 },
+    })),
+  }))];
+  const vanish = warnings(events).filter((w) => w.kind === 'vanishing-gradient');
+  assert.equal(vanish.length, 1);
+  assert.equal(vanish[0].layer, 'fc1');
+  assert.doesNotMatch(vanish[0].message, /from (\S+) down to \1\b/);
+  assert.match(vanish[0].message, /^Gradients vanish at fc1:/);
+});

@@ -64,6 +64,8 @@ interface RunState {
   clip: { method: 'norm' | 'value'; limit: number; clipped: boolean } | null;
   /** Steps since the clipping last changed the gradient. */
   sinceClipped: number;
+  /** A `grad-reset` fact saw every gradient zero at step() although backward() ran. */
+  zeroedAtStep: boolean;
 }
 
 /** A clipped gradient's norm is the limit (torch scales by limit / (norm + 1e-6)): within 1% of it counts as clipped. */
@@ -168,6 +170,10 @@ export class StreamJudge {
           const r = this.runs.get(this.key(e.run, e.rank));
           if (r) r.clip = { method: e.fact.method, limit: e.fact.limit, clipped: e.fact.clipped };
         }
+        if (e.fact.kind === 'grad-reset' && e.fact.zeroAtStep) {
+          const r = this.runs.get(this.key(e.run, e.rank));
+          if (r) r.zeroedAtStep = true;
+        }
         return;
       default:
         this.o.emit(e);
@@ -178,14 +184,15 @@ export class StreamJudge {
     return rank === undefined ? run : `${run}\u0000${rank}`;
   }
 
-  /** The bridge's forward-order fact: which layers are embeddings or positional tables (kept out of depth comparisons). */
+  /** The bridge's forward-order fact: which layers are embeddings, positional tables or frozen (kept out of depth comparisons). */
   private layerRoles(e: FactEvent): void {
     const r = this.runs.get(this.key(e.run, e.rank));
     if (!r || e.fact.kind !== 'layer-order') return;
-    const roles = new Map(e.fact.layers.map((l) => [l.name, l.role] as const));
+    const facts = new Map(e.fact.layers.map((l) => [l.name, l] as const));
     for (const l of r.layout.layers) {
-      const role = roles.get(l.name);
-      if (role) l.role = role;
+      const f = facts.get(l.name);
+      if (f) l.role = f.role;
+      if (f?.frozen) l.frozen = true;
     }
   }
 
@@ -219,7 +226,7 @@ export class StreamJudge {
     }, this.rules);
     this.runs.set(this.key(e.run, e.rank), {
       judge, layout, parameters: e.parameters, pending: null, lossFloorKnown: false, network, scheduledEvery: every,
-      clip: null, sinceClipped: Infinity,
+      clip: null, sinceClipped: Infinity, zeroedAtStep: false,
     });
   }
 
@@ -261,16 +268,16 @@ export class StreamJudge {
     // Norm clipping shows in the norm itself; value clipping only in the (sampled) facts.
     const clipped = r.clip !== null && (r.clip.method === 'norm' ? e.gradNorm >= CLIP_TOLERANCE * r.clip.limit : r.clip.clipped);
     r.sinceClipped = clipped ? 0 : r.sinceClipped + 1;
-    const gradientClipped = r.sinceClipped < CLIP_MEMORY;
+    const gradientForced = r.zeroedAtStep && e.gradNorm === 0 ? 'zeroed' : r.sinceClipped < CLIP_MEMORY ? 'clipped' : undefined;
     const v = r.judge.step({
       step: e.step, loss, lr: e.lr, gradNorm: e.gradNorm, fresh,
       batchSize: facts?.batchSize ?? 0,
       // A script's batches are unknown: its loss is taken to carry sampling noise (mini-batches).
       fullBatch: false,
       paramsBad, parameters: r.parameters,
-      facts: facts || gradientClipped ? {
+      facts: facts || gradientForced ? {
         nonFiniteModule: facts?.nonFiniteModule, nonFiniteParameter: facts?.nonFiniteParameter,
-        ...(gradientClipped ? { gradientClipped } : {}),
+        ...(gradientForced ? { gradientForced } : {}),
       } : undefined,
     });
     let probe: Judged['probe'];

@@ -36,11 +36,12 @@ export interface StepFacts {
   /** The first parameter (layout order) whose gradient or value went non-finite. */
   nonFiniteParameter?: string;
   /**
-   * The script's own gradient clipping changed the gradient on this step or one of the two before (the
-   * bridge's `grad-clip` facts): the norm seen is the clipping limit, not the gradient's size, so it says
-   * nothing about being near a critical point.
+   * The gradient norm on this step is the script's doing, not the loss's: its own clipping changed the
+   * gradient on this step or one of the two before (`clipped`: the norm seen is the clipping limit), or it
+   * reset the gradients between backward() and step() (`zeroed`). Either way the norm says nothing about
+   * being near a critical point.
    */
-  gradientClipped?: boolean;
+  gradientForced?: 'clipped' | 'zeroed';
 }
 
 export interface DiagnosisView {

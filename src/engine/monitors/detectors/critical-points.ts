@@ -46,9 +46,10 @@ export class CriticalPointDetector {
     // A collapsing adaptive step (already well below its peak) explains a stall by itself; it is not
     // evidence of a critical point.
     const shrinking = accumulatorShrinking(v);
-    // A gradient the script clipped has the clipping limit for its norm: it was not small, and the stall is
-    // the clipping's (a bounded step), not evidence of a critical point.
-    const forced = v.facts?.gradientClipped === true;
+    // A gradient the script forced says nothing about the loss: a clipped one has the clipping limit for its
+    // norm (it was not small, and the stall is the clipping's bounded step); one the script reset before
+    // step() is zero by the script's doing (param-not-optimized names that).
+    const forced = v.facts?.gradientForced !== undefined;
     const stuck = !forced && !descending(v) && (v.fullBatch || progressSlow(v)) && !shrinking && !this.board.anyLive('effective-lr-collapse') && !rootCauseLive(this.board);
     const evidence = {
       lambdaMin: e.lambdaMin, lambdaMax: e.lambdaMax, gradNorm: v.gradNorm, maxGradNorm: v.history.maxGradNorm,
@@ -137,7 +138,7 @@ export class CriticalPointDetector {
 
   /** Without any curvature (probe disabled), a long stall at a high loss with a small gradient is reported as a plateau. */
   evaluateWithoutCurvature(v: DiagnosisView): void {
-    const holds = v.facts?.gradientClipped !== true && gradientSmall(v) && progressSlow(v) && lossStillHigh(v, v.rules.plateau.highLoss);
+    const holds = v.facts?.gradientForced === undefined && gradientSmall(v) && progressSlow(v) && lossStillHigh(v, v.rules.plateau.highLoss);
     this.board.observe('plateau', undefined, holds ? {
       kind: 'plateau', severity: 'warning',
       message: `The loss has stalled at ${fmt(v.history.smoothed())} with a small gradient (${fmt(v.gradNorm)}); enable monitors.hessian to tell a plateau from a saddle point.`,

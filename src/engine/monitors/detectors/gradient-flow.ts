@@ -61,9 +61,12 @@ export function zeroInitFix(v: DiagnosisView): Fix | undefined {
   return zero.length ? fixOf(zero.map(({ spec, i }) => ({ path: `model.layers.${i}.init`, value: matchedInit(spec.activation) }))) : undefined;
 }
 
-/** Index of the first layer that is neither an embedding nor a positional table (0 when roles are unknown). */
+/**
+ * Index of the first layer that is neither an embedding nor a positional table, nor frozen by the script
+ * (a frozen backbone's zero gradient is its choice, not a vanishing one); 0 when roles are unknown.
+ */
 function firstComputeLayer(v: DiagnosisView): number {
-  const i = v.layout.layers.findIndex((l) => l.role === undefined || l.role === 'compute');
+  const i = v.layout.layers.findIndex((l) => (l.role === undefined || l.role === 'compute') && !l.frozen);
   return i < 0 ? 0 : i;
 }
 
@@ -89,7 +92,7 @@ export class GradientFlowDetector {
     // Vanishing: the first layer's per-parameter gradient is a tiny fraction of the last layer's.
     let vanish: Finding | null = null;
     const secondary = this.board.anyLive('lr-too-high') || this.board.anyLive('exploding-gradient');
-    if (deep && !secondary && Number.isFinite(ratio) && ratio < r.vanishingGradient.rmsRatio && firstSmall(v, firstRms)) {
+    if (deep && !secondary && Number.isFinite(ratio) && ratio < r.vanishingGradient.rmsRatio && firstSmall(v, first, firstRms)) {
       // Onset: scanning back from the output, the first layer already below the threshold.
       let onset = first;
       let affected = 0;
@@ -171,7 +174,7 @@ export class GradientFlowDetector {
     const deep = L >= r.vanishingGradient.minLayers;
     const layers = v.layout.layers;
     const zeroInit = v.stats.weightNorm.length > 0 && layerWeightsZero(v);
-    if (deep && Number.isFinite(ratio) && ratio < r.vanishingGradient.rmsRatio && firstSmall(v, rmsByLayer[0])) {
+    if (deep && Number.isFinite(ratio) && ratio < r.vanishingGradient.rmsRatio && firstSmall(v, 0, rmsByLayer[0])) {
       let onset = 0;
       let affected = 0;
       for (let i = last - 1; i >= 0; i--) {
@@ -255,9 +258,9 @@ export class GradientFlowDetector {
  * The first layer's gradient is small for its own weights: rms(∇W₁) < relativeToWeights · rms(W₁) (a
  * zero layer counts as scale 1). A first layer that is merely smaller than a huge last layer is not vanishing.
  */
-function firstSmall(v: DiagnosisView, firstRms: number): boolean {
-  const l = v.layout.layers[0];
-  const w = l.size ? v.stats.weightNorm[0] / Math.sqrt(l.size) : 0;
+function firstSmall(v: DiagnosisView, first: number, firstRms: number): boolean {
+  const l = v.layout.layers[first];
+  const w = l.size ? v.stats.weightNorm[first] / Math.sqrt(l.size) : 0;
   return firstRms < v.rules.vanishingGradient.relativeToWeights * (w > 0 ? w : 1);
 }
 
