@@ -145,3 +145,26 @@ test('a vanishing gradient confined to the first layer reads "at fc1", never "fr
   assert.doesNotMatch(vanish[0].message, /from (\S+) down to \1\b/);
   assert.match(vanish[0].message, /^Gradients vanish at fc1:/);
 });
+
+test('exploding-gradient withdraws a live vanishing-gradient at once: never both active at one step', () => {
+  const layers = ['fc1', 'fc2', 'fc3'];
+  const begin: StartEvent = { ...start(200), layers: layers.map((name) => ({ name, parameters: 100 })) };
+  const events: OptiscopeEvent[] = [begin];
+  for (let n = 1; n <= 60; n++) {
+    // The first layer's gradient vanishes; from step 35 the whole gradient blows up past 1000.
+    const scale = n < 35 ? 1 : 1e4;
+    events.push({
+      type: 'step', run: 'r', step: n, epoch: 0, loss: 0.7 - 0.002 * n, lr: 0.1, gradNorm: 0.5 * scale,
+      layers: layers.map((name) => ({
+        name, gradNorm: (name === 'fc1' ? 1e-6 : 0.35) * scale, weightNorm: 10, updateNorm: 0.01, effectiveLr: { min: 0.1, p50: 0.1, max: 0.1 },
+      })),
+    });
+  }
+  const judged = warnings(events);
+  assert.ok(judged.some((w) => w.kind === 'vanishing-gradient' && w.status === 'active'));
+  assert.ok(judged.some((w) => w.kind === 'exploding-gradient' && w.status === 'active'));
+  for (const [n, live] of activeByStep(events)) {
+    const kinds = [...live].map((id) => id.split(':')[0]);
+    assert.ok(!(kinds.includes('vanishing-gradient') && kinds.includes('exploding-gradient')), `both active at step ${n}`);
+  }
+});

@@ -244,6 +244,13 @@ export class Judge {
     for (const d of this.extra) d.evaluate(v);
   }
 
+  /** Resolves every live warning of `kind` now: a verdict decided elsewhere contradicts it. */
+  withdraw(kind: WarningKind, step: number): void {
+    for (let layer = this.board.liveLayer(kind); layer !== undefined; layer = this.board.liveLayer(kind)) {
+      this.board.resolve(kind, layer === '' ? undefined : layer, step);
+    }
+  }
+
   raisedKinds(): WarningKind[] {
     return this.board.raisedKinds();
   }

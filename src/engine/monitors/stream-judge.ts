@@ -139,7 +139,14 @@ export class StreamJudge {
     this.route(e);
     // The PyTorch-code detectors (gradients-accumulate, double-softmax, …) read the bridge's `fact` events
     // and the step stream; their warnings follow the event that completed them.
-    if (e.type === 'fact' || e.type === 'step') for (const w of this.facts.observe(e)) this.o.emit(w);
+    if (e.type === 'fact' || e.type === 'step') {
+      for (const w of this.facts.observe(e)) {
+        this.o.emit(w);
+        // A single-step explosion is the root cause of everything after it: a vanishing verdict reported
+        // before it cannot stand beside it (the two pipelines share one run's verdicts).
+        if (w.kind === 'exploding-gradient') this.runs.get(this.key(w.run, w.rank))?.judge.withdraw('vanishing-gradient', w.step);
+      }
+    }
   }
 
   private route(e: OptiscopeEvent): void {

@@ -156,6 +156,11 @@ export class GradientFlowDetector {
       if (fix) explode.fix = fix;
     }
     this.board.observe('exploding-gradient', this.explodeName(v), explode, v.step, growth ? 1 : r.persist);
+    // Vanishing and exploding at once contradict each other; the explosion is the root cause (it is what
+    // holds vanishing back while live), so it withdraws a vanishing verdict reported before it.
+    for (let l = this.board.liveLayer('vanishing-gradient'); l !== undefined && this.board.anyLive('exploding-gradient'); l = this.board.liveLayer('vanishing-gradient')) {
+      this.board.resolve('vanishing-gradient', l === '' ? undefined : l, v.step);
+    }
   }
 
   /**
