@@ -96,3 +96,20 @@ test('a log written by optiscope.watch(..., log=...) outside Optiscope gets its 
   assert.equal(low.length, 1, JSON.stringify(kinds(opened.events)));
   assert.equal(low[0].source?.line, markerLine(fx('watch_log.py'), 'watch'));
 });
+
+test('explicit mode (optiscope.watch) measures the script facts too: a log read later names double-softmax and eval-mode on their lines', async (t) => {
+  const python = needTorch(t);
+  if (!python) return;
+  const dir = mkdtempSync(join(tmpdir(), 'optiscope-watch-bugs-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const log = join(dir, 'run.ndjson');
+  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: bridgePythonDir() ?? '', OMP_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1' };
+  delete env.OPTISCOPE_CONTROL_FD;
+  const r = spawnSync(python, [fx('watch_bugs.py'), log], { encoding: 'utf8', env, timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const found = warnings(loadLogFile(log).events);
+  const at = (kind: string): number[] => found.filter((w) => w.kind === kind).map((w) => w.source?.line ?? 0);
+  // The Softmax module was created before watch(), which sees no creation line: it is placed where it ran.
+  assert.deepEqual(at('double-softmax'), [markerLine(fx('watch_bugs.py'), 'loss')], JSON.stringify(kinds(found)));
+  assert.deepEqual(at('eval-mode'), [markerLine(fx('watch_bugs.py'), 'eval')], JSON.stringify(kinds(found)));
+});
