@@ -696,10 +696,31 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
         _disable(e)
 
 
+def uninstall() -> None:
+    """Undoes install(): every patched function is the original again, the forward hook is removed, and
+    nothing of the runs is kept."""
+    global _enabled, _graph_on, _input_fact, _identical_done, _late, _clip, _zero_line
+    _enabled = _graph_on = False
+    _restore("")
+    _remove_forward_hook()
+    for kept in (_runs, _monitors, _init_lines, _eval_lines):
+        kept.clear()
+    for kept_list in (_global_pending, _softmaxes, _eval_context, _forward_order):
+        kept_list.clear()
+    _seen_keys.clear()
+    _forward_seen.clear()
+    _input_fact = None
+    _identical_done = _late = False
+    _clip = _zero_line = None
+    _clip_sent.clear()
+    _clip_lines.clear()
+
+
 def install() -> None:
     """Install the measuring patches, once per process: by hooks.install (zero-code mode) or by
     optiscope.watch (explicit mode, where only what happens after the call is seen: modules created or
-    initialised before it have no creation or init line, and a scheduler created before it no creation line)."""
+    initialised before it have no creation or init line, and a scheduler created before it no creation
+    line). uninstall() undoes them."""
     global _enabled, _graph_on, _forward_handle
     if _enabled or _originals or os.environ.get("OPTISCOPE_FACTS") == "0":
         return
