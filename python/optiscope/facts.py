@@ -5,6 +5,8 @@ decide which facts are bugs, with which message, evidence and fix. What is measu
 
 - gradient reset: at the first backward() after each of the first CHECK_STEPS steps, whether every
   parameter's gradient is None or zero (a reset happened) and how many backward() calls the step had;
+  and at those steps' step() calls, whether every gradient was still None or zero after backward() (reset
+  between backward() and step(), with the line of the last zero_grad() call);
 - unoptimised parameters: after the first step, parameters that received a gradient but belong to no
   optimizer's param groups (with the module's creation line);
 - module mode: Dropout/BatchNorm modules with training == False, at the first steps and then every
@@ -13,8 +15,12 @@ decide which facts are bugs, with which message, evidence and fix. What is measu
 - softmax into a loss: during the first GRAPH_STEPS steps, a SoftmaxBackward node upstream of the input
   of cross_entropy (or of the log_softmax fed to nll_loss), read from the autograd graph;
 - schedulers: where each LR scheduler was created and first stepped;
+- gradient clipping: clip_grad_norm_/clip_grad_value_ calls, with the limit and the size before clipping,
+  at the first call and then sampled (first steps, every MODE_EVERY) when clipping starts or stops biting,
+  so the judge knows which gradient norms the script forced;
 - the first layer's input statistics, the forward order of the parametric modules (with embedding and
-  positional tables marked), and layers whose units are all identical, on the first forward pass.
+  positional tables, and layers frozen with requires_grad False, marked), and layers whose units are all
+  identical, on the first forward pass.
 
 Everything is bounded: the graph and forward hooks are removed after the first steps, the rest is a
 few attribute reads a step. A failure here disables fact collection, never the user's training.
@@ -79,6 +85,22 @@ _forward_handle: Any = None
 _input_fact: Optional[Tuple[nn.Module, Dict[str, Any]]] = None
 _identical_done = False
 _late = False  # every run is past the steps whose backward() calls are counted
+
+
+@dataclass
+class _Clip:
+    """The latest gradient clipping call: the limit, and the size before clipping (a tensor, read lazily)."""
+
+    method: str  # "norm" or "value"
+    limit: float
+    before: Any
+    source: Optional[Location]
+
+
+_zero_line: Optional[Location] = None  # the user's last zero_grad() call, during the first steps
+
+_clip: Optional[_Clip] = None
+_clip_sent: Dict[int, Tuple[str, float, bool]] = {}  # id(monitor) -> (method, limit, clipped) last reported
 
 
 def _disable(e: BaseException) -> None:
@@ -323,6 +345,107 @@ def _make_sched_step(original: Any) -> Any:
     return step
 
 
+def _make_clip_norm(original: Any) -> Any:
+    def clip_grad_norm_(parameters: Any, max_norm: Any, *args: Any, **kwargs: Any) -> Any:
+        total = original(parameters, max_norm, *args, **kwargs)
+        if _enabled:
+            _safely(_clip_called)("norm", max_norm, total)
+        return total
+
+    return clip_grad_norm_
+
+
+def _make_clip_value(original: Any) -> Any:
+    def clip_grad_value_(parameters: Any, clip_value: Any, *args: Any, **kwargs: Any) -> Any:
+        before = None
+        if _enabled and _clip_due("value", clip_value):
+            params = [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)
+            parameters = params
+            before = _safely(_max_abs_grad)(params)
+        out = original(parameters, clip_value, *args, **kwargs)
+        if _enabled:
+            _safely(_clip_called)("value", clip_value, before)
+        return out
+
+    return clip_grad_value_
+
+
+def _clip_due(method: str, limit: Any) -> bool:
+    """Is this clipping news for some run (not reported yet, or a new limit), or is a run at a step whose
+    clipping is looked at (its first steps, then every MODE_EVERY)?"""
+    if not _runs:
+        return True
+    for key, r in _runs.items():
+        sent = _clip_sent.get(key)
+        if sent is None or sent[0] != method or not _same_limit(sent[1], float(limit)) or r.steps < CHECK_STEPS \
+                or (r.steps + 1) % MODE_EVERY == 0:
+            return True
+    return False
+
+
+def _max_abs_grad(params: List[Any]) -> Optional[torch.Tensor]:
+    grads = [p.grad.detach().abs().max() for p in params if isinstance(p, torch.Tensor) and p.grad is not None and p.grad.numel()]
+    return torch.stack(grads).max() if grads else None
+
+
+_clip_lines: Dict[Tuple[Any, int], Optional[Location]] = {}  # the user's line for each immediate call site
+
+
+def _same_limit(a: float, b: float) -> bool:
+    """A limit that moved by less than 2x (adaptive clipping retunes it every step) is not news."""
+    return a == b or (a > 0 and b > 0 and 0.5 <= a / b <= 2)
+
+
+def _clip_called(method: str, limit: Any, before: Any) -> None:
+    global _clip
+    f = sys._getframe(3)  # the clip call's caller (3: _safely, the wrapper, the caller)
+    site = (f.f_code, f.f_lineno)
+    if site not in _clip_lines and len(_clip_lines) < 64:  # the stack walk once per call site, not per step
+        _clip_lines[site] = caller_location(3)
+    loc = _clip_lines.get(site)
+    _clip = _Clip(method, float(limit), before, loc)
+
+
+def _clip_is_old(monitor: Any, c: _Clip) -> bool:
+    sent = _clip_sent.get(id(monitor))
+    return sent is not None and sent[0] == c.method and _same_limit(sent[1], c.limit)
+
+
+def _clip_fact(monitor: Any, step: int) -> Optional[Dict[str, Any]]:
+    """The clipping of the step just taken, when it is news for this run (first seen, limit changed, or it
+    started or stopped biting on a sampled step)."""
+    global _clip
+    c = _clip
+    _clip = None
+    if c is None or c.before is None:
+        return None
+    last = _clip_sent.get(id(monitor))
+    sampled = step <= CHECK_STEPS or step % MODE_EVERY == 0
+    same = last is not None and last[0] == c.method and _same_limit(last[1], c.limit)
+    if same and not sampled:
+        return None
+    before = float(c.before)  # one device sync, on the steps looked at only
+    if not math.isfinite(before):
+        return None
+    clipped = before > c.limit
+    if same and last is not None and last[2] == clipped:
+        return None
+    _clip_sent[id(monitor)] = (c.method, c.limit, clipped)
+    return {"kind": "grad-clip", "method": c.method, "limit": c.limit, "before": before, "clipped": clipped, **_src(c.source)}
+
+
+def _make_zero_grad(original: Any) -> Any:
+    """Optimizer/Module.zero_grad: the user's line, during the first steps (where the reset is checked)."""
+
+    def zero_grad(self: Any, *args: Any, **kwargs: Any) -> Any:
+        global _zero_line
+        if _enabled and not _late:
+            _zero_line = caller_location(2) or _zero_line
+        return original(self, *args, **kwargs)
+
+    return zero_grad
+
+
 # -- the first forward pass -------------------------------------------------------------------------
 def _remove_forward_hook() -> None:
     global _forward_handle
@@ -402,8 +525,10 @@ def _identical_units() -> None:
 
 # -- per step ---------------------------------------------------------------------------------------
 def _run(monitor: Any) -> _RunFacts:
+    global _late
     r = _runs.get(id(monitor))
     if r is None:
+        _late = False  # a run started later (a second watch) has its first steps to check
         r = _runs[id(monitor)] = _RunFacts()
         _monitors[id(monitor)] = monitor
     return r
@@ -463,6 +588,8 @@ def _first_step(monitor: Any, all_monitors: List[Any]) -> List[Dict[str, Any]]:
             entry: Dict[str, Any] = {"name": layer.name, "role": _role(layer)}
             if layer.module is not None and id(layer.module) in order:
                 entry["order"] = order[id(layer.module)]
+            if layer.params and not any(p.requires_grad for p in layer.params):
+                entry["frozen"] = True  # requires_grad False: its zero gradient is the script's choice
             layers.append(entry)
         facts.append({"kind": "layer-order", "layers": layers})
     if _input_fact is not None:
@@ -471,7 +598,7 @@ def _first_step(monitor: Any, all_monitors: List[Any]) -> List[Dict[str, Any]]:
         fact["layer"] = names.get(id(module), type(module).__name__)
         facts.append(fact)
     optimized = {id(p) for m in all_monitors for g in m.optimizer.param_groups for p in g["params"]}
-    for root in _roots():
+    for root in _roots(all_monitors):
         for name, mod in root.named_modules():
             params = [p for p in mod._parameters.values() if p is not None and p.grad is not None and id(p) not in optimized]
             if params:
@@ -481,8 +608,12 @@ def _first_step(monitor: Any, all_monitors: List[Any]) -> List[Dict[str, Any]]:
     return facts
 
 
-def _roots() -> List[nn.Module]:
+def _roots(all_monitors: List[Any]) -> List[nn.Module]:
+    """The outermost modules: every module the script created (zero-code mode), else the models given
+    to optiscope.watch (explicit mode, where module creation is not seen)."""
     mods = [m for m in naming.known_modules() if isinstance(m, nn.Module)]
+    if not mods:
+        mods = [m for mon in all_monitors for m in getattr(mon, "models", []) if isinstance(m, nn.Module)]
     inner = {id(c) for m in mods for c in m.modules() if c is not m}
     return [m for m in mods if id(m) not in inner and any(True for _ in m.parameters())]
 
@@ -512,27 +643,38 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
     """Called by the step patch after optimizer.step() returned, before the monitor's post-step."""
     if not _enabled or getattr(monitor, "ended", False):
         return
-    global _late
+    global _late, _clip
     try:
         r = _run(monitor)
         r.steps += 1
         step = r.steps
-        if step > CHECK_STEPS and step % MODE_EVERY and not r.pending and not _global_pending and r.reset is None:
+        if step > CHECK_STEPS and step % MODE_EVERY and not r.pending and not _global_pending and r.reset is None \
+                and (_clip is None or _clip_is_old(monitor, _clip)):
             # The common later step: nothing is due (a few attribute reads).
             _late = all(x.steps > CHECK_STEPS for x in _runs.values())
+            _clip = None  # the same clipping as reported, on a step not sampled
             return
         facts: List[Dict[str, Any]] = []
         if step == 1:
             _remove_forward_hook()
             facts.extend(_first_step(monitor, all_monitors))
         if r.reset is not None:
-            facts.append({"kind": "grad-reset", "reset": r.reset, "backwards": r.backwards})
+            fact = {"kind": "grad-reset", "reset": r.reset, "backwards": r.backwards}
+            if r.backwards > 0 and _grads_reset(monitor):
+                # step() ran on gradients that backward() had filled and something reset since.
+                fact["zeroAtStep"] = True
+                if _zero_line is not None:
+                    fact["zeroSource"] = source_dict(_zero_line)
+            facts.append(fact)
             r.reset = None
         r.backwards = 0
         if step <= CHECK_STEPS or step % MODE_EVERY == 0:
             mode = _mode_fact(monitor, r)
             if mode is not None:
                 facts.append(mode)
+        clip = _clip_fact(monitor, step)
+        if clip is not None:
+            facts.append(clip)
         if _global_pending:
             facts.extend(_global_pending)
             _global_pending.clear()
@@ -557,7 +699,7 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
 def uninstall() -> None:
     """Undoes install(): every patched function is the original again, the forward hook is removed, and
     nothing of the runs is kept."""
-    global _enabled, _graph_on, _input_fact, _identical_done, _late
+    global _enabled, _graph_on, _input_fact, _identical_done, _late, _clip, _zero_line
     _enabled = _graph_on = False
     _restore("")
     _remove_forward_hook()
@@ -569,10 +711,16 @@ def uninstall() -> None:
     _forward_seen.clear()
     _input_fact = None
     _identical_done = _late = False
+    _clip = _zero_line = None
+    _clip_sent.clear()
+    _clip_lines.clear()
 
 
 def install() -> None:
-    """Zero-code mode: install the measuring patches (called once by hooks.install; uninstall() undoes them)."""
+    """Install the measuring patches, once per process: by hooks.install (zero-code mode) or by
+    optiscope.watch (explicit mode, where only what happens after the call is seen: modules created or
+    initialised before it have no creation or init line, and a scheduler created before it no creation
+    line). uninstall() undoes them."""
     global _enabled, _graph_on, _forward_handle
     if _enabled or _originals or os.environ.get("OPTISCOPE_FACTS") == "0":
         return
@@ -590,6 +738,11 @@ def install() -> None:
     for name in ("fill_", "zero_"):
         _patch(torch.Tensor, name, _make_init, f"init:Tensor.{name}")
     _patch(nn.Module, "train", _make_train, "mode:train")
+    _patch(torch.optim.Optimizer, "zero_grad", _make_zero_grad, "zero:Optimizer")
+    _patch(nn.Module, "zero_grad", _make_zero_grad, "zero:Module")
+    for owner in (torch.nn.utils, torch.nn.utils.clip_grad):
+        _patch(owner, "clip_grad_norm_", _make_clip_norm, f"clip:{owner.__name__}.norm")
+        _patch(owner, "clip_grad_value_", _make_clip_value, f"clip:{owner.__name__}.value")
     for cls in _scheduler_classes():
         _patch(cls, "__init__", _make_sched_init, "sched:init")
         _patch(cls, "step", _make_sched_step, "sched:step")

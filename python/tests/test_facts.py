@@ -163,7 +163,33 @@ for i in range(4):
     sched.step()  # stepped
 """
 
-SCRIPTS = [(FORGOT_RESET, 8), (ACCUMULATE, 8), (UNOPTIMIZED, 8), (TWO_OPTIMIZERS, 8), (EVAL_MID_RUN, 12), (GRAPH, 8), (INIT_AND_SCHEDULER, 4)]
+CLIP = PRELUDE + """
+model = nn.Linear(4, 1)
+opt = torch.optim.SGD(model.parameters(), lr=0.01)
+for i in range(16):
+    opt.zero_grad()
+    nn.functional.mse_loss(model(x), y).backward()
+    if i < 6:
+        nn.utils.clip_grad_norm_(model.parameters(), 0.01)  # tight
+    elif i < 10:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=100.0)  # loose
+    else:
+        nn.utils.clip_grad_value_(model.parameters(), 1e-4)  # by value
+    opt.step()
+"""
+
+ZERO_BEFORE_STEP = PRELUDE + """
+model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+for p in model[0].parameters():
+    p.requires_grad = False
+opt = torch.optim.SGD(model.parameters(), lr=0.01)
+for i in range(6):
+    nn.functional.mse_loss(model(x), y).backward()
+    opt.zero_grad()  # between
+    opt.step()
+"""
+
+SCRIPTS = [(ZERO_BEFORE_STEP, 6), (CLIP, 16), (FORGOT_RESET, 8), (ACCUMULATE, 8), (UNOPTIMIZED, 8), (TWO_OPTIMIZERS, 8), (EVAL_MID_RUN, 12), (GRAPH, 8), (INIT_AND_SCHEDULER, 4)]
 
 
 class GradientReset(unittest.TestCase):
@@ -179,6 +205,74 @@ class GradientReset(unittest.TestCase):
         resets = facts(events, "grad-reset")
         self.assertGreaterEqual(len(resets), 3)
         self.assertTrue(all(f["reset"] is True and f["backwards"] == 3 for f in resets), resets)
+
+
+class ResetBeforeStep(unittest.TestCase):
+    def test_zero_at_step_with_the_zero_grad_line_and_frozen_layers(self) -> None:
+        events, _ = run_script(ZERO_BEFORE_STEP, 6)
+        resets = facts(events, "grad-reset")
+        self.assertGreaterEqual(len(resets), 3)
+        self.assertTrue(all(f["reset"] is True and f.get("zeroAtStep") is True for f in resets), resets)
+        self.assertEqual(resets[0]["zeroSource"]["line"], line_of(ZERO_BEFORE_STEP, "# between"))
+        layers = facts(events, "layer-order")[0]["layers"]
+        self.assertEqual([(l["name"], l.get("frozen", False)) for l in layers], [("0", True), ("2", False)])
+        # A correct loop (FORGOT_RESET aside, every other script) never reports a zero gradient at step().
+        events, _ = run_script(ACCUMULATE)
+        self.assertFalse(any(f.get("zeroAtStep") for f in facts(events, "grad-reset")))
+
+
+class Clipping(unittest.TestCase):
+    def test_clip_calls_with_limit_size_before_and_line(self) -> None:
+        events, _ = run_script(CLIP, 16)
+        found = facts(events, "grad-clip")
+        got = [(f["step"], f["method"], f["limit"], f["clipped"], f["source"]["line"]) for f in found]
+        self.assertEqual(got, [(1, "norm", 0.01, True, line_of(CLIP, "# tight")),
+                               (7, "norm", 100.0, False, line_of(CLIP, "# loose")),
+                               (11, "value", 1e-4, True, line_of(CLIP, "# by value"))])
+        self.assertGreater(found[0]["before"], 0.01)  # the norm before clipping, not after
+        # The clipped gradient is what step() applied and what the step event reports.
+        steps = {e["step"]: e for e in events if e["type"] == "step"}
+        self.assertAlmostEqual(steps[1]["gradNorm"], 0.01, places=4)
+
+
+WATCHED = PRELUDE + """
+import sys
+import optiscope
+model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 3), nn.Softmax(dim=1))
+opt = torch.optim.SGD(model.parameters(), lr=0.01)
+labels = torch.randint(0, 3, (64,))
+w = optiscope.watch(model, opt, log=sys.argv[1])
+model.eval()  # eval
+for i in range(8):
+    nn.functional.cross_entropy(model(x * 500), labels).backward()  # no zero_grad
+    nn.utils.clip_grad_norm_(model.parameters(), 1e-3)  # clip
+    opt.step()
+w.close()
+"""
+
+
+class ExplicitMode(unittest.TestCase):
+    def test_watch_reports_the_facts_of_its_steps(self) -> None:
+        """optiscope.watch (no launcher, no zero-code patches of module creation) measures the same facts."""
+        with tempfile.TemporaryDirectory() as d:
+            script = os.path.join(d, "watched.py")
+            log = os.path.join(d, "log.ndjson")
+            with open(script, "w") as f:
+                f.write(textwrap.dedent(WATCHED))
+            env = {**os.environ, "PYTHONPATH": PYTHON_DIR, "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"}
+            for k in ("OPTISCOPE_EVENT_FD", "OPTISCOPE_LOG", "OPTISCOPE_STEPS"):
+                env.pop(k, None)
+            r = subprocess.run([sys.executable, script, log], cwd=d, env=env, capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(log) as f:
+                events = [json.loads(line) for line in f if line.strip()]
+        kinds = {e["fact"]["kind"] for e in events if e["type"] == "fact"}
+        self.assertTrue({"step-call", "layer-order", "input-stats", "grad-reset", "module-mode", "softmax-into-loss", "grad-clip"} <= kinds, kinds)
+        self.assertTrue(all(f["reset"] is False for f in facts(events, "grad-reset")))
+        self.assertEqual(facts(events, "module-mode")[0]["source"]["line"], line_of(WATCHED, "# eval"))
+        self.assertEqual(facts(events, "grad-clip")[0]["source"]["line"], line_of(WATCHED, "# clip"))
+        self.assertEqual(facts(events, "step-call")[0]["source"]["line"], line_of(WATCHED, "opt.step()"))
+        self.assertGreater(facts(events, "input-stats")[0]["featureRmsMax"], 100)
 
 
 class Parameters(unittest.TestCase):

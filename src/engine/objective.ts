@@ -34,6 +34,8 @@ export interface LayerInfo {
    * per position, not a signal passed back through the network.
    */
   role?: 'compute' | 'embedding' | 'positional';
+  /** PyTorch bridge: the script froze the layer (requires_grad False): its zero gradient is by choice. */
+  frozen?: boolean;
 }
 
 export interface ParamLayout {

@@ -371,8 +371,15 @@ export type LandscapeEvent = z.output<typeof landscapeEventSchema>;
  */
 const shape = z.array(int).max(16);
 export const factSchema = z.discriminatedUnion('kind', [
-  /** At the first backward() after the previous step: every gradient was None or zero (`reset`). */
-  z.object({ kind: z.literal('grad-reset'), reset: z.boolean(), backwards: int }),
+  /**
+   * At the first backward() after the previous step: every gradient was None or zero (`reset`).
+   * `zeroAtStep`: at this step() every gradient was None or zero again although backward() ran (a reset
+   * between backward() and step()), with the line of the last zero_grad() call (`zeroSource`).
+   */
+  z.object({
+    kind: z.literal('grad-reset'), reset: z.boolean(), backwards: int, zeroAtStep: z.boolean().optional(),
+    zeroSource: sourceSchema.optional(),
+  }),
   /** Parameters of `module` received gradients but are in no optimizer's param groups. */
   z.object({ kind: z.literal('unoptimized-params'), module: name, parameters: int, source: sourceSchema.optional() }),
   /** Dropout/BatchNorm modules in eval mode during training steps (`source`: the eval() call, else the module). */
@@ -396,10 +403,14 @@ export const factSchema = z.discriminatedUnion('kind', [
     kind: z.literal('identical-units'), layer: name, units: int, value: num,
     outgoing: z.enum(['identical', 'different', 'unknown']), source: sourceSchema.optional(),
   }),
-  /** The layers of the start event with their role and their order in the first forward pass. */
+  /** The layers of the start event with their role, their order in the first forward pass, and whether frozen. */
   z.object({
     kind: z.literal('layer-order'),
-    layers: z.array(z.object({ name, role: z.enum(['compute', 'embedding', 'positional']), order: int.optional() })).max(10000),
+    layers: z.array(z.object({
+      name, role: z.enum(['compute', 'embedding', 'positional']), order: int.optional(),
+      /** Every parameter of the layer has requires_grad False at the first step (frozen by the script). */
+      frozen: z.boolean().optional(),
+    })).max(10000),
   }),
   /** The user's line that calls optimizer.step(). */
   z.object({ kind: z.literal('step-call'), source: sourceSchema }),
@@ -410,6 +421,15 @@ export const factSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('unsupported'), feature: z.enum(['curvature', 'statistics', 'activity']), layer: name.optional(),
     parameters: int.optional(), reason: z.string().max(300), fallback: z.enum(['rest', 'none']),
+  }),
+  /**
+   * The script clips its gradients (`clip_grad_norm_`: `before` is the total norm; `clip_grad_value_`: the
+   * largest |gradient|), against `limit`; `clipped`: the clipping changed the gradient. Sent at the first
+   * call, when the limit moves by more than 2×, and (sampled) when clipping starts or stops biting.
+   */
+  z.object({
+    kind: z.literal('grad-clip'), method: z.enum(['norm', 'value']), limit: num, before: num, clipped: z.boolean(),
+    source: sourceSchema.optional(),
   }),
 ]);
 export type Fact = z.output<typeof factSchema>;

@@ -1,7 +1,7 @@
 // One diagnosis for both engines: the bridge only measures, and the engine's detectors (run on the Node
 // side by the stream judge) decide every warning of a PyTorch script. Each test is a symptom the former
 // Python copy of the rules got wrong, on an ordinary PyTorch script.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -79,20 +79,36 @@ test('determinism: the same small script twice gives the same warnings and probe
   }
 });
 
-test('a log written by optiscope.watch(..., log=...) outside Optiscope gets its verdicts when it is opened', async (t) => {
-  const python = needTorch(t);
-  if (!python) return;
+/** Runs a fixture that calls optiscope.watch(..., log=argv[1]) with plain python, outside Optiscope; returns the log's path. */
+function runWatched(t: TestContext, python: string, fixture: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'optiscope-watch-log-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const log = join(dir, 'run.ndjson');
   const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: bridgePythonDir() ?? '', OMP_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1' };
   delete env.OPTISCOPE_CONTROL_FD;
-  const r = spawnSync(python, [fx('watch_log.py'), log], { encoding: 'utf8', env, timeout: 120_000 });
+  const r = spawnSync(python, [fx(fixture), log], { encoding: 'utf8', env, timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
+  return log;
+}
+
+test('a log written by optiscope.watch(..., log=...) outside Optiscope gets its verdicts when it is opened', async (t) => {
+  const python = needTorch(t);
+  if (!python) return;
+  const log = runWatched(t, python, 'watch_log.py');
   const raw = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string });
   assert.ok(!raw.some((e) => e.type === 'warning'), 'the script itself judges nothing');
   const opened = loadLogFile(log);
   const low = warnings(opened.events).filter((w) => w.kind === 'lr-too-low');
   assert.equal(low.length, 1, JSON.stringify(kinds(opened.events)));
   assert.equal(low[0].source?.line, markerLine(fx('watch_log.py'), 'watch'));
+});
+
+test('explicit mode (optiscope.watch) measures the script facts too: a log read later names double-softmax and eval-mode on their lines', async (t) => {
+  const python = needTorch(t);
+  if (!python) return;
+  const found = warnings(loadLogFile(runWatched(t, python, 'watch_bugs.py')).events);
+  const at = (kind: string): number[] => found.filter((w) => w.kind === kind).map((w) => w.source?.line ?? 0);
+  // The Softmax module was created before watch(), which sees no creation line: it is placed where it ran.
+  assert.deepEqual(at('double-softmax'), [markerLine(fx('watch_bugs.py'), 'loss')], JSON.stringify(kinds(found)));
+  assert.deepEqual(at('eval-mode'), [markerLine(fx('watch_bugs.py'), 'eval')], JSON.stringify(kinds(found)));
 });

@@ -8,12 +8,9 @@ import { needTorch } from '../bridge/helpers';
 import { loadBugScripts, runBugScripts, type BugResult } from './suite';
 
 const STEPS = 40;
-// Healthy controls must raise nothing. The one exception is listed here with its reason and stays until
-// fixed: it is asserted to still happen, so fixing it fails this test until the entry is removed.
-// lstm_clip: clip_grad_norm_(0.25) holds every gradient norm the judge sees at or below 0.25 and SGD
-// creeps over the first 40 steps, so a stall with negative curvature reads as a saddle (issue: verdicts on
-// quantities the script forced, such as clipped gradients, must say so instead of inferring a critical point).
-const KNOWN_FALSE_POSITIVES: Record<string, string[]> = { lstm_clip: ['saddle-point'] };
+// Healthy controls must raise nothing. An exception may be listed here with its reason while it stays
+// unfixed: it is asserted to still happen, so fixing it fails this test until the entry is removed.
+const KNOWN_FALSE_POSITIVES: Record<string, string[]> = {};
 
 function describe(ws: readonly WarningEvent[]): string {
   return ws.map((w) => `${w.kind}@${w.source?.line ?? '?'} (${w.message.slice(0, 90)})`).join('\n  ') || 'none';

@@ -183,7 +183,8 @@ export class Judge {
    * doubles when a probe taught nothing new) and HVPs left in the budget.
    */
   wantsProbe(v: DiagnosisView, scheduled: boolean): { trigger: ProbeTrigger; nearCritical: boolean; auto: boolean } | null {
-    if (!this.o.curvature) return null;
+    // A gradient the script reset before step() is zero by its doing: no curvature to look for there.
+    if (!this.o.curvature || (!scheduled && v.facts?.gradientForced === 'zeroed')) return null;
     const small = gradientSmall(v);
     const stall = progressSlow(v);
     const auto = this.o.autoProbes && (small || stall) && v.step - this.lastAutoProbe >= this.autoGap
@@ -241,6 +242,13 @@ export class Judge {
     this.units.evaluate(v);
     this.lrDetector.evaluate(v);
     for (const d of this.extra) d.evaluate(v);
+  }
+
+  /** Resolves every live warning of `kind` now: a verdict decided elsewhere contradicts it. */
+  withdraw(kind: WarningKind, step: number): void {
+    for (let layer = this.board.liveLayer(kind); layer !== undefined; layer = this.board.liveLayer(kind)) {
+      this.board.resolve(kind, layer === '' ? undefined : layer, step);
+    }
   }
 
   raisedKinds(): WarningKind[] {

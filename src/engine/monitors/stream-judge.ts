@@ -67,7 +67,18 @@ interface RunState {
   lossFloorKnown: boolean;
   network: boolean;
   scheduledEvery: number;
+  /** The script's gradient clipping, as its last `grad-clip` fact reported it. */
+  clip: { method: 'norm' | 'value'; limit: number; clipped: boolean } | null;
+  /** Steps since the clipping last changed the gradient. */
+  sinceClipped: number;
+  /** A `grad-reset` fact saw every gradient zero at step() although backward() ran. */
+  zeroedAtStep: boolean;
 }
+
+/** A clipped gradient's norm is the limit (torch scales by limit / (norm + 1e-6)): within 1% of it counts as clipped. */
+const CLIP_TOLERANCE = 0.99;
+/** Steps after a clipped one whose gradient still reads as forced (gradientSmall smooths over three steps). */
+const CLIP_MEMORY = 3;
 
 /** PyTorch class name (and its hyperparameters) → the engine's optimizer spec, for the rules that depend on it. */
 export function optimizerFromTorch(raw: Record<string, unknown>): OptimizerSpec {
@@ -135,7 +146,14 @@ export class StreamJudge {
     this.route(e);
     // The PyTorch-code detectors (gradients-accumulate, double-softmax, …) read the bridge's `fact` events
     // and the step stream; their warnings follow the event that completed them.
-    if (e.type === 'fact' || e.type === 'step') for (const w of this.facts.observe(e)) this.o.emit(w);
+    if (e.type === 'fact' || e.type === 'step') {
+      for (const w of this.facts.observe(e)) {
+        this.o.emit(w);
+        // A single-step explosion is the root cause of everything after it: a vanishing verdict reported
+        // before it cannot stand beside it (the two pipelines share one run's verdicts).
+        if (w.kind === 'exploding-gradient') this.runs.get(this.key(w.run, w.rank))?.judge.withdraw('vanishing-gradient', w.step);
+      }
+    }
   }
 
   private route(e: OptiscopeEvent): void {
@@ -164,6 +182,14 @@ export class StreamJudge {
         if (e.fact.kind === 'layer-order') this.layerRoles(e);
         const note = limitNote(e);
         if (note) this.o.emit(note);
+        if (e.fact.kind === 'grad-clip') {
+          const r = this.runs.get(this.key(e.run, e.rank));
+          if (r) r.clip = { method: e.fact.method, limit: e.fact.limit, clipped: e.fact.clipped };
+        }
+        if (e.fact.kind === 'grad-reset' && e.fact.zeroAtStep) {
+          const r = this.runs.get(this.key(e.run, e.rank));
+          if (r) r.zeroedAtStep = true;
+        }
         return;
       }
       case 'info':
@@ -177,14 +203,15 @@ export class StreamJudge {
     return rank === undefined ? run : `${run}\u0000${rank}`;
   }
 
-  /** The bridge's forward-order fact: which layers are embeddings or positional tables (kept out of depth comparisons). */
+  /** The bridge's forward-order fact: which layers are embeddings, positional tables or frozen (kept out of depth comparisons). */
   private layerRoles(e: FactEvent): void {
     const r = this.runs.get(this.key(e.run, e.rank));
     if (!r || e.fact.kind !== 'layer-order') return;
-    const roles = new Map(e.fact.layers.map((l) => [l.name, l.role] as const));
+    const facts = new Map(e.fact.layers.map((l) => [l.name, l] as const));
     for (const l of r.layout.layers) {
-      const role = roles.get(l.name);
-      if (role) l.role = role;
+      const f = facts.get(l.name);
+      if (f) l.role = f.role;
+      if (f?.frozen) l.frozen = true;
     }
   }
 
@@ -221,6 +248,7 @@ export class StreamJudge {
     }, this.rules);
     this.runs.set(this.key(e.run, e.rank), {
       judge, layout, parameters: e.parameters, pending: null, lossFloorKnown: false, network, scheduledEvery: every,
+      clip: null, sinceClipped: Infinity, zeroedAtStep: false,
     });
   }
 
@@ -259,13 +287,20 @@ export class StreamJudge {
       if (loss < 0) r.judge.setLossFloor(-Infinity);
       r.lossFloorKnown = true;
     }
+    // Norm clipping shows in the norm itself; value clipping only in the (sampled) facts.
+    const clipped = r.clip !== null && (r.clip.method === 'norm' ? e.gradNorm >= CLIP_TOLERANCE * r.clip.limit : r.clip.clipped);
+    r.sinceClipped = clipped ? 0 : r.sinceClipped + 1;
+    const gradientForced = r.zeroedAtStep && e.gradNorm === 0 ? 'zeroed' : r.sinceClipped < CLIP_MEMORY ? 'clipped' : undefined;
     const v = r.judge.step({
       step: e.step, loss, lr: e.lr, gradNorm: e.gradNorm, fresh,
       batchSize: facts?.batchSize ?? 0,
       // A script's batches are unknown: its loss is taken to carry sampling noise (mini-batches).
       fullBatch: false,
       paramsBad, parameters: r.parameters,
-      facts: facts ? { nonFiniteModule: facts.nonFiniteModule, nonFiniteParameter: facts.nonFiniteParameter } : undefined,
+      facts: facts || gradientForced ? {
+        nonFiniteModule: facts?.nonFiniteModule, nonFiniteParameter: facts?.nonFiniteParameter,
+        ...(gradientForced ? { gradientForced } : {}),
+      } : undefined,
     });
     let probe: Judged['probe'];
     // A request the process declined (no twice-differentiable graph, its time budget) is given up after a window.

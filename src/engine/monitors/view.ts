@@ -35,6 +35,13 @@ export interface StepFacts {
   nonFiniteModule?: string;
   /** The first parameter (layout order) whose gradient or value went non-finite. */
   nonFiniteParameter?: string;
+  /**
+   * The gradient norm on this step is the script's doing, not the loss's: its own clipping changed the
+   * gradient on this step or one of the two before (`clipped`: the norm seen is the clipping limit), or it
+   * reset the gradients between backward() and step() (`zeroed`). Either way the norm says nothing about
+   * being near a critical point.
+   */
+  gradientForced?: 'clipped' | 'zeroed';
 }
 
 export interface DiagnosisView {

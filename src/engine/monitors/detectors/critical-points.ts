@@ -46,7 +46,11 @@ export class CriticalPointDetector {
     // A collapsing adaptive step (already well below its peak) explains a stall by itself; it is not
     // evidence of a critical point.
     const shrinking = accumulatorShrinking(v);
-    const stuck = (v.fullBatch || progressSlow(v)) && !shrinking && !this.board.anyLive('effective-lr-collapse') && !rootCauseLive(this.board);
+    // A gradient the script forced says nothing about the loss: a clipped one has the clipping limit for its
+    // norm (it was not small, and the stall is the clipping's bounded step); one the script reset before
+    // step() is zero by the script's doing (param-not-optimized names that).
+    const forced = v.facts?.gradientForced !== undefined;
+    const stuck = !forced && !descending(v) && (v.fullBatch || progressSlow(v)) && !shrinking && !this.board.anyLive('effective-lr-collapse') && !rootCauseLive(this.board);
     const evidence = {
       lambdaMin: e.lambdaMin, lambdaMax: e.lambdaMax, gradNorm: v.gradNorm, maxGradNorm: v.history.maxGradNorm,
       loss: v.loss, lrSharpness: p.lrSharpness, hvps: e.hvps, trigger: p.trigger,
@@ -57,7 +61,9 @@ export class CriticalPointDetector {
       const dir = v.layout.size <= 2 ? canonicalDirection(e.minVector) : undefined;
       saddle = {
         kind: 'saddle-point', severity: 'warning',
-        message: `Stuck near a saddle point: the gradient is small (${fmt(v.gradNorm)}) but the curvature is negative along one direction (λ_min = ${fmt(e.lambdaMin)}, λ_max = ${fmt(e.lambdaMax)})${dir ? `; the loss falls along (${dir.map((x) => fmt(x)).join(', ')})` : ''}.`,
+        message: `Stuck near a saddle point: ${gradientSmall(v)
+          ? `the gradient is small (${fmt(v.gradNorm)})`
+          : `the loss has stalled at ${fmt(v.history.smoothed())} (gradient norm ${fmt(v.gradNorm)})`} but the curvature is negative along one direction (λ_min = ${fmt(e.lambdaMin)}, λ_max = ${fmt(e.lambdaMax)})${dir ? `; the loss falls along (${dir.map((x) => fmt(x)).join(', ')})` : ''}.`,
         evidence: { ...evidence, ...(dir ? { escapeDirection: dir } : {}) },
         why: WHY_SADDLE,
         key: ['lambdaMin', 'lambdaMax'],
@@ -90,7 +96,7 @@ export class CriticalPointDetector {
     // Non-adaptive optimizers only: for adaptive ones lr·λ_max is not the quantity that meets the edge.
     const sharpApplies = Number.isFinite(stabilityEdge(v.optimizer));
     // Converged: the gradient has become small and the loss has stopped moving (not just a sharp valley crossed).
-    const converged = gradientSmall(v) && (progressSlow(v) || !lossStillHigh(v, 1e-3));
+    const converged = !forced && gradientSmall(v) && (progressSlow(v) || !lossStillHigh(v, 1e-3));
     if (sharpApplies && converged && !negative && e.lambdaMin > 0 && p.lrSharpness >= r.sharpMinimum.lrSharpness) {
       sharp = {
         kind: 'sharp-minimum', severity: 'info',
@@ -132,7 +138,7 @@ export class CriticalPointDetector {
 
   /** Without any curvature (probe disabled), a long stall at a high loss with a small gradient is reported as a plateau. */
   evaluateWithoutCurvature(v: DiagnosisView): void {
-    const holds = gradientSmall(v) && progressSlow(v) && lossStillHigh(v, v.rules.plateau.highLoss);
+    const holds = v.facts?.gradientForced === undefined && gradientSmall(v) && progressSlow(v) && lossStillHigh(v, v.rules.plateau.highLoss);
     this.board.observe('plateau', undefined, holds ? {
       kind: 'plateau', severity: 'warning',
       message: `The loss has stalled at ${fmt(v.history.smoothed())} with a small gradient (${fmt(v.gradNorm)}); enable monitors.hessian to tell a plateau from a saddle point.`,
@@ -140,6 +146,24 @@ export class CriticalPointDetector {
       why: WHY_PLATEAU,
     } : null, v.step, Math.max(v.rules.persist, v.window));
   }
+}
+
+/** Fraction of the last window's steps on which the loss fell for the run to count as descending. */
+const DESCENT_STEADY = 0.8;
+
+/**
+ * The loss falls step after step while the gradient is not shrinking: the run is moving down a slope, not
+ * sitting at a critical point, however slow that descent is for the planned number of steps. (Next to a
+ * saddle or on a plateau the loss is flat or noisy, and the gradient shrinks on the way in.)
+ */
+export function descending(v: DiagnosisView): boolean {
+  const w = v.window;
+  const loss = v.history.loss;
+  const grad = v.history.gradNorm;
+  if (loss.length < w + 1 || grad.length < 2 * w) return false;
+  let fell = 0;
+  for (let i = 0; i < w; i++) if (loss.back(i) < loss.back(i + 1)) fell++;
+  return fell >= DESCENT_STEADY * w && grad.meanBack(0, w) >= grad.meanBack(w, 2 * w);
 }
 
 /** An eigenvector's sign is arbitrary: show it with its largest component positive, rounding away rounding noise. */

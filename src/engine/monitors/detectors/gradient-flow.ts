@@ -63,12 +63,13 @@ export function zeroInitFix(v: DiagnosisView): Fix | undefined {
 
 /**
  * Indices of the layers that pass the signal on, in depth order: embeddings and positional tables (a
- * PyTorch model's own tensors, roles from the bridge's `layer-order` fact) have no depth and are left out
- * of every depth comparison, wherever they sit. Every layer when none is compute (roles unknown: all are).
+ * PyTorch model's own tensors, roles from the bridge's `layer-order` fact) have no depth, and a layer the
+ * script froze has a zero gradient by its choice, not a vanishing one: both are left out of every depth
+ * comparison, wherever they sit. Every layer when none is left (roles unknown: all are compute).
  */
 function computeLayers(v: DiagnosisView): number[] {
   const all = v.layout.layers.map((_, i) => i);
-  const compute = all.filter((i) => { const role = v.layout.layers[i].role; return role === undefined || role === 'compute'; });
+  const compute = all.filter((i) => { const l = v.layout.layers[i]; return (l.role === undefined || l.role === 'compute') && !l.frozen; });
   return compute.length ? compute : all;
 }
 
@@ -160,6 +161,11 @@ export class GradientFlowDetector {
       if (fix) explode.fix = fix;
     }
     this.board.observe('exploding-gradient', this.explodeName(v), explode, v.step, growth ? 1 : r.persist);
+    // Vanishing and exploding at once contradict each other; the explosion is the root cause (it is what
+    // holds vanishing back while live), so it withdraws a vanishing verdict reported before it.
+    for (let l = this.board.liveLayer('vanishing-gradient'); l !== undefined && this.board.anyLive('exploding-gradient'); l = this.board.liveLayer('vanishing-gradient')) {
+      this.board.resolve('vanishing-gradient', l === '' ? undefined : l, v.step);
+    }
   }
 
   /**

@@ -54,6 +54,7 @@ export class LearningRateDetector {
       fix: { path: optimizerPath(v, 'lr'), value: suggestedLr(v, 0.1) },
       why: WHY_HIGH,
     }, v.step, 1);
+    this.tooHighWins(v);
   }
 
   private curvatureEvidence(v: DiagnosisView): Record<string, number> {
@@ -106,6 +107,15 @@ export class LearningRateDetector {
       };
     }
     this.board.observe('lr-too-high', undefined, f, v.step, confirmedEdge && clearlyPast ? 1 : v.rules.persist);
+    this.tooHighWins(v);
+  }
+
+  /**
+   * Too high and too low cannot both hold for one run: once the learning rate is found past what the run
+   * tolerates (an error, and the root cause of what follows), an earlier "too low" is withdrawn at once.
+   */
+  private tooHighWins(v: DiagnosisView): void {
+    if (this.board.isLive('lr-too-high') && this.board.isLive('lr-too-low')) this.board.resolve('lr-too-low', undefined, v.step);
   }
 
   private pastEdgeMessage(v: DiagnosisView, pos: EdgePosition): string {

@@ -15,6 +15,7 @@ import { stepExplosion } from './step-explosion';
 import { symmetricInit } from './symmetric-init';
 import type { FactDetector, FactFinding, RunMemory } from './types';
 import { unnormalizedInput } from './unnormalized-input';
+import { zeroedBeforeStep } from './zeroed-before-step';
 
 /** Steps remembered per run (the detectors look at the start and the recent past only). */
 const MEMORY_STEPS = 2000;
@@ -22,7 +23,7 @@ const MEMORY_STEPS = 2000;
 function detectors(): FactDetector[] {
   return [
     gradientsAccumulate(), paramNotOptimized(), evalMode(), shapeBroadcast(), doubleSoftmax(),
-    lrScheduleCollapse(), unnormalizedInput(), symmetricInit(), stepExplosion(),
+    lrScheduleCollapse(), unnormalizedInput(), symmetricInit(), stepExplosion(), zeroedBeforeStep(),
   ];
 }
 

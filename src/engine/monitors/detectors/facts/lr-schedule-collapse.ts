@@ -1,12 +1,19 @@
 /**
  * lr-schedule-collapse: an LR scheduler has cut the learning rate by orders of magnitude while the loss
  * is still near its start (typically scheduler.step() called per batch with a step_size or milestones
- * meant in epochs). The fix is the schedule's, never "raise lr".
+ * meant in epochs): 100× at any time, or 10× within the first 100 steps. The fix is the schedule's, never "raise lr".
  */
 import { fmt, lineText, type FactDetector, type FactFinding, type RunMemory } from './types';
 
 /** lr at or below this fraction of its peak so far... */
 export const LR_DROP = 1e-2;
+/**
+ * Or this fraction within the first EARLY_STEPS optimizer steps: a schedule meant in epochs cannot cut the
+ * lr tenfold within a hundred steps unless it is stepped per batch, and one meant in steps that does so
+ * while the loss has not moved decays faster than the problem learns.
+ */
+export const EARLY_DROP = 1e-1;
+export const EARLY_STEPS = 100;
 /** ...while the loss is still at least this fraction of its starting value. */
 export const LOSS_STILL_HIGH = 0.5;
 /** Steps whose losses define "the start". */
@@ -25,7 +32,8 @@ export function lrScheduleCollapse(): FactDetector {
     const last = steps[steps.length - 1];
     const recent = steps.slice(-START_STEPS).map((s) => s.loss).filter(Number.isFinite);
     const loss = recent.length ? Math.min(...recent) : NaN;
-    if (!(peak > 0) || !(last.lr <= LR_DROP * peak) || !(first > 0) || !(loss >= LOSS_STILL_HIGH * first)) return [];
+    const cut = last.lr <= LR_DROP * peak || (last.step <= EARLY_STEPS && last.lr <= EARLY_DROP * peak);
+    if (!(peak > 0) || !cut || !(first > 0) || !(loss >= LOSS_STILL_HIGH * first)) return [];
     done = true;
     const where = sched.stepped ?? sched.created;
     const evidence: Record<string, number | string> = {
