@@ -215,7 +215,7 @@ class ResetBeforeStep(unittest.TestCase):
         self.assertTrue(all(f["reset"] is True and f.get("zeroAtStep") is True for f in resets), resets)
         self.assertEqual(resets[0]["zeroSource"]["line"], line_of(ZERO_BEFORE_STEP, "# between"))
         layers = facts(events, "layer-order")[0]["layers"]
-        self.assertEqual([(l["name"], l.get("frozen", False)) for l in layers], [("0", True), ("2", False)])
+        self.assertEqual([(l["name"], l.get("frozen", False)) for l in layers], [("model.0", True), ("model.2", False)])
         # A correct loop (FORGOT_RESET aside, every other script) never reports a zero gradient at step().
         events, _ = run_script(ACCUMULATE)
         self.assertFalse(any(f.get("zeroAtStep") for f in facts(events, "grad-reset")))
