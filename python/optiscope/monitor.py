@@ -44,6 +44,13 @@ PROBE_ITERATIONS = 20
 # Seconds a small model's run waits for the Node side's verdict on a step before it stops waiting for good
 # (the Node side is gone or stuck; the run then goes on, its probes no longer at fixed steps).
 JUDGE_TIMEOUT = 10.0
+# Lock-step without a round trip per step: the Node side writes a `judged` record for every JUDGED_EVERY-th
+# step event of a run (and for any step whose verdict asks for a probe; src/engine/monitors/stream-judge.ts
+# JUDGED_EVERY), and a small model's run waits for the verdict on such a step only JUDGE_LAG steps later. The
+# judge then keeps pace on its own (a wait rarely blocks), the control reader wakes once per JUDGED_EVERY
+# steps, and a probe still lands at a fixed step: at the first wait that covers the step that asked for it.
+JUDGED_EVERY = 8
+JUDGE_LAG = 8
 
 
 class StopTraining(BaseException):
@@ -113,13 +120,13 @@ class Monitor:
         self.stats: Optional[StatsCollector] = None
         self.probe_possible = True
         self.probe_affordable = True  # the time budget allows an automatic probe now (updated per step)
-        # Lock-step with the Node side's judge (small models, see control.py): the monitored steps not yet
-        # awaited, and the last step the judge has read.
+        # Lock-step with the Node side's judge (small models, see control.py): the answered steps
+        # (JUDGED_EVERY) not yet awaited, and the last step the judge has read.
         self.lockstep = False
         self._reported: "deque[int]" = deque()
         self._judged = -1
         self._judged_cond = threading.Condition()
-        self._asked: Optional[Tuple[int, str]] = None  # (step judged, probe trigger) not yet armed
+        self._asked: "deque[Tuple[int, str]]" = deque()  # (step judged, probe trigger) not yet armed
         self.activity: Optional[ActivityProbe] = None
         self.last_loss = math.nan
         self.best: Optional[Tuple[float, int]] = None
@@ -413,7 +420,7 @@ class Monitor:
     def count_monitored(self) -> None:
         """A monitored step: its event goes to the judge (inline, or by the helper process)."""
         self.monitored_steps += 1
-        if self.lockstep:
+        if self.lockstep and self.monitored_steps % JUDGED_EVERY == 0:  # a step the Node side answers for
             self._reported.append(self.steps)
 
     def on_judged(self, record: "control.Judged") -> None:
@@ -421,7 +428,7 @@ class Monitor:
         with self._judged_cond:
             if record.probe:
                 if self.lockstep:
-                    self._asked = (record.step, record.probe)  # armed by await_judged, at a fixed step
+                    self._asked.append((record.step, record.probe))  # armed by await_judged, at a fixed step
                 else:
                     self.request_probe(record.probe)
             self._judged = max(self._judged, record.step)
@@ -433,26 +440,28 @@ class Monitor:
             self._judged_cond.notify_all()
 
     def await_judged(self) -> None:
-        """Before backpropagating step N + 2 (the parameters after N + 1 updates): wait for the verdict on
-        the last monitored step up to N, so a probe the judge asked for lands at the same step every run."""
+        """Before backpropagating at the parameters after N updates: wait for the verdicts up to the last
+        answered step (JUDGED_EVERY) at or before N - JUDGE_LAG, then arm a probe asked for up to there, so
+        a probe the judge asked for lands at the same step every run."""
         if not self.lockstep:
             return
-        limit = self.steps - 1
+        limit = self.steps - JUDGE_LAG
         target = -1
         while self._reported and self._reported[0] <= limit:
             target = self._reported.popleft()
         if target < 0:
             return
+        asked: Optional[Tuple[int, str]] = None
         with self._judged_cond:
-            if not self._judged_cond.wait_for(lambda: self._judged >= target or not self.lockstep, timeout=JUDGE_TIMEOUT):
+            if self._judged < target and not self._judged_cond.wait_for(
+                    lambda: self._judged >= target or not self.lockstep, timeout=JUDGE_TIMEOUT):
                 self.lockstep = False
                 sys.stderr.write(f"optiscope: no verdict on step {target} of {self.run} within {JUDGE_TIMEOUT:g} s; "
                                  "training goes on without waiting for them.\n")
-            asked = self._asked
-            if asked is not None and (asked[0] <= target or not self.lockstep):
-                self._asked = None
-            else:
-                asked = None  # a verdict that came early waits for its own step
+            # A verdict that came early waits for its own step; the judge has at most one probe pending.
+            while self._asked and (self._asked[0][0] <= target or not self.lockstep):
+                asked = asked or self._asked[0]
+                self._asked.popleft()
         if asked is not None:
             self.request_probe(asked[1])
 

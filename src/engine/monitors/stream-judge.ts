@@ -29,6 +29,13 @@ export const DEFAULT_TOTAL_STEPS = 1000;
 /** Lanczos iterations the bridge spends on a probe (python/optiscope/hessian.py's PROBE_ITERATIONS). */
 export const BRIDGE_PROBE_ITERATIONS = 20;
 
+/**
+ * The judge tells the measuring process of every JUDGED_EVERY-th step event of a run (and of each step whose
+ * verdict asks for a probe), not of every step: one control record and one wake-up of the process's reader
+ * per JUDGED_EVERY steps. python/optiscope/monitor.py has the same constant and waits on exactly those steps.
+ */
+export const JUDGED_EVERY = 8;
+
 /** A step judged, with the curvature probe the judge wants, if any (bridge/control.ts carries it to the process). */
 export interface Judged {
   run: string;
@@ -60,6 +67,8 @@ interface RunState {
   lossFloorKnown: boolean;
   network: boolean;
   scheduledEvery: number;
+  /** Step events read so far (every JUDGED_EVERY-th is answered). */
+  stepEvents: number;
 }
 
 /** PyTorch class name (and its hyperparameters) → the engine's optimizer spec, for the rules that depend on it. */
@@ -205,7 +214,7 @@ export class StreamJudge {
       autoIterations: BRIDGE_PROBE_ITERATIONS, parameters: e.parameters, locate,
     }, this.rules);
     this.runs.set(this.key(e.run, e.rank), {
-      judge, layout, parameters: e.parameters, pending: null, lossFloorKnown: false, network, scheduledEvery: every,
+      judge, layout, parameters: e.parameters, pending: null, lossFloorKnown: false, network, scheduledEvery: every, stepEvents: 0,
     });
   }
 
@@ -266,6 +275,7 @@ export class StreamJudge {
       r.judge.judge(v, false);
     }
     // Replaying a recorded stream decides the same requests (nobody to send them to: the recorded answers follow).
+    if (++r.stepEvents % JUDGED_EVERY !== 0 && !probe) return;
     this.o.judged?.({ run: e.run, step: e.step, ...(e.rank !== undefined ? { rank: e.rank } : {}), ...(probe ? { probe } : {}) });
   }
 
