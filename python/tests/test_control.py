@@ -52,43 +52,39 @@ class LockStepTest(unittest.TestCase):
     def run_steps(self, deliver_late: bool):
         import threading
 
-        import torch
+        from optiscope.lockstep import JUDGED_EVERY, LockStep
 
-        from optiscope.channel import Channel
-        from optiscope.monitor import JUDGE_LAG, JUDGED_EVERY, Monitor
-
-        model = torch.nn.Linear(2, 1)
-        m = Monitor(torch.optim.SGD(model.parameters(), lr=0.1), Channel(None), None)
-        m.lockstep = True
+        lock = LockStep()
+        lock.active = True
         landed = []
-        m.request_probe = lambda trigger: landed.append((m.steps, trigger))  # type: ignore[assignment]
         judged_upto = [0]
 
         def judge(upto: int) -> None:
-            # As the Node side: a record for every JUDGED_EVERY-th step and one for the step that asks (10).
+            # As the Node side: a record for every JUDGED_EVERY-th step event and one for the step that asks (10).
             for s in range(judged_upto[0] + 1, upto + 1):
                 if s == 10:
-                    m.on_judged(control.Judged(m.run, s, "stall"))
+                    lock.on_judged(control.Judged("adam", s, "stall"), landed.append)
                 elif s % JUDGED_EVERY == 0:
-                    m.on_judged(control.Judged(m.run, s))
+                    lock.on_judged(control.Judged("adam", s), landed.append)
             judged_upto[0] = max(judged_upto[0], upto)
 
         for step in range(1, 41):
-            m.steps = step
-            m.count_monitored()
+            lock.reported(step)
             if deliver_late:  # the judge reads the step only later, from another thread
                 threading.Timer(0.002, judge, args=(step,)).start()
             else:
                 judge(step)
-            m.await_judged()
-        self.assertTrue(m.lockstep)
-        return landed, JUDGE_LAG, JUDGED_EVERY
+            lock.await_judged(step, "adam", lambda trigger, at=step: landed.append((at, trigger)))
+        self.assertTrue(lock.active)
+        return landed
 
     def test_probe_lands_at_a_fixed_step_whenever_the_verdict_arrives(self):
-        early, lag, every = self.run_steps(deliver_late=False)
-        late, _, _ = self.run_steps(deliver_late=True)
+        from optiscope.lockstep import JUDGE_LAG, JUDGED_EVERY
+
+        early = self.run_steps(deliver_late=False)
+        late = self.run_steps(deliver_late=True)
         # Asked at step 10: armed at the first wait that covers it (the answered step 16, awaited at 16 + lag).
-        self.assertEqual(early, [(2 * every + lag, "stall")])
+        self.assertEqual(early, [(2 * JUDGED_EVERY + JUDGE_LAG, "stall")])
         self.assertEqual(late, early)
 
 
