@@ -171,6 +171,8 @@ async function bridgeProcess(results: Results): Promise<void> {
     log(`bridge as users run it: ${w}`);
     const steps = base.map((n) => Math.round(n * (QUICK ? 0.4 : 1))) as [number, number];
     results.bridgeProcess[w] = await processOverhead(w, steps, ROUNDS);
+    // A workload takes minutes on a busy machine: keep what is measured if the run is stopped.
+    writeFileSync(join(ROOT, 'bench', 'results.partial.json'), JSON.stringify(results, null, 2) + '\n');
   }
 }
 
