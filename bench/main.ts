@@ -3,7 +3,8 @@
  * measured side by side in this one run — contenders interleaved, ≥ 5 rounds, median and min–max.
  * Prints a Markdown table and writes bench/results.json. Options: --rounds N (default 5), --quick
  * (3 rounds, shorter repeats: for trying the harness, not for publishing), --only a,b (parts:
- * throughput, matmul, bridge, curvature, stream, panel), --seconds S (panel phase length).
+ * throughput, matmul, bridge, bridge-process, curvature, stream, panel), --seconds S (panel phase length),
+ * --bridge-workloads W2,W3,CNN,TF (bridge-process workloads).
  */
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { WORKLOADS, describe, parameterCount, type Workload } from './workloads'
 import { bareRunner, trainerRunner, type StepRunner } from './engine';
 import { tfReady, tfRunner, tfMatmul, tfVersion } from './tfjs';
 import { TorchWorker, benchPython } from './torch';
-import { plainScript, bridgedScript } from './bridge';
+import { plainScript, bridgedScript, processOverhead } from './bridge';
 import { hvpCost, curvatureConvergence } from './curvature';
 import { streamThroughput, streamMemory } from './stream';
 import { engineMatmul, flops, shapeName, type Shape } from './matmul';
@@ -154,6 +155,27 @@ async function bridge(results: Results): Promise<void> {
   }
 }
 
+/**
+ * The bridge as users run it: whole processes through `optiscope run` and the extension's runner path vs
+ * `python3 script.py`, default thread settings, defaults (automatic probes on); two run lengths per
+ * workload give the per-step cost and the start-up apart. Lengths ≈ 2 s and 8 s of plain training on an
+ * idle core.
+ */
+async function bridgeProcess(results: Results): Promise<void> {
+  const lengths: Record<string, [number, number]> = { W2: [1500, 6000], W3: [150, 600], CNN: [150, 600], TF: [100, 400] };
+  const chosen = option('bridge-workloads')?.split(',') ?? Object.keys(lengths);
+  results.bridgeProcess = {};
+  for (const w of chosen) {
+    const base = lengths[w];
+    if (!base) throw new Error(`--bridge-workloads: unknown workload ${w} (W2, W3, CNN, TF)`);
+    log(`bridge as users run it: ${w}`);
+    const steps = base.map((n) => Math.round(n * (QUICK ? 0.4 : 1))) as [number, number];
+    results.bridgeProcess[w] = await processOverhead(w, steps, ROUNDS);
+    // A workload takes minutes on a busy machine: keep what is measured if the run is stopped.
+    writeFileSync(join(ROOT, 'bench', 'results.partial.json'), JSON.stringify(results, null, 2) + '\n');
+  }
+}
+
 async function curvature(torch: TorchWorker | null, results: Results): Promise<void> {
   for (const w of WORKLOADS) {
     log(`hvp cost ${w.id}`);
@@ -230,6 +252,7 @@ async function main(): Promise<void> {
     if (part('throughput')) for (const w of WORKLOADS) await throughput(w, torch, results);
     if (part('matmul')) await matmul(torch, results);
     if (part('bridge') && torch) await bridge(results);
+    if (part('bridge-process') && torch) await bridgeProcess(results);
     if (part('curvature')) await curvature(torch, results);
     if (part('stream')) stream(results);
     if (part('panel')) panel(results);

@@ -3,9 +3,11 @@ JSON object per line on the file descriptor OPTISCOPE_CONTROL_FD. A daemon threa
 against the schema below (a record that does not match is ignored, with one line on stderr) and hands it
 to the monitor of its run.
 
-Today one record, `judged`: the Node side's judge has read the `step` event of `step`, and may want a
-curvature probe. A small model's monitor waits (Monitor.await_judged) for the verdict on step N before it
-backpropagates step N + 2, so a probe lands at the same step on every run of the same script."""
+Today one record, `judged`: the Node side's judge has read the `step` event of `step` (and every one
+before), and may want a curvature probe. It is written for every JUDGED_EVERY-th step event of a run and
+for each step that asks for a probe, not for every step: a small model's monitor waits (Monitor.await_judged)
+for the verdicts up to JUDGE_LAG steps back, so a probe lands at the same step on every run of the same
+script without a round trip per step."""
 import json
 import os
 import sys

@@ -74,7 +74,7 @@ def install_loss_hook() -> None:
                     if _closure_depth and m.link is not None and not m.ended:
                         guarded(m, m.watch_loss, d)
                     if m.lockstep.active and not m.ended:
-                        guarded(m, m.await_judged)  # the verdict on step N before step N + 2 backpropagates
+                        guarded(m, m.await_judged)  # the verdicts up to JUDGE_LAG steps back (lockstep.py)
                     if m.probes.armed and m.closure is None and not m.ended:
                         _in_probe.on = True
                         try:

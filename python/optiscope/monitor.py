@@ -295,7 +295,7 @@ class Monitor:
         self.lockstep.on_control_closed()
 
     def await_judged(self) -> None:
-        """Before backpropagating step N + 2: wait for the verdict on the last monitored step up to N."""
+        """Before backpropagating: wait for the verdicts up to JUDGE_LAG steps back (lockstep.py)."""
         self.lockstep.await_judged(self.steps, self.run, self.request_probe)
 
     def arm_probe(self, trigger: Optional[str]) -> None:

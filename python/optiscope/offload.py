@@ -78,22 +78,13 @@ _GRADS_READY, _SNAPSHOT = GradsReady(), Snapshot()  # the slot-only records carr
 _DOORBELL = _HEADER.pack(0)  # an empty frame: wakes a sleeping helper, carries nothing
 # A missed doorbell (the flag and the counter crossed in flight) or ack costs at most this long.
 WAKE_TIMEOUT = 0.01
-# The training process polls for an ack this long before it sleeps on the ack pipe: the helper usually
-# acks within microseconds of the message, and sleeping would make it pay for a wake-up.
-ACK_SPIN_SECONDS = 100e-6
 # Ack bytes: a plain ack, or the curvature-probe trigger the detectors asked for.
 TRIGGERS = ["", "small-gradient", "stall", "scheduled"]
-# Waking a process asleep on a pipe costs the writer ~10-20µs (6% of a mid-size MLP's step), so the
-# helper sleeps until shortly before the next step is due (from the training process's own pace), then
-# watches a shared message counter for up to SPIN_SECONDS (plain memory reads: polling the pipe with
-# syscalls slowed the training process by a third here), and only then blocks on the pipe. The training
-# process's writes then find it awake.
-SPIN_MARGIN = 150e-6
-SPIN_SECONDS = 1e-3
-# Below this step time the helper does not sleep between steps at all (a wake-up would cost more than
-# 5% of the step); it polls the shared counter for up to SPIN_IDLE_SECONDS and then blocks.
-SPIN_ALWAYS = 2e-3
-SPIN_IDLE_SECONDS = 0.05
+# Neither side polls: the helper sleeps on the pipe until a doorbell, the training process on the ack pipe.
+# Polling the shared counters instead saves the writer a wake-up (~10-20µs a step, 6% of a mid-size MLP's
+# step on an idle machine), but a polling process spends its CPU share doing nothing: on a busy machine
+# (other jobs, the script's own BLAS threads, the Node side) it was then descheduled when its message
+# came, and W2 under the bridge took 5-8x the plain script's wall time instead of 1.1-4x (docs/pytorch.md).
 
 _arenas: List[mmap.mmap] = []  # never unmapped: tensors live in them until the process ends
 _fork_fds: List[int] = []  # closed in every other forked child (DataLoader workers) so EOF still reaches the helper
@@ -142,10 +133,13 @@ def eligible(monitor: Any) -> Optional[str]:
     storages = {_storage_ptr(p) for p in params}
     if len(storages) > MAX_STORAGES:
         return f"more than {MAX_STORAGES} parameter tensors"
-    cores, busy = _cores(), compute_threads()
-    if cores <= busy:
-        return f"no core to spare: the training process computes with {busy} threads on {cores} cores"
+    if not _spare_core():
+        return f"no core to spare: the training process computes with {compute_threads()} threads on {_cores()} cores"
     return None
+
+
+def _spare_core() -> bool:
+    return _cores() > compute_threads()
 
 
 def _cores() -> int:
@@ -166,18 +160,35 @@ def compute_threads() -> int:
     would starve instead whenever other work keeps the machine busy (130x at nice 19 next to two busy
     processes), so with no spare core the monitoring stays inline."""
     n = torch.get_num_threads()
+    for get in _openblas("openblas_get_num_threads"):
+        n = max(n, int(get()))
+    return n
+
+
+def _openblas(name: str) -> List[Any]:
+    """The function `name` of every OpenBLAS library loaded in this process (none when there is none)."""
+    found: List[Any] = []
     try:
         import ctypes
 
         with open("/proc/self/maps", encoding="utf-8") as f:
             paths = {line.split()[-1] for line in f if "libopenblas" in line and "/" in line}
         for path in paths:
-            get = getattr(ctypes.CDLL(path), "openblas_get_num_threads", None)
-            if get is not None:
-                n = max(n, int(get()))
+            fn = getattr(ctypes.CDLL(path), name, None)
+            if fn is not None:
+                found.append(fn)
     except (OSError, ValueError):
         pass
-    return n
+    return found
+
+
+def _helper_threads() -> None:
+    """In the helper only: one compute thread. torch.set_num_threads does not reach Debian's OpenBLAS,
+    whose pool (sized to the machine) would otherwise spin against the training process's own threads
+    after the helper's first matrix product. The training process's settings are left as the script set them."""
+    torch.set_num_threads(1)
+    for set_threads in _openblas("openblas_set_num_threads"):
+        set_threads(1)
 
 
 def _storage_ptr(t: torch.Tensor) -> int:
@@ -420,14 +431,10 @@ class Link:
         ctrl, unpack, expect = self.ctrl, _U64.unpack_from, self.expect
         if unpack(ctrl, _ACKED)[0] < expect:
             t0 = time.perf_counter()
-            end = t0 + ACK_SPIN_SECONDS
-            while unpack(ctrl, _ACKED)[0] < expect and time.perf_counter() < end:
-                pass
-            if unpack(ctrl, _ACKED)[0] < expect:
-                if not self.alive:
-                    self.expect = 0
-                    raise ChildProcessError("the monitoring helper process exited")
-                self._sleep_on_acks(lambda: unpack(ctrl, _ACKED)[0] >= self.expect)
+            if not self.alive:
+                self.expect = 0
+                raise ChildProcessError("the monitoring helper process exited")
+            self._sleep_on_acks(lambda: unpack(ctrl, _ACKED)[0] >= self.expect)
             self.waited += time.perf_counter() - t0
         seq = unpack(ctrl, _TRIG_SEQ)[0]
         if seq != self.trig_seen:
@@ -660,15 +667,7 @@ class Helper:
         self.fd = cmd_r
         os.set_blocking(cmd_r, False)
         self.buf = bytearray()
-        self.last_arrival: Optional[float] = None
         self.seen = 0
-        self.interval: Optional[float] = None
-        self.recent_busy: List[float] = []
-        # How long before the step message the gradients arrive (the optimizer's update): the helper
-        # wakes up for the earlier of the two.
-        self.lead = 0.0
-        self.last_g: Optional[float] = None
-        self.g_arrival: Optional[float] = None
         self.ack_w = ack_w
         self.acked = 0
         self.triggers = 0
@@ -704,26 +703,8 @@ class Helper:
             self.eof = True
 
     def _idle(self) -> bool:
-        """Waits for the next message: sleeps until shortly before it is due, polls the counter, then
-        sleeps on the pipe. False at the end of file with nothing left to read."""
-        if self._published():
-            return True
-        if self.eof:
-            return False
-        now = time.perf_counter()
-        spin = SPIN_SECONDS
-        if self.interval is not None and self.interval < SPIN_ALWAYS:
-            spin = SPIN_IDLE_SECONDS
-        elif self.interval is not None and self.last_arrival is not None:
-            due = self.last_arrival + self.interval - self.lead - SPIN_MARGIN - now
-            if due > 0:
-                self._sleep(due)
-                if self._published() or self.eof:
-                    return self._published()
-        end = time.perf_counter() + spin
-        ctrl, seen, clock, unpack = self.link.ctrl, self.seen, time.perf_counter, _U64.unpack_from
-        while unpack(ctrl, _SENT)[0] == seen and clock() < end:
-            pass
+        """Waits for the next message, asleep on the pipe (a doorbell wakes it). False at the end of file
+        with nothing left to read."""
         while not self._published() and not self.eof:
             self._sleep(WAKE_TIMEOUT)
         return self._published()
@@ -766,21 +747,6 @@ class Helper:
             record = unpack_step(ctrl, at)
         self.seen += 1
         _U64.pack_into(ctrl, _SEEN, self.seen)
-        if record.kind == "grads":
-            self.last_g = time.perf_counter()
-        elif isinstance(record, StepTaken):
-            self.last_arrival = time.perf_counter()
-            if self.g_arrival is not None:
-                self.lead = self.last_arrival - self.g_arrival if not self.lead else min(self.lead * 1.05, self.last_arrival - self.g_arrival)
-                self.g_arrival = None
-            busy = record.busy
-            if busy is not None and busy > 0:
-                # The shortest of the last few: a pause of the script (evaluation, checkpoints) must not
-                # make the helper oversleep, and waking early only costs the helper some polling.
-                self.recent_busy.append(busy)
-                if len(self.recent_busy) > 8:
-                    del self.recent_busy[0]
-                self.interval = min(self.recent_busy)
         return record
 
     def _ack(self) -> None:
@@ -845,7 +811,7 @@ class Helper:
             for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGUSR1", None)):
                 if sig is not None:
                     signal.signal(sig, signal.SIG_IGN)  # the training process decides when the run ends
-            torch.set_num_threads(1)
+            _helper_threads()
             m = self.m
             m.link = None
             m.in_helper = True
@@ -860,7 +826,6 @@ class Helper:
                         p.grad = g
                     m.stats.grad_norms()
                     self._ack()
-                    self.g_arrival = self.last_g
                 elif isinstance(record, StepTaken):
                     self._apply_state(record.moved)
                     stats = self._read_step(record)

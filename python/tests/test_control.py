@@ -45,5 +45,48 @@ class DispatchTest(unittest.TestCase):
         self.assertEqual(len(m.heard), 1)
 
 
+class LockStepTest(unittest.TestCase):
+    """A small model's run waits only on the answered steps (every JUDGED_EVERY-th), JUDGE_LAG steps late, and
+    a probe the judge asked for lands at the same step however late its record arrives."""
+
+    def run_steps(self, deliver_late: bool):
+        import threading
+
+        from optiscope.lockstep import JUDGED_EVERY, LockStep
+
+        lock = LockStep()
+        lock.active = True
+        landed = []
+        judged_upto = [0]
+
+        def judge(upto: int) -> None:
+            # As the Node side: a record for every JUDGED_EVERY-th step event and one for the step that asks (10).
+            for s in range(judged_upto[0] + 1, upto + 1):
+                if s == 10:
+                    lock.on_judged(control.Judged("adam", s, "stall"), landed.append)
+                elif s % JUDGED_EVERY == 0:
+                    lock.on_judged(control.Judged("adam", s), landed.append)
+            judged_upto[0] = max(judged_upto[0], upto)
+
+        for step in range(1, 41):
+            lock.reported(step)
+            if deliver_late:  # the judge reads the step only later, from another thread
+                threading.Timer(0.002, judge, args=(step,)).start()
+            else:
+                judge(step)
+            lock.await_judged(step, "adam", lambda trigger, at=step: landed.append((at, trigger)))
+        self.assertTrue(lock.active)
+        return landed
+
+    def test_probe_lands_at_a_fixed_step_whenever_the_verdict_arrives(self):
+        from optiscope.lockstep import JUDGE_LAG, JUDGED_EVERY
+
+        early = self.run_steps(deliver_late=False)
+        late = self.run_steps(deliver_late=True)
+        # Asked at step 10: armed at the first wait that covers it (the answered step 16, awaited at 16 + lag).
+        self.assertEqual(early, [(2 * JUDGED_EVERY + JUDGE_LAG, "stall")])
+        self.assertEqual(late, early)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -36,6 +36,13 @@ export const DEFAULT_TOTAL_STEPS = 1000;
 /** Lanczos iterations the bridge spends on a probe (python/optiscope/hessian.py's PROBE_ITERATIONS). */
 export const BRIDGE_PROBE_ITERATIONS = 20;
 
+/**
+ * The judge tells the measuring process of every JUDGED_EVERY-th step event of a run (and of each step whose
+ * verdict asks for a probe), not of every step: one control record and one wake-up of the process's reader
+ * per JUDGED_EVERY steps. python/optiscope/monitor.py has the same constant and waits on exactly those steps.
+ */
+export const JUDGED_EVERY = 8;
+
 /** A step judged, with the curvature probe the judge wants, if any (bridge/control.ts carries it to the process). */
 export interface Judged {
   run: string;
@@ -73,6 +80,8 @@ interface RunState {
   sinceClipped: number;
   /** A `grad-reset` fact saw every gradient zero at step() although backward() ran. */
   zeroedAtStep: boolean;
+  /** Step events read so far (every JUDGED_EVERY-th is answered). */
+  stepEvents: number;
 }
 
 /** A clipped gradient's norm is the limit (torch scales by limit / (norm + 1e-6)): within 1% of it counts as clipped. */
@@ -248,7 +257,7 @@ export class StreamJudge {
     }, this.rules);
     this.runs.set(this.key(e.run, e.rank), {
       judge, layout, parameters: e.parameters, pending: null, lossFloorKnown: false, network, scheduledEvery: every,
-      clip: null, sinceClipped: Infinity, zeroedAtStep: false,
+      clip: null, sinceClipped: Infinity, zeroedAtStep: false, stepEvents: 0,
     });
   }
 
@@ -316,6 +325,7 @@ export class StreamJudge {
       r.judge.judge(v, false);
     }
     // Replaying a recorded stream decides the same requests (nobody to send them to: the recorded answers follow).
+    if (++r.stepEvents % JUDGED_EVERY !== 0 && !probe) return;
     this.o.judged?.({ run: e.run, step: e.step, ...(e.rank !== undefined ? { rank: e.rank } : {}), ...(probe ? { probe } : {}) });
   }
 

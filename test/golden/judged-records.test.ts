@@ -1,0 +1,37 @@
+// The control records the judge writes to a running bridge process (bridge/control.ts): one per
+// JUDGED_EVERY step events of a run, plus one for each step whose verdict wants a probe, never one per step
+// (the process's control reader would wake at every step), and the steps they name only grow.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEvent, type OptiscopeEvent } from '../../src/engine/protocol';
+import { JUDGED_EVERY, StreamJudge, type Judged } from '../../src/engine/monitors/stream-judge';
+
+function load(name: string): OptiscopeEvent[] {
+  return readFileSync(join(__dirname, `${name}.ndjson`), 'utf8').split('\n').filter(Boolean).map((line) => {
+    const r = parseEvent(line);
+    if (!r.ok) throw new Error(`${name}: ${r.error}`);
+    return r.event;
+  });
+}
+
+function records(events: OptiscopeEvent[]): Judged[] {
+  const out: Judged[] = [];
+  const judge = new StreamJudge({ emit: () => undefined, judged: (j) => out.push(j) });
+  // The process answers probes: as it says at its start when launched by Optiscope.
+  for (const e of events) judge.push(e.type === 'start' ? { ...e, config: { ...e.config, answersProbes: true } } : e);
+  return out;
+}
+
+test('the judge answers every JUDGED_EVERY-th step event and each probe request, in step order', () => {
+  const events = load('saddle');
+  const steps = events.filter((e) => e.type === 'step').map((e) => (e.type === 'step' ? e.step : 0));
+  const got = records(events);
+  const probes = got.filter((j) => j.probe);
+  assert.ok(probes.length >= 1, 'the saddle stream asks for curvature');
+  const plain = got.filter((j) => !j.probe).map((j) => j.step);
+  assert.deepEqual(plain, steps.filter((_, i) => (i + 1) % JUDGED_EVERY === 0 && !probes.some((p) => p.step === steps[i])));
+  for (let i = 1; i < got.length; i++) assert.ok(got[i].step > got[i - 1].step, `records in step order: ${got[i - 1].step} then ${got[i].step}`);
+  assert.ok(got.length <= Math.ceil(steps.length / JUDGED_EVERY) + probes.length);
+});
