@@ -71,6 +71,8 @@ export class TrainingRun {
   private bestLoss = Infinity;
   private bestStep = 0;
   private lastValLoss: number | undefined;
+  /** Whether every parameter was finite after the latest update (afterUpdate). */
+  private paramsFinite = true;
   private finished: RunSummary | null = null;
   /** Simulated parallel training (monitors.parallel, or the race entry's own), when asked for. */
   readonly parallel: ParallelSimulator | null = null;
@@ -217,8 +219,9 @@ export class TrainingRun {
       this.prepareGradient(this.grad);
       this.optimizer.step(params, this.grad, lrUsed, this.effectiveLr);
     }
-    const gradNorm = norm(this.grad);
-    for (let i = 0; i < params.length; i++) this.update[i] = params[i] - this.before[i];
+    // One pass for the update, the gradient's norm and the parameters' finiteness (three passes before).
+    const gradNorm = this.afterUpdate(params);
+    const paramsFinite = this.paramsFinite;
     this.stepsDone++;
     this.lastLoss = loss;
     if (loss < this.bestLoss) {
@@ -236,7 +239,7 @@ export class TrainingRun {
 
     const layers = this.monitors.afterStep({
       run: this.o.run, step: this.stepsDone, epoch, loss, lr: lrUsed, grad: this.grad, gradNorm,
-      params, update: this.update, effectiveLr: this.effectiveLr, activity: this.activity, valLoss, batch,
+      params, update: this.update, effectiveLr: this.effectiveLr, activity: this.activity, valLoss, batch, paramsFinite,
     });
     const event: StepEvent = {
       type: 'step', run: this.o.run, step: this.stepsDone, epoch, loss, lr: lrUsed, gradNorm, layers,
@@ -252,7 +255,8 @@ export class TrainingRun {
     this.o.emit(event);
     if (round) this.parallelVerdicts?.afterStep(this.stepsDone, loss, round.summary, lrUsed, this.effectiveLr);
 
-    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm) || !allFinite(params)) {
+    // The monitors leave the parameters as they found them: their finiteness is still the pass's.
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm) || !paramsFinite) {
       this.finish('diverged');
       return false;
     }
@@ -270,6 +274,23 @@ export class TrainingRun {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Fills `update` (params − before) and returns ‖grad‖, setting `paramsFinite`, in one pass. The norm
+   * sums in index order, as before: the same bits.
+   */
+  private afterUpdate(params: Float64Array): number {
+    const g = this.grad, before = this.before, update = this.update;
+    let s = 0, z = 0;
+    for (let i = 0; i < params.length; i++) {
+      const p = params[i], gi = g[i];
+      update[i] = p - before[i];
+      s += gi * gi;
+      z += p * 0; // 0 for finite p, NaN otherwise
+    }
+    this.paramsFinite = z === 0;
+    return Math.sqrt(s);
   }
 
   /** Ends the run (also used for Stop). Emits `end` once. */
@@ -302,17 +323,6 @@ export class TrainingRun {
     });
     return this.finished;
   }
-}
-
-function norm(v: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  return Math.sqrt(s);
-}
-
-function allFinite(v: Float64Array): boolean {
-  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return false;
-  return true;
 }
 
 /** The resolved config as it goes into `start`: plain JSON, without machine-specific absolute paths. */
