@@ -176,7 +176,7 @@ export class LayerStatsComputer {
         effectiveLr: { min: s.effMin[li], p50: s.effP50[li], max: s.effMax[li] },
       };
       if (this.histograms) {
-        const gc = Array.from(this.gradCounts), lc = Array.from(this.lrCounts);
+        const gc = plainCopy(this.gradCounts), lc = plainCopy(this.lrCounts);
         stat.gradHist = this.gradBad ? { counts: gc, nonFinite: this.gradBad } : { counts: gc };
         stat.lrHist = this.effBad ? { counts: lc, nonFinite: this.effBad } : { counts: lc };
       }
@@ -360,6 +360,13 @@ export class LayerStatsComputer {
 const EFF_KEYS = new Int32Array(1 << (11 + SUB_BITS));
 /** The values of the median's key (grown on demand, kept). */
 let picked = new Float64Array(1024);
+
+/** A typed array's values as a plain array for the event (Array.from goes through the iterator protocol). */
+function plainCopy(a: Int32Array): number[] {
+  const out = new Array<number>(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i];
+  return out;
+}
 
 /** The 1/64-octave key of a finite x ≥ 0. */
 function keyOf(x: number): number {

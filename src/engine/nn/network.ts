@@ -21,7 +21,7 @@ import type { Rng } from '../rng';
 import type { Dataset } from '../data/dataset';
 import { Graph } from '../autodiff/graph';
 import type { Tensor } from '../autodiff/tensor';
-import { ACTIVATION_FNS, canDie, isSaturated } from './activations';
+import { ACTIVATION_FNS, SATURATION, canDie } from './activations';
 import { initWeights } from './init';
 
 export const BN_EPS = 1e-5;
@@ -320,8 +320,13 @@ export class Network implements Objective {
         }
       }
       let sat = 0;
-      if (l.activation === 'tanh' || l.activation === 'sigmoid') {
-        for (let i = 0; i < y.length; i++) if (isSaturated(l.activation, y[i])) sat++;
+      // The bounds of isSaturated, hoisted: one comparison pair per activation, no call.
+      if (l.activation === 'tanh') {
+        const t = SATURATION.tanh;
+        for (let i = 0; i < y.length; i++) sat += y[i] > t || y[i] < -t ? 1 : 0;
+      } else if (l.activation === 'sigmoid') {
+        const lo = SATURATION.sigmoidLow, hi = SATURATION.sigmoidHigh;
+        for (let i = 0; i < y.length; i++) sat += y[i] < lo || y[i] > hi ? 1 : 0;
       }
       activity.dead[k] = dead / n;
       activity.saturated[k] = y.length ? sat / y.length : 0;

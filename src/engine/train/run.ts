@@ -209,18 +209,18 @@ export class TrainingRun {
     let epoch: number;
     let loss: number;
     let round: RoundResult | null = null;
-    this.before.set(params);
     if (this.parallel) {
+      this.before.set(params);
       round = this.parallel.step(lrUsed, this.grad, this.effectiveLr, this.activity);
       ({ batch, epoch, loss } = round);
     } else {
       ({ batch, epoch } = this.batches ? this.batches.next() : { batch: null, epoch: 0 });
       loss = this.objective.lossAndGrad(batch, this.grad, this.activity);
       this.prepareGradient(this.grad);
-      this.optimizer.step(params, this.grad, lrUsed, this.effectiveLr);
+      this.optimizer.step(params, this.grad, lrUsed, this.effectiveLr, this.update);
     }
-    // One pass for the update, the gradient's norm and the parameters' finiteness (three passes before).
-    const gradNorm = this.afterUpdate(params);
+    // One pass for the gradient's norm and the parameters' finiteness (the optimizer wrote the update).
+    const gradNorm = this.afterUpdate(params, this.parallel !== null);
     const paramsFinite = this.paramsFinite;
     this.stepsDone++;
     this.lastLoss = loss;
@@ -277,17 +277,25 @@ export class TrainingRun {
   }
 
   /**
-   * Fills `update` (params − before) and returns ‖grad‖, setting `paramsFinite`, in one pass. The norm
-   * sums in index order, as before: the same bits.
+   * Returns ‖grad‖ and sets `paramsFinite`, in one pass, and fills `update` (params − before) when the
+   * optimizer did not (parallel rounds). The norm sums in index order, as before: the same bits.
    */
-  private afterUpdate(params: Float64Array): number {
+  private afterUpdate(params: Float64Array, withUpdate: boolean): number {
     const g = this.grad, before = this.before, update = this.update;
     let s = 0, z = 0;
-    for (let i = 0; i < params.length; i++) {
-      const p = params[i], gi = g[i];
-      update[i] = p - before[i];
-      s += gi * gi;
-      z += p * 0; // 0 for finite p, NaN otherwise
+    if (withUpdate) {
+      for (let i = 0; i < params.length; i++) {
+        const p = params[i], gi = g[i];
+        update[i] = p - before[i];
+        s += gi * gi;
+        z += p * 0; // 0 for finite p, NaN otherwise
+      }
+    } else {
+      for (let i = 0; i < params.length; i++) {
+        const gi = g[i];
+        s += gi * gi;
+        z += params[i] * 0;
+      }
     }
     this.paramsFinite = z === 0;
     return Math.sqrt(s);
