@@ -3,7 +3,7 @@
  * measured side by side in this one run — contenders interleaved, ≥ 5 rounds, median and min–max.
  * Prints a Markdown table and writes bench/results.json. Options: --rounds N (default 5), --quick
  * (3 rounds, shorter repeats: for trying the harness, not for publishing), --only a,b (parts:
- * throughput, matmul, bridge, curvature, stream, panel), --seconds S (panel phase length).
+ * throughput, matmul, bridge, curvature, stream, panel, counterfactual), --seconds S (panel phase length).
  */
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { streamThroughput, streamMemory } from './stream';
 import { engineMatmul, flops, shapeName, type Shape } from './matmul';
 import { interleave, summarize, ratios, type Summary, type Timed, type Timing } from './stats';
 import { renderMarkdown, type Results } from './report';
+import { counterfactual } from './counterfactual';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(`--${name}`);
@@ -233,6 +234,11 @@ async function main(): Promise<void> {
     if (part('curvature')) await curvature(torch, results);
     if (part('stream')) stream(results);
     if (part('panel')) panel(results);
+    if (part('counterfactual')) {
+      log('counterfactual runs (fix verification)');
+      // The fix verifier's worker is bundled beside this file by scripts/bench.mjs.
+      results.counterfactual = await counterfactual(__dirname, ROUNDS);
+    }
   } finally {
     torch?.close();
   }

@@ -83,6 +83,12 @@ export type MonitorMode = 'on' | 'off' | 'defaults';
  *    stalls and a loss-landscape slice every 200 steps).
  */
 export function configFor(w: Workload, mode: MonitorMode, steps: number): ResolvedConfig {
+  const { text, file } = configTextFor(w, mode, steps);
+  return resolveConfigText(text, file, {});
+}
+
+/** The config file's text and path (the CSV written beside it); `optimizer` replaces Adam (lr 1e-3). */
+export function configTextFor(w: Workload, mode: MonitorMode, steps: number, optimizer = '{ name: adam, lr: 0.001 }'): { text: string; file: string } {
   csvFor(w); // the config names it relative to its own folder
   const hidden = w.sizes.slice(1, -1).map((u) => `    - { units: ${u}, activation: ${w.activation}, init: ${w.activation === 'relu' ? 'he' : 'xavier'} }`);
   const monitors = mode === 'defaults' ? '' : mode === 'on'
@@ -100,11 +106,11 @@ export function configFor(w: Workload, mode: MonitorMode, steps: number): Resolv
     `  path: ${csvName(w)}`,
     '  target: y',
     'training:',
-    '  optimizer: { name: adam, lr: 0.001 }',
+    `  optimizer: ${optimizer}`,
     `  batch_size: ${w.batch}`,
     `  steps: ${steps}`,
     monitors,
   ].join('\n');
-  return resolveConfigText(text, join(benchDir(), `${w.id}-${mode}.optiscope.yaml`), {});
+  return { text, file: join(benchDir(), `${w.id}-${mode}.optiscope.yaml`) };
 }
 

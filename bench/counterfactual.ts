@@ -1,0 +1,120 @@
+/**
+ * Counterfactual runs (issue 22): what verifying a fix costs, and what it costs the live run.
+ *  - CPU: one verification of a W1-size config (SGD at a learning rate the detectors call too high;
+ *    the baseline and every candidate fix, each a run of VERIFY_STEPS steps with the config's default
+ *    monitors), in this thread, as the verifier's worker runs it.
+ *  - Live slowdown: a live W1 run (default monitors, events serialised as the CLI's sink does) steps
+ *    while the real fix-verifier worker (built beside this bundle by scripts/bench.mjs) verifies; its
+ *    wall-clock rate during the verification against the same number of steps alone, rounds interleaved.
+ */
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { Verifier } from '../src/engine/fixes/verify';
+import type { VerifierInit, VerifierReply, VerifierRequest } from '../src/engine/fixes/messages';
+import { TrainingRun } from '../src/engine/train/run';
+import { resolveConfigText } from '../src/engine/config/load';
+import { WORKLOADS, configTextFor } from './workloads';
+import { seconds, summarize, type Summary } from './stats';
+
+export const VERIFY_STEPS = 300;
+const W1 = WORKLOADS[0];
+/** SGD far above W1's stable learning rate: lr-too-high, whose candidates are lr ÷10, ÷3, ÷100 and clipping. */
+const OPTIMIZER = '{ name: sgd, lr: 3 }';
+
+export interface CounterfactualResult {
+  steps: number;
+  /** Counterfactual runs of one verification (the baseline included). */
+  runs: number;
+  /** CPU seconds of one verification. */
+  cpuSeconds: Summary;
+  /** Live run's wall time per step with a verification running beside it / alone (≥ 1 = slower). */
+  liveSlowdown: Summary | null;
+  /** Live steps stepped while one verification ran (per round). */
+  liveSteps: number[];
+  note?: string;
+}
+
+export function verificationCpu(rounds: number): { runs: number; cpu: Summary } {
+  const { text, file } = configTextFor(W1, 'defaults', VERIFY_STEPS, OPTIMIZER);
+  const xs: number[] = [];
+  let runs = 0;
+  for (let r = 0; r <= rounds; r++) {
+    let tried = 0;
+    const t = seconds(() => { tried = new Verifier({ text, file, steps: VERIFY_STEPS }).verify({ kind: 'lr-too-high' }).tried; });
+    runs = tried + 1;
+    if (r > 0) xs.push(t.cpu); // the first warms the JIT
+  }
+  return { runs, cpu: summarize(xs) };
+}
+
+/** A live run that keeps going (rebuilt when it ends), its events serialised as the sink would. */
+function liveRun(): () => void {
+  const { text, file } = configTextFor(W1, 'defaults', 1_000_000);
+  const config = resolveConfigText(text, file, {});
+  let _bytes = 0; // the serialised stream, as the sink writes it
+  const make = (): TrainingRun => {
+    const r = new TrainingRun({ run: 'live', config, optimizer: config.training.optimizer, totalSteps: 1_000_000, emit: (e) => { _bytes += JSON.stringify(e).length; } });
+    r.start();
+    return r;
+  };
+  let run = make();
+  return () => {
+    if (!run.stepOnce()) run = make();
+  };
+}
+
+const CHUNK = 64;
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Steps the live run in chunks (so the worker's reply can arrive) until `until()` or `max` steps; returns steps and wall seconds. */
+async function stepLive(step: () => void, until: () => boolean, max: number): Promise<{ steps: number; wall: number }> {
+  const t0 = process.hrtime.bigint();
+  let n = 0;
+  while (n < max && !until()) {
+    for (let k = 0; k < CHUNK; k++) step();
+    n += CHUNK;
+    await tick();
+  }
+  return { steps: n, wall: Number(process.hrtime.bigint() - t0) / 1e9 };
+}
+
+export async function liveSlowdown(bundleDir: string, rounds: number): Promise<{ ratio: Summary; steps: number[] } | string> {
+  const workerFile = join(bundleDir, 'fix-verifier.js');
+  if (!existsSync(workerFile)) return `no ${workerFile} (run through scripts/bench.mjs)`;
+  const { text, file } = configTextFor(W1, 'defaults', VERIFY_STEPS, OPTIMIZER);
+  const step = liveRun();
+  await stepLive(step, () => false, 20_000); // warm up
+  const ratio: number[] = [], counts: number[] = [];
+  let last = 20_000;
+  for (let r = 0; r < rounds; r++) {
+    // Alone before the verification on odd rounds, after it on even ones: a drift in the machine's load
+    // does not always favour the same side.
+    const first = r % 2 === 1 ? await stepLive(step, () => false, last) : null;
+    const init: VerifierInit = { text, file, steps: VERIFY_STEPS, deadline: Date.now() + 120_000 };
+    const worker = new Worker(workerFile, { workerData: init });
+    await new Promise<void>((resolve) => worker.once('online', () => resolve()));
+    let done = false;
+    worker.once('message', (_reply: VerifierReply) => { done = true; });
+    const req: VerifierRequest = { key: 'lr-too-high', warning: { kind: 'lr-too-high' } };
+    worker.postMessage(req);
+    const withV = await stepLive(step, () => done, 10_000_000);
+    await worker.terminate();
+    const alone = first ?? await stepLive(step, () => false, withV.steps);
+    last = withV.steps;
+    counts.push(withV.steps);
+    ratio.push((withV.wall / withV.steps) / (alone.wall / alone.steps));
+  }
+  return { ratio: summarize(ratio), steps: counts };
+}
+
+export async function counterfactual(bundleDir: string, rounds: number): Promise<CounterfactualResult> {
+  const cpu = verificationCpu(rounds);
+  const live = await liveSlowdown(bundleDir, rounds);
+  return {
+    steps: VERIFY_STEPS, runs: cpu.runs, cpuSeconds: cpu.cpu,
+    liveSlowdown: typeof live === 'string' ? null : live.ratio,
+    liveSteps: typeof live === 'string' ? [] : live.steps,
+    ...(typeof live === 'string' ? { note: live } : {}),
+  };
+}

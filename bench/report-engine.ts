@@ -1,0 +1,37 @@
+/** The engine's targets of issue 22 and the counterfactual section of the bench report. */
+import { fmt, fmtSummary } from './stats';
+import type { Results } from './report';
+
+interface Target { target: string; met: boolean | null; value: string }
+
+/** Every-step monitoring ≤ 1.10× the bare loop on W1–W3; a fix verification ≤ 2 s CPU, ≤ 10% on the live stream. */
+export function engineTargets(r: Results): Target[] {
+  const out: Target[] = [];
+  for (const w of ['W1', 'W2', 'W3']) {
+    const o = r.throughput[w]?.overhead;
+    if (!o) continue;
+    const v = o['monitors on vs bare'].median;
+    out.push({ target: `engine every-step monitoring ≤ 1.10× on ${w}`, met: v <= 1.1,
+      value: `${fmt(v)}× vs bare loop (${fmt(o['monitors on vs monitors off'].median)}× vs trainer with monitors off)` });
+  }
+  const c = r.counterfactual;
+  if (c) {
+    out.push({ target: `fix verification of a W1-size config (${c.runs} runs × ${c.steps} steps) ≤ 2 s CPU`, met: c.cpuSeconds.median <= 2, value: `${fmtSummary(c.cpuSeconds)} s` });
+    out.push({ target: 'verification slows the live stream ≤ 10%', met: c.liveSlowdown ? c.liveSlowdown.median <= 1.1 : null,
+      value: c.liveSlowdown ? `${fmtSummary(c.liveSlowdown)}× wall time per live step` : String(c.note) });
+  }
+  return out;
+}
+
+export function renderCounterfactual(r: Results): string[] {
+  const c = r.counterfactual;
+  if (!c) return [];
+  return [
+    '### Counterfactual runs (fix verification)', '',
+    '| measure | value |', '| --- | ---: |',
+    `| one verification: ${c.runs} counterfactual runs (baseline + candidates) of ${c.steps} steps, W1-size config, CPU s | ${fmtSummary(c.cpuSeconds)} |`,
+    `| live W1 run's wall time per step while the verifier's worker verifies / alone | ${c.liveSlowdown ? `${fmtSummary(c.liveSlowdown)}×` : String(c.note)} |`,
+    `| live steps stepped during one verification (per round) | ${c.liveSteps.join(', ') || '—'} |`,
+    '',
+  ];
+}
