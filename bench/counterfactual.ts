@@ -32,6 +32,8 @@ export interface CounterfactualResult {
   liveSlowdown: Summary | null;
   /** Live steps stepped while one verification ran (per round). */
   liveSteps: number[];
+  /** CPU seconds the whole process spent during a verification beyond the live steps' own (worker, compiler, GC threads). */
+  processCpuDuringVerification: Summary | null;
   note?: string;
 }
 
@@ -68,24 +70,26 @@ const CHUNK = 64;
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Steps the live run in chunks (so the worker's reply can arrive) until `until()` or `max` steps; returns steps and wall seconds. */
-async function stepLive(step: () => void, until: () => boolean, max: number): Promise<{ steps: number; wall: number }> {
+async function stepLive(step: () => void, until: () => boolean, max: number): Promise<{ steps: number; wall: number; cpu: number }> {
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   let n = 0;
   while (n < max && !until()) {
     for (let k = 0; k < CHUNK; k++) step();
     n += CHUNK;
     await tick();
   }
-  return { steps: n, wall: Number(process.hrtime.bigint() - t0) / 1e9 };
+  const c = process.cpuUsage(c0);
+  return { steps: n, wall: Number(process.hrtime.bigint() - t0) / 1e9, cpu: (c.user + c.system) / 1e6 };
 }
 
-export async function liveSlowdown(bundleDir: string, rounds: number): Promise<{ ratio: Summary; steps: number[] } | string> {
+export async function liveSlowdown(bundleDir: string, rounds: number): Promise<{ ratio: Summary; steps: number[]; extraCpu: Summary } | string> {
   const workerFile = join(bundleDir, 'fix-verifier.js');
   if (!existsSync(workerFile)) return `no ${workerFile} (run through scripts/bench.mjs)`;
   const { text, file } = configTextFor(W1, 'defaults', VERIFY_STEPS, OPTIMIZER);
   const step = liveRun();
   await stepLive(step, () => false, 20_000); // warm up
-  const ratio: number[] = [], counts: number[] = [];
+  const ratio: number[] = [], counts: number[] = [], extra: number[] = [];
   let last = 20_000;
   for (let r = 0; r < rounds; r++) {
     // Alone before the verification on odd rounds, after it on even ones: a drift in the machine's load
@@ -104,8 +108,11 @@ export async function liveSlowdown(bundleDir: string, rounds: number): Promise<{
     last = withV.steps;
     counts.push(withV.steps);
     ratio.push((withV.wall / withV.steps) / (alone.wall / alone.steps));
+    // The whole process's CPU (every thread: the live run, the worker, V8's compiler and GC helpers)
+    // beyond what the live steps cost alone.
+    extra.push(withV.cpu - alone.cpu * (withV.steps / alone.steps));
   }
-  return { ratio: summarize(ratio), steps: counts };
+  return { ratio: summarize(ratio), steps: counts, extraCpu: summarize(extra) };
 }
 
 export async function counterfactual(bundleDir: string, rounds: number): Promise<CounterfactualResult> {
@@ -115,6 +122,7 @@ export async function counterfactual(bundleDir: string, rounds: number): Promise
     steps: VERIFY_STEPS, runs: cpu.runs, cpuSeconds: cpu.cpu,
     liveSlowdown: typeof live === 'string' ? null : live.ratio,
     liveSteps: typeof live === 'string' ? [] : live.steps,
+    processCpuDuringVerification: typeof live === 'string' ? null : live.extraCpu,
     ...(typeof live === 'string' ? { note: live } : {}),
   };
 }

@@ -32,6 +32,7 @@ export function renderCounterfactual(r: Results): string[] {
     `| one verification: ${c.runs} counterfactual runs (baseline + candidates) of ${c.steps} steps, W1-size config, CPU s | ${fmtSummary(c.cpuSeconds)} |`,
     `| live W1 run's wall time per step while the verifier's worker verifies / alone | ${c.liveSlowdown ? `${fmtSummary(c.liveSlowdown)}×` : String(c.note)} |`,
     `| live steps stepped during one verification (per round) | ${c.liveSteps.join(', ') || '—'} |`,
+    `| process CPU s during one verification beyond the live steps' own (worker thread + V8 compiler/GC threads) | ${c.processCpuDuringVerification ? fmtSummary(c.processCpuDuringVerification) : '—'} |`,
     '',
   ];
 }
