@@ -23,7 +23,7 @@ class Watch:
     def probe(self) -> None:
         """Measure the curvature now (needs a closure)."""
         if self.monitor.closure is not None:  # type: ignore[attr-defined]
-            self.monitor.trigger = "request"  # type: ignore[attr-defined]
+            self.monitor.probes.trigger = "request"  # type: ignore[attr-defined]
             self.monitor.probe_with_closure()  # type: ignore[attr-defined]
 
     def close(self, reason: str = "completed") -> None:
@@ -58,9 +58,9 @@ def watch(model: "object", optimizer: "object", every: Optional[int] = None, clo
     existing = getattr(optimizer, "_optiscope", None)
     if existing is not None:  # zero-code mode already watches it: adopt the explicit options
         if every:
-            existing.every, existing.governed = max(1, int(every)), False
+            existing.cadence.every, existing.cadence.governed = max(1, int(every)), False
         existing.closure = closure
-        existing.hessian_every = hessian_every
+        existing.cadence.hessian_every = hessian_every
         if isinstance(model, torch.nn.Module):
             existing.models = [model]
         return Watch(existing)
@@ -105,7 +105,7 @@ def _quiet_stop() -> None:
     instead of a traceback (a notebook shows it as the cell's outcome)."""
     import sys
 
-    from .monitor import StopTraining
+    from .cadence import StopTraining
 
     previous = sys.excepthook
     if getattr(previous, "_optiscope", False):

@@ -43,8 +43,6 @@ def find_rendezvous(start: Optional[str] = None) -> Tuple[Optional[Dict[str, Any
                 return None, f"{path} is not a valid rendezvous file"
             host = str(data.get("host", "127.0.0.1"))
             found: Dict[str, Any] = {"connect": f"{host}:{port}", "token": token, "path": path}
-            if isinstance(data.get("rules"), str):
-                found["rules"] = data["rules"]
             return found, None
         up = os.path.dirname(d)
         if up == d:

@@ -169,8 +169,6 @@ def open_channel(env: Optional[Dict[str, str]] = None, connect: Optional[str] = 
                       "above this folder); training goes on unmonitored")
             return Channel(None)
         connect, token = found["connect"], found["token"]
-        if found.get("rules") and not env.get("OPTISCOPE_RULES") and not env.get("OPTISCOPE_RULES_JSON"):
-            os.environ["OPTISCOPE_RULES"] = found["rules"]
     hello = attach.hello("", source)
     if script:
         hello["script"] = script

@@ -1,11 +1,13 @@
 """NDJSON encoding of events, matching src/engine/protocol.ts.
 
 JSON has no NaN or Infinity, yet a diverging run must be able to say "the loss became NaN", so
-non-finite floats travel as the strings "NaN", "Infinity" and "-Infinity" (the protocol's `num`).
+non-finite floats travel as the strings "NaN", "Infinity" and "-Infinity" (the protocol's `num`; wire.py).
 """
 import json
 import math
 from typing import Any, Dict
+
+from .wire import INFINITY, MINUS_INFINITY, NAN
 
 
 def _clean(value: Any) -> Any:
@@ -15,9 +17,9 @@ def _clean(value: Any) -> Any:
         return value
     if isinstance(value, float):
         if math.isnan(value):
-            return "NaN"
+            return NAN
         if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
+            return INFINITY if value > 0 else MINUS_INFINITY
         return value
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}

@@ -554,8 +554,25 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
         _disable(e)
 
 
+def uninstall() -> None:
+    """Undoes install(): every patched function is the original again, the forward hook is removed, and
+    nothing of the runs is kept."""
+    global _enabled, _graph_on, _input_fact, _identical_done, _late
+    _enabled = _graph_on = False
+    _restore("")
+    _remove_forward_hook()
+    for kept in (_runs, _monitors, _init_lines, _eval_lines):
+        kept.clear()
+    for kept_list in (_global_pending, _softmaxes, _eval_context, _forward_order):
+        kept_list.clear()
+    _seen_keys.clear()
+    _forward_seen.clear()
+    _input_fact = None
+    _identical_done = _late = False
+
+
 def install() -> None:
-    """Zero-code mode: install the measuring patches (called once by hooks.install)."""
+    """Zero-code mode: install the measuring patches (called once by hooks.install; uninstall() undoes them)."""
     global _enabled, _graph_on, _forward_handle
     if _enabled or _originals or os.environ.get("OPTISCOPE_FACTS") == "0":
         return

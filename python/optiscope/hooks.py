@@ -17,7 +17,8 @@ from torch import nn
 
 from . import facts, naming, overrides, workers
 from .channel import Channel
-from .monitor import Monitor, StopTraining
+from .cadence import StopTraining
+from .monitor import Monitor
 from .source import caller_location
 
 _lock = threading.Lock()
@@ -71,9 +72,9 @@ def install_loss_hook() -> None:
                     # step(closure) computes it inside step(), so there it is looked at here.
                     if _closure_depth and m.link is not None and not m.ended:
                         guarded(m, m.watch_loss, d)
-                    if m.lockstep and not m.ended:
+                    if m.lockstep.active and not m.ended:
                         guarded(m, m.await_judged)  # the verdict on step N before step N + 2 backpropagates
-                    if m.probe_armed and m.closure is None and not m.ended:
+                    if m.probes.armed and m.closure is None and not m.ended:
                         _in_probe.on = True
                         try:
                             guarded(m, m.probe_with_loss, t)
@@ -114,7 +115,7 @@ def stop_if_asked(monitor: Monitor) -> None:
         raise StopTraining("Optiscope: stopped from the panel")
 
 
-_detach: Dict[int, Callable[[], None]] = {}  # id(monitor) → undoes its attach_step
+_detach: Dict[int, List[Callable[[], None]]] = {}  # id(monitor) → what undoes its step patches, in the order made
 
 
 def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
@@ -154,7 +155,12 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
             stop_if_asked(monitor)
 
         handles = [optimizer.register_step_pre_hook(pre), optimizer.register_step_post_hook(post)]  # type: ignore[attr-defined]
-        _detach[id(monitor)] = lambda: [h.remove() for h in handles] and None
+
+        def remove() -> None:
+            for h in handles:
+                h.remove()
+
+        _detach.setdefault(id(monitor), []).append(remove)
         return
     original = optimizer.step  # bound (possibly already wrapped by the profiler hook)
     had_own = "step" in vars(optimizer)
@@ -199,14 +205,15 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
             optimizer.step = original  # type: ignore[method-assign]
         else:
             del optimizer.step  # the class's step again
-    _detach[id(monitor)] = restore
+    _detach.setdefault(id(monitor), []).append(restore)
 
 
 def detach_step(monitor: Monitor) -> None:
-    """Undoes attach_step: the optimizer's step() is its own again."""
-    undo = _detach.pop(id(monitor), None)
-    if undo is not None:
+    """Undoes attach_step (and the --set clipping wrapper): the optimizer's step() is its own again."""
+    for undo in reversed(_detach.pop(id(monitor), [])):
         undo()
+    if getattr(monitor.optimizer, "_optiscope", None) is monitor:
+        del monitor.optimizer._optiscope  # type: ignore[attr-defined]
 
 
 def install(channel: Channel, every: Optional[int], script: Optional[str],
@@ -239,20 +246,24 @@ def install(channel: Channel, every: Optional[int], script: Optional[str],
             monitors.append(m)
             attach_step(self, m)
             if overrides.current():
-                overrides.wrap_clip(self)
+                undo_clip = overrides.wrap_clip(self)
+                if undo_clip is not None:
+                    _detach[id(m)].append(undo_clip)
 
         nn.Module.__init__ = new_module_init  # type: ignore[method-assign]
         torch.optim.Optimizer.__init__ = new_opt_init  # type: ignore[method-assign]
-        workers.install(channel)
+        workers.install(channel, monitors.clear, finish)
     install_loss_hook()
     facts.install()  # the measuring patches of facts.py
 
 
 def uninstall() -> None:
-    """Undoes install() and install_loss_hook(), symmetrically: the original Module/Optimizer __init__ and
-    autograd.backward are back, every watched optimizer's step() is its own again, its run is ended
-    (`stopped`), and no monitor is kept."""
-    global _pending_loss, _pending_first, _last_taken
+    """Undoes install(), install_loss_hook() and watch(), symmetrically: the original Module/Optimizer
+    __init__ and autograd.backward are back, so are the functions facts.py patched (losses, softmax, init,
+    Module.train, the schedulers) and its global forward hook; every watched optimizer's step() is its own
+    again (the --set clipping wrapper removed too), its run is ended (`stopped`: the forward hooks of
+    activity.py are removed, a helper process finishes), and no monitor is kept."""
+    global _pending_loss, _pending_first, _last_taken, _closure_depth
     with _lock:
         if "module" in _installed:
             nn.Module.__init__ = _installed.pop("module")  # type: ignore[method-assign]
@@ -265,6 +276,9 @@ def uninstall() -> None:
             m.end("stopped")  # a started run is closed (its helper process, if any, finishes and exits)
         monitors.clear()
         _pending_loss = _pending_first = _last_taken = None
+        _closure_depth = 0
+    facts.uninstall()
+    workers.uninstall()
 
 
 def finish(reason: str) -> None:

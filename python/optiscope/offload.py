@@ -15,7 +15,7 @@ How the helper sees the numbers without copies:
   read during `step()`; fresh ones are copied into the arena (one `torch.cat` per dtype), because
   `zero_grad` may free or zero them right after `step()`.
 The helper is a `fork` of the training process taken after the first monitored step, so it inherits the
-monitor (layout, detector state, rules) and reads the same shared pages. Messages go through a ring of
+monitor (layout, run state) and reads the same shared pages. Messages (records.py) go through a ring of
 slots on a shared control page (the pipe carries only rare or large ones, doorbells, and the end of
 file); after reading a step the helper acks on that page, and the training process waits for the ack
 before its next `step()` may change the parameters, so at most one step is in flight and nothing is
@@ -41,6 +41,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
+from .cadence import StopTraining
+from .records import (ActivitySample, Finish, GradsReady, GroupsChanged, ProbeResult, ProbeUnavailable, Record, Snapshot,
+                      StateMove, StepTaken)
+from .stats import StepStats
+
 _grad_of = attrgetter("grad")
 
 # Shared parameter storages hold one file descriptor each; beyond this the training process stays inline.
@@ -61,12 +66,14 @@ _SLEEPING = 96  # helper: 1 while it may sleep on the pipe (a slot message then 
 _RING_AT = 1024
 _SLOT = 64
 RING = 32
-# Slot kinds: the message is the next frame on the pipe (large or rare ones), or the slot itself.
+# What a ring slot holds (its first byte): the next record is the next frame on the pipe (large or rare
+# ones), or the slot itself is the record (GradsReady, a common StepTaken, Snapshot).
 K_PIPE, K_GRADS, K_STEP, K_SNAP = 0, 1, 2, 3
-# A step message in a slot: kind, has_loss, inplace, affordable, possible, number of lrs, step, rows,
+# A StepTaken in a slot: slot kind, has_loss, inplace, affordable, possible, number of lrs, step, rows,
 # loss, busy, up to MAX_SLOT_LRS learning rates (one per param group).
 _STEP = struct.Struct("<BBBBBBxxqqdd3d")
 MAX_SLOT_LRS = 3
+_GRADS_READY, _SNAPSHOT = GradsReady(), Snapshot()  # the slot-only records carry nothing: one of each
 _DOORBELL = _HEADER.pack(0)  # an empty frame: wakes a sleeping helper, carries nothing
 # A missed doorbell (the flag and the counter crossed in flight) or ack costs at most this long.
 WAKE_TIMEOUT = 0.01
@@ -204,8 +211,8 @@ class Arena:
         return self.bytes[start : start + size].view(dtype)[:numel].view(tuple(shape))
 
 
-def _frame(msg: Any) -> bytes:
-    data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
+def _frame(record: Record) -> bytes:
+    data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
     return _HEADER.pack(len(data)) + data
 
 
@@ -270,10 +277,9 @@ class Link:
         self.last_send: Optional[float] = None
 
     # -- setting up ---------------------------------------------------------------------------------
-    def _move_state(self) -> List[Tuple[int, str, int, Any, List[int]]]:
-        """Moves every optimizer state tensor not yet in the arena into it; returns where each went
-        (param index, key, arena byte offset, dtype, shape) for the helper."""
-        moved: List[Tuple[int, str, int, Any, List[int]]] = []
+    def _move_state(self) -> List[StateMove]:
+        """Moves every optimizer state tensor not yet in the arena into it; returns where each went, for the helper."""
+        moved: List[StateMove] = []
         state = self.monitor.optimizer.state
         with torch.no_grad():
             for i, p in enumerate(self.flat):
@@ -293,7 +299,7 @@ class Link:
                     view.copy_(t)
                     t.set_(view)
                     self.moved_state[id(t)] = 1
-                    moved.append((i, key, start, t.dtype, list(t.shape)))
+                    moved.append(StateMove(i, key, start, t.dtype, list(t.shape)))
         self.state_count = len(state)
         return moved
 
@@ -367,13 +373,13 @@ class Link:
             except OSError:
                 self.alive = False
 
-    def send(self, msg: Any) -> None:
-        """A message through the pipe (rare or large ones), announced by a slot."""
+    def send(self, record: Record) -> None:
+        """A record through the pipe (rare or large ones), announced by a slot."""
         if not self.alive:
             return
         at = self._slot()
         try:
-            _write_all(self.cmd_w, _frame(msg))
+            _write_all(self.cmd_w, _frame(record))
         except OSError:
             self.alive = False
             return
@@ -470,20 +476,21 @@ class Link:
             self._regions[dtype][pos : pos + n].copy_(g.detach().to_dense().reshape(-1) if g.is_sparse else g.reshape(-1))
         self.missing = tuple(missing)
 
-    def step(self, loss: Optional[float], first_module: Optional[str], activity: list, rows: int, affordable: bool) -> None:
+    def step(self, loss: Optional[float], first_module: Optional[str], activity: List[ActivitySample], rows: int,
+             affordable: bool) -> None:
         m = self.monitor
         self.monitored += 1
         if self.pending:
             # The helper has read the gradients: zero_grad() may clear them now. A probe trigger it
             # asked for is kept for the monitor (take_trigger).
             self.trigger = self.wait()
-        moved: list = []
+        moved: List[StateMove] = []
         if len(m.optimizer.state) != self.state_count or self.monitored % 64 == 0:
             moved = self._move_state()
             sig = self._groups_signature()
             if sig != self.groups_signature:
                 self.groups_signature = sig
-                self.send(("g", [{k: v for k, v in g.items() if k != "params"} for g in m.optimizer.param_groups]))
+                self.send(GroupsChanged([{k: v for k, v in g.items() if k != "params"} for g in m.optimizer.param_groups]))
         lrs = [g["lr"] for g in m.optimizer.param_groups]
         floats = len(lrs) <= MAX_SLOT_LRS
         for i, x in enumerate(lrs):
@@ -494,10 +501,10 @@ class Link:
                     floats = False  # an int lr keeps its type through the pipe (the events print it as given)
         busy = self._busy()
         if floats and not moved and not activity and first_module is None and not self.missing and self.alive:
-            self.publish_step(m.steps, loss, lrs, affordable, m.probe_possible, rows, busy)
+            self.publish_step(m.steps, loss, lrs, affordable, m.probes.possible, rows, busy)
             return
-        self.send(("s", m.steps, loss, lrs, self.missing, first_module, activity, rows, affordable, m.probe_possible, moved, busy,
-                   self.inplace))
+        self.send(StepTaken(m.steps, loss, lrs, affordable, m.probes.possible, rows, busy, self.inplace, self.missing, first_module,
+                            activity, moved))
 
     def _busy(self) -> Optional[float]:
         """The training process's own time since the last step message (its waits for the helper left
@@ -527,7 +534,7 @@ class Link:
         if self.pid == 0:
             return
         try:
-            self.send(("e", reason, error))
+            self.send(Finish(reason, error))
         except ChildProcessError:
             pass  # the helper is gone: nothing more to tell it
         try:
@@ -558,6 +565,13 @@ class Link:
         self.alive = False
 
 
+def unpack_step(ctrl: Any, at: int) -> StepTaken:
+    """The StepTaken that Link.publish_step packed into the slot at byte `at`."""
+    _, has_loss, inplace, affordable, possible, n_lrs, step, rows, loss, busy, *lrs = _STEP.unpack_from(ctrl, at)
+    return StepTaken(step, loss if has_loss else None, lrs[:n_lrs], bool(affordable), bool(possible), rows,
+                     None if math.isnan(busy) else busy, bool(inplace))
+
+
 class FastStep:
     """The common offloaded step in as few lines as possible: every step monitored (not governed), no
     closure, the gradients the script keeps in shared memory (zero_grad without set_to_none), one param
@@ -570,22 +584,23 @@ class FastStep:
 
     @staticmethod
     def applies(monitor: Any) -> bool:
-        return not monitor.governed and monitor.every == 1 and monitor.hessian_every == 0 and monitor.closure is None
+        cadence = monitor.cadence
+        return not cadence.governed and cadence.every == 1 and cadence.hessian_every == 0 and monitor.closure is None
 
     def __init__(self, monitor: Any, link: Link) -> None:
-        from .monitor import StopTraining
-
         self.m = monitor
         self.link = link
         self.ctrl = link.ctrl
+        self.cadence = monitor.cadence
+        self.probes = monitor.probes
         self.value = 0.0  # the loss pre() read
         self.stop = StopTraining
 
     def pre(self, loss: Optional[torch.Tensor]) -> bool:
         """Before step(): True when this step takes the short path (its gradients are announced)."""
-        m, link, ctrl = self.m, self.link, self.ctrl
-        if (loss is None or m.link is not link or m.ended or not m._next_monitored or m._sampling_activity or m.probe_armed
-                or m._nan_module is not None or link.trigger is not None or not link.alive):
+        m, link, ctrl, cadence = self.m, self.link, self.ctrl, self.cadence
+        if (loss is None or m.link is not link or m.ended or not cadence.next_monitored or cadence.sampling_activity or self.probes.armed
+                or m.nan_module is not None or link.trigger is not None or not link.alive):
             return False
         value = loss.item()
         if not -math.inf < value < math.inf:
@@ -600,7 +615,7 @@ class FastStep:
         if not shared or not all(map(is_, map(_grad_of, link.flat), shared)) or link.sent - unpack(ctrl, _SEEN)[0] >= RING:
             return False
         self.value = value
-        m._watched = (loss, value)  # for post_step, should this step end on the general path
+        m.watched_loss = (loss, value)  # for post_step, should this step end on the general path
         m.monitoring_this_step = True
         m.closure_step = False
         link.announce_grads()
@@ -616,21 +631,22 @@ class FastStep:
                 or m.link is not link or not link.alive):
             m.post_step(loss)  # moves new optimizer state, sends changed hyper-parameters, ...
             return
-        m._watched = None
+        m.watched_loss = None
         m.fast_steps += 1
         steps = m.steps = m.steps + 1
         m.count_monitored()
         link.monitored += 1
         value = self.value
-        m.last_loss = value
+        m.report.last_loss = value
         if link.pending:
             link.trigger = link.wait()  # the helper still reads the gradients: zero_grad() must not clear them yet
         activity = m.activity
-        link.publish_step(steps, value, [lr], m._probe_affordable(), m.probe_possible,
+        link.publish_step(steps, value, [lr], self.probes.affordable_now(steps), self.probes.possible,
                           activity.batch_rows if activity is not None else 0, link._busy())
         m.arm_probe(link.take_trigger())
         m.plan_activity()
-        if m.max_steps is not None and steps >= m.max_steps:
+        max_steps = self.cadence.max_steps
+        if max_steps is not None and steps >= max_steps:
             raise self.stop()
 
 
@@ -711,7 +727,7 @@ class Helper:
             self._sleep(WAKE_TIMEOUT)
         return self._published()
 
-    def _frame(self) -> Optional[Any]:
+    def _frame(self) -> Optional[Record]:
         """The next non-empty frame on the pipe (doorbells skipped); None at the end of file."""
         buf = self.buf
         while True:
@@ -722,43 +738,41 @@ class Helper:
                     continue
                 if len(buf) < _HEADER.size + n:
                     break
-                msg = pickle.loads(bytes(buf[_HEADER.size : _HEADER.size + n]))
+                record: Record = pickle.loads(bytes(buf[_HEADER.size : _HEADER.size + n]))
                 del buf[: _HEADER.size + n]
-                return msg
+                return record
             if self.eof:
                 return None
             select.select([self.fd], [], [])
             self._drain()
 
-    def _recv(self) -> Optional[Any]:
+    def _recv(self) -> Optional[Record]:
         if not self._idle():
             return None  # the training process is gone: every message it published has been read
         ctrl = self.link.ctrl
         at = _RING_AT + (self.seen % RING) * _SLOT
         kind = ctrl[at]
-        msg: Any
+        record: Optional[Record]
         if kind == K_PIPE:
-            msg = self._frame()
-            if msg is None:
+            record = self._frame()
+            if record is None:
                 return None
         elif kind == K_GRADS:
-            msg = ("G",)
+            record = _GRADS_READY
         elif kind == K_SNAP:
-            msg = ("n",)
+            record = _SNAPSHOT
         else:
-            _, has_loss, inplace, affordable, possible, n_lrs, step, rows, loss, busy, *lrs = _STEP.unpack_from(ctrl, at)
-            msg = ("s", step, loss if has_loss else None, lrs[:n_lrs], (), None, [], rows, bool(affordable), bool(possible), [],
-                   None if math.isnan(busy) else busy, bool(inplace))
+            record = unpack_step(ctrl, at)
         self.seen += 1
         _U64.pack_into(ctrl, _SEEN, self.seen)
-        if msg[0] == "G":
+        if record.kind == "grads":
             self.last_g = time.perf_counter()
-        elif msg[0] == "s":
+        elif isinstance(record, StepTaken):
             self.last_arrival = time.perf_counter()
             if self.g_arrival is not None:
                 self.lead = self.last_arrival - self.g_arrival if not self.lead else min(self.lead * 1.05, self.last_arrival - self.g_arrival)
                 self.g_arrival = None
-            busy = msg[11]
+            busy = record.busy
             if busy is not None and busy > 0:
                 # The shortest of the last few: a pause of the script (evaluation, checkpoints) must not
                 # make the helper oversleep, and waking early only costs the helper some polling.
@@ -766,7 +780,7 @@ class Helper:
                 if len(self.recent_busy) > 8:
                     del self.recent_busy[0]
                 self.interval = min(self.recent_busy)
-        return msg
+        return record
 
     def _ack(self) -> None:
         ctrl = self.link.ctrl
@@ -787,14 +801,42 @@ class Helper:
         _U64.pack_into(ctrl, _TRIG_CODE, TRIGGERS.index(trigger) if trigger in TRIGGERS else 0)
         _U64.pack_into(ctrl, _TRIG_SEQ, self.triggers)
 
-    def _apply_state(self, moved: list) -> None:
+    def _apply_state(self, moved: List[StateMove]) -> None:
         state = self.m.optimizer.state
-        for i, key, start, dtype, shape in moved:
-            p = self.link.flat[i]
+        for move in moved:
+            p = self.link.flat[move.param]
             numel = 1
-            for s in shape:
+            for s in move.shape:
                 numel *= s
-            state.setdefault(p, {})[key] = self.link.arena.view(start, numel, dtype, shape)
+            state.setdefault(p, {})[move.key] = self.link.arena.view(move.offset, numel, move.dtype, move.shape)
+
+    def _read_step(self, record: StepTaken) -> StepStats:
+        """The statistics of one step the training process sent: everything that reads the shared
+        parameters and state (the training process waits for this part only)."""
+        m = self.m
+        for group, lr in zip(m.optimizer.param_groups, record.lrs):
+            group["lr"] = lr
+        m.steps = record.step
+        m.monitored_steps += 1
+        m.probes.possible = record.possible
+        stats = m.stats
+        assert stats is not None
+        missing = record.missing
+        if not record.inplace:  # the gradients were copied into the arena (their norms are taken from there)
+            stats.clear_grad_norms()
+            for i, (p, g) in enumerate(zip(stats.flat, self.grad_views)):
+                p.grad = None if missing and i in missing else g
+        s = stats.after(None, host_activity=record.activity)
+        s.loss = record.loss if record.loss is not None else math.nan
+        s.first_nonfinite_module = record.first_nonfinite_module
+        if record.activity and m.activity is not None:
+            m.activity.batch_rows = record.rows
+        return s
+
+    def _report_step(self, s: StepStats, record: StepTaken) -> Optional[str]:
+        """The step event; returns the probe trigger, if any."""
+        trigger = self.m.report_step(s, record.loss is not None, record.affordable)
+        return trigger if self.m.closure is None else None
 
     def run(self) -> None:
         code = 0
@@ -809,38 +851,37 @@ class Helper:
             m.stats.snapshot()
             self._ack()
             while True:
-                msg = self._recv()
-                if msg is None:  # the training process is gone: every step it sent has been reported
+                record = self._recv()
+                if record is None:  # the training process is gone: every step it sent has been reported
                     break
-                kind = msg[0]
-                if kind == "G":
+                if isinstance(record, GradsReady):
                     for p, g in zip(self.link.flat, self.link.shared_grads):
                         p.grad = g
                     m.stats.grad_norms()
                     self._ack()
                     self.g_arrival = self.last_g
-                elif kind == "s":
-                    self._apply_state(msg[10])
-                    stats = m.helper_read(msg, self.grad_views)
+                elif isinstance(record, StepTaken):
+                    self._apply_state(record.moved)
+                    stats = self._read_step(record)
                     m.stats.snapshot()
                     self._ack()  # the parameters may change now; the report below runs meanwhile
-                    trigger = m.helper_report(stats, msg)
+                    trigger = self._report_step(stats, record)
                     if trigger and trigger != "scheduled":  # the training process arms those itself
                         self._give_trigger(trigger)
-                elif kind == "n":
+                elif isinstance(record, Snapshot):
                     m.stats.snapshot()
                     self._ack()
-                elif kind == "p":
-                    m.publish_probe(*msg[1:])
-                elif kind == "f":
+                elif isinstance(record, ProbeResult):
+                    m.publish_probe(record)
+                elif isinstance(record, ProbeUnavailable):
                     m.probe_unavailable()
-                elif kind == "g":
-                    for group, values in zip(m.optimizer.param_groups, msg[1]):
+                elif isinstance(record, GroupsChanged):
+                    for group, values in zip(m.optimizer.param_groups, record.groups):
                         group.update(values)
-                elif kind == "e":
-                    if msg[2] is not None:
-                        m.emit(msg[2])
-                    m.end(msg[1])
+                elif isinstance(record, Finish):
+                    if record.error is not None:
+                        m.emit(record.error)
+                    m.end(record.reason)
                     break
         except BaseException as e:  # noqa: BLE001 - report, never hang the training process
             code = 1

@@ -10,7 +10,7 @@ import json
 import os
 import sys
 import types
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 
@@ -61,16 +61,18 @@ def apply_to_optimizer(optimizer: torch.optim.Optimizer, overrides: Optional[Dic
     return missing
 
 
-def wrap_clip(optimizer: torch.optim.Optimizer, overrides: Optional[Dict[str, Any]] = None) -> bool:
+def wrap_clip(optimizer: torch.optim.Optimizer, overrides: Optional[Dict[str, Any]] = None) -> Optional[Callable[[], None]]:
     """With `training.clip.norm`, step() first clips the gradient of the optimizer's parameters by norm.
 
     Installed as the outermost wrapper of this optimizer's step (after the monitor's own hooks), so the
     monitor measures and the optimizer applies the clipped gradient, on every torch version. A step with a
-    closure computes its gradient inside the step: there is nothing to clip before it."""
+    closure computes its gradient inside the step: there is nothing to clip before it. Returns what undoes
+    the wrapper (None when there is no clipping to apply)."""
     _hyper, clip = _split(overrides if overrides is not None else current())
     if clip is None:
-        return False
+        return None
     original = optimizer.step
+    had_own = "step" in vars(optimizer)
     norm = clip
 
     def step(self: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
@@ -81,7 +83,14 @@ def wrap_clip(optimizer: torch.optim.Optimizer, overrides: Optional[Dict[str, An
         return original(*args, **kwargs)
 
     optimizer.step = types.MethodType(step, optimizer)  # type: ignore[method-assign]
-    return True
+
+    def undo() -> None:
+        if had_own:
+            optimizer.step = original  # type: ignore[method-assign]
+        else:
+            del optimizer.step  # the class's step again
+
+    return undo
 
 
 _cache: Optional[Dict[str, Any]] = None

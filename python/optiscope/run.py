@@ -41,7 +41,8 @@ def main(argv: List[str]) -> int:
 
     from . import hooks, workers
     from .channel import open_channel
-    from .monitor import StopTraining, distributed_rank
+    from .cadence import StopTraining
+    from .monitor import distributed_rank
     from .source import traceback_location
 
     channel = open_channel(script=script)

@@ -12,13 +12,15 @@ method (Linux's default) is covered: a `spawn`ed child is a fresh interpreter wi
 import multiprocessing
 import multiprocessing.util
 import os
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-_state: dict = {"installed": False, "index": None, "channel": None, "watched": None}
+_state: dict = {"installed": False, "index": None, "channel": None, "watched": None, "forget": None, "finish": None}
 
 
-def install(channel: Any) -> None:
-    """Called once by the zero-code bridge (hooks.install) before the user's script runs."""
+def install(channel: Any, forget: Callable[[], None], finish: Callable[[str], None]) -> None:
+    """Called once by the zero-code bridge (hooks.install) before the user's script runs. In a worker,
+    `forget` drops the parent's monitors and `finish(reason)` ends the worker's own runs."""
+    _state["forget"], _state["finish"] = forget, finish
     if _state["installed"] or not hasattr(os, "register_at_fork"):
         return
     _state["installed"] = True
@@ -35,7 +37,15 @@ class _Anchor:
 _KEEP = _Anchor()
 
 
+def uninstall() -> None:
+    """Undoes install() as far as Python allows: fork handlers cannot be unregistered, so they do nothing
+    from now on."""
+    _state["channel"] = _state["forget"] = _state["finish"] = None
+
+
 def _before_fork() -> None:
+    if _state["finish"] is None:
+        return
     channel = _state["channel"]
     if channel is not None:
         channel.share_across_fork()
@@ -48,13 +58,14 @@ def _before_fork() -> None:
 
 def _in_worker(_anchor: object) -> None:
     """In a multiprocessing child (not in other forks, such as the bridge's own helper processes)."""
-    from . import hooks
-
+    forget, finish = _state["forget"], _state["finish"]
+    if forget is None or finish is None:
+        return
     # The parent's monitors are the parent's: this process neither ends nor names their runs.
-    hooks.monitors.clear()
+    forget()
     _state["index"] = -1  # numbered when the worker creates its first optimizer (its identity is set by then)
     # A multiprocessing child leaves through os._exit after its target: atexit never runs, these do.
-    multiprocessing.util.Finalize(None, hooks.finish, args=("completed",), exitpriority=100)
+    multiprocessing.util.Finalize(None, finish, args=("completed",), exitpriority=100)
 
 
 def worker_index() -> Optional[int]:

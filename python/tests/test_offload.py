@@ -19,12 +19,12 @@ SCRIPT = textwrap.dedent("""
     if os.environ.get("SLOW_HELPER"):
         # The helper (a fork: it inherits this patch) reads each step 50 ms late, so it is still busy
         # with the last step when the training process dies.
-        from optiscope import monitor
-        read = monitor.Monitor.helper_read
+        from optiscope import offload
+        read = offload.Helper._read_step
         def slow_read(self, *args):
             time.sleep(0.05)
             return read(self, *args)
-        monitor.Monitor.helper_read = slow_read
+        offload.Helper._read_step = slow_read
     torch.manual_seed(3)
     torch.set_num_threads(int(os.environ.get("THREADS", "1")))
     model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))

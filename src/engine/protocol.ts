@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { isPlainStep } from './step-check';
-import { HISTOGRAM, HISTOGRAM_BINS, NON_FINITE, wireNumber, wireNumberText } from './wire';
+import { HISTOGRAM, HISTOGRAM_BINS, NON_FINITE, NON_FINITE_NAMES, wireNumber, wireNumberText } from './wire';
 
 export const PROTOCOL_VERSION = 1 as const;
 
@@ -72,7 +72,7 @@ export function histogramBinLog10(k: number): number {
 /** A number on the wire: finite JSON numbers, or "NaN" / "Infinity" / "-Infinity". Parses to a JS number. */
 export const num = z.union([
   z.number(),
-  z.enum(['NaN', 'Infinity', '-Infinity']).transform((s) => NON_FINITE[s]),
+  z.enum(NON_FINITE_NAMES).transform((s) => NON_FINITE[s]),
 ]);
 const int = z.number().int().nonnegative();
 const name = z.string().min(1).max(200);

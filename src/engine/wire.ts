@@ -2,7 +2,8 @@
  * The wire constants every reader and writer of the event stream shares, in one leaf module (no imports,
  * so protocol.ts and its fast path step-check.ts both build on it without an import cycle): the field
  * lists of the step event, the histogram bins, and the codec of non-finite numbers ("NaN", "Infinity",
- * "-Infinity" on the wire, since JSON has none).
+ * "-Infinity" on the wire, since JSON has none). The PyTorch bridge's copy, python/optiscope/wire.py, is
+ * checked against this one by test/bridge/wire-constants.test.ts.
  */
 
 /** Every field of a `step` event (kept equal to the schema by a test, so a new field cannot be dropped). */
@@ -21,7 +22,8 @@ export const HISTOGRAM = { log10Min: -12, log10Max: 4, binsPerDecade: 2 } as con
 export const HISTOGRAM_BINS = (HISTOGRAM.log10Max - HISTOGRAM.log10Min) * HISTOGRAM.binsPerDecade + 2;
 
 /** The strings that stand for non-finite numbers on the wire, and the numbers they stand for. */
-export const NON_FINITE: Readonly<Record<'NaN' | 'Infinity' | '-Infinity', number>> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
+export const NON_FINITE_NAMES = ['NaN', 'Infinity', '-Infinity'] as const;
+export const NON_FINITE: Readonly<Record<(typeof NON_FINITE_NAMES)[number], number>> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
 
 /** A number as the wire has it: itself when finite, else its string. */
 export function wireNumber(x: number): number | 'NaN' | 'Infinity' | '-Infinity' {

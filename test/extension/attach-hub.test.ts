@@ -16,16 +16,14 @@ import type { Run } from '../../src/extension/runner/run';
 import { RunManager } from '../../src/extension/runner/runManager';
 import { readSavedRun } from '../../src/extension/runs/runsIndex';
 import { attachedLabel } from '../../src/extension/runs/attachedLabel';
-import { FIXTURES, ROOT, markerLine, needTorch } from '../bridge/helpers';
-
-const RULES = join(ROOT, 'src', 'engine', 'monitors', 'rules.json');
+import { FIXTURES, markerLine, needTorch } from '../bridge/helpers';
 
 /** The environment of a terminal opened in the window: the user's, plus what the collection sets. */
 function terminal(hub: AttachHub): NodeJS.ProcessEnv {
   assert.ok(hub.info);
-  const env = terminalEnv(hub.info, bridgePythonDir(), RULES);
+  const env = terminalEnv(hub.info, bridgePythonDir());
   const base: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: '1' };
-  for (const k of ['OPTISCOPE_EVENT_FD', 'OPTISCOPE_CONNECT', 'OPTISCOPE_TOKEN', 'OPTISCOPE_LOG', 'OPTISCOPE_RULES_JSON', 'PYTHONPATH']) delete base[k];
+  for (const k of ['OPTISCOPE_EVENT_FD', 'OPTISCOPE_CONNECT', 'OPTISCOPE_TOKEN', 'OPTISCOPE_LOG', 'PYTHONPATH']) delete base[k];
   return { ...base, ...env.set, PYTHONPATH: env.prependPythonPath ?? '' };
 }
 
@@ -81,7 +79,7 @@ test('a terminal script streams into a Run: log saved with who it was, warnings 
     assert.equal(start.attached?.pid !== undefined && start.attached.pid > 0, true);
     assert.equal(start.attached?.script, join(FIXTURES, 'nan.py'));
     const nf = run.events.filter((e) => e.type === 'warning' && e.kind === 'non-finite');
-    assert.equal(nf.length, 1, 'the verdict (rules from the terminal environment)');
+    assert.equal(nf.length, 1, 'the verdict (judged on the Node side)');
     assert.ok(nf[0].type === 'warning' && nf[0].source);
     assert.equal(nf[0].source.line, markerLine(join(FIXTURES, 'nan.py'), 'logs'));
     assert.deepEqual(run.events.filter((e) => e.type === 'end').map((e) => e.type === 'end' && e.reason), ['diverged']);
@@ -129,8 +127,11 @@ test('the rendezvous file is owner-only, git-ignored, found from a subfolder, an
   withWindow(t, async ({ python, folder, hub }) => {
     const info = hub.info;
     assert.ok(info);
-    const file = writeRendezvous(folder, info, RULES);
+    const file = writeRendezvous(folder, info);
     assert.equal(statSync(file).mode & 0o777, 0o600);
+    // Where to connect and nothing else (the thresholds live on the Node side, which judges).
+    assert.deepEqual(Object.keys(JSON.parse(readFileSync(file, 'utf8')) as object).sort(), ['host', 'pid', 'port', 'token']);
+    assert.deepEqual(Object.keys(terminalEnv(info, null).set).filter((k) => !['OPTISCOPE_CONNECT', 'OPTISCOPE_TOKEN'].includes(k)), []);
     assert.match(readFileSync(join(folder, '.optiscope', '.gitignore'), 'utf8'), /^attach\.json$/m);
     ensureIgnored(join(folder, '.optiscope'));
     assert.equal(readFileSync(join(folder, '.optiscope', '.gitignore'), 'utf8').match(/attach\.json/g)?.length, 1);

@@ -15,7 +15,7 @@ import { AttachHub } from '../../src/extension/attach/attachHub';
 import { writeRendezvous } from '../../src/extension/attach/rendezvous';
 import type { Run } from '../../src/extension/runner/run';
 import { RunManager } from '../../src/extension/runner/runManager';
-import { ROOT, needTorch } from '../bridge/helpers';
+import { needTorch } from '../bridge/helpers';
 
 const SETUP = `import torch, optiscope
 torch.manual_seed(0)
@@ -66,12 +66,12 @@ test('notebook cells calling optiscope.watch stream to the window through the re
   });
   try {
     const info = await hub.start();
-    writeRendezvous(folder, info, join(ROOT, 'src', 'engine', 'monitors', 'rules.json'));
+    writeRendezvous(folder, info);
     const nbDir = join(folder, 'notebooks');
     mkdirSync(nbDir);
     const cells = [SETUP, TRAIN, SETUP, TRAIN, BAD];
     const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: bridgePythonDir() ?? '', OMP_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1' };
-    for (const k of ['OPTISCOPE_CONNECT', 'OPTISCOPE_TOKEN', 'OPTISCOPE_EVENT_FD', 'OPTISCOPE_LOG', 'OPTISCOPE_RULES', 'OPTISCOPE_RULES_JSON']) delete env[k];
+    for (const k of ['OPTISCOPE_CONNECT', 'OPTISCOPE_TOKEN', 'OPTISCOPE_EVENT_FD', 'OPTISCOPE_LOG']) delete env[k];
     const driver = spawn(python, [join(__dirname, 'fixtures', 'drive_kernel.py'), nbDir, JSON.stringify(cells)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';

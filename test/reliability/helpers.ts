@@ -71,7 +71,7 @@ let bundle: string | undefined;
 /**
  * The CLI bundled as `dist/cli.js` is (same entry, same esbuild options), but into a file of this test
  * process under node_modules/.cache, so test files running in parallel never read a half-written
- * bundle. Inside the repository, so the bundle finds python/optiscope and rules.json as dist/cli.js does.
+ * bundle. Inside the repository, so the bundle finds python/optiscope as dist/cli.js does.
  */
 export function cliBundle(): string {
   if (bundle) return bundle;

@@ -5,7 +5,6 @@
  * storage); each file workspace folder gets the owner-only rendezvous file notebooks find. Attached runs
  * open in the panel. `Optiscope: Attach to a Training Process…` shows the port, token and `ssh -R` line.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AttachInfo } from '../../engine/bridge/attach-server';
@@ -60,8 +59,7 @@ export class AttachWindow implements vscode.Disposable {
   }
 
   private publish(info: AttachInfo): void {
-    const rules = rulesPath(this.context);
-    const env = terminalEnv(info, bridgePythonDir(), rules);
+    const env = terminalEnv(info, bridgePythonDir());
     const collection = this.context.environmentVariableCollection;
     // Kept in memory only: a persisted collection would write the token to the workspace storage.
     collection.persistent = false;
@@ -71,7 +69,7 @@ export class AttachWindow implements vscode.Disposable {
     this.folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
     for (const folder of this.folders) {
       try {
-        writeRendezvous(folder, info, rules);
+        writeRendezvous(folder, info);
       } catch (e) {
         this.output.appendLine(`attach: cannot write the rendezvous file in ${folder}: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -140,12 +138,4 @@ function folderFor(cwd: string | undefined): string | undefined {
     if (hit && hit.uri.scheme === 'file') return hit.uri.fsPath;
   }
   return folders[0]?.uri.fsPath;
-}
-
-function rulesPath(context: vscode.ExtensionContext): string | undefined {
-  for (const rel of ['dist/rules.json', 'src/engine/monitors/rules.json']) {
-    const p = context.asAbsolutePath(rel);
-    if (fs.existsSync(p)) return p;
-  }
-  return undefined;
 }

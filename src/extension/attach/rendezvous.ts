@@ -1,6 +1,6 @@
 /**
  * Where a notebook kernel finds this window: `<folder>/.optiscope/attach.json` ({ host, port, token,
- * rules? }), owner-only (0600; the Python side ignores it otherwise), and ignored by git through
+ * pid }), owner-only (0600; the Python side ignores it otherwise), and ignored by git through
  * `.optiscope/.gitignore`. It is the one place the token is written to disk; it is removed when the
  * window closes. And what a new integrated terminal needs in its environment. vscode-free.
  */
@@ -11,12 +11,12 @@ import type { AttachInfo } from '../../engine/bridge/attach-server';
 export const RENDEZVOUS_FILE = path.join('.optiscope', 'attach.json');
 const IGNORED = 'attach.json';
 
-export function writeRendezvous(folder: string, info: AttachInfo, rules?: string): string {
+export function writeRendezvous(folder: string, info: AttachInfo): string {
   const dir = path.join(folder, '.optiscope');
   fs.mkdirSync(dir, { recursive: true });
   ensureIgnored(dir);
   const file = path.join(folder, RENDEZVOUS_FILE);
-  const body = JSON.stringify({ host: info.host, port: info.port, token: info.token, pid: process.pid, ...(rules ? { rules } : {}) });
+  const body = JSON.stringify({ host: info.host, port: info.port, token: info.token, pid: process.pid });
   // Created owner-only before the token is written, then renamed over the old one (never world-readable).
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, body, { mode: 0o600, flag: 'w' });
@@ -49,9 +49,7 @@ export function ensureIgnored(dir: string): void {
   fs.writeFileSync(file, `${text}${text.endsWith('\n') || !text ? '' : '\n'}${IGNORED}\n`);
 }
 
-/** Variables a new integrated terminal gets: where to stream, the token, the shipped package, the rules. */
-export function terminalEnv(info: AttachInfo, pythonDir: string | null, rules?: string): { set: Record<string, string>; prependPythonPath?: string } {
-  const set: Record<string, string> = { ...info.env };
-  if (rules) set.OPTISCOPE_RULES = rules;
-  return { set, prependPythonPath: pythonDir ?? undefined };
+/** Variables a new integrated terminal gets: where to stream, the token, the shipped package. */
+export function terminalEnv(info: AttachInfo, pythonDir: string | null): { set: Record<string, string>; prependPythonPath?: string } {
+  return { set: { ...info.env }, prependPythonPath: pythonDir ?? undefined };
 }

@@ -1,0 +1,74 @@
+"""How a run's events are sent: each stamped with its run (and rank) and written to the channel
+(channel.py); the start, step, hessian, end and error events built from what was measured. The Node
+side judges them (src/engine/monitors/judge.ts); nothing here decides anything."""
+import math
+import time
+import traceback
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Tuple
+
+from .channel import Channel
+from .hessian import extremes
+from .records import ProbeResult
+from .stats import StepStats
+
+
+class Reporter:
+    def __init__(self, channel: Channel, run: str, rank: Optional[int]) -> None:
+        self.channel = channel
+        self.run = run
+        self.rank = rank
+        self.last_loss = math.nan  # the `end` event's loss
+        self.best: Optional[Tuple[float, int]] = None  # (loss, step) of the lowest finite loss reported
+        self.t0 = time.time()
+
+    def stamp(self, event: Dict[str, Any]) -> Dict[str, Any]:
+        event.setdefault("run", self.run)
+        if self.rank is not None:
+            event["rank"] = self.rank
+        return event
+
+    def emit(self, event: Dict[str, Any]) -> None:
+        self.channel.emit(self.stamp(event))
+
+    def start(self, config: Dict[str, Any], parameters: int, layers: List[Dict[str, Any]], optimizer: str,
+              extra: Dict[str, Any]) -> None:
+        """The `start` event: the run's configuration and layers (gathered by the monitor), stamped with the time."""
+        self.emit({"type": "start", "protocol": 1, "config": config, "parameters": parameters, "layers": layers,
+                   "optimizer": optimizer, "source": "pytorch", "time": datetime.now(timezone.utc).isoformat(), **extra})
+
+    def step(self, step: int, s: StepStats, loss_known: bool, params: Optional[List[float]],
+             facts: Dict[str, Any]) -> None:
+        """The `step` event of one monitored step (`params`: the whole parameter vector of a tiny model)."""
+        loss = s.loss if loss_known else math.nan
+        if loss_known:
+            self.last_loss = loss
+        if loss_known and not math.isnan(loss) and not math.isinf(loss) and (self.best is None or loss < self.best[0]):
+            self.best = (loss, step)
+        event: Dict[str, Any] = {"type": "step", "step": step, "epoch": 0, "loss": loss, "lr": s.lr,
+                                 "gradNorm": s.grad_norm, "layers": s.layers}
+        if params is not None:
+            event["params"] = params
+        if facts:
+            event["facts"] = facts
+        self.emit(event)
+
+    def hessian(self, probe: ProbeResult) -> None:
+        """A curvature probe's result, with what the probe measured beyond the extreme eigenvalues
+        (preconditioned sharpness, per-layer curvature: hessian.py)."""
+        values = probe.values
+        self.emit({"type": "hessian", "step": probe.step, "lambdaMax": values[-1], "lambdaMin": values[0],
+                   "eigenvalues": extremes(values), "hvps": probe.hvps, "trigger": probe.trigger,
+                   "lrSharpness": probe.lr * values[-1], **(probe.extras or {})})
+
+    def error(self, e: BaseException) -> Dict[str, Any]:
+        """The `error` event of Optiscope's own failure (not yet sent)."""
+        return self.stamp({"type": "error", "message": f"Optiscope stopped monitoring {self.run}: {type(e).__name__}: {e}",
+                           "detail": "".join(traceback.format_exception(type(e), e, e.__traceback__))})
+
+    def end(self, steps: int, reason: str) -> None:
+        event: Dict[str, Any] = {"type": "end", "steps": steps, "loss": self.last_loss, "reason": reason,
+                                 "wallMs": (time.time() - self.t0) * 1000.0}
+        if self.best is not None:
+            event["bestLoss"], event["bestStep"] = self.best
+        self.emit(event)
