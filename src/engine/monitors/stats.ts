@@ -270,6 +270,18 @@ export class LayerStatsComputer {
       }
     }
     keys.fill(0, kLo, kHi + 1);
+    this.record(li, g2, w2, u2, mn, p50, mx, 0, 0, 0);
+    return true;
+  }
+
+  /** A layer without parameters: zero norms, no effective lr. */
+  private emptyLayer(li: number): boolean {
+    this.record(li, 0, 0, 0, NaN, NaN, NaN, 0, 0, 0);
+    return true;
+  }
+
+  /** Keeps one layer's numbers (sums of squares in, norms out) for the event and the detectors. */
+  private record(li: number, g2: number, w2: number, u2: number, mn: number, p50: number, mx: number, gradBad: number, paramBad: number, effBad: number): void {
     const s = this.stats;
     s.gradNorm[li] = Math.sqrt(g2);
     s.weightNorm[li] = Math.sqrt(w2);
@@ -277,33 +289,15 @@ export class LayerStatsComputer {
     s.effMin[li] = mn;
     s.effP50[li] = p50;
     s.effMax[li] = mx;
-    s.gradNonFinite[li] = 0;
-    s.paramNonFinite[li] = 0;
-    this.gradBad = 0;
-    this.effBad = 0;
-    return true;
-  }
-
-  /** A layer without parameters: zero norms, no effective lr. */
-  private emptyLayer(li: number): boolean {
-    const s = this.stats;
-    s.gradNorm[li] = 0;
-    s.weightNorm[li] = 0;
-    s.updateNorm[li] = 0;
-    s.effMin[li] = NaN;
-    s.effP50[li] = NaN;
-    s.effMax[li] = NaN;
-    s.gradNonFinite[li] = 0;
-    s.paramNonFinite[li] = 0;
-    this.gradBad = 0;
-    this.effBad = 0;
-    return true;
+    s.gradNonFinite[li] = gradBad > 0 ? 1 : 0;
+    s.paramNonFinite[li] = paramBad > 0 ? 1 : 0;
+    this.gradBad = gradBad;
+    this.effBad = effBad;
   }
 
   /** Value by value: non-finite values counted apart, any sign, and layers beyond EXACT_MEDIAN_MAX sampled. */
   private carefulLayer(li: number, layer: LayerInfo, input: StatsInput, gw: Uint32Array | null, ew: Uint32Array | null): void {
     const { grad, params, update, effectiveLr: eff } = input;
-    const s = this.stats;
     const end = layer.offset + layer.size;
     if (this.scratch.length === 0) this.scratch = new Float64Array(Math.max(1, Math.min(this.largest, EXACT_MEDIAN_MAX)));
     let g2 = 0, w2 = 0, u2 = 0, mn = Infinity, mx = -Infinity, m = 0;
@@ -343,16 +337,7 @@ export class LayerStatsComputer {
     // Effective learning rates are ≥ 0: then one counting pass over their bit patterns finds the median.
     const p50 = m === 0 ? NaN : mn >= 0 ? medianNonNegative(this.scratch, m, mn, mx) : medianInPlace(this.scratch, m);
     if (m === 0) { mn = NaN; mx = NaN; }
-    s.gradNorm[li] = Math.sqrt(g2);
-    s.weightNorm[li] = Math.sqrt(w2);
-    s.updateNorm[li] = Math.sqrt(u2);
-    s.effMin[li] = mn;
-    s.effP50[li] = p50;
-    s.effMax[li] = mx;
-    s.gradNonFinite[li] = gradBad > 0 ? 1 : 0;
-    s.paramNonFinite[li] = paramBad > 0 ? 1 : 0;
-    this.gradBad = gradBad;
-    this.effBad = effBad;
+    this.record(li, g2, w2, u2, mn, p50, mx, gradBad, paramBad, effBad);
   }
 }
 
