@@ -4,14 +4,15 @@
  *    the baseline and every candidate fix, each a run of VERIFY_STEPS steps with the config's default
  *    monitors), in this thread, as the verifier's worker runs it.
  *  - Live slowdown: a live W1 run (default monitors, events serialised as the CLI's sink does) steps
- *    while the real fix-verifier worker (built beside this bundle by scripts/bench.mjs) verifies; its
+ *    while the real fix verifier (its low-priority child process, from the bundle scripts/bench.mjs builds
+ *    beside this one, started as the CLI starts it) verifies; its
  *    wall-clock rate during the verification against the same number of steps alone, rounds interleaved.
  */
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import { Verifier } from '../src/engine/fixes/verify';
-import type { VerifierInit, VerifierReply, VerifierRequest } from '../src/engine/fixes/messages';
+import type { VerifierInit, VerifierRequest } from '../src/engine/fixes/messages';
+import { startVerifierProcess } from '../src/engine/fixes/process';
 import { TrainingRun } from '../src/engine/train/run';
 import { resolveConfigText } from '../src/engine/config/load';
 import { WORKLOADS, configTextFor } from './workloads';
@@ -32,7 +33,7 @@ export interface CounterfactualResult {
   liveSlowdown: Summary | null;
   /** Live steps stepped while one verification ran (per round). */
   liveSteps: number[];
-  /** CPU seconds the whole process spent during a verification beyond the live steps' own (worker, compiler, GC threads). */
+  /** CPU seconds the live process spent during a verification beyond the live steps' own (the verifier runs in its own process). */
   processCpuDuringVerification: Summary | null;
   note?: string;
 }
@@ -96,20 +97,23 @@ export async function liveSlowdown(bundleDir: string, rounds: number): Promise<{
     // does not always favour the same side.
     const first = r % 2 === 1 ? await stepLive(step, () => false, last) : null;
     const init: VerifierInit = { text, file, steps: VERIFY_STEPS, deadline: Date.now() + 120_000 };
-    const worker = new Worker(workerFile, { workerData: init });
-    await new Promise<void>((resolve) => worker.once('online', () => resolve()));
-    let done = false;
-    worker.once('message', (_reply: VerifierReply) => { done = true; });
+    // Started as the live run starts it, its start-up included in the time measured.
+    const child = startVerifierProcess(init, bundleDir);
+    if (!child) return `no verifier in ${bundleDir}`;
+    let done = false, failure = '';
+    child.onReply(() => { done = true; });
+    child.onFailure((why) => { failure = why; done = true; });
     const req: VerifierRequest = { key: 'lr-too-high', warning: { kind: 'lr-too-high' } };
-    worker.postMessage(req);
+    child.request(req);
     const withV = await stepLive(step, () => done, 10_000_000);
-    await worker.terminate();
+    await child.stop();
+    if (failure) return failure;
     const alone = first ?? await stepLive(step, () => false, withV.steps);
     last = withV.steps;
     counts.push(withV.steps);
     ratio.push((withV.wall / withV.steps) / (alone.wall / alone.steps));
-    // The whole process's CPU (every thread: the live run, the worker, V8's compiler and GC helpers)
-    // beyond what the live steps cost alone.
+    // The live process's CPU beyond what the live steps cost alone (its own compiler and GC threads,
+    // the IPC channel); the verifier's own CPU is in its process.
     extra.push(withV.cpu - alone.cpu * (withV.steps / alone.steps));
   }
   return { ratio: summarize(ratio), steps: counts, extraCpu: summarize(extra) };

@@ -30,9 +30,9 @@ export function renderCounterfactual(r: Results): string[] {
     '### Counterfactual runs (fix verification)', '',
     '| measure | value |', '| --- | ---: |',
     `| one verification: ${c.runs} counterfactual runs (baseline + candidates) of ${c.steps} steps, W1-size config, CPU s | ${fmtSummary(c.cpuSeconds)} |`,
-    `| live W1 run's wall time per step while the verifier's worker verifies / alone | ${c.liveSlowdown ? `${fmtSummary(c.liveSlowdown)}×` : String(c.note)} |`,
+    `| live W1 run's wall time per step while the verifier's process (nice 19) verifies / alone | ${c.liveSlowdown ? `${fmtSummary(c.liveSlowdown)}×` : String(c.note)} |`,
     `| live steps stepped during one verification (per round) | ${c.liveSteps.join(', ') || '—'} |`,
-    `| process CPU s during one verification beyond the live steps' own (worker thread + V8 compiler/GC threads) | ${c.processCpuDuringVerification ? fmtSummary(c.processCpuDuringVerification) : '—'} |`,
+    `| process CPU s during one verification beyond the live steps' own (the verifier's CPU is in its own process) | ${c.processCpuDuringVerification ? fmtSummary(c.processCpuDuringVerification) : '—'} |`,
     '',
   ];
 }

@@ -27,7 +27,7 @@ await esbuild.build({
   sourcemap: 'linked',
   logLevel: 'warning',
 });
-// The fix verifier's worker beside the bundle, where src/engine/fixes/live.ts (and bench/counterfactual.ts) look for it.
+// The fix verifier's process entry beside the bundle, where src/engine/fixes/process.ts (and bench/counterfactual.ts) look for it.
 await esbuild.build({
   entryPoints: [join(root, 'src/engine/fixes/worker.ts')],
   outfile: join(outDir, 'fix-verifier.js'),
