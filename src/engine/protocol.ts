@@ -43,6 +43,13 @@ export const WARNING_KINDS = [
 export type WarningKind = (typeof WARNING_KINDS)[number];
 
 export const SEVERITIES = ['info', 'warning', 'error'] as const;
+
+/**
+ * The arithmetic of a run's matrix products (`training.precision`): `float64`, torch-exact against
+ * PyTorch float64; `float32`, WebAssembly f32x4 kernels, results within float32 rounding.
+ */
+export const PRECISIONS = ['float64', 'float32'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 export type Severity = (typeof SEVERITIES)[number];
 
 export const END_REASONS = ['completed', 'early-stopped', 'diverged', 'stopped', 'failed'] as const;
@@ -135,6 +142,8 @@ export const startEventSchema = z.object({
   totalSteps: int.optional(),
   /** Extension: the 2-D test function, for drawing its contour. */
   function: z.string().optional(),
+  /** Extension (engine): the arithmetic of the run's matrix products (`training.precision`; test functions are float64). */
+  precision: z.enum(PRECISIONS).optional(),
   worldSize: z.number().int().positive().optional(),
   /** Extension: the run streamed from a script that attached to the window (who it is, from its hello). */
   attached: z

@@ -23,6 +23,7 @@ import { Graph } from '../autodiff/graph';
 import type { Tensor } from '../autodiff/tensor';
 import { ACTIVATION_FNS, SATURATION, canDie } from './activations';
 import { initWeights } from './init';
+import type { Precision } from '../protocol';
 
 export const BN_EPS = 1e-5;
 export const BN_MOMENTUM = 0.1;
@@ -81,7 +82,7 @@ export class Network implements Objective {
   private allIdx: Int32Array;
   private scratch: Float64Array | null = null;
 
-  constructor(model: ModelSpec, train: Dataset, validation: Dataset | null, rng: Rng) {
+  constructor(model: ModelSpec, train: Dataset, validation: Dataset | null, rng: Rng, private readonly precision: Precision = 'float64') {
     if (!model.layers.length) throw new Error('the model has no layers');
     this.layers = model.layers;
     this.lossName = model.loss;
@@ -377,7 +378,7 @@ export class Network implements Objective {
   }
 
   private compile(mode: Mode, m: number): Compiled {
-    const g = new Graph();
+    const g = new Graph(this.precision);
     const input = g.constant([m, this.inputs]);
     const target = g.constant([m, this.targetWidth]);
     const leaf = (name: string, shape: number[]): Tensor => {

@@ -180,6 +180,7 @@ export class TrainingRun {
       file: config.file,
       totalSteps: this.o.totalSteps,
       ...(config.problem ? { function: config.problem.function } : {}),
+      precision: config.problem ? 'float64' : config.training.precision,
       ...(this.o.clock ? { time: this.o.clock.iso() } : {}),
     });
     this.monitors.atStart?.(this.peekBatch());
