@@ -14,6 +14,11 @@ export function engineTargets(r: Results): Target[] {
     out.push({ target: `engine every-step monitoring ≤ 1.10× on ${w}`, met: v <= 1.1,
       value: `${fmt(v)}× vs bare loop (${fmt(o['monitors on vs monitors off'].median)}× vs trainer with monitors off)` });
   }
+  // The float32 path (training.precision: float32) against PyTorch float32, one thread, monitors on.
+  for (const [w, goal] of [['W2', 0.5], ['W3', 0.25]] as const) {
+    const v = r.throughput[w]?.ratios['engine float32 monitors on / torch float32'];
+    if (v) out.push({ target: `engine float32 ≥ ${goal}× PyTorch float32 on ${w} (monitors on)`, met: v.median >= goal, value: `${fmtSummary(v)}×` });
+  }
   const c = r.counterfactual;
   if (c) {
     out.push({ target: `fix verification of a W1-size config (${c.runs} runs × ${c.steps} steps) ≤ 2 s CPU`, met: c.cpuSeconds.median <= 2, value: `${fmtSummary(c.cpuSeconds)} s` });
