@@ -17,7 +17,7 @@ const targets = [
     platform: 'node', format: 'cjs', target: 'node20',
   },
   {
-    // The fix verifier's worker thread (src/engine/fixes/live.ts finds it next to cli.js).
+    // The fix verifier's low-priority child process (src/engine/fixes/process.ts finds it next to cli.js).
     entryPoints: { 'fix-verifier': 'src/engine/fixes/worker.ts' },
     platform: 'node', format: 'cjs', target: 'node20',
   },

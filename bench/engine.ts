@@ -11,6 +11,7 @@ import { createOptimizer } from '../src/engine/optim/optimizers';
 import { createBatchSource } from '../src/engine/train/batches';
 import { TrainingRun } from '../src/engine/train/run';
 import type { Objective } from '../src/engine/objective';
+import type { Precision } from '../src/engine/protocol';
 import { configFor, type MonitorMode, type Workload } from './workloads';
 import { seconds, type Timing } from './stats';
 
@@ -43,8 +44,8 @@ export function bareRunner(w: Workload): StepRunner {
 }
 
 /** A TrainingRun in the given monitor mode; rebuilt (untimed) when it would run out of planned steps. */
-export function trainerRunner(w: Workload, mode: MonitorMode, plannedSteps = 20_000): StepRunner {
-  const config = configFor(w, mode, plannedSteps);
+export function trainerRunner(w: Workload, mode: MonitorMode, plannedSteps = 20_000, precision: Precision = 'float64'): StepRunner {
+  const config = configFor(w, mode, plannedSteps, precision);
   const make = (): TrainingRun => {
     const r = new TrainingRun({ run: mode, config, optimizer: config.training.optimizer, totalSteps: plannedSteps, emit: () => {} });
     r.start();

@@ -3,8 +3,8 @@
  * measured side by side in this one run — contenders interleaved, ≥ 5 rounds, median and min–max.
  * Prints a Markdown table and writes bench/results.json. Options: --rounds N (default 5), --quick
  * (3 rounds, shorter repeats: for trying the harness, not for publishing), --only a,b (parts:
- * throughput, matmul, bridge, bridge-process, curvature, stream, panel), --seconds S (panel phase length),
- * --bridge-workloads W2,W3,CNN,TF (bridge-process workloads).
+ * throughput, matmul, bridge, bridge-process, curvature, stream, panel, counterfactual), --seconds S (panel
+ * phase length), --bridge-workloads W2,W3,CNN,TF (bridge-process workloads).
  */
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { streamThroughput, streamMemory } from './stream';
 import { engineMatmul, flops, shapeName, type Shape } from './matmul';
 import { interleave, summarize, ratios, type Summary, type Timed, type Timing } from './stats';
 import { renderMarkdown, type Results } from './report';
+import { counterfactual } from './counterfactual';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(`--${name}`);
@@ -64,6 +65,8 @@ async function throughput(w: Workload, torch: TorchWorker | null, results: Resul
     'engine bare': bareRunner(w),
     'engine monitors off': trainerRunner(w, 'off'),
     'engine monitors on': trainerRunner(w, 'on'),
+    // training.precision: float32 (the f32x4 WebAssembly products), monitors on.
+    'engine float32 monitors on': trainerRunner(w, 'on', 20_000, 'float32'),
   };
   // The defaults add a landscape slice every 200 steps: a repeat must span several of them to be fair.
   if (w.id !== 'W3') engine['engine defaults'] = trainerRunner(w, 'defaults');
@@ -94,6 +97,8 @@ async function throughput(w: Workload, torch: TorchWorker | null, results: Resul
       r[`engine bare / torch ${d}`] = summarize(ratios(bare, get(`torch ${d}`)));
     }
   }
+  if (torch) r['engine float32 monitors on / torch float32'] = summarize(ratios(get('engine float32 monitors on'), get('torch float32')));
+  r['engine float32 monitors on / engine monitors on'] = summarize(ratios(get('engine float32 monitors on'), on));
   r['engine monitors on / tfjs-cpu'] = summarize(ratios(on, get('tfjs-cpu float32')));
   r['engine bare / tfjs-cpu'] = summarize(ratios(bare, get('tfjs-cpu float32')));
   // Overheads as time ratios (≥ 1 = slower): rate(without) / rate(with).
@@ -256,6 +261,11 @@ async function main(): Promise<void> {
     if (part('curvature')) await curvature(torch, results);
     if (part('stream')) stream(results);
     if (part('panel')) panel(results);
+    if (part('counterfactual')) {
+      log('counterfactual runs (fix verification)');
+      // The fix verifier's worker is bundled beside this file by scripts/bench.mjs.
+      results.counterfactual = await counterfactual(__dirname, ROUNDS);
+    }
   } finally {
     torch?.close();
   }

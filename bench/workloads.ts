@@ -4,6 +4,7 @@
  * a temporary folder (what a user's config does); PyTorch and tfjs generate the same shapes themselves —
  * throughput does not depend on the values, only on the shapes.
  */
+import type { Precision } from '../src/engine/protocol';
 import { mkdirSync, writeFileSync, existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -82,7 +83,13 @@ export type MonitorMode = 'on' | 'off' | 'defaults';
  *  - `defaults`: what a config without a `monitors` section gets (also automatic curvature probes on
  *    stalls and a loss-landscape slice every 200 steps).
  */
-export function configFor(w: Workload, mode: MonitorMode, steps: number): ResolvedConfig {
+export function configFor(w: Workload, mode: MonitorMode, steps: number, precision: Precision = 'float64'): ResolvedConfig {
+  const { text, file } = configTextFor(w, mode, steps);
+  return resolveConfigText(text.replace(/^ {2}steps: .*$/m, (line) => `${line}\n  precision: ${precision}`), file, {});
+}
+
+/** The config file's text and path (the CSV written beside it); `optimizer` replaces Adam (lr 1e-3). */
+export function configTextFor(w: Workload, mode: MonitorMode, steps: number, optimizer = '{ name: adam, lr: 0.001 }'): { text: string; file: string } {
   csvFor(w); // the config names it relative to its own folder
   const hidden = w.sizes.slice(1, -1).map((u) => `    - { units: ${u}, activation: ${w.activation}, init: ${w.activation === 'relu' ? 'he' : 'xavier'} }`);
   const monitors = mode === 'defaults' ? '' : mode === 'on'
@@ -100,11 +107,11 @@ export function configFor(w: Workload, mode: MonitorMode, steps: number): Resolv
     `  path: ${csvName(w)}`,
     '  target: y',
     'training:',
-    '  optimizer: { name: adam, lr: 0.001 }',
+    `  optimizer: ${optimizer}`,
     `  batch_size: ${w.batch}`,
     `  steps: ${steps}`,
     monitors,
   ].join('\n');
-  return resolveConfigText(text, join(benchDir(), `${w.id}-${mode}.optiscope.yaml`), {});
+  return { text, file: join(benchDir(), `${w.id}-${mode}.optiscope.yaml`) };
 }
 

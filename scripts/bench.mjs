@@ -27,6 +27,12 @@ await esbuild.build({
   sourcemap: 'linked',
   logLevel: 'warning',
 });
+// The fix verifier's process entry beside the bundle, where src/engine/fixes/process.ts (and bench/counterfactual.ts) look for it.
+await esbuild.build({
+  entryPoints: [join(root, 'src/engine/fixes/worker.ts')],
+  outfile: join(outDir, 'fix-verifier.js'),
+  bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning',
+});
 const nodeFlags = ['--expose-gc', '--enable-source-maps'];
 const profile = args.indexOf('--cpu-prof');
 if (profile >= 0) nodeFlags.push(...args.splice(profile, 1), '--cpu-prof-dir', join(outDir, 'profiles'));

@@ -18,5 +18,5 @@ export function buildObjective(config: ResolvedConfig, rng: Rng): Objective {
   const dataRng = rng.fork();
   const initRng = rng.fork();
   const { train, validation } = loadData(config.data, config.model.loss, dataRng);
-  return new Network(config.model, train, validation, initRng);
+  return new Network(config.model, train, validation, initRng, config.training.precision);
 }

@@ -43,6 +43,13 @@ export const WARNING_KINDS = [
 export type WarningKind = (typeof WARNING_KINDS)[number];
 
 export const SEVERITIES = ['info', 'warning', 'error'] as const;
+
+/**
+ * The arithmetic of a run's matrix products (`training.precision`): `float64`, torch-exact against
+ * PyTorch float64; `float32`, WebAssembly f32x4 kernels, results within float32 rounding.
+ */
+export const PRECISIONS = ['float64', 'float32'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 export type Severity = (typeof SEVERITIES)[number];
 
 export const END_REASONS = ['completed', 'early-stopped', 'diverged', 'stopped', 'failed'] as const;
@@ -138,6 +145,8 @@ export const startEventSchema = z.object({
   totalSteps: int.optional(),
   /** Extension: the 2-D test function, for drawing its contour. */
   function: z.string().optional(),
+  /** Extension (engine): the arithmetic of the run's matrix products (`training.precision`; test functions are float64). */
+  precision: z.enum(PRECISIONS).optional(),
   worldSize: z.number().int().positive().optional(),
   /** Extension: the run streamed from a script that attached to the window (who it is, from its hello). */
   attached: z
@@ -708,4 +717,53 @@ export function fixEdits(fix: Fix): FixEdit[] {
   if (!fix.edits?.length) return [{ path: fix.path, value: fix.value }];
   const main = fix.edits.find((e) => e.path === fix.path);
   return main ? [main, ...fix.edits.filter((e) => e !== main)] : [{ path: fix.path, value: fix.value }, ...fix.edits];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fix verifier channel (src/engine/fixes/live.ts ↔ src/engine/fixes/worker.ts): the live run and its
+// low-priority verifier process exchange these records as JSON strings over the child's IPC channel,
+// non-finite numbers written as on the event stream (a diverged counterfactual run's loss is NaN).
+
+export const verifierMessageSchema = z.discriminatedUnion('type', [
+  /** First message to the verifier: the live run's config and its time budget. */
+  z.object({
+    type: z.literal('init'),
+    text: z.string(),
+    file: z.string().min(1).max(4096),
+    steps: int,
+    /** Wall-clock time (ms since the epoch) after which no counterfactual run is started or continued. */
+    deadline: z.number(),
+  }),
+  /** Try the fixes for one warning kind (the detector's fix first, then the alternatives). */
+  z.object({
+    type: z.literal('verify'),
+    key: z.string().min(1).max(200),
+    warning: z.object({ kind: z.enum(WARNING_KINDS), fix: fixSchema.optional() }),
+  }),
+  /** The verdict for one request. */
+  z.object({
+    type: z.literal('verdict'),
+    key: z.string().min(1).max(200),
+    verdict: z.object({ fix: fixSchema.optional(), tried: int, note: z.string().max(4000).optional(), complete: z.boolean() }),
+  }),
+]);
+export type VerifierMessage = z.output<typeof verifierMessageSchema>;
+
+/** One verifier message as sent on the channel. */
+export function encodeVerifierMessage(message: VerifierMessage): string {
+  return JSON.stringify(message, replacer);
+}
+
+/** Parses and validates one verifier message. Never throws. */
+export function parseVerifierMessage(value: unknown): { ok: true; message: VerifierMessage } | { ok: false; error: string } {
+  let parsed: unknown;
+  try {
+    parsed = typeof value === 'string' ? JSON.parse(value) : value;
+  } catch {
+    return { ok: false, error: 'verifier message is not JSON' };
+  }
+  const r = verifierMessageSchema.safeParse(parsed);
+  if (r.success) return { ok: true, message: r.data };
+  const issue = r.error.issues[0];
+  return { ok: false, error: issue ? `verifier message: ${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid verifier message' };
 }

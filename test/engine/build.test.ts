@@ -8,7 +8,7 @@ import { Network } from '../../src/engine/nn/network';
 
 /** Only the fields buildObjective reads; the rest of a resolved config is the config module's business. */
 function config(part: Partial<ResolvedConfig>): ResolvedConfig {
-  return { file: 'test.optiscope.yaml', name: 'test', seed: 1, ...part } as ResolvedConfig;
+  return { file: 'test.optiscope.yaml', name: 'test', seed: 1, training: { precision: 'float64' }, ...part } as ResolvedConfig;
 }
 
 const layer = (units: number, activation: LayerSpec['activation']): LayerSpec => ({

@@ -92,3 +92,56 @@ test('A·B and Aᵀ·B through transposes', () => {
     }
   }
 });
+
+// float32 path (`training.precision: float32`): the same products with float32 operands and sums.
+// Error bound of a float32 dot product of length k, summed in lanes then pairwise: ≈ (k + 2)·u·Σ|aᵢbᵢ|
+// with u = 2⁻²⁴, plus the rounding of the operands themselves (2u per product).
+test('the float32 WebAssembly kernel matches float64 within float32 rounding, on every shape and transpose', { skip: !wasmGemm && 'no WebAssembly SIMD' }, () => {
+  const u = 2 ** -24;
+  for (const [m, k, n] of [...SIZES, [2, 3, 4], [3, 4, 5], [1, 9, 1], [6, 1, 3]]) {
+    for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const A = rand(m * k);
+      const B = rand(n * k);
+      const C0 = rand(m * n);
+      const c64 = Float64Array.from(C0);
+      const c32 = Float64Array.from(C0);
+      wasmGemm?.gemm(A, tA, B, tB, c64, m, k, n);
+      wasmGemm?.gemm(A, tA, B, tB, c32, m, k, n, true);
+      // Σ|aᵢbᵢ| for each entry, from the same (possibly transposed) layouts.
+      const at = (X: Float64Array, t: boolean, r: number, p: number, rows: number): number => (t ? X[p * rows + r] : X[r * k + p]);
+      let worst = 0;
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+        let abs = 0;
+        for (let p = 0; p < k; p++) abs += Math.abs(at(A, tA, i, p, m) * at(B, tB, j, p, n));
+        const err = Math.abs(c32[i * n + j] - c64[i * n + j]);
+        worst = Math.max(worst, err / ((k + 4) * u * abs + 1e-300));
+        assert.ok(err <= (k + 4) * u * abs, `${m}×${k}×${n} tA=${tA} tB=${tB} [${i},${j}]: ${c32[i * n + j]} vs ${c64[i * n + j]}`);
+      }
+      // It is float32, not float64 in disguise: some entry differs (every shape here has products to round).
+      assert.ok(c32.some((v, i) => v !== c64[i]), `${m}×${k}×${n}: float32 result identical to float64`);
+      assert.ok(worst > 0);
+    }
+  }
+});
+
+test('float32 products: non-finite values propagate and padding stays exact', { skip: !wasmGemm && 'no WebAssembly SIMD' }, () => {
+  // k = 5 pads each row to 8 floats, m = 3 to 4 rows, n = 5 to 8 rows: padding must add exact zeros.
+  const [m, k, n] = [3, 5, 5];
+  const A = Float64Array.from({ length: m * k }, (_, i) => i % 3);
+  const B = Float64Array.from({ length: n * k }, (_, i) => (i % 4) - 1);
+  const c32 = new Float64Array(m * n);
+  wasmGemm?.gemm(A, false, B, false, c32, m, k, n, true);
+  const want = new Float64Array(m * n);
+  naiveNT(A, B, want, m, k, n);
+  assert.deepEqual([...c32], [...want]); // small integers: exact in float32
+  A[0] = NaN;
+  B[k] = Infinity;
+  const bad = new Float64Array(m * n);
+  wasmGemm?.gemm(A, false, B, false, bad, m, k, n, true);
+  assert.ok(Number.isNaN(bad[0]) && !Number.isFinite(bad[1]));
+  // Beyond float32's range: overflows as PyTorch float32 does.
+  const big = Float64Array.from({ length: k }, () => 1e30);
+  const out = new Float64Array(1);
+  wasmGemm?.gemm(big, false, big, false, out, 1, k, 1, true);
+  assert.equal(out[0], Infinity);
+});

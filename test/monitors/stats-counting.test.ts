@@ -65,3 +65,38 @@ test('histograms of a large layer count every value in the bin histogramBin give
   const m = sorted.length;
   assert.equal(stat.effectiveLr.p50, m % 2 ? sorted[(m - 1) / 2] : (sorted[m / 2 - 1] + sorted[m / 2]) / 2);
 });
+
+test('an even layer whose middle values sit in keys far apart: the upper middle is found past empty keys', () => {
+  // 1 and 4 are two octaves (128 keys) apart; the median is their mean, with values around them in both halves.
+  for (const values of [[1, 1, 1, 4, 4, 4], [0, 1, 4, 1e6], [0.5, 1, 1, 4, 9, 9, 1e-9, 3]]) {
+    const n = values.length;
+    const layout: ParamLayout = { size: n, slices: [], layers: [{ name: 'layer1', index: 0, offset: 0, size: n }] };
+    const zeros = new Float64Array(n);
+    const [stat] = new LayerStatsComputer(layout, true).compute({ step: 1, grad: zeros, params: zeros, update: zeros, effectiveLr: Float64Array.from(values) });
+    const sorted = [...values].sort((a, b) => a - b);
+    assert.equal(stat.effectiveLr.p50, (sorted[n / 2 - 1] + sorted[n / 2]) / 2, values.join(','));
+  }
+});
+
+test('layers with a non-finite value or a negative effective lr get the same numbers as the plain definitions', () => {
+  const n = 3000;
+  const eff = Float64Array.from({ length: n }, () => 1e-3 / (Math.sqrt(rng.next() ** 4 * 1e-6) + 1e-8));
+  const grad = Float64Array.from({ length: n }, () => rng.normal() * 1e-3);
+  eff[17] = -eff[17];
+  grad[2001] = NaN;
+  const layout: ParamLayout = { size: n, slices: [], layers: [{ name: 'layer1', index: 0, offset: 0, size: 2000 }, { name: 'layer2', index: 1, offset: 2000, size: 1000 }] };
+  const zeros = new Float64Array(n);
+  const [a, b] = new LayerStatsComputer(layout, true).compute({ step: 1, grad, params: zeros, update: zeros, effectiveLr: eff });
+  const sortedA = Array.from(eff.subarray(0, 2000)).sort((x, y) => x - y);
+  assert.equal(a.effectiveLr.p50, (sortedA[999] + sortedA[1000]) / 2);
+  assert.equal(a.effectiveLr.min, sortedA[0]);
+  assert.equal(b.gradHist?.nonFinite, 1);
+  assert.equal(b.gradHist?.counts.reduce((s, c) => s + c, 0), 999);
+  const sortedB = Array.from(eff.subarray(2000)).sort((x, y) => x - y);
+  assert.equal(b.effectiveLr.p50, (sortedB[499] + sortedB[500]) / 2);
+  // The next step, all finite again, takes the fused pass: nothing counted before may leak into it.
+  grad[2001] = 0;
+  eff[17] = -eff[17];
+  const [, b2] = new LayerStatsComputer(layout, true).compute({ step: 2, grad, params: zeros, update: zeros, effectiveLr: eff });
+  assert.equal(b2.effectiveLr.p50, (sortedB[499] + sortedB[500]) / 2);
+});

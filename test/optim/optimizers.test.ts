@@ -107,3 +107,27 @@ test('closed loop with the analytic gradients stays on the torch trajectory', ()
     rows.slice(0, 4).map(([e, s, l]) => `${e.toExponential(1)} (sensitivity ${s.toExponential(1)}) ${l}`).join('; '));
   assert.ok(within >= rows.length * 0.9);
 });
+
+test('the update each optimizer reports is params(after) − params(before), bit for bit, and changes no parameter', async () => {
+  const { optimizerSpec } = await import('../../src/engine/optim/catalog');
+  const { Rng } = await import('../../src/engine/rng');
+  const rng = new Rng(5);
+  const n = 257;
+  for (const name of OPTIMIZER_NAMES) {
+    for (const extra of [{}, { weight_decay: 0.01 }]) {
+      const spec = optimizerSpec(name, { lr: 0.01, ...extra });
+      const a = createOptimizer(spec, n), b = createOptimizer(spec, n);
+      const pa = Float64Array.from({ length: n }, () => rng.normal()), pb = Float64Array.from(pa);
+      const update = new Float64Array(n), ea = new Float64Array(n), eb = new Float64Array(n);
+      for (let step = 0; step < 5; step++) {
+        const g = Float64Array.from({ length: n }, () => rng.normal());
+        const before = Float64Array.from(pa);
+        a.step(pa, g, 0.01, ea, update);
+        b.step(pb, g, 0.01, eb);
+        assert.deepEqual(pa, pb, `${name} ${JSON.stringify(extra)}: parameters with and without the update output`);
+        assert.deepEqual(ea, eb);
+        for (let i = 0; i < n; i++) assert.equal(update[i], pa[i] - before[i], `${name} step ${step} [${i}]`);
+      }
+    }
+  }
+});

@@ -13,6 +13,7 @@
  */
 import { Tensor, shapeSize, type TensorKind } from './tensor';
 import { mmNN, mmNT, mmTN } from './kernels';
+import type { Precision } from '../protocol';
 import {
   type UnaryFn, EXP, LOG, SIN, COS, NEG, SQUARE, powFn, addScalarFn, mulScalarFn, sigmoid, forwardLoop, backwardLoop,
 } from './elementwise';
@@ -33,6 +34,9 @@ function checkBuf(b: Float64Array | undefined, n: number, what: string): Float64
 export class Graph {
   readonly nodes: Tensor[] = [];
   readonly params: Tensor[] = [];
+
+  /** `float32`: matrix products in float32 (wasm-gemm.ts); everything else stays float64. */
+  constructor(readonly precision: Precision = 'float64') {}
 
   private leaf(shape: readonly number[], kind: TensorKind, bufs: Buffers): Tensor {
     const n = shapeSize(shape);
@@ -260,33 +264,34 @@ export class Graph {
 
   /** C = A·B with A [m×k], B [k×n]. */
   matmul(A: Tensor, B: Tensor): Tensor {
+    const f32 = this.precision === 'float32';
     const [m, k] = dims(A);
     const [k2, n] = dims(B);
     if (k !== k2) throw new Error(`matmul: [${A.shape}] · [${B.shape}]`);
     return this.op([m, n], [A, B], (C) => ({
       forward(t) {
         C.value.fill(0);
-        mmNN(A.value, B.value, C.value, m, k, n);
+        mmNN(A.value, B.value, C.value, m, k, n, f32);
         if (t) {
           C.dot.fill(0);
-          if (A.hasTangent) mmNN(A.dot, B.value, C.dot, m, k, n);
-          if (B.hasTangent) mmNN(A.value, B.dot, C.dot, m, k, n);
+          if (A.hasTangent) mmNN(A.dot, B.value, C.dot, m, k, n, f32);
+          if (B.hasTangent) mmNN(A.value, B.dot, C.dot, m, k, n, f32);
         }
       },
       backward(t) {
         // Ā += C̄ Bᵀ, B̄ += Aᵀ C̄; tangents: Ā̇ += C̄̇ Bᵀ + C̄ Ḃᵀ, B̄̇ += Aᵀ C̄̇ + Ȧᵀ C̄.
         if (A.requiresGrad) {
-          mmNT(C.grad, B.value, A.grad, m, n, k);
+          mmNT(C.grad, B.value, A.grad, m, n, k, f32);
           if (t) {
-            mmNT(C.gradDot, B.value, A.gradDot, m, n, k);
-            if (B.hasTangent) mmNT(C.grad, B.dot, A.gradDot, m, n, k);
+            mmNT(C.gradDot, B.value, A.gradDot, m, n, k, f32);
+            if (B.hasTangent) mmNT(C.grad, B.dot, A.gradDot, m, n, k, f32);
           }
         }
         if (B.requiresGrad) {
-          mmTN(A.value, C.grad, B.grad, m, k, n);
+          mmTN(A.value, C.grad, B.grad, m, k, n, f32);
           if (t) {
-            mmTN(A.value, C.gradDot, B.gradDot, m, k, n);
-            if (A.hasTangent) mmTN(A.dot, C.grad, B.gradDot, m, k, n);
+            mmTN(A.value, C.gradDot, B.gradDot, m, k, n, f32);
+            if (A.hasTangent) mmTN(A.dot, C.grad, B.gradDot, m, k, n, f32);
           }
         }
       },
@@ -295,33 +300,34 @@ export class Graph {
 
   /** C = A·Bᵀ with A [m×k], B [n×k]: a dense layer x·Wᵀ with W stored [out×in] as torch.nn.Linear. */
   matmulNT(A: Tensor, B: Tensor): Tensor {
+    const f32 = this.precision === 'float32';
     const [m, k] = dims(A);
     const [n, k2] = dims(B);
     if (k !== k2) throw new Error(`matmulNT: [${A.shape}] · [${B.shape}]ᵀ`);
     return this.op([m, n], [A, B], (C) => ({
       forward(t) {
         C.value.fill(0);
-        mmNT(A.value, B.value, C.value, m, k, n);
+        mmNT(A.value, B.value, C.value, m, k, n, f32);
         if (t) {
           C.dot.fill(0);
-          if (A.hasTangent) mmNT(A.dot, B.value, C.dot, m, k, n);
-          if (B.hasTangent) mmNT(A.value, B.dot, C.dot, m, k, n);
+          if (A.hasTangent) mmNT(A.dot, B.value, C.dot, m, k, n, f32);
+          if (B.hasTangent) mmNT(A.value, B.dot, C.dot, m, k, n, f32);
         }
       },
       backward(t) {
         // Ā += C̄ B, B̄ += C̄ᵀ A; tangents: Ā̇ += C̄̇ B + C̄ Ḃ, B̄̇ += C̄̇ᵀ A + C̄ᵀ Ȧ.
         if (A.requiresGrad) {
-          mmNN(C.grad, B.value, A.grad, m, n, k);
+          mmNN(C.grad, B.value, A.grad, m, n, k, f32);
           if (t) {
-            mmNN(C.gradDot, B.value, A.gradDot, m, n, k);
-            if (B.hasTangent) mmNN(C.grad, B.dot, A.gradDot, m, n, k);
+            mmNN(C.gradDot, B.value, A.gradDot, m, n, k, f32);
+            if (B.hasTangent) mmNN(C.grad, B.dot, A.gradDot, m, n, k, f32);
           }
         }
         if (B.requiresGrad) {
-          mmTN(C.grad, A.value, B.grad, m, n, k);
+          mmTN(C.grad, A.value, B.grad, m, n, k, f32);
           if (t) {
-            mmTN(C.gradDot, A.value, B.gradDot, m, n, k);
-            if (A.hasTangent) mmTN(C.grad, A.dot, B.gradDot, m, n, k);
+            mmTN(C.gradDot, A.value, B.gradDot, m, n, k, f32);
+            if (A.hasTangent) mmTN(C.grad, A.dot, B.gradDot, m, n, k, f32);
           }
         }
       },

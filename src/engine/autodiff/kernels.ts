@@ -4,7 +4,8 @@
  * WebAssembly SIMD (wasm-gemm.ts, several times faster); the rest in JavaScript, in 4×4 register blocks
  * (16 running sums, so every value loaded from A or B serves four multiply-adds). The other two
  * products transpose their operands into reusable scratch space first; a transpose costs O(n²) against
- * the product's O(n³).
+ * the product's O(n³). `f32`: the WebAssembly product in float32 (`training.precision: float32`); the
+ * small products left to JavaScript stay float64.
  */
 import { wasmGemm } from './wasm-gemm';
 
@@ -36,8 +37,8 @@ export function transpose(src: Float64Array, r: number, c: number, dst: Float64A
 }
 
 /** C[m×n] += A[m×k] · B[n×k]ᵀ. */
-export function mmNT(A: Float64Array, B: Float64Array, C: Float64Array, m: number, k: number, n: number): void {
-  if (useWasm && m * k * n >= WASM_MIN_WORK && wasmGemm) wasmGemm.gemm(A, false, B, false, C, m, k, n);
+export function mmNT(A: Float64Array, B: Float64Array, C: Float64Array, m: number, k: number, n: number, f32 = false): void {
+  if (useWasm && m * k * n >= WASM_MIN_WORK && wasmGemm) wasmGemm.gemm(A, false, B, false, C, m, k, n, f32);
   else mmNTjs(A, B, C, m, k, n);
 }
 
@@ -130,8 +131,8 @@ export function mmNTjs(A: Float64Array, B: Float64Array, C: Float64Array, m: num
 }
 
 /** C[m×n] += A[m×k] · B[k×n]. */
-export function mmNN(A: Float64Array, B: Float64Array, C: Float64Array, m: number, k: number, n: number): void {
-  if (useWasm && m * k * n >= WASM_MIN_WORK && wasmGemm) wasmGemm.gemm(A, false, B, true, C, m, k, n);
+export function mmNN(A: Float64Array, B: Float64Array, C: Float64Array, m: number, k: number, n: number, f32 = false): void {
+  if (useWasm && m * k * n >= WASM_MIN_WORK && wasmGemm) wasmGemm.gemm(A, false, B, true, C, m, k, n, f32);
   else mmNNjs(A, B, C, m, k, n);
 }
 
@@ -142,8 +143,8 @@ export function mmNNjs(A: Float64Array, B: Float64Array, C: Float64Array, m: num
 }
 
 /** C[k×n] += A[m×k]ᵀ · B[m×n]. */
-export function mmTN(A: Float64Array, B: Float64Array, C: Float64Array, m: number, k: number, n: number): void {
-  if (useWasm && m * k * n >= WASM_MIN_WORK && wasmGemm) wasmGemm.gemm(A, true, B, true, C, k, m, n);
+export function mmTN(A: Float64Array, B: Float64Array, C: Float64Array, m: number, k: number, n: number, f32 = false): void {
+  if (useWasm && m * k * n >= WASM_MIN_WORK && wasmGemm) wasmGemm.gemm(A, true, B, true, C, k, m, n, f32);
   else mmTNjs(A, B, C, m, k, n);
 }
 

@@ -2,6 +2,7 @@
  * One line on every name a config may use (activations, initialisations, losses, data sets, test
  * functions, schedules, cyclic modes): shown by hovers and completion and written into docs/config.md.
  */
+import type { Precision } from '../protocol';
 import type { ActivationName, CyclicMode, DatasetName, FunctionName, InitName, LossName, ScheduleName } from './types';
 
 export const ACTIVATION_DOCS: Record<ActivationName, string> = {
@@ -63,6 +64,11 @@ export const SCHEDULE_DOCS: Record<ScheduleName, string> = {
   'cosine-restarts': 'cosine annealing restarted after t_0 steps, each period t_mult times longer (SGDR)',
   cyclic: 'η cycles between base_lr and max_lr every 2·step_size_up steps (CyclicLR: triangular, triangular2, exp_range)',
   'reduce-on-plateau': 'η ← η·factor when the loss has not improved by threshold for patience steps (ReduceLROnPlateau)',
+};
+
+export const PRECISION_DOCS: Record<Precision, string> = {
+  float64: 'double precision: results bit-equal to PyTorch float64 (the default)',
+  float32: 'single precision WebAssembly SIMD matrix products (f32x4): faster, results within float32 rounding of float64',
 };
 
 export const CYCLIC_MODE_DOCS: Record<CyclicMode, string> = {

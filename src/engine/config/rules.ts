@@ -155,7 +155,7 @@ export function applyRules(c: Checker, raw: Raw, opts: RuleOptions): void {
         removeFix(c, 'training.epochs', 'Remove epochs'));
     }
     if (hasProblem && !hasModel) {
-      for (const k of ['epochs', 'batch_size', 'shuffle', 'curriculum', 'early_stopping']) {
+      for (const k of ['epochs', 'batch_size', 'shuffle', 'curriculum', 'early_stopping', 'precision']) {
         if (training[k] !== undefined) ignored(c, ['training', k], `${k} is about data; a test function has none (every step uses the exact gradient)`);
       }
     }

@@ -6,7 +6,8 @@
 import { HYPERPARAMETERS, OPTIMIZERS, OPTIMIZER_NAMES, type HyperKey } from '../optim/catalog';
 import { ACTIVATIONS, CYCLIC_MODES, DATASETS, FUNCTION_NAMES, INITS, LOSSES, SCHEDULES } from './types';
 import { SCHEMES, SCHEME_DOCS } from '../parallel/spec';
-import { ACTIVATION_DOCS, CYCLIC_MODE_DOCS, DATASET_DOCS, FUNCTION_DOCS, INIT_DOCS, LOSS_DOCS, SCHEDULE_DOCS } from './names';
+import { PRECISIONS } from '../protocol';
+import { PRECISION_DOCS, ACTIVATION_DOCS, CYCLIC_MODE_DOCS, DATASET_DOCS, FUNCTION_DOCS, INIT_DOCS, LOSS_DOCS, SCHEDULE_DOCS } from './names';
 
 interface Common {
   doc: string;
@@ -246,6 +247,7 @@ export const CONFIG_SPEC: ObjectSpec = {
         epochs: int('passes over the training data (models only); steps = epochs × batches per epoch', 1, 1_000_000),
         shuffle: bool('reshuffle the examples every epoch', 'true'),
         curriculum: bool('order each epoch easiest-first by per-example loss', 'false'),
+        precision: names('precision', PRECISIONS, PRECISION_DOCS, 'arithmetic of the network\'s matrix products (models only; test functions are always float64)', 'float64'),
         schedule: SCHEDULE_SPEC,
         clip: {
           type: 'object', doc: 'gradient clipping (clip_grad_norm_ / clip_grad_value_)',

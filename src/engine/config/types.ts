@@ -5,6 +5,7 @@
  */
 import type { OptimizerName, OptimizerSpec } from '../optim/catalog';
 import type { ParallelSpec } from '../parallel/spec';
+import type { Precision } from '../protocol';
 
 export const FUNCTION_NAMES = [
   'rosenbrock', 'beale', 'himmelblau', 'rastrigin', 'saddle', 'monkey-saddle', 'six-hump-camel', 'quadratic',
@@ -113,6 +114,8 @@ export interface TrainingSpec {
   /** Order examples easiest-first (smallest per-sample loss at the start of each epoch), pacing in. */
   curriculum: boolean;
   schedule: ScheduleSpec;
+  /** Arithmetic of the network's matrix products (test functions are always float64). */
+  precision: Precision;
   /** Gradient clipping: by global L2 norm (torch.nn.utils.clip_grad_norm_) and/or by value. */
   clip?: { norm?: number; value?: number };
   /** Annealed Gaussian gradient noise (Neelakantan et al.): σ²ₜ = eta / (1 + t)^gamma. */

@@ -1,16 +1,14 @@
 /**
  * Verified before shown, for a live run of a config. Sits between the trainer and the event sink:
  * a warning that carries a fix goes out at once without it (`fixNote` says the fix is being tried), and
- * its kind is handed to the verifier's worker thread, which tries the candidate fixes by counterfactual
+ * its kind is handed to the verifier's low-priority process (process.ts), which tries the candidate fixes by counterfactual
  * runs (verify.ts). When its verdict arrives the warning is sent again (same id) with the verified fix,
  * or with a note that no candidate worked. The run's `end` waits for pending verdicts, up to a time
  * budget; what is still unverified then keeps the detector's fix, marked as not verified.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { OptiscopeEvent, WarningEvent } from '../protocol';
-import type { VerifierInit, VerifierReply, VerifierRequest } from './messages';
+import type { VerifierReply, VerifierRequest } from './messages';
+import { startVerifierProcess, type VerifierProcess } from './process';
 import type { Verdict } from './verify';
 import { PENDING_NOTE, UNVERIFIED_NOTE } from './notes';
 
@@ -28,20 +26,8 @@ export interface LiveVerifyOptions {
 }
 
 
-/**
- * The worker: the bundled file next to the CLI, or, run from source (tests), the TypeScript entry loaded
- * through tsx's require hook.
- */
-function createWorker(init: VerifierInit): Worker | undefined {
-  const bundled = join(__dirname, 'fix-verifier.js');
-  if (existsSync(bundled)) return new Worker(bundled, { workerData: init });
-  const source = join(__dirname, 'worker.ts');
-  if (!existsSync(source)) return undefined;
-  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(source)});`, { eval: true, workerData: init });
-}
-
 export class LiveFixVerifier {
-  private readonly worker: Worker | undefined;
+  private readonly child: VerifierProcess | undefined;
   private readonly verdicts = new Map<string, Verdict>();
   private readonly pending = new Set<string>();
   /** Last active event per warning id, and the verdict key it waits for. */
@@ -53,14 +39,13 @@ export class LiveFixVerifier {
   constructor(private readonly o: LiveVerifyOptions) {
     this.deadline = Date.now() + o.budgetMs;
     try {
-      this.worker = createWorker({ text: o.text, file: o.file, steps: o.steps, deadline: this.deadline });
+      this.child = startVerifierProcess({ text: o.text, file: o.file, steps: o.steps, deadline: this.deadline });
     } catch {
-      this.worker = undefined;
+      this.child = undefined;
     }
-    if (!this.worker) return;
-    this.worker.on('message', (reply: VerifierReply) => this.onVerdict(reply));
-    this.worker.on('error', () => this.abandon());
-    this.worker.unref();
+    if (!this.child) return;
+    this.child.onReply((reply) => this.onVerdict(reply));
+    this.child.onFailure(() => this.abandon());
   }
 
   /** The live stream's events pass through here. */
@@ -69,7 +54,7 @@ export class LiveFixVerifier {
       this.heldEnd.push(e);
       return;
     }
-    if (e.type !== 'warning' || !this.worker) return this.o.emit(e);
+    if (e.type !== 'warning' || !this.child) return this.o.emit(e);
     const id = e.id ?? e.kind;
     if (e.status === 'resolved' || !e.fix) {
       if (e.status === 'resolved') this.live.delete(id);
@@ -84,15 +69,15 @@ export class LiveFixVerifier {
     if (!this.pending.has(key)) {
       this.pending.add(key);
       const req: VerifierRequest = { key, warning: { kind: e.kind, fix: e.fix } };
-      this.worker.postMessage(req);
+      this.child.request(req);
     }
     const { fix: _fix, ...rest } = e;
     this.o.emit({ ...rest, fixNote: PENDING_NOTE });
   }
 
-  /** Waits for pending verdicts (up to the budget), releases the held `end`, stops the worker. */
+  /** Waits for pending verdicts (up to the budget), releases the held `end`, stops the verifier's process. */
   async close(): Promise<void> {
-    if (this.pending.size && this.worker) {
+    if (this.pending.size && this.child) {
       this.o.onWait?.(this.pending.size);
       const left = Math.max(0, this.deadline - Date.now()) + 1000;
       await new Promise<void>((resolve) => {
@@ -109,7 +94,7 @@ export class LiveFixVerifier {
       });
     }
     this.abandon();
-    await this.worker?.terminate();
+    await this.child?.stop();
   }
 
   private onVerdict(reply: VerifierReply): void {

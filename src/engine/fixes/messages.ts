@@ -1,21 +1,6 @@
-/** Typed records between the live run and the fix verifier's worker thread. */
-import type { WarningEvent } from '../protocol';
-import type { Verdict } from './verify';
+/** Typed records between the live run and the fix verifier's process (validated by the protocol module). */
+import type { VerifierMessage } from '../protocol';
 
-export interface VerifierInit {
-  text: string;
-  file: string;
-  steps: number;
-  /** Wall-clock time (ms since the epoch) after which no counterfactual run is started or continued. */
-  deadline: number;
-}
-
-export interface VerifierRequest {
-  key: string;
-  warning: Pick<WarningEvent, 'kind' | 'fix'>;
-}
-
-export interface VerifierReply {
-  key: string;
-  verdict: Verdict;
-}
+export type VerifierInit = Omit<Extract<VerifierMessage, { type: 'init' }>, 'type'>;
+export type VerifierRequest = Omit<Extract<VerifierMessage, { type: 'verify' }>, 'type'>;
+export type VerifierReply = Omit<Extract<VerifierMessage, { type: 'verdict' }>, 'type'>;

@@ -1,22 +1,48 @@
 /**
- * The fix verifier's worker thread (bundled as dist/fix-verifier.js): it trains the counterfactual runs
- * so the live run's thread never waits for them. It lowers its own scheduling priority (on Linux a
- * thread's nice value is its own), so on a busy machine the live run keeps its core.
+ * The fix verifier's process (bundled as dist/fix-verifier.js, started by process.ts): it trains the
+ * counterfactual runs so the live run never waits for them, at the lowest scheduling priority. On Linux
+ * a nice value belongs to each thread: the parent lowers this process's main thread right after starting
+ * it, and threads created after inherit it; any thread Node started before that is lowered here.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { encodeVerifierMessage, parseVerifierMessage } from '../protocol';
 import { Verifier } from './verify';
-import type { VerifierInit, VerifierReply, VerifierRequest } from './messages';
+import { VERIFIER_NICE } from './process';
 
-const init = workerData as VerifierInit;
-try {
-  setPriority(0, 19);
-} catch {
-  // Not permitted or not supported here: verification still runs, at normal priority.
+function lowerEveryThread(): void {
+  try {
+    setPriority(0, VERIFIER_NICE);
+  } catch {
+    // Not permitted or not supported here: verification still runs, at normal priority.
+  }
+  let tids: string[] = [];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return; // not Linux: the priority set above is the process's
+  }
+  for (const tid of tids) {
+    try {
+      setPriority(Number(tid), VERIFIER_NICE);
+    } catch {
+      // The thread ended meanwhile, or not permitted.
+    }
+  }
 }
-const verifier = new Verifier({ text: init.text, file: init.file, steps: init.steps, limits: { deadline: init.deadline } });
-parentPort?.on('message', (req: VerifierRequest) => {
-  const verdict = verifier.verify(req.warning);
-  const reply: VerifierReply = { key: req.key, verdict };
-  parentPort?.postMessage(reply);
+
+lowerEveryThread();
+let verifier: Verifier | undefined;
+process.on('message', (value: unknown) => {
+  const r = parseVerifierMessage(value);
+  if (!r.ok) throw new Error(r.error);
+  const m = r.message;
+  if (m.type === 'init') {
+    verifier = new Verifier({ text: m.text, file: m.file, steps: m.steps, limits: { deadline: m.deadline } });
+  } else if (m.type === 'verify' && verifier) {
+    const verdict = verifier.verify(m.warning);
+    process.send?.(encodeVerifierMessage({ type: 'verdict', key: m.key, verdict }));
+  }
 });
+// The live run is gone: nothing is waiting for a verdict.
+process.on('disconnect', () => process.exit(0));

@@ -140,7 +140,9 @@ class Suite implements MonitorSuiteExt {
     const scalarsBad = !Number.isFinite(ctx.loss) || !Number.isFinite(ctx.gradNorm);
     // Parameters can overflow on an update even when the gradient was finite; x·0 is NaN only for non-finite x.
     let paramsBad = false;
-    if (!scalarsBad && !this.judge.diverged) {
+    if (!scalarsBad && !this.judge.diverged && ctx.paramsFinite !== undefined) {
+      paramsBad = !ctx.paramsFinite;
+    } else if (!scalarsBad && !this.judge.diverged) {
       let s = 0;
       for (let i = 0; i < ctx.params.length; i++) s += ctx.params[i] * 0;
       paramsBad = s !== 0 || Number.isNaN(s);

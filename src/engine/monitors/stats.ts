@@ -1,13 +1,13 @@
 /**
  * Per-step, per-layer statistics: gradient, weight and update norms, the effective learning rate
- * {min, median, max}, and compact log-binned histograms of |gradient| and effective lr. One pass over
- * each layer's slice of the flat vectors, histogram bins by table lookup on the bits of each value; the
- * median is an O(n) counting selection on a scratch buffer that is allocated once, so the cost per step
- * is a few operations per parameter (see docs/monitors.md; measurements in docs/performance.md).
- */
+ * {min, median, max}, and compact log-binned histograms of |gradient| and effective lr. One fused pass
+ * over each layer's slice of the flat vectors (norms, min/max, histogram bins by table lookup on the
+ * bits of each value, a count of the effective lrs per 1/64-octave key), then a pass over the keys alone
+ * that picks out the values of the median's key: the exact median, O(n), nothing allocated per step
+ * (see docs/monitors.md; measurements in docs/performance.md) */
 import { HISTOGRAM_BINS, histogramBin, type LayerStat } from '../protocol';
 import type { Activity, LayerInfo, ParamLayout } from '../objective';
-import { medianInPlace, medianNonNegative } from './select';
+import { medianInPlace, medianNonNegative, selectInPlace } from './select';
 
 // Binning by the binary exponent: all m in [2^e, 2^(e+1)) span 0.30 in log10, less than one bin (0.5), so
 // they fall in the bin of 2^e or the next one. Per biased exponent: that bin, and the least double of the
@@ -138,7 +138,9 @@ export interface StatsInput {
 
 export class LayerStatsComputer {
   readonly stats: StepStats;
-  private readonly scratch: Float64Array;
+  /** The careful path's sample of effective lrs (allocated when first needed). */
+  private scratch = new Float64Array(0);
+  private readonly largest: number;
   private readonly gradWords = new WordsView();
   private readonly effWords = new WordsView();
   private readonly gradCounts = new Int32Array(HISTOGRAM_BINS);
@@ -151,12 +153,12 @@ export class LayerStatsComputer {
     this.stats = stats ?? new StepStats(layout.layers.length);
     let largest = 0;
     for (const l of layout.layers) largest = Math.max(largest, l.size);
-    this.scratch = new Float64Array(Math.min(largest, EXACT_MEDIAN_MAX));
+    this.largest = largest;
   }
 
   /** Fills `this.stats` and returns the `step` event's per-layer entries. */
   compute(input: StatsInput): LayerStat[] {
-    const { grad, params, update, effectiveLr: eff } = input;
+    const { grad, effectiveLr: eff } = input;
     const s = this.stats;
     s.step = input.step;
     // Big-endian platforms (none that Node supports today) take the word-free path.
@@ -165,70 +167,22 @@ export class LayerStatsComputer {
     const out: LayerStat[] = [];
     for (let li = 0; li < this.layers.length; li++) {
       const layer = this.layers[li];
-      const end = layer.offset + layer.size;
-      let g2 = 0, w2 = 0, u2 = 0, mn = Infinity, mx = -Infinity, m = 0;
-      let gradBad = 0, paramBad = 0, effBad = 0, zeroGrad = 0, lastE = NaN, lastBin = 0;
-      // Layers beyond EXACT_MEDIAN_MAX parameters: the median of an evenly strided sample (memory stays bounded).
-      const stride = Math.ceil(layer.size / this.scratch.length) || 1;
-      // The next index the sample looks at (a running index: an integer % per value costs a division).
-      let take = layer.offset;
-      // Counted in typed arrays (no hole checks, no boxing), copied out into the event's arrays at the end.
-      const gh = this.histograms ? this.gradCounts.fill(0) : null;
-      const lh = this.histograms ? this.lrCounts.fill(0) : null;
-      for (let i = layer.offset; i < end; i++) {
-        const g = grad[i], w = params[i], u = update[i], e = eff[i];
-        g2 += g * g;
-        w2 += w * w;
-        u2 += u * u;
-        // x − x is 0 only for finite x: one comparison per value finds NaN and ±Infinity.
-        if (g - g !== 0) gradBad++;
-        else if (gh) gh[gw ? binOfElement(gw, i, g < 0 ? -g : g) : fastHistogramBin(g < 0 ? -g : g)]++;
-        if (w - w !== 0) paramBad++;
-        // The band is over parameters that received a gradient: one whose gradient is exactly zero
-        // (a dead unit, an unused embedding row) has no step to measure, and Adam would report lr/ε
-        // for it. Counted apart (docs/monitors.md).
-        if (g === 0) {
-          zeroGrad++;
-        } else if (e - e !== 0) {
-          effBad++;
-        } else {
-          if (e < mn) mn = e;
-          if (e > mx) mx = e;
-          if (lh) {
-            // Non-adaptive optimizers give every parameter the same effective lr: bin it once.
-            if (e !== lastE) { lastE = e; lastBin = ew ? binOfElement(ew, i, e < 0 ? -e : e) : fastHistogramBin(e < 0 ? -e : e); }
-            lh[lastBin]++;
-          }
-        }
-        if (i === take) {
-          if (e - e === 0 && g !== 0 && m < this.scratch.length) this.scratch[m++] = e;
-          take += stride;
-        }
-      }
-      // Effective learning rates are ≥ 0: then one counting pass over their bit patterns finds the median.
-      const p50 = m === 0 ? NaN : mn >= 0 ? medianNonNegative(this.scratch, m, mn, mx) : medianInPlace(this.scratch, m);
-      if (!(mn <= mx)) { mn = NaN; mx = NaN; } // no parameter with a gradient and a finite effective lr
-      s.gradNorm[li] = Math.sqrt(g2);
-      s.weightNorm[li] = Math.sqrt(w2);
-      s.updateNorm[li] = Math.sqrt(u2);
-      s.effMin[li] = mn;
-      s.effP50[li] = p50;
-      s.effMax[li] = mx;
-      s.zeroGrad[li] = zeroGrad;
-      s.gradNonFinite[li] = gradBad > 0 ? 1 : 0;
-      s.paramNonFinite[li] = paramBad > 0 ? 1 : 0;
+      // The fused pass covers finite, non-negative effective lrs (every optimizer's, every healthy step);
+      // anything else (NaN, ±∞, a negative lr) is counted value by value.
+      const fast = gw !== null && ew !== null && layer.size <= EXACT_MEDIAN_MAX && this.fusedLayer(li, layer, input, gw, ew);
+      if (!fast) this.carefulLayer(li, layer, input, gw, ew);
       const stat: LayerStat = {
         name: layer.name,
         gradNorm: s.gradNorm[li],
         weightNorm: s.weightNorm[li],
         updateNorm: s.updateNorm[li],
-        effectiveLr: { min: mn, p50, max: mx },
+        effectiveLr: { min: s.effMin[li], p50: s.effP50[li], max: s.effMax[li] },
       };
-      if (zeroGrad > 0) stat.zeroGrad = zeroGrad;
-      if (gh && lh) {
-        const gc = Array.from(gh), lc = Array.from(lh);
-        stat.gradHist = gradBad ? { counts: gc, nonFinite: gradBad } : { counts: gc };
-        stat.lrHist = effBad ? { counts: lc, nonFinite: effBad } : { counts: lc };
+      if (s.zeroGrad[li] > 0) stat.zeroGrad = s.zeroGrad[li];
+      if (this.histograms) {
+        const gc = plainCopy(this.gradCounts), lc = plainCopy(this.lrCounts);
+        stat.gradHist = this.gradBad ? { counts: gc, nonFinite: this.gradBad } : { counts: gc };
+        stat.lrHist = this.effBad ? { counts: lc, nonFinite: this.effBad } : { counts: lc };
       }
       if (input.activity && li < input.activity.dead.length) {
         s.dead[li] = input.activity.dead[li];
@@ -242,6 +196,190 @@ export class LayerStatsComputer {
     s.hasActivity = input.activity !== undefined;
     return out;
   }
+
+  /** Non-finite gradients and effective lrs of the layer last computed (the histograms' `nonFinite`). */
+  private gradBad = 0;
+  private effBad = 0;
+
+  /**
+   * One pass over the layer for the norms, min/max, both histograms and a count of the effective lrs by
+   * 1/64-octave key (exponent and top 6 mantissa bits), then a pass over the keys alone that picks out
+   * the values of the median's key: the exact median without a copy of the layer. Returns false, having
+   * written nothing that counts, when a value is not finite or an effective lr is negative.
+   */
+  private fusedLayer(li: number, layer: LayerInfo, input: StatsInput, gw: Uint32Array, ew: Uint32Array): boolean {
+    const { grad, params, update, effectiveLr: eff } = input;
+    const start = layer.offset, end = layer.offset + layer.size;
+    const gh = this.gradCounts.fill(0), lh = this.lrCounts.fill(0);
+    const hist = this.histograms;
+    const keys = EFF_KEYS;
+    let g2 = 0, w2 = 0, u2 = 0, mn = Infinity, mx = -Infinity, z = 0, zeroGrad = 0;
+    for (let i = start; i < end; i++) {
+      const g = grad[i], w = params[i], u = update[i], e = eff[i];
+      g2 += g * g;
+      w2 += w * w;
+      u2 += u * u;
+      // x·0 is 0 for finite x and NaN otherwise: one sum finds any non-finite value without a branch.
+      z += g * 0 + w * 0;
+      if (hist) {
+        const gk = (gw[2 * i + 1] & 0x7fffffff) >>> SHIFT;
+        let b = BIN_OF_KEY[gk];
+        if (b === AMBIGUOUS) b = fastHistogramBin(g < 0 ? -g : g);
+        gh[b]++;
+      }
+      // The band is over parameters that received a gradient: one whose gradient is exactly zero (a dead
+      // unit, an unused embedding row) has no step to measure, and Adam would report lr/ε for it.
+      // Counted apart (docs/monitors.md).
+      if (g === 0) { zeroGrad++; continue; }
+      z += e * 0;
+      if (e < mn) mn = e;
+      if (e > mx) mx = e;
+      const ek = (ew[2 * i + 1] & 0x7fffffff) >>> SHIFT;
+      keys[ek]++;
+      if (hist) {
+        let b = BIN_OF_KEY[ek];
+        if (b === AMBIGUOUS) b = fastHistogramBin(e);
+        lh[b]++;
+      }
+    }
+    if (end === start) return this.emptyLayer(li);
+    const n = end - start - zeroGrad;
+    if (z !== 0) {
+      keys.fill(0); // rare (a diverging step): the keys touched are not known
+      return false;
+    }
+    if (n === 0) {
+      this.record(li, g2, w2, u2, NaN, NaN, NaN, 0, 0, 0, zeroGrad);
+      return true;
+    }
+    if (!(mn >= 0)) {
+      keys.fill(0); // rare (a diverging step): the keys touched are not known
+      return false;
+    }
+    const kLo = keyOf(mn), kHi = keyOf(mx);
+    let p50: number;
+    if (mn === mx) {
+      p50 = mn;
+    } else {
+      // The key holding the lower middle rank, then its values (and the least value above it).
+      const k = (n - 1) >> 1;
+      let before = 0, kb = kLo;
+      while (before + keys[kb] <= k) before += keys[kb++];
+      const count = keys[kb];
+      // The least value above the key is the least of the next occupied key: equality tests only, so
+      // the branches are almost never taken (a `>` test mispredicted half the time on spread values).
+      let kn = kb + 1;
+      while (kn <= kHi && keys[kn] === 0) kn++;
+      if (picked.length < count) picked = new Float64Array(Math.max(count, 2 * picked.length));
+      const p = picked;
+      let m = 0, above = Infinity;
+      for (let i = start; i < end; i++) {
+        if (grad[i] === 0) continue;
+        const key = (ew[2 * i + 1] & 0x7fffffff) >>> SHIFT;
+        if (key === kb) p[m++] = eff[i];
+        else if (key === kn && eff[i] < above) above = eff[i];
+      }
+      const r = k - before;
+      const lower = selectInPlace(p, 0, m - 1, r);
+      if (n % 2 === 1) {
+        p50 = lower;
+      } else {
+        let upper = above;
+        for (let i = r + 1; i < m; i++) if (p[i] < upper) upper = p[i];
+        p50 = (lower + upper) / 2;
+      }
+    }
+    keys.fill(0, kLo, kHi + 1);
+    this.record(li, g2, w2, u2, mn, p50, mx, 0, 0, 0, zeroGrad);
+    return true;
+  }
+
+  /** A layer without parameters: zero norms, no effective lr. */
+  private emptyLayer(li: number): boolean {
+    this.record(li, 0, 0, 0, NaN, NaN, NaN, 0, 0, 0);
+    return true;
+  }
+
+  /** Keeps one layer's numbers (sums of squares in, norms out) for the event and the detectors. */
+  private record(li: number, g2: number, w2: number, u2: number, mn: number, p50: number, mx: number, gradBad: number, paramBad: number, effBad: number, zeroGrad = 0): void {
+    const s = this.stats;
+    s.zeroGrad[li] = zeroGrad;
+    s.gradNorm[li] = Math.sqrt(g2);
+    s.weightNorm[li] = Math.sqrt(w2);
+    s.updateNorm[li] = Math.sqrt(u2);
+    s.effMin[li] = mn;
+    s.effP50[li] = p50;
+    s.effMax[li] = mx;
+    s.gradNonFinite[li] = gradBad > 0 ? 1 : 0;
+    s.paramNonFinite[li] = paramBad > 0 ? 1 : 0;
+    this.gradBad = gradBad;
+    this.effBad = effBad;
+  }
+
+  /** Value by value: non-finite values counted apart, any sign, and layers beyond EXACT_MEDIAN_MAX sampled. */
+  private carefulLayer(li: number, layer: LayerInfo, input: StatsInput, gw: Uint32Array | null, ew: Uint32Array | null): void {
+    const { grad, params, update, effectiveLr: eff } = input;
+    const end = layer.offset + layer.size;
+    if (this.scratch.length === 0) this.scratch = new Float64Array(Math.max(1, Math.min(this.largest, EXACT_MEDIAN_MAX)));
+    let g2 = 0, w2 = 0, u2 = 0, mn = Infinity, mx = -Infinity, m = 0;
+    let gradBad = 0, paramBad = 0, effBad = 0, zeroGrad = 0, lastE = NaN, lastBin = 0;
+    // Layers beyond EXACT_MEDIAN_MAX parameters: the median of an evenly strided sample (memory stays bounded).
+    const stride = Math.ceil(layer.size / this.scratch.length) || 1;
+    // The next index the sample looks at (a running index: an integer % per value costs a division).
+    let take = layer.offset;
+    // Counted in typed arrays (no hole checks, no boxing), copied out into the event's arrays at the end.
+    const gh = this.histograms ? this.gradCounts.fill(0) : null;
+    const lh = this.histograms ? this.lrCounts.fill(0) : null;
+    for (let i = layer.offset; i < end; i++) {
+      const g = grad[i], w = params[i], u = update[i], e = eff[i];
+      g2 += g * g;
+      w2 += w * w;
+      u2 += u * u;
+      // x − x is 0 only for finite x: one comparison per value finds NaN and ±Infinity.
+      if (g - g !== 0) gradBad++;
+      else if (gh) gh[gw ? binOfElement(gw, i, g < 0 ? -g : g) : fastHistogramBin(g < 0 ? -g : g)]++;
+      if (w - w !== 0) paramBad++;
+      if (g === 0) {
+        zeroGrad++; // no step to measure (see fusedLayer)
+      } else if (e - e !== 0) {
+        effBad++;
+      } else {
+        if (e < mn) mn = e;
+        if (e > mx) mx = e;
+        if (lh) {
+          // Non-adaptive optimizers give every parameter the same effective lr: bin it once.
+          if (e !== lastE) { lastE = e; lastBin = ew ? binOfElement(ew, i, e < 0 ? -e : e) : fastHistogramBin(e < 0 ? -e : e); }
+          lh[lastBin]++;
+        }
+      }
+      if (i === take) {
+        if (e - e === 0 && g !== 0 && m < this.scratch.length) this.scratch[m++] = e;
+        take += stride;
+      }
+    }
+    // Effective learning rates are ≥ 0: then one counting pass over their bit patterns finds the median.
+    const p50 = m === 0 ? NaN : mn >= 0 ? medianNonNegative(this.scratch, m, mn, mx) : medianInPlace(this.scratch, m);
+    if (!(mn <= mx)) { mn = NaN; mx = NaN; } // no parameter with a gradient and a finite effective lr
+    this.record(li, g2, w2, u2, mn, p50, mx, gradBad, paramBad, effBad, zeroGrad);
+  }
+}
+
+/** Counts of effective lrs per 1/64-octave key, shared by every computer of this thread (zero between calls). */
+const EFF_KEYS = new Int32Array(1 << (11 + SUB_BITS));
+/** The values of the median's key (grown on demand, kept). */
+let picked = new Float64Array(1024);
+
+/** A typed array's values as a plain array for the event (Array.from goes through the iterator protocol). */
+function plainCopy(a: Int32Array): number[] {
+  const out = new Array<number>(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i];
+  return out;
+}
+
+/** The 1/64-octave key of a finite x ≥ 0. */
+function keyOf(x: number): number {
+  BITS[0] = x;
+  return (WORDS[1] & 0x7fffffff) >>> SHIFT;
 }
 
 /** ReLU units output exactly zero on their whole negative side; leaky-relu, elu and gelu never do. */

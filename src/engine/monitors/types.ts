@@ -31,6 +31,8 @@ export interface StepContext {
   valLoss?: number;
   /** The batch of this step, so the curvature probe can replay it. */
   batch: Batch;
+  /** Whether every parameter is finite, when the trainer already knows (saves the monitors a pass). */
+  paramsFinite?: boolean;
 }
 
 export interface MonitorOptions {

@@ -21,8 +21,9 @@ import type { Rng } from '../rng';
 import type { Dataset } from '../data/dataset';
 import { Graph } from '../autodiff/graph';
 import type { Tensor } from '../autodiff/tensor';
-import { ACTIVATION_FNS, canDie, isSaturated } from './activations';
+import { ACTIVATION_FNS, SATURATION, canDie } from './activations';
 import { initWeights } from './init';
+import type { Precision } from '../protocol';
 
 export const BN_EPS = 1e-5;
 export const BN_MOMENTUM = 0.1;
@@ -81,7 +82,7 @@ export class Network implements Objective {
   private allIdx: Int32Array;
   private scratch: Float64Array | null = null;
 
-  constructor(model: ModelSpec, train: Dataset, validation: Dataset | null, rng: Rng) {
+  constructor(model: ModelSpec, train: Dataset, validation: Dataset | null, rng: Rng, private readonly precision: Precision = 'float64') {
     if (!model.layers.length) throw new Error('the model has no layers');
     this.layers = model.layers;
     this.lossName = model.loss;
@@ -320,8 +321,13 @@ export class Network implements Objective {
         }
       }
       let sat = 0;
-      if (l.activation === 'tanh' || l.activation === 'sigmoid') {
-        for (let i = 0; i < y.length; i++) if (isSaturated(l.activation, y[i])) sat++;
+      // The bounds of isSaturated, hoisted: one comparison pair per activation, no call.
+      if (l.activation === 'tanh') {
+        const t = SATURATION.tanh;
+        for (let i = 0; i < y.length; i++) sat += y[i] > t || y[i] < -t ? 1 : 0;
+      } else if (l.activation === 'sigmoid') {
+        const lo = SATURATION.sigmoidLow, hi = SATURATION.sigmoidHigh;
+        for (let i = 0; i < y.length; i++) sat += y[i] < lo || y[i] > hi ? 1 : 0;
       }
       activity.dead[k] = dead / n;
       activity.saturated[k] = y.length ? sat / y.length : 0;
@@ -372,7 +378,7 @@ export class Network implements Objective {
   }
 
   private compile(mode: Mode, m: number): Compiled {
-    const g = new Graph();
+    const g = new Graph(this.precision);
     const input = g.constant([m, this.inputs]);
     const target = g.constant([m, this.targetWidth]);
     const leaf = (name: string, shape: number[]): Tensor => {

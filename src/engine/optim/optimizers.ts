@@ -24,9 +24,11 @@ export interface Optimizer {
   /**
    * One update of `params` in place from `grad` (left untouched) with learning rate `lr` (the
    * schedule's value for this update; torch reads group['lr'] at every step). When `effectiveLr` is
-   * given, it receives per parameter the step size applied per unit of gradient for this update.
+   * given, it receives per parameter the step size applied per unit of gradient for this update; when
+   * `update` is given, params(after) − params(before) (Adam and AdamW write it in their own loop, the
+   * others through a copy of the parameters).
    */
-  step(params: Float64Array, grad: Float64Array, lr: number, effectiveLr?: Float64Array): void;
+  step(params: Float64Array, grad: Float64Array, lr: number, effectiveLr?: Float64Array, update?: Float64Array): void;
   /** The optimizer's state under torch's names (live arrays: read, do not write). */
   state(): Record<string, Float64Array | number>;
 }
@@ -37,17 +39,28 @@ abstract class Base implements Optimizer {
     readonly spec: OptimizerSpec,
     readonly size: number,
   ) {}
-  step(params: Float64Array, grad: Float64Array, lr: number, effectiveLr?: Float64Array): void {
+  step(params: Float64Array, grad: Float64Array, lr: number, effectiveLr?: Float64Array, update?: Float64Array): void {
     if (params.length !== this.size || grad.length !== this.size) {
       throw new RangeError(`optimizer built for ${this.size} parameters, got ${params.length} and ${grad.length}`);
     }
     if (effectiveLr && effectiveLr.length !== this.size) {
       throw new RangeError(`effectiveLr has ${effectiveLr.length} entries, expected ${this.size}`);
     }
+    if (update && update.length !== this.size) {
+      throw new RangeError(`update has ${update.length} entries, expected ${this.size}`);
+    }
     this.steps++;
+    if (!update || this.writesUpdate) {
+      this.update(params, grad, lr, effectiveLr, update);
+      return;
+    }
+    update.set(params);
     this.update(params, grad, lr, effectiveLr);
+    for (let i = 0; i < params.length; i++) update[i] = params[i] - update[i];
   }
-  protected abstract update(p: Float64Array, g: Float64Array, lr: number, eff?: Float64Array): void;
+  /** True when `update` fills the update vector itself (one pass fewer than a copy and a difference). */
+  protected readonly writesUpdate: boolean = false;
+  protected abstract update(p: Float64Array, g: Float64Array, lr: number, eff?: Float64Array, upd?: Float64Array): void;
   abstract state(): Record<string, Float64Array | number>;
 }
 
@@ -188,7 +201,8 @@ class Adam extends Base {
     this.expAvgSq = new Float64Array(size);
     this.maxExpAvgSq = new Float64Array(amsgrad ? size : 0);
   }
-  protected update(p: Float64Array, g: Float64Array, lr: number, eff?: Float64Array): void {
+  protected override readonly writesUpdate = true;
+  protected update(p: Float64Array, g: Float64Array, lr: number, eff?: Float64Array, upd?: Float64Array): void {
     const { weight_decay: wd, beta1, beta2, eps } = this.spec;
     const bc1 = 1 - pow(beta1, this.steps);
     const bc2 = 1 - pow(beta2, this.steps);
@@ -201,7 +215,8 @@ class Adam extends Base {
     const vmax = this.maxExpAvgSq;
     const { decoupled, amsgrad } = this;
     for (let i = 0; i < p.length; i++) {
-      const pi = decoupled ? p[i] * decay : p[i];
+      const before = p[i];
+      const pi = decoupled ? before * decay : before;
       const gi = l2 !== 0 ? fma(l2, pi, g[i]) : g[i];
       const mi = fma(1 - beta1, gi, m[i] * beta1);
       const vi = fma((1 - beta2) * gi, gi, v[i] * beta2);
@@ -215,8 +230,10 @@ class Adam extends Base {
       } else {
         denom = Math.sqrt(vi) / bc2Sqrt + eps;
       }
-      p[i] = pi + (-stepSize * mi) / denom;
+      const after = pi + (-stepSize * mi) / denom;
+      p[i] = after;
       if (eff) eff[i] = stepSize / denom;
+      if (upd) upd[i] = after - before;
     }
   }
   state(): Record<string, Float64Array | number> {

@@ -71,6 +71,8 @@ export class TrainingRun {
   private bestLoss = Infinity;
   private bestStep = 0;
   private lastValLoss: number | undefined;
+  /** Whether every parameter was finite after the latest update (afterUpdate). */
+  private paramsFinite = true;
   private finished: RunSummary | null = null;
   /** Simulated parallel training (monitors.parallel, or the race entry's own), when asked for. */
   readonly parallel: ParallelSimulator | null = null;
@@ -178,6 +180,7 @@ export class TrainingRun {
       file: config.file,
       totalSteps: this.o.totalSteps,
       ...(config.problem ? { function: config.problem.function } : {}),
+      precision: config.problem ? 'float64' : config.training.precision,
       ...(this.o.clock ? { time: this.o.clock.iso() } : {}),
     });
     this.monitors.atStart?.(this.peekBatch());
@@ -207,18 +210,19 @@ export class TrainingRun {
     let epoch: number;
     let loss: number;
     let round: RoundResult | null = null;
-    this.before.set(params);
     if (this.parallel) {
+      this.before.set(params);
       round = this.parallel.step(lrUsed, this.grad, this.effectiveLr, this.activity);
       ({ batch, epoch, loss } = round);
     } else {
       ({ batch, epoch } = this.batches ? this.batches.next() : { batch: null, epoch: 0 });
       loss = this.objective.lossAndGrad(batch, this.grad, this.activity);
       this.prepareGradient(this.grad);
-      this.optimizer.step(params, this.grad, lrUsed, this.effectiveLr);
+      this.optimizer.step(params, this.grad, lrUsed, this.effectiveLr, this.update);
     }
-    const gradNorm = norm(this.grad);
-    for (let i = 0; i < params.length; i++) this.update[i] = params[i] - this.before[i];
+    // One pass for the gradient's norm and the parameters' finiteness (the optimizer wrote the update).
+    const gradNorm = this.afterUpdate(params, this.parallel !== null);
+    const paramsFinite = this.paramsFinite;
     this.stepsDone++;
     this.lastLoss = loss;
     if (loss < this.bestLoss) {
@@ -236,7 +240,7 @@ export class TrainingRun {
 
     const layers = this.monitors.afterStep({
       run: this.o.run, step: this.stepsDone, epoch, loss, lr: lrUsed, grad: this.grad, gradNorm,
-      params, update: this.update, effectiveLr: this.effectiveLr, activity: this.activity, valLoss, batch,
+      params, update: this.update, effectiveLr: this.effectiveLr, activity: this.activity, valLoss, batch, paramsFinite,
     });
     const event: StepEvent = {
       type: 'step', run: this.o.run, step: this.stepsDone, epoch, loss, lr: lrUsed, gradNorm, layers,
@@ -252,7 +256,8 @@ export class TrainingRun {
     this.o.emit(event);
     if (round) this.parallelVerdicts?.afterStep(this.stepsDone, loss, round.summary, lrUsed, this.effectiveLr);
 
-    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm) || !allFinite(params)) {
+    // The monitors leave the parameters as they found them: their finiteness is still the pass's.
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm) || !paramsFinite) {
       this.finish('diverged');
       return false;
     }
@@ -270,6 +275,31 @@ export class TrainingRun {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Returns ‖grad‖ and sets `paramsFinite`, in one pass, and fills `update` (params − before) when the
+   * optimizer did not (parallel rounds). The norm sums in index order, as before: the same bits.
+   */
+  private afterUpdate(params: Float64Array, withUpdate: boolean): number {
+    const g = this.grad, before = this.before, update = this.update;
+    let s = 0, z = 0;
+    if (withUpdate) {
+      for (let i = 0; i < params.length; i++) {
+        const p = params[i], gi = g[i];
+        update[i] = p - before[i];
+        s += gi * gi;
+        z += p * 0; // 0 for finite p, NaN otherwise
+      }
+    } else {
+      for (let i = 0; i < params.length; i++) {
+        const gi = g[i];
+        s += gi * gi;
+        z += params[i] * 0;
+      }
+    }
+    this.paramsFinite = z === 0;
+    return Math.sqrt(s);
   }
 
   /** Ends the run (also used for Stop). Emits `end` once. */
@@ -302,17 +332,6 @@ export class TrainingRun {
     });
     return this.finished;
   }
-}
-
-function norm(v: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  return Math.sqrt(s);
-}
-
-function allFinite(v: Float64Array): boolean {
-  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return false;
-  return true;
 }
 
 /** The resolved config as it goes into `start`: plain JSON, without machine-specific absolute paths. */
