@@ -72,7 +72,9 @@ test('an even layer whose middle values sit in keys far apart: the upper middle 
     const n = values.length;
     const layout: ParamLayout = { size: n, slices: [], layers: [{ name: 'layer1', index: 0, offset: 0, size: n }] };
     const zeros = new Float64Array(n);
-    const [stat] = new LayerStatsComputer(layout, true).compute({ step: 1, grad: zeros, params: zeros, update: zeros, effectiveLr: Float64Array.from(values) });
+    // Every parameter has a gradient (a zero-gradient one is left out of the band).
+    const grad = new Float64Array(n).fill(1e-3);
+    const [stat] = new LayerStatsComputer(layout, true).compute({ step: 1, grad, params: zeros, update: zeros, effectiveLr: Float64Array.from(values) });
     const sorted = [...values].sort((a, b) => a - b);
     assert.equal(stat.effectiveLr.p50, (sorted[n / 2 - 1] + sorted[n / 2]) / 2, values.join(','));
   }
@@ -95,7 +97,7 @@ test('layers with a non-finite value or a negative effective lr get the same num
   const sortedB = Array.from(eff.subarray(2000)).sort((x, y) => x - y);
   assert.equal(b.effectiveLr.p50, (sortedB[499] + sortedB[500]) / 2);
   // The next step, all finite again, takes the fused pass: nothing counted before may leak into it.
-  grad[2001] = 0;
+  grad[2001] = 1e-3; // a gradient, finite (a zero one would leave its parameter out of the band)
   eff[17] = -eff[17];
   const [, b2] = new LayerStatsComputer(layout, true).compute({ step: 2, grad, params: zeros, update: zeros, effectiveLr: eff });
   assert.equal(b2.effectiveLr.p50, (sortedB[499] + sortedB[500]) / 2);
