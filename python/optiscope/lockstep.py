@@ -18,8 +18,9 @@ from .control import Judged
 # Seconds a small model's run waits for the Node side's verdict on a step before it stops waiting for good
 # (the Node side is gone or stuck; the run then goes on, its probes no longer at fixed steps).
 JUDGE_TIMEOUT = 10.0
-JUDGED_EVERY = 8
-JUDGE_LAG = 8
+# One step apart: a probe lands at the step after the one that asked (see stream-judge.ts's JUDGED_EVERY).
+JUDGED_EVERY = 1
+JUDGE_LAG = 1
 
 
 class LockStep:

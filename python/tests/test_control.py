@@ -83,8 +83,9 @@ class LockStepTest(unittest.TestCase):
 
         early = self.run_steps(deliver_late=False)
         late = self.run_steps(deliver_late=True)
-        # Asked at step 10: armed at the first wait that covers it (the answered step 16, awaited at 16 + lag).
-        self.assertEqual(early, [(2 * JUDGED_EVERY + JUDGE_LAG, "stall")])
+        # Asked at step 10: armed at the first wait that covers it (the first answered step ≥ 10, awaited lag steps later).
+        answered = -(-10 // JUDGED_EVERY) * JUDGED_EVERY
+        self.assertEqual(early, [(answered + JUDGE_LAG, "stall")])
         self.assertEqual(late, early)
 
 

@@ -38,10 +38,12 @@ export const BRIDGE_PROBE_ITERATIONS = 20;
 
 /**
  * The judge tells the measuring process of every JUDGED_EVERY-th step event of a run (and of each step whose
- * verdict asks for a probe), not of every step: one control record and one wake-up of the process's reader
- * per JUDGED_EVERY steps. python/optiscope/monitor.py has the same constant and waits on exactly those steps.
+ * verdict asks for a probe). python/optiscope/lockstep.py has the same constant and waits on exactly those
+ * steps. 1: a probe must land at the step that asked for it, one step late at most — spaced 8 apart, probes
+ * landed 8–15 steps late, at parameters the verdict was not about, and healthy runs of the real-bug suite
+ * (a CNN, two optimizers) got saddle-points from them. The waiting costs little since nothing polls.
  */
-export const JUDGED_EVERY = 8;
+export const JUDGED_EVERY = 1;
 
 /** A step judged, with the curvature probe the judge wants, if any (bridge/control.ts carries it to the process). */
 export interface Judged {
