@@ -1,6 +1,6 @@
 // The control records the judge writes to a running bridge process (bridge/control.ts): one per
 // JUDGED_EVERY step events of a run, plus one for each step whose verdict wants a probe (at most one per step),
-// (the process's control reader would wake at every step), and the steps they name only grow.
+// and the steps they name only grow.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
