@@ -168,3 +168,16 @@ test('exploding-gradient withdraws a live vanishing-gradient at once: never both
     assert.ok(!(kinds.includes('vanishing-gradient') && kinds.includes('exploding-gradient')), `both active at step ${n}`);
   }
 });
+
+test('a script that clips its gradients is not told to add clipping: its non-finite loss gets the lower lr, as a clipped config does', () => {
+  const diverging = (extra: OptiscopeEvent[]): OptiscopeEvent[] => {
+    const events: OptiscopeEvent[] = [start(200), ...extra];
+    for (let n = 1; n <= 12; n++) events.push(step(n, n < 12 ? 2 - 0.01 * n : NaN, n < 12 ? 0.5 : NaN));
+    return events;
+  };
+  const fixOf = (events: OptiscopeEvent[]) => warnings(events).find((w) => w.kind === 'non-finite' && w.status !== 'resolved')?.fix;
+  // The control: a script without clipping is told to clip (the engine's rule for a loss that did not rise first).
+  assert.equal(fixOf(diverging([]))?.path, 'training.clip.norm');
+  const clips = fact(1, { kind: 'grad-clip', method: 'norm', limit: 1, before: 0.5, clipped: false, source: { file: 'train.py', line: 30 } });
+  assert.deepEqual(fixOf(diverging([clips])), { path: 'training.optimizer.lr', value: 0.01 });
+});

@@ -76,6 +76,8 @@ interface RunState {
   lossFloorKnown: boolean;
   network: boolean;
   scheduledEvery: number;
+  /** The run's config as the rules read it (the script's clipping is written into it as reported). */
+  config: ResolvedConfig;
   /** The script's gradient clipping, as its last `grad-clip` fact reported it. */
   clip: { method: 'norm' | 'value'; limit: number; clipped: boolean } | null;
   /** Steps since the clipping last changed the gradient. */
@@ -195,7 +197,13 @@ export class StreamJudge {
         if (note) this.o.emit(note);
         if (e.fact.kind === 'grad-clip') {
           const r = this.runs.get(this.key(e.run, e.rank));
-          if (r) r.clip = { method: e.fact.method, limit: e.fact.limit, clipped: e.fact.clipped };
+          if (r) {
+            r.clip = { method: e.fact.method, limit: e.fact.limit, clipped: e.fact.clipped };
+            // The rules read the script's clipping as they read a config's: a script that clips is not told
+            // to add clipping (an exploding gradient then gets the lower lr, as a clipped config does).
+            const training = r.config.training;
+            training.clip = e.fact.method === 'norm' ? { ...training.clip, norm: e.fact.limit } : { ...training.clip, value: e.fact.limit };
+          }
         }
         if (e.fact.kind === 'grad-reset' && e.fact.zeroAtStep) {
           const r = this.runs.get(this.key(e.run, e.rank));
@@ -252,13 +260,14 @@ export class StreamJudge {
     const curvature = cfg.answersProbes === true && !(e.worldSize !== undefined && e.worldSize > 1);
     const network = layout.layers.length > 0 && layout.layers[0].name !== 'params';
     const every = typeof cfg.hessianEvery === 'number' ? cfg.hessianEvery : 0;
+    const config = configFor(e, optimizer, totalSteps);
     const judge = new Judge({
-      run: e.run, config: configFor(e, optimizer, totalSteps), optimizer, layout, totalSteps,
+      run: e.run, config, optimizer, layout, totalSteps,
       lossFloor: 0, network, emit: (w) => this.o.emit(e.rank !== undefined ? { ...w, rank: e.rank } : w), curvature, autoProbes: true,
       autoIterations: BRIDGE_PROBE_ITERATIONS, parameters: e.parameters, locate,
     }, this.rules);
     this.runs.set(this.key(e.run, e.rank), {
-      judge, layout, parameters: e.parameters, pending: null, lossFloorKnown: false, network, scheduledEvery: every,
+      judge, config, layout, parameters: e.parameters, pending: null, lossFloorKnown: false, network, scheduledEvery: every,
       clip: null, sinceClipped: Infinity, zeroedAtStep: false, stepEvents: 0,
     });
   }
