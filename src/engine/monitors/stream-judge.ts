@@ -195,20 +195,15 @@ export class StreamJudge {
         if (e.fact.kind === 'layer-order') this.layerRoles(e);
         const note = limitNote(e);
         if (note) this.o.emit(note);
-        if (e.fact.kind === 'grad-clip') {
-          const r = this.runs.get(this.key(e.run, e.rank));
-          if (r) {
-            r.clip = { method: e.fact.method, limit: e.fact.limit, clipped: e.fact.clipped };
-            // The rules read the script's clipping as they read a config's: a script that clips is not told
-            // to add clipping (an exploding gradient then gets the lower lr, as a clipped config does).
-            const training = r.config.training;
-            training.clip = e.fact.method === 'norm' ? { ...training.clip, norm: e.fact.limit } : { ...training.clip, value: e.fact.limit };
-          }
+        const r = this.runs.get(this.key(e.run, e.rank));
+        if (r && e.fact.kind === 'grad-clip') {
+          r.clip = { method: e.fact.method, limit: e.fact.limit, clipped: e.fact.clipped };
+          // The rules read the script's clipping as they read a config's: a script that clips is not told
+          // to add clipping (an exploding gradient then gets the lower lr, as a clipped config does).
+          const training = r.config.training;
+          training.clip = e.fact.method === 'norm' ? { ...training.clip, norm: e.fact.limit } : { ...training.clip, value: e.fact.limit };
         }
-        if (e.fact.kind === 'grad-reset' && e.fact.zeroAtStep) {
-          const r = this.runs.get(this.key(e.run, e.rank));
-          if (r) r.zeroedAtStep = true;
-        }
+        if (r && e.fact.kind === 'grad-reset' && e.fact.zeroAtStep) r.zeroedAtStep = true;
         return;
       }
       case 'info':
