@@ -200,6 +200,31 @@ export const isStepLine = (line: string): boolean => line.startsWith('{"type":"s
 const STEP_RUN = /^\{"type":"step","run":("(?:[^"\\]|\\.)*"),"step":/;
 
 /**
+ * Reads the run of step lines without parsing them (a long log is mostly step lines, and JSON.parse of
+ * each is what reading it back costs). Lines not written by encodeEvent's step encoder give undefined.
+ */
+export class StepLineRuns {
+  /** Run names as quoted in step lines → the names. */
+  private readonly names = new Map<string, string>();
+
+  run(line: string): string | undefined {
+    const m = STEP_RUN.exec(line);
+    if (!m) return undefined;
+    const quoted = m[1]!;
+    let name = this.names.get(quoted);
+    if (name === undefined) {
+      try {
+        name = JSON.parse(quoted) as string;
+      } catch {
+        return undefined;
+      }
+      if (this.names.size < 10_000) this.names.set(quoted, name);
+    }
+    return name;
+  }
+}
+
+/**
  * Where a log's lines go: parsed, through the judge, into the digest. A PyTorch run's verdicts are
  * decided when it is read, by the same judge as live (a log a script wrote with optiscope.watch(...,
  * log=...) outside Optiscope has none of its own), so each of its steps is parsed. A built-in engine run
@@ -209,8 +234,7 @@ const STEP_RUN = /^\{"type":"step","run":("(?:[^"\\]|\\.)*"),"step":/;
 class LogDigestReader {
   readonly out: LoadedDigest;
   private readonly judge: StreamJudge;
-  /** Run names as quoted in step lines → the names. */
-  private readonly names = new Map<string, string>();
+  private readonly runs = new StepLineRuns();
 
   constructor(bytes: number, private readonly skip?: (line: string) => boolean) {
     this.out = { digest: new RunDigest(), invalid: 0, bytes, parsedSteps: 0 };
@@ -240,16 +264,9 @@ class LogDigestReader {
 
   /** The run of a step line that the judge passes through unread (no rank: ranks are the bridge's). */
   private unjudgedRun(line: string): string | undefined {
-    const m = STEP_RUN.exec(line);
-    if (!m || line.includes('"rank":')) return undefined;
-    const quoted = m[1]!;
-    let name = this.names.get(quoted);
-    if (name === undefined) {
-      name = JSON.parse(quoted) as string;
-      if (this.names.size < 10_000) this.names.set(quoted, name);
-    }
+    const name = this.runs.run(line);
     // Known once the run has started; before that (or for a judged run) every line is parsed.
-    return this.judge.passesThrough(name) ? name : undefined;
+    return name !== undefined && !line.includes('"rank":') && this.judge.passesThrough(name) ? name : undefined;
   }
 
   private parseStep(line: string): StepEvent | undefined {
