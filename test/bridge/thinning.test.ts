@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseEvent, type OptiscopeEvent, type StepEvent, type WarningEvent } from '../../src/engine/protocol';
 import { detailDue } from '../../src/engine/monitors/detail';
 import { RunDigest } from '../../src/extension/runner/digest';
-import { streamLogFile } from '../../src/extension/panel/replay';
+import { readLogDigest, streamLogFile } from '../../src/extension/panel/replay';
 import { FIXTURES, needTorch, ROOT } from './helpers';
 
 const SCRIPT = join(FIXTURES, 'deep_long.py');
@@ -73,6 +73,8 @@ test('a PyTorch run past monitors.thin_after logs per-layer detail on the engine
   for (const e of thin.events) asLive.add(e);
   assert.ok(reopened.digest.warningEvents().length > 0);
   assert.deepEqual(reopened.digest.warningEvents(), asLive.warningEvents());
+  // And as the editor's diagnostics read the last run's log at start-up (warnings only): the same.
+  assert.deepEqual(readLogDigest(thin.log, { warningsOnly: true }).digest.warningEvents(), asLive.warningEvents());
 });
 
 test('--set monitors.thin_after on a script takes a whole number of steps', (t) => {

@@ -184,11 +184,12 @@ export function forEachLogLine(file: string, onLine: (line: string) => void, onO
 }
 
 /**
- * The same, synchronously (tests, and the few callers that cannot wait). `skip` leaves lines out unparsed
- * (e.g. step lines, for a caller that only wants warnings).
+ * The same, synchronously (tests, and the few callers that cannot wait). `warningsOnly` leaves out the
+ * step events of runs that are not judged here (built-in engine runs) unread, for a caller that wants
+ * the warnings: a PyTorch run's steps are still read, since its warnings are judged from them.
  */
-export function readLogDigest(file: string, skip?: (line: string) => boolean): LoadedDigest {
-  const reader = new LogDigestReader(0, skip);
+export function readLogDigest(file: string, opts: { warningsOnly?: boolean } = {}): LoadedDigest {
+  const reader = new LogDigestReader(0, opts.warningsOnly ?? false);
   reader.out.bytes = forEachLogLine(file, (raw) => reader.line(raw), () => reader.out.invalid++);
   return reader.finish();
 }
@@ -236,16 +237,17 @@ class LogDigestReader {
   private readonly judge: StreamJudge;
   private readonly runs = new StepLineRuns();
 
-  constructor(bytes: number, private readonly skip?: (line: string) => boolean) {
+  constructor(bytes: number, private readonly warningsOnly = false) {
     this.out = { digest: new RunDigest(), invalid: 0, bytes, parsedSteps: 0 };
     this.judge = new StreamJudge({ emit: (e) => this.out.digest.add(e) });
   }
 
   line(raw: string): void {
     const line = raw.trim();
-    if (!line || this.skip?.(line)) return;
+    if (!line) return;
     if (isStepLine(line)) {
       const run = this.unjudgedRun(line);
+      if (run !== undefined && this.warningsOnly) return;
       if (run !== undefined && !this.out.digest.keepsNextStep(run)) {
         this.out.digest.addUnparsedStep(run, undefined, () => this.parseStep(line));
         return;
