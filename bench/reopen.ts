@@ -4,7 +4,8 @@
  * from. The logs are written here with the engine's own encoder, 2-16-16-1 tanh MLP:
  * - an engine run of 300,000 steps with per-layer detail and histograms on every step (what logs looked
  *   like before `monitors.thin_after`, ≈ 400 MB), and the same run thinned past 10,000 steps;
- * - a PyTorch run of 100,000 steps (no histograms, as the bridge sends), which is judged again as it is read.
+ * - PyTorch runs (no histograms, as the bridge sends), judged again as they are read: 100,000 steps with
+ *   per-layer detail on every step (as the bridge wrote before it honoured thin_after), 300,000 thinned.
  * "every line parsed" is the reader as it was before it left out the step lines the digest does not keep.
  * "Runs view entry" is the History view's summary of the log (runs/runsIndex.ts: each run's last step,
  * its end and warnings), read when the view is first drawn and whenever the log changes.
@@ -127,11 +128,14 @@ export async function reopen(rounds: number, quick: boolean): Promise<Record<str
     writeLog(thinned, 'engine', engineSteps, (s) => s === 1 || detailDue(s, 1, 10_000));
     const torch = path.join(dir, 'pytorch.ndjson');
     writeLog(torch, 'pytorch', torchSteps, () => true);
+    const torchThinned = path.join(dir, 'pytorch-thinned.ndjson');
+    writeLog(torchThinned, 'pytorch', engineSteps, (s) => s === 1 || detailDue(s, 1, 10_000));
     const k = (n: number): string => `${n / 1000}k`;
     logs[`engine ${k(engineSteps)} steps, detail every step`] = { file: every, steps: engineSteps, read: fast };
     logs[`same, every line parsed (before)`] = { file: every, steps: engineSteps, read: readEveryLine };
     logs[`engine ${k(engineSteps)} steps, thinned past 10,000`] = { file: thinned, steps: engineSteps, read: fast };
-    logs[`PyTorch ${k(torchSteps)} steps, judged as read`] = { file: torch, steps: torchSteps, read: fast };
+    logs[`PyTorch ${k(torchSteps)} steps, detail every step, judged as read`] = { file: torch, steps: torchSteps, read: fast };
+    logs[`PyTorch ${k(engineSteps)} steps, thinned past 10,000, judged as read`] = { file: torchThinned, steps: engineSteps, read: fast };
     logs[`Runs view entry, engine ${k(engineSteps)} steps, detail every step`] = {
       file: every, steps: engineSteps,
       read: (file) => {
