@@ -246,6 +246,7 @@ def install(channel: Channel, every: Optional[int], script: Optional[str],
             workers.adopt(m)
             self._optiscope = m  # type: ignore[attr-defined]
             monitors.append(m)
+            m.peers = monitors
             attach_step(self, m)
             if overrides.current():
                 undo_clip = overrides.wrap_clip(self)

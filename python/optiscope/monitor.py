@@ -98,6 +98,7 @@ class Monitor:
         self.tree_generation = 0
         self.layout_frozen: List[bool] = []
         self.offload_due = False
+        self.peers: List["Monitor"] = [self]  # every watched optimizer of the process (hooks.monitors, once registered)
         self._born: Optional[naming.Layout] = None
         try:  # never a reason for the script's optimizer to fail
             self.module_names = naming.variable_names()
@@ -173,9 +174,7 @@ class Monitor:
         """Before a monitored step: have the layers changed (relayout.py)? Then the helper process (if
         any) reports every step it has and exits, the new layers are announced in a `layout` fact, and
         the step is measured on them."""
-        from . import hooks
-
-        change = relayout.check(self, hooks.monitors)
+        change = relayout.check(self, self.peers)
         if change is None:
             return
         layout, reason = change
