@@ -607,11 +607,12 @@ def _first_step(monitor: Any, all_monitors: List[Any]) -> List[Dict[str, Any]]:
     return facts
 
 
-def _unoptimized(monitor: Any, all_monitors: List[Any]) -> List[Tuple[nn.Module, Dict[str, Any]]]:
-    """Modules with parameters that have a gradient and are in no optimizer's param groups, with their facts."""
+def _unoptimized(monitor: Any, all_monitors: List[Any], roots: Optional[List[nn.Module]] = None) -> List[Tuple[nn.Module, Dict[str, Any]]]:
+    """Modules with parameters that have a gradient and are in no optimizer's param groups, with their
+    facts; among `roots` (default: every outermost module, _roots)."""
     optimized = {id(p) for m in all_monitors for g in m.optimizer.param_groups for p in g["params"]}
     found = []
-    for root in _roots(all_monitors):
+    for root in _roots(all_monitors) if roots is None else roots:
         for name, mod in root.named_modules():
             params = [p for p in mod._parameters.values() if p is not None and p.grad is not None and id(p) not in optimized]
             if params:
@@ -621,15 +622,19 @@ def _unoptimized(monitor: Any, all_monitors: List[Any]) -> List[Tuple[nn.Module,
     return found
 
 
-def queue_unoptimized(monitor: Any, all_monitors: List[Any]) -> bool:
+def queue_unoptimized(monitor: Any, all_monitors: List[Any], new_modules: bool) -> bool:
     """Mid-run (relayout.py): modules that started receiving gradients outside every optimizer since the
     run last reported (a head replaced and given to no optimizer); their facts go out after this step.
+    Looked for in the runs' models, and among every module when some were created since (`new_modules`).
     True when there is one."""
     if not _enabled:
         return False
     try:
         sent = _unoptimized_sent.setdefault(id(monitor), set())
-        new = [(mod, fact) for mod, fact in _unoptimized(monitor, all_monitors) if id(mod) not in sent]
+        roots = None
+        if not new_modules:
+            roots = list({id(r): r for m in all_monitors for r in getattr(getattr(m, "layout", None), "root_modules", [])}.values())
+        new = [(mod, fact) for mod, fact in _unoptimized(monitor, all_monitors, roots) if id(mod) not in sent]
         sent.update(id(mod) for mod, _ in new)
         _run(monitor).pending.extend(fact for _, fact in new)
         return bool(new)

@@ -170,7 +170,7 @@ class Monitor:
         self.stats = StatsCollector(self.optimizer, layout)
         self.activity = ActivityProbe(layout, lambda: self.monitoring_next() and torch.is_grad_enabled())
 
-    def _look_at_layout(self) -> None:
+    def look_at_layout(self) -> None:
         """Before a monitored step: have the layers changed (relayout.py)? Then the helper process (if
         any) reports every step it has and exits, the new layers are announced in a `layout` fact, and
         the step is measured on them."""
@@ -208,7 +208,7 @@ class Monitor:
         self.monitoring_this_step = cadence.next_monitored
         self.closure_step = with_closure
         if self.monitoring_this_step and relayout.due(self):
-            self._look_at_layout()
+            self.look_at_layout()
         link = self.link
         if link is not None:
             if loss is not None:

@@ -628,9 +628,12 @@ class FastStep:
         """Before step(): True when this step takes the short path (its gradients are announced)."""
         m, link, ctrl, cadence = self.m, self.link, self.ctrl, self.cadence
         if (loss is None or m.link is not link or m.ended or not cadence.next_monitored or cadence.sampling_activity or self.probes.armed
-                or m.nan_module is not None or link.trigger is not None or not link.alive
-                or m.steps >= m.layout_check_at or (self.recent and relayout.due(m))):
-            return False  # (the layers are looked at again on the general path: relayout.py)
+                or m.nan_module is not None or link.trigger is not None or not link.alive):
+            return False
+        if m.steps >= m.layout_check_at or (self.recent and relayout.due(m)):
+            m.look_at_layout()  # relayout.py: a change hands the run back (the general path measures it)
+            if m.link is not link:
+                return False
         value = loss.item()
         if not -math.inf < value < math.inf:
             return False  # the general path replays the forward pass to find the first module that went bad

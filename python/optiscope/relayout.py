@@ -86,7 +86,7 @@ def check(monitor: Any, all_monitors: List[Any]) -> Optional[Tuple["naming.Layou
     monitor.tree_generation = generation
     layout = monitor.layout
     params = monitor.params()
-    unoptimized = facts.queue_unoptimized(monitor, all_monitors)
+    unoptimized = facts.queue_unoptimized(monitor, all_monitors, tree_moved)
     reason: Optional[str] = None
     if {id(p) for p in params} != {id(p) for layer in layout.layers for p in layer.params}:
         reason = "param-groups"

@@ -42,13 +42,17 @@ SCRIPT = textwrap.dedent("""
         if step == 20 and case == "flip":
             for p in model[0].parameters():
                 p.requires_grad = True
-        if step == 20 and case == "replace":
-            model[4] = nn.Linear(16, 3)  # given to no optimizer
+        if step == 20 and case in ("replace", "second"):
+            model[4] = nn.Linear(16, 3)  # given to no optimizer, or to a second one
+            second = torch.optim.SGD(model[4].parameters(), lr=0.05) if case == "second" else None
         idx = torch.arange(step * 32, step * 32 + 32) % 256
         opt.zero_grad(set_to_none=False)  # the same gradient tensors: the helper's short path
         loss = nn.CrossEntropyLoss()(model(x[idx]), y[idx])  # a loss module created every step: no news
         loss.backward()
         opt.step()
+        if case == "second" and step >= 20:
+            second.step()
+            second.zero_grad()
         if step in (18, 40):
             from optiscope import hooks
             m = hooks.monitors[0]
@@ -143,6 +147,16 @@ class RelayoutTest(unittest.TestCase):
         layers = facts[0]["fact"]["layers"]
         self.assertEqual([l["name"] for l in layers], ["model.0", "model.2", "model.4 (replaced)"])
         self.assertTrue(layers[2].get("detached"))
+
+    def test_a_head_replaced_with_an_optimizer_of_its_own(self):
+        evs, _ = self.run_case("second")
+        starts = [e for e in evs if e["type"] == "start"]
+        self.assertEqual([[l["name"] for l in s["layers"]] for s in starts], [["model.0", "model.2", "model.4"], ["model.4"]])
+        facts = self.layout_facts(evs)
+        self.assertEqual([(f["run"], f["step"]) for f in facts], [(starts[0]["run"], 20)])
+        self.assertEqual([l["name"] for l in facts[0]["fact"]["layers"]], ["model.0", "model.2", "model.4 (replaced)"])
+        self.assertEqual([e for e in evs if e["type"] == "fact" and e["fact"]["kind"] == "unoptimized-params"], [],
+                         "the new head has its optimizer")
 
 
 if __name__ == "__main__":
