@@ -166,6 +166,7 @@ class Monitor:
         self.layout_check_at = self.steps + relayout.SCAN_EVERY
         self.tree_generation = relayout.generation()
         self.offload_due = True  # the first monitored step is reported inline, then a helper may take over
+        self.thinning.last = None  # the new layers' first step carries them, however long the run (detail.py)
         if self.activity is not None:
             self.activity.close()
             self.cadence.sampling_activity = False  # the new probe's hooks are planned afresh
