@@ -97,3 +97,34 @@ test('values a few ulps apart, straddling a change of high word: the window\'s e
     }
   }
 });
+
+test('the global gradient norm and parameter finiteness come from the same pass, in index order, when the layers tile the vector', () => {
+  const rng = new Rng(44);
+  const sizes = [7, 0, 1500, 3];
+  const layers = sizes.map((size, index) => ({ name: `layer${index + 1}`, index, offset: sizes.slice(0, index).reduce((a, b) => a + b, 0), size }));
+  const n = 1510;
+  const layout: ParamLayout = { size: n, slices: [], layers };
+  const c = new LayerStatsComputer(layout, true);
+  const grad = Float64Array.from({ length: n }, () => rng.normal() * 1e-3);
+  const params = Float64Array.from({ length: n }, () => rng.normal());
+  const eff = Float64Array.from({ length: n }, () => rng.next());
+  const z = new Float64Array(n);
+  let s = 0;
+  for (let i = 0; i < n; i++) s += grad[i] * grad[i];
+  c.compute({ step: 1, grad, params, update: z, effectiveLr: eff });
+  assert.deepEqual(c.globals(), { gradNorm: Math.sqrt(s), paramsFinite: true });
+  // A non-finite parameter (the careful path) and a NaN gradient: the same sums as the plain pass.
+  params[1200] = Infinity;
+  grad[3] = NaN;
+  c.compute({ step: 2, grad, params, update: z, effectiveLr: eff });
+  assert.equal(c.globals()?.paramsFinite, false);
+  assert.ok(Number.isNaN(c.globals()?.gradNorm));
+  grad[3] = 1e-3;
+  s = 0;
+  for (let i = 0; i < n; i++) s += grad[i] * grad[i];
+  c.compute({ step: 3, grad, params, update: z, effectiveLr: eff });
+  assert.deepEqual(c.globals(), { gradNorm: Math.sqrt(s), paramsFinite: false });
+  // Layers that leave a gap (or overlap) do not tile: the trainer measures the vector itself.
+  const gap: ParamLayout = { size: n, slices: [], layers: [{ name: 'a', index: 0, offset: 0, size: 10 }, { name: 'b', index: 1, offset: 20, size: n - 20 }] };
+  assert.equal(new LayerStatsComputer(gap, true).globals(), null);
+});

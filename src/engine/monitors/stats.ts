@@ -148,6 +148,8 @@ export class LayerStatsComputer {
   /** The median window's values, or the careful path's sample of effective lrs (allocated when first needed). */
   private scratch = new Float64Array(0);
   private readonly largest: number;
+  /** Whether the layers cover the parameter vector in index order, one after the other, from 0 to its end. */
+  readonly tiles: boolean;
   private readonly gradWords = new WordsView();
   private readonly effWords = new WordsView();
   private readonly gradCounts = new Int32Array(HISTOGRAM_BINS);
@@ -163,8 +165,13 @@ export class LayerStatsComputer {
   constructor(layout: ParamLayout, private readonly histograms: boolean, stats?: StepStats) {
     this.layers = layout.layers;
     this.stats = stats ?? new StepStats(layout.layers.length);
-    let largest = 0;
-    for (const l of layout.layers) largest = Math.max(largest, l.size);
+    let largest = 0, next = 0;
+    for (const l of layout.layers) {
+      largest = Math.max(largest, l.size);
+      if (l.offset === next) next += l.size;
+      else next = -1;
+    }
+    this.tiles = next === layout.size;
     this.largest = largest;
     this.centre = new Float64Array(layout.layers.length).fill(NaN);
     this.delta = new Float64Array(layout.layers.length).fill(FIRST_WINDOW);
@@ -184,6 +191,7 @@ export class LayerStatsComputer {
     // Big-endian platforms (none that Node supports today) take the word-free path.
     const gw = LITTLE_ENDIAN ? this.gradWords.of(grad) : null;
     const ew = LITTLE_ENDIAN ? this.effWords.of(eff) : null;
+    this.running = 0;
     // Histograms on the first monitored step and every HISTOGRAM_EVERY-th after it (docs/monitors.md).
     const histograms = this.histograms && this.computed++ % HISTOGRAM_EVERY === 0;
     const out: LayerStat[] = [];
@@ -220,6 +228,26 @@ export class LayerStatsComputer {
     return out;
   }
 
+  /** The gradient's sum of squares so far in this compute(), in index order across the layers. */
+  private running = 0;
+
+  /**
+   * The whole gradient's norm and whether every parameter is finite, from the last compute(), when the
+   * layers tile the parameter vector in order (`tiles`): the sum of squares in index order, the same
+   * bits as a pass of its own over the vector.
+   */
+  globals(): { gradNorm: number; paramsFinite: boolean } | null {
+    if (!this.tiles) return null;
+    let finite = true;
+    for (let li = 0; li < this.layers.length; li++) if (this.stats.paramNonFinite[li]) finite = false;
+    const g = this.global; // one record, rewritten each step
+    g.gradNorm = Math.sqrt(this.running);
+    g.paramsFinite = finite;
+    return g;
+  }
+
+  private readonly global = { gradNorm: NaN, paramsFinite: true };
+
   /** Monitored steps computed so far (histograms on every HISTOGRAM_EVERY-th, the first included). */
   private computed = 0;
 
@@ -244,10 +272,11 @@ export class LayerStatsComputer {
     const centre = this.centre[li], delta = this.delta[li];
     const first = centre !== centre;
     const hLo = first ? 1 : highWord(centre - centre * delta), hHi = first ? 0 : highWord(centre + centre * delta);
-    const o = statsPass(grad, params, update, eff, ew, start, end, buf, hLo, hHi);
+    const o = statsPass(grad, params, update, eff, ew, start, end, buf, hLo, hHi, this.running);
     const g2 = o[G2], w2 = o[W2], u2 = o[U2], mn = o[MIN], mx = o[MAX], zeroGrad = o[ZERO_GRAD], below = o[BELOW], m = o[IN_WINDOW];
     const n = end - start - zeroGrad;
     if (o[NON_FINITE] !== 0 || (n > 0 && !(mn >= 0))) return false; // rare (a diverging step): value by value
+    this.running = o[RUNNING];
     if (withHistograms) histogramPass(grad, eff, gw, ew, start, end, this.gradLanes, this.lrLanes, this.gradCounts, this.lrCounts);
     if (n === 0) {
       this.record(li, g2, w2, u2, NaN, NaN, NaN, 0, 0, 0, zeroGrad);
@@ -306,7 +335,7 @@ export class LayerStatsComputer {
     const { grad, params, update, effectiveLr: eff } = input;
     const end = layer.offset + layer.size;
     const scratch = this.windowBuffer();
-    let g2 = 0, w2 = 0, u2 = 0, mn = Infinity, mx = -Infinity, m = 0;
+    let g2 = 0, w2 = 0, u2 = 0, mn = Infinity, mx = -Infinity, m = 0, running = this.running;
     let gradBad = 0, paramBad = 0, effBad = 0, zeroGrad = 0, lastE = NaN, lastBin = 0;
     // Layers beyond EXACT_MEDIAN_MAX parameters: the median of an evenly strided sample (memory stays bounded).
     const stride = Math.ceil(layer.size / scratch.length) || 1;
@@ -317,7 +346,9 @@ export class LayerStatsComputer {
     const lh = this.histograms ? this.lrCounts.fill(0) : null;
     for (let i = layer.offset; i < end; i++) {
       const g = grad[i], w = params[i], u = update[i], e = eff[i];
-      g2 += g * g;
+      const gg = g * g;
+      g2 += gg;
+      running += gg;
       w2 += w * w;
       u2 += u * u;
       // x − x is 0 only for finite x: one comparison per value finds NaN and ±Infinity.
@@ -345,37 +376,40 @@ export class LayerStatsComputer {
     // Effective learning rates are ≥ 0: then one counting pass over their bit patterns finds the median.
     const p50 = m === 0 ? NaN : mn >= 0 ? medianNonNegative(scratch, m, mn, mx) : medianInPlace(scratch, m);
     if (!(mn <= mx)) { mn = NaN; mx = NaN; } // no parameter with a gradient and a finite effective lr
+    this.running = running;
     this.record(li, g2, w2, u2, mn, p50, mx, gradBad, paramBad, effBad, zeroGrad);
   }
 }
 
 /** Where statsPass leaves its results. */
-const PASS = new Float64Array(9);
-const [G2, W2, U2, MIN, MAX, NON_FINITE, ZERO_GRAD, BELOW, IN_WINDOW] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+const PASS = new Float64Array(10);
+const [G2, W2, U2, MIN, MAX, NON_FINITE, ZERO_GRAD, BELOW, IN_WINDOW, RUNNING] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 
 /**
- * Over [start, end): the sums of squares of gradient, parameters and update, a sum that is 0 only when
- * all of them and the effective lrs are finite, the parameters with a zero gradient and, over the others,
- * the effective lrs' min and max, how many have a high word below hLo, and those with a high word in
+ * Over [start, end): the sums of squares of gradient, parameters and update (and `running` plus the
+ * gradient's, the whole vector's sum in index order when the layers are passed in order), a number that
+ * is 0 only when the gradient, the parameters and the effective lrs are finite (and no sum overflowed),
+ * the parameters with a zero gradient and, over the others, the effective lrs' min and max, how many have a high word below hLo, and those with a high word in
  * [hLo, hHi] copied to the front of `buf`. For doubles ≥ 0 the high 32 bits order like the values, so
  * the window is counted and filled by integer arithmetic without a branch (a comparison with the median
  * mispredicts half the time). Valid when the sum is 0 and min ≥ 0 (otherwise the caller starts over).
  */
 function statsPass(grad: Float64Array, params: Float64Array, update: Float64Array, eff: Float64Array, ew: Uint32Array,
-  start: number, end: number, buf: Float64Array, hLo: number, hHi: number): Float64Array {
-  let g2 = 0, w2 = 0, u2 = 0, mn = Infinity, mx = -Infinity, z = 0, zeroGrad = 0, below = 0, m = 0;
+  start: number, end: number, buf: Float64Array, hLo: number, hHi: number, running: number): Float64Array {
+  let r = running, g2 = 0, w2 = 0, u2 = 0, mn = Infinity, mx = -Infinity, z = 0, zeroGrad = 0, below = 0, m = 0;
   for (let i = start; i < end; i++) {
     const g = grad[i], w = params[i], u = update[i];
-    g2 += g * g;
+    const gg = g * g;
+    g2 += gg;
+    r += gg;
     w2 += w * w;
     u2 += u * u;
-    // x·0 is 0 for finite x and NaN otherwise: one sum finds any non-finite value without a branch.
-    z += g * 0 + w * 0;
     // The band is over parameters that received a gradient: one whose gradient is exactly zero (a dead
     // unit, an unused embedding row) has no step to measure, and Adam would report lr/ε for it.
     // Counted apart (docs/monitors.md).
     if (g === 0) { zeroGrad++; continue; }
     const e = eff[i];
+    // x·0 is 0 for finite x and NaN otherwise: one sum finds any non-finite value without a branch.
     z += e * 0;
     if (e < mn) mn = e;
     if (e > mx) mx = e;
@@ -386,7 +420,9 @@ function statsPass(grad: Float64Array, params: Float64Array, update: Float64Arra
     m += (((h - hLo) | (hHi - h)) >>> 31) ^ 1;
   }
   const o = PASS;
-  o[G2] = g2; o[W2] = w2; o[U2] = u2; o[MIN] = mn; o[MAX] = mx; o[NON_FINITE] = z; o[ZERO_GRAD] = zeroGrad; o[BELOW] = below; o[IN_WINDOW] = m;
+  // A non-finite gradient or parameter makes its sum of squares non-finite (as does an overflow of the
+  // sum, rare, which then takes the careful path too): no test per value.
+  o[G2] = g2; o[W2] = w2; o[U2] = u2; o[MIN] = mn; o[MAX] = mx; o[NON_FINITE] = z + (g2 + w2) * 0; o[ZERO_GRAD] = zeroGrad; o[BELOW] = below; o[IN_WINDOW] = m; o[RUNNING] = r;
   return o;
 }
 
