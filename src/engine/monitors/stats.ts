@@ -7,7 +7,7 @@
  * (see docs/monitors.md; measurements in docs/performance.md) */
 import { HISTOGRAM_BINS, histogramBin, type LayerStat } from '../protocol';
 import type { Activity, LayerInfo, ParamLayout } from '../objective';
-import { medianInPlace, medianNonNegative, selectInPlace } from './select';
+import { medianInPlace, medianNonNegative, middleOf } from './select';
 
 // Binning by the binary exponent: all m in [2^e, 2^(e+1)) span 0.30 in log10, less than one bin (0.5), so
 // they fall in the bin of 2^e or the next one. Per biased exponent: that bin, and the least double of the
@@ -288,14 +288,7 @@ export class LayerStatsComputer {
       p50 = mn;
     } else if (r >= 0 && r < m && (n % 2 === 1 || r + 1 < m)) {
       // The middle rank(s) are in the window: exactly `below` values lie under it.
-      const lower = selectInPlace(buf, 0, m - 1, r);
-      if (n % 2 === 1) {
-        p50 = lower;
-      } else {
-        let upper = Infinity;
-        for (let j = r + 1; j < m; j++) if (buf[j] < upper) upper = buf[j];
-        p50 = (lower + upper) / 2;
-      }
+      p50 = middleOf(buf, m, r, n % 2 === 1, Infinity);
       // A window holding many values costs its selection: narrow it (to ≈ 1/64 of the layer; a miss costs a
       // count by key, about one statistics pass, and the median moves little per step: W2 misses 0.3%).
       if (m > 32 && m > n >> 6) this.delta[li] = Math.max(delta / 2, MIN_WINDOW);
@@ -498,12 +491,7 @@ function medianByKeys(grad: Float64Array, eff: Float64Array, ew: Uint32Array, st
     if (key === kb) p[m++] = eff[i];
     else if (key === kn && eff[i] < above) above = eff[i];
   }
-  const r = k - before;
-  const lower = selectInPlace(p, 0, m - 1, r);
-  if (n % 2 === 1) return lower;
-  let upper = above;
-  for (let i = r + 1; i < m; i++) if (p[i] < upper) upper = p[i];
-  return (lower + upper) / 2;
+  return middleOf(p, m, k - before, n % 2 === 1, above);
 }
 
 /** Counts of effective lrs per 1/64-octave key, shared by every computer of this thread (zero between calls). */
