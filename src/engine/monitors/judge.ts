@@ -70,7 +70,7 @@ export type ProbeTrigger = ProbeRecord['trigger'];
 export class Judge {
   readonly window: number;
   readonly history: RunHistory;
-  readonly stats: StepStats;
+  stats: StepStats;
   readonly board: WarningBoard;
   private readonly flow: GradientFlowDetector;
   private readonly nonFinite: NonFiniteDetector;
@@ -99,10 +99,12 @@ export class Judge {
   private fullBatch = true;
   private facts: StepFacts | undefined;
   private lossFloor: number;
+  private layout: ParamLayout;
 
   constructor(private readonly o: JudgeOptions, readonly rules: Rules) {
     this.window = windowFor(o.totalSteps, rules);
     this.history = new RunHistory(this.window, rules.explodingGradient.growthFactor);
+    this.layout = o.layout;
     this.stats = new StepStats(o.layout.layers.length);
     const locate = o.locate;
     this.board = new WarningBoard({
@@ -129,6 +131,21 @@ export class Judge {
       : Math.max(2 * o.autoIterations, Math.round((rules.curvature.autoBudgetFraction * o.totalSteps) / rules.curvature.hvpCost));
     this.lastLr = o.optimizer.lr;
     this.lossFloor = o.lossFloor;
+  }
+
+  /**
+   * The run's layers changed after `step` (the bridge's `layout` fact: a param group added, a module
+   * replaced, layers unfrozen): the per-layer statistics are the new layers' from the next step on, and the
+   * depth comparisons read the new layout. The scalar history goes on (it is one run); a per-layer verdict
+   * on a layer that is gone is resolved.
+   */
+  relayout(layout: ParamLayout, step: number): void {
+    const before = this.layout;
+    this.layout = layout;
+    this.stats = new StepStats(layout.layers.length);
+    this.statsFresh = false;
+    this.flow.relayout(before, layout);
+    this.board.forgetLayersExcept(new Set(layout.layers.map((l) => l.name)), step);
   }
 
   /** A stream tells its loss floor only by its losses: one that goes negative has none. */
@@ -283,7 +300,8 @@ export class Judge {
   }
 
   view(step?: number, loss?: number, gradNorm?: number): DiagnosisView {
-    const { config, optimizer, layout } = this.o;
+    const { config, optimizer } = this.o;
+    const layout = this.layout;
     const h = this.history;
     return {
       step: step ?? h.steps,
