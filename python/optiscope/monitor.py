@@ -125,6 +125,7 @@ class Monitor:
         self.layer_names = [layer.name for layer in layout.layers]
         if layout.parameters < GOVERNOR_MIN_PARAMETERS:
             self.cadence.governed = False
+        self.cadence.govern(layout.root_modules, layout.parameters, sum(len(layer.params) for layer in layout.layers), len(layout.layers))
         # Small models wait for each verdict (their probes then land at fixed steps: deterministic streams).
         self.lockstep.active = control.available() and layout.parameters < GOVERNOR_MIN_PARAMETERS and not self.distributed
         self.stats = StatsCollector(self.optimizer, layout)
@@ -160,8 +161,6 @@ class Monitor:
         if self.ended:
             return
         cadence = self.cadence
-        governed = cadence.governed
-        t0 = cadence.clock() if governed else 0.0
         if not self.started:
             self._start()
         self.monitoring_this_step = cadence.next_monitored
@@ -175,15 +174,11 @@ class Monitor:
                 link.copy_grads()
         elif self.monitoring_this_step and self.stats is not None:
             self.stats.before(with_closure)
-        cadence.t_pre = cadence.clock() - t0 if governed else 0.0
 
     def post_step(self, loss: Optional[torch.Tensor]) -> None:
         if self.ended:
             return
         cadence = self.cadence
-        governed = cadence.governed
-        t0 = cadence.clock() if governed else 0.0
-        self.probes.time_since_step = 0.0  # a closure's probe below is not the monitoring's cost
         self.steps += 1
         link = self.link
         if link is not None:
@@ -201,8 +196,7 @@ class Monitor:
                 self._offload()
         elif self.activity is not None:
             self.activity.take()
-        spent = cadence.t_pre + (cadence.clock() - t0) - self.probes.time_since_step if governed else 0.0
-        cadence.decide_next(self.steps, max(spent, 0.0) if self.monitoring_this_step else 0.0)
+        cadence.decide_next(self.steps, self.monitoring_this_step, self.link is not None)
         if self.link is not None:
             if not self.monitoring_this_step and cadence.next_monitored:
                 self.link.snap()  # the helper copies the parameters the next monitored step starts from
@@ -423,6 +417,7 @@ class Monitor:
         self.ended = True
         self.fast = None
         control.unregister(self)
+        self.cadence.close()
         if self.activity is not None:
             self.activity.close()
         link = self.link
