@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import torch
 from torch import nn
 
+from .hessian import reason_of
 from .naming import Layout, _user_container
 
 DEAD_KINDS = (nn.ReLU, nn.ReLU6)
@@ -119,6 +120,10 @@ class ActivityProbe:
         self._capture_handles: List[Any] = []
         self._inputs: List[Tuple[nn.Module, Any]] = []
         self._current: Optional[str] = None  # the layer whose forward pass completed last
+        # (layer, kind) whose count failed on this model (a complex output has no order): off for that
+        # layer from then on; each failure waits in `failures` to be said (degrade.py).
+        self._off: set = set()
+        self.failures: List[Tuple[str, str, str]] = []  # (layer, quantity, reason)
         self.roots = list(layout.root_modules)
         # (module, name, kind: "dead" / "sigmoid" / "tanh" / None): the leaves and the activation modules
         self._plan: List[Tuple[nn.Module, str, Optional[str]]] = []
@@ -192,11 +197,31 @@ class ActivityProbe:
 
         return hook
 
-    def _dead_hook(self) -> Callable[..., None]:
-        @_never_raises
-        def hook(_m: nn.Module, _inp: Any, out: Any) -> None:
-            # The batch size travels with the step (facts.batchSize): too few examples say nothing about a dead unit.
+    def _counting(self, kind: str, hook: Callable[[Optional[str], Any], None]) -> Callable[..., None]:
+        """A dead/saturated count that raises on a layer's output is switched off for that layer alone,
+        and the failure kept for the monitor to say once; the model's forward pass never sees it."""
+
+        def safe(_m: nn.Module, _inp: Any, out: Any) -> None:
             layer = self._current
+            if (layer, kind) in self._off:
+                return
+            try:
+                hook(layer, out)
+            except Exception as e:  # noqa: BLE001
+                if layer is None:
+                    return
+                self._off.add((layer, kind))
+                self.failures.append((layer, "dead-unit count" if kind == "dead" else "saturated-unit count", reason_of(e)))
+
+        return safe
+
+    def take_failures(self) -> List[Tuple[str, str, str]]:
+        failures, self.failures = self.failures, []
+        return failures
+
+    def _dead_hook(self) -> Callable[..., None]:
+        def hook(layer: Optional[str], out: Any) -> None:
+            # The batch size travels with the step (facts.batchSize): too few examples say nothing about a dead unit.
             if layer is not None and self.enabled() and isinstance(out, torch.Tensor) and out.dim() >= 2:
                 self.batch_rows = int(out.shape[0])
                 active = _unit_active(out.detach())
@@ -205,20 +230,18 @@ class ActivityProbe:
                     # (the same correctly rounded division as the float64 mean on the device).
                     self._activity[(layer, "dead")] = (active.sum(), active.numel())
 
-        return hook
+        return self._counting("dead", hook)
 
     def _sat_hook(self, sigmoid: bool) -> Callable[..., None]:
         # As the engine (src/engine/nn/activations.ts SATURATION): a unit is saturated where its slope
         # is nearly flat, judged on the output: sigmoid outside [0.01, 0.99], tanh with |y| > 0.99.
-        @_never_raises
-        def hook(_m: nn.Module, _inp: Any, out: Any) -> None:
-            layer = self._current
+        def hook(layer: Optional[str], out: Any) -> None:
             if layer is not None and self.enabled() and isinstance(out, torch.Tensor) and out.numel():
                 y = out.detach()
                 flat = ((y < 0.01) | (y > 0.99)) if sigmoid else (y.abs() > 0.99)
                 self._activity[(layer, "saturated")] = (flat.sum(), flat.numel())
 
-        return hook
+        return self._counting("saturated", hook)
 
     def take(self) -> Tuple[List[Tuple[str, torch.Tensor]], List[Tuple[str, str, torch.Tensor, int]]]:
         """The flags and the activity counts gathered since the last step, in execution order; then

@@ -45,6 +45,14 @@ def distributed_rank() -> Tuple[Optional[int], Optional[int]]:
         return None, None
 
 
+SPARSE_NO_CURVATURE = "a sparse gradient (an embedding with sparse=True) cannot be differentiated again by PyTorch"
+
+
+def _sparse_gradients(module: Optional[nn.Module]) -> bool:
+    """The module's weight gets sparse gradients (nn.Embedding / nn.EmbeddingBag with sparse=True)."""
+    return bool(getattr(module, "sparse", False)) and isinstance(module, (nn.Embedding, nn.EmbeddingBag))
+
+
 class Monitor:
     _names: Dict[str, int] = {}
 
@@ -196,6 +204,9 @@ class Monitor:
                 self._offload()
         elif self.activity is not None:
             self.activity.take()
+        if self.activity is not None and self.activity.failures:
+            for layer, quantity, reason in self.activity.take_failures():
+                degrade.switch_off(self, "activity", reason, layer=layer, quantity=quantity)
         cadence.decide_next(self.steps, self.monitoring_this_step, self.link is not None)
         if self.link is not None:
             if not self.monitoring_this_step and cadence.next_monitored:
@@ -206,8 +217,10 @@ class Monitor:
     # -- the helper process (offload.py) ---------------------------------------------------------------
     def _offload(self) -> None:
         """After the first monitored step (reported inline, so the helper inherits it): fork the helper
-        when this run allows it; else stay inline."""
-        if offload.eligible(self) is not None:
+        when this run allows it; else stay inline. A layer that makes sparse gradients (an embedding with
+        `sparse=True`) keeps the run inline even before its first gradient: the helper reads dense gradients
+        only, and a table unfrozen mid-run would make the first one sparse there."""
+        if offload.eligible(self) is not None or any(_sparse_gradients(layer.module) for layer in self.layout.layers):
             return
         link = offload.Link(self)
         if not link.start():
@@ -308,6 +321,11 @@ class Monitor:
 
     def report_step(self, s: StepStats, loss_known: bool, affordable: Optional[bool] = None) -> Optional[str]:
         """Emits the step event; returns "scheduled" when the hessian_every schedule wants a probe now."""
+        stats = self.stats
+        if stats is not None and stats.failures:  # said before the step that lacks them
+            failures, stats.failures = stats.failures, []
+            for layer, quantity, reason, n in failures:
+                degrade.switch_off(self, "statistics", reason, layer=layer, parameters=n, quantity=quantity)
         params = None
         if self.n_parameters <= 2:
             params = [float(x) for p in self.stats.flat for x in p.detach().reshape(-1).tolist()]  # type: ignore[union-attr]
@@ -349,17 +367,25 @@ class Monitor:
         blocks = [(layer.name, layer.params) for layer in layout.layers] if layout is not None else []
         probes = self.probes
         try:
-            hvp, dropped, why = supported_hvp(loss, self.params(), blocks, probes.excluded)
+            hvp, dropped, why = supported_hvp(loss, self.params(), blocks, probes.excluded, probes.known)
         except Exception as e:  # noqa: BLE001 - no first-order graph to differentiate again
             hvp, dropped, why = None, [], reason_of(e)
-        if probes.excluded is None:
-            gone = {d[0] for d in dropped}
-            probes.excluded = {id(p) for name, block in blocks if name in gone for p in block}
+        sparse = {layer.name for layer in layout.layers if _sparse_gradients(layer.module)} if layout is not None else set()
+        dropped = [(name, n, SPARSE_NO_CURVATURE if name in sparse else reason) for name, n, reason in dropped]
+        if why is not None and sparse and all(name in sparse for name, block in blocks if block):
+            why = SPARSE_NO_CURVATURE
+        gone = {d[0] for d in dropped}
+        probes.excluded = (probes.excluded or set()) | {id(p) for name, block in blocks if name in gone for p in block}
+        if hvp is not None:
+            probes.known = {id(p) for p in hvp.params}
+        if hvp is None and why is not None:
+            # Nothing left to probe: one note for the run (a run whose only layer failed is not said twice).
+            degrade.switch_off(self, "curvature", why)
+            if all(name in gone for name, block in blocks if block):
+                return None
         for name, n, reason in dropped:
             degrade.switch_off(self, "curvature", reason, layer=name, parameters=n,
                                fallback=degrade.REST if hvp is not None else degrade.NONE)
-        if hvp is None and why is not None:
-            degrade.switch_off(self, "curvature", why)
         return hvp
 
     def _run_probe(self, hvp: Optional[Any]) -> None:

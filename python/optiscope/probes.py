@@ -35,6 +35,7 @@ class Probes:
         self.auto_hvps = 0  # HVPs the automatic probes (small-gradient, stall) have spent
         self.auto_cost = PROBE_ITERATIONS  # HVPs of the last automatic probe (the next one's estimate)
         self.excluded: Optional[set] = None  # ids of parameters left out of probes (degrade.py); None: not tried yet
+        self.known: Optional[set] = None  # ids of the parameters the last probe measured
 
     def arm(self, trigger: Optional[str]) -> None:
         """A probe to run on the next batch the script backpropagates (nothing when `trigger` is empty)."""

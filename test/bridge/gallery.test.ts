@@ -98,7 +98,8 @@ const cases = readdirSync(GALLERY).filter((f) => f.endsWith('.py')).sort().map((
 
 test('gallery: the expected ordinary models are there', () => {
   assert.deepEqual(Object.keys(PENDING).filter((k) => !cases.some((c) => c.name === k)), [], 'every pending case exists');
-  for (const must of ['cnn_shared_relu', 'resnet_block_bn', 'gru_lm', 'lstm_lm', 'transformer_pos', 'embedding_bag', 'two_optimizers', 'head_replaced', 'autocast_bf16']) {
+  for (const must of ['cnn_shared_relu', 'resnet_block_bn', 'gru_lm', 'lstm_lm', 'transformer_pos', 'embedding_bag', 'two_optimizers', 'head_replaced', 'autocast_bf16',
+    'sparse_adam', 'sparse_embedding_unfrozen', 'aux_head_empty', 'complex_sigmoid']) {
     assert.ok(cases.some((c) => c.name === must), must);
   }
 });
