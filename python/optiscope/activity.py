@@ -211,7 +211,8 @@ class ActivityProbe:
                 if layer is None:
                     return
                 self._off.add((layer, kind))
-                self.failures.append((layer, "dead-unit count" if kind == "dead" else "saturated-unit count", reason_of(e)))
+                why = "its values are complex, which have no order" if isinstance(out, torch.Tensor) and out.is_complex() else reason_of(e)
+                self.failures.append((layer, "dead-unit count" if kind == "dead" else "saturated-unit count", why))
 
         return safe
 

@@ -47,6 +47,8 @@ def distributed_rank() -> Tuple[Optional[int], Optional[int]]:
 
 SPARSE_NO_CURVATURE = "a sparse gradient (an embedding with sparse=True) cannot be differentiated again by PyTorch"
 
+COMPLEX_NO_CURVATURE = "complex parameters (the probe measures real parameters only)"
+
 
 def _sparse_gradients(module: Optional[nn.Module]) -> bool:
     """The module's weight gets sparse gradients (nn.Embedding / nn.EmbeddingBag with sparse=True)."""
@@ -366,6 +368,17 @@ class Monitor:
         layout = getattr(self, "layout", None)
         blocks = [(layer.name, layer.params) for layer in layout.layers] if layout is not None else []
         probes = self.probes
+        if probes.excluded is None and blocks:
+            complex_layers = [(name, block) for name, block in blocks if any(p.is_complex() for p in block)]
+            if complex_layers:
+                # Lanczos works on real vectors: complex parameters are left out, said once per layer.
+                probes.excluded, probes.known = {id(p) for _, block in complex_layers for p in block}, set()
+                if len(complex_layers) == len(blocks):
+                    degrade.switch_off(self, "curvature", COMPLEX_NO_CURVATURE)
+                    return None
+                for name, block in complex_layers:
+                    degrade.switch_off(self, "curvature", COMPLEX_NO_CURVATURE, layer=name,
+                                       parameters=sum(p.numel() for p in block), fallback=degrade.REST)
         try:
             hvp, dropped, why = supported_hvp(loss, self.params(), blocks, probes.excluded, probes.known)
         except Exception as e:  # noqa: BLE001 - no first-order graph to differentiate again

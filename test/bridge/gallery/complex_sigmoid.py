@@ -1,8 +1,8 @@
-# gallery: a complex-valued network (complex nn.Linear layers, as in signal processing and MRI reconstruction) with a sigmoid between them; saturation is not defined for complex outputs
+# gallery: a complex-valued network (complex nn.Linear layers, as in signal processing and MRI reconstruction) with a sigmoid between them; saturation is not defined for complex outputs, Lanczos not for complex parameters, and the effective lr is per real component (as torch's optimizers update them)
 # steps: 60
 # layers: model.0 (Linear 8→32), model.2 (Linear 32→4)
 # raises: none
-# infos: monitoring-limited@model.0 (saturated units: no ordering on complex values)
+# infos: monitoring-limited@model.0, monitoring-limited (saturated units: no order on complex values; the automatic curvature probe: real parameters only)
 import torch
 from torch import nn
 
