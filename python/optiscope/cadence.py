@@ -95,7 +95,11 @@ class Cadence:
             except Exception:  # noqa: BLE001 - an input the count cannot read: one row
                 self.rows += 1
 
-        self._hooks = [root.register_forward_pre_hook(count) for root in roots]
+        for root in roots:
+            try:
+                self._hooks.append(root.register_forward_pre_hook(count))
+            except Exception:  # noqa: BLE001 - a TorchScript root takes no hook: its steps count one row each
+                pass
 
     def close(self) -> None:
         for h in self._hooks:

@@ -99,7 +99,7 @@ const cases = readdirSync(GALLERY).filter((f) => f.endsWith('.py')).sort().map((
 test('gallery: the expected ordinary models are there', () => {
   assert.deepEqual(Object.keys(PENDING).filter((k) => !cases.some((c) => c.name === k)), [], 'every pending case exists');
   for (const must of ['cnn_shared_relu', 'resnet_block_bn', 'gru_lm', 'lstm_lm', 'transformer_pos', 'embedding_bag', 'two_optimizers', 'head_replaced', 'autocast_bf16',
-    'sparse_adam', 'sparse_embedding_unfrozen', 'aux_head_empty', 'complex_sigmoid']) {
+    'sparse_adam', 'sparse_embedding_unfrozen', 'aux_head_empty', 'complex_sigmoid', 'torchscript_block']) {
     assert.ok(cases.some((c) => c.name === must), must);
   }
 });
