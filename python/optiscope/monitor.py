@@ -142,7 +142,7 @@ class Monitor:
         assert activity is not None
         if layout.parameters < GOVERNOR_MIN_PARAMETERS:
             self.cadence.governed = False
-        self.cadence.govern(layout.root_modules, layout.parameters, sum(len(layer.params) for layer in layout.layers), len(layout.layers))
+        self._govern(layout)
         # Small models wait for each verdict (their probes then land at fixed steps: deterministic streams).
         self.lockstep.active = control.available() and layout.parameters < GOVERNOR_MIN_PARAMETERS and not self.distributed
         activity_started(self)
@@ -180,6 +180,12 @@ class Monitor:
             self.cadence.sampling_activity = False  # the new probe's hooks are planned afresh
         self.stats = StatsCollector(self.optimizer, layout)
         self.activity = ActivityProbe(layout, lambda: self.monitoring_next() and torch.is_grad_enabled())
+        if self.started and self.cadence.governed:
+            self._govern(layout)  # the governor's work counts follow the layers (at the start: once governed is known)
+
+    def _govern(self, layout: "naming.Layout") -> None:
+        self.cadence.close()
+        self.cadence.govern(layout.root_modules, layout.parameters, sum(len(layer.params) for layer in layout.layers), len(layout.layers))
 
     def look_at_layout(self) -> None:
         """Before a monitored step: have the layers changed (relayout.py)? Then the helper process (if
