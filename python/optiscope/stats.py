@@ -12,6 +12,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 
 from . import effective_lr
+from .hessian import reason_of
 from .naming import Layout
 
 F64 = torch.float64
@@ -162,6 +163,10 @@ class StatsCollector:
             pos += n
         self.parameters = sum(p.numel() for p in self.flat)
         self.cpu = all(p.device.type == "cpu" for p in self.flat)
+        # Layers whose effective-lr summary failed (an empty layer, a state tensor torch cannot reduce): off
+        # for them from then on, the rest measured (degrade.py); each failure waits in `failures` to be said.
+        self.eff_off: set = set()
+        self.failures: List[Tuple[str, str, str, int]] = []  # (layer, quantity, reason, parameters)
 
     def _grad_norms(self) -> None:
         grads = [p.grad for p in self.flat]
@@ -322,27 +327,44 @@ class StatsCollector:
             zero_at: List[Tuple[int, int, int]] = []
             optimizer, group_of, pre_eff = self.optimizer, self.group_of, self._pre_eff
             zero_masks = self._zero
-            for li, (_, a, b, params) in enumerate(self._layers):
+            eff_off = self.eff_off
+            for li, (name, a, b, params) in enumerate(self._layers):
                 sources: List[effective_lr.EffSource] = []
                 zeros: List[torch.Tensor] = []
                 numel = 0
-                for k, p in enumerate(params):
-                    if p.grad is None:  # not updated this step
-                        continue
-                    group = group_of.get(id(p), {})
-                    src = None if self._constant_eff else (pre_eff.get(id(p)) or effective_lr.post_step(optimizer, p, group))
-                    numel += p.numel()
-                    mask = zero_masks[a + k] if a + k < len(zero_masks) else None
-                    if src is not None:
-                        src, z = effective_lr.with_gradient(src, mask)
-                        sources.append(src)
-                    else:
-                        z = None if mask is None else mask.sum()
-                        if "lr" in group:
-                            const_lr.setdefault(li, []).append((float(group["lr"]), p.numel()))
-                    if z is not None:
-                        zeros.append(z)
-                eff.append(self._eff_device(li, sources, scalars) if sources else None)
+                if li in eff_off:
+                    eff.append(None)
+                    zero_at.append((len(scalars), 0, 0))
+                    continue
+                mark = len(scalars)
+                try:
+                    for k, p in enumerate(params):
+                        if p.grad is None:  # not updated this step
+                            continue
+                        group = group_of.get(id(p), {})
+                        src = None if self._constant_eff else (pre_eff.get(id(p)) or effective_lr.post_step(optimizer, p, group))
+                        numel += p.numel()
+                        mask = zero_masks[a + k] if a + k < len(zero_masks) else None
+                        if src is not None:
+                            src, z = effective_lr.with_gradient(src, mask)
+                            sources.append(src)
+                        else:
+                            z = None if mask is None else mask.sum()
+                            if "lr" in group:
+                                const_lr.setdefault(li, []).append((float(group["lr"]), p.numel()))
+                        if z is not None:
+                            zeros.append(z)
+                    eff.append(self._eff_device(li, sources, scalars) if sources else None)
+                except Exception as e:  # noqa: BLE001 - this layer's summary only: off for it, the rest measured
+                    del scalars[mark:]
+                    const_lr.pop(li, None)
+                    eff_off.add(li)
+                    size = sum(p.numel() for p in params)
+                    why = "the layer has no parameters (0 elements)" if size == 0 else reason_of(e)
+                    self.failures.append((name, "effective learning rate", why, size))
+                    eff.append(None)
+                    zero_at.append((len(scalars), 0, 0))
+                    continue
                 zero_at.append((len(scalars), len(zeros), numel))
                 scalars.extend(zeros)
             at_m = len(scalars)
@@ -376,7 +398,7 @@ class StatsCollector:
             summary = eff[li]
             z_at, z_n, numel = zero_at[li]
             zero = int(sum(values[z_at : z_at + z_n]))
-            if numel and zero >= numel:  # no parameter received a gradient: no band (as the engine)
+            if li in self.eff_off or (numel and zero >= numel):  # switched off, or no parameter received a gradient: no band (as the engine)
                 e_min = e_p50 = e_max = math.nan
             elif summary is not None:
                 e_min, e_p50, e_max = summary(values)
