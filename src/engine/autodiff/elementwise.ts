@@ -5,6 +5,7 @@
  * so tanh or sigmoid reuse y instead of recomputing an exponential.
  */
 import { erf } from './erf';
+import { wasmElementwise } from './wasm-elementwise';
 
 export interface UnaryFn {
   output(x: number): number;
@@ -97,11 +98,16 @@ export { sigmoid };
  * Loops for the common activations with the table's formulas written inline: a generic loop calls
  * `fn.output` through a call site shared by every function, which V8 cannot inline. Same numbers as the
  * table (the gradient checks and the PyTorch fixtures run through these). Returns false when `fn` has
- * no dedicated loop.
+ * no dedicated loop. `f32` (the float32 path): tanh and sigmoid by the SIMD approximation of
+ * wasm-elementwise.ts (float32-accurate, not Math.tanh's bits); `der`/`der2` then use its y, as always.
  */
-export function forwardLoop(fn: UnaryFn, x: Float64Array, y: Float64Array): boolean {
+export function forwardLoop(fn: UnaryFn, x: Float64Array, y: Float64Array, f32 = false): boolean {
   const n = y.length;
-  if (fn === TANH) {
+  if (f32 && wasmElementwise && (fn === TANH || fn === SIGMOID)) {
+    // σ(x) = ½ + ½·tanh(x/2)
+    if (fn === TANH) wasmElementwise.tanh(x, y, 1, 1, 0);
+    else wasmElementwise.tanh(x, y, 0.5, 0.5, 0.5);
+  } else if (fn === TANH) {
     for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]);
   } else if (fn === RELU) {
     for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;

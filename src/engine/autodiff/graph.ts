@@ -35,7 +35,10 @@ export class Graph {
   readonly nodes: Tensor[] = [];
   readonly params: Tensor[] = [];
 
-  /** `float32`: matrix products in float32 (wasm-gemm.ts); everything else stays float64. */
+  /**
+   * `float32`: matrix products in float32 (wasm-gemm.ts) and tanh/sigmoid by a float32-accurate SIMD
+   * approximation (wasm-elementwise.ts); everything else stays float64.
+   */
   constructor(readonly precision: Precision = 'float64') {}
 
   private leaf(shape: readonly number[], kind: TensorKind, bufs: Buffers): Tensor {
@@ -109,11 +112,12 @@ export class Graph {
   // Elementwise unary functions from a { output, der, der2 } table.
 
   unary(x: Tensor, fn: UnaryFn): Tensor {
+    const f32 = this.precision === 'float32';
     return this.op(x.shape, [x], (y) => ({
       forward(t) {
         const xv = x.value;
         const yv = y.value;
-        if (!forwardLoop(fn, xv, yv)) for (let i = 0; i < yv.length; i++) yv[i] = fn.output(xv[i]);
+        if (!forwardLoop(fn, xv, yv, f32)) for (let i = 0; i < yv.length; i++) yv[i] = fn.output(xv[i]);
         if (t) {
           const xd = x.dot;
           const yd = y.dot;
