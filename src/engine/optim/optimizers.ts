@@ -33,7 +33,7 @@ export interface Optimizer {
   state(): Record<string, Float64Array | number>;
 }
 
-abstract class Base implements Optimizer {
+export abstract class Base implements Optimizer {
   steps = 0;
   constructor(
     readonly spec: OptimizerSpec,

@@ -5,7 +5,8 @@
  */
 import { Rng } from '../rng';
 import { buildObjective } from '../build';
-import { createOptimizer, type Optimizer } from '../optim/optimizers';
+import type { Optimizer } from '../optim/optimizers';
+import { createOptimizerFor } from '../optim/simd';
 import { createSchedule, type Schedule } from '../optim/schedules';
 import { createMonitorSuite } from '../monitors';
 import type { MonitorSuite } from '../monitors/types';
@@ -84,7 +85,8 @@ export class TrainingRun {
     // Every run of a race builds its objective from the same seed: same data, same initial weights.
     this.objective = buildObjective(config, new Rng((config.seed + SEED_INIT) >>> 0));
     const n = this.objective.layout.size;
-    this.optimizer = createOptimizer(o.optimizer, n);
+    // The float32 path's optimizers are SIMD kernels (optim/simd.ts); test functions are always float64.
+    this.optimizer = createOptimizerFor(o.optimizer, n, config.problem ? 'float64' : config.training.precision);
     this.schedule = createSchedule(config.training.schedule, o.optimizer.lr, o.totalSteps);
     this.grad = new Float64Array(n);
     this.before = new Float64Array(n);
