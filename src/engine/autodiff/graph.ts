@@ -304,35 +304,41 @@ export class Graph {
 
   /** C = A·Bᵀ with A [m×k], B [n×k]: a dense layer x·Wᵀ with W stored [out×in] as torch.nn.Linear. */
   matmulNT(A: Tensor, B: Tensor): Tensor {
-    const f32 = this.precision === 'float32';
-    const [m, k] = dims(A);
-    const [n, k2] = dims(B);
-    if (k !== k2) throw new Error(`matmulNT: [${A.shape}] · [${B.shape}]ᵀ`);
-    return this.op([m, n], [A, B], (C) => ({
+    const nt = productNT(A, B, this.precision, 'matmulNT');
+    return this.op(nt.shape, [A, B], (C) => ({
       forward(t) {
         C.value.fill(0);
-        mmNT(A.value, B.value, C.value, m, k, n, f32);
-        if (t) {
-          C.dot.fill(0);
-          if (A.hasTangent) mmNT(A.dot, B.value, C.dot, m, k, n, f32);
-          if (B.hasTangent) mmNT(A.value, B.dot, C.dot, m, k, n, f32);
-        }
+        if (t) C.dot.fill(0);
+        nt.forward(C, t);
       },
       backward(t) {
-        // Ā += C̄ B, B̄ += C̄ᵀ A; tangents: Ā̇ += C̄̇ B + C̄ Ḃ, B̄̇ += C̄̇ᵀ A + C̄ᵀ Ȧ.
-        if (A.requiresGrad) {
-          mmNN(C.grad, B.value, A.grad, m, n, k, f32);
-          if (t) {
-            mmNN(C.gradDot, B.value, A.gradDot, m, n, k, f32);
-            if (B.hasTangent) mmNN(C.grad, B.dot, A.gradDot, m, n, k, f32);
-          }
-        }
-        if (B.requiresGrad) {
-          mmTN(C.grad, A.value, B.grad, m, n, k, f32);
-          if (t) {
-            mmTN(C.gradDot, A.value, B.gradDot, m, n, k, f32);
-            if (A.hasTangent) mmTN(C.grad, A.dot, B.gradDot, m, n, k, f32);
-          }
+        nt.backward(C, t);
+      },
+    }));
+  }
+
+  /**
+   * y = x·Wᵀ + b, a dense layer in one op (the float32 path's layers): y starts as b repeated over the
+   * rows and the product is accumulated onto it, which saves add()'s pass over y forward and its copy of
+   * the adjoint backward. The same rules as add(matmulNT(x, W), b).
+   */
+  affine(A: Tensor, W: Tensor, b: Tensor): Tensor {
+    const nt = productNT(A, W, this.precision, 'affine');
+    const [m, n] = nt.shape;
+    if (b.size !== n) throw new Error(`affine: bias [${b.shape}] for ${n} outputs`);
+    return this.op(nt.shape, [A, W, b], (C) => ({
+      forward(t) {
+        fillRows(C.value, b.value, m);
+        if (t) C.dot.fill(0);
+        nt.forward(C, t);
+        // ḃ last: (Ȧ·Wᵀ + A·Ẇᵀ) + ḃ, the sums in add(matmulNT)'s order, so H·v keeps its bits.
+        if (t && b.hasTangent) addRows(C.dot, b.dot);
+      },
+      backward(t) {
+        nt.backward(C, t);
+        if (b.requiresGrad) {
+          reduceInto(C.grad, b.grad, 1);
+          if (t) reduceInto(C.gradDot, b.gradDot, 1);
         }
       },
     }));
@@ -530,6 +536,59 @@ export class Graph {
     if (y.size !== yhat.size) throw new Error(`mse: ${y.size} targets for ${yhat.size} outputs`);
     return this.mean(this.square(this.sub(yhat, y)));
   }
+}
+
+/**
+ * C += A·Bᵀ (A [m×k], B [n×k]) with its tangent and adjoint rules, for the ops that start C from
+ * something (zeros, a bias). Forward: C += A·Bᵀ, Ċ += Ȧ·Bᵀ + A·Ḃᵀ. Backward: Ā += C̄ B, B̄ += C̄ᵀ A;
+ * tangents Ā̇ += C̄̇ B + C̄ Ḃ, B̄̇ += C̄̇ᵀ A + C̄ᵀ Ȧ.
+ */
+function productNT(A: Tensor, B: Tensor, precision: Precision, what: string): {
+  shape: [number, number];
+  forward(C: Tensor, t: boolean): void;
+  backward(C: Tensor, t: boolean): void;
+} {
+  const f32 = precision === 'float32';
+  const [m, k] = dims(A);
+  const [n, k2] = dims(B);
+  if (k !== k2) throw new Error(`${what}: [${A.shape}] · [${B.shape}]ᵀ`);
+  return {
+    shape: [m, n],
+    forward(C, t) {
+      mmNT(A.value, B.value, C.value, m, k, n, f32);
+      if (t) {
+        if (A.hasTangent) mmNT(A.dot, B.value, C.dot, m, k, n, f32);
+        if (B.hasTangent) mmNT(A.value, B.dot, C.dot, m, k, n, f32);
+      }
+    },
+    backward(C, t) {
+      if (A.requiresGrad) {
+        mmNN(C.grad, B.value, A.grad, m, n, k, f32);
+        if (t) {
+          mmNN(C.gradDot, B.value, A.gradDot, m, n, k, f32);
+          if (B.hasTangent) mmNN(C.grad, B.dot, A.gradDot, m, n, k, f32);
+        }
+      }
+      if (B.requiresGrad) {
+        mmTN(C.grad, A.value, B.grad, m, n, k, f32);
+        if (t) {
+          mmTN(C.gradDot, A.value, B.gradDot, m, n, k, f32);
+          if (A.hasTangent) mmTN(C.grad, A.dot, B.gradDot, m, n, k, f32);
+        }
+      }
+    },
+  };
+}
+
+/** dst [rows × row.length] = row repeated. */
+function fillRows(dst: Float64Array, row: Float64Array, rows: number): void {
+  for (let i = 0; i < rows; i++) dst.set(row, i * row.length);
+}
+
+/** dst [· × row.length] += row, on every row. */
+function addRows(dst: Float64Array, row: Float64Array): void {
+  const n = row.length;
+  for (let i = 0; i < dst.length; i += n) for (let j = 0; j < n; j++) dst[i + j] += row[j];
 }
 
 function addInto(src: Float64Array, dst: Float64Array): void {
