@@ -194,9 +194,9 @@ function create(): WasmGemm | null {
         const a = 0, b = a + mp * kp * 4, c = b + np * kp * 4;
         const a64 = c + mp * np * 4, b64 = a64 + m * k * 8, c64 = b64 + n * k * 8;
         ensure(c64 + m * n * 8);
-        heap64.set(Am.subarray(0, m * k), a64 / 8);
-        heap64.set(Bm.subarray(0, n * k), b64 / 8);
-        heap64.set(Cm.subarray(0, m * n), c64 / 8);
+        heap64.set(exact(Am, m * k), a64 / 8);
+        heap64.set(exact(Bm, n * k), b64 / 8);
+        heap64.set(exact(Cm, m * n), c64 / 8);
         pack(a64, m, k, transA ? 1 : 0, a, mp, kp);
         pack(b64, n, k, transB ? 1 : 0, b, np, kp);
         kernel32(a, b, c, mp, kp, np);
@@ -215,6 +215,11 @@ function create(): WasmGemm | null {
       addOut64(heap64, cOff, np, Cm, m, n);
     },
   };
+}
+
+/** The first n values of a (a view only when a is longer: no allocation in the usual case). */
+function exact(a: Float64Array, n: number): Float64Array {
+  return a.length === n ? a : a.subarray(0, n);
 }
 
 function addOut64(heap: Float64Array, off: number, np: number, C: Float64Array, m: number, n: number): void {

@@ -126,19 +126,22 @@ class Regions {
   readonly heap: Float64Array;
   readonly exports: WebAssembly.Exports;
   private readonly stride: number;
+  /** Region k as an array of `size` (the memory never grows, so these stay valid). */
+  private readonly views: Float64Array[];
   constructor(readonly size: number, count: number) {
     this.stride = size + (size & 1);
     const bytes = Math.max(1, count * this.stride * 8);
     const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
     this.exports = instantiate(MODULE!, memory);
     this.heap = new Float64Array(memory.buffer);
+    this.views = Array.from({ length: count }, (_, k) => this.heap.subarray(k * this.stride, k * this.stride + size));
   }
   /** Byte offset of region k. */
   at(k: number): number {
     return k * this.stride * 8;
   }
   view(k: number): Float64Array {
-    return this.heap.subarray(k * this.stride, k * this.stride + this.size);
+    return this.views[k];
   }
   get bytes(): number {
     return this.stride * 8;
@@ -194,20 +197,22 @@ class SimdSgd extends Base {
   private readonly mem: Regions;
   protected override readonly writesUpdate = true;
   private static readonly BUF = 3;
+  /** The kernels of the first step (the buffer starts as a copy of d) and of the others. */
+  private readonly kernels: ((...args: number[]) => void)[];
   constructor(spec: OptimizerSpec, size: number, private readonly mu: number, private readonly nesterov: boolean) {
     super(spec, size);
     this.mem = new Regions(size, mu !== 0 ? 4 : 3);
+    this.kernels = [true, false].map((first) => this.mem.exports[sgdName({ wd: spec.weight_decay !== 0, momentum: mu !== 0, nesterov, first })] as (...args: number[]) => void);
   }
   protected update(p: Float64Array, g: Float64Array, lr: number, eff?: Float64Array, upd?: Float64Array): void {
     const wd = this.spec.weight_decay;
     const damp = 1 - (this.spec.name === 'momentum' ? this.spec.dampening : 0);
     const mem = this.mem;
-    const f = { wd: wd !== 0, momentum: this.mu !== 0, nesterov: this.nesterov, first: this.steps === 1 };
     mem.put(RP, p);
     mem.put(RG, g);
     if (p.length) {
-      const kernel = mem.exports[sgdName(f)] as (...args: number[]) => void;
-      kernel(mem.at(RP), mem.at(RG), mem.at(f.momentum ? SimdSgd.BUF : RG), mem.at(RUPD), mem.bytes, wd, this.mu, damp, lr);
+      const kernel = this.kernels[this.steps === 1 ? 0 : 1];
+      kernel(mem.at(RP), mem.at(RG), mem.at(this.mu !== 0 ? SimdSgd.BUF : RG), mem.at(RUPD), mem.bytes, wd, this.mu, damp, lr);
     }
     p.set(mem.view(RP));
     if (eff) eff.fill(lr);
