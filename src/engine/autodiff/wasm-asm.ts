@@ -58,6 +58,9 @@ export const F64X2_SPLAT = simd(0x14);
 export const F64X2 = {
   abs: simd(0xec), neg: simd(0xed), sqrt: simd(0xef), add: simd(0xf0), sub: simd(0xf1), mul: simd(0xf2), div: simd(0xf3),
   min: simd(0xf4), max: simd(0xf5), gt: simd(0x4a),
+  // pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a: one instruction each on x64 (min/max, which
+  // order NaN and −0 as IEEE, take several); with a NaN in a they return a.
+  pmin: simd(0xf6), pmax: simd(0xf7),
 };
 export const V128_AND = simd(0x4e);
 export const V128_BITSELECT = simd(0x52);

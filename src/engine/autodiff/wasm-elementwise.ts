@@ -53,8 +53,8 @@ function tanhBody(): number[] {
     ...BETA.map((b, k) => splat(f64c(b), V_BETA(k))),
     i32c(0), set(I),
     LOOP,
-    // v = min(max(inScale·x, −c), c): max/min propagate NaN.
-    get(X), get(I), ADD, V128_LOAD, get(V_IN), F64X2.mul, get(V_LO), F64X2.max, get(V_HI), F64X2.min, set(V),
+    // v = pmin(pmax(inScale·x, −c), c): a NaN passes through (it is the first operand).
+    get(X), get(I), ADD, V128_LOAD, get(V_IN), F64X2.mul, get(V_LO), F64X2.pmax, get(V_HI), F64X2.pmin, set(V),
     get(V), get(V), F64X2.mul, set(V2),
     get(V_ALPHA(6)), set(P),
     ...[5, 4, 3, 2, 1, 0].map((k) => code(get(P), get(V2), F64X2.mul, get(V_ALPHA(k)), F64X2.add, set(P))),
@@ -62,7 +62,7 @@ function tanhBody(): number[] {
     ...[2, 1, 0].map((k) => code(get(Q), get(V2), F64X2.mul, get(V_BETA(k)), F64X2.add, set(Q))),
     // x[i] = shift + outScale·clamp(v·P/Q, −1, 1)
     get(X), get(I), ADD,
-    get(V), get(P), F64X2.mul, get(Q), F64X2.div, get(V_MONE), F64X2.max, get(V_ONE), F64X2.min,
+    get(V), get(P), F64X2.mul, get(Q), F64X2.div, get(V_MONE), F64X2.pmax, get(V_ONE), F64X2.pmin,
     get(V_OUT), F64X2.mul, get(V_SHIFT), F64X2.add,
     V128_STORE,
     get(I), i32c(16), ADD, set(I), get(I), get(BYTES), LT_U, BR_IF0, END,
