@@ -98,3 +98,25 @@ test('SIMD optimizers: a non-finite gradient gives non-finite parameters, as tor
     assert.equal(empty.steps, 1);
   }
 });
+
+test('SIMD optimizers: stepping in their own arrays (workArrays, no copies) gives the same bits as separate arrays', { skip }, () => {
+  for (const name of ['momentum', 'adam', 'amsgrad'] as const) {
+    const spec = optimizerSpec(name, { lr: 0.01, momentum: 0.9 });
+    const own = createOptimizerFor(spec, 9, 'float32'), other = createOptimizerFor(spec, 9, 'float32');
+    const work = own.workArrays?.();
+    assert.ok(work, `${name}: no work arrays`);
+    const rng = new Rng(3);
+    const p1 = Float64Array.from({ length: 9 }, () => rng.normal()), p2 = p1.slice();
+    const eff = new Float64Array(9), upd = new Float64Array(9);
+    for (let t = 0; t < 5; t++) {
+      const g = Float64Array.from({ length: 9 }, () => rng.normal());
+      work.grad.set(g);
+      own.step(p1, work.grad, spec.lr, work.effectiveLr, work.update);
+      other.step(p2, g, spec.lr, eff, upd);
+      assert.deepEqual(p1, p2, `${name} step ${t + 1}: parameters`);
+      assert.deepEqual(work.effectiveLr, eff, `${name} step ${t + 1}: effective lr`);
+      assert.deepEqual(work.update, upd, `${name} step ${t + 1}: update`);
+      assert.deepEqual(work.grad, g, `${name}: the gradient is left as given`);
+    }
+  }
+});

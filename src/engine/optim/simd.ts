@@ -9,8 +9,9 @@
  * Arithmetic: float64 lanes, so the result differs from the exact float64 path only by rounding (a few
  * ulps per step; test/optim/simd.test.ts bounds it) and is far inside PyTorch float32's own rounding.
  * State (exp_avg, exp_avg_sq, momentum_buffer) lives in the optimizer's own WebAssembly memory, sized
- * once, so `state()` returns live views that never move; parameters and gradients are copied in and
- * the parameters, update and effective learning rates out (memcpy, float64 to float64).
+ * once, so `state()` returns live views that never move; parameters are copied in and out (memcpy),
+ * and so are the gradient, update and effective learning rates unless the caller works in the
+ * optimizer's own arrays (`workArrays`, as a TrainingRun does).
  *
  * The other rules (Adagrad, Adadelta, RMSprop, Adamax, NAdam) have no kernel: `createOptimizer` gives
  * them their exact float64 implementation on either path. Without WebAssembly SIMD, likewise.
@@ -152,14 +153,26 @@ class Regions {
 }
 
 // Region indices shared by both kernels' callers.
-const [RP, RG, RUPD] = [0, 1, 2];
+const [RP, RG, RUPD, REFF] = [0, 1, 2, 3];
+
+/** Copies in and out, skipped for a caller's array that is already the region (workArrays). */
+function copyIn(mem: Regions, k: number, src: Float64Array): void {
+  if (src !== mem.view(k)) mem.put(k, src);
+}
+
+function copyOut(mem: Regions, k: number, dst: Float64Array | undefined): void {
+  if (dst && dst !== mem.view(k)) dst.set(mem.view(k));
+}
+
+function workArrays(mem: Regions): { grad: Float64Array; effectiveLr: Float64Array; update: Float64Array } {
+  return { grad: mem.view(RG), effectiveLr: mem.view(REFF), update: mem.view(RUPD) };
+}
 
 class SimdAdam extends Base {
   private readonly mem: Regions;
   private readonly kernel: (...args: number[]) => void;
   protected override readonly writesUpdate = true;
-  // Regions after p, g, upd: eff, m, v, vmax.
-  private static readonly EFF = 3;
+  // Regions after p, g, upd, eff: m, v, vmax.
   private static readonly M = 4;
   private static readonly V = 5;
   private static readonly VMAX = 6;
@@ -174,17 +187,20 @@ class SimdAdam extends Base {
     const bc1 = 1 - pow(beta1, this.steps);
     const bc2 = 1 - pow(beta2, this.steps);
     mem.put(RP, p);
-    mem.put(RG, g);
+    copyIn(mem, RG, g);
     if (p.length) {
       this.kernel(
         mem.at(RP), mem.at(RG), mem.at(SimdAdam.M), mem.at(SimdAdam.V), mem.at(this.amsgrad ? SimdAdam.VMAX : SimdAdam.V),
-        mem.at(SimdAdam.EFF), mem.at(RUPD), mem.bytes,
+        mem.at(REFF), mem.at(RUPD), mem.bytes,
         beta1, 1 - beta1, beta2, 1 - beta2, this.decoupled ? 1 - lr * wd : 1, wd, 1 / Math.sqrt(bc2), eps, lr / bc1,
       );
     }
     p.set(mem.view(RP));
-    if (eff) eff.set(mem.view(SimdAdam.EFF));
-    if (upd) upd.set(mem.view(RUPD));
+    copyOut(mem, REFF, eff);
+    copyOut(mem, RUPD, upd);
+  }
+  workArrays(): { grad: Float64Array; effectiveLr: Float64Array; update: Float64Array } {
+    return workArrays(this.mem);
   }
   state(): Record<string, Float64Array | number> {
     const s: Record<string, Float64Array | number> = { step: this.steps, exp_avg: this.mem.view(SimdAdam.M), exp_avg_sq: this.mem.view(SimdAdam.V) };
@@ -196,12 +212,12 @@ class SimdAdam extends Base {
 class SimdSgd extends Base {
   private readonly mem: Regions;
   protected override readonly writesUpdate = true;
-  private static readonly BUF = 3;
+  private static readonly BUF = 4;
   /** The kernels of the first step (the buffer starts as a copy of d) and of the others. */
   private readonly kernels: ((...args: number[]) => void)[];
   constructor(spec: OptimizerSpec, size: number, private readonly mu: number, private readonly nesterov: boolean) {
     super(spec, size);
-    this.mem = new Regions(size, mu !== 0 ? 4 : 3);
+    this.mem = new Regions(size, mu !== 0 ? 5 : 4);
     this.kernels = [true, false].map((first) => this.mem.exports[sgdName({ wd: spec.weight_decay !== 0, momentum: mu !== 0, nesterov, first })] as (...args: number[]) => void);
   }
   protected update(p: Float64Array, g: Float64Array, lr: number, eff?: Float64Array, upd?: Float64Array): void {
@@ -209,14 +225,17 @@ class SimdSgd extends Base {
     const damp = 1 - (this.spec.name === 'momentum' ? this.spec.dampening : 0);
     const mem = this.mem;
     mem.put(RP, p);
-    mem.put(RG, g);
+    copyIn(mem, RG, g);
     if (p.length) {
       const kernel = this.kernels[this.steps === 1 ? 0 : 1];
       kernel(mem.at(RP), mem.at(RG), mem.at(this.mu !== 0 ? SimdSgd.BUF : RG), mem.at(RUPD), mem.bytes, wd, this.mu, damp, lr);
     }
     p.set(mem.view(RP));
     if (eff) eff.fill(lr);
-    if (upd) upd.set(mem.view(RUPD));
+    copyOut(mem, RUPD, upd);
+  }
+  workArrays(): { grad: Float64Array; effectiveLr: Float64Array; update: Float64Array } {
+    return workArrays(this.mem);
   }
   state(): Record<string, Float64Array | number> {
     return this.mu !== 0 ? { step: this.steps, momentum_buffer: this.mem.view(SimdSgd.BUF) } : { step: this.steps };

@@ -88,10 +88,13 @@ export class TrainingRun {
     // The float32 path's optimizers are SIMD kernels (optim/simd.ts); test functions are always float64.
     this.optimizer = createOptimizerFor(o.optimizer, n, config.problem ? 'float64' : config.training.precision);
     this.schedule = createSchedule(config.training.schedule, o.optimizer.lr, o.totalSteps);
-    this.grad = new Float64Array(n);
+    // A SIMD optimizer's own arrays (its WebAssembly memory) save copying them in and out every step;
+    // not with simulated parallel workers, whose gradients pass through the optimizer too.
+    const work = (o.optimizer as RaceEntry).parallel ?? config.monitors.parallel ? undefined : this.optimizer.workArrays?.();
+    this.grad = work?.grad ?? new Float64Array(n);
     this.before = new Float64Array(n);
-    this.update = new Float64Array(n);
-    this.effectiveLr = new Float64Array(n);
+    this.update = work?.update ?? new Float64Array(n);
+    this.effectiveLr = work?.effectiveLr ?? new Float64Array(n);
     const layers = this.objective.layout.layers.length;
     this.activity = { dead: new Float64Array(layers), saturated: new Float64Array(layers) };
     this.noiseRng = new Rng((config.seed ^ SEED_NOISE) >>> 0);
