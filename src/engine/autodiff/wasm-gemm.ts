@@ -14,7 +14,8 @@
  */
 
 import {
-  uleb, get, set, i32c, ADD, MUL, SHL, LT_U, LOOP, END, BR_IF0, simd, V128_LOAD, V128_ZERO, I32, V128, code, assemble, compile, instantiate,
+  uleb, get, set, i32c, ADD, MUL, SHL, LT_U, LOOP, END, BR_IF0, simd, V128_LOAD, V128_STORE, V128_ZERO, I32, V128, code, assemble, compile,
+  instantiate,
 } from './wasm-asm';
 
 /** What differs between the float64 and float32 kernels. */
@@ -132,6 +133,27 @@ function packBody(): number[] {
   );
 }
 
+/**
+ * The common case of the copy in, with SIMD: an operand stored as is whose rows are whole vectors
+ * (k a multiple of 4) is one contiguous run, rounded four values at a time (two f32x4.demote_f64x2_zero
+ * joined by a shuffle). Parameters: src bytes(of float32 output) dst.
+ */
+function demoteBody(): number[] {
+  const [SRC, BYTES, DST] = [0, 1, 2];
+  const [i, s] = [3, 4];
+  const DEMOTE = simd(0x5e);
+  const JOIN = [...simd(0x0d), 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+  return code(
+    get(SRC), set(s), i32c(0), set(i),
+    LOOP,
+    get(DST), get(i), ADD,
+    get(s), V128_LOAD, DEMOTE, get(s), i32c(16), ADD, V128_LOAD, DEMOTE, JOIN,
+    V128_STORE,
+    get(s), i32c(32), ADD, set(s),
+    get(i), i32c(16), ADD, set(i), get(i), get(BYTES), LT_U, BR_IF0, END,
+  );
+}
+
 /** The copy out: c64[i·n + j] += c32[i·np + j] (widened), for a float64 copy of C in memory. Parameters: c32 np c64 m n. */
 function addOutBody(): number[] {
   const [C32, NP, C64, M_, N_] = [0, 1, 2, 3, 4];
@@ -150,12 +172,13 @@ function addOutBody(): number[] {
 
 const PARAMS = [I32, I32, I32, I32, I32, I32];
 const LOCALS: [number, number][] = [[12, I32], [11, V128]];
-// "g": the float64 kernel, "h": the float32 one; "p" and "o": the float32 path's copies in and out.
+// "g": the float64 kernel, "h": the float32 one; "p", "d" and "o": the float32 path's copies in and out.
 const MODULE = compile(assemble([
   { name: 'g', params: PARAMS, locals: LOCALS, body: body(F64) },
   { name: 'h', params: PARAMS, locals: LOCALS, body: body(F32) },
   { name: 'p', params: [I32, I32, I32, I32, I32, I32, I32], locals: [[6, I32]], body: packBody() },
   { name: 'o', params: [I32, I32, I32, I32, I32], locals: [[4, I32]], body: addOutBody() },
+  { name: 'd', params: [I32, I32, I32], locals: [[2, I32]], body: demoteBody() },
 ]));
 
 // --- the JavaScript side -------------------------------------------------------------------------
@@ -178,6 +201,17 @@ function create(): WasmGemm | null {
   const kernel32 = exports.h as Kernel;
   const pack = exports.p as (src: number, rows: number, cols: number, trans: number, dst: number, rowsP: number, colsP: number) => void;
   const addOut = exports.o as (c32: number, np: number, c64: number, m: number, n: number) => void;
+  const demote = exports.d as (src: number, bytes: number, dst: number) => void;
+  /** The operand at src64 (float64) into its padded float32 block at dst. */
+  const packOperand = (src64: number, rows: number, cols: number, trans: boolean, dst: number, rowsP: number, colsP: number): void => {
+    if (trans || cols !== colsP) {
+      pack(src64, rows, cols, trans ? 1 : 0, dst, rowsP, colsP);
+      return;
+    }
+    demote(src64, rows * cols * 4, dst);
+    // Padding rows: whole vectors, so a float64 fill of the same bytes.
+    if (rowsP > rows) heap64.fill(0, (dst + rows * cols * 4) / 8, (dst + rowsP * cols * 4) / 8);
+  };
   let heap64 = new Float64Array(memory.buffer);
   const ensure = (bytes: number): void => {
     if (bytes <= memory.buffer.byteLength) return;
@@ -197,8 +231,8 @@ function create(): WasmGemm | null {
         heap64.set(exact(Am, m * k), a64 / 8);
         heap64.set(exact(Bm, n * k), b64 / 8);
         heap64.set(exact(Cm, m * n), c64 / 8);
-        pack(a64, m, k, transA ? 1 : 0, a, mp, kp);
-        pack(b64, n, k, transB ? 1 : 0, b, np, kp);
+        packOperand(a64, m, k, transA, a, mp, kp);
+        packOperand(b64, n, k, transB, b, np, kp);
         kernel32(a, b, c, mp, kp, np);
         addOut(c, np, c64, m, n);
         Cm.set(heap64.subarray(c64 / 8, c64 / 8 + m * n));
