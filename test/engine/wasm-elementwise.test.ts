@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { wasmElementwise, tanhApprox } from '../../src/engine/autodiff/wasm-elementwise';
 import { Graph } from '../../src/engine/autodiff/graph';
-import { TANH, SIGMOID, sigmoid } from '../../src/engine/autodiff/elementwise';
+import { TANH, SIGMOID, RELU, sigmoid } from '../../src/engine/autodiff/elementwise';
+import { Rng } from '../../src/engine/rng';
 
 const skip = !wasmElementwise && 'no WebAssembly SIMD';
 
@@ -69,4 +70,41 @@ test('a float32 graph uses the SIMD tanh and sigmoid, a float64 graph Math.tanh'
       else assert.ok(differs && worst <= 2.7e-7, `float32 path: ${differs ? `error ${worst}` : 'identical to float64'}`);
     }
   }
+});
+
+test('SIMD ReLU forward and backward: the scalar loops\' numbers (−0 and NaN included), any length, accumulating', { skip }, () => {
+  const rng = new Rng(9);
+  for (const n of [1, 2, 7, 1000]) {
+    const x = Float64Array.from({ length: n }, (_, i) => (i % 17 === 3 ? 0 : i % 29 === 5 ? -0 : rng.normal()));
+    const y = new Float64Array(n);
+    wasmElementwise!.relu(x, y);
+    x.forEach((v, i) => assert.equal(y[i], v > 0 ? v : 0, `relu(${v})`));
+    const yg = Float64Array.from({ length: n }, () => rng.normal());
+    const xg = Float64Array.from({ length: n }, () => rng.normal());
+    const want = xg.slice();
+    for (let i = 0; i < n; i++) if (x[i] > 0) want[i] += yg[i];
+    wasmElementwise!.reluBackward(x, yg, xg);
+    assert.deepEqual(xg, want, `backward, n = ${n}`);
+  }
+  const nan = Float64Array.of(7);
+  wasmElementwise!.relu(Float64Array.of(NaN), nan);
+  assert.equal(nan[0], 0, 'relu(NaN) as the float64 loop');
+  const g = Float64Array.of(1);
+  wasmElementwise!.reluBackward(Float64Array.of(NaN), Float64Array.of(5), g);
+  assert.equal(g[0], 1, 'no gradient through NaN');
+});
+
+test('a float32 graph\'s ReLU gives the float64 graph\'s values and gradients', { skip }, () => {
+  const x = grid(1001, -3, 3);
+  const r = grid(1001, 2, -1);
+  const [v64, v32] = (['float64', 'float32'] as const).map((precision) => {
+    const g = new Graph(precision);
+    const p = g.param([x.length], { value: x.slice() });
+    const loss = g.sum(g.mul(g.unary(p, RELU), g.constant([x.length], r)));
+    g.forward();
+    g.backward(loss);
+    return { loss: loss.value[0], grad: p.grad.slice() };
+  });
+  assert.equal(v32.loss, v64.loss);
+  assert.deepEqual(v32.grad, v64.grad);
 });

@@ -99,14 +99,16 @@ export { sigmoid };
  * `fn.output` through a call site shared by every function, which V8 cannot inline. Same numbers as the
  * table (the gradient checks and the PyTorch fixtures run through these). Returns false when `fn` has
  * no dedicated loop. `f32` (the float32 path): tanh and sigmoid by the SIMD approximation of
- * wasm-elementwise.ts (float32-accurate, not Math.tanh's bits); `der`/`der2` then use its y, as always.
+ * wasm-elementwise.ts (float32-accurate, not Math.tanh's bits; `der`/`der2` then use its y, as always),
+ * ReLU in SIMD (the same numbers).
  */
 export function forwardLoop(fn: UnaryFn, x: Float64Array, y: Float64Array, f32 = false): boolean {
   const n = y.length;
-  if (f32 && wasmElementwise && (fn === TANH || fn === SIGMOID)) {
+  if (f32 && wasmElementwise && (fn === TANH || fn === SIGMOID || fn === RELU)) {
     // σ(x) = ½ + ½·tanh(x/2)
     if (fn === TANH) wasmElementwise.tanh(x, y, 1, 1, 0);
-    else wasmElementwise.tanh(x, y, 0.5, 0.5, 0.5);
+    else if (fn === SIGMOID) wasmElementwise.tanh(x, y, 0.5, 0.5, 0.5);
+    else wasmElementwise.relu(x, y);
   } else if (fn === TANH) {
     for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]);
   } else if (fn === RELU) {
@@ -119,10 +121,12 @@ export function forwardLoop(fn: UnaryFn, x: Float64Array, y: Float64Array, f32 =
   return true;
 }
 
-/** xg += f'(x)·yg for the activations of forwardLoop. */
-export function backwardLoop(fn: UnaryFn, x: Float64Array, y: Float64Array, yg: Float64Array, xg: Float64Array): boolean {
+/** xg += f'(x)·yg for the activations of forwardLoop (`f32`: ReLU's in SIMD, the same numbers). */
+export function backwardLoop(fn: UnaryFn, x: Float64Array, y: Float64Array, yg: Float64Array, xg: Float64Array, f32 = false): boolean {
   const n = xg.length;
-  if (fn === TANH) {
+  if (f32 && wasmElementwise && fn === RELU) {
+    wasmElementwise.reluBackward(x, yg, xg);
+  } else if (fn === TANH) {
     for (let i = 0; i < n; i++) xg[i] += (1 - y[i] * y[i]) * yg[i];
   } else if (fn === RELU) {
     for (let i = 0; i < n; i++) if (x[i] > 0) xg[i] += yg[i];

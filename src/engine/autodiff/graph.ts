@@ -130,7 +130,7 @@ export class Graph {
         const yv = y.value;
         const yg = y.grad;
         const xg = x.grad;
-        if (!backwardLoop(fn, xv, yv, yg, xg)) for (let i = 0; i < xg.length; i++) xg[i] += fn.der(xv[i], yv[i]) * yg[i];
+        if (!backwardLoop(fn, xv, yv, yg, xg, f32)) for (let i = 0; i < xg.length; i++) xg[i] += fn.der(xv[i], yv[i]) * yg[i];
         if (t) {
           const ygd = y.gradDot;
           const xgd = x.gradDot;
