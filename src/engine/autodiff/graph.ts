@@ -272,32 +272,19 @@ export class Graph {
     const [m, k] = dims(A);
     const [k2, n] = dims(B);
     if (k !== k2) throw new Error(`matmul: [${A.shape}] · [${B.shape}]`);
-    return this.op([m, n], [A, B], (C) => ({
+    // Ā += C̄ Bᵀ, B̄ += Aᵀ C̄.
+    const nn = product(A, B, [m, n],
+      (x, y, out) => mmNN(x, y, out, m, k, n, f32),
+      (cg, b, ag) => mmNT(cg, b, ag, m, n, k, f32),
+      (a, cg, bg) => mmTN(a, cg, bg, m, k, n, f32));
+    return this.op(nn.shape, [A, B], (C) => ({
       forward(t) {
         C.value.fill(0);
-        mmNN(A.value, B.value, C.value, m, k, n, f32);
-        if (t) {
-          C.dot.fill(0);
-          if (A.hasTangent) mmNN(A.dot, B.value, C.dot, m, k, n, f32);
-          if (B.hasTangent) mmNN(A.value, B.dot, C.dot, m, k, n, f32);
-        }
+        if (t) C.dot.fill(0);
+        nn.forward(C, t);
       },
       backward(t) {
-        // Ā += C̄ Bᵀ, B̄ += Aᵀ C̄; tangents: Ā̇ += C̄̇ Bᵀ + C̄ Ḃᵀ, B̄̇ += Aᵀ C̄̇ + Ȧᵀ C̄.
-        if (A.requiresGrad) {
-          mmNT(C.grad, B.value, A.grad, m, n, k, f32);
-          if (t) {
-            mmNT(C.gradDot, B.value, A.gradDot, m, n, k, f32);
-            if (B.hasTangent) mmNT(C.grad, B.dot, A.gradDot, m, n, k, f32);
-          }
-        }
-        if (B.requiresGrad) {
-          mmTN(A.value, C.grad, B.grad, m, k, n, f32);
-          if (t) {
-            mmTN(A.value, C.gradDot, B.gradDot, m, k, n, f32);
-            if (A.hasTangent) mmTN(A.dot, C.grad, B.gradDot, m, k, n, f32);
-          }
-        }
+        nn.backward(C, t);
       },
     }));
   }
@@ -538,46 +525,56 @@ export class Graph {
   }
 }
 
+type Mm = (x: Float64Array, y: Float64Array, out: Float64Array) => void;
+
 /**
- * C += A·Bᵀ (A [m×k], B [n×k]) with its tangent and adjoint rules, for the ops that start C from
- * something (zeros, a bias). Forward: C += A·Bᵀ, Ċ += Ȧ·Bᵀ + A·Ḃᵀ. Backward: Ā += C̄ B, B̄ += C̄ᵀ A;
- * tangents Ā̇ += C̄̇ B + C̄ Ḃ, B̄̇ += C̄̇ᵀ A + C̄ᵀ Ȧ.
+ * A product op's rules, for ops that start C from something (zeros, a bias): forward C += A∘B with
+ * tangent Ċ += Ȧ∘B + A∘Ḃ; backward Ā += gradA(C̄, B), B̄ += gradB(A, C̄), with tangents
+ * Ā̇ += gradA(C̄̇, B) + gradA(C̄, Ḃ) and B̄̇ += gradB(A, C̄̇) + gradB(Ȧ, C̄).
  */
-function productNT(A: Tensor, B: Tensor, precision: Precision, what: string): {
+function product(A: Tensor, B: Tensor, shape: [number, number], mul: Mm, gradA: Mm, gradB: Mm): {
   shape: [number, number];
   forward(C: Tensor, t: boolean): void;
   backward(C: Tensor, t: boolean): void;
 } {
-  const f32 = precision === 'float32';
-  const [m, k] = dims(A);
-  const [n, k2] = dims(B);
-  if (k !== k2) throw new Error(`${what}: [${A.shape}] · [${B.shape}]ᵀ`);
   return {
-    shape: [m, n],
+    shape,
     forward(C, t) {
-      mmNT(A.value, B.value, C.value, m, k, n, f32);
+      mul(A.value, B.value, C.value);
       if (t) {
-        if (A.hasTangent) mmNT(A.dot, B.value, C.dot, m, k, n, f32);
-        if (B.hasTangent) mmNT(A.value, B.dot, C.dot, m, k, n, f32);
+        if (A.hasTangent) mul(A.dot, B.value, C.dot);
+        if (B.hasTangent) mul(A.value, B.dot, C.dot);
       }
     },
     backward(C, t) {
       if (A.requiresGrad) {
-        mmNN(C.grad, B.value, A.grad, m, n, k, f32);
+        gradA(C.grad, B.value, A.grad);
         if (t) {
-          mmNN(C.gradDot, B.value, A.gradDot, m, n, k, f32);
-          if (B.hasTangent) mmNN(C.grad, B.dot, A.gradDot, m, n, k, f32);
+          gradA(C.gradDot, B.value, A.gradDot);
+          if (B.hasTangent) gradA(C.grad, B.dot, A.gradDot);
         }
       }
       if (B.requiresGrad) {
-        mmTN(C.grad, A.value, B.grad, m, n, k, f32);
+        gradB(A.value, C.grad, B.grad);
         if (t) {
-          mmTN(C.gradDot, A.value, B.gradDot, m, n, k, f32);
-          if (A.hasTangent) mmTN(C.grad, A.dot, B.gradDot, m, n, k, f32);
+          gradB(A.value, C.gradDot, B.gradDot);
+          if (A.hasTangent) gradB(A.dot, C.grad, B.gradDot);
         }
       }
     },
   };
+}
+
+/** C += A·Bᵀ (A [m×k], B [n×k]): Ā += C̄ B, B̄ += C̄ᵀ A. */
+function productNT(A: Tensor, B: Tensor, precision: Precision, what: string): ReturnType<typeof product> {
+  const f32 = precision === 'float32';
+  const [m, k] = dims(A);
+  const [n, k2] = dims(B);
+  if (k !== k2) throw new Error(`${what}: [${A.shape}] · [${B.shape}]ᵀ`);
+  return product(A, B, [m, n],
+    (x, y, out) => mmNT(x, y, out, m, k, n, f32),
+    (cg, b, ag) => mmNN(cg, b, ag, m, n, k, f32),
+    (a, cg, bg) => mmTN(cg, a, bg, m, n, k, f32));
 }
 
 /** dst [rows × row.length] = row repeated. */
