@@ -98,18 +98,11 @@ export { sigmoid };
  * Loops for the common activations with the table's formulas written inline: a generic loop calls
  * `fn.output` through a call site shared by every function, which V8 cannot inline. Same numbers as the
  * table (the gradient checks and the PyTorch fixtures run through these). Returns false when `fn` has
- * no dedicated loop. `f32` (the float32 path): tanh and sigmoid by the SIMD approximation of
- * wasm-elementwise.ts (float32-accurate, not Math.tanh's bits; `der`/`der2` then use its y, as always),
- * ReLU in SIMD (the same numbers).
+ * no dedicated loop.
  */
-export function forwardLoop(fn: UnaryFn, x: Float64Array, y: Float64Array, f32 = false): boolean {
+export function forwardLoop(fn: UnaryFn, x: Float64Array, y: Float64Array): boolean {
   const n = y.length;
-  if (f32 && wasmElementwise && (fn === TANH || fn === SIGMOID || fn === RELU)) {
-    // σ(x) = ½ + ½·tanh(x/2)
-    if (fn === TANH) wasmElementwise.tanh(x, y, 1, 1, 0);
-    else if (fn === SIGMOID) wasmElementwise.tanh(x, y, 0.5, 0.5, 0.5);
-    else wasmElementwise.relu(x, y);
-  } else if (fn === TANH) {
+  if (fn === TANH) {
     for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]);
   } else if (fn === RELU) {
     for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
@@ -121,12 +114,10 @@ export function forwardLoop(fn: UnaryFn, x: Float64Array, y: Float64Array, f32 =
   return true;
 }
 
-/** xg += f'(x)·yg for the activations of forwardLoop (`f32`: ReLU's in SIMD, the same numbers). */
-export function backwardLoop(fn: UnaryFn, x: Float64Array, y: Float64Array, yg: Float64Array, xg: Float64Array, f32 = false): boolean {
+/** xg += f'(x)·yg for the activations of forwardLoop. */
+export function backwardLoop(fn: UnaryFn, x: Float64Array, y: Float64Array, yg: Float64Array, xg: Float64Array): boolean {
   const n = xg.length;
-  if (f32 && wasmElementwise && fn === RELU) {
-    wasmElementwise.reluBackward(x, yg, xg);
-  } else if (fn === TANH) {
+  if (fn === TANH) {
     for (let i = 0; i < n; i++) xg[i] += (1 - y[i] * y[i]) * yg[i];
   } else if (fn === RELU) {
     for (let i = 0; i < n; i++) if (x[i] > 0) xg[i] += yg[i];
@@ -135,5 +126,29 @@ export function backwardLoop(fn: UnaryFn, x: Float64Array, y: Float64Array, yg: 
   } else if (fn === LEAKY_RELU) {
     for (let i = 0; i < n; i++) xg[i] += (x[i] > 0 ? 1 : LEAKY_SLOPE) * yg[i];
   } else return false;
+  return true;
+}
+
+/**
+ * The float32 path's activations (wasm-elementwise.ts): tanh and sigmoid by the SIMD approximation
+ * (float32-accurate, not Math.tanh's bits; `der`/`der2` then use its y, as always), ReLU in SIMD (the
+ * same numbers). Separate from forwardLoop on purpose: sharing one function made V8 compile the float64
+ * path's loops worse once a float32 run had gone through it (monitored float64 W2 ≈ 12% slower in the
+ * same process). Returns false when `fn` has no kernel (or WebAssembly SIMD is unavailable).
+ */
+export function simdForward(fn: UnaryFn, x: Float64Array, y: Float64Array): boolean {
+  if (!wasmElementwise) return false;
+  // σ(x) = ½ + ½·tanh(x/2)
+  if (fn === TANH) wasmElementwise.tanh(x, y, 1, 1, 0);
+  else if (fn === SIGMOID) wasmElementwise.tanh(x, y, 0.5, 0.5, 0.5);
+  else if (fn === RELU) wasmElementwise.relu(x, y);
+  else return false;
+  return true;
+}
+
+/** xg += f'(x)·yg in SIMD where simdForward has a kernel with a backward one (ReLU); false otherwise. */
+export function simdBackward(fn: UnaryFn, x: Float64Array, yg: Float64Array, xg: Float64Array): boolean {
+  if (!wasmElementwise || fn !== RELU) return false;
+  wasmElementwise.reluBackward(x, yg, xg);
   return true;
 }

@@ -15,7 +15,8 @@ import { Tensor, shapeSize, type TensorKind } from './tensor';
 import { mmNN, mmNT, mmTN } from './kernels';
 import type { Precision } from '../protocol';
 import {
-  type UnaryFn, EXP, LOG, SIN, COS, NEG, SQUARE, powFn, addScalarFn, mulScalarFn, sigmoid, forwardLoop, backwardLoop,
+  type UnaryFn, EXP, LOG, SIN, COS, NEG, SQUARE, powFn, addScalarFn, mulScalarFn, sigmoid, forwardLoop, backwardLoop, simdForward,
+  simdBackward,
 } from './elementwise';
 
 export interface Buffers {
@@ -117,7 +118,7 @@ export class Graph {
       forward(t) {
         const xv = x.value;
         const yv = y.value;
-        if (!forwardLoop(fn, xv, yv, f32)) for (let i = 0; i < yv.length; i++) yv[i] = fn.output(xv[i]);
+        if (!(f32 && simdForward(fn, xv, yv)) && !forwardLoop(fn, xv, yv)) for (let i = 0; i < yv.length; i++) yv[i] = fn.output(xv[i]);
         if (t) {
           const xd = x.dot;
           const yd = y.dot;
@@ -130,7 +131,7 @@ export class Graph {
         const yv = y.value;
         const yg = y.grad;
         const xg = x.grad;
-        if (!backwardLoop(fn, xv, yv, yg, xg, f32)) for (let i = 0; i < xg.length; i++) xg[i] += fn.der(xv[i], yv[i]) * yg[i];
+        if (!(f32 && simdBackward(fn, xv, yg, xg)) && !backwardLoop(fn, xv, yv, yg, xg)) for (let i = 0; i < xg.length; i++) xg[i] += fn.der(xv[i], yv[i]) * yg[i];
         if (t) {
           const ygd = y.gradDot;
           const xgd = x.gradDot;
