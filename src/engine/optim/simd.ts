@@ -13,7 +13,7 @@
  * and so are the gradient, update and effective learning rates unless the caller works in the
  * optimizer's own arrays (`workArrays`, as a TrainingRun does).
  *
- * The other rules (Adagrad, Adadelta, RMSprop, Adamax, NAdam) have no kernel: `createOptimizer` gives
+ * The other rules (Adagrad, Adadelta, RMSprop, Adamax, NAdam) have no kernel: `createOptimizerFor` gives
  * them their exact float64 implementation on either path. Without WebAssembly SIMD, likewise.
  */
 import {
