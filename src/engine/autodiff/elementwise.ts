@@ -132,9 +132,9 @@ export function backwardLoop(fn: UnaryFn, x: Float64Array, y: Float64Array, yg: 
 /**
  * The float32 path's activations (wasm-elementwise.ts): tanh and sigmoid by the SIMD approximation
  * (float32-accurate, not Math.tanh's bits; `der`/`der2` then use its y, as always), ReLU in SIMD (the
- * same numbers). Separate from forwardLoop on purpose: sharing one function made V8 compile the float64
- * path's loops worse once a float32 run had gone through it (monitored float64 W2 ≈ 12% slower in the
- * same process). Returns false when `fn` has no kernel (or WebAssembly SIMD is unavailable).
+ * same numbers). Apart from forwardLoop on purpose, so the float64 path's loops stay as they were and are
+ * compiled for float64 runs alone. Returns false when `fn` has no kernel (or WebAssembly SIMD is
+ * unavailable).
  */
 export function simdForward(fn: UnaryFn, x: Float64Array, y: Float64Array): boolean {
   if (!wasmElementwise) return false;
