@@ -18,10 +18,11 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 import torch
 from torch import nn
 
-from . import control, degrade, naming, offload
+from . import control, degrade, facts, naming, offload, relayout
 from .activity import ActivityProbe, expect_start, started as activity_started
 from .cadence import GOVERNOR_MIN_PARAMETERS, Cadence, StopTraining
 from .channel import Channel
+from .detail import Thinning, thin_after_from_env
 from .hessian import reason_of, supported_hvp
 from .lockstep import LockStep
 from .probes import PROBE_BUDGET, Probes
@@ -72,6 +73,7 @@ class Monitor:
         Monitor._names[base] = Monitor._names.get(base, 0) + 1
         self.report = Reporter(channel, base if Monitor._names[base] == 1 else f"{base}-{Monitor._names[base]}", self.rank)
         self.cadence = Cadence(self.params, every, hessian_every, max_steps)
+        self.thinning = Thinning(thin_after_from_env())  # per-layer detail of long runs (detail.py)
         self.probes = Probes(optimizer)
         self.lockstep = LockStep()
         self.steps = 0
@@ -92,6 +94,13 @@ class Monitor:
         # The script's names for its modules, and the layers as they are now: a module replaced before the
         # first step leaves the optimizer holding parameters that only this snapshot can name (naming.py).
         self.module_names: Dict[int, str] = {}
+        # Mid-run layout changes (relayout.py): the step at which the layers are looked at again, the module
+        # tree generation they were read at, which layers were frozen, and a helper process to fork again.
+        self.layout_check_at = 0
+        self.tree_generation = 0
+        self.layout_frozen: List[bool] = []
+        self.offload_due = False
+        self.peers: List["Monitor"] = [self]  # every watched optimizer of the process (hooks.monitors, once registered)
         self._born: Optional[naming.Layout] = None
         try:  # never a reason for the script's optimizer to fail
             self.module_names = naming.variable_names()
@@ -120,21 +129,19 @@ class Monitor:
         candidates = self.models or naming.known_modules()
         layout = naming.build_layout(self.params(), candidates, {**self.module_names, **naming.variable_names()}, self._born)
         self._born = None
-        self.layout = layout
-        self.n_parameters = layout.parameters
-        self.layer_names = [layer.name for layer in layout.layers]
+        self._use_layout(layout)
+        activity = self.activity
+        assert activity is not None
         if layout.parameters < GOVERNOR_MIN_PARAMETERS:
             self.cadence.governed = False
         # Small models wait for each verdict (their probes then land at fixed steps: deterministic streams).
         self.lockstep.active = control.available() and layout.parameters < GOVERNOR_MIN_PARAMETERS and not self.distributed
-        self.stats = StatsCollector(self.optimizer, layout)
-        activity = self.activity = ActivityProbe(layout, lambda: self.monitoring_next() and torch.is_grad_enabled())
         activity_started(self)
         group = self.optimizer.param_groups[0] if self.optimizer.param_groups else {}
         hyper = {k: v for k, v in group.items() if k != "params" and isinstance(v, (int, float, bool, str, tuple, list))}
         config = {"optimizer": {"name": type(self.optimizer).__name__, **{k: list(v) if isinstance(v, tuple) else v for k, v in hyper.items()}},
                   "script": self.script, "every": self.cadence.every, "groups": len(self.optimizer.param_groups),
-                  "hessianEvery": self.cadence.hessian_every,
+                  "hessianEvery": self.cadence.hessian_every, "thinAfter": self.thinning.thin_after,
                   # Optiscope's launcher asks this process for curvature probes (control.py)
                   "answersProbes": control.available() and not self.distributed}
         extra: Dict[str, Any] = {}
@@ -149,6 +156,43 @@ class Monitor:
         self.report.start(config, layout.parameters, [layer_facts(layer, activity) for layer in layout.layers],
                           type(self.optimizer).__name__, extra)
         control.register(self)
+
+    def _use_layout(self, layout: "naming.Layout") -> None:
+        """Measure these layers from now on (at the start, and when they change mid-run)."""
+        self.layout = layout
+        self.n_parameters = layout.parameters
+        self.layer_names = [layer.name for layer in layout.layers]
+        self.layout_frozen = relayout.frozen_flags(layout)
+        self.layout_check_at = self.steps + relayout.SCAN_EVERY
+        self.tree_generation = relayout.generation()
+        self.offload_due = True  # the first monitored step is reported inline, then a helper may take over
+        self.thinning.last = None  # the new layers' first step carries them, however long the run (detail.py)
+        if self.activity is not None:
+            self.activity.close()
+            self.cadence.sampling_activity = False  # the new probe's hooks are planned afresh
+        self.stats = StatsCollector(self.optimizer, layout)
+        self.activity = ActivityProbe(layout, lambda: self.monitoring_next() and torch.is_grad_enabled())
+
+    def look_at_layout(self) -> None:
+        """Before a monitored step: have the layers changed (relayout.py)? Then the helper process (if
+        any) reports every step it has and exits, the new layers are announced in a `layout` fact, and
+        the step is measured on them."""
+        change = relayout.check(self, self.peers)
+        if change is None:
+            return
+        layout, reason = change
+        link = self.link
+        if link is not None:
+            self.link = None
+            self.fast = None
+            trigger, best = link.hand_back()
+            self.arm_probe(trigger)
+            if best is not None and (self.report.best is None or best[0] < self.report.best[0]):
+                self.report.best = best
+        self._use_layout(layout)
+        self.probes.excluded = None  # the new layers' second derivatives are looked at again
+        facts.layout_changed(self)
+        self.emit({"type": "fact", "step": self.steps, "fact": relayout.layout_fact(self, reason)})
 
     def monitoring_next(self) -> bool:
         """True when the coming optimizer step will be monitored (its forward passes are observed)."""
@@ -166,6 +210,8 @@ class Monitor:
             self._start()
         self.monitoring_this_step = cadence.next_monitored
         self.closure_step = with_closure
+        if self.monitoring_this_step and relayout.due(self):
+            self.look_at_layout()
         link = self.link
         if link is not None:
             if loss is not None:
@@ -197,7 +243,8 @@ class Monitor:
                 self.await_judged()
             if self.probes.armed and self.closure is not None and not self.ended:
                 self.probe_with_closure()  # asked for by the Node side: the closure replays the batch now
-            if self.monitored_steps == 1 and not self.ended:
+            if self.offload_due and not self.ended:
+                self.offload_due = False
                 self._offload()
         elif self.activity is not None:
             self.activity.take()
@@ -317,7 +364,8 @@ class Monitor:
         params = None
         if self.n_parameters <= 2:
             params = [float(x) for p in self.stats.flat for x in p.detach().reshape(-1).tolist()]  # type: ignore[union-attr]
-        self.report.step(self.steps, s, loss_known, params, step_facts(s, loss_known, self.layout, self.activity))
+        layers = self.thinning.layers(self.steps, s.loss if loss_known else None, s.grad_norm, s.layers)
+        self.report.step(self.steps, s, loss_known, params, step_facts(s, loss_known, self.layout, self.activity), layers)
         # Automatic probes may take PROBE_BUDGET of the run's work (counted in HVPs); scheduled and explicit
         # probes are what the user asked for.
         probes = self.probes
