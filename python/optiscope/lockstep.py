@@ -1,4 +1,4 @@
-"""When a small model's run waits for the Node side's verdicts (lock-step with the judge, control.py).
+"""When a run waits for the Node side's verdicts (lock-step with the judge, control.py).
 
 The judge (src/engine/monitors/judge.ts) reads each `step` event and may ask for a curvature probe. It
 answers every JUDGED_EVERY-th step event of a run, and each step whose verdict asks for a probe
@@ -7,7 +7,9 @@ before it backpropagates at the parameters after N updates, for the verdicts up 
 at or before N - JUDGE_LAG, and arms a probe asked for up to there: a probe the judge asks for lands at
 the same step on every run of the same script (deterministic streams), while the judge keeps pace on its
 own (a wait rarely blocks) and the control reader wakes once per JUDGED_EVERY steps instead of at every
-step. Large models never wait: their probes land when the request arrives."""
+step. Large models wait the same way, but only the steps they monitor are reported (the governor's sampled
+steps, chosen by counted work, cadence.py): they wait once after each sampled step, and their probes too
+land at the same steps on a busy machine as on an idle one."""
 import sys
 import threading
 from collections import deque

@@ -86,6 +86,7 @@ class Monitor:
         self.thinning = Thinning(thin_after_from_env())  # per-layer detail of long runs (detail.py)
         self.probes = Probes(optimizer)
         self.lockstep = LockStep()
+        self.probe_budgeted = False  # set at the run's start (_start): large models budget their automatic probes
         self.steps = 0
         self.monitored_steps = 0
         self.started = False
@@ -145,8 +146,12 @@ class Monitor:
         if layout.parameters < GOVERNOR_MIN_PARAMETERS:
             self.cadence.governed = False
         self._govern(layout)
-        # Small models wait for each verdict (their probes then land at fixed steps: deterministic streams).
-        self.lockstep.active = control.available() and layout.parameters < GOVERNOR_MIN_PARAMETERS and not self.distributed
+        # Every run waits for the verdicts on the steps it monitors (a large model's are the governor's
+        # sampled steps, counted work): a probe the judge asks for lands at the same step on a busy machine.
+        self.lockstep.active = control.available() and not self.distributed
+        # Small models' probes are cheap: the judge's HVP budget alone bounds them; large models' automatic
+        # probes also keep within this process's counted work budget (probes.py).
+        self.probe_budgeted = layout.parameters >= GOVERNOR_MIN_PARAMETERS
         activity_started(self)
         group = self.optimizer.param_groups[0] if self.optimizer.param_groups else {}
         hyper = {k: v for k, v in group.items() if k != "params" and isinstance(v, (int, float, bool, str, tuple, list))}
@@ -332,14 +337,14 @@ class Monitor:
     def request_probe(self, trigger: str) -> None:
         """The Node side's judge asks for curvature: measured on the next batch the script backpropagates,
         or by the closure after the next step. Declined when the graph cannot give it, in a distributed
-        run, or (large models, not in lock-step) when automatic probes would exceed their work budget
+        run, or (large models, or without lock-step) when automatic probes would exceed their work budget
         (probes.py); the judge budgets them in HVPs too: counted work, never wall time."""
         probes = self.probes
         if self.ended or not probes.possible or probes.armed or self.distributed:
             return
         if PROBE_BUDGET <= 0:  # OPTISCOPE_PROBE_BUDGET=0: no automatic probes at all
             return
-        if not self.lockstep.active and not probes.affordable:
+        if (self.probe_budgeted or not self.lockstep.active) and not probes.affordable:
             return
         probes.arm(trigger)
 

@@ -12,9 +12,8 @@ import { FIXTURES, needTorch, ofType, runBridge, type BridgeRun } from './helper
 const SCRIPT = join(FIXTURES, 'governed_dead.py');
 const STEPS = 300;
 // In the training process (no helper: the statistics' cost is what the governor spaces out), with a budget
-// large enough that the sampled steps carry the dead layer's findings. Automatic curvature probes are off:
-// a large model's probe is asked for by the Node side without waiting (lockstep.py), so where it lands is
-// not what this test is about.
+// large enough that the sampled steps carry the dead layer's findings. Automatic curvature probes are off
+// here (where they land on a busy machine: probe-landing.test.ts).
 const ENV = { OMP_NUM_THREADS: '1', OPTISCOPE_OFFLOAD: '0', OPTISCOPE_OVERHEAD: '0.2', OPTISCOPE_PROBE_BUDGET: '0' };
 
 function burners(n: number): ChildProcess[] {
