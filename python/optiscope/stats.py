@@ -11,7 +11,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from . import effective_lr
+from . import band, effective_lr
 from .naming import Layout
 
 F64 = torch.float64
@@ -95,6 +95,27 @@ def _median(x: torch.Tensor) -> torch.Tensor:
     if x.numel() % 2:
         return lower
     return (lower - (-x).median()) / 2
+
+
+def _one_host_map(sources: List[effective_lr.EffSource]) -> bool:
+    """One monotone host function for the whole layer (the same rule, group constants and step)."""
+    first = sources[0]
+    return first.host is not None and all(s.signature is not None and s.signature == first.signature for s in sources)
+
+
+def _host_band(sources: List[effective_lr.EffSource], masks: List[Optional[torch.Tensor]]
+               ) -> Tuple[Callable[[List[float]], Tuple[float, float, float]], int]:
+    """A CPU layer's effective-lr band from the order statistics of its state tensors (band.py), mapped
+    on the host; and its zero-gradient count. The same numbers as _eff_device's one-map path."""
+    keys = [s.key for s in sources]
+    zeros = [m if m is not None and m.shape == k.shape else None for k, m in zip(keys, masks)]
+    lo, mid_lo, mid_hi, hi, zero = band.order_stats(keys, zeros, MEDIAN_SAMPLE)
+    first = sources[0]
+    host = first.host
+    assert host is not None
+    f_lo, f_hi, mid = host(lo), host(hi), (host(mid_lo) + host(mid_hi)) / 2
+    band_ = (f_hi, mid, f_lo) if first.decreasing else (f_lo, mid, f_hi)
+    return (lambda _values: band_), zero
 
 
 @dataclass
@@ -322,8 +343,10 @@ class StatsCollector:
             zero_at: List[Tuple[int, int, int]] = []
             optimizer, group_of, pre_eff = self.optimizer, self.group_of, self._pre_eff
             zero_masks = self._zero
+            host_zeros: List[int] = []  # per layer: zero-gradient elements counted on the host (band.py)
             for li, (_, a, b, params) in enumerate(self._layers):
                 sources: List[effective_lr.EffSource] = []
+                masks: List[Optional[torch.Tensor]] = []
                 zeros: List[torch.Tensor] = []
                 numel = 0
                 for k, p in enumerate(params):
@@ -334,15 +357,28 @@ class StatsCollector:
                     numel += p.numel()
                     mask = zero_masks[a + k] if a + k < len(zero_masks) else None
                     if src is not None:
-                        src, z = effective_lr.with_gradient(src, mask)
                         sources.append(src)
-                    else:
-                        z = None if mask is None else mask.sum()
-                        if "lr" in group:
-                            const_lr.setdefault(li, []).append((float(group["lr"]), p.numel()))
-                    if z is not None:
-                        zeros.append(z)
-                eff.append(self._eff_device(li, sources, scalars) if sources else None)
+                        masks.append(mask)
+                        continue
+                    if mask is not None:
+                        zeros.append(mask.sum())
+                    if "lr" in group:
+                        const_lr.setdefault(li, []).append((float(group["lr"]), p.numel()))
+                host_zero = 0
+                if sources and self.cpu and _one_host_map(sources) and band.fits([s.key for s in sources]):
+                    summary, host_zero = _host_band(sources, masks)
+                    eff.append(summary)
+                elif sources:
+                    masked: List[effective_lr.EffSource] = []
+                    for src, mask in zip(sources, masks):
+                        src, z = effective_lr.with_gradient(src, mask)
+                        masked.append(src)
+                        if z is not None:
+                            zeros.append(z)
+                    eff.append(self._eff_device(li, masked, scalars))
+                else:
+                    eff.append(None)
+                host_zeros.append(host_zero)
                 zero_at.append((len(scalars), len(zeros), numel))
                 scalars.extend(zeros)
             at_m = len(scalars)
@@ -375,7 +411,7 @@ class StatsCollector:
         for li, (name, a, b, _) in enumerate(self._layers):
             summary = eff[li]
             z_at, z_n, numel = zero_at[li]
-            zero = int(sum(values[z_at : z_at + z_n]))
+            zero = int(sum(values[z_at : z_at + z_n])) + host_zeros[li]
             if numel and zero >= numel:  # no parameter received a gradient: no band (as the engine)
                 e_min = e_p50 = e_max = math.nan
             elif summary is not None:
