@@ -236,6 +236,12 @@ class StatsCollector:
             if self.flat:
                 self._copy_params()
 
+    def keep_as_before(self, weights: List[torch.Tensor]) -> List[torch.Tensor]:
+        """`weights`, a copy of the parameters as they are now, becomes the `before` of the next after()
+        (what snapshot() would copy again); returns the buffers it replaces, free for the next copy."""
+        old, self._buffers, self._before = self._buffers, weights, weights
+        return old
+
     def before(self, with_closure: bool = False) -> None:
         with torch.no_grad():
             if not with_closure:  # with a closure the gradient is computed inside step(): read it after
@@ -310,10 +316,12 @@ class StatsCollector:
         module_flags: Sequence[Tuple[str, torch.Tensor]] = (),
         activity: Sequence[Tuple] = (),
         host_activity: Sequence[Tuple[str, str, float, int]] = (),
+        weights: Optional[List[torch.Tensor]] = None,
     ) -> StepStats:
         """host_activity: activity counts already on the host (layer, kind, count, units), as the
-        training process sends them to the helper."""
-        flat = self.flat
+        training process sends them to the helper. weights: a copy of the parameters to read instead of
+        the live ones (the helper's, taken before it lets the training process go on: keep_as_before)."""
+        flat = self.flat if weights is None else weights
         n = len(flat)
         with torch.no_grad():
             if not self._grad:
