@@ -74,8 +74,8 @@ RING = 32
 # ones), or the slot itself is the record (GradsReady, a common StepTaken, Snapshot).
 K_PIPE, K_GRADS, K_STEP, K_SNAP = 0, 1, 2, 3
 # A StepTaken in a slot: slot kind, has_loss, inplace, affordable, possible, number of lrs, step, rows,
-# loss, busy, up to MAX_SLOT_LRS learning rates (one per param group).
-_STEP = struct.Struct("<BBBBBBxxqqdd3d")
+# loss, up to MAX_SLOT_LRS learning rates (one per param group).
+_STEP = struct.Struct("<BBBBBBxxqqd3d")
 MAX_SLOT_LRS = 3
 _GRADS_READY, _SNAPSHOT = GradsReady(), Snapshot()  # the slot-only records carry nothing: one of each
 _DOORBELL = _HEADER.pack(0)  # an empty frame: wakes a sleeping helper, carries nothing
@@ -291,10 +291,6 @@ class Link:
         self.alive = False
         self.groups_signature: Any = None
         self.monitored = 0
-        # The training process's own time between two step messages (without waiting for the helper):
-        # the helper's sleep is timed by it (a period measured at the helper would include its own sleep).
-        self.waited = 0.0
-        self.last_send: Optional[float] = None
 
     # -- setting up ---------------------------------------------------------------------------------
     def _move_state(self) -> List[StateMove]:
@@ -438,12 +434,10 @@ class Link:
         trigger, self.trigger = self.trigger, None
         ctrl, unpack, expect = self.ctrl, _U64.unpack_from, self.expect
         if unpack(ctrl, _ACKED)[0] < expect:
-            t0 = time.perf_counter()
             if not self.alive:
                 self.expect = 0
                 raise ChildProcessError("the monitoring helper process exited")
             self._sleep_on_acks(lambda: unpack(ctrl, _ACKED)[0] >= self.expect)
-            self.waited += time.perf_counter() - t0
         seq = unpack(ctrl, _TRIG_SEQ)[0]
         if seq != self.trig_seen:
             self.trig_seen = seq
@@ -515,28 +509,18 @@ class Link:
                     lrs[i] = float(x)
                 else:
                     floats = False  # an int lr keeps its type through the pipe (the events print it as given)
-        busy = self._busy()
+        self.expect += 1  # the helper acks the step once it has read it
         if floats and not moved and not activity and first_module is None and not self.missing and self.alive:
-            self.publish_step(m.steps, loss, lrs, affordable, m.probes.possible, rows, busy)
+            self.publish_step(m.steps, loss, lrs, affordable, m.probes.possible, rows)
             return
-        self.send(StepTaken(m.steps, loss, lrs, affordable, m.probes.possible, rows, busy, self.inplace, self.missing, first_module,
+        self.send(StepTaken(m.steps, loss, lrs, affordable, m.probes.possible, rows, self.inplace, self.missing, first_module,
                             activity, moved))
 
-    def _busy(self) -> Optional[float]:
-        """The training process's own time since the last step message (its waits for the helper left
-        out); counts the coming step's ack."""
-        now = time.perf_counter()
-        busy = None if self.last_send is None else now - self.last_send - self.waited
-        self.last_send, self.waited = now, 0.0
-        self.expect += 1
-        return busy
-
-    def publish_step(self, step: int, loss: Optional[float], lrs: List[float], affordable: bool, possible: bool, rows: int,
-                     busy: Optional[float]) -> None:
+    def publish_step(self, step: int, loss: Optional[float], lrs: List[float], affordable: bool, possible: bool, rows: int) -> None:
         """A step message in a slot (at most MAX_SLOT_LRS float learning rates, nothing for the pipe)."""
         padded = list(lrs) + [0.0] * (MAX_SLOT_LRS - len(lrs))
         _STEP.pack_into(self.ctrl, self._slot(), K_STEP, loss is not None, self.inplace, bool(affordable), bool(possible),
-                        len(lrs), step, rows, math.nan if loss is None else loss, math.nan if busy is None else busy, *padded)
+                        len(lrs), step, rows, math.nan if loss is None else loss, *padded)
         self._publish()
 
     def snap(self) -> None:
@@ -545,8 +529,6 @@ class Link:
 
     def finish(self, reason: str, error: Optional[Dict[str, Any]] = None, timeout: float = 60.0) -> None:
         """Ends the helper: it writes its last events (and `end`) and exits; waits for it."""
-        import time
-
         if self.pid == 0:
             return
         try:
@@ -583,9 +565,8 @@ class Link:
 
 def unpack_step(ctrl: Any, at: int) -> StepTaken:
     """The StepTaken that Link.publish_step packed into the slot at byte `at`."""
-    _, has_loss, inplace, affordable, possible, n_lrs, step, rows, loss, busy, *lrs = _STEP.unpack_from(ctrl, at)
-    return StepTaken(step, loss if has_loss else None, lrs[:n_lrs], bool(affordable), bool(possible), rows,
-                     None if math.isnan(busy) else busy, bool(inplace))
+    _, has_loss, inplace, affordable, possible, n_lrs, step, rows, loss, *lrs = _STEP.unpack_from(ctrl, at)
+    return StepTaken(step, loss if has_loss else None, lrs[:n_lrs], bool(affordable), bool(possible), rows, bool(inplace))
 
 
 class FastStep:
@@ -664,8 +645,9 @@ class FastStep:
         if link.pending:
             link.trigger = link.wait()  # the helper still reads the gradients: zero_grad() must not clear them yet
         activity = m.activity
+        link.expect += 1  # the helper acks the step once it has read it
         link.publish_step(steps, value, [lr], self.probes.affordable_now(steps), self.probes.possible,
-                          activity.batch_rows if activity is not None else 0, link._busy())
+                          activity.batch_rows if activity is not None else 0)
         m.arm_probe(link.take_trigger())
         m.plan_activity()
         max_steps = self.cadence.max_steps
