@@ -148,7 +148,7 @@ class Monitor:
             extra["locations"] = {"optimizer": {"file": self.source[0], "line": self.source[1]}}
         self.report.start(config, layout.parameters, [layer_facts(layer, activity) for layer in layout.layers],
                           type(self.optimizer).__name__, extra)
-        control.register(self)
+        control.register(self, waits=self.lockstep.active)
 
     def monitoring_next(self) -> bool:
         """True when the coming optimizer step will be monitored (its forward passes are observed)."""
