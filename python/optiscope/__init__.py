@@ -48,7 +48,7 @@ def watch(model: "object", optimizer: "object", every: Optional[int] = None, clo
     """
     import torch
 
-    from . import facts, hooks
+    from . import facts, hooks, relayout
     from .channel import Channel, channel_is_own, open_channel
     from .monitor import Monitor
     from .source import caller_location
@@ -79,8 +79,10 @@ def watch(model: "object", optimizer: "object", every: Optional[int] = None, clo
     m.owns_channel = bool(log) or channel_is_own(channel)  # type: ignore[attr-defined]
     optimizer._optiscope = m  # type: ignore[attr-defined]
     hooks.monitors.append(m)
+    m.peers = hooks.monitors
     hooks.install_loss_hook()
     facts.install()  # the measured facts (facts.py) of the steps from now on, as in zero-code mode
+    relayout.install()  # add_param_group: the layers are looked at again (relayout.py)
     hooks.attach_step(optimizer, m)
     atexit.register(m.end, "completed")
     return Watch(m)

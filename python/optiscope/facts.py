@@ -8,7 +8,8 @@ decide which facts are bugs, with which message, evidence and fix. What is measu
   and at those steps' step() calls, whether every gradient was still None or zero after backward() (reset
   between backward() and step(), with the line of the last zero_grad() call);
 - unoptimised parameters: after the first step, parameters that received a gradient but belong to no
-  optimizer's param groups (with the module's creation line);
+  optimizer's param groups (with the module's creation line); again whenever the layers are looked at
+  mid-run (relayout.py), for modules not reported yet (a head replaced and given to no optimizer);
 - module mode: Dropout/BatchNorm modules with training == False, at the first steps and then every
   MODE_EVERY steps, reported when the set changes (with the line that called eval()/train(False));
 - loss shapes: during the first GRAPH_STEPS steps, regression losses called on shapes that broadcast;
@@ -78,6 +79,7 @@ _enabled = False
 _softmaxes: List[Tuple[Any, Optional[Location]]] = []  # (grad_fn, line) of the softmaxes of this step
 _init_lines: Dict[int, Location] = {}  # data_ptr of an initialised tensor -> the user's line
 _eval_lines: Dict[int, Location] = {}  # id(module) -> the line that switched it to eval
+_unoptimized_sent: Dict[int, set] = {}  # id(monitor) -> id of each module its run reported unoptimized
 _eval_context: List[Optional[Location]] = []
 _forward_order: List[nn.Module] = []
 _forward_seen: set = set()
@@ -590,6 +592,8 @@ def _first_step(monitor: Any, all_monitors: List[Any]) -> List[Dict[str, Any]]:
                 entry["order"] = order[id(layer.module)]
             if layer.params and not any(p.requires_grad for p in layer.params):
                 entry["frozen"] = True  # requires_grad False: its zero gradient is the script's choice
+            if layer.detached:
+                entry["detached"] = True  # replaced or removed from the model: no gradient reaches it
             layers.append(entry)
         facts.append({"kind": "layer-order", "layers": layers})
     if _input_fact is not None:
@@ -597,15 +601,46 @@ def _first_step(monitor: Any, all_monitors: List[Any]) -> List[Dict[str, Any]]:
         _input_fact = None
         fact["layer"] = names.get(id(module), type(module).__name__)
         facts.append(fact)
+    found = _unoptimized(monitor, all_monitors)
+    _unoptimized_sent.setdefault(id(monitor), set()).update(id(mod) for mod, _ in found)
+    facts.extend(fact for _, fact in found)
+    return facts
+
+
+def _unoptimized(monitor: Any, all_monitors: List[Any], roots: Optional[List[nn.Module]] = None) -> List[Tuple[nn.Module, Dict[str, Any]]]:
+    """Modules with parameters that have a gradient and are in no optimizer's param groups, with their
+    facts; among `roots` (default: every outermost module, _roots)."""
     optimized = {id(p) for m in all_monitors for g in m.optimizer.param_groups for p in g["params"]}
-    for root in _roots(all_monitors):
+    found = []
+    for root in _roots(all_monitors) if roots is None else roots:
         for name, mod in root.named_modules():
             params = [p for p in mod._parameters.values() if p is not None and p.grad is not None and id(p) not in optimized]
             if params:
-                facts.append({"kind": "unoptimized-params", "module": naming.module_display_name(root, name, getattr(monitor, "module_names", {})),
-                              "parameters": int(sum(p.numel() for p in params)),
-                              **_src(naming.module_source(root, name))})
-    return facts
+                found.append((mod, {"kind": "unoptimized-params", "module": naming.module_display_name(root, name, getattr(monitor, "module_names", {})),
+                                    "parameters": int(sum(p.numel() for p in params)),
+                                    **_src(naming.module_source(root, name))}))
+    return found
+
+
+def queue_unoptimized(monitor: Any, all_monitors: List[Any], new_modules: bool) -> bool:
+    """Mid-run (relayout.py): modules that started receiving gradients outside every optimizer since the
+    run last reported (a head replaced and given to no optimizer); their facts go out after this step.
+    Looked for in the runs' models, and among every module when some were created since (`new_modules`).
+    True when there is one."""
+    if not _enabled:
+        return False
+    try:
+        sent = _unoptimized_sent.setdefault(id(monitor), set())
+        roots = None
+        if not new_modules:
+            roots = list({id(r): r for m in all_monitors for r in getattr(getattr(m, "layout", None), "root_modules", [])}.values())
+        new = [(mod, fact) for mod, fact in _unoptimized(monitor, all_monitors, roots) if id(mod) not in sent]
+        sent.update(id(mod) for mod, _ in new)
+        _run(monitor).pending.extend(fact for _, fact in new)
+        return bool(new)
+    except Exception as e:  # noqa: BLE001
+        _disable(e)
+        return False
 
 
 def _roots(all_monitors: List[Any]) -> List[nn.Module]:
@@ -616,6 +651,13 @@ def _roots(all_monitors: List[Any]) -> List[nn.Module]:
         mods = [m for mon in all_monitors for m in getattr(mon, "models", []) if isinstance(m, nn.Module)]
     inner = {id(c) for m in mods for c in m.modules() if c is not m}
     return [m for m in mods if id(m) not in inner and any(True for _ in m.parameters())]
+
+
+def layout_changed(monitor: Any) -> None:
+    """The run's layers changed (relayout.py): its Dropout/BatchNorm modules are looked up again."""
+    r = _runs.get(id(monitor))
+    if r is not None:
+        r.mode_modules = None
 
 
 def _mode_fact(monitor: Any, r: _RunFacts) -> Optional[Dict[str, Any]]:
@@ -703,7 +745,7 @@ def uninstall() -> None:
     _enabled = _graph_on = False
     _restore("")
     _remove_forward_hook()
-    for kept in (_runs, _monitors, _init_lines, _eval_lines):
+    for kept in (_runs, _monitors, _init_lines, _eval_lines, _unoptimized_sent):
         kept.clear()
     for kept_list in (_global_pending, _softmaxes, _eval_context, _forward_order):
         kept_list.clear()

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional
 import torch
 from torch import nn
 
-from . import activity, facts, naming, overrides, workers
+from . import activity, facts, naming, overrides, relayout, workers
 from .patches import unwrap_step
 from .channel import Channel
 from .cadence import StopTraining
@@ -246,6 +246,7 @@ def install(channel: Channel, every: Optional[int], script: Optional[str],
             workers.adopt(m)
             self._optiscope = m  # type: ignore[attr-defined]
             monitors.append(m)
+            m.peers = monitors
             attach_step(self, m)
             if overrides.current():
                 undo_clip = overrides.wrap_clip(self)
@@ -257,13 +258,14 @@ def install(channel: Channel, every: Optional[int], script: Optional[str],
         workers.install(channel, monitors.clear, finish)
     install_loss_hook()
     facts.install()  # the measuring patches of facts.py
+    relayout.install()  # add_param_group: the layers are looked at again (relayout.py)
     activity.record_call_sites()  # which activation follows which layer, from the first forward passes
 
 
 def uninstall() -> None:
     """Undoes install(), install_loss_hook() and watch(), symmetrically: the original Module/Optimizer
     __init__ and autograd.backward are back, so are the functions facts.py patched (losses, softmax, init,
-    Module.train, the schedulers) and its global forward hook, and activity.py's call-site recording hook; every watched optimizer's step() is its own
+    Module.train, the schedulers) and relayout.py's add_param_group and its global forward hook, and activity.py's call-site recording hook; every watched optimizer's step() is its own
     again (the --set clipping wrapper removed too), its run is ended (`stopped`: the forward hooks of
     activity.py are removed, a helper process finishes), and no monitor is kept."""
     global _pending_loss, _pending_first, _last_taken, _closure_depth
@@ -282,6 +284,7 @@ def uninstall() -> None:
         _pending_loss = _pending_first = _last_taken = None
         _closure_depth = 0
     facts.uninstall()
+    relayout.uninstall()
     workers.uninstall()
 
 

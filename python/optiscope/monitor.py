@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 import torch
 from torch import nn
 
-from . import control, degrade, naming, offload
+from . import control, degrade, facts, naming, offload, relayout
 from .activity import ActivityProbe, expect_start, started as activity_started
 from .cadence import GOVERNOR_MIN_PARAMETERS, Cadence, StopTraining
 from .channel import Channel
@@ -92,6 +92,13 @@ class Monitor:
         # The script's names for its modules, and the layers as they are now: a module replaced before the
         # first step leaves the optimizer holding parameters that only this snapshot can name (naming.py).
         self.module_names: Dict[int, str] = {}
+        # Mid-run layout changes (relayout.py): the step at which the layers are looked at again, the module
+        # tree generation they were read at, which layers were frozen, and a helper process to fork again.
+        self.layout_check_at = 0
+        self.tree_generation = 0
+        self.layout_frozen: List[bool] = []
+        self.offload_due = False
+        self.peers: List["Monitor"] = [self]  # every watched optimizer of the process (hooks.monitors, once registered)
         self._born: Optional[naming.Layout] = None
         try:  # never a reason for the script's optimizer to fail
             self.module_names = naming.variable_names()
@@ -120,15 +127,13 @@ class Monitor:
         candidates = self.models or naming.known_modules()
         layout = naming.build_layout(self.params(), candidates, {**self.module_names, **naming.variable_names()}, self._born)
         self._born = None
-        self.layout = layout
-        self.n_parameters = layout.parameters
-        self.layer_names = [layer.name for layer in layout.layers]
+        self._use_layout(layout)
+        activity = self.activity
+        assert activity is not None
         if layout.parameters < GOVERNOR_MIN_PARAMETERS:
             self.cadence.governed = False
         # Small models wait for each verdict (their probes then land at fixed steps: deterministic streams).
         self.lockstep.active = control.available() and layout.parameters < GOVERNOR_MIN_PARAMETERS and not self.distributed
-        self.stats = StatsCollector(self.optimizer, layout)
-        activity = self.activity = ActivityProbe(layout, lambda: self.monitoring_next() and torch.is_grad_enabled())
         activity_started(self)
         group = self.optimizer.param_groups[0] if self.optimizer.param_groups else {}
         hyper = {k: v for k, v in group.items() if k != "params" and isinstance(v, (int, float, bool, str, tuple, list))}
@@ -150,6 +155,42 @@ class Monitor:
                           type(self.optimizer).__name__, extra)
         control.register(self, waits=self.lockstep.active)
 
+    def _use_layout(self, layout: "naming.Layout") -> None:
+        """Measure these layers from now on (at the start, and when they change mid-run)."""
+        self.layout = layout
+        self.n_parameters = layout.parameters
+        self.layer_names = [layer.name for layer in layout.layers]
+        self.layout_frozen = relayout.frozen_flags(layout)
+        self.layout_check_at = self.steps + relayout.SCAN_EVERY
+        self.tree_generation = relayout.generation()
+        self.offload_due = True  # the first monitored step is reported inline, then a helper may take over
+        if self.activity is not None:
+            self.activity.close()
+            self.cadence.sampling_activity = False  # the new probe's hooks are planned afresh
+        self.stats = StatsCollector(self.optimizer, layout)
+        self.activity = ActivityProbe(layout, lambda: self.monitoring_next() and torch.is_grad_enabled())
+
+    def look_at_layout(self) -> None:
+        """Before a monitored step: have the layers changed (relayout.py)? Then the helper process (if
+        any) reports every step it has and exits, the new layers are announced in a `layout` fact, and
+        the step is measured on them."""
+        change = relayout.check(self, self.peers)
+        if change is None:
+            return
+        layout, reason = change
+        link = self.link
+        if link is not None:
+            self.link = None
+            self.fast = None
+            trigger, best = link.hand_back()
+            self.arm_probe(trigger)
+            if best is not None and (self.report.best is None or best[0] < self.report.best[0]):
+                self.report.best = best
+        self._use_layout(layout)
+        self.probes.excluded = None  # the new layers' second derivatives are looked at again
+        facts.layout_changed(self)
+        self.emit({"type": "fact", "step": self.steps, "fact": relayout.layout_fact(self, reason)})
+
     def monitoring_next(self) -> bool:
         """True when the coming optimizer step will be monitored (its forward passes are observed)."""
         return self.cadence.next_monitored
@@ -166,6 +207,8 @@ class Monitor:
             self._start()
         self.monitoring_this_step = cadence.next_monitored
         self.closure_step = with_closure
+        if self.monitoring_this_step and relayout.due(self):
+            self.look_at_layout()
         link = self.link
         if link is not None:
             if loss is not None:
@@ -197,7 +240,8 @@ class Monitor:
                 self.await_judged()
             if self.probes.armed and self.closure is not None and not self.ended:
                 self.probe_with_closure()  # asked for by the Node side: the closure replays the batch now
-            if self.monitored_steps == 1 and not self.ended:
+            if self.offload_due and not self.ended:
+                self.offload_due = False
                 self._offload()
         elif self.activity is not None:
             self.activity.take()

@@ -29,6 +29,11 @@ Location = Tuple[str, int]
 # Every module created while the hooks are installed, with the line of user code that created it.
 _created: "weakref.WeakKeyDictionary[nn.Module, Optional[Location]]" = weakref.WeakKeyDictionary()
 _WRAPPERS = ("DistributedDataParallel", "DataParallel", "FullyShardedDataParallel")
+# Modules created since the monitors last looked (relayout.py reads and clears it): a module replaced
+# mid-run is news for their layers. Bounded; `recent_overflow` says more were created than kept.
+RECENT_MAX = 256
+recent: List["weakref.ref[nn.Module]"] = []
+recent_overflow = [False]
 
 
 def record_module(module: nn.Module) -> None:
@@ -44,6 +49,10 @@ def record_module(module: nn.Module) -> None:
         frame = frame.f_back
     try:
         _created[module] = loc
+        if len(recent) < RECENT_MAX:
+            recent.append(weakref.ref(module))
+        else:
+            recent_overflow[0] = True
     except TypeError:
         pass
 
@@ -61,6 +70,7 @@ class Layer:
     source: Optional[Location] = None
     path: str = ""  # the owning module's path in its root ("" for the root itself)
     own_tensor: bool = False  # a tensor a model class owns itself (positional table, token, scale): no depth
+    detached: bool = False  # held by the optimizer, no longer part of the model (replaced or removed): no gradient reaches it
 
 
 @dataclass
@@ -188,10 +198,10 @@ def build_layout(params: List[torch.Tensor], candidates: Iterable[nn.Module], na
     used_labels: Dict[str, int] = {}
 
     def add(lname: str, mod: Optional[nn.Module], path: str, source: Optional[Location], p: torch.Tensor, pname: str,
-            own: bool = False) -> None:
+            own: bool = False, detached: bool = False) -> None:
         layer = by_name.get(lname)
         if layer is None:
-            layer = by_name[lname] = Layer(lname, [], [], mod, source, path, own)
+            layer = by_name[lname] = Layer(lname, [], [], mod, source, path, own, detached)
             layers.append(layer)
         layer.params.append(p)
         layer.param_names.append(pname)
@@ -230,7 +240,8 @@ def build_layout(params: List[torch.Tensor], candidates: Iterable[nn.Module], na
             present = any(_has_submodule(root, old.path) for root in roots) if old.path else False
             suffix = " (replaced)" if present else " (removed)"
             pname = next(n for q, n in zip(old.params, old.param_names) if q is p)
-            add(old.name + suffix, old.module, old.path, old.source, p, pname, old.own_tensor)
+            name = old.name if old.detached else old.name + suffix  # named once, however often the layout is read again
+            add(name, old.module, old.path, old.source, p, pname, old.own_tensor, True)
         loose = [p for p in loose if id(p) not in assigned]
     if loose:
         layer = Layer("params", loose, [f"params.{i}" for i in range(len(loose))], None)

@@ -42,9 +42,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
+from . import naming, relayout
 from .cadence import GOVERNOR_MIN_PARAMETERS, StopTraining
-from .records import (ActivitySample, Finish, GradsReady, GroupsChanged, ProbeResult, ProbeUnavailable, Record, Snapshot,
-                      StateMove, StepTaken, Unsupported)
+from .records import (ActivitySample, Finish, GradsReady, GroupsChanged, HandBack, ProbeResult, ProbeUnavailable, Record,
+                      Snapshot, StateMove, StepTaken, Unsupported)
 from .stats import StepStats
 
 _grad_of = attrgetter("grad")
@@ -67,6 +68,8 @@ _ACKED = 72  # helper: acks given
 _TRIG_SEQ = 80  # helper: probe triggers given
 _TRIG_CODE = 88  # helper: the last trigger, an index in TRIGGERS
 _SLEEPING = 96  # helper: 1 while it may sleep on the pipe (a slot message then rings the doorbell)
+_BEST = 104  # helper, when it hands the run back: the lowest loss it reported and its step (-1: none)
+_BEST_RECORD = struct.Struct("<dq")
 _RING_AT = 1024
 _SLOT = 64
 RING = 32
@@ -529,10 +532,28 @@ class Link:
 
     def finish(self, reason: str, error: Optional[Dict[str, Any]] = None, timeout: float = 60.0) -> None:
         """Ends the helper: it writes its last events (and `end`) and exits; waits for it."""
+        self._stop(Finish(reason, error), timeout)
+
+    def hand_back(self) -> Tuple[Optional[str], Optional[Tuple[float, int]]]:
+        """The run's layers changed (relayout.py): the helper writes every step it has, without `end`, and
+        exits. Returns the probe trigger it gave last (if not taken yet) and the lowest loss it reported
+        with its step (the `end` event's bestLoss, now the training process's to keep)."""
+        self._stop(HandBack(), 60.0)
+        trigger = self.trigger
+        seq = _U64.unpack_from(self.ctrl, _TRIG_SEQ)[0]
+        if seq != self.trig_seen:
+            self.trig_seen = seq
+            trigger = TRIGGERS[_U64.unpack_from(self.ctrl, _TRIG_CODE)[0]] or trigger
+        loss, step = _BEST_RECORD.unpack_from(self.ctrl, _BEST)
+        return trigger or None, (loss, step) if step >= 0 else None
+
+    def _stop(self, record: Record, timeout: float) -> None:
+        import time
+
         if self.pid == 0:
             return
         try:
-            self.send(Finish(reason, error))
+            self.send(record)
         except ChildProcessError:
             pass  # the helper is gone: nothing more to tell it
         try:
@@ -593,6 +614,7 @@ class FastStep:
         self.probes = monitor.probes
         self.value = 0.0  # the loss pre() read
         self.stop = StopTraining
+        self.recent = naming.recent  # modules created since the layers were last looked at (relayout.py)
 
     def pre(self, loss: Optional[torch.Tensor]) -> bool:
         """Before step(): True when this step takes the short path (its gradients are announced)."""
@@ -600,6 +622,10 @@ class FastStep:
         if (loss is None or m.link is not link or m.ended or not cadence.next_monitored or cadence.sampling_activity or self.probes.armed
                 or m.nan_module is not None or link.trigger is not None or not link.alive):
             return False
+        if m.steps >= m.layout_check_at or (self.recent and relayout.due(m)):
+            m.look_at_layout()  # relayout.py: a change hands the run back (the general path measures it)
+            if m.link is not link:
+                return False
         value = loss.item()
         if not -math.inf < value < math.inf:
             return False  # the general path replays the forward pass to find the first module that went bad
@@ -659,6 +685,7 @@ class Helper:
     """The helper process: reads messages, computes and reports each step, acks."""
 
     def __init__(self, monitor: Any, link: Link, cmd_r: int, ack_w: int) -> None:
+        _BEST_RECORD.pack_into(link.ctrl, _BEST, math.nan, -1)
         self.m = monitor
         self.link = link
         self.fd = cmd_r
@@ -900,6 +927,11 @@ class Helper:
                     if record.error is not None:
                         m.emit(record.error)
                     m.end(record.reason)
+                    break
+                elif isinstance(record, HandBack):
+                    best = m.report.best
+                    if best is not None:
+                        _BEST_RECORD.pack_into(self.link.ctrl, _BEST, best[0], best[1])
                     break
         except BaseException as e:  # noqa: BLE001 - report, never hang the training process
             code = 1

@@ -13,6 +13,8 @@ Training process → helper:
 - ProbeResult / ProbeUnavailable: a curvature probe measured in the training process, to be reported.
 - Unsupported: a measurement switched off for one module (degrade.py): its `fact` event, to be written in its place.
 - Finish: the run is over; the helper writes what it has, then `end` (and, first, `error` if any).
+- HandBack: the run's layers changed (relayout.py); the helper writes what it has and exits without
+  `end`: the training process measures the new layers (and may fork a new helper for them).
 
 Helper → training process: acks and probe triggers, counters on the shared control page (offload.py).
 """
@@ -104,4 +106,9 @@ class Finish:
     kind: str = field(default="finish", init=False)
 
 
-Record = Union[GradsReady, Snapshot, StepTaken, GroupsChanged, ProbeResult, ProbeUnavailable, Unsupported, Finish]
+@dataclass(frozen=True)
+class HandBack:
+    kind: str = field(default="hand-back", init=False)
+
+
+Record = Union[GradsReady, Snapshot, StepTaken, GroupsChanged, ProbeResult, ProbeUnavailable, Unsupported, Finish, HandBack]

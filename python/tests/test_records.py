@@ -10,8 +10,8 @@ import unittest
 import torch
 
 from optiscope import records
-from optiscope.records import (ActivitySample, Finish, GradsReady, GroupsChanged, ProbeResult, ProbeUnavailable, Snapshot,
-                               StateMove, StepTaken, Unsupported)
+from optiscope.records import (ActivitySample, Finish, GradsReady, GroupsChanged, HandBack, ProbeResult, ProbeUnavailable,
+                               Snapshot, StateMove, StepTaken, Unsupported)
 
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "optiscope")
 
@@ -45,6 +45,7 @@ class RecordsTest(unittest.TestCase):
             Unsupported({"type": "fact", "step": 3, "fact": {"kind": "unsupported", "feature": "curvature", "reason": "x",
                                                              "fallback": "none"}}),
             Finish("completed", {"type": "error", "message": "x"}),
+            HandBack(),
         ]
         kinds = [r.kind for r in made]
         self.assertEqual(len(set(kinds)), len(made), "one kind per record")

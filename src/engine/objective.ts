@@ -36,6 +36,8 @@ export interface LayerInfo {
   role?: 'compute' | 'embedding' | 'positional';
   /** PyTorch bridge: the script froze the layer (requires_grad False): its zero gradient is by choice. */
   frozen?: boolean;
+  /** PyTorch bridge: held by the optimizer but no longer part of the model (replaced, removed): no gradient reaches it. */
+  detached?: boolean;
 }
 
 export interface ParamLayout {

@@ -419,7 +419,23 @@ export const factSchema = z.discriminatedUnion('kind', [
       name, role: z.enum(['compute', 'embedding', 'positional']), order: int.optional(),
       /** Every parameter of the layer has requires_grad False at the first step (frozen by the script). */
       frozen: z.boolean().optional(),
+      /** Held by the optimizer but no longer part of the model (a module replaced or removed): no gradient reaches it. */
+      detached: z.boolean().optional(),
     })).max(10000),
+  }),
+  /**
+   * The run's layers changed after its start (python/optiscope/relayout.py): its optimizer's param groups
+   * (`add_param_group`), the module tree (a submodule replaced or removed), or which layers are frozen
+   * (`requires_grad` flipped). `layers` is the whole list as it is now, each as in the start event with its
+   * `role`, `frozen` and `detached` as in `layer-order`; the step events after `step` measure these layers.
+   */
+  z.object({
+    kind: z.literal('layout'), reason: z.enum(['param-groups', 'modules', 'requires-grad']), parameters: int,
+    layers: z.array(z.lazy(() => startEventSchema.shape.layers.element.extend({
+      role: z.enum(['compute', 'embedding', 'positional']),
+      frozen: z.boolean().optional(),
+      detached: z.boolean().optional(),
+    }))).max(10000),
   }),
   /** The user's line that calls optimizer.step(). */
   z.object({ kind: z.literal('step-call'), source: sourceSchema }),

@@ -36,11 +36,13 @@ function configFile(model: PanelModel, card: WarningCard): string | undefined {
   return undefined;
 }
 
-/** The module the bridge reported for the card's layer (its run's start event), if any. */
+/** The module the bridge reported for the card's layer (its run's layers as they are now), if any. */
 function layerModule(model: PanelModel, card: WarningCard): LayerModule | undefined {
   for (const r of model.runs.values()) {
     if (r.logId !== card.logId || r.run !== card.event.run) continue;
-    return r.start?.layers.find((l) => l.name === card.event.layer)?.module;
+    // A module that is not one of the run's layers now (a head replaced and given to no optimizer) is not
+    // labelled with the type of the layer that once had its name.
+    return r.layout.find((l) => l.name === card.event.layer)?.module;
   }
   return undefined;
 }

@@ -7,6 +7,7 @@
 import type {
   EndEvent,
   ErrorEvent,
+  FactEvent,
   HessianEvent,
   InfoEvent,
   LandscapeEvent,
@@ -94,6 +95,11 @@ export interface RunData {
   outOfOrder: number;
   /** Step events seen (all of them, not only the kept ones). */
   stepsSeen: number;
+  /**
+   * The run's layers as they are now (the start event's, or the bridge's latest `layout` fact when the
+   * script changed them mid-run): their modules, for the labels.
+   */
+  layout: StartEvent['layers'];
 }
 
 export interface WarningCard {
@@ -212,6 +218,9 @@ export class PanelModel {
         this.landscapes.set(logId, e);
         this.dirty.add('landscape');
         return;
+      case 'fact':
+        if (e.fact.kind === 'layout') this.onLayout(logId, e);
+        return;
       case 'info': {
         // One note per (run, topic, layer): a replayed log says it once.
         const key = `${PanelModel.keyOf(logId, e.run, e.rank)}\u0000${e.topic}\u0000${e.layer ?? ''}\u0000${e.message}`;
@@ -304,7 +313,7 @@ export class PanelModel {
       lambdaMax: s(), lambdaMin: s(), stability: s(), sharpness: s(), sharpnessEdge: s(), preconditioned: false, layerCurvature: [], spectrum: undefined, saddles: [],
       path: new BoundedPath(Math.max(256, this.maxPoints * 2)),
       lastStep: -1, lastLoss: NaN, lastLr: NaN, bestLoss: Infinity, bestStep: -1,
-      outOfOrder: 0, stepsSeen: 0,
+      outOfOrder: 0, stepsSeen: 0, layout: [],
     };
     this.runs.set(key, r);
     this.dirty.add('runs');
@@ -319,8 +328,29 @@ export class PanelModel {
     const r = this.runFor(logId, e.run, e.rank, optimizer);
     if (!r) return;
     r.start = e;
+    r.layout = e.layers;
     r.layers = e.layers.map((l, depth) => this.newLayer(l.name, depth));
     this.dirty.add('runs');
+  }
+
+  /**
+   * The script changed the run's layers mid-run (a param group added, a module replaced): the layers of
+   * the new list come in its order (their series start at this step; one already seen keeps its past),
+   * and those no longer in it keep their series, which stop here, after them.
+   */
+  private onLayout(logId: string, e: FactEvent): void {
+    if (e.fact.kind !== 'layout') return;
+    const r = this.runFor(logId, e.run, e.rank);
+    if (!r) return;
+    const now = e.fact.layers;
+    const byName = new Map(r.layers.map((l) => [l.name, l] as const));
+    const current = now.slice(0, 512).map((l) => byName.get(l.name) ?? this.newLayer(l.name, 0));
+    const names = new Set(now.map((l) => l.name));
+    r.layers = [...current, ...r.layers.filter((l) => !names.has(l.name))].slice(0, 512);
+    r.layers.forEach((l, depth) => (l.depth = depth));
+    r.layout = now;
+    this.dirty.add('runs');
+    this.dirty.add('layers');
   }
 
   private newLayer(name: string, depth: number): LayerSeries {

@@ -4,11 +4,14 @@
 // exactly the expected findings (`# raises:`), or silence. Each script says what it expects in its header:
 //   # steps: N             optimizer steps the script takes (each run)
 //   # layers: a, b, ...    layer labels every run's start event lists, in this order (others may sit between)
+//   # relayout: N: a, b, ... the script changes its layers after N steps: a `layout` fact at step N lists exactly
+//                          these labels, and every step event after N measures exactly those layers
 //   # raises: none | kind@layer, ...   findings that must be raised
 //   # allows: kind[@layer], ...        findings tolerated (consequences of the raised ones)
 //   # infos: none | topic@layer, ...   the run's notes (`info` events: what the monitoring could not do), exactly
 //                                      these; absent: none. They are never warnings.
 //   # env: KEY=VALUE (why)             environment of the run
+// A line of the script that ends with `# <-- kind@layer` is where that finding must be placed (its `source`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -31,6 +34,9 @@ interface Case {
   allows: string[];
   infos: string[];
   env: Record<string, string>;
+  relayout: { step: number; layers: string[] } | undefined;
+  /** `kind@layer` → the 1-based line its warning must sit on. */
+  lines: Map<string, number>;
 }
 
 function parseCase(path: string): Case {
@@ -52,7 +58,17 @@ function parseCase(path: string): Case {
     env[k] = v.join('=');
   }
   header('gallery');
-  return { name: basename(path, '.py'), path, steps: Number(header('steps')), layers: list('layers'), raises: list('raises'), allows: list('allows'), infos: list('infos'), env };
+  const re = /^(\d+):\s*(.*)$/.exec(header('relayout', false));
+  const relayout = re ? { step: Number(re[1]), layers: re[2].split(/,\s+(?![^(]*\))/) } : undefined;
+  const lines = new Map<string, number>();
+  text.split('\n').forEach((line, i) => {
+    const m = /#\s*<--\s*(\S+@\S+)\s*$/.exec(line);
+    if (m) lines.set(m[1], i + 1);
+  });
+  return {
+    name: basename(path, '.py'), path, steps: Number(header('steps')), layers: list('layers'), raises: list('raises'), allows: list('allows'),
+    infos: list('infos'), env, relayout, lines,
+  };
 }
 
 /** Everything wrong with one run of a case; empty when it passes. */
@@ -89,8 +105,39 @@ function problems(c: Case, r: BridgeRun): string[] {
     const t = tag(w);
     if (!c.raises.includes(t) && !c.allows.includes(t) && !c.allows.includes(w.kind)) out.push(`unexpected ${t} at step ${w.step}: ${w.message}`);
   }
+  for (const [want, line] of c.lines) {
+    const w = raised.find((x) => tag(x) === want);
+    if (w && w.source?.line !== line) out.push(`${want} placed at line ${w.source?.line ?? 'none'}, not ${line}`);
+  }
+  out.push(...relayoutProblems(c, r));
   const infos = ofType(r.events, 'info').map((e) => (e.layer !== undefined ? `${e.topic}@${e.layer}` : e.topic));
   if (infos.join(', ') !== c.infos.join(', ')) out.push(`notes ${infos.join(', ') || 'none'}, not ${c.infos.join(', ') || 'none'}`);
+  return out;
+}
+
+/** A script that changes its layers mid-run: the `layout` fact says so at its step, and the steps after it measure the new layers. */
+function relayoutProblems(c: Case, r: BridgeRun): string[] {
+  const facts = ofType(r.events, 'fact').filter((e) => e.fact.kind === 'layout');
+  if (!c.relayout) return facts.map((e) => `an unexpected layout change at step ${e.step}`);
+  const want = c.relayout;
+  const out: string[] = [];
+  for (const s of ofType(r.events, 'start')) {
+    const fact = facts.find((e) => e.run === s.run);
+    if (!fact || fact.fact.kind !== 'layout') {
+      out.push(`${s.run}: no layout change reported`);
+      continue;
+    }
+    const labels = fact.fact.layers.map((l) => layerLabel(l.name, l.module));
+    if (fact.step !== want.step) out.push(`${s.run}: the layout changed at step ${fact.step}, not ${want.step}`);
+    if (labels.join(', ') !== want.layers.join(', ')) out.push(`${s.run}: layers after the change ${labels.join(', ')}, not ${want.layers.join(', ')}`);
+    const names = fact.fact.layers.map((l) => l.name).join(', ');
+    for (const e of ofType(r.events, 'step')) {
+      if (e.run === s.run && e.step > want.step && e.layers.map((l) => l.name).join(', ') !== names) {
+        out.push(`${s.run}: step ${e.step} measures ${e.layers.map((l) => l.name).join(', ')}, not ${names}`);
+        break;
+      }
+    }
+  }
   return out;
 }
 
@@ -98,7 +145,10 @@ const cases = readdirSync(GALLERY).filter((f) => f.endsWith('.py')).sort().map((
 
 test('gallery: the expected ordinary models are there', () => {
   assert.deepEqual(Object.keys(PENDING).filter((k) => !cases.some((c) => c.name === k)), [], 'every pending case exists');
-  for (const must of ['cnn_shared_relu', 'resnet_block_bn', 'gru_lm', 'lstm_lm', 'transformer_pos', 'embedding_bag', 'two_optimizers', 'head_replaced', 'autocast_bf16']) {
+  for (const must of [
+    'cnn_shared_relu', 'resnet_block_bn', 'gru_lm', 'lstm_lm', 'transformer_pos', 'embedding_bag', 'two_optimizers', 'head_replaced', 'autocast_bf16',
+    'unfreeze_add_param_group', 'head_replaced_midrun', 'head_replaced_midrun_unoptimized',
+  ]) {
     assert.ok(cases.some((c) => c.name === must), must);
   }
 });

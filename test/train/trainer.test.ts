@@ -137,3 +137,20 @@ training:
   // At least patience + 1 epochs ran: the best one and three without improvement.
   assert.ok(end.type === 'end' && end.steps >= 4 * perEpoch);
 });
+
+test('the gradient norm from the statistics pass has the bits of the trainer\'s own pass, and a diverging run still ends', async () => {
+  // monitors.every: 1 takes the norm and the parameters' finiteness from the per-layer statistics pass;
+  // every: 1000 from the trainer's pass (statistics only at step 1): the scalars must agree bit for bit.
+  const one = NET.replace(/race:[\s\S]*$/, 'monitors: { every: 1 }\n');
+  const rare = NET.replace(/race:[\s\S]*$/, 'monitors: { every: 1000 }\n');
+  const scalars = (events: OptiscopeEvent[]): string[] => events.filter((e): e is StepEvent => e.type === 'step').map((s) => `${s.step} ${s.loss} ${s.gradNorm}`);
+  const a = scalars(await stream(one)), b = scalars(await stream(rare));
+  assert.equal(a.length, 40);
+  assert.deepEqual(a, b);
+  const huge = (every: number): string => NET.replace(/race:[\s\S]*$/, `monitors: { every: ${every} }\n`).replace('{ name: adam, lr: 0.01 }', '{ name: sgd, lr: 1.7e308 }');
+  for (const every of [1, 1000]) {
+    const events = await stream(huge(every));
+    const end = events.find((e) => e.type === 'end');
+    assert.equal(end?.type === 'end' && `${end.reason} at ${end.steps}`, 'diverged at 2', `every ${every}`);
+  }
+});

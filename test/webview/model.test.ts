@@ -166,3 +166,28 @@ test('axis labels are compact: powers of ten on log axes, short numbers on linea
   assert.equal(tickLabel(0.5, false), '0.5');
   assert.equal(tickLabel(25000, false), '2.5e4');
 });
+
+test('layers changed mid-run (the bridge\'s layout fact): new layers in their order from that step, gone ones stop', () => {
+  const m = new PanelModel(256);
+  const layer = (name: string) => ({ name, gradNorm: 0.1, weightNorm: 1, updateNorm: 0.01, effectiveLr: { min: 1e-3, p50: 1e-3, max: 1e-3 } });
+  const at = (s: number, names: string[]): StepEvent => ({ type: 'step', run: 'adam', step: s, epoch: 0, loss: 1, lr: 1e-3, gradNorm: 0.1, layers: names.map(layer) });
+  m.ingestOne('log', { type: 'start', run: 'adam', protocol: 1, source: 'pytorch', config: {}, parameters: 330, layers: [{ name: 'fc', parameters: 330, module: { type: 'Linear', in: 32, out: 10 } }] });
+  for (let s = 1; s <= 30; s++) m.ingestOne('log', at(s, ['fc']));
+  const fact = parseEvent(JSON.stringify({
+    type: 'fact', run: 'adam', step: 30, fact: {
+      kind: 'layout', reason: 'param-groups', parameters: 3498, layers: [
+        { name: 'body.0', parameters: 1088, module: { type: 'Linear', in: 16, out: 64 }, role: 'compute' },
+        { name: 'body.2', parameters: 2080, module: { type: 'Linear', in: 64, out: 32 }, role: 'compute' },
+        { name: 'fc', parameters: 330, module: { type: 'Linear', in: 32, out: 10 }, role: 'compute' },
+      ],
+    },
+  }));
+  assert.ok(fact.ok);
+  m.ingestOne('log', fact.event);
+  for (let s = 31; s <= 40; s++) m.ingestOne('log', at(s, ['body.0', 'body.2', 'fc']));
+  const r = m.runs.get(PanelModel.keyOf('log', 'adam', undefined))!;
+  assert.deepEqual(r.layers.map((l) => [l.name, l.depth]), [['body.0', 0], ['body.2', 1], ['fc', 2]], 'in the network\'s order, input first');
+  assert.deepEqual(r.layers[0]!.gradNorm.points().map((p) => p.x)[0], 31, 'a new layer\'s series starts after the change');
+  assert.equal(r.layers[2]!.gradNorm.points()[0]!.x, 1, 'the head keeps its past');
+  assert.equal(r.layout.find((l) => l.name === 'body.0')?.module?.type, 'Linear', 'the labels read the current layers');
+});

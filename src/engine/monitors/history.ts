@@ -15,7 +15,7 @@ export class Ring {
 
   push(x: number): void {
     this.buf[this.head] = x;
-    this.head = (this.head + 1) % this.capacity;
+    this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
     if (this.count < this.capacity) this.count++;
   }
 
@@ -25,7 +25,10 @@ export class Ring {
 
   /** The i-th most recent value (0 = the latest). */
   back(i: number): number {
-    return this.buf[(this.head - 1 - i + 2 * this.capacity) % this.capacity];
+    // Wrapped by addition, not `%`: the windowed summaries call this for every value of a window, every step.
+    let j = this.head - 1 - i;
+    while (j < 0) j += this.capacity;
+    return this.buf[j];
   }
 
   /** Mean of the values i ∈ [from, to) counted back from the latest. */

@@ -8,7 +8,7 @@ import type { LandscapeEvent, LayerStat, WarningKind } from '../protocol';
 import type { Batch } from '../objective';
 import { Rng } from '../rng';
 import { TEST_FUNCTIONS, QUADRATIC_DEFAULTS } from '../data/functions';
-import type { MonitorOptions, MonitorSuite, StepContext } from './types';
+import type { MeasureContext, MonitorOptions, MonitorSuite, StepContext } from './types';
 import { RULES, type Rules } from './rules';
 import { LayerStatsComputer } from './stats';
 import { CurvatureProbe, type CurvatureEstimate } from './curvature';
@@ -22,7 +22,7 @@ import { fixIsNoop } from '../fixes/edits';
 import { engineInitWarnings } from './detectors/facts/engine-init';
 import { detailDue } from './detail';
 
-export type { MonitorOptions, MonitorSuite, StepContext } from './types';
+export type { MeasureContext, MonitorOptions, MonitorSuite, StepContext } from './types';
 export { RULES } from './rules';
 
 /** XOR-ed into the config seed for landscape slices (distinct from the trainer's and the probe's). */
@@ -74,6 +74,9 @@ class Suite implements MonitorSuiteExt {
   private readonly spectrumRng: Rng;
   private readonly autoIterations: number;
   private lastBatch: Batch = null;
+  /** Per-layer statistics measure() computed ahead of afterStep, and the step they belong to (0: none). */
+  private measuredStep = 0;
+  private measuredLayers: LayerStat[] = [];
 
   constructor(private readonly o: MonitorOptions, rules: Rules) {
     const { config, objective } = o;
@@ -134,6 +137,14 @@ class Suite implements MonitorSuiteExt {
     if (land.enabled && objective.layout.size > 2) this.trajectory.push(Float64Array.from(objective.params));
   }
 
+  measure(ctx: MeasureContext): { gradNorm: number; paramsFinite: boolean } | null {
+    const m = this.o.config.monitors;
+    if (!this.computer.tiles || !(detailDue(ctx.step, m.every, m.thin_after) || ctx.step === 1)) return null;
+    this.measuredLayers = this.computer.compute(ctx);
+    this.measuredStep = ctx.step;
+    return this.computer.globals();
+  }
+
   afterStep(ctx: StepContext): LayerStat[] {
     const { config, objective } = this.o;
     this.lastBatch = ctx.batch;
@@ -148,7 +159,9 @@ class Suite implements MonitorSuiteExt {
       paramsBad = s !== 0 || Number.isNaN(s);
     }
     const monitored = detailDue(ctx.step, config.monitors.every, config.monitors.thin_after) || scalarsBad || paramsBad || ctx.step === 1;
-    const layers = monitored ? this.computer.compute(ctx) : [];
+    const early = this.measuredStep === ctx.step;
+    this.measuredStep = 0;
+    const layers = monitored ? early ? this.measuredLayers : this.computer.compute(ctx) : [];
     const batchSize = ctx.batch ? ctx.batch.length : 0;
     const v = this.judge.step({
       step: ctx.step, loss: ctx.loss, lr: ctx.lr, gradNorm: ctx.gradNorm, fresh: monitored,

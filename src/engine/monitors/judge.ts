@@ -12,6 +12,7 @@ import type { OptimizerSpec } from '../optim/catalog';
 import { windowFor, type Rules } from './rules';
 import { RunHistory, Ring } from './history';
 import { StepStats } from './stats';
+import { selectInPlace } from './select';
 import type { CurvatureEstimate } from './curvature';
 import { WarningBoard } from './warnings';
 import { gradientSmall, isAdaptive, progressSlow, type DiagnosisView, type ProbeRecord, type StepFacts } from './view';
@@ -69,7 +70,7 @@ export type ProbeTrigger = ProbeRecord['trigger'];
 export class Judge {
   readonly window: number;
   readonly history: RunHistory;
-  readonly stats: StepStats;
+  stats: StepStats;
   readonly board: WarningBoard;
   private readonly flow: GradientFlowDetector;
   private readonly nonFinite: NonFiniteDetector;
@@ -78,6 +79,7 @@ export class Judge {
   private readonly critical: CriticalPointDetector;
   private readonly extra: StepDetector[];
   private readonly updateRatios: Ring;
+  private p50s = new Float64Array(0);
   probe: ProbeRecord | null = null;
   private statsFresh = false;
   private everStats = false;
@@ -97,10 +99,12 @@ export class Judge {
   private fullBatch = true;
   private facts: StepFacts | undefined;
   private lossFloor: number;
+  private layout: ParamLayout;
 
   constructor(private readonly o: JudgeOptions, readonly rules: Rules) {
     this.window = windowFor(o.totalSteps, rules);
     this.history = new RunHistory(this.window, rules.explodingGradient.growthFactor);
+    this.layout = o.layout;
     this.stats = new StepStats(o.layout.layers.length);
     const locate = o.locate;
     this.board = new WarningBoard({
@@ -127,6 +131,21 @@ export class Judge {
       : Math.max(2 * o.autoIterations, Math.round((rules.curvature.autoBudgetFraction * o.totalSteps) / rules.curvature.hvpCost));
     this.lastLr = o.optimizer.lr;
     this.lossFloor = o.lossFloor;
+  }
+
+  /**
+   * The run's layers changed after `step` (the bridge's `layout` fact: a param group added, a module
+   * replaced, layers unfrozen): the per-layer statistics are the new layers' from the next step on, and the
+   * depth comparisons read the new layout. The scalar history goes on (it is one run); a per-layer verdict
+   * on a layer that is gone is resolved.
+   */
+  relayout(layout: ParamLayout, step: number): void {
+    const before = this.layout;
+    this.layout = layout;
+    this.stats = new StepStats(layout.layers.length);
+    this.statsFresh = false;
+    this.flow.relayout(before, layout);
+    this.board.forgetLayersExcept(new Set(layout.layers.map((l) => l.name)), step);
   }
 
   /** A stream tells its loss floor only by its losses: one that goes negative has none. */
@@ -262,15 +281,16 @@ export class Judge {
   /** Global summaries of the fresh per-layer statistics: median effective lr, step efficiency, update ratio. */
   private updateDerived(lr: number, n: number): void {
     const s = this.stats;
-    const p50s: number[] = [];
-    let u2 = 0, w2 = 0;
+    // The lower middle of the layers' finite medians, selected in a scratch array (nothing allocated per step).
+    if (this.p50s.length < s.layers) this.p50s = new Float64Array(s.layers);
+    const p50s = this.p50s;
+    let u2 = 0, w2 = 0, k = 0;
     for (let i = 0; i < s.layers; i++) {
-      if (Number.isFinite(s.effP50[i])) p50s.push(s.effP50[i]);
+      if (Number.isFinite(s.effP50[i])) p50s[k++] = s.effP50[i];
       u2 += s.updateNorm[i] * s.updateNorm[i];
       w2 += s.weightNorm[i] * s.weightNorm[i];
     }
-    p50s.sort((a, b) => a - b);
-    this.effLrP50 = p50s.length ? p50s[(p50s.length - 1) >> 1] : NaN;
+    this.effLrP50 = k ? selectInPlace(p50s, 0, k - 1, (k - 1) >> 1) : NaN;
     if (Number.isNaN(this.effLrP50First)) this.effLrP50First = this.effLrP50;
     if (this.effLrP50 > this.effLrP50Peak) this.effLrP50Peak = this.effLrP50;
     this.stepEfficiency = lr > 0 && n > 0 ? Math.sqrt(u2) / (lr * Math.sqrt(n)) : NaN;
@@ -280,7 +300,8 @@ export class Judge {
   }
 
   view(step?: number, loss?: number, gradNorm?: number): DiagnosisView {
-    const { config, optimizer, layout } = this.o;
+    const { config, optimizer } = this.o;
+    const layout = this.layout;
     const h = this.history;
     return {
       step: step ?? h.steps,

@@ -93,9 +93,18 @@ export function medianNonNegative(a: Float64Array, n: number, lo: number, hi: nu
     if (key === b) p[m++] = a[i];
     else if (key > b && a[i] < above) above = a[i];
   }
-  const r = k - before;
+  return middleOf(p, m, k - before, n % 2 === 1, above);
+}
+
+/**
+ * The median of a set from a part of it: p[0..m) holds consecutive ranks of the set with the lower middle
+ * value at rank r among them, `above` is the least value of the set beyond them (Infinity when the upper
+ * middle is surely among them). The lower middle for an odd count, else the mean of the two middle values.
+ * Reorders p[0..m).
+ */
+export function middleOf(p: Float64Array, m: number, r: number, odd: boolean, above: number): number {
   const lower = selectInPlace(p, 0, m - 1, r);
-  if (n % 2 === 1) return lower;
+  if (odd) return lower;
   let upper = above;
   for (let i = r + 1; i < m; i++) if (p[i] < upper) upper = p[i];
   return (lower + upper) / 2;

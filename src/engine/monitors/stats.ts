@@ -7,7 +7,7 @@
  * (see docs/monitors.md; measurements in docs/performance.md) */
 import { HISTOGRAM_BINS, histogramBin, type LayerStat } from '../protocol';
 import type { Activity, LayerInfo, ParamLayout } from '../objective';
-import { medianInPlace, medianNonNegative, selectInPlace } from './select';
+import { medianInPlace, medianNonNegative, middleOf } from './select';
 
 // Binning by the binary exponent: all m in [2^e, 2^(e+1)) span 0.30 in log10, less than one bin (0.5), so
 // they fall in the bin of 2^e or the next one. Per biased exponent: that bin, and the least double of the
@@ -90,6 +90,13 @@ class WordsView {
   }
 }
 
+/**
+ * The step statistics carry histograms on every HISTOGRAM_EVERY-th step they are computed on (the first
+ * included), and on any step with a non-finite value: exact counts where present. Binning every value
+ * costs as much as all the other statistics together, and a histogram changes little from one step to the next.
+ */
+export const HISTOGRAM_EVERY = 10;
+
 /** Layers up to this many parameters get the exact median effective lr; larger ones a strided sample of this size. */
 export const EXACT_MEDIAN_MAX = 1 << 20;
 
@@ -138,22 +145,42 @@ export interface StatsInput {
 
 export class LayerStatsComputer {
   readonly stats: StepStats;
-  /** The careful path's sample of effective lrs (allocated when first needed). */
+  /** The median window's values, or the careful path's sample of effective lrs (allocated when first needed). */
   private scratch = new Float64Array(0);
   private readonly largest: number;
+  /** Whether the layers cover the parameter vector in index order, one after the other, from 0 to its end. */
+  readonly tiles: boolean;
   private readonly gradWords = new WordsView();
   private readonly effWords = new WordsView();
   private readonly gradCounts = new Int32Array(HISTOGRAM_BINS);
   private readonly lrCounts = new Int32Array(HISTOGRAM_BINS);
+  private readonly gradLanes = new Int32Array(4 * HISTOGRAM_LANE);
+  private readonly lrLanes = new Int32Array(4 * HISTOGRAM_LANE);
+  /** Per layer: the previous median effective lr (NaN before the first) and the window's relative half-width. */
+  private readonly centre: Float64Array;
+  private readonly delta: Float64Array;
   private readonly layers: readonly LayerInfo[];
 
   /** `stats`: where to keep the numbers (the judge's), or a StepStats of its own. */
   constructor(layout: ParamLayout, private readonly histograms: boolean, stats?: StepStats) {
     this.layers = layout.layers;
     this.stats = stats ?? new StepStats(layout.layers.length);
-    let largest = 0;
-    for (const l of layout.layers) largest = Math.max(largest, l.size);
+    let largest = 0, next = 0;
+    for (const l of layout.layers) {
+      largest = Math.max(largest, l.size);
+      if (l.offset === next) next += l.size;
+      else next = -1;
+    }
+    this.tiles = next === layout.size;
     this.largest = largest;
+    this.centre = new Float64Array(layout.layers.length).fill(NaN);
+    this.delta = new Float64Array(layout.layers.length).fill(FIRST_WINDOW);
+  }
+
+  /** A buffer as long as the largest layer (up to EXACT_MEDIAN_MAX), allocated when first needed. */
+  private windowBuffer(): Float64Array {
+    if (this.scratch.length === 0) this.scratch = new Float64Array(Math.max(1, Math.min(this.largest, EXACT_MEDIAN_MAX)));
+    return this.scratch;
   }
 
   /** Fills `this.stats` and returns the `step` event's per-layer entries. */
@@ -164,12 +191,15 @@ export class LayerStatsComputer {
     // Big-endian platforms (none that Node supports today) take the word-free path.
     const gw = LITTLE_ENDIAN ? this.gradWords.of(grad) : null;
     const ew = LITTLE_ENDIAN ? this.effWords.of(eff) : null;
+    this.running = 0;
+    // Histograms on the first monitored step and every HISTOGRAM_EVERY-th after it (docs/monitors.md).
+    const histograms = this.histograms && this.computed++ % HISTOGRAM_EVERY === 0;
     const out: LayerStat[] = [];
     for (let li = 0; li < this.layers.length; li++) {
       const layer = this.layers[li];
       // The fused pass covers finite, non-negative effective lrs (every optimizer's, every healthy step);
       // anything else (NaN, ±∞, a negative lr) is counted value by value.
-      const fast = gw !== null && ew !== null && layer.size <= EXACT_MEDIAN_MAX && this.fusedLayer(li, layer, input, gw, ew);
+      const fast = gw !== null && ew !== null && layer.size <= EXACT_MEDIAN_MAX && this.fusedLayer(li, layer, input, gw, ew, histograms);
       if (!fast) this.carefulLayer(li, layer, input, gw, ew);
       const stat: LayerStat = {
         name: layer.name,
@@ -179,7 +209,8 @@ export class LayerStatsComputer {
         effectiveLr: { min: s.effMin[li], p50: s.effP50[li], max: s.effMax[li] },
       };
       if (s.zeroGrad[li] > 0) stat.zeroGrad = s.zeroGrad[li];
-      if (this.histograms) {
+      // A layer with a non-finite value (counted in `nonFinite`) carries them whenever they are on.
+      if (histograms || (!fast && this.histograms)) {
         const gc = plainCopy(this.gradCounts), lc = plainCopy(this.lrCounts);
         stat.gradHist = this.gradBad ? { counts: gc, nonFinite: this.gradBad } : { counts: gc };
         stat.lrHist = this.effBad ? { counts: lc, nonFinite: this.effBad } : { counts: lc };
@@ -197,99 +228,75 @@ export class LayerStatsComputer {
     return out;
   }
 
+  /** The gradient's sum of squares so far in this compute(), in index order across the layers. */
+  private running = 0;
+
+  /**
+   * The whole gradient's norm and whether every parameter is finite, from the last compute(), when the
+   * layers tile the parameter vector in order (`tiles`): the sum of squares in index order, the same
+   * bits as a pass of its own over the vector.
+   */
+  globals(): { gradNorm: number; paramsFinite: boolean } | null {
+    if (!this.tiles) return null;
+    let finite = true;
+    for (let li = 0; li < this.layers.length; li++) if (this.stats.paramNonFinite[li]) finite = false;
+    const g = this.global; // one record, rewritten each step
+    g.gradNorm = Math.sqrt(this.running);
+    g.paramsFinite = finite;
+    return g;
+  }
+
+  private readonly global = { gradNorm: NaN, paramsFinite: true };
+
+  /** Monitored steps computed so far (histograms on every HISTOGRAM_EVERY-th, the first included). */
+  private computed = 0;
+
   /** Non-finite gradients and effective lrs of the layer last computed (the histograms' `nonFinite`). */
   private gradBad = 0;
   private effBad = 0;
 
   /**
-   * One pass over the layer for the norms, min/max, both histograms and a count of the effective lrs by
-   * 1/64-octave key (exponent and top 6 mantissa bits), then a pass over the keys alone that picks out
-   * the values of the median's key: the exact median without a copy of the layer. Returns false, having
-   * written nothing that counts, when a value is not finite or an effective lr is negative.
+   * The layer's statistics from one pass (`statsPass`): norms, min/max, and the effective lrs that fall in
+   * a window around the layer's previous median, copied into a buffer, with a count of those below it.
+   * When the middle rank lands in the window, a selection among the copied values gives the exact median;
+   * when it does not (the first steps, a jump), a count by key finds it (`medianByKeys`). Histograms, when
+   * due, by a pass of their own. Returns false, having recorded nothing, when a value is not finite or an
+   * effective lr is negative.
    */
-  private fusedLayer(li: number, layer: LayerInfo, input: StatsInput, gw: Uint32Array, ew: Uint32Array): boolean {
+  private fusedLayer(li: number, layer: LayerInfo, input: StatsInput, gw: Uint32Array, ew: Uint32Array, withHistograms: boolean): boolean {
     const { grad, params, update, effectiveLr: eff } = input;
     const start = layer.offset, end = layer.offset + layer.size;
-    const gh = this.gradCounts.fill(0), lh = this.lrCounts.fill(0);
-    const hist = this.histograms;
-    const keys = EFF_KEYS;
-    let g2 = 0, w2 = 0, u2 = 0, mn = Infinity, mx = -Infinity, z = 0, zeroGrad = 0;
-    for (let i = start; i < end; i++) {
-      const g = grad[i], w = params[i], u = update[i], e = eff[i];
-      g2 += g * g;
-      w2 += w * w;
-      u2 += u * u;
-      // x·0 is 0 for finite x and NaN otherwise: one sum finds any non-finite value without a branch.
-      z += g * 0 + w * 0;
-      if (hist) {
-        const gk = (gw[2 * i + 1] & 0x7fffffff) >>> SHIFT;
-        let b = BIN_OF_KEY[gk];
-        if (b === AMBIGUOUS) b = fastHistogramBin(g < 0 ? -g : g);
-        gh[b]++;
-      }
-      // The band is over parameters that received a gradient: one whose gradient is exactly zero (a dead
-      // unit, an unused embedding row) has no step to measure, and Adam would report lr/ε for it.
-      // Counted apart (docs/monitors.md).
-      if (g === 0) { zeroGrad++; continue; }
-      z += e * 0;
-      if (e < mn) mn = e;
-      if (e > mx) mx = e;
-      const ek = (ew[2 * i + 1] & 0x7fffffff) >>> SHIFT;
-      keys[ek]++;
-      if (hist) {
-        let b = BIN_OF_KEY[ek];
-        if (b === AMBIGUOUS) b = fastHistogramBin(e);
-        lh[b]++;
-      }
-    }
     if (end === start) return this.emptyLayer(li);
+    const buf = this.windowBuffer();
+    // The window around the previous median, as a range of high words (before the first median: empty).
+    const centre = this.centre[li], delta = this.delta[li];
+    const first = centre !== centre;
+    const hLo = first ? 1 : highWord(centre - centre * delta), hHi = first ? 0 : highWord(centre + centre * delta);
+    const o = statsPass(grad, params, update, eff, ew, start, end, buf, hLo, hHi, this.running);
+    const g2 = o[G2], w2 = o[W2], u2 = o[U2], mn = o[MIN], mx = o[MAX], zeroGrad = o[ZERO_GRAD], below = o[BELOW], m = o[IN_WINDOW];
     const n = end - start - zeroGrad;
-    if (z !== 0) {
-      keys.fill(0); // rare (a diverging step): the keys touched are not known
-      return false;
-    }
+    if (o[NON_FINITE] !== 0 || (n > 0 && !(mn >= 0))) return false; // rare (a diverging step): value by value
+    this.running = o[RUNNING];
+    if (withHistograms) histogramPass(grad, eff, gw, ew, start, end, this.gradLanes, this.lrLanes, this.gradCounts, this.lrCounts);
     if (n === 0) {
       this.record(li, g2, w2, u2, NaN, NaN, NaN, 0, 0, 0, zeroGrad);
       return true;
     }
-    if (!(mn >= 0)) {
-      keys.fill(0); // rare (a diverging step): the keys touched are not known
-      return false;
-    }
-    const kLo = keyOf(mn), kHi = keyOf(mx);
     let p50: number;
+    const k = (n - 1) >> 1, r = k - below;
     if (mn === mx) {
       p50 = mn;
+    } else if (r >= 0 && r < m && (n % 2 === 1 || r + 1 < m)) {
+      // The middle rank(s) are in the window: exactly `below` values lie under it.
+      p50 = middleOf(buf, m, r, n % 2 === 1, Infinity);
+      // A window holding many values costs its selection: narrow it (to ≈ 1/64 of the layer; a miss costs a
+      // count by key, about one statistics pass, and the median moves little per step: W2 misses 0.3%).
+      if (m > 32 && m > n >> 6) this.delta[li] = Math.max(delta / 2, MIN_WINDOW);
     } else {
-      // The key holding the lower middle rank, then its values (and the least value above it).
-      const k = (n - 1) >> 1;
-      let before = 0, kb = kLo;
-      while (before + keys[kb] <= k) before += keys[kb++];
-      const count = keys[kb];
-      // The least value above the key is the least of the next occupied key: equality tests only, so
-      // the branches are almost never taken (a `>` test mispredicted half the time on spread values).
-      let kn = kb + 1;
-      while (kn <= kHi && keys[kn] === 0) kn++;
-      if (picked.length < count) picked = new Float64Array(Math.max(count, 2 * picked.length));
-      const p = picked;
-      let m = 0, above = Infinity;
-      for (let i = start; i < end; i++) {
-        if (grad[i] === 0) continue;
-        const key = (ew[2 * i + 1] & 0x7fffffff) >>> SHIFT;
-        if (key === kb) p[m++] = eff[i];
-        else if (key === kn && eff[i] < above) above = eff[i];
-      }
-      const r = k - before;
-      const lower = selectInPlace(p, 0, m - 1, r);
-      if (n % 2 === 1) {
-        p50 = lower;
-      } else {
-        let upper = above;
-        for (let i = r + 1; i < m; i++) if (p[i] < upper) upper = p[i];
-        p50 = (lower + upper) / 2;
-      }
+      p50 = medianByKeys(grad, eff, ew, start, end, n, mn, mx);
+      this.delta[li] = first ? delta : Math.min(delta * 4, MAX_WINDOW);
     }
-    keys.fill(0, kLo, kHi + 1);
+    this.centre[li] = p50;
     this.record(li, g2, w2, u2, mn, p50, mx, 0, 0, 0, zeroGrad);
     return true;
   }
@@ -320,11 +327,11 @@ export class LayerStatsComputer {
   private carefulLayer(li: number, layer: LayerInfo, input: StatsInput, gw: Uint32Array | null, ew: Uint32Array | null): void {
     const { grad, params, update, effectiveLr: eff } = input;
     const end = layer.offset + layer.size;
-    if (this.scratch.length === 0) this.scratch = new Float64Array(Math.max(1, Math.min(this.largest, EXACT_MEDIAN_MAX)));
-    let g2 = 0, w2 = 0, u2 = 0, mn = Infinity, mx = -Infinity, m = 0;
+    const scratch = this.windowBuffer();
+    let g2 = 0, w2 = 0, u2 = 0, mn = Infinity, mx = -Infinity, m = 0, running = this.running;
     let gradBad = 0, paramBad = 0, effBad = 0, zeroGrad = 0, lastE = NaN, lastBin = 0;
     // Layers beyond EXACT_MEDIAN_MAX parameters: the median of an evenly strided sample (memory stays bounded).
-    const stride = Math.ceil(layer.size / this.scratch.length) || 1;
+    const stride = Math.ceil(layer.size / scratch.length) || 1;
     // The next index the sample looks at (a running index: an integer % per value costs a division).
     let take = layer.offset;
     // Counted in typed arrays (no hole checks, no boxing), copied out into the event's arrays at the end.
@@ -332,7 +339,9 @@ export class LayerStatsComputer {
     const lh = this.histograms ? this.lrCounts.fill(0) : null;
     for (let i = layer.offset; i < end; i++) {
       const g = grad[i], w = params[i], u = update[i], e = eff[i];
-      g2 += g * g;
+      const gg = g * g;
+      g2 += gg;
+      running += gg;
       w2 += w * w;
       u2 += u * u;
       // x − x is 0 only for finite x: one comparison per value finds NaN and ±Infinity.
@@ -353,15 +362,136 @@ export class LayerStatsComputer {
         }
       }
       if (i === take) {
-        if (e - e === 0 && g !== 0 && m < this.scratch.length) this.scratch[m++] = e;
+        if (e - e === 0 && g !== 0 && m < scratch.length) scratch[m++] = e;
         take += stride;
       }
     }
     // Effective learning rates are ≥ 0: then one counting pass over their bit patterns finds the median.
-    const p50 = m === 0 ? NaN : mn >= 0 ? medianNonNegative(this.scratch, m, mn, mx) : medianInPlace(this.scratch, m);
+    const p50 = m === 0 ? NaN : mn >= 0 ? medianNonNegative(scratch, m, mn, mx) : medianInPlace(scratch, m);
     if (!(mn <= mx)) { mn = NaN; mx = NaN; } // no parameter with a gradient and a finite effective lr
+    this.running = running;
     this.record(li, g2, w2, u2, mn, p50, mx, gradBad, paramBad, effBad, zeroGrad);
   }
+}
+
+/** Where statsPass leaves its results. */
+const PASS = new Float64Array(10);
+const [G2, W2, U2, MIN, MAX, NON_FINITE, ZERO_GRAD, BELOW, IN_WINDOW, RUNNING] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+
+/**
+ * Over [start, end): the sums of squares of gradient, parameters and update (and `running` plus the
+ * gradient's, the whole vector's sum in index order when the layers are passed in order), a number that
+ * is 0 only when the gradient, the parameters and the effective lrs are finite (and no sum overflowed),
+ * the parameters with a zero gradient and, over the others, the effective lrs' min and max, how many have a high word below hLo, and those with a high word in
+ * [hLo, hHi] copied to the front of `buf`. For doubles ≥ 0 the high 32 bits order like the values, so
+ * the window is counted and filled by integer arithmetic without a branch (a comparison with the median
+ * mispredicts half the time). Valid when the sum is 0 and min ≥ 0 (otherwise the caller starts over).
+ */
+function statsPass(grad: Float64Array, params: Float64Array, update: Float64Array, eff: Float64Array, ew: Uint32Array,
+  start: number, end: number, buf: Float64Array, hLo: number, hHi: number, running: number): Float64Array {
+  let r = running, g2 = 0, w2 = 0, u2 = 0, mn = Infinity, mx = -Infinity, z = 0, zeroGrad = 0, below = 0, m = 0;
+  for (let i = start; i < end; i++) {
+    const g = grad[i], w = params[i], u = update[i];
+    const gg = g * g;
+    g2 += gg;
+    r += gg;
+    w2 += w * w;
+    u2 += u * u;
+    // The band is over parameters that received a gradient: one whose gradient is exactly zero (a dead
+    // unit, an unused embedding row) has no step to measure, and Adam would report lr/ε for it.
+    // Counted apart (docs/monitors.md).
+    if (g === 0) { zeroGrad++; continue; }
+    const e = eff[i];
+    // x·0 is 0 for finite x and NaN otherwise: one sum finds any non-finite value without a branch.
+    z += e * 0;
+    if (e < mn) mn = e;
+    if (e > mx) mx = e;
+    const h = ew[2 * i + 1] & 0x7fffffff; // −0 as 0
+    below += (h - hLo) >>> 31;
+    // Stored unconditionally, kept when hLo ≤ h ≤ hHi (both differences non-negative: sign bit clear).
+    buf[m] = e;
+    m += (((h - hLo) | (hHi - h)) >>> 31) ^ 1;
+  }
+  const o = PASS;
+  // A non-finite gradient or parameter makes its sum of squares non-finite (as does an overflow of the
+  // sum, rare, which then takes the careful path too): no test per value.
+  o[G2] = g2; o[W2] = w2; o[U2] = u2; o[MIN] = mn; o[MAX] = mx; o[NON_FINITE] = z + (g2 + w2) * 0; o[ZERO_GRAD] = zeroGrad; o[BELOW] = below; o[IN_WINDOW] = m; o[RUNNING] = r;
+  return o;
+}
+
+/**
+ * Both histograms of a layer whose values are all finite and whose effective lrs are ≥ 0: the bin of each
+ * |gradient|, and of each effective lr with a non-zero gradient, by table lookup on its high word. Counted
+ * in four interleaved copies (neighbouring values mostly share a bin, and one counter would make every
+ * increment wait for the previous one's store), then summed into gradOut and lrOut.
+ */
+function histogramPass(grad: Float64Array, eff: Float64Array, gw: Uint32Array, ew: Uint32Array, start: number, end: number,
+  gh: Int32Array, lh: Int32Array, gradOut: Int32Array, lrOut: Int32Array): void {
+  gh.fill(0);
+  lh.fill(0);
+  for (let i = start; i < end; i++) {
+    const lane = (i & 3) * HISTOGRAM_LANE;
+    const g = grad[i];
+    let b = BIN_OF_KEY[(gw[2 * i + 1] & 0x7fffffff) >>> SHIFT];
+    if (b === AMBIGUOUS) b = fastHistogramBin(g < 0 ? -g : g);
+    gh[lane + b]++;
+    if (g === 0) continue;
+    const e = eff[i];
+    let c = BIN_OF_KEY[(ew[2 * i + 1] & 0x7fffffff) >>> SHIFT];
+    if (c === AMBIGUOUS) c = fastHistogramBin(e < 0 ? -e : e);
+    lh[lane + c]++;
+  }
+  foldLanes(gh, gradOut);
+  foldLanes(lh, lrOut);
+}
+
+/** Histogram counters per interleaved copy (the lane of element i is i & 3). */
+const HISTOGRAM_LANE = HISTOGRAM_BINS;
+
+/** Sums the four interleaved copies of a histogram into `out`. */
+function foldLanes(lanes: Int32Array, out: Int32Array): void {
+  for (let b = 0; b < HISTOGRAM_BINS; b++) {
+    out[b] = lanes[b] + lanes[HISTOGRAM_LANE + b] + lanes[2 * HISTOGRAM_LANE + b] + lanes[3 * HISTOGRAM_LANE + b];
+  }
+}
+
+/** The median window's relative half-width: the first, and its bounds. */
+const FIRST_WINDOW = 1 / 16;
+const MIN_WINDOW = 2 ** -40;
+const MAX_WINDOW = 0.5;
+
+/**
+ * The exact median of the effective lrs (all finite, ≥ 0, in [mn, mx], n of them) of the parameters in
+ * [start, end) with a non-zero gradient: a count per 1/64-octave key (exponent and top 6 mantissa bits,
+ * which order like the values for x ≥ 0), a walk over the counts to the key holding the lower middle rank,
+ * then a pass that picks out that key's values (and the least value of the next occupied key) for a selection.
+ */
+function medianByKeys(grad: Float64Array, eff: Float64Array, ew: Uint32Array, start: number, end: number, n: number, mn: number, mx: number): number {
+  const keys = EFF_KEYS;
+  for (let i = start; i < end; i++) {
+    if (grad[i] !== 0) keys[(ew[2 * i + 1] & 0x7fffffff) >>> SHIFT]++;
+  }
+  const kLo = keyOf(mn), kHi = keyOf(mx);
+  // The key holding the lower middle rank, then its values (and the least value above it).
+  const k = (n - 1) >> 1;
+  let before = 0, kb = kLo;
+  while (before + keys[kb] <= k) before += keys[kb++];
+  const count = keys[kb];
+  // The least value above the key is the least of the next occupied key: equality tests only, so
+  // the branches are almost never taken (a `>` test mispredicted half the time on spread values).
+  let kn = kb + 1;
+  while (kn <= kHi && keys[kn] === 0) kn++;
+  keys.fill(0, kLo, kHi + 1);
+  if (picked.length < count) picked = new Float64Array(Math.max(count, 2 * picked.length));
+  const p = picked;
+  let m = 0, above = Infinity;
+  for (let i = start; i < end; i++) {
+    if (grad[i] === 0) continue;
+    const key = (ew[2 * i + 1] & 0x7fffffff) >>> SHIFT;
+    if (key === kb) p[m++] = eff[i];
+    else if (key === kn && eff[i] < above) above = eff[i];
+  }
+  return middleOf(p, m, k - before, n % 2 === 1, above);
 }
 
 /** Counts of effective lrs per 1/64-octave key, shared by every computer of this thread (zero between calls). */
@@ -374,6 +504,12 @@ function plainCopy(a: Int32Array): number[] {
   const out = new Array<number>(a.length);
   for (let i = 0; i < a.length; i++) out[i] = a[i];
   return out;
+}
+
+/** The high 32 bits of |x| (for x ≥ 0 they order like the values; −0 gives 0). */
+function highWord(x: number): number {
+  BITS[0] = x;
+  return WORDS[1] & 0x7fffffff;
 }
 
 /** The 1/64-octave key of a finite x ≥ 0. */

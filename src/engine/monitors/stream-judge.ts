@@ -64,6 +64,8 @@ const NOT_JUDGED_HERE = new Set<string>(['replica-divergence']);
 interface RunState {
   judge: Judge;
   layout: ParamLayout;
+  /** Each layer's line in the user's code (warnings on a layer sit there). */
+  locations: Map<string, SourceLocation>;
   parameters: number;
   /** The probe asked for and not answered yet. */
   pending: { trigger: ProbeTrigger; nearCritical: boolean; auto: boolean; askedAt: number } | null;
@@ -120,7 +122,7 @@ function configFor(start: StartEvent, optimizer: OptimizerSpec, totalSteps: numb
   return { ...base, problem: undefined, training: { ...base.training, optimizer } };
 }
 
-function layoutOf(start: StartEvent): ParamLayout {
+function layoutOf(start: Pick<StartEvent, 'layers'>): ParamLayout {
   let offset = 0;
   const layers: LayerInfo[] = start.layers.map((l, index) => {
     const info: LayerInfo = { name: l.name, index, offset, size: l.parameters, ...(l.activation ? { activation: l.activation } : {}) };
@@ -185,6 +187,7 @@ export class StreamJudge {
       case 'fact': {
         this.o.emit(e);
         if (e.fact.kind === 'layer-order') this.layerRoles(e);
+        if (e.fact.kind === 'layout') this.relayout(e);
         const note = limitNote(e);
         if (note) this.o.emit(note);
         const r = this.runs.get(this.key(e.run, e.rank));
@@ -218,7 +221,29 @@ export class StreamJudge {
       const f = facts.get(l.name);
       if (f) l.role = f.role;
       if (f?.frozen) l.frozen = true;
+      if (f?.detached) l.detached = true;
     }
+  }
+
+  /**
+   * The run's layers changed mid-run (the bridge's `layout` fact): the judge reads the new layers from the
+   * next step on, with their roles, frozen and detached marks, and their lines for the warnings' places.
+   */
+  private relayout(e: FactEvent): void {
+    const r = this.runs.get(this.key(e.run, e.rank));
+    if (!r || e.fact.kind !== 'layout') return;
+    const fact = e.fact;
+    const layout = layoutOf(fact);
+    layout.layers.forEach((l, i) => {
+      const f = fact.layers[i];
+      l.role = f.role;
+      if (f.frozen) l.frozen = true;
+      if (f.detached) l.detached = true;
+      if (f.location) r.locations.set(l.name, f.location);
+    });
+    r.layout = layout;
+    r.parameters = fact.parameters;
+    r.judge.relayout(layout, e.step);
   }
 
   private start(e: StartEvent): void {
@@ -254,7 +279,7 @@ export class StreamJudge {
       autoIterations: BRIDGE_PROBE_ITERATIONS, parameters: e.parameters, locate,
     }, this.rules);
     this.runs.set(this.key(e.run, e.rank), {
-      judge, config, layout, parameters: e.parameters, pending: null, lossFloorKnown: false, network, scheduledEvery: every,
+      judge, config, layout, locations, parameters: e.parameters, pending: null, lossFloorKnown: false, network, scheduledEvery: every,
       clip: null, sinceClipped: Infinity, zeroedAtStep: false,
     });
   }

@@ -35,6 +35,9 @@ export interface StepContext {
   paramsFinite?: boolean;
 }
 
+/** What the per-layer statistics read, known right after the optimizer's update. */
+export type MeasureContext = Pick<StepContext, 'step' | 'grad' | 'params' | 'update' | 'effectiveLr' | 'activity'>;
+
 export interface MonitorOptions {
   run: string;
   config: ResolvedConfig;
@@ -50,6 +53,12 @@ export interface MonitorOptions {
 export interface MonitorSuite {
   /** Per-layer statistics of this step, for the `step` event. */
   afterStep(ctx: StepContext): LayerStat[];
+  /**
+   * On a step that carries per-layer statistics, computes them now (afterStep then uses them) and returns
+   * the gradient's global norm and whether every parameter is finite from the same pass, so the trainer
+   * need not make one of its own; null on other steps (the trainer measures them itself).
+   */
+  measure?(ctx: MeasureContext): { gradNorm: number; paramsFinite: boolean } | null;
   /** Run before the first step (step 0): init-time checks, a scheduled curvature probe at the start. */
   atStart?(batch: Batch): void;
   /** The run is ending; flush pending verdicts (e.g. resolve or confirm warnings). */

@@ -100,6 +100,19 @@ export class WarningBoard {
     this.send(id, slot, { ...slot.last, severity: 'info', message: `Resolved: ${slot.last.message}` }, step, 'resolved');
   }
 
+  /**
+   * The run's layers changed (the bridge's `layout` fact): a verdict on a layer that is gone is resolved now,
+   * and a condition still accumulating on one is forgotten.
+   */
+  forgetLayersExcept(layers: ReadonlySet<string>, step: number): void {
+    for (const [id, s] of [...this.slots]) {
+      const layer = s.last?.layer;
+      if (layer === undefined || layers.has(layer)) continue;
+      if (s.live && s.last) this.resolve(s.last.kind, layer, step);
+      else this.slots.delete(id);
+    }
+  }
+
   /** The finding behind a live warning (its evidence, as last sent), or undefined. */
   liveFinding(kind: WarningKind, layer?: string): Finding | undefined {
     const s = this.slots.get(warningId(kind, layer));

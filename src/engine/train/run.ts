@@ -220,9 +220,13 @@ export class TrainingRun {
       this.prepareGradient(this.grad);
       this.optimizer.step(params, this.grad, lrUsed, this.effectiveLr, this.update);
     }
-    // One pass for the gradient's norm and the parameters' finiteness (the optimizer wrote the update).
-    const gradNorm = this.afterUpdate(params, this.parallel !== null);
-    const paramsFinite = this.paramsFinite;
+    // The gradient's norm and the parameters' finiteness: from the monitors' statistics pass on a step
+    // that has one, else from a pass of their own (the optimizer wrote the update).
+    const measured = this.parallel ? null : this.monitors.measure?.({
+      step: this.stepsDone + 1, grad: this.grad, params, update: this.update, effectiveLr: this.effectiveLr, activity: this.activity,
+    }) ?? null;
+    const gradNorm = measured ? measured.gradNorm : this.afterUpdate(params, this.parallel !== null);
+    const paramsFinite = measured ? measured.paramsFinite : this.paramsFinite;
     this.stepsDone++;
     this.lastLoss = loss;
     if (loss < this.bestLoss) {

@@ -3,7 +3,7 @@
  * layer against last, per parameter) and over time (growth, absolute size). Networks only: a test
  * function has no depth. Rules and thresholds: docs/monitors.md.
  */
-import type { Objective } from '../../objective';
+import type { Objective, ParamLayout } from '../../objective';
 import type { Fix } from '../../protocol';
 import type { LayerSpec } from '../../config/types';
 import { fixOf } from '../../fixes/edits';
@@ -65,11 +65,12 @@ export function zeroInitFix(v: DiagnosisView): Fix | undefined {
  * Indices of the layers that pass the signal on, in depth order: embeddings and positional tables (a
  * PyTorch model's own tensors, roles from the bridge's `layer-order` fact) have no depth, and a layer the
  * script froze has a zero gradient by its choice, not a vanishing one: both are left out of every depth
- * comparison, wherever they sit. Every layer when none is left (roles unknown: all are compute).
+ * comparison, wherever they sit; so is a layer the optimizer still holds after the script replaced or removed
+ * its module (no gradient reaches it). Every layer when none is left (roles unknown: all are compute).
  */
 function computeLayers(v: DiagnosisView): number[] {
   const all = v.layout.layers.map((_, i) => i);
-  const compute = all.filter((i) => { const l = v.layout.layers[i]; return (l.role === undefined || l.role === 'compute') && !l.frozen; });
+  const compute = all.filter((i) => { const l = v.layout.layers[i]; return (l.role === undefined || l.role === 'compute') && !l.frozen && !l.detached; });
   return compute.length ? compute : all;
 }
 
@@ -253,6 +254,17 @@ export class GradientFlowDetector {
       fix: v.config.training.clip?.norm === undefined ? { path: 'training.clip.norm', value: 1 } : { path: optimizerPath(v, 'lr'), value: round2(v.optimizer.lr / 10) },
       why: WHY_EXPLODE,
     }, v.step, 1);
+  }
+
+  /** The run's layers changed: the layers this detector follows are found again by name (none when gone). */
+  relayout(before: ParamLayout, after: ParamLayout): void {
+    const find = (i: number | null): number | null => {
+      if (i === null) return null;
+      const at = after.layers.findIndex((l) => l.name === before.layers[i]?.name);
+      return at < 0 ? null : at;
+    };
+    this.vanishLayer = find(this.vanishLayer);
+    this.explodeLayer = find(this.explodeLayer);
   }
 
   private vanishName(v: DiagnosisView): string | undefined {
