@@ -3,7 +3,7 @@
  * measured side by side in this one run — contenders interleaved, ≥ 5 rounds, median and min–max.
  * Prints a Markdown table and writes bench/results.json. Options: --rounds N (default 5), --quick
  * (3 rounds, shorter repeats: for trying the harness, not for publishing), --only a,b (parts:
- * throughput, matmul, bridge, bridge-process, curvature, stream, panel, counterfactual), --seconds S (panel
+ * throughput, matmul, bridge, bridge-process, curvature, stream, panel, counterfactual, reopen), --seconds S (panel
  * phase length), --bridge-workloads W2,W3,CNN,TF (bridge-process workloads).
  */
 import { writeFileSync, readFileSync } from 'node:fs';
@@ -21,6 +21,7 @@ import { engineMatmul, flops, shapeName, type Shape } from './matmul';
 import { interleave, summarize, ratios, type Summary, type Timed, type Timing } from './stats';
 import { renderMarkdown, type Results } from './report';
 import { counterfactual } from './counterfactual';
+import { reopen } from './reopen';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(`--${name}`);
@@ -261,6 +262,10 @@ async function main(): Promise<void> {
     if (part('curvature')) await curvature(torch, results);
     if (part('stream')) stream(results);
     if (part('panel')) panel(results);
+    if (part('reopen')) {
+      log('reopening long logs');
+      results.reopen = await reopen(ROUNDS, QUICK);
+    }
     if (part('counterfactual')) {
       log('counterfactual runs (fix verification)');
       // The fix verifier's worker is bundled beside this file by scripts/bench.mjs.

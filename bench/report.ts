@@ -2,6 +2,7 @@
 import { fmt, fmtSummary, type Summary } from './stats';
 import type { ConvergenceResult } from './curvature';
 import type { MemoryPoint } from './stream';
+import type { ReopenResult } from './reopen';
 import type { ProcessOverhead } from './bridge';
 import type { CounterfactualResult } from './counterfactual';
 import { engineTargets, renderCounterfactual } from './report-engine';
@@ -36,6 +37,8 @@ export interface Results {
   panel: Record<string, unknown> | null;
   /** Fix verification's cost (bench/counterfactual.ts). */
   counterfactual?: CounterfactualResult;
+  /** Reading a long saved log back (bench/reopen.ts). */
+  reopen?: Record<string, ReopenResult>;
 }
 
 interface Target { target: string; met: boolean | null; value: string }
@@ -177,6 +180,14 @@ export function renderMarkdown(r: Results): string {
     if (r.panel.error || r.panel.skipped) L.push(`Panel: ${String(r.panel.error ?? r.panel.skipped)}`, '');
   }
 
+  if (r.reopen) {
+    L.push('### Reopening a saved run (log → bounded digest)', '');
+    L.push('| log | size | step lines parsed | CPU s | wall s | resident memory growth MB |', '| --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const [name, x] of Object.entries(r.reopen)) {
+      L.push(`| ${name} | ${Math.round(x.bytes / 1048576)} MB | ${x.parsedSteps === undefined ? '—' : `${x.parsedSteps.toLocaleString('en-US')} of ${x.steps.toLocaleString('en-US')}`} | ${fmtSummary(x.cpuSeconds)} | ${fmtSummary(x.wallSeconds)} | ${fmtSummary(x.rssMB)} |`);
+    }
+    L.push('');
+  }
   L.push(...renderCounterfactual(r));
   L.push('### Targets', '', '| target | status | measured |', '| --- | --- | --- |');
   for (const t of targets(r)) L.push(`| ${t.target} | ${yes(t.met)} | ${t.value} |`);

@@ -22,6 +22,7 @@ from . import control, degrade, facts, naming, offload, relayout
 from .activity import ActivityProbe, expect_start, started as activity_started
 from .cadence import GOVERNOR_MIN_PARAMETERS, Cadence, StopTraining
 from .channel import Channel
+from .detail import Thinning, thin_after_from_env
 from .hessian import reason_of, supported_hvp
 from .lockstep import LockStep
 from .probes import PROBE_BUDGET, Probes
@@ -72,6 +73,7 @@ class Monitor:
         Monitor._names[base] = Monitor._names.get(base, 0) + 1
         self.report = Reporter(channel, base if Monitor._names[base] == 1 else f"{base}-{Monitor._names[base]}", self.rank)
         self.cadence = Cadence(self.params, every, hessian_every, max_steps)
+        self.thinning = Thinning(thin_after_from_env())  # per-layer detail of long runs (detail.py)
         self.probes = Probes(optimizer)
         self.lockstep = LockStep()
         self.steps = 0
@@ -139,7 +141,7 @@ class Monitor:
         hyper = {k: v for k, v in group.items() if k != "params" and isinstance(v, (int, float, bool, str, tuple, list))}
         config = {"optimizer": {"name": type(self.optimizer).__name__, **{k: list(v) if isinstance(v, tuple) else v for k, v in hyper.items()}},
                   "script": self.script, "every": self.cadence.every, "groups": len(self.optimizer.param_groups),
-                  "hessianEvery": self.cadence.hessian_every,
+                  "hessianEvery": self.cadence.hessian_every, "thinAfter": self.thinning.thin_after,
                   # Optiscope's launcher asks this process for curvature probes (control.py)
                   "answersProbes": control.available() and not self.distributed}
         extra: Dict[str, Any] = {}
@@ -164,6 +166,7 @@ class Monitor:
         self.layout_check_at = self.steps + relayout.SCAN_EVERY
         self.tree_generation = relayout.generation()
         self.offload_due = True  # the first monitored step is reported inline, then a helper may take over
+        self.thinning.last = None  # the new layers' first step carries them, however long the run (detail.py)
         if self.activity is not None:
             self.activity.close()
             self.cadence.sampling_activity = False  # the new probe's hooks are planned afresh
@@ -361,7 +364,8 @@ class Monitor:
         params = None
         if self.n_parameters <= 2:
             params = [float(x) for p in self.stats.flat for x in p.detach().reshape(-1).tolist()]  # type: ignore[union-attr]
-        self.report.step(self.steps, s, loss_known, params, step_facts(s, loss_known, self.layout, self.activity))
+        layers = self.thinning.layers(self.steps, s.loss if loss_known else None, s.grad_norm, s.layers)
+        self.report.step(self.steps, s, loss_known, params, step_facts(s, loss_known, self.layout, self.activity), layers)
         # Automatic probes may take PROBE_BUDGET of the run's work (counted in HVPs); scheduled and explicit
         # probes are what the user asked for.
         probes = self.probes

@@ -38,15 +38,16 @@ class Reporter:
                    "optimizer": optimizer, "source": "pytorch", "time": datetime.now(timezone.utc).isoformat(), **extra})
 
     def step(self, step: int, s: StepStats, loss_known: bool, params: Optional[List[float]],
-             facts: Dict[str, Any]) -> None:
-        """The `step` event of one monitored step (`params`: the whole parameter vector of a tiny model)."""
+             facts: Dict[str, Any], layers: Optional[List[Dict[str, Any]]] = None) -> None:
+        """The `step` event of one monitored step (`params`: the whole parameter vector of a tiny model;
+        `layers`: the per-layer statistics sent, when not all of `s.layers`: detail.py thins them)."""
         loss = s.loss if loss_known else math.nan
         if loss_known:
             self.last_loss = loss
         if loss_known and not math.isnan(loss) and not math.isinf(loss) and (self.best is None or loss < self.best[0]):
             self.best = (loss, step)
         event: Dict[str, Any] = {"type": "step", "step": step, "epoch": 0, "loss": loss, "lr": s.lr,
-                                 "gradNorm": s.grad_norm, "layers": s.layers}
+                                 "gradNorm": s.grad_norm, "layers": s.layers if layers is None else layers}
         if params is not None:
             event["params"] = params
         if facts:

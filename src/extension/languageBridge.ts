@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { registerLanguageFeatures, type RunWarnings } from './language';
-import { isStepLine, readLogDigest } from './panel/replay';
+import { readLogDigest } from './panel/replay';
 import { resolveRecorded } from './panel/sources';
 import type { Run } from './runner/run';
 import type { RunManager } from './runner/runManager';
@@ -42,7 +42,7 @@ export function registerLanguage(context: vscode.ExtensionContext, runs: RunMana
         if (!file || done.has(file)) continue;
         done.add(file);
         try {
-          const warnings = readLogDigest(saved.path, isStepLine).digest.warningEvents();
+          const warnings = readLogDigest(saved.path, { warningsOnly: true }).digest.warningEvents();
           if (warnings.length) out.push({ file: vscode.Uri.file(file), warnings, log: vscode.Uri.file(saved.path) });
         } catch {
           // An unreadable log shows nothing.

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEvent } from '../../src/engine/protocol';
 import { LAYER_FIELDS, NON_FINITE_NAMES, STEP_FIELDS, wireNumberText } from '../../src/engine/wire';
+import { detailPeriod } from '../../src/engine/monitors/detail';
+import { resolveConfig } from '../../src/engine/config/resolve';
 import { ROOT, needTorch } from './helpers';
 
 function python(bin: string, code: string, env: NodeJS.ProcessEnv = {}): string {
@@ -74,4 +76,15 @@ test('the bridge encodes non-finite numbers as the engine does, and its step eve
   assert.ok(steps.some((e) => (e.layers as Record<string, unknown>[]).some((l) => l.deadFraction !== undefined)));
   assert.ok(steps.some((e) => e.loss === 'NaN'), 'the NaN loss travels as the wire string');
   for (const line of lines) assert.ok(parseEvent(line).ok, line);
+});
+
+test('python/optiscope/detail.py thins per-layer detail on the engine\'s schedule, from the config\'s default threshold', (t) => {
+  const bin = needTorch(t);
+  if (!bin) return;
+  const at = [1, 99, 100, 101, 150, 200, 201, 399, 400, 401, 1000, 12_345, 1_000_000];
+  const got = JSON.parse(python(bin, 'import json; from optiscope import detail; '
+    + `print(json.dumps({"default": detail.THIN_AFTER_DEFAULT, "periods": [detail.detail_period(s, t) for t in (0, 100) for s in ${JSON.stringify(at)}]}))`)) as { default: number; periods: number[] };
+  const defaults = resolveConfig({ problem: { function: 'quadratic' } }, 'x.yaml');
+  assert.equal(got.default, defaults.monitors.thin_after);
+  assert.deepEqual(got.periods, [0, 100].flatMap((thin) => at.map((s) => detailPeriod(s, 1, thin))));
 });

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { encodeEvent, type OptiscopeEvent, type StepEvent } from '../../src/engine/protocol';
+import { encodeEvent, parseEvent, type OptiscopeEvent, type StepEvent } from '../../src/engine/protocol';
+import { StreamJudge } from '../../src/engine/monitors/stream-judge';
 import { RunDigest } from '../../src/extension/runner/digest';
 import { formatBytes, readLogDigest, streamLogFile, thinBatch } from '../../src/extension/panel/replay';
 import { ensureGitignore } from '../../src/extension/runner/runLog';
@@ -89,6 +90,45 @@ test('a large log is read back into a bounded digest, streaming, with progress',
   assert.equal(ev.at(-1)!.type, 'end');
   assert.ok(progress.length > 5 && progress.at(-1) === 1, 'progress reported');
   assert.deepEqual(readLogDigest(file).digest.events(), ev, 'the synchronous reader agrees');
+});
+
+test('reopening a long log parses only the engine steps the digest keeps, and gives the digest of parsing every line', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'race.ndjson');
+  const lines: string[] = [];
+  for (const run of ['sgd', 'adam']) lines.push(encodeEvent({ type: 'start', run, protocol: 1, config: {}, parameters: 2, layers: [], source: 'engine' }));
+  // A PyTorch run is judged again when read: every one of its steps is read.
+  lines.push(encodeEvent({ type: 'start', run: 'torch', protocol: 1, config: {}, parameters: 2, layers: [{ name: 'l0', parameters: 2 }], source: 'pytorch' }));
+  const STEPS = 60_000;
+  for (let s = 1; s <= STEPS; s++) {
+    lines.push(encodeEvent(step('sgd', s)), encodeEvent(step('adam', s)));
+    if (s <= 3000) lines.push(encodeEvent(step('torch', s)));
+    if (s === 5000) lines.push(encodeEvent({ type: 'warning', run: 'adam', step: s, kind: 'plateau', severity: 'warning', message: 'm', evidence: { a: 1 }, id: 'plateau' }));
+    if (s % 700 === 0) lines.push(encodeEvent({ type: 'hessian', run: 'sgd', step: s, lambdaMax: 1, lambdaMin: -1, eigenvalues: [-1, 1] }));
+  }
+  // A corrupt step line among the last steps, where the digest keeps every step.
+  lines.splice(lines.length - 10, 0, '{"type":"step","run":"adam","step":"garbled"}');
+  for (const run of ['sgd', 'adam']) lines.push(encodeEvent({ type: 'end', run, steps: STEPS, loss: 0.1, reason: 'completed' }));
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+
+  // What reading every line gives: each parsed, judged, added.
+  const every = new RunDigest();
+  const judge = new StreamJudge({ emit: (e) => every.add(e) });
+  let invalid = 0;
+  for (const line of lines) {
+    const r = parseEvent(line);
+    if (r.ok) judge.push(r.event);
+    else invalid++;
+  }
+  const loaded = await streamLogFile(file);
+  assert.deepEqual(loaded.digest.events(), every.events());
+  assert.equal(loaded.invalid, invalid);
+  assert.equal(loaded.digest.stepsSeen('adam'), every.stepsSeen('adam'));
+  assert.equal(loaded.digest.total, every.total);
+  const stepLines = 2 * STEPS + 3000;
+  assert.ok(loaded.parsedSteps >= 3000, 'every PyTorch step is read (the judge needs them)');
+  assert.ok(loaded.parsedSteps < stepLines / 4, `${loaded.parsedSteps} of ${stepLines} step lines parsed`);
+  assert.deepEqual(readLogDigest(file).digest.events(), every.events(), 'the synchronous reader agrees');
 });
 
 test('the run folder gets a .gitignore for its logs, and a user\'s own is left alone', () => {

@@ -78,3 +78,23 @@ test('a run that failed before its start event sits in its file’s group, not a
   const groups = groupRuns(readRunsIndex(dir));
   assert.deepEqual(groups.map((g) => [g.group, g.runs.length]), [['ddp_two_ranks.py', 2], ['deep-sigmoid.optiscope.yaml', 2]]);
 });
+
+test('a killed race\'s log: each run shows its last whole step, though the last line is half written', () => {
+  const dir = tempDir();
+  const a = stream('sgd', 'race.optiscope.yaml', [3, 2.5, 2.25, 2], null);
+  const b = stream('adam', 'race.optiscope.yaml', [3, 1, 0.5, 0.25], null);
+  // Interleaved as a race writes them, a warning between two steps, then the writer killed mid-line.
+  const events = [a[0]!, b[0]!];
+  for (let i = 1; i < a.length; i++) {
+    events.push(a[i]!, b[i]!);
+    if (i === 2) events.push({ type: 'warning', run: 'adam', step: 2, kind: 'plateau', severity: 'info', message: 'flat', evidence: {}, id: 'p' });
+  }
+  const half = encodeEvent({ type: 'step', run: 'adam', step: 5, epoch: 0, loss: 0.125, lr: 0.1, gradNorm: 1, layers: [layer] }).slice(0, 60);
+  write(dir, '20261122-130000-race.ndjson', events, half);
+  const [run] = readRunsIndex(dir);
+  assert.deepEqual(run.runs.map((r) => [r.run, r.step, r.loss]), [['sgd', 4, 2], ['adam', 4, 0.25]]);
+  assert.equal(run.invalidLines, 1);
+  assert.equal(run.bestLoss, 0.25);
+  assert.deepEqual(run.warnings, { info: 1, warning: 0, error: 0 });
+  assert.equal(run.outcome, 'incomplete');
+});

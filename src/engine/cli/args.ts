@@ -55,8 +55,8 @@ export const USAGE = `Usage:
       --python <path>                     interpreter for .py scripts (default: python3 on PATH)
       --nproc-per-node N                  run N ranks of a torch.distributed script
       --set <path>=<value>                run with an override, e.g. training.optimizer.lr=0.01 (repeatable;
-                                          on a script: optimizer hyperparameters, training.optimizer.name
-                                          and training.clip.norm)
+                                          on a script: optimizer hyperparameters, training.optimizer.name,
+                                          training.clip.norm and monitors.thin_after)
       --no-verify                         offer fixes without trying them by counterfactual runs
       --control                           answer requests on stdin while training (the editor's panel)
   optiscope check <file> [--format text|json] [--no-preflight] [--stdin]

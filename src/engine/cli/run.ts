@@ -122,10 +122,24 @@ export async function runResolved(
 /** Wall time all counterfactual runs of one run may take (the run's `end` waits at most this long). */
 const VERIFY_BUDGET_MS = 60_000;
 
+/** A script's `--set monitors.thin_after=N`: the bridge thins per-layer detail as the engine does (python/optiscope/detail.py). */
+const THIN_AFTER_KEY = 'monitors.thin_after';
+
+/** The bridge's environment for `--set monitors.thin_after=N` (OPTISCOPE_THIN_AFTER), checked first. */
+function scriptMonitorEnv(sets: NonNullable<RunArgs['set']>): Record<string, string> {
+  const s = sets.filter((x) => x.path === THIN_AFTER_KEY).at(-1);
+  if (!s) return {};
+  if (typeof s.value !== 'number' || !Number.isInteger(s.value) || s.value < 0) {
+    throw new UsageError(`--set ${THIN_AFTER_KEY}: takes a whole number of steps (0 = never thin), not ${JSON.stringify(s.value)}`);
+  }
+  return { OPTISCOPE_THIN_AFTER: String(s.value) };
+}
+
 /** The overrides for the PyTorch bridge (OPTISCOPE_SET, python/optiscope/overrides.py), checked first. */
 function scriptOverrides(sets: NonNullable<RunArgs['set']>): Record<string, number | string> {
   const out: Record<string, number | string> = {};
   for (const s of sets) {
+    if (s.path === THIN_AFTER_KEY) continue; // scriptMonitorEnv
     if (s.path === 'training.optimizer.name') {
       if (typeof s.value !== 'string' || !(OPTIMIZER_NAMES as readonly string[]).includes(s.value)) {
         throw new UsageError(`--set ${s.path}: one of ${OPTIMIZER_NAMES.join(', ')}, not ${JSON.stringify(s.value)}`);
@@ -134,7 +148,7 @@ function scriptOverrides(sets: NonNullable<RunArgs['set']>): Record<string, numb
       continue;
     }
     if (!SCRIPT_SET_KEY.test(s.path)) {
-      throw new UsageError(`--set ${s.path}: on a Python script only the optimizer's hyperparameters (training.optimizer.lr, .momentum, .weight_decay, .eps, .beta1, …), its class (training.optimizer.name) and training.clip.norm can be set; change the model in the script itself`);
+      throw new UsageError(`--set ${s.path}: on a Python script only the optimizer's hyperparameters (training.optimizer.lr, .momentum, .weight_decay, .eps, .beta1, …), its class (training.optimizer.name), training.clip.norm and monitors.thin_after can be set; change the model in the script itself`);
     }
     if (typeof s.value !== 'number' || !Number.isFinite(s.value)) throw new UsageError(`--set ${s.path}: takes a number, not ${JSON.stringify(s.value)}`);
     out[s.path] = s.value;
@@ -150,6 +164,7 @@ function scriptOverrides(sets: NonNullable<RunArgs['set']>): Record<string, numb
  */
 async function runScript(args: RunArgs, io: Io): Promise<number> {
   const sets = args.set?.length ? scriptOverrides(args.set) : {};
+  const monitorEnv = args.set?.length ? scriptMonitorEnv(args.set) : {};
   const race = args.race ? raceFromNames(args.race, undefined) : undefined;
   const report = args.format === 'text' ? new TextReport(io.stdout) : null;
   const sink = createSink({
@@ -171,7 +186,7 @@ async function runScript(args: RunArgs, io: Io): Promise<number> {
     emit,
     stderr,
     signal: abort.signal,
-    ...(Object.keys(overrides).length ? { env: { OPTISCOPE_SET: JSON.stringify(overrides) } } : {}),
+    env: { ...monitorEnv, ...(Object.keys(overrides).length ? { OPTISCOPE_SET: JSON.stringify(overrides) } : {}) },
   });
   try {
     let code: number;

@@ -143,6 +143,14 @@ export class StreamJudge {
     this.rules = o.rules ?? RULES;
   }
 
+  /**
+   * Whether a run's events pass through unjudged (a built-in engine run, judged when it ran): a reader of
+   * a log may then leave its step lines out unread, since nothing here reads them.
+   */
+  passesThrough(run: string, rank?: number): boolean {
+    return this.passthrough.has(this.key(run, rank));
+  }
+
   /** One event of the stream: forwarded (a recorded warning is dropped), then judged. */
   push(e: OptiscopeEvent): void {
     if (e.type !== 'error' && this.passthrough.has(this.key(e.run, e.rank))) {

@@ -123,6 +123,8 @@ export interface LoadedDigest {
   /** Lines that did not validate: counted, never forwarded. */
   invalid: number;
   bytes: number;
+  /** Step lines read and parsed; the others were counted unparsed (steps of engine runs the digest does not keep). */
+  parsedSteps: number;
 }
 
 /**
@@ -132,8 +134,8 @@ export interface LoadedDigest {
 export function streamLogFile(file: string, onProgress?: (fraction: number) => void): Promise<LoadedDigest> {
   return new Promise((resolve, reject) => {
     const size = fs.statSync(file).size;
-    const out: LoadedDigest = { digest: new RunDigest(), invalid: 0, bytes: size };
-    const splitter = logSplitter(out, judged(out));
+    const reader = new LogDigestReader(size);
+    const splitter = new LineSplitter((raw) => reader.line(raw), () => reader.out.invalid++, MAX_LINE_BYTES);
     let read = 0;
     let lastReport = 0;
     const stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
@@ -150,7 +152,7 @@ export function streamLogFile(file: string, onProgress?: (fraction: number) => v
     stream.on('end', () => {
       splitter.end();
       onProgress?.(1);
-      resolve(out);
+      resolve(reader.finish());
     });
   });
 }
@@ -182,39 +184,100 @@ export function forEachLogLine(file: string, onLine: (line: string) => void, onO
 }
 
 /**
- * The same, synchronously (tests, and the few callers that cannot wait). `skip` leaves lines out unparsed
- * (e.g. step lines, for a caller that only wants warnings).
+ * The same, synchronously (tests, and the few callers that cannot wait). `warningsOnly` leaves out the
+ * step events of runs that are not judged here (built-in engine runs) unread, for a caller that wants
+ * the warnings: a PyTorch run's steps are still read, since its warnings are judged from them.
  */
-export function readLogDigest(file: string, skip?: (line: string) => boolean): LoadedDigest {
-  const out: LoadedDigest = { digest: new RunDigest(), invalid: 0, bytes: 0 };
-  const push = judged(out);
-  out.bytes = forEachLogLine(file, (raw) => digestLine(out, push, raw, skip), () => out.invalid++);
-  return out;
+export function readLogDigest(file: string, opts: { warningsOnly?: boolean } = {}): LoadedDigest {
+  const reader = new LogDigestReader(0, opts.warningsOnly ?? false);
+  reader.out.bytes = forEachLogLine(file, (raw) => reader.line(raw), () => reader.out.invalid++);
+  return reader.finish();
 }
 
 /** Step lines as the engine and the bridge write them (key order fixed by encodeEvent). */
 export const isStepLine = (line: string): boolean => line.startsWith('{"type":"step"');
 
+/** The run of a step line as encodeEvent writes it (`{"type":"step","run":"…","step":`), as JSON text. */
+const STEP_RUN = /^\{"type":"step","run":("(?:[^"\\]|\\.)*"),"step":/;
+
 /**
- * Where a log's events go: through the judge into the digest. A PyTorch run's verdicts are decided when
- * it is read, by the same judge as live (a log a script wrote with optiscope.watch(..., log=...) outside
- * Optiscope has none of its own); the engine's runs pass through unchanged.
+ * Reads the run of step lines without parsing them (a long log is mostly step lines, and JSON.parse of
+ * each is what reading it back costs). Lines not written by encodeEvent's step encoder give undefined.
  */
-function judged(out: LoadedDigest): (e: OptiscopeEvent) => void {
-  const judge = new StreamJudge({ emit: (e) => out.digest.add(e) });
-  return (e) => judge.push(e);
+export class StepLineRuns {
+  /** Run names as quoted in step lines → the names. */
+  private readonly names = new Map<string, string>();
+
+  run(line: string): string | undefined {
+    const m = STEP_RUN.exec(line);
+    if (!m) return undefined;
+    const quoted = m[1]!;
+    let name = this.names.get(quoted);
+    if (name === undefined) {
+      try {
+        name = JSON.parse(quoted) as string;
+      } catch {
+        return undefined;
+      }
+      if (this.names.size < 10_000) this.names.set(quoted, name);
+    }
+    return name;
+  }
 }
 
-function digestLine(out: LoadedDigest, push: (e: OptiscopeEvent) => void, raw: string, skip?: (line: string) => boolean): void {
-  const line = raw.trim();
-  if (!line || skip?.(line)) return;
-  const r = parseEvent(line);
-  if (r.ok) push(r.event);
-  else out.invalid++;
-}
+/**
+ * Where a log's lines go: parsed, through the judge, into the digest. A PyTorch run's verdicts are
+ * decided when it is read, by the same judge as live (a log a script wrote with optiscope.watch(...,
+ * log=...) outside Optiscope has none of its own), so each of its steps is parsed. A built-in engine run
+ * passes the judge unchanged: its step lines are parsed only when the digest keeps them (one in
+ * `stride`, and the last few), which is most of the time of reopening a long run saved.
+ */
+class LogDigestReader {
+  readonly out: LoadedDigest;
+  private readonly judge: StreamJudge;
+  private readonly runs = new StepLineRuns();
 
-function logSplitter(out: LoadedDigest, push: (e: OptiscopeEvent) => void): LineSplitter {
-  return new LineSplitter((raw) => digestLine(out, push, raw), () => out.invalid++, MAX_LINE_BYTES);
+  constructor(bytes: number, private readonly warningsOnly = false) {
+    this.out = { digest: new RunDigest(), invalid: 0, bytes, parsedSteps: 0 };
+    this.judge = new StreamJudge({ emit: (e) => this.out.digest.add(e) });
+  }
+
+  line(raw: string): void {
+    const line = raw.trim();
+    if (!line) return;
+    if (isStepLine(line)) {
+      const run = this.unjudgedRun(line);
+      if (run !== undefined && this.warningsOnly) return;
+      if (run !== undefined && !this.out.digest.keepsNextStep(run)) {
+        this.out.digest.addUnparsedStep(run, undefined, () => this.parseStep(line));
+        return;
+      }
+      this.out.parsedSteps++;
+    }
+    const r = parseEvent(line);
+    if (r.ok) this.judge.push(r.event);
+    else this.out.invalid++;
+  }
+
+  finish(): LoadedDigest {
+    this.out.digest.settle();
+    return this.out;
+  }
+
+  /** The run of a step line that the judge passes through unread (no rank: ranks are the bridge's). */
+  private unjudgedRun(line: string): string | undefined {
+    const name = this.runs.run(line);
+    // Known once the run has started; before that (or for a judged run) every line is parsed.
+    return name !== undefined && !line.includes('"rank":') && this.judge.passesThrough(name) ? name : undefined;
+  }
+
+  private parseStep(line: string): StepEvent | undefined {
+    this.out.parsedSteps++;
+    const r = parseEvent(line);
+    if (r.ok && r.event.type === 'step') return r.event;
+    this.out.invalid++;
+    return undefined;
+  }
 }
 
 /** Every step of a log file as CSV, streaming through a fixed buffer (the log may be hundreds of MB). */

@@ -29,6 +29,13 @@ interface Entry<E extends OptiscopeEvent = OptiscopeEvent> {
   e: E;
 }
 
+/** A tail step: parsed, or (read back from a log) its line, parsed only if it is still in the tail at the end. */
+interface TailEntry {
+  seq: number;
+  e?: StepEvent;
+  parse?: () => StepEvent | undefined;
+}
+
 /** Evenly spaced entries of a stream of unknown length, within `cap`. */
 class Reservoir<E extends OptiscopeEvent> {
   private items: Entry<E>[] = [];
@@ -36,6 +43,16 @@ class Reservoir<E extends OptiscopeEvent> {
   private seen = 0;
 
   constructor(private readonly cap: number) {}
+
+  /** Whether the next entry offered would be kept (for now: a later halving may drop it). */
+  get keepsNext(): boolean {
+    return this.seen % this.stride === 0;
+  }
+
+  /** An entry offered and not kept (the caller asked keepsNext first). */
+  pass(): void {
+    this.seen++;
+  }
 
   add(entry: Entry<E>): void {
     if (this.seen++ % this.stride !== 0) return;
@@ -59,7 +76,7 @@ class Reservoir<E extends OptiscopeEvent> {
 
 interface RunPart {
   steps: Reservoir<StepEvent>;
-  tail: Entry<StepEvent>[];
+  tail: TailEntry[];
   hessians: Reservoir<OptiscopeEvent>;
   landscapes: Entry[];
   stepsSeen: number;
@@ -97,8 +114,7 @@ export class RunDigest {
         const p = this.part(e.run, e.rank);
         p.stepsSeen++;
         p.steps.add(entry as Entry<StepEvent>);
-        p.tail.push(entry as Entry<StepEvent>);
-        if (p.tail.length > this.limits.tail) p.tail.shift();
+        this.pushTail(p, entry as Entry<StepEvent>);
         return;
       }
       case 'hessian':
@@ -131,6 +147,49 @@ export class RunDigest {
     }
   }
 
+  /**
+   * Whether the next step event of a run would be kept beyond the tail. A log read back parses only
+   * those step lines (JSON.parse of every line was the whole cost of reopening a long run); the others go
+   * to addUnparsedStep.
+   */
+  keepsNextStep(run: string, rank?: number): boolean {
+    return this.part(run, rank).steps.keepsNext;
+  }
+
+  /**
+   * A step event that keepsNextStep said would not be kept, still unparsed: counted as add() counts it,
+   * and parsed by settle() only if it is among the run's last steps then. `parse` returns undefined for
+   * a line that does not validate (then it is left out).
+   */
+  addUnparsedStep(run: string, rank: number | undefined, parse: () => StepEvent | undefined): void {
+    this.total++;
+    const p = this.part(run, rank);
+    p.stepsSeen++;
+    p.steps.pass();
+    this.pushTail(p, { seq: this.seq++, parse });
+  }
+
+  /** Parses the unparsed steps still in the tails (a reader calls it at the end of the log). */
+  settle(): void {
+    for (const p of this.runs.values()) {
+      for (const x of p.tail) {
+        if (!x.parse) continue;
+        x.e = x.parse();
+        delete x.parse;
+        if (x.e) continue;
+        // Not a step after all: uncounted (a line never parsed, outside the tail, stays counted).
+        p.stepsSeen--;
+        this.total--;
+      }
+      p.tail = p.tail.filter((x) => x.e !== undefined);
+    }
+  }
+
+  private pushTail(p: RunPart, entry: TailEntry): void {
+    p.tail.push(entry);
+    if (p.tail.length > this.limits.tail) p.tail.shift();
+  }
+
   /** True when some step events were left out (the panel says the history is decimated). */
   get decimated(): boolean {
     for (const p of this.runs.values()) if (p.steps.decimated) return true;
@@ -149,6 +208,7 @@ export class RunDigest {
 
   /** The kept events in stream order. */
   events(): OptiscopeEvent[] {
+    this.settle();
     const all: Entry[] = [...this.other, ...this.warnings.values()];
     for (const p of this.runs.values()) {
       const seen = new Set<number>();
@@ -156,7 +216,7 @@ export class RunDigest {
         seen.add(x.seq);
         all.push(x);
       }
-      for (const x of p.tail) if (!seen.has(x.seq)) all.push(x);
+      for (const x of p.tail) if (x.e && !seen.has(x.seq)) all.push({ seq: x.seq, e: x.e });
       all.push(...p.hessians.entries, ...p.landscapes);
     }
     all.sort((a, b) => a.seq - b.seq);

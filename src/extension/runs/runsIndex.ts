@@ -5,7 +5,7 @@
  * streams re-reads only the growing log. vscode-free (unit-tested).
  */
 import * as fs from 'node:fs';
-import { forEachLogLine } from '../panel/replay';
+import { forEachLogLine, StepLineRuns } from '../panel/replay';
 import * as path from 'node:path';
 import { parseEvent, type StartEvent } from '../../engine/protocol';
 import { RUNS_DIR, safeName } from '../runner/runLog';
@@ -47,14 +47,34 @@ export function readSavedRun(file: string): SavedRun {
   if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) return hit.run;
   const summary = new StreamSummary();
   let invalid = 0;
+  const add = (line: string): boolean => {
+    const r = parseEvent(line);
+    if (r.ok) summary.add(r.event);
+    else invalid++;
+    return r.ok;
+  };
+  // A step only moves its run's latest step and loss: of a run's step lines only the last is parsed (the
+  // one before it too when the last does not parse: a killed run may leave half a line). Each run's
+  // latest lines wait here until a line of another kind, whose effect may follow theirs, is read.
+  const runs = new StepLineRuns();
+  const latest = new Map<string, [string | undefined, string]>();
+  const flush = (): void => {
+    for (const [before, last] of latest.values()) if (!add(last) && before !== undefined) add(before);
+    latest.clear();
+  };
   // Streamed through a fixed buffer: a long run's log is hundreds of MB and the list must not hold it.
   forEachLogLine(file, (raw) => {
     const line = raw.trim();
     if (!line) return;
-    const r = parseEvent(line);
-    if (r.ok) summary.add(r.event);
-    else invalid++;
+    const run = runs.run(line);
+    if (run !== undefined && summary.runs.has(run)) {
+      latest.set(run, [latest.get(run)?.[1], line]);
+      return;
+    }
+    flush();
+    add(line);
   }, () => invalid++);
+  flush();
   const stem = path.basename(file).replace(/\.ndjson$/i, '');
   const run: SavedRun = {
     path: file,

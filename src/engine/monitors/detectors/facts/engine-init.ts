@@ -8,6 +8,7 @@ import type { LayerSpec } from '../../../config/types';
 import type { Fact, WarningEvent } from '../../../protocol';
 import { matchedInit } from '../../view';
 import { symmetricInit } from './symmetric-init';
+import { runWindow } from './step-window';
 
 export function engineInitWarnings(run: string, layers: readonly LayerSpec[]): WarningEvent[] {
   const rule = symmetricInit();
@@ -20,7 +21,7 @@ export function engineInitWarnings(run: string, layers: readonly LayerSpec[]): W
       kind: 'identical-units', layer: name, units: l.units, value: 0,
       outgoing: layers[i + 1].init.name === 'zeros' ? 'identical' : 'different',
     };
-    for (const f of rule.onFact?.(fact, 0, { steps: [], schedulers: [] }) ?? []) {
+    for (const f of rule.onFact?.(fact, 0, { steps: runWindow(), schedulers: [] }) ?? []) {
       out.push({
         type: 'warning', run, step: 0, kind: f.kind, severity: f.severity, layer: name,
         message: f.message.replace(/Initialise the weights randomly.*$/, `Initialise it randomly: init: ${matchedInit(l.activation)}.`),

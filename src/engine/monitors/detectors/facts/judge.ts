@@ -14,11 +14,10 @@ import { shapeBroadcast } from './shape-broadcast';
 import { stepExplosion } from './step-explosion';
 import { symmetricInit } from './symmetric-init';
 import type { FactDetector, FactFinding, RunMemory } from './types';
+import { runWindow } from './step-window';
 import { unnormalizedInput } from './unnormalized-input';
 import { zeroedBeforeStep } from './zeroed-before-step';
 
-/** Steps remembered per run (the detectors look at the start and the recent past only). */
-const MEMORY_STEPS = 2000;
 
 function detectors(): FactDetector[] {
   return [
@@ -43,7 +42,7 @@ export class FactJudge {
     const key = e.rank === undefined ? e.run : `${e.run}\u0000${e.rank}`;
     let s = this.runs.get(key);
     if (!s) {
-      s = { memory: { steps: [], schedulers: [] }, detectors: detectors(), sent: new Set(), lastStep: 0 };
+      s = { memory: { steps: runWindow(), schedulers: [] }, detectors: detectors(), sent: new Set(), lastStep: 0 };
       this.runs.set(key, s);
     }
     const st = s;
@@ -51,7 +50,6 @@ export class FactJudge {
     if (e.type === 'step') {
       st.lastStep = Math.max(st.lastStep, e.step);
       st.memory.steps.push({ step: e.step, loss: e.loss, lr: e.lr, gradNorm: e.gradNorm });
-      if (st.memory.steps.length > MEMORY_STEPS) st.memory.steps.splice(3, 1); // keep the start
       for (const d of st.detectors) if (d.onStep) found.push(...d.onStep(e, st.memory));
     } else {
       const f = e.fact;

@@ -25,12 +25,17 @@ export function lrScheduleCollapse(): FactDetector {
     const sched = memory.schedulers[0];
     const steps = memory.steps;
     if (done || !sched || steps.length <= START_STEPS) return [];
-    const start = steps.slice(0, START_STEPS).map((s) => s.loss).filter(Number.isFinite);
+    const losses = (from: number, to: number): number[] => {
+      const out: number[] = [];
+      for (let i = Math.max(0, from); i < to; i++) if (Number.isFinite(steps.get(i).loss)) out.push(steps.get(i).loss);
+      return out;
+    };
+    const start = losses(0, START_STEPS);
     if (start.length === 0) return [];
     const first = start.reduce((a, b) => a + b, 0) / start.length;
-    const peak = Math.max(...steps.map((s) => s.lr).filter(Number.isFinite));
-    const last = steps[steps.length - 1];
-    const recent = steps.slice(-START_STEPS).map((s) => s.loss).filter(Number.isFinite);
+    const peak = steps.peakLr();
+    const last = steps.get(steps.length - 1);
+    const recent = losses(steps.length - START_STEPS, steps.length);
     const loss = recent.length ? Math.min(...recent) : NaN;
     const cut = last.lr <= LR_DROP * peak || (last.step <= EARLY_STEPS && last.lr <= EARLY_DROP * peak);
     if (!(peak > 0) || !cut || !(first > 0) || !(loss >= LOSS_STILL_HIGH * first)) return [];

@@ -13,14 +13,15 @@ export function stepExplosion(): FactDetector {
     onStep(e, memory) {
       const n = memory.steps.length;
       if (done || n < 2) return [];
-      const prev = memory.steps[n - 2].gradNorm;
+      const before = memory.steps.get(n - 2);
+      const prev = before.gradNorm;
       const now = e.gradNorm;
       if (!(prev > 0) || !Number.isFinite(prev) || !Number.isFinite(now) || !(now >= JUMP * prev)) return [];
       done = true;
       return [{
         kind: 'exploding-gradient',
         severity: 'error',
-        message: `The gradient norm jumped ${fmt(now / prev)}× in one step (${fmt(prev)} at step ${memory.steps[n - 2].step} to ${fmt(now)} at step ${e.step}). Clip the gradient before optimizer.step() (torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)) or lower the learning rate.`,
+        message: `The gradient norm jumped ${fmt(now / prev)}× in one step (${fmt(prev)} at step ${before.step} to ${fmt(now)} at step ${e.step}). Clip the gradient before optimizer.step() (torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)) or lower the learning rate.`,
         evidence: { gradNorm: now, previousGradNorm: prev, jump: now / prev, step: e.step },
         fix: { path: 'training.clip.norm', value: 1 },
         why: 'Recurrent and deep networks have cliffs in their loss surface where the gradient grows by orders of magnitude in a single step; one such step throws the weights far away unless the gradient norm is clipped.',

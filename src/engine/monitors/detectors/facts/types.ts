@@ -4,6 +4,7 @@
  * (./judge.ts) turns findings into deduplicated `warning` events.
  */
 import type { Fact, Fix, Severity, SourceLocation, StepEvent, WarningEvent, WarningKind } from '../../../protocol';
+import type { StepWindow } from './step-window';
 
 export interface FactFinding {
   kind: WarningKind;
@@ -20,8 +21,8 @@ export interface FactFinding {
 export interface RunMemory {
   /** The user's `optimizer.step()` line. */
   stepLine?: SourceLocation;
-  /** Loss, lr and gradient norm of the steps seen, oldest first (bounded). */
-  steps: Pick<StepEvent, 'step' | 'loss' | 'lr' | 'gradNorm'>[];
+  /** Loss, lr and gradient norm of the steps seen, oldest first (bounded: the run's first steps and its latest). */
+  steps: StepWindow;
   /** The run's LR schedulers, by class name. */
   schedulers: Extract<Fact, { kind: 'scheduler' }>[];
 }
