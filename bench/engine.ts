@@ -7,7 +7,7 @@
  */
 import { Rng } from '../src/engine/rng';
 import { buildObjective } from '../src/engine/build';
-import { createOptimizer } from '../src/engine/optim/optimizers';
+import { createOptimizerFor } from '../src/engine/optim/simd';
 import { createBatchSource } from '../src/engine/train/batches';
 import { TrainingRun } from '../src/engine/train/run';
 import type { Objective } from '../src/engine/objective';
@@ -21,11 +21,11 @@ export interface StepRunner {
   objective: Objective;
 }
 
-export function bareRunner(w: Workload): StepRunner {
-  const config = configFor(w, 'off', 100_000);
+export function bareRunner(w: Workload, precision: Precision = 'float64'): StepRunner {
+  const config = configFor(w, 'off', 100_000, precision);
   const objective = buildObjective(config, new Rng(config.seed));
   const n = objective.layout.size;
-  const optimizer = createOptimizer(config.training.optimizer, n);
+  const optimizer = createOptimizerFor(config.training.optimizer, n, precision);
   const batches = createBatchSource(objective.trainSize, config.training, new Rng(config.seed ^ 0x9e3779b9));
   const grad = new Float64Array(n);
   const lr = config.training.optimizer.lr;

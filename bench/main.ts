@@ -66,8 +66,10 @@ async function throughput(w: Workload, torch: TorchWorker | null, results: Resul
     'engine bare': bareRunner(w),
     'engine monitors off': trainerRunner(w, 'off'),
     'engine monitors on': trainerRunner(w, 'on'),
-    // training.precision: float32 (the f32x4 WebAssembly products), monitors on.
+    // training.precision: float32 (float32 WebAssembly products, SIMD tanh and optimizer), monitors on;
+    // and its bare loop, the floor the monitors add to.
     'engine float32 monitors on': trainerRunner(w, 'on', 20_000, 'float32'),
+    'engine float32 bare': bareRunner(w, 'float32'),
   };
   // The defaults add a landscape slice every 200 steps: a repeat must span several of them to be fair.
   if (w.id !== 'W3') engine['engine defaults'] = trainerRunner(w, 'defaults');
@@ -99,6 +101,7 @@ async function throughput(w: Workload, torch: TorchWorker | null, results: Resul
     }
   }
   if (torch) r['engine float32 monitors on / torch float32'] = summarize(ratios(get('engine float32 monitors on'), get('torch float32')));
+  if (torch) r['engine float32 bare / torch float32'] = summarize(ratios(get('engine float32 bare'), get('torch float32')));
   r['engine float32 monitors on / engine monitors on'] = summarize(ratios(get('engine float32 monitors on'), on));
   r['engine monitors on / tfjs-cpu'] = summarize(ratios(on, get('tfjs-cpu float32')));
   r['engine bare / tfjs-cpu'] = summarize(ratios(bare, get('tfjs-cpu float32')));

@@ -38,7 +38,7 @@ def watch(model: "object", optimizer: "object", every: Optional[int] = None, clo
     """Monitor `optimizer` (training `model`) from now on.
 
     every: monitor one step in `every` (1 = all, exactly). By default every step is monitored while that
-    costs at most 3% of the training time (OPTISCOPE_OVERHEAD), and steps are sampled beyond. closure: a function returning the loss on a fixed
+    costs at most 3% of the training work, counted, not timed (OPTISCOPE_OVERHEAD), and steps are sampled beyond. closure: a function returning the loss on a fixed
     batch *without* calling backward; it lets the curvature probe measure the Hessian (saddle points,
     sharpness). log: write events to this NDJSON file (default: the channel Optiscope's launcher set up,
     else nowhere). hessian_every: also probe every N steps. connect, token: stream to the Optiscope window

@@ -15,9 +15,12 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import torch
 from torch import nn
 
+from .hessian import reason_of
 from .naming import Layout, _user_container
 
 DEAD_KINDS = (nn.ReLU, nn.ReLU6)
+# What a module without forward hooks loses, in words (the `unsupported` fact's quantity).
+HOOKS = "dead/saturated-unit count and NaN origin"
 SATURATING = (nn.Sigmoid, nn.Tanh, nn.Hardtanh)
 
 
@@ -119,12 +122,20 @@ class ActivityProbe:
         self._capture_handles: List[Any] = []
         self._inputs: List[Tuple[nn.Module, Any]] = []
         self._current: Optional[str] = None  # the layer whose forward pass completed last
+        # (layer, kind) whose count failed on this model (a complex output has no order): off for that
+        # layer from then on; each failure waits in `failures` to be said (degrade.py).
+        self._off: set = set()
+        self.failures: List[Tuple[Optional[str], str, str]] = []  # (layer or None for the run, quantity, reason)
+        self._unhookable: set = set()  # ids of modules that take no Python hooks (TorchScript)
+        self._said_unhookable = False
+        self._unhook_reason = ""
         self.roots = list(layout.root_modules)
         # (module, name, kind: "dead" / "sigmoid" / "tanh" / None): the leaves and the activation modules
         self._plan: List[Tuple[nn.Module, str, Optional[str]]] = []
         # (module, its layer in this run or None): the modules whose output an activation can consume
         self._feeders: List[Tuple[nn.Module, Optional[str]]] = []
         of_module = {id(layer.module): layer.name for layer in layout.layers if layer.module is not None and _feeds(layer.module)}
+        self._layer_modules = [(layer.name, layer.module) for layer in layout.layers if layer.module is not None]
         recorded = any(layer.module in _ran for layer in layout.layers if layer.module is not None)
         seen: set = set()
         for root in self.roots:
@@ -156,18 +167,54 @@ class ActivityProbe:
     def attach(self, finite: bool = True) -> None:
         """Registers the hooks: activity counters, and with `finite` the per-module NaN/Inf flags."""
         self.detach()
+        tried = 0
         if any(kind is not None for _, _, kind in self._plan):  # call sites: which layer ran last
             for root in self.roots:
-                self._handles.append(root.register_forward_pre_hook(self._feeder_hook(None)))
+                tried += 1
+                self._hook(root, self._feeder_hook(None), pre=True)
             for mod, layer in self._feeders:
-                self._handles.append(mod.register_forward_hook(self._feeder_hook(layer)))
+                tried += 1
+                self._hook(mod, self._feeder_hook(layer))
         for mod, name, kind in self._plan:
             if finite and not any(True for _ in mod.children()):
-                self._handles.append(mod.register_forward_hook(self._finite_hook(name)))
+                tried += 1
+                self._hook(mod, self._finite_hook(name))
             if kind == "dead":
-                self._handles.append(mod.register_forward_hook(self._dead_hook()))
+                tried += 1
+                self._hook(mod, self._dead_hook())
             elif kind is not None:
-                self._handles.append(mod.register_forward_hook(self._sat_hook(kind == "sigmoid")))
+                tried += 1
+                self._hook(mod, self._sat_hook(kind == "sigmoid"))
+        self._say_unhookable(tried)
+
+    def _hook(self, mod: nn.Module, fn: Callable[..., None], pre: bool = False) -> None:
+        """Registers one forward (pre-)hook; a module that takes none (a TorchScript module) is left out."""
+        if id(mod) in self._unhookable:
+            return
+        if isinstance(mod, torch.jit.ScriptModule):
+            # Compiled code calls its submodules without their Python hooks, and the module itself refuses them.
+            self._unhookable.add(id(mod))
+            self._unhook_reason = "it runs as TorchScript, which calls no Python forward hooks"
+            return
+        try:
+            self._handles.append(mod.register_forward_pre_hook(fn) if pre else mod.register_forward_hook(fn))
+        except Exception as e:  # noqa: BLE001 - "register_forward_hook is not supported on ScriptModules"
+            self._unhookable.add(id(mod))
+            self._unhook_reason = f"it takes no forward hooks ({reason_of(e)})"
+
+    def _say_unhookable(self, tried: int) -> None:
+        """The layers whose modules took no hook, once: their dead/saturated units and NaN origin are off
+        (every hook failed: once for the run)."""
+        if not self._unhookable or self._said_unhookable:
+            return
+        self._said_unhookable = True
+        why = self._unhook_reason
+        if not self._handles and tried:
+            self.failures.append((None, HOOKS, why))
+            return
+        for layer, mod in self._layer_modules:
+            if id(mod) in self._unhookable:
+                self.failures.append((layer, HOOKS, why))
 
     def detach(self) -> None:
         for h in self._handles:
@@ -192,11 +239,32 @@ class ActivityProbe:
 
         return hook
 
-    def _dead_hook(self) -> Callable[..., None]:
-        @_never_raises
-        def hook(_m: nn.Module, _inp: Any, out: Any) -> None:
-            # The batch size travels with the step (facts.batchSize): too few examples say nothing about a dead unit.
+    def _counting(self, kind: str, hook: Callable[[Optional[str], Any], None]) -> Callable[..., None]:
+        """A dead/saturated count that raises on a layer's output is switched off for that layer alone,
+        and the failure kept for the monitor to say once; the model's forward pass never sees it."""
+
+        def safe(_m: nn.Module, _inp: Any, out: Any) -> None:
             layer = self._current
+            if (layer, kind) in self._off:
+                return
+            try:
+                hook(layer, out)
+            except Exception as e:  # noqa: BLE001
+                if layer is None:
+                    return
+                self._off.add((layer, kind))
+                why = "its values are complex, which have no order" if isinstance(out, torch.Tensor) and out.is_complex() else reason_of(e)
+                self.failures.append((layer, "dead-unit count" if kind == "dead" else "saturated-unit count", why))
+
+        return safe
+
+    def take_failures(self) -> List[Tuple[str, str, str]]:
+        failures, self.failures = self.failures, []
+        return failures
+
+    def _dead_hook(self) -> Callable[..., None]:
+        def hook(layer: Optional[str], out: Any) -> None:
+            # The batch size travels with the step (facts.batchSize): too few examples say nothing about a dead unit.
             if layer is not None and self.enabled() and isinstance(out, torch.Tensor) and out.dim() >= 2:
                 self.batch_rows = int(out.shape[0])
                 active = _unit_active(out.detach())
@@ -205,20 +273,18 @@ class ActivityProbe:
                     # (the same correctly rounded division as the float64 mean on the device).
                     self._activity[(layer, "dead")] = (active.sum(), active.numel())
 
-        return hook
+        return self._counting("dead", hook)
 
     def _sat_hook(self, sigmoid: bool) -> Callable[..., None]:
         # As the engine (src/engine/nn/activations.ts SATURATION): a unit is saturated where its slope
         # is nearly flat, judged on the output: sigmoid outside [0.01, 0.99], tanh with |y| > 0.99.
-        @_never_raises
-        def hook(_m: nn.Module, _inp: Any, out: Any) -> None:
-            layer = self._current
+        def hook(layer: Optional[str], out: Any) -> None:
             if layer is not None and self.enabled() and isinstance(out, torch.Tensor) and out.numel():
                 y = out.detach()
                 flat = ((y < 0.01) | (y > 0.99)) if sigmoid else (y.abs() > 0.99)
                 self._activity[(layer, "saturated")] = (flat.sum(), flat.numel())
 
-        return hook
+        return self._counting("saturated", hook)
 
     def take(self) -> Tuple[List[Tuple[str, torch.Tensor]], List[Tuple[str, str, torch.Tensor, int]]]:
         """The flags and the activity counts gathered since the last step, in execution order; then
@@ -244,7 +310,11 @@ class ActivityProbe:
             self._inputs = [(m, a) for m, a in self._inputs if m is not mod] + [(mod, args)]
 
         for root in self.roots:
-            self._capture_handles.append(root.register_forward_pre_hook(pre))
+            if id(root) not in self._unhookable:
+                try:
+                    self._capture_handles.append(root.register_forward_pre_hook(pre))
+                except Exception:  # noqa: BLE001 - a TorchScript root: no replay (said already at attach)
+                    pass
 
     def replay_first_nonfinite(self) -> Optional[str]:
         """Runs the last forward pass again (no grad, random state and buffers restored) with the
@@ -256,7 +326,7 @@ class ActivityProbe:
         probe.enabled = lambda: True
         probe.module_flags = flags
         handles = [mod.register_forward_hook(probe._finite_hook(name)) for mod, name, _ in self._plan
-                   if not any(True for _ in mod.children())]
+                   if not any(True for _ in mod.children()) and id(mod) not in self._unhookable]
         rng = torch.get_rng_state()
         buffers = [(b, b.detach().clone()) for root, _ in self._inputs for b in root.buffers()]
         inputs = self._inputs

@@ -17,8 +17,9 @@ _NUMPY_DTYPES = (torch.float32, torch.float64, torch.float16)
 
 
 def fits(keys: Sequence[torch.Tensor]) -> bool:
-    """The keys can be read as numpy arrays without a copy: dense CPU tensors of a numpy float dtype."""
-    return all(k.device.type == "cpu" and k.dtype in _NUMPY_DTYPES and not k.is_sparse for k in keys)
+    """The keys can be read as numpy arrays without a copy: dense CPU tensors of a numpy float dtype, none
+    empty (an empty layer takes the device path, whose failure switches its band off: degrade.py)."""
+    return all(k.device.type == "cpu" and k.dtype in _NUMPY_DTYPES and not k.is_sparse and k.numel() > 0 for k in keys)
 
 
 def order_stats(keys: Sequence[torch.Tensor], zeros: Sequence[Optional[torch.Tensor]], sample: int) -> Tuple[float, float, float, float, int]:

@@ -1,27 +1,59 @@
 """When a step is monitored: the overhead governor, the sampled steps of the activity hooks, the
-`hessian_every` schedule and the step budget (--steps). Decides only; the monitor acts on it."""
+`hessian_every` schedule and the step budget (--steps). Decides only; the monitor acts on it.
+
+The governor counts work, never time: a busy machine samples the same steps as an idle one, so the same
+script gives the same stream and the same verdicts. A step's training work and a monitored step's cost are
+estimated from what the run is made of (parameters, parameter tensors, layers) and what each step feeds
+its model (rows of the root modules' inputs), with constants measured once (docs/pytorch.md#overhead)."""
 import os
-import time
-from typing import Callable, List, Optional
+from typing import Any, Callable, List, Optional
 
 import torch
+from torch import nn
 
 from .activity import ActivityProbe
 
-# Fraction of the training time the per-step statistics (as timed around step(); the forward hooks
-# add about a third more) may add before the governor samples steps
+# Fraction of the training work the per-step statistics may add before the governor samples steps
 # (OPTISCOPE_OVERHEAD), and the steps always monitored at the start of a run.
 OVERHEAD_BUDGET = float(os.environ.get("OPTISCOPE_OVERHEAD", "0.03") or 0.03)
 GOVERNOR_WARMUP = 20
 # Models smaller than this are monitored at every step whatever the relative cost: their steps take
-# less time than the statistics' fixed Python cost, yet nobody waits for a fraction of a millisecond,
-# and their event streams stay deterministic (no timing in the decision).
+# less time than the statistics' fixed Python cost, yet nobody waits for a fraction of a millisecond.
 GOVERNOR_MIN_PARAMETERS = 100_000
+# The work model, in microseconds of one core of the machine the constants were measured on (CPU time of
+# single-thread PyTorch, MLPs and CNNs of 0.2M to 1.6M parameters, Adam; the ratio is what matters):
+# - a training step (forward, backward, update): TRAIN_US_PER_ROW_PARAM per parameter and input row
+#   (a row: one example, or one token of a sequence) plus TRAIN_US_PER_TENSOR per parameter tensor;
+# - a monitored step's statistics in the training process: STATS_US fixed, STATS_US_PER_LAYER per layer
+#   and STATS_US_PER_PARAM per parameter; with the helper process (offload.py) only the gradients' copy
+#   and the handoff stay here: OFFLOADED_US fixed and OFFLOADED_US_PER_PARAM per parameter.
+TRAIN_US_PER_ROW_PARAM = 1.5e-4
+TRAIN_US_PER_TENSOR = 40.0
+STATS_US = 2500.0
+STATS_US_PER_LAYER = 150.0
+STATS_US_PER_PARAM = 4e-3
+OFFLOADED_US = 20.0
+OFFLOADED_US_PER_PARAM = 2.5e-4
 # With the helper process (offload.py), dead/saturated units are measured on the forward passes of the
 # first ACTIVITY_WARMUP monitored steps and then of one monitored step in ACTIVITY_EVERY: the forward
 # hooks that count them cost ~1µs per layer per step in the training process, the rest is free there.
 ACTIVITY_WARMUP = 20
 ACTIVITY_EVERY = 16
+
+
+def input_rows(args: Any) -> int:
+    """Rows of a forward pass's first tensor argument: examples, or tokens of sequences (all dimensions
+    but the features' of a floating tensor; every element of an integer tensor of token ids)."""
+    for a in args if isinstance(args, (tuple, list)) else (args,):
+        t = a[0] if isinstance(a, (tuple, list)) and a and isinstance(a[0], torch.Tensor) else a
+        if isinstance(t, torch.Tensor):
+            if t.is_floating_point() and t.dim() >= 2:
+                return t.numel() // max(int(t.shape[-1]), 1)
+            return max(t.numel(), 1)
+        data = getattr(a, "data", None)  # a PackedSequence: its rows are its tokens
+        if isinstance(data, torch.Tensor) and data.dim() >= 1:
+            return int(data.shape[0])
+    return 1
 
 
 class StopTraining(BaseException):
@@ -31,7 +63,7 @@ class StopTraining(BaseException):
 
 class Cadence:
     """Which steps are monitored. None for `every`: every step, unless that costs more than
-    OVERHEAD_BUDGET of the training time (then the governor spaces the monitored steps out); an explicit
+    OVERHEAD_BUDGET of the training work (then the governor spaces the monitored steps out); an explicit
     `every` is followed exactly."""
 
     def __init__(self, params: Callable[[], List[torch.Tensor]], every: Optional[int], hessian_every: int,
@@ -41,43 +73,70 @@ class Cadence:
         self.governed = not every
         self.hessian_every = max(0, int(hessian_every))
         self.max_steps = max_steps
-        self.monitor_time = 0.0
-        self.wall_time = 0.0
-        self._t_last_end: Optional[float] = None
-        self.t_pre = 0.0  # the monitoring time of the current step's pre_step
         self.next_monitored = True  # the coming optimizer step will be monitored
         self.sampling_activity = False  # the activity hooks are on for the coming step's forward passes
-        self._cost: Optional[float] = None
-        self._cpu_only: Optional[bool] = None
+        # The governor's counted work (µs of the reference core, see the work model above).
+        self.monitor_work = 0.0
+        self.train_work = 0.0
+        self.rows = 0  # input rows the root modules took since the last step
+        self._shape: Optional[tuple] = None  # (parameters, parameter tensors, layers)
+        self._hooks: List[Any] = []
 
-    def clock(self) -> float:
-        """CPU time of this process when training runs on the CPU (immune to other processes taking
-        the machine), wall time when an accelerator does the work (its time is not this CPU's)."""
-        if self._cpu_only is None:
-            self._cpu_only = all(p.device.type == "cpu" for p in self._params())
-        return time.process_time() if self._cpu_only else time.perf_counter()
+    def govern(self, roots: List[nn.Module], parameters: int, tensors: int, layers: int) -> None:
+        """Starts counting the run's work: the rows its root modules take, per step (a forward pre-hook:
+        one integer read per forward pass)."""
+        self._shape = (parameters, tensors, layers)
+        if not self.governed:
+            return
 
-    def decide_next(self, steps: int, spent: float) -> None:
-        """After step `steps`: will the next one be monitored? With an explicit `every`, every N-th step. Else
-        every step while the monitoring time stays within OVERHEAD_BUDGET of the training time so far
-        (the first GOVERNOR_WARMUP steps always, so every run starts with full data)."""
-        if not self.governed:  # no clock reads: ~1µs a step that only the governor needs
+        def count(_m: nn.Module, args: Any) -> None:
+            try:
+                self.rows += input_rows(args)
+            except Exception:  # noqa: BLE001 - an input the count cannot read: one row
+                self.rows += 1
+
+        for root in roots:
+            try:
+                self._hooks.append(root.register_forward_pre_hook(count))
+            except Exception:  # noqa: BLE001 - a TorchScript root takes no hook: its steps count one row each
+                pass
+
+    def close(self) -> None:
+        for h in self._hooks:
+            h.remove()
+        self._hooks = []
+
+    def step_work(self, rows: int) -> float:
+        """The training work of a step that fed `rows` input rows to the model (µs of the reference core)."""
+        parameters, tensors, _ = self._shape or (0, 0, 0)
+        return TRAIN_US_PER_ROW_PARAM * parameters * max(rows, 1) + TRAIN_US_PER_TENSOR * tensors
+
+    def monitoring_work(self, offloaded: bool) -> float:
+        """The training process's work for one monitored step (µs of the reference core)."""
+        parameters, _, layers = self._shape or (0, 0, 0)
+        if offloaded:
+            return OFFLOADED_US + OFFLOADED_US_PER_PARAM * parameters
+        return STATS_US + STATS_US_PER_LAYER * layers + STATS_US_PER_PARAM * parameters
+
+    def decide_next(self, steps: int, monitored: bool, offloaded: bool = False) -> None:
+        """After step `steps` (`monitored`: it was): will the next one be monitored? With an explicit
+        `every`, every N-th step. Else every step while the monitoring work stays within OVERHEAD_BUDGET of
+        the training work so far (the first GOVERNOR_WARMUP steps always, so every run starts with full
+        data). Counted work only: the same script samples the same steps on a busy machine."""
+        if not self.governed:
             self.next_monitored = (steps + 1) % self.every == 0
             return
-        now = self.clock()
-        self.monitor_time += spent
-        if self._t_last_end is not None:
-            self.wall_time += now - self._t_last_end
-        self._t_last_end = now
-        if spent > 0:
-            self._cost = spent if self._cost is None else 0.8 * self._cost + 0.2 * spent
+        rows, self.rows = self.rows, 0
+        cost = self.monitoring_work(offloaded)
+        self.train_work += self.step_work(rows)
+        if monitored:
+            self.monitor_work += cost
         if steps <= GOVERNOR_WARMUP:
             self.next_monitored = True
             if steps == GOVERNOR_WARMUP:  # the budget counts from here: no debt from the warm-up
-                self.monitor_time = self.wall_time = 0.0
+                self.monitor_work = self.train_work = 0.0
             return
-        train = self.wall_time - self.monitor_time
-        self.next_monitored = self.monitor_time + (self._cost or 0.0) <= OVERHEAD_BUDGET * max(train, 0.0)
+        self.next_monitored = self.monitor_work + cost <= OVERHEAD_BUDGET * self.train_work
 
     def plan_activity(self, activity: Optional[ActivityProbe], monitored_steps: int) -> None:
         """Forward hooks for dead/saturated units only on the sampled steps' forward passes (offloaded runs)."""

@@ -15,10 +15,11 @@ NONE = "none"
 
 
 def switch_off(monitor: Any, feature: str, reason: str, layer: Optional[str] = None,
-               parameters: Optional[int] = None, fallback: str = NONE) -> None:
-    """Reports, once per (feature, layer), that `feature` is off for `layer` (None: the whole run)."""
+               parameters: Optional[int] = None, fallback: str = NONE, quantity: Optional[str] = None) -> None:
+    """Reports, once per (feature, quantity, layer), that `feature` (or only its `quantity`, in words: "effective
+    learning rate") is off for `layer` (None: the whole run)."""
     done = monitor.__dict__.setdefault("_switched_off", set())
-    key = (feature, layer)
+    key = (feature, quantity, layer)
     if key in done:
         return
     done.add(key)
@@ -27,6 +28,8 @@ def switch_off(monitor: Any, feature: str, reason: str, layer: Optional[str] = N
         fact["layer"] = layer
     if parameters is not None:
         fact["parameters"] = int(parameters)
+    if quantity is not None:
+        fact["quantity"] = quantity[:80]
     event = {"type": "fact", "step": monitor.steps, "fact": fact}
     link = getattr(monitor, "link", None)
     if link is not None:

@@ -158,9 +158,18 @@ def with_gradient(src: EffSource, zero: Optional[torch.Tensor]) -> Tuple[EffSour
     zero (a dead unit, an unused embedding row) has no step to measure (Adam would report lr/ε for it),
     so it is left out of the band and counted apart. Left-out elements become NaN in the key; the
     summary ignores NaN keys (`nan_minmax`, `torch.nanmedian`). Stays on the device (no host read)."""
+    key = src.key.detach()
+    if key.is_complex():
+        # A complex parameter: torch's optimizers update its real and imaginary parts as two real elements
+        # (view_as_real), each with its own moment in the real and imaginary parts of the complex state.
+        key = torch.view_as_real(key)
+        if zero is not None and zero.shape == src.key.shape:
+            return EffSource(key.masked_fill(zero.unsqueeze(-1).expand_as(key), math.nan), src.fn, src.decreasing,
+                             src.signature, src.host), zero.sum()
+        return EffSource(key, src.fn, src.decreasing, src.signature, src.host), None
     if zero is None or zero.shape != src.key.shape:
         return src, None
-    key = src.key.detach().to(torch.float64) if not src.key.is_floating_point() else src.key.detach()
+    key = key.to(torch.float64) if not key.is_floating_point() else key
     return EffSource(key.masked_fill(zero, math.nan), src.fn, src.decreasing, src.signature, src.host), zero.sum()
 
 

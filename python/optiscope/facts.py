@@ -540,7 +540,7 @@ def _grads_reset(monitor: Any) -> bool:
     for group in monitor.optimizer.param_groups:
         for p in group["params"]:
             g = p.grad
-            if g is not None and bool(g.any()):
+            if g is not None and bool(g.ne(0).any()):  # ne: a complex gradient too, without a cast
                 return False
     return True
 

@@ -93,15 +93,17 @@ Blocks = Sequence[Tuple[str, Sequence[torch.Tensor]]]
 
 
 def supported_hvp(loss: torch.Tensor, params: Sequence[torch.Tensor], blocks: Blocks,
-                  excluded: Optional[set] = None) -> Tuple[Optional[Hvp], List[Tuple[str, int, str]], Optional[str]]:
+                  excluded: Optional[set] = None, known: Optional[set] = None) -> Tuple[Optional[Hvp], List[Tuple[str, int, str]], Optional[str]]:
     """H·v on the parameters whose second derivative the loss's graph has. `excluded` (ids of parameters
-    found unsupported by an earlier probe) are left out without a trial. Otherwise one trial H·v on the
+    found unsupported by an earlier probe) are left out without a trial, as long as the graph reaches no
+    parameter beyond `known` (ids an earlier probe measured); a parameter that joins the graph later (a table
+    unfrozen mid-run) is tried as on a first probe. Otherwise one trial H·v on the
     whole model; when it fails, each block (layer) is tried on its own, those that fail are left out
     (the rest is probed: the curvature of the part of the model that has it) and the rest tried once more.
     Returns (hvp or None, the blocks newly left out as (name, parameters, why), why no probe at all)."""
     pairs, flat = _first_order(loss, [p for p in params if excluded is None or id(p) not in excluded])
     hvp = _hvp_of(pairs)
-    if excluded is not None:
+    if excluded is not None and (known is None or {id(p) for p, _ in pairs} <= known):
         return hvp, [], None
     dropped: List[Tuple[str, int, str]] = []
     bad: set = set()

@@ -46,6 +46,16 @@ def distributed_rank() -> Tuple[Optional[int], Optional[int]]:
         return None, None
 
 
+SPARSE_NO_CURVATURE = "a sparse gradient (an embedding with sparse=True) cannot be differentiated again by PyTorch"
+
+COMPLEX_NO_CURVATURE = "complex parameters (the probe measures real parameters only)"
+
+
+def _sparse_gradients(module: Optional[nn.Module]) -> bool:
+    """The module's weight gets sparse gradients (nn.Embedding / nn.EmbeddingBag with sparse=True)."""
+    return bool(getattr(module, "sparse", False)) and isinstance(module, (nn.Embedding, nn.EmbeddingBag))
+
+
 class Monitor:
     _names: Dict[str, int] = {}
 
@@ -134,6 +144,7 @@ class Monitor:
         assert activity is not None
         if layout.parameters < GOVERNOR_MIN_PARAMETERS:
             self.cadence.governed = False
+        self._govern(layout)
         # Small models wait for each verdict (their probes then land at fixed steps: deterministic streams).
         self.lockstep.active = control.available() and layout.parameters < GOVERNOR_MIN_PARAMETERS and not self.distributed
         activity_started(self)
@@ -172,6 +183,12 @@ class Monitor:
             self.cadence.sampling_activity = False  # the new probe's hooks are planned afresh
         self.stats = StatsCollector(self.optimizer, layout)
         self.activity = ActivityProbe(layout, lambda: self.monitoring_next() and torch.is_grad_enabled())
+        if self.started and self.cadence.governed:
+            self._govern(layout)  # the governor's work counts follow the layers (at the start: once governed is known)
+
+    def _govern(self, layout: "naming.Layout") -> None:
+        self.cadence.close()
+        self.cadence.govern(layout.root_modules, layout.parameters, sum(len(layer.params) for layer in layout.layers), len(layout.layers))
 
     def look_at_layout(self) -> None:
         """Before a monitored step: have the layers changed (relayout.py)? Then the helper process (if
@@ -204,8 +221,6 @@ class Monitor:
         if self.ended:
             return
         cadence = self.cadence
-        governed = cadence.governed
-        t0 = cadence.clock() if governed else 0.0
         if not self.started:
             self._start()
         self.monitoring_this_step = cadence.next_monitored
@@ -221,15 +236,11 @@ class Monitor:
                 link.copy_grads()
         elif self.monitoring_this_step and self.stats is not None:
             self.stats.before(with_closure)
-        cadence.t_pre = cadence.clock() - t0 if governed else 0.0
 
     def post_step(self, loss: Optional[torch.Tensor]) -> None:
         if self.ended:
             return
         cadence = self.cadence
-        governed = cadence.governed
-        t0 = cadence.clock() if governed else 0.0
-        self.probes.time_since_step = 0.0  # a closure's probe below is not the monitoring's cost
         self.steps += 1
         link = self.link
         if link is not None:
@@ -248,8 +259,10 @@ class Monitor:
                 self._offload()
         elif self.activity is not None:
             self.activity.take()
-        spent = cadence.t_pre + (cadence.clock() - t0) - self.probes.time_since_step if governed else 0.0
-        cadence.decide_next(self.steps, max(spent, 0.0) if self.monitoring_this_step else 0.0)
+        if self.activity is not None and self.activity.failures:
+            for layer, quantity, reason in self.activity.take_failures():
+                degrade.switch_off(self, "activity", reason, layer=layer, quantity=quantity)
+        cadence.decide_next(self.steps, self.monitoring_this_step, self.link is not None)
         if self.link is not None:
             if not self.monitoring_this_step and cadence.next_monitored:
                 self.link.snap()  # the helper copies the parameters the next monitored step starts from
@@ -259,8 +272,10 @@ class Monitor:
     # -- the helper process (offload.py) ---------------------------------------------------------------
     def _offload(self) -> None:
         """After the first monitored step (reported inline, so the helper inherits it): fork the helper
-        when this run allows it; else stay inline."""
-        if offload.eligible(self) is not None:
+        when this run allows it; else stay inline. A layer that makes sparse gradients (an embedding with
+        `sparse=True`) keeps the run inline even before its first gradient: the helper reads dense gradients
+        only, and a table unfrozen mid-run would make the first one sparse there."""
+        if offload.eligible(self) is not None or any(_sparse_gradients(layer.module) for layer in self.layout.layers):
             return
         link = offload.Link(self)
         if not link.start():
@@ -361,6 +376,11 @@ class Monitor:
 
     def report_step(self, s: StepStats, loss_known: bool, affordable: Optional[bool] = None) -> Optional[str]:
         """Emits the step event; returns "scheduled" when the hessian_every schedule wants a probe now."""
+        stats = self.stats
+        if stats is not None and stats.failures:  # said before the step that lacks them
+            failures, stats.failures = stats.failures, []
+            for layer, quantity, reason, n in failures:
+                degrade.switch_off(self, "statistics", reason, layer=layer, parameters=n, quantity=quantity)
         params = None
         if self.n_parameters <= 2:
             params = [float(x) for p in self.stats.flat for x in p.detach().reshape(-1).tolist()]  # type: ignore[union-attr]
@@ -402,18 +422,37 @@ class Monitor:
         layout = getattr(self, "layout", None)
         blocks = [(layer.name, layer.params) for layer in layout.layers] if layout is not None else []
         probes = self.probes
+        if probes.excluded is None and blocks:
+            complex_layers = [(name, block) for name, block in blocks if any(p.is_complex() for p in block)]
+            if complex_layers:
+                # Lanczos works on real vectors: complex parameters are left out, said once per layer.
+                probes.excluded, probes.known = {id(p) for _, block in complex_layers for p in block}, set()
+                if len(complex_layers) == len(blocks):
+                    degrade.switch_off(self, "curvature", COMPLEX_NO_CURVATURE)
+                    return None
+                for name, block in complex_layers:
+                    degrade.switch_off(self, "curvature", COMPLEX_NO_CURVATURE, layer=name,
+                                       parameters=sum(p.numel() for p in block), fallback=degrade.REST)
         try:
-            hvp, dropped, why = supported_hvp(loss, self.params(), blocks, probes.excluded)
+            hvp, dropped, why = supported_hvp(loss, self.params(), blocks, probes.excluded, probes.known)
         except Exception as e:  # noqa: BLE001 - no first-order graph to differentiate again
             hvp, dropped, why = None, [], reason_of(e)
-        if probes.excluded is None:
-            gone = {d[0] for d in dropped}
-            probes.excluded = {id(p) for name, block in blocks if name in gone for p in block}
+        sparse = {layer.name for layer in layout.layers if _sparse_gradients(layer.module)} if layout is not None else set()
+        dropped = [(name, n, SPARSE_NO_CURVATURE if name in sparse else reason) for name, n, reason in dropped]
+        if why is not None and sparse and all(name in sparse for name, block in blocks if block):
+            why = SPARSE_NO_CURVATURE
+        gone = {d[0] for d in dropped}
+        probes.excluded = (probes.excluded or set()) | {id(p) for name, block in blocks if name in gone for p in block}
+        if hvp is not None:
+            probes.known = {id(p) for p in hvp.params}
+        if hvp is None and why is not None:
+            # Nothing left to probe: one note for the run (a run whose only layer failed is not said twice).
+            degrade.switch_off(self, "curvature", why)
+            if all(name in gone for name, block in blocks if block):
+                return None
         for name, n, reason in dropped:
             degrade.switch_off(self, "curvature", reason, layer=name, parameters=n,
                                fallback=degrade.REST if hvp is not None else degrade.NONE)
-        if hvp is None and why is not None:
-            degrade.switch_off(self, "curvature", why)
         return hvp
 
     def _run_probe(self, hvp: Optional[Any]) -> None:
@@ -471,6 +510,7 @@ class Monitor:
         self.ended = True
         self.fast = None
         control.unregister(self)
+        self.cadence.close()
         if self.activity is not None:
             self.activity.close()
         link = self.link

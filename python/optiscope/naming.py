@@ -283,7 +283,9 @@ def module_info(module: Optional[nn.Module]) -> Optional[Dict[str, object]]:
     None for parameters owned by no module."""
     if module is None:
         return None
-    info: Dict[str, object] = {"type": type(module).__name__}
+    # A TorchScript module keeps the name of the class it was compiled from (`Linear`, not RecursiveScriptModule).
+    kind = getattr(module, "original_name", None) if isinstance(module, torch.jit.ScriptModule) else None
+    info: Dict[str, object] = {"type": kind if isinstance(kind, str) and kind else type(module).__name__}
     for a, b in _SIZES:
         x, y = getattr(module, a, None), getattr(module, b, None)
         if isinstance(x, tuple) and len(x) == 1:

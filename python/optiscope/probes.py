@@ -2,7 +2,6 @@
 their work budget), arming one for the next batch the script backpropagates, and measuring it (Lanczos
 on Hessian-vector products, hessian.py). What is done with the result is the monitor's business."""
 import os
-import time
 from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
@@ -33,10 +32,10 @@ class Probes:
         self.armed = False  # measured on the next batch the script backpropagates (or by the closure)
         self.trigger = "request"  # why the armed probe runs
         self.count = 0
-        self.time_since_step = 0.0  # seconds spent probing since the last step (left out of the step's cost)
         self.auto_hvps = 0  # HVPs the automatic probes (small-gradient, stall) have spent
         self.auto_cost = PROBE_ITERATIONS  # HVPs of the last automatic probe (the next one's estimate)
         self.excluded: Optional[set] = None  # ids of parameters left out of probes (degrade.py); None: not tried yet
+        self.known: Optional[set] = None  # ids of the parameters the last probe measured
 
     def arm(self, trigger: Optional[str]) -> None:
         """A probe to run on the next batch the script backpropagates (nothing when `trigger` is empty)."""
@@ -54,7 +53,6 @@ class Probes:
     def measure(self, hvp: Any, step: int, layers: Optional[Sequence[Tuple[str, List[torch.Tensor]]]]) -> ProbeResult:
         """Runs the armed probe on `hvp` (hessian.hvp_from_loss) at the parameters after `step` updates;
         `layers` (name, parameters) for the per-layer curvature of scheduled and requested probes."""
-        t0 = time.perf_counter()
         values, hvps = lanczos(hvp, hvp.params, iterations=PROBE_ITERATIONS, seed=self.count)
         trigger = self.trigger
         blocks = list(layers) if trigger in ("scheduled", "request") and layers is not None else None
@@ -63,7 +61,6 @@ class Probes:
         if trigger in ("small-gradient", "stall"):
             self.auto_hvps += hvps
             self.auto_cost = hvps
-        self.time_since_step += time.perf_counter() - t0
         self.count += 1
         lr = effective_lr.group_lrs(self.optimizer)[0] if self.optimizer.param_groups else 0.0
         return ProbeResult(step, values, hvps, trigger, lr, extras)

@@ -12,6 +12,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 
 from . import band, effective_lr
+from .hessian import reason_of
 from .naming import Layout
 
 F64 = torch.float64
@@ -183,6 +184,10 @@ class StatsCollector:
             pos += n
         self.parameters = sum(p.numel() for p in self.flat)
         self.cpu = all(p.device.type == "cpu" for p in self.flat)
+        # Layers whose effective-lr summary failed (an empty layer, a state tensor torch cannot reduce): off
+        # for them from then on, the rest measured (degrade.py); each failure waits in `failures` to be said.
+        self.eff_off: set = set()
+        self.failures: List[Tuple[str, str, str, int]] = []  # (layer, quantity, reason, parameters)
 
     def _grad_norms(self) -> None:
         grads = [p.grad for p in self.flat]
@@ -352,40 +357,59 @@ class StatsCollector:
             optimizer, group_of, pre_eff = self.optimizer, self.group_of, self._pre_eff
             zero_masks = self._zero
             host_zeros: List[int] = []  # per layer: zero-gradient elements counted on the host (band.py)
-            for li, (_, a, b, params) in enumerate(self._layers):
+            eff_off = self.eff_off
+            for li, (name, a, b, params) in enumerate(self._layers):
                 sources: List[effective_lr.EffSource] = []
                 masks: List[Optional[torch.Tensor]] = []
                 zeros: List[torch.Tensor] = []
                 numel = 0
-                for k, p in enumerate(params):
-                    if p.grad is None:  # not updated this step
-                        continue
-                    group = group_of.get(id(p), {})
-                    src = None if self._constant_eff else (pre_eff.get(id(p)) or effective_lr.post_step(optimizer, p, group))
-                    numel += p.numel()
-                    mask = zero_masks[a + k] if a + k < len(zero_masks) else None
-                    if src is not None:
-                        sources.append(src)
-                        masks.append(mask)
-                        continue
-                    if mask is not None:
-                        zeros.append(mask.sum())
-                    if "lr" in group:
-                        const_lr.setdefault(li, []).append((float(group["lr"]), p.numel()))
-                host_zero = 0
-                if sources and self.cpu and _one_host_map(sources) and band.fits([s.key for s in sources]):
-                    summary, host_zero = _host_band(sources, masks)
-                    eff.append(summary)
-                elif sources:
-                    masked: List[effective_lr.EffSource] = []
-                    for src, mask in zip(sources, masks):
-                        src, z = effective_lr.with_gradient(src, mask)
-                        masked.append(src)
-                        if z is not None:
-                            zeros.append(z)
-                    eff.append(self._eff_device(li, masked, scalars))
-                else:
+                if li in eff_off:
                     eff.append(None)
+                    host_zeros.append(0)
+                    zero_at.append((len(scalars), 0, 0))
+                    continue
+                mark = len(scalars)
+                host_zero = 0
+                try:
+                    for k, p in enumerate(params):
+                        if p.grad is None:  # not updated this step
+                            continue
+                        group = group_of.get(id(p), {})
+                        src = None if self._constant_eff else (pre_eff.get(id(p)) or effective_lr.post_step(optimizer, p, group))
+                        numel += p.numel()
+                        mask = zero_masks[a + k] if a + k < len(zero_masks) else None
+                        if src is not None:
+                            sources.append(src)
+                            masks.append(mask)
+                            continue
+                        if mask is not None:
+                            zeros.append(mask.sum())
+                        if "lr" in group:
+                            const_lr.setdefault(li, []).append((float(group["lr"]), p.numel()))
+                    if sources and self.cpu and _one_host_map(sources) and band.fits([s.key for s in sources]):
+                        summary, host_zero = _host_band(sources, masks)
+                        eff.append(summary)
+                    elif sources:
+                        masked: List[effective_lr.EffSource] = []
+                        for src, mask in zip(sources, masks):
+                            src, z = effective_lr.with_gradient(src, mask)
+                            masked.append(src)
+                            if z is not None:
+                                zeros.append(z)
+                        eff.append(self._eff_device(li, masked, scalars))
+                    else:
+                        eff.append(None)
+                except Exception as e:  # noqa: BLE001 - this layer's summary only: off for it, the rest measured
+                    del scalars[mark:]
+                    const_lr.pop(li, None)
+                    eff_off.add(li)
+                    size = sum(p.numel() for p in params)
+                    why = "the layer has no parameters (0 elements)" if size == 0 else reason_of(e)
+                    self.failures.append((name, "effective learning rate", why, size))
+                    eff.append(None)
+                    host_zeros.append(0)
+                    zero_at.append((len(scalars), 0, 0))
+                    continue
                 host_zeros.append(host_zero)
                 zero_at.append((len(scalars), len(zeros), numel))
                 scalars.extend(zeros)
@@ -420,7 +444,7 @@ class StatsCollector:
             summary = eff[li]
             z_at, z_n, numel = zero_at[li]
             zero = int(sum(values[z_at : z_at + z_n])) + host_zeros[li]
-            if numel and zero >= numel:  # no parameter received a gradient: no band (as the engine)
+            if li in self.eff_off or (numel and zero >= numel):  # switched off, or no parameter received a gradient: no band (as the engine)
                 e_min = e_p50 = e_max = math.nan
             elif summary is not None:
                 e_min, e_p50, e_max = summary(values)

@@ -102,6 +102,59 @@ class WorkBudgetTest(unittest.TestCase):
         self.assertEqual(probes_module.PROBE_FREE_HVPS, 40)
         self.assertEqual(seen, [True, True, False, False, True])
 
+    def test_the_governor_samples_by_counted_work_without_a_clock(self):
+        """The same steps are sampled whatever a clock would say: none is read."""
+        from optiscope import cadence as cadence_module
+
+        def no_clock() -> float:
+            raise AssertionError("the governor read a clock")
+
+        def sampled() -> list:
+            model = nn.Linear(400, 300)
+            c = cadence_module.Cadence(lambda: list(model.parameters()), None, 0, None)
+            c.govern([model], 120_300, 2, 1)
+            out = []
+            with mock.patch.object(time, "perf_counter", no_clock), mock.patch.object(time, "process_time", no_clock), \
+                    mock.patch.object(time, "monotonic", no_clock), mock.patch.object(time, "time", no_clock):
+                for step in range(1, 301):
+                    monitored = c.next_monitored
+                    if monitored:
+                        out.append(step)
+                    model(torch.randn(64 if step % 3 else 16, 400))
+                    c.decide_next(step, monitored)
+            c.close()
+            return out
+
+        first = sampled()
+        self.assertEqual(first[:21], list(range(1, 22)))  # the warm-up, whole
+        self.assertLess(len(first), 100)  # then a sample
+        self.assertGreater(len(first), 21)
+        self.assertEqual(sampled(), first)
+
+
+class StatisticsDegradeTest(unittest.TestCase):
+    def test_a_layer_whose_effective_lr_fails_is_switched_off_alone(self):
+        from optiscope import naming
+        from optiscope.stats import StatsCollector
+
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 0), nn.Linear(0, 2))  # an empty layer
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        stats = StatsCollector(opt, naming.build_layout([p for g in opt.param_groups for p in g["params"]], [model]))
+        for _ in range(3):
+            opt.zero_grad()
+            h = model[0](torch.randn(5, 4))
+            (h.pow(2).mean() + model[2](h).sum()).backward()
+            stats.before()
+            opt.step()
+            s = stats.after(None)
+            by_name = {layer["name"]: layer for layer in s.layers}
+            first = by_name[s.layers[0]["name"]]["effectiveLr"]
+            self.assertTrue(0 < first["min"] <= first["p50"] <= first["max"])  # the rest is measured
+            empty = by_name[s.layers[1]["name"]]["effectiveLr"]
+            self.assertTrue(all(v != v for v in empty.values()))  # NaN: no band, never a made-up one
+        self.assertEqual([(f[1], f[3]) for f in stats.failures], [("effective learning rate", 0)])  # once, not per step
+
 
 if __name__ == "__main__":
     unittest.main()

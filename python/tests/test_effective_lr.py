@@ -90,6 +90,27 @@ class EffectiveLrTest(unittest.TestCase):
         self.assertFalse(effective_lr.is_adaptive(opt))
         self.assertEqual(effective_lr.group_lrs(opt), [0.3])
 
+    def test_a_complex_parameter_has_one_effective_lr_per_real_component(self):
+        # RMSprop's update is exactly −eff·g per real component of view_as_real(p) (the oracle: the step
+        # torch applied); the key must not drop the imaginary parts (a cast would, with a warning).
+        import warnings
+        torch.manual_seed(1)
+        p = torch.nn.Parameter(torch.randn(5, dtype=torch.complex128))
+        opt = torch.optim.RMSprop([p], lr=0.01)
+        for _ in range(3):
+            g = torch.randn(5, dtype=torch.complex128)
+            p.grad = g.clone()
+            before = torch.view_as_real(p.detach()).clone()
+            opt.step()
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # "casting complex values to real discards the imaginary part"
+                src, zeros = effective_lr.with_gradient(effective_lr.post_step(opt, p, opt.param_groups[0]),
+                                                        effective_lr.zero_gradient(p.grad))
+                eff = src.fn(src.key)
+            self.assertEqual(tuple(eff.shape), (5, 2))
+            self.assertEqual(int(zeros), 0)
+            self.assertClose(torch.view_as_real(p.detach()) - before, -eff * torch.view_as_real(g))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -441,11 +441,13 @@ export const factSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('step-call'), source: sourceSchema }),
   /**
    * A measurement the bridge switched off (python/optiscope/degrade.py): `feature` failed on `layer` (absent:
-   * for the whole run) for `reason`; `fallback` `rest`: the rest of the model is still measured.
+   * for the whole run) for `reason`; `fallback` `rest`: the rest of the model is still measured. `quantity`: which
+   * of the feature's measurements, in words (`effective learning rate`, `saturated units`), when not all of them.
    */
   z.object({
     kind: z.literal('unsupported'), feature: z.enum(['curvature', 'statistics', 'activity']), layer: name.optional(),
     parameters: int.optional(), reason: z.string().max(300), fallback: z.enum(['rest', 'none']),
+    quantity: z.string().max(80).optional(),
   }),
   /**
    * The script clips its gradients (`clip_grad_norm_`: `before` is the total norm; `clip_grad_value_`: the

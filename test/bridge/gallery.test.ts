@@ -148,6 +148,7 @@ test('gallery: the expected ordinary models are there', () => {
   for (const must of [
     'cnn_shared_relu', 'resnet_block_bn', 'gru_lm', 'lstm_lm', 'transformer_pos', 'embedding_bag', 'two_optimizers', 'head_replaced', 'autocast_bf16',
     'unfreeze_add_param_group', 'head_replaced_midrun', 'head_replaced_midrun_unoptimized',
+    'sparse_adam', 'sparse_embedding_unfrozen', 'aux_head_empty', 'complex_sigmoid', 'torchscript_block',
   ]) {
     assert.ok(cases.some((c) => c.name === must), must);
   }

@@ -81,7 +81,7 @@ test('--set of a model key on a script is refused with exit 2 and says what can 
   if (!python) return;
   const r = cli(python, '--set', 'model.layers.0.init=he');
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /only the optimizer's hyperparameters .* and training\.clip\.norm/);
+  assert.match(r.stderr, /only the optimizer's hyperparameters .* training\.clip\.norm and monitors\.thin_after can be set/);
 });
 
 const runOf = (events: OptiscopeEvent[], run: string): OptiscopeEvent[] => events.filter((e) => e.type !== 'error' && e.run === run);

@@ -100,10 +100,28 @@ test('binary ops with broadcasting: gradient and H·v match finite differences',
 test('matrix products and reductions: gradient and H·v match finite differences', () => {
   check('matmul', [[3, 5], [5, 6]], (g, [a, b]) => g.matmul(a, b));
   check('matmulNT', [[3, 5], [6, 5]], (g, [a, b]) => g.matmulNT(a, b));
+  check('affine', [[3, 5], [6, 5], [6]], (g, [a, w, b]) => g.unary(g.affine(a, w, b), ACTIVATION_FNS.tanh));
   check('matmul chain', [[2, 3], [3, 4], [4, 2]], (g, [a, b, c]) => g.matmul(g.unary(g.matmul(a, b), ACTIVATION_FNS.tanh), c));
   check('sum', [[3, 4]], (g, [x]) => g.sum(g.exp(x)));
   check('mean', [[3, 4]], (g, [x]) => g.mean(g.square(x)));
   check('meanRows', [[5, 3]], (g, [x]) => g.meanRows(g.square(x)));
+});
+
+test('affine(x, W, b) is add(matmulNT(x, W), b) to the bit: value, gradient and H·v, small and WebAssembly-sized', () => {
+  for (const [m, k, n] of [[3, 5, 6], [32, 24, 16]]) {
+    const x = fill(m * k), w = fill(n * k), b = fill(n), r = fill(m * n);
+    const v = [fill(m * k), fill(n * k), fill(n)];
+    const results = [true, false].map((fused) => {
+      const g = new Graph();
+      const ps = [g.param([m, k], { value: x.slice() }), g.param([n, k], { value: w.slice() }), g.param([n], { value: b.slice() })];
+      const y = fused ? g.affine(ps[0], ps[1], ps[2]) : g.add(g.matmulNT(ps[0], ps[1]), ps[2]);
+      const loss = g.sum(g.mul(g.unary(y, ACTIVATION_FNS.tanh), g.constant([m, n], r)));
+      return { loss: (g.forward(), loss.value[0]), grad: gradOf(g, loss), hvp: hvpOf(g, loss, v) };
+    });
+    assert.equal(results[0].loss, results[1].loss);
+    assert.deepEqual(results[0].grad, results[1].grad);
+    assert.deepEqual(results[0].hvp, results[1].hvp);
+  }
 });
 
 test('losses: gradient and H·v match finite differences', () => {

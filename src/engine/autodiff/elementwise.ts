@@ -5,6 +5,7 @@
  * so tanh or sigmoid reuse y instead of recomputing an exponential.
  */
 import { erf } from './erf';
+import { wasmElementwise } from './wasm-elementwise';
 
 export interface UnaryFn {
   output(x: number): number;
@@ -125,5 +126,29 @@ export function backwardLoop(fn: UnaryFn, x: Float64Array, y: Float64Array, yg: 
   } else if (fn === LEAKY_RELU) {
     for (let i = 0; i < n; i++) xg[i] += (x[i] > 0 ? 1 : LEAKY_SLOPE) * yg[i];
   } else return false;
+  return true;
+}
+
+/**
+ * The float32 path's activations (wasm-elementwise.ts): tanh and sigmoid by the SIMD approximation
+ * (float32-accurate, not Math.tanh's bits; `der`/`der2` then use its y, as always), ReLU in SIMD (the
+ * same numbers). Apart from forwardLoop on purpose, so the float64 path's loops stay as they were and are
+ * compiled for float64 runs alone. Returns false when `fn` has no kernel (or WebAssembly SIMD is
+ * unavailable).
+ */
+export function simdForward(fn: UnaryFn, x: Float64Array, y: Float64Array): boolean {
+  if (!wasmElementwise) return false;
+  // σ(x) = ½ + ½·tanh(x/2)
+  if (fn === TANH) wasmElementwise.tanh(x, y, 1, 1, 0);
+  else if (fn === SIGMOID) wasmElementwise.tanh(x, y, 0.5, 0.5, 0.5);
+  else if (fn === RELU) wasmElementwise.relu(x, y);
+  else return false;
+  return true;
+}
+
+/** xg += f'(x)·yg in SIMD where simdForward has a kernel with a backward one (ReLU); false otherwise. */
+export function simdBackward(fn: UnaryFn, x: Float64Array, yg: Float64Array, xg: Float64Array): boolean {
+  if (!wasmElementwise || fn !== RELU) return false;
+  wasmElementwise.reluBackward(x, yg, xg);
   return true;
 }

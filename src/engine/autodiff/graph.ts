@@ -15,7 +15,8 @@ import { Tensor, shapeSize, type TensorKind } from './tensor';
 import { mmNN, mmNT, mmTN } from './kernels';
 import type { Precision } from '../protocol';
 import {
-  type UnaryFn, EXP, LOG, SIN, COS, NEG, SQUARE, powFn, addScalarFn, mulScalarFn, sigmoid, forwardLoop, backwardLoop,
+  type UnaryFn, EXP, LOG, SIN, COS, NEG, SQUARE, powFn, addScalarFn, mulScalarFn, sigmoid, forwardLoop, backwardLoop, simdForward,
+  simdBackward,
 } from './elementwise';
 
 export interface Buffers {
@@ -35,7 +36,10 @@ export class Graph {
   readonly nodes: Tensor[] = [];
   readonly params: Tensor[] = [];
 
-  /** `float32`: matrix products in float32 (wasm-gemm.ts); everything else stays float64. */
+  /**
+   * `float32`: matrix products in float32 (wasm-gemm.ts) and tanh/sigmoid by a float32-accurate SIMD
+   * approximation (wasm-elementwise.ts); everything else stays float64.
+   */
   constructor(readonly precision: Precision = 'float64') {}
 
   private leaf(shape: readonly number[], kind: TensorKind, bufs: Buffers): Tensor {
@@ -109,11 +113,12 @@ export class Graph {
   // Elementwise unary functions from a { output, der, der2 } table.
 
   unary(x: Tensor, fn: UnaryFn): Tensor {
+    const f32 = this.precision === 'float32';
     return this.op(x.shape, [x], (y) => ({
       forward(t) {
         const xv = x.value;
         const yv = y.value;
-        if (!forwardLoop(fn, xv, yv)) for (let i = 0; i < yv.length; i++) yv[i] = fn.output(xv[i]);
+        if (!(f32 && simdForward(fn, xv, yv)) && !forwardLoop(fn, xv, yv)) for (let i = 0; i < yv.length; i++) yv[i] = fn.output(xv[i]);
         if (t) {
           const xd = x.dot;
           const yd = y.dot;
@@ -126,7 +131,7 @@ export class Graph {
         const yv = y.value;
         const yg = y.grad;
         const xg = x.grad;
-        if (!backwardLoop(fn, xv, yv, yg, xg)) for (let i = 0; i < xg.length; i++) xg[i] += fn.der(xv[i], yv[i]) * yg[i];
+        if (!(f32 && simdBackward(fn, xv, yg, xg)) && !backwardLoop(fn, xv, yv, yg, xg)) for (let i = 0; i < xg.length; i++) xg[i] += fn.der(xv[i], yv[i]) * yg[i];
         if (t) {
           const ygd = y.gradDot;
           const xgd = x.gradDot;
@@ -268,67 +273,60 @@ export class Graph {
     const [m, k] = dims(A);
     const [k2, n] = dims(B);
     if (k !== k2) throw new Error(`matmul: [${A.shape}] · [${B.shape}]`);
-    return this.op([m, n], [A, B], (C) => ({
+    // Ā += C̄ Bᵀ, B̄ += Aᵀ C̄.
+    const nn = product(A, B, [m, n],
+      (x, y, out) => mmNN(x, y, out, m, k, n, f32),
+      (cg, b, ag) => mmNT(cg, b, ag, m, n, k, f32),
+      (a, cg, bg) => mmTN(a, cg, bg, m, k, n, f32));
+    return this.op(nn.shape, [A, B], (C) => ({
       forward(t) {
         C.value.fill(0);
-        mmNN(A.value, B.value, C.value, m, k, n, f32);
-        if (t) {
-          C.dot.fill(0);
-          if (A.hasTangent) mmNN(A.dot, B.value, C.dot, m, k, n, f32);
-          if (B.hasTangent) mmNN(A.value, B.dot, C.dot, m, k, n, f32);
-        }
+        if (t) C.dot.fill(0);
+        nn.forward(C, t);
       },
       backward(t) {
-        // Ā += C̄ Bᵀ, B̄ += Aᵀ C̄; tangents: Ā̇ += C̄̇ Bᵀ + C̄ Ḃᵀ, B̄̇ += Aᵀ C̄̇ + Ȧᵀ C̄.
-        if (A.requiresGrad) {
-          mmNT(C.grad, B.value, A.grad, m, n, k, f32);
-          if (t) {
-            mmNT(C.gradDot, B.value, A.gradDot, m, n, k, f32);
-            if (B.hasTangent) mmNT(C.grad, B.dot, A.gradDot, m, n, k, f32);
-          }
-        }
-        if (B.requiresGrad) {
-          mmTN(A.value, C.grad, B.grad, m, k, n, f32);
-          if (t) {
-            mmTN(A.value, C.gradDot, B.gradDot, m, k, n, f32);
-            if (A.hasTangent) mmTN(A.dot, C.grad, B.gradDot, m, k, n, f32);
-          }
-        }
+        nn.backward(C, t);
       },
     }));
   }
 
   /** C = A·Bᵀ with A [m×k], B [n×k]: a dense layer x·Wᵀ with W stored [out×in] as torch.nn.Linear. */
   matmulNT(A: Tensor, B: Tensor): Tensor {
-    const f32 = this.precision === 'float32';
-    const [m, k] = dims(A);
-    const [n, k2] = dims(B);
-    if (k !== k2) throw new Error(`matmulNT: [${A.shape}] · [${B.shape}]ᵀ`);
-    return this.op([m, n], [A, B], (C) => ({
+    const nt = productNT(A, B, this.precision, 'matmulNT');
+    return this.op(nt.shape, [A, B], (C) => ({
       forward(t) {
         C.value.fill(0);
-        mmNT(A.value, B.value, C.value, m, k, n, f32);
-        if (t) {
-          C.dot.fill(0);
-          if (A.hasTangent) mmNT(A.dot, B.value, C.dot, m, k, n, f32);
-          if (B.hasTangent) mmNT(A.value, B.dot, C.dot, m, k, n, f32);
-        }
+        if (t) C.dot.fill(0);
+        nt.forward(C, t);
       },
       backward(t) {
-        // Ā += C̄ B, B̄ += C̄ᵀ A; tangents: Ā̇ += C̄̇ B + C̄ Ḃ, B̄̇ += C̄̇ᵀ A + C̄ᵀ Ȧ.
-        if (A.requiresGrad) {
-          mmNN(C.grad, B.value, A.grad, m, n, k, f32);
-          if (t) {
-            mmNN(C.gradDot, B.value, A.gradDot, m, n, k, f32);
-            if (B.hasTangent) mmNN(C.grad, B.dot, A.gradDot, m, n, k, f32);
-          }
-        }
-        if (B.requiresGrad) {
-          mmTN(C.grad, A.value, B.grad, m, n, k, f32);
-          if (t) {
-            mmTN(C.gradDot, A.value, B.gradDot, m, n, k, f32);
-            if (A.hasTangent) mmTN(C.grad, A.dot, B.gradDot, m, n, k, f32);
-          }
+        nt.backward(C, t);
+      },
+    }));
+  }
+
+  /**
+   * y = x·Wᵀ + b, a dense layer in one op (the float32 path's layers): y starts as b repeated over the
+   * rows and the product is accumulated onto it, which saves add()'s pass over y forward and its copy of
+   * the adjoint backward. The same rules as add(matmulNT(x, W), b).
+   */
+  affine(A: Tensor, W: Tensor, b: Tensor): Tensor {
+    const nt = productNT(A, W, this.precision, 'affine');
+    const [m, n] = nt.shape;
+    if (b.size !== n) throw new Error(`affine: bias [${b.shape}] for ${n} outputs`);
+    return this.op(nt.shape, [A, W, b], (C) => ({
+      forward(t) {
+        fillRows(C.value, b.value, m);
+        if (t) C.dot.fill(0);
+        nt.forward(C, t);
+        // ḃ last: (Ȧ·Wᵀ + A·Ẇᵀ) + ḃ, the sums in add(matmulNT)'s order, so H·v keeps its bits.
+        if (t && b.hasTangent) addRows(C.dot, b.dot);
+      },
+      backward(t) {
+        nt.backward(C, t);
+        if (b.requiresGrad) {
+          reduceInto(C.grad, b.grad, 1);
+          if (t) reduceInto(C.gradDot, b.gradDot, 1);
         }
       },
     }));
@@ -526,6 +524,69 @@ export class Graph {
     if (y.size !== yhat.size) throw new Error(`mse: ${y.size} targets for ${yhat.size} outputs`);
     return this.mean(this.square(this.sub(yhat, y)));
   }
+}
+
+type Mm = (x: Float64Array, y: Float64Array, out: Float64Array) => void;
+
+/**
+ * A product op's rules, for ops that start C from something (zeros, a bias): forward C += A∘B with
+ * tangent Ċ += Ȧ∘B + A∘Ḃ; backward Ā += gradA(C̄, B), B̄ += gradB(A, C̄), with tangents
+ * Ā̇ += gradA(C̄̇, B) + gradA(C̄, Ḃ) and B̄̇ += gradB(A, C̄̇) + gradB(Ȧ, C̄).
+ */
+function product(A: Tensor, B: Tensor, shape: [number, number], mul: Mm, gradA: Mm, gradB: Mm): {
+  shape: [number, number];
+  forward(C: Tensor, t: boolean): void;
+  backward(C: Tensor, t: boolean): void;
+} {
+  return {
+    shape,
+    forward(C, t) {
+      mul(A.value, B.value, C.value);
+      if (t) {
+        if (A.hasTangent) mul(A.dot, B.value, C.dot);
+        if (B.hasTangent) mul(A.value, B.dot, C.dot);
+      }
+    },
+    backward(C, t) {
+      if (A.requiresGrad) {
+        gradA(C.grad, B.value, A.grad);
+        if (t) {
+          gradA(C.gradDot, B.value, A.gradDot);
+          if (B.hasTangent) gradA(C.grad, B.dot, A.gradDot);
+        }
+      }
+      if (B.requiresGrad) {
+        gradB(A.value, C.grad, B.grad);
+        if (t) {
+          gradB(A.value, C.gradDot, B.gradDot);
+          if (A.hasTangent) gradB(A.dot, C.grad, B.gradDot);
+        }
+      }
+    },
+  };
+}
+
+/** C += A·Bᵀ (A [m×k], B [n×k]): Ā += C̄ B, B̄ += C̄ᵀ A. */
+function productNT(A: Tensor, B: Tensor, precision: Precision, what: string): ReturnType<typeof product> {
+  const f32 = precision === 'float32';
+  const [m, k] = dims(A);
+  const [n, k2] = dims(B);
+  if (k !== k2) throw new Error(`${what}: [${A.shape}] · [${B.shape}]ᵀ`);
+  return product(A, B, [m, n],
+    (x, y, out) => mmNT(x, y, out, m, k, n, f32),
+    (cg, b, ag) => mmNN(cg, b, ag, m, n, k, f32),
+    (a, cg, bg) => mmTN(cg, a, bg, m, n, k, f32));
+}
+
+/** dst [rows × row.length] = row repeated. */
+function fillRows(dst: Float64Array, row: Float64Array, rows: number): void {
+  for (let i = 0; i < rows; i++) dst.set(row, i * row.length);
+}
+
+/** dst [· × row.length] += row, on every row. */
+function addRows(dst: Float64Array, row: Float64Array): void {
+  const n = row.length;
+  for (let i = 0; i < dst.length; i += n) for (let j = 0; j < n; j++) dst[i + j] += row[j];
 }
 
 function addInto(src: Float64Array, dst: Float64Array): void {

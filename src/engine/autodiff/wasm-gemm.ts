@@ -8,53 +8,15 @@
  * Two kernels, one shape: 2 rows of A × 4 rows of B per block, eight vector running sums over the shared
  * axis. float64: f64x2 (two doubles per instruction). float32 (`training.precision: float32`): operands
  * rounded to float32 on the copy in, f32x4 products and sums (four floats per instruction; accumulated
- * in float32, as PyTorch's float32 CPU matmul does), results widened to float64 on the copy out.
+ * in float32, as PyTorch's float32 CPU matmul does), results widened to float64 on the copy out; both
+ * copies run inside the module (JavaScript only memcpys float64 in and out), which halved their cost.
  * Where WebAssembly SIMD is unavailable, `wasmGemm` is null and the JavaScript kernel is used.
  */
 
-// --- a minimal assembler -------------------------------------------------------------------------
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-
-// Opcodes.
-const get = (i: number): number[] => [0x20, ...uleb(i)];
-const set = (i: number): number[] => [0x21, ...uleb(i)];
-const i32c = (v: number): number[] => [0x41, ...sleb(v)];
-const ADD = 0x6a;
-const MUL = 0x6c;
-const SHL = 0x74;
-const LT_U = 0x49;
-const LOOP = [0x03, 0x40];
-const END = 0x0b;
-const BR_IF0 = [0x0d, 0x00];
-const simd = (op: number): number[] => [0xfd, ...uleb(op)];
-const V128_LOAD = [...simd(0x00), 0x04, 0x00]; // align 2^4, offset 0
-const V128_ZERO = [...simd(0x0c), ...new Array<number>(16).fill(0)];
+import {
+  uleb, get, set, i32c, ADD, MUL, SHL, LT_U, LOOP, END, BR_IF0, simd, V128_LOAD, V128_STORE, V128_ZERO, I32, V128, code, assemble, compile,
+  instantiate,
+} from './wasm-asm';
 
 /** What differs between the float64 and float32 kernels. */
 interface Lanes {
@@ -127,29 +89,97 @@ function body(v: Lanes): number[] {
   }
   emit(get(J), i32c(4), ADD, set(J), get(J), get(N), LT_U, BR_IF0, END);
   emit(get(I), i32c(2), ADD, set(I), get(I), get(M), LT_U, BR_IF0, END);
-  emit(END);
-  const locals = vec([
-    [12, 0x7f],
-    [11, 0x7b],
-  ]);
-  const fn = [...locals, ...code];
-  return [...uleb(fn.length), ...fn];
+  return code;
 }
 
-function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const I32 = 0x7f;
-  const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), 0x00]])),
-    // import "e" "m": memory with at least one page
-    ...section(2, vec([[...vec([[0x65]]), ...vec([[0x6d]]), 0x02, 0x00, 0x01]])),
-    ...section(3, vec([[0x00], [0x00]])),
-    // export "g" = func 0 (float64), "h" = func 1 (float32)
-    ...section(7, vec([[...vec([[0x67]]), 0x00, 0x00], [...vec([[0x68]]), 0x00, 0x01]])),
-    ...section(10, vec([body(F64), body(F32)])),
-  ];
-  return new Uint8Array(bytes);
+// Scalar opcodes of the float32 path's copies.
+const AND = 0x71;
+const IF_F32 = [0x04, 0x7d];
+const ELSE = 0x05;
+const SELECT = 0x1b;
+const F64_LOAD = [0x2b, 0x03, 0x00];
+const F64_STORE = [0x39, 0x03, 0x00];
+const F32_LOAD = [0x2a, 0x02, 0x00];
+const F32_STORE = [0x38, 0x02, 0x00];
+const F32_DEMOTE = 0xb6;
+const F64_PROMOTE = 0xbb;
+const F64_ADD = 0xa0;
+const F32_ZERO = [0x43, 0, 0, 0, 0];
+
+/**
+ * The float32 path's copy in, inside the module: a float64 matrix already copied into memory (a plain
+ * memcpy from JavaScript) is rounded to float32, transposed if stored transposed, and zero-padded into
+ * the kernel's operand block — one pass, instead of JavaScript's converting element stores.
+ * Parameters: src rows cols transposed dst rowsP colsP; dst[i·colsP + p] = S(i, p) or 0 in the padding.
+ */
+function packBody(): number[] {
+  const [SRC, ROWS, COLS, TRANS, DST, ROWSP, COLSP] = [0, 1, 2, 3, 4, 5, 6];
+  const [i, p, s, d, rowStride, elemStride] = [7, 8, 9, 10, 11, 12];
+  return code(
+    // S(i, p) is at src + i·rowStride + p·elemStride (bytes)
+    i32c(8), get(COLS), i32c(3), SHL, get(TRANS), SELECT, set(rowStride),
+    get(ROWS), i32c(3), SHL, i32c(8), get(TRANS), SELECT, set(elemStride),
+    get(DST), set(d), i32c(0), set(i),
+    LOOP,
+    get(SRC), get(i), get(rowStride), MUL, ADD, set(s), i32c(0), set(p),
+    LOOP,
+    get(d),
+    get(i), get(ROWS), LT_U, get(p), get(COLS), LT_U, AND,
+    IF_F32, get(s), F64_LOAD, F32_DEMOTE, ELSE, F32_ZERO, END,
+    F32_STORE,
+    get(s), get(elemStride), ADD, set(s), get(d), i32c(4), ADD, set(d),
+    get(p), i32c(1), ADD, set(p), get(p), get(COLSP), LT_U, BR_IF0, END,
+    get(i), i32c(1), ADD, set(i), get(i), get(ROWSP), LT_U, BR_IF0, END,
+  );
 }
+
+/**
+ * The common case of the copy in, with SIMD: an operand stored as is whose rows are whole vectors
+ * (k a multiple of 4) is one contiguous run, rounded four values at a time (two f32x4.demote_f64x2_zero
+ * joined by a shuffle). Parameters: src bytes(of float32 output) dst.
+ */
+function demoteBody(): number[] {
+  const [SRC, BYTES, DST] = [0, 1, 2];
+  const [i, s] = [3, 4];
+  const DEMOTE = simd(0x5e);
+  const JOIN = [...simd(0x0d), 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+  return code(
+    get(SRC), set(s), i32c(0), set(i),
+    LOOP,
+    get(DST), get(i), ADD,
+    get(s), V128_LOAD, DEMOTE, get(s), i32c(16), ADD, V128_LOAD, DEMOTE, JOIN,
+    V128_STORE,
+    get(s), i32c(32), ADD, set(s),
+    get(i), i32c(16), ADD, set(i), get(i), get(BYTES), LT_U, BR_IF0, END,
+  );
+}
+
+/** The copy out: c64[i·n + j] += c32[i·np + j] (widened), for a float64 copy of C in memory. Parameters: c32 np c64 m n. */
+function addOutBody(): number[] {
+  const [C32, NP, C64, M_, N_] = [0, 1, 2, 3, 4];
+  const [i, j, s, d] = [5, 6, 7, 8];
+  return code(
+    get(C64), set(d), i32c(0), set(i),
+    LOOP,
+    get(C32), get(i), get(NP), MUL, i32c(2), SHL, ADD, set(s), i32c(0), set(j),
+    LOOP,
+    get(d), get(d), F64_LOAD, get(s), F32_LOAD, F64_PROMOTE, F64_ADD, F64_STORE,
+    get(s), i32c(4), ADD, set(s), get(d), i32c(8), ADD, set(d),
+    get(j), i32c(1), ADD, set(j), get(j), get(N_), LT_U, BR_IF0, END,
+    get(i), i32c(1), ADD, set(i), get(i), get(M_), LT_U, BR_IF0, END,
+  );
+}
+
+const PARAMS = [I32, I32, I32, I32, I32, I32];
+const LOCALS: [number, number][] = [[12, I32], [11, V128]];
+// "g": the float64 kernel, "h": the float32 one; "p", "d" and "o": the float32 path's copies in and out.
+const MODULE = compile(assemble([
+  { name: 'g', params: PARAMS, locals: LOCALS, body: body(F64) },
+  { name: 'h', params: PARAMS, locals: LOCALS, body: body(F32) },
+  { name: 'p', params: [I32, I32, I32, I32, I32, I32, I32], locals: [[6, I32]], body: packBody() },
+  { name: 'o', params: [I32, I32, I32, I32, I32], locals: [[4, I32]], body: addOutBody() },
+  { name: 'd', params: [I32, I32, I32], locals: [[2, I32]], body: demoteBody() },
+]));
 
 // --- the JavaScript side -------------------------------------------------------------------------
 
@@ -163,55 +193,89 @@ export interface WasmGemm {
 }
 
 function create(): WasmGemm | null {
-  if (typeof WebAssembly !== 'object') return null;
-  let memory: WebAssembly.Memory;
+  if (!MODULE) return null;
   type Kernel = (a: number, b: number, c: number, m: number, k: number, n: number) => void;
-  let kernel64: Kernel, kernel32: Kernel;
-  try {
-    memory = new WebAssembly.Memory({ initial: 16 });
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), { e: { m: memory } });
-    kernel64 = instance.exports.g as Kernel;
-    kernel32 = instance.exports.h as Kernel;
-  } catch {
-    return null;
-  }
+  const memory = new WebAssembly.Memory({ initial: 16 });
+  const exports = instantiate(MODULE, memory);
+  const kernel64 = exports.g as Kernel;
+  const kernel32 = exports.h as Kernel;
+  const pack = exports.p as (src: number, rows: number, cols: number, trans: number, dst: number, rowsP: number, colsP: number) => void;
+  const addOut = exports.o as (c32: number, np: number, c64: number, m: number, n: number) => void;
+  const demote = exports.d as (src: number, bytes: number, dst: number) => void;
+  /** The operand at src64 (float64) into its padded float32 block at dst. */
+  const packOperand = (src64: number, rows: number, cols: number, trans: boolean, dst: number, rowsP: number, colsP: number): void => {
+    if (trans || cols !== colsP) {
+      pack(src64, rows, cols, trans ? 1 : 0, dst, rowsP, colsP);
+      return;
+    }
+    demote(src64, rows * cols * 4, dst);
+    // Padding rows: whole vectors, so a float64 fill of the same bytes.
+    if (rowsP > rows) heap64.fill(0, (dst + rows * cols * 4) / 8, (dst + rowsP * cols * 4) / 8);
+  };
   let heap64 = new Float64Array(memory.buffer);
-  let heap32 = new Float32Array(memory.buffer);
+  const ensure = (bytes: number): void => {
+    if (bytes <= memory.buffer.byteLength) return;
+    memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+    heap64 = new Float64Array(memory.buffer);
+  };
+  // Two functions, not two branches of one: V8 then optimizes the float64 path's copy loops alone.
+  const gemm32 = (Am: Float64Array, transA: boolean, Bm: Float64Array, transB: boolean, Cm: Float64Array, m: number, k: number, n: number): void => {
+    const mp = m + (m & 1);
+    const np = (n + 3) & ~3;
+    // Bytes: float32 blocks A, B, C for the kernel, then float64 copies of A, B and C.
+    const kp = (k + 3) & ~3;
+    const a = 0, b = a + mp * kp * 4, c = b + np * kp * 4;
+    const a64 = c + mp * np * 4, b64 = a64 + m * k * 8, c64 = b64 + n * k * 8;
+    ensure(c64 + m * n * 8);
+    heap64.set(exact(Am, m * k), a64 / 8);
+    heap64.set(exact(Bm, n * k), b64 / 8);
+    heap64.set(exact(Cm, m * n), c64 / 8);
+    packOperand(a64, m, k, transA, a, mp, kp);
+    packOperand(b64, n, k, transB, b, np, kp);
+    kernel32(a, b, c, mp, kp, np);
+    addOut(c, np, c64, m, n);
+    Cm.set(heap64.subarray(c64 / 8, c64 / 8 + m * n));
+  };
+  const gemm64 = (Am: Float64Array, transA: boolean, Bm: Float64Array, transB: boolean, Cm: Float64Array, m: number, k: number, n: number): void => {
+    const mp = m + (m & 1);
+    const np = (n + 3) & ~3;
+    const kp = Math.ceil(k / 2) * 2;
+    const aOff = 0;
+    const bOff = aOff + mp * kp;
+    const cOff = bOff + np * kp;
+    ensure((cOff + mp * np) * 8);
+    copyIn(Am, transA, m, k, heap64, aOff, mp, kp);
+    copyIn(Bm, transB, n, k, heap64, bOff, np, kp);
+    kernel64(aOff * 8, bOff * 8, cOff * 8, mp, kp, np);
+    addOut64(heap64, cOff, np, Cm, m, n);
+  };
   return {
     gemm(Am, transA, Bm, transB, Cm, m, k, n, f32 = false) {
-      const mp = m + (m & 1);
-      const np = (n + 3) & ~3;
-      const perVector = f32 ? 4 : 2;
-      const kp = Math.ceil(k / perVector) * perVector;
-      const aOff = 0;
-      const bOff = aOff + mp * kp;
-      const cOff = bOff + np * kp;
-      const size = f32 ? 4 : 8;
-      const need = (cOff + mp * np) * size;
-      if (need > memory.buffer.byteLength) {
-        memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
-        heap64 = new Float64Array(memory.buffer);
-        heap32 = new Float32Array(memory.buffer);
-      }
-      const heap = f32 ? heap32 : heap64;
-      copyIn(Am, transA, m, k, heap, aOff, mp, kp);
-      copyIn(Bm, transB, n, k, heap, bOff, np, kp);
-      (f32 ? kernel32 : kernel64)(aOff * size, bOff * size, cOff * size, mp, kp, np);
-      for (let i = 0; i < m; i++) {
-        const src = cOff + i * np;
-        const dst = i * n;
-        for (let j = 0; j < n; j++) Cm[dst + j] += heap[src + j];
-      }
+      if (f32) gemm32(Am, transA, Bm, transB, Cm, m, k, n);
+      else gemm64(Am, transA, Bm, transB, Cm, m, k, n);
     },
   };
 }
 
+/** The first n values of a (a view only when a is longer: no allocation in the usual case). */
+function exact(a: Float64Array, n: number): Float64Array {
+  return a.length === n ? a : a.subarray(0, n);
+}
+
+function addOut64(heap: Float64Array, off: number, np: number, C: Float64Array, m: number, n: number): void {
+  for (let i = 0; i < m; i++) {
+    const src = off + i * np;
+    const dst = i * n;
+    for (let j = 0; j < n; j++) C[dst + j] += heap[src + j];
+  }
+}
+
 /**
  * The logical rows × cols matrix (stored as is, or transposed: cols × rows) into a rowsP × colsP
- * zero-padded block of heap at `off` (a float32 heap rounds each value to nearest on the way in).
+ * zero-padded block of heap at `off` (the float64 path; the float32 path packs inside the module).
  */
 function copyIn(
-  src: Float64Array, transposed: boolean, rows: number, cols: number, heap: Float64Array | Float32Array, off: number, rowsP: number, colsP: number,
+  src: Float64Array, transposed: boolean, rows: number, cols: number, heap: Float64Array, off: number, rowsP: number, colsP: number,
 ): void {
   if (transposed) {
     for (let p = 0; p < cols; p++) {

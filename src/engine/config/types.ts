@@ -114,7 +114,7 @@ export interface TrainingSpec {
   /** Order examples easiest-first (smallest per-sample loss at the start of each epoch), pacing in. */
   curriculum: boolean;
   schedule: ScheduleSpec;
-  /** Arithmetic of the network's matrix products (test functions are always float64). */
+  /** Arithmetic of the network: products, activations, optimizer update (test functions are always float64). */
   precision: Precision;
   /** Gradient clipping: by global L2 norm (torch.nn.utils.clip_grad_norm_) and/or by value. */
   clip?: { norm?: number; value?: number };

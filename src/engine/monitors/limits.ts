@@ -16,7 +16,8 @@ const WHAT: Record<'curvature' | 'statistics' | 'activity', string> = {
 export function limitNote(e: FactEvent): InfoEvent | undefined {
   const fact = e.fact;
   if (fact.kind !== 'unsupported') return undefined;
-  const what = WHAT[fact.feature];
+  // A single quantity of a feature (the effective learning rate of a layer's statistics) is named as such.
+  const what = fact.quantity !== undefined ? `The ${fact.quantity}` : WHAT[fact.feature];
   const size = fact.parameters !== undefined ? ` (${fact.parameters} parameters)` : '';
   const message = fact.layer === undefined
     ? `${what} is off for this run: ${fact.reason}. Every step is still monitored.`
@@ -26,7 +27,11 @@ export function limitNote(e: FactEvent): InfoEvent | undefined {
   return {
     type: 'info', run: e.run, step: e.step, topic: 'monitoring-limited', message,
     ...(fact.layer !== undefined ? { layer: fact.layer } : {}),
-    evidence: { feature: fact.feature, reason: fact.reason, fallback: fact.fallback, ...(fact.parameters !== undefined ? { parameters: fact.parameters } : {}) },
+    evidence: {
+      feature: fact.feature, reason: fact.reason, fallback: fact.fallback,
+      ...(fact.quantity !== undefined ? { quantity: fact.quantity } : {}),
+      ...(fact.parameters !== undefined ? { parameters: fact.parameters } : {}),
+    },
     ...(e.rank !== undefined ? { rank: e.rank } : {}),
   };
 }

@@ -400,7 +400,9 @@ export class Network implements Objective {
       const name = `layer${k + 1}`;
       const W = leaf(`${name}.weight`, [l.units, fanIn]);
       const b = leaf(`${name}.bias`, [l.units]);
-      let a = g.add(g.matmulNT(h, W), b);
+      // The float32 path fuses the bias into the product (one op, no separate pass); float64 keeps
+      // the two ops its torch-exact tests were written against (the numbers would be the same).
+      let a = this.precision === 'float32' ? g.affine(h, W, b) : g.add(g.matmulNT(h, W), b);
       bnStats.push(null);
       bnConsts.push(null);
       if (l.batch_norm) {

@@ -31,9 +31,14 @@ export interface Optimizer {
   step(params: Float64Array, grad: Float64Array, lr: number, effectiveLr?: Float64Array, update?: Float64Array): void;
   /** The optimizer's state under torch's names (live arrays: read, do not write). */
   state(): Record<string, Float64Array | number>;
+  /**
+   * Arrays the optimizer computes in (the float32 path's kernels: views of its WebAssembly memory). A
+   * caller that passes these as `grad`, `effectiveLr` and `update` to `step` saves their copies.
+   */
+  workArrays?(): { grad: Float64Array; effectiveLr: Float64Array; update: Float64Array };
 }
 
-abstract class Base implements Optimizer {
+export abstract class Base implements Optimizer {
   steps = 0;
   constructor(
     readonly spec: OptimizerSpec,

@@ -5,7 +5,8 @@
  */
 import { Rng } from '../rng';
 import { buildObjective } from '../build';
-import { createOptimizer, type Optimizer } from '../optim/optimizers';
+import type { Optimizer } from '../optim/optimizers';
+import { createOptimizerFor } from '../optim/simd';
 import { createSchedule, type Schedule } from '../optim/schedules';
 import { createMonitorSuite } from '../monitors';
 import type { MonitorSuite } from '../monitors/types';
@@ -84,12 +85,16 @@ export class TrainingRun {
     // Every run of a race builds its objective from the same seed: same data, same initial weights.
     this.objective = buildObjective(config, new Rng((config.seed + SEED_INIT) >>> 0));
     const n = this.objective.layout.size;
-    this.optimizer = createOptimizer(o.optimizer, n);
+    // The float32 path's optimizers are SIMD kernels (optim/simd.ts); test functions are always float64.
+    this.optimizer = createOptimizerFor(o.optimizer, n, config.problem ? 'float64' : config.training.precision);
     this.schedule = createSchedule(config.training.schedule, o.optimizer.lr, o.totalSteps);
-    this.grad = new Float64Array(n);
+    // A SIMD optimizer's own arrays (its WebAssembly memory) save copying them in and out every step;
+    // not with simulated parallel workers, whose gradients pass through the optimizer too.
+    const work = (o.optimizer as RaceEntry).parallel ?? config.monitors.parallel ? undefined : this.optimizer.workArrays?.();
+    this.grad = work?.grad ?? new Float64Array(n);
     this.before = new Float64Array(n);
-    this.update = new Float64Array(n);
-    this.effectiveLr = new Float64Array(n);
+    this.update = work?.update ?? new Float64Array(n);
+    this.effectiveLr = work?.effectiveLr ?? new Float64Array(n);
     const layers = this.objective.layout.layers.length;
     this.activity = { dead: new Float64Array(layers), saturated: new Float64Array(layers) };
     this.noiseRng = new Rng((config.seed ^ SEED_NOISE) >>> 0);
