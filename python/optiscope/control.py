@@ -1,19 +1,21 @@
 """The control channel: records the Node side sends to this process (src/engine/bridge/control.ts), one
-JSON object per line on the file descriptor OPTISCOPE_CONTROL_FD. A daemon thread reads them, checks each
-against the schema below (a record that does not match is ignored, with one line on stderr) and hands it
-to the monitor of its run.
+JSON object per line on the file descriptor OPTISCOPE_CONTROL_FD. A run in lock-step reads them itself
+while it waits for a verdict (poll_until); once a run that does not wait registers, a daemon thread reads
+them instead. Each is checked against the schema below (a record that does not match is ignored, with one
+line on stderr) and handed to the monitor of its run.
 
 Today one record, `judged`: the Node side's judge has read the `step` event of `step` (and every one
-before), and may want a curvature probe. It is written for every JUDGED_EVERY-th step event of a run and
-for each step that asks for a probe, not for every step: a small model's monitor waits (Monitor.await_judged)
-for the verdicts up to JUDGE_LAG steps back, so a probe lands at the same step on every run of the same
-script without a round trip per step."""
+before), and may want a curvature probe. It is written for every step event: a small model's monitor
+waits (Monitor.await_judged) for the verdicts up to JUDGE_LAG steps back, so a probe lands at the same
+step on every run of the same script."""
 import json
 import os
+import select
 import sys
 import threading
+import time
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Protocol
+from typing import Any, Callable, Dict, Optional, Protocol
 
 CONTROL_VERSION = 1
 PROBE_TRIGGERS = ("small-gradient", "stall")
@@ -60,6 +62,14 @@ _listeners: Dict[str, Listener] = {}
 _lock = threading.Lock()
 _reader: Optional[threading.Thread] = None
 _closed = False
+# Until a run that does not wait for its verdicts registers, nobody reads the channel in the background:
+# a run in lock-step reads it itself when it waits (poll_until). A reader thread woken for every verdict
+# cost the training process ~50 µs of CPU a step on a 2-core VM (its wake-up, then the GIL's hand-over
+# back and forth with the training loop), a tenth of a W2 step; the verdict the run waits for is
+# usually in the pipe already when it looks, and then costs two system calls without a wake-up.
+_poll_lock = threading.Lock()
+_pending = bytearray()  # the start of a line not read to its end yet
+_warned = False
 
 
 def available(env: Optional[Dict[str, str]] = None) -> bool:
@@ -68,11 +78,13 @@ def available(env: Optional[Dict[str, str]] = None) -> bool:
     return bool(env.get("OPTISCOPE_CONTROL_FD")) and not _closed
 
 
-def register(listener: Listener) -> None:
-    """A run that hears its judgements; starts the reader on the first one (when there is a channel)."""
+def register(listener: Listener, waits: bool = False) -> None:
+    """A run that hears its judgements. `waits`: it waits for each verdict (lock-step) and reads the channel
+    itself meanwhile (poll_until); any other run starts the reader thread (when there is a channel)."""
     with _lock:
         _listeners[listener.run] = listener
-    _start_reader()
+    if not waits:
+        start_reader()
 
 
 def unregister(listener: Listener) -> None:
@@ -90,18 +102,87 @@ def dispatch(record: Judged) -> bool:
     return True
 
 
-def _start_reader() -> None:
-    global _reader
-    fd_text = os.environ.get("OPTISCOPE_CONTROL_FD")
-    if _reader is not None or not fd_text:
-        return
+def _fd() -> Optional[int]:
     try:
-        stream = os.fdopen(int(fd_text), "r", encoding="utf-8", closefd=False)
+        return int(os.environ.get("OPTISCOPE_CONTROL_FD", ""))
+    except ValueError:
+        return None
+
+
+def start_reader() -> None:
+    """Reads the channel in a background thread from now on (records arrive whether or not a run waits)."""
+    global _reader
+    fd = _fd()
+    if fd is None:
+        return
+    with _poll_lock:  # after a poll in progress; no poll reads once the thread exists
+        if _reader is not None or _closed:
+            return
+        _reader = threading.Thread(target=_read, args=(fd,), name="optiscope-control", daemon=True)
+        _reader.start()
+
+
+def _feed(data: bytes) -> None:
+    """Dispatches every complete line of what was read (the rest waits for the next read)."""
+    global _warned
+    _pending.extend(data)
+    end = _pending.rfind(b"\n")
+    if end < 0:
+        return
+    lines = bytes(_pending[:end]).decode("utf-8", "replace").split("\n")
+    del _pending[: end + 1]
+    for line in lines:
+        record = parse(line)
+        if record is None:
+            if not _warned:
+                sys.stderr.write(f"optiscope: ignored an invalid control record ({line.strip()[:120]})\n")
+                _warned = True
+            continue
+        dispatch(record)
+
+
+def _read_some(fd: int, timeout: Optional[float]) -> bool:
+    """Waits up to `timeout` (None: forever) for the channel, then dispatches what it holds. False at
+    the end of file (or when the descriptor is gone)."""
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        if not ready:
+            return True
+        data = os.read(fd, 1 << 16)
+    except InterruptedError:
+        return True
     except (OSError, ValueError):
-        _close()
-        return  # the descriptor is gone: nobody will answer
-    _reader = threading.Thread(target=_read, args=(stream,), name="optiscope-control", daemon=True)
-    _reader.start()
+        return False
+    if not data:
+        return False
+    _feed(data)
+    return True
+
+
+def poll_until(done: Callable[[], bool], timeout: float) -> Optional[bool]:
+    """For a run in lock-step, in the thread that trains: reads and dispatches what the Node side sent
+    until done() holds, at most `timeout` seconds. Returns done(), or None when the reader thread reads
+    the channel (the caller waits for its records another way) or there is none."""
+    fd = _fd()
+    if fd is None:
+        return None
+    deadline = time.monotonic() + timeout
+    with _poll_lock:
+        if _reader is not None:
+            return None
+        if _closed:
+            return done()
+        if not _read_some(fd, 0):  # what arrived already, without sleeping
+            _close()
+            return done()
+        while not done():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if not _read_some(fd, left):
+                _close()
+                break
+        return done()
 
 
 def _close() -> None:
@@ -113,17 +194,7 @@ def _close() -> None:
         listener.on_control_closed()
 
 
-def _read(stream: Any) -> None:
-    warned = False
-    try:
-        for line in stream:
-            record = parse(line)
-            if record is None:
-                if not warned:
-                    sys.stderr.write(f"optiscope: ignored an invalid control record ({line.strip()[:120]})\n")
-                    warned = True
-                continue
-            dispatch(record)
-    except (OSError, ValueError):
+def _read(fd: int) -> None:
+    while _read_some(fd, None):
         pass
     _close()  # the Node side went away: nobody waits for it any more

@@ -1,47 +1,43 @@
 """When a run waits for the Node side's verdicts (lock-step with the judge, control.py).
 
-The judge (src/engine/monitors/judge.ts) reads each `step` event and may ask for a curvature probe. It
-answers every JUDGED_EVERY-th step event of a run, and each step whose verdict asks for a probe
-(src/engine/monitors/stream-judge.ts has the same constant), not every step. A small model's run waits,
-before it backpropagates at the parameters after N updates, for the verdicts up to the last answered step
-at or before N - JUDGE_LAG, and arms a probe asked for up to there: a probe the judge asks for lands at
-the same step on every run of the same script (deterministic streams), while the judge keeps pace on its
-own (a wait rarely blocks) and the control reader wakes once per JUDGED_EVERY steps instead of at every
-step. Large models wait the same way, but only the steps they monitor are reported (the governor's sampled
-steps, chosen by counted work, cadence.py): they wait once after each sampled step, and their probes too
-land at the same steps on a busy machine as on an idle one."""
+The judge (src/engine/monitors/judge.ts) reads each `step` event, answers it, and may ask for a curvature
+probe (src/engine/monitors/stream-judge.ts). A small model's run waits, before it backpropagates at the
+parameters after N updates, for the verdicts up to the last reported step at or before N - JUDGE_LAG, and
+arms a probe asked for up to there: a probe the judge asks for lands at the same step on every run of the
+same script (deterministic streams), while the judge keeps pace on its own (a wait rarely blocks). Large
+models wait the same way, but only the steps they monitor are reported (the governor's sampled steps,
+chosen by counted work, cadence.py): they wait once after each sampled step, and their probes too land at
+the same steps on a busy machine as on an idle one."""
 import sys
 import threading
 from collections import deque
 from typing import Callable, Optional, Tuple
 
+from . import control
 from .control import Judged
 
 # Seconds a small model's run waits for the Node side's verdict on a step before it stops waiting for good
 # (the Node side is gone or stuck; the run then goes on, its probes no longer at fixed steps).
 JUDGE_TIMEOUT = 10.0
-# One step apart: a probe lands at the step after the one that asked (see stream-judge.ts's JUDGED_EVERY).
-JUDGED_EVERY = 1
+# One step apart: a probe lands at the step after the one that asked (see stream-judge.ts's `judged`).
 JUDGE_LAG = 1
 
 
 class LockStep:
-    """The answered steps not yet awaited, and the last step the judge has read. `active`: this run
+    """The reported steps not yet awaited, and the last step the judge has read. `active`: this run
     waits for verdicts (set at the run's start; cleared when the control channel closes or a verdict
     times out)."""
 
     def __init__(self) -> None:
         self.active = False
         self._reported: "deque[int]" = deque()
-        self._events = 0  # step events sent so far (the judge answers every JUDGED_EVERY-th)
         self._judged = -1
         self._judged_cond = threading.Condition()
         self._asked: "deque[Tuple[int, str]]" = deque()  # (step judged, probe trigger) not yet armed
 
     def reported(self, step: int) -> None:
         """A monitored step's event went to the judge (inline, or by the helper process)."""
-        self._events += 1
-        if self.active and self._events % JUDGED_EVERY == 0:
+        if self.active:
             self._reported.append(step)
 
     def on_judged(self, record: Judged, request_probe: Callable[[str], None]) -> None:
@@ -62,7 +58,7 @@ class LockStep:
 
     def await_judged(self, steps: int, run: str, request_probe: Callable[[str], None]) -> None:
         """Before backpropagating at the parameters after `steps` updates: wait for the verdicts up to the
-        last answered step at or before steps - JUDGE_LAG, then arm a probe asked for up to there."""
+        last reported step at or before steps - JUDGE_LAG, then arm a probe asked for up to there."""
         if not self.active:
             return
         limit = steps - JUDGE_LAG
@@ -72,9 +68,13 @@ class LockStep:
         if target < 0:
             return
         asked: Optional[Tuple[int, str]] = None
+        answered = lambda: self._judged >= target or not self.active  # noqa: E731
+        # The records are read here, in the training thread, unless a reader thread reads them (control.py).
+        polled = None if self._judged >= target else control.poll_until(answered, JUDGE_TIMEOUT)
         with self._judged_cond:
-            if self._judged < target and not self._judged_cond.wait_for(
-                    lambda: self._judged >= target or not self.active, timeout=JUDGE_TIMEOUT):
+            if polled is None and self._judged < target:
+                polled = self._judged_cond.wait_for(answered, timeout=JUDGE_TIMEOUT)
+            if polled is False:
                 self.active = False
                 sys.stderr.write(f"optiscope: no verdict on step {target} of {run} within {JUDGE_TIMEOUT:g} s; "
                                  "training goes on without waiting for them.\n")
@@ -82,5 +82,7 @@ class LockStep:
             while self._asked and (self._asked[0][0] <= target or not self.active):
                 asked = asked or self._asked[0]
                 self._asked.popleft()
+        if polled is False:
+            control.start_reader()  # a late verdict's probe request still arrives, whenever it comes
         if asked is not None:
             request_probe(asked[1])

@@ -171,7 +171,7 @@ class Monitor:
             extra["locations"] = {"optimizer": {"file": self.source[0], "line": self.source[1]}}
         self.report.start(config, layout.parameters, [layer_facts(layer, activity) for layer in layout.layers],
                           type(self.optimizer).__name__, extra)
-        control.register(self)
+        control.register(self, waits=self.lockstep.active)
 
     def _use_layout(self, layout: "naming.Layout") -> None:
         """Measure these layers from now on (at the start, and when they change mid-run)."""

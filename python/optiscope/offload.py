@@ -43,7 +43,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 
 from . import naming, relayout
-from .cadence import StopTraining
+from .cadence import GOVERNOR_MIN_PARAMETERS, StopTraining
 from .records import (ActivitySample, Finish, GradsReady, GroupsChanged, HandBack, ProbeResult, ProbeUnavailable, Record,
                       Snapshot, StateMove, StepTaken, Unsupported)
 from .stats import StepStats
@@ -52,6 +52,9 @@ _grad_of = attrgetter("grad")
 
 # Shared parameter storages hold one file descriptor each; beyond this the training process stays inline.
 MAX_STORAGES = 512
+# Models with fewer parameters than this have their gradients copied into the arena at every monitored
+# step instead of read in place (Link.copy_always); the models the judge runs in lock-step (cadence.py).
+COPY_GRADS_BELOW = GOVERNOR_MIN_PARAMETERS
 ALIGN = 64
 _HEADER = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
@@ -74,8 +77,8 @@ RING = 32
 # ones), or the slot itself is the record (GradsReady, a common StepTaken, Snapshot).
 K_PIPE, K_GRADS, K_STEP, K_SNAP = 0, 1, 2, 3
 # A StepTaken in a slot: slot kind, has_loss, inplace, affordable, possible, number of lrs, step, rows,
-# loss, busy, up to MAX_SLOT_LRS learning rates (one per param group).
-_STEP = struct.Struct("<BBBBBBxxqqdd3d")
+# loss, up to MAX_SLOT_LRS learning rates (one per param group).
+_STEP = struct.Struct("<BBBBBBxxqqd3d")
 MAX_SLOT_LRS = 3
 _GRADS_READY, _SNAPSHOT = GradsReady(), Snapshot()  # the slot-only records carry nothing: one of each
 _DOORBELL = _HEADER.pack(0)  # an empty frame: wakes a sleeping helper, carries nothing
@@ -282,14 +285,15 @@ class Link:
         # (zero_grad() without set_to_none, torch 1.x's default) the helper reads them in place during
         # optimizer.step() instead of the training process copying them.
         self.shared_grads: List[Optional[torch.Tensor]] = []
+        # A small model's gradients are copied into the arena even when they are shared: one torch.cat
+        # (~5 µs for 100,000 parameters) costs the training process less than the handoff that reading
+        # them in place needs (a message the helper must wake for, and a wait for its ack before
+        # zero_grad(): on a 2-core VM each cross-process wake-up costs ~30 µs of CPU, a W2 step ≈ 500 µs).
+        self.copy_always = sum(p.numel() for p in self.flat) < COPY_GRADS_BELOW
         self.inplace = False
         self.alive = False
         self.groups_signature: Any = None
         self.monitored = 0
-        # The training process's own time between two step messages (without waiting for the helper):
-        # the helper's sleep is timed by it (a period measured at the helper would include its own sleep).
-        self.waited = 0.0
-        self.last_send: Optional[float] = None
 
     # -- setting up ---------------------------------------------------------------------------------
     def _move_state(self) -> List[StateMove]:
@@ -433,12 +437,10 @@ class Link:
         trigger, self.trigger = self.trigger, None
         ctrl, unpack, expect = self.ctrl, _U64.unpack_from, self.expect
         if unpack(ctrl, _ACKED)[0] < expect:
-            t0 = time.perf_counter()
             if not self.alive:
                 self.expect = 0
                 raise ChildProcessError("the monitoring helper process exited")
             self._sleep_on_acks(lambda: unpack(ctrl, _ACKED)[0] >= self.expect)
-            self.waited += time.perf_counter() - t0
         seq = unpack(ctrl, _TRIG_SEQ)[0]
         if seq != self.trig_seen:
             self.trig_seen = seq
@@ -461,7 +463,7 @@ class Link:
         """The gradients the optimizer is about to use, into the arena (one cat per dtype)."""
         flat = self.flat
         shared = self.shared_grads
-        if shared and all(map(is_, map(_grad_of, flat), shared)):  # C-level loop: ~1.5µs less per step
+        if shared and not self.copy_always and all(map(is_, map(_grad_of, flat), shared)):  # C-level loop: ~1.5µs less per step
             self.announce_grads()
             return
         self.inplace = False
@@ -510,28 +512,18 @@ class Link:
                     lrs[i] = float(x)
                 else:
                     floats = False  # an int lr keeps its type through the pipe (the events print it as given)
-        busy = self._busy()
+        self.expect += 1  # the helper acks the step once it has read it
         if floats and not moved and not activity and first_module is None and not self.missing and self.alive:
-            self.publish_step(m.steps, loss, lrs, affordable, m.probes.possible, rows, busy)
+            self.publish_step(m.steps, loss, lrs, affordable, m.probes.possible, rows)
             return
-        self.send(StepTaken(m.steps, loss, lrs, affordable, m.probes.possible, rows, busy, self.inplace, self.missing, first_module,
+        self.send(StepTaken(m.steps, loss, lrs, affordable, m.probes.possible, rows, self.inplace, self.missing, first_module,
                             activity, moved))
 
-    def _busy(self) -> Optional[float]:
-        """The training process's own time since the last step message (its waits for the helper left
-        out); counts the coming step's ack."""
-        now = time.perf_counter()
-        busy = None if self.last_send is None else now - self.last_send - self.waited
-        self.last_send, self.waited = now, 0.0
-        self.expect += 1
-        return busy
-
-    def publish_step(self, step: int, loss: Optional[float], lrs: List[float], affordable: bool, possible: bool, rows: int,
-                     busy: Optional[float]) -> None:
+    def publish_step(self, step: int, loss: Optional[float], lrs: List[float], affordable: bool, possible: bool, rows: int) -> None:
         """A step message in a slot (at most MAX_SLOT_LRS float learning rates, nothing for the pipe)."""
         padded = list(lrs) + [0.0] * (MAX_SLOT_LRS - len(lrs))
         _STEP.pack_into(self.ctrl, self._slot(), K_STEP, loss is not None, self.inplace, bool(affordable), bool(possible),
-                        len(lrs), step, rows, math.nan if loss is None else loss, math.nan if busy is None else busy, *padded)
+                        len(lrs), step, rows, math.nan if loss is None else loss, *padded)
         self._publish()
 
     def snap(self) -> None:
@@ -594,14 +586,14 @@ class Link:
 
 def unpack_step(ctrl: Any, at: int) -> StepTaken:
     """The StepTaken that Link.publish_step packed into the slot at byte `at`."""
-    _, has_loss, inplace, affordable, possible, n_lrs, step, rows, loss, busy, *lrs = _STEP.unpack_from(ctrl, at)
-    return StepTaken(step, loss if has_loss else None, lrs[:n_lrs], bool(affordable), bool(possible), rows,
-                     None if math.isnan(busy) else busy, bool(inplace))
+    _, has_loss, inplace, affordable, possible, n_lrs, step, rows, loss, *lrs = _STEP.unpack_from(ctrl, at)
+    return StepTaken(step, loss if has_loss else None, lrs[:n_lrs], bool(affordable), bool(possible), rows, bool(inplace))
 
 
 class FastStep:
     """The common offloaded step in as few lines as possible: every step monitored (not governed), no
-    closure, the gradients the script keeps in shared memory (zero_grad without set_to_none), one param
+    closure, the gradients the script keeps in shared memory (zero_grad without set_to_none; a small
+    model's, every one present, are copied whatever the script does: Link.copy_always), one param
     group with a float learning rate, a finite loss, and no probe, activity sample, new optimizer state
     or periodic check due. Every other step goes through Monitor.pre_step/post_step, which send the same
     messages (the tests compare the events of both paths with inline monitoring).
@@ -643,14 +635,20 @@ class FastStep:
             if trigger:
                 m.arm_probe(trigger)
                 return False  # a curvature probe is due: the general path takes this step
-        shared = link.shared_grads
-        if not shared or not all(map(is_, map(_grad_of, link.flat), shared)) or link.sent - unpack(ctrl, _SEEN)[0] >= RING:
+        if link.sent - unpack(ctrl, _SEEN)[0] >= RING:
             return False
+        if link.copy_always:
+            if not link.single or None in map(_grad_of, link.flat):
+                return False  # parameters without a gradient: the general path says which
+        else:
+            shared = link.shared_grads
+            if not shared or not all(map(is_, map(_grad_of, link.flat), shared)):
+                return False
         self.value = value
         m.watched_loss = (loss, value)  # for post_step, should this step end on the general path
         m.monitoring_this_step = True
         m.closure_step = False
-        link.announce_grads()
+        link.copy_grads()  # a small model's into the arena, else announced (read in place during step())
         return True
 
     def post(self, loss: Optional[torch.Tensor]) -> None:
@@ -673,8 +671,9 @@ class FastStep:
         if link.pending:
             link.trigger = link.wait()  # the helper still reads the gradients: zero_grad() must not clear them yet
         activity = m.activity
+        link.expect += 1  # the helper acks the step once it has read it
         link.publish_step(steps, value, [lr], self.probes.affordable_now(steps), self.probes.possible,
-                          activity.batch_rows if activity is not None else 0, link._busy())
+                          activity.batch_rows if activity is not None else 0)
         m.arm_probe(link.take_trigger())
         m.plan_activity()
         max_steps = self.cadence.max_steps
@@ -698,7 +697,16 @@ class Helper:
         self.triggers = 0
         self.eof = False
         flat = link.flat
-        self.grad_views = [link._regions[dtype][pos : pos + n].view(p.shape) for p, (dtype, pos, n) in zip(flat, link.grad_slot)]
+        # A small model's step is read from private copies (Helper.copy_step): the gradients' regions, the
+        # parameters and the optimizer state's bytes, copied in three bulk passes; the ack follows the
+        # copies, so the training process waits for a wake-up and a memcpy, not for the statistics.
+        self.copying = link.copy_always
+        regions = {dtype: r.clone() for dtype, r in link._regions.items()} if self.copying else link._regions
+        self.grad_regions = regions
+        self.grad_views = [regions[dtype][pos : pos + n].view(p.shape) for p, (dtype, pos, n) in zip(flat, link.grad_slot)]
+        self.weights = [torch.empty_like(p) for p in flat] if self.copying else []
+        self.state_bytes = torch.empty_like(link.arena.bytes) if self.copying else link.arena.bytes
+        self.state_lo, self.state_hi = link.arena.size, 0  # the arena's bytes that hold optimizer state
 
     def _published(self) -> bool:
         return _U64.unpack_from(self.link.ctrl, _SENT)[0] > self.seen
@@ -800,7 +808,36 @@ class Helper:
             numel = 1
             for s in move.shape:
                 numel *= s
-            state.setdefault(p, {})[move.key] = self.link.arena.view(move.offset, numel, move.dtype, move.shape)
+            state.setdefault(p, {})[move.key] = self._state_view(move.offset, numel, move.dtype, move.shape)
+
+    def _state_view(self, offset: int, numel: int, dtype: torch.dtype, shape: Sequence[int]) -> torch.Tensor:
+        """An optimizer state tensor at `offset` of the arena: the private copy's bytes when copying."""
+        if not self.copying:
+            return self.link.arena.view(offset, numel, dtype, shape)
+        size = max(numel, 1) * torch.empty((), dtype=dtype).element_size()
+        self.state_lo, self.state_hi = min(self.state_lo, offset), max(self.state_hi, offset + size)
+        return self.state_bytes[offset : offset + size].view(dtype)[:numel].view(tuple(shape))
+
+    def _private_state(self) -> None:
+        """At the start, when copying: the optimizer state the helper inherited (in the shared arena) read
+        from the private copy instead."""
+        base = self.link.arena.bytes.data_ptr()
+        end = base + self.link.arena.size
+        for st in self.m.optimizer.state.values():
+            for key, t in list(st.items()):
+                if isinstance(t, torch.Tensor) and base <= t.data_ptr() < end:
+                    st[key] = self._state_view(t.data_ptr() - base, t.numel(), t.dtype, t.shape)
+
+    def copy_step(self) -> None:
+        """The step's gradients, parameters and optimizer state, into the private copies."""
+        with torch.no_grad():
+            for dtype, region in self.link._regions.items():
+                self.grad_regions[dtype].copy_(region)
+            for w, p in zip(self.weights, self.link.flat):
+                w.copy_(p)
+            lo, hi = self.state_lo, self.state_hi
+            if lo < hi:
+                self.state_bytes[lo:hi].copy_(self.link.arena.bytes[lo:hi])
 
     def _read_step(self, record: StepTaken) -> StepStats:
         """The statistics of one step the training process sent: everything that reads the shared
@@ -818,7 +855,7 @@ class Helper:
             stats.clear_grad_norms()
             for i, (p, g) in enumerate(zip(stats.flat, self.grad_views)):
                 p.grad = None if missing and i in missing else g
-        s = stats.after(None, host_activity=record.activity)
+        s = stats.after(None, host_activity=record.activity, weights=self.weights if self.copying else None)
         s.loss = record.loss if record.loss is not None else math.nan
         s.first_nonfinite_module = record.first_nonfinite_module
         if record.activity and m.activity is not None:
@@ -840,6 +877,8 @@ class Helper:
             m = self.m
             m.link = None
             m.in_helper = True
+            if self.copying:
+                self._private_state()
             m.stats.snapshot()
             self._ack()
             while True:
@@ -851,6 +890,19 @@ class Helper:
                         p.grad = g
                     m.stats.grad_norms()
                     self._ack()
+                elif isinstance(record, StepTaken) and self.copying:
+                    self._apply_state(record.moved)
+                    self.copy_step()
+                    tiny = m.n_parameters <= 2  # its step event carries the parameters, read live
+                    if not tiny:
+                        self._ack()  # the training process may go on: the rest reads the private copies
+                    stats = self._read_step(record)
+                    self.weights = m.stats.keep_as_before(self.weights)
+                    if tiny:
+                        self._ack()
+                    trigger = self._report_step(stats, record)
+                    if trigger and trigger != "scheduled":
+                        self._give_trigger(trigger)
                 elif isinstance(record, StepTaken):
                     self._apply_state(record.moved)
                     stats = self._read_step(record)

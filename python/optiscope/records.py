@@ -63,7 +63,6 @@ class StepTaken:
     affordable: bool  # an automatic curvature probe fits the work budget now (probes.py)
     possible: bool  # curvature can be measured on this run's graph
     rows: int  # the batch size the forward hooks saw (0: unknown)
-    busy: Optional[float]  # the training process's own seconds since the previous step message
     inplace: bool  # the gradients are the shared ones (else they were copied into the arena)
     missing: Tuple[int, ...] = ()  # parameters without a gradient on this step
     first_nonfinite_module: Optional[str] = None

@@ -11,7 +11,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from . import effective_lr
+from . import band, effective_lr
 from .hessian import reason_of
 from .naming import Layout
 
@@ -96,6 +96,27 @@ def _median(x: torch.Tensor) -> torch.Tensor:
     if x.numel() % 2:
         return lower
     return (lower - (-x).median()) / 2
+
+
+def _one_host_map(sources: List[effective_lr.EffSource]) -> bool:
+    """One monotone host function for the whole layer (the same rule, group constants and step)."""
+    first = sources[0]
+    return first.host is not None and all(s.signature is not None and s.signature == first.signature for s in sources)
+
+
+def _host_band(sources: List[effective_lr.EffSource], masks: List[Optional[torch.Tensor]]
+               ) -> Tuple[Callable[[List[float]], Tuple[float, float, float]], int]:
+    """A CPU layer's effective-lr band from the order statistics of its state tensors (band.py), mapped
+    on the host; and its zero-gradient count. The same numbers as _eff_device's one-map path."""
+    keys = [s.key for s in sources]
+    zeros = [m if m is not None and m.shape == k.shape else None for k, m in zip(keys, masks)]
+    lo, mid_lo, mid_hi, hi, zero = band.order_stats(keys, zeros, MEDIAN_SAMPLE)
+    first = sources[0]
+    host = first.host
+    assert host is not None
+    f_lo, f_hi, mid = host(lo), host(hi), (host(mid_lo) + host(mid_hi)) / 2
+    band_ = (f_hi, mid, f_lo) if first.decreasing else (f_lo, mid, f_hi)
+    return (lambda _values: band_), zero
 
 
 @dataclass
@@ -220,6 +241,12 @@ class StatsCollector:
             if self.flat:
                 self._copy_params()
 
+    def keep_as_before(self, weights: List[torch.Tensor]) -> List[torch.Tensor]:
+        """`weights`, a copy of the parameters as they are now, becomes the `before` of the next after()
+        (what snapshot() would copy again); returns the buffers it replaces, free for the next copy."""
+        old, self._buffers, self._before = self._buffers, weights, weights
+        return old
+
     def before(self, with_closure: bool = False) -> None:
         with torch.no_grad():
             if not with_closure:  # with a closure the gradient is computed inside step(): read it after
@@ -294,10 +321,12 @@ class StatsCollector:
         module_flags: Sequence[Tuple[str, torch.Tensor]] = (),
         activity: Sequence[Tuple] = (),
         host_activity: Sequence[Tuple[str, str, float, int]] = (),
+        weights: Optional[List[torch.Tensor]] = None,
     ) -> StepStats:
         """host_activity: activity counts already on the host (layer, kind, count, units), as the
-        training process sends them to the helper."""
-        flat = self.flat
+        training process sends them to the helper. weights: a copy of the parameters to read instead of
+        the live ones (the helper's, taken before it lets the training process go on: keep_as_before)."""
+        flat = self.flat if weights is None else weights
         n = len(flat)
         with torch.no_grad():
             if not self._grad:
@@ -327,16 +356,20 @@ class StatsCollector:
             zero_at: List[Tuple[int, int, int]] = []
             optimizer, group_of, pre_eff = self.optimizer, self.group_of, self._pre_eff
             zero_masks = self._zero
+            host_zeros: List[int] = []  # per layer: zero-gradient elements counted on the host (band.py)
             eff_off = self.eff_off
             for li, (name, a, b, params) in enumerate(self._layers):
                 sources: List[effective_lr.EffSource] = []
+                masks: List[Optional[torch.Tensor]] = []
                 zeros: List[torch.Tensor] = []
                 numel = 0
                 if li in eff_off:
                     eff.append(None)
+                    host_zeros.append(0)
                     zero_at.append((len(scalars), 0, 0))
                     continue
                 mark = len(scalars)
+                host_zero = 0
                 try:
                     for k, p in enumerate(params):
                         if p.grad is None:  # not updated this step
@@ -346,15 +379,26 @@ class StatsCollector:
                         numel += p.numel()
                         mask = zero_masks[a + k] if a + k < len(zero_masks) else None
                         if src is not None:
-                            src, z = effective_lr.with_gradient(src, mask)
                             sources.append(src)
-                        else:
-                            z = None if mask is None else mask.sum()
-                            if "lr" in group:
-                                const_lr.setdefault(li, []).append((float(group["lr"]), p.numel()))
-                        if z is not None:
-                            zeros.append(z)
-                    eff.append(self._eff_device(li, sources, scalars) if sources else None)
+                            masks.append(mask)
+                            continue
+                        if mask is not None:
+                            zeros.append(mask.sum())
+                        if "lr" in group:
+                            const_lr.setdefault(li, []).append((float(group["lr"]), p.numel()))
+                    if sources and self.cpu and _one_host_map(sources) and band.fits([s.key for s in sources]):
+                        summary, host_zero = _host_band(sources, masks)
+                        eff.append(summary)
+                    elif sources:
+                        masked: List[effective_lr.EffSource] = []
+                        for src, mask in zip(sources, masks):
+                            src, z = effective_lr.with_gradient(src, mask)
+                            masked.append(src)
+                            if z is not None:
+                                zeros.append(z)
+                        eff.append(self._eff_device(li, masked, scalars))
+                    else:
+                        eff.append(None)
                 except Exception as e:  # noqa: BLE001 - this layer's summary only: off for it, the rest measured
                     del scalars[mark:]
                     const_lr.pop(li, None)
@@ -363,8 +407,10 @@ class StatsCollector:
                     why = "the layer has no parameters (0 elements)" if size == 0 else reason_of(e)
                     self.failures.append((name, "effective learning rate", why, size))
                     eff.append(None)
+                    host_zeros.append(0)
                     zero_at.append((len(scalars), 0, 0))
                     continue
+                host_zeros.append(host_zero)
                 zero_at.append((len(scalars), len(zeros), numel))
                 scalars.extend(zeros)
             at_m = len(scalars)
@@ -397,7 +443,7 @@ class StatsCollector:
         for li, (name, a, b, _) in enumerate(self._layers):
             summary = eff[li]
             z_at, z_n, numel = zero_at[li]
-            zero = int(sum(values[z_at : z_at + z_n]))
+            zero = int(sum(values[z_at : z_at + z_n])) + host_zeros[li]
             if li in self.eff_off or (numel and zero >= numel):  # switched off, or no parameter received a gradient: no band (as the engine)
                 e_min = e_p50 = e_max = math.nan
             elif summary is not None:

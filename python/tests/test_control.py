@@ -46,13 +46,13 @@ class DispatchTest(unittest.TestCase):
 
 
 class LockStepTest(unittest.TestCase):
-    """A small model's run waits only on the answered steps (every JUDGED_EVERY-th), JUDGE_LAG steps late, and
+    """A small model's run waits on each step's verdict, JUDGE_LAG steps late, and
     a probe the judge asked for lands at the same step however late its record arrives."""
 
     def run_steps(self, deliver_late: bool):
         import threading
 
-        from optiscope.lockstep import JUDGED_EVERY, LockStep
+        from optiscope.lockstep import LockStep
 
         lock = LockStep()
         lock.active = True
@@ -60,11 +60,11 @@ class LockStepTest(unittest.TestCase):
         judged_upto = [0]
 
         def judge(upto: int) -> None:
-            # As the Node side: a record for every JUDGED_EVERY-th step event and one for the step that asks (10).
+            # As the Node side: a record for every step event, the one of step 10 asking for a probe.
             for s in range(judged_upto[0] + 1, upto + 1):
                 if s == 10:
                     lock.on_judged(control.Judged("adam", s, "stall"), landed.append)
-                elif s % JUDGED_EVERY == 0:
+                else:
                     lock.on_judged(control.Judged("adam", s), landed.append)
             judged_upto[0] = max(judged_upto[0], upto)
 
@@ -79,14 +79,77 @@ class LockStepTest(unittest.TestCase):
         return landed
 
     def test_probe_lands_at_a_fixed_step_whenever_the_verdict_arrives(self):
-        from optiscope.lockstep import JUDGE_LAG, JUDGED_EVERY
+        from optiscope.lockstep import JUDGE_LAG
 
         early = self.run_steps(deliver_late=False)
         late = self.run_steps(deliver_late=True)
-        # Asked at step 10: armed at the first wait that covers it (the first answered step ≥ 10, awaited lag steps later).
-        answered = -(-10 // JUDGED_EVERY) * JUDGED_EVERY
-        self.assertEqual(early, [(answered + JUDGE_LAG, "stall")])
+        # Asked at step 10: armed at the first wait that covers it, lag steps later.
+        self.assertEqual(early, [(10 + JUDGE_LAG, "stall")])
         self.assertEqual(late, early)
+
+
+class PollTest(unittest.TestCase):
+    """A run in lock-step reads the channel itself while it waits (control.poll_until): no reader thread,
+    records split across reads reassembled, a probe landing at its fixed step, the end of file seen."""
+
+    def test_a_run_in_lock_step_reads_its_verdicts_itself(self):
+        import os
+        import threading
+        from unittest import mock
+
+        from optiscope.lockstep import JUDGE_LAG, LockStep
+
+        import queue
+        import time
+
+        r, w = os.pipe()
+        lines: "queue.Queue[bytes]" = queue.Queue()
+
+        def judge() -> None:
+            # The judge answers a little later, each record in two writes (two reads, one line).
+            while True:
+                line = lines.get()
+                if not line:
+                    return
+                for part in (line[:7], line[7:]):
+                    time.sleep(0.002)
+                    os.write(w, part)
+
+        writer = threading.Thread(target=judge)
+        writer.start()
+        lock = LockStep()
+        lock.active = True
+        landed = []
+        m = FakeMonitor("adam")
+        m.on_judged = lambda rec: lock.on_judged(rec, landed.append)  # type: ignore[method-assign]
+        m.on_control_closed = lock.on_control_closed  # type: ignore[method-assign]
+        try:
+            with mock.patch.dict(os.environ, {"OPTISCOPE_CONTROL_FD": str(r)}):
+                control.register(m, waits=True)
+                self.assertIsNone(control._reader)
+                for step in range(1, 21):
+                    lock.reported(step)
+                    lines.put((record(run="adam", step=step, probe="stall" if step == 10 else None) + "\n").encode())
+                    lock.await_judged(step, "adam", lambda trigger, at=step: landed.append((at, trigger)))
+                self.assertEqual(landed, [(10 + JUDGE_LAG, "stall")])
+                self.assertIsNone(control._reader, "the verdicts were read by the waiting run")
+                self.assertTrue(lock.active)
+                lines.put(b"")
+                writer.join()
+                os.close(w)
+                w = -1
+                lock.reported(21)
+                lock.await_judged(22, "adam", landed.append)  # the end of file: nobody to wait for
+                self.assertFalse(lock.active)
+        finally:
+            lines.put(b"")
+            writer.join()
+            control.unregister(m)
+            control._closed = False
+            control._pending.clear()
+            os.close(r)
+            if w >= 0:
+                os.close(w)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,11 @@ SCRIPT = textwrap.dedent("""
             time.sleep(0.05)
             return read(self, *args)
         offload.Helper._read_step = slow_read
+    if os.environ.get("IN_PLACE"):
+        # The helper reads the gradients, parameters and state in place, as for a model of 100,000
+        # parameters or more (this one is small enough to have them copied: offload.COPY_GRADS_BELOW).
+        from optiscope import offload
+        offload.COPY_GRADS_BELOW = 0
     torch.manual_seed(3)
     torch.set_num_threads(int(os.environ.get("THREADS", "1")))
     model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
@@ -122,15 +127,25 @@ class OffloadTest(unittest.TestCase):
         self.same_as_inline(STEP_SLEEP="0.003")
 
     def test_same_numbers_and_verdicts_as_inline_on_the_short_path(self):
-        # Gradients kept between steps (torch 1.x's zero_grad): the common step takes FastStep, and
-        # after fresh gradient tensors at step 40 the general path, both with the same events as inline.
-        ea, _ = self.same_as_inline(KEEP_GRADS="1")
+        # Gradients kept between steps (torch 1.x's zero_grad) and read in place: the common step takes
+        # FastStep, and after fresh gradient tensors at step 40 the general path, both with the same
+        # events as inline.
+        ea, _ = self.same_as_inline(KEEP_GRADS="1", IN_PLACE="1")
         self.short_path_as_planned(ea)
 
     def test_the_short_path_through_torch_2_step_hooks(self):
         # torch >= 2.0 calls the monitor from the optimizer's step hooks instead of a wrapper.
-        ea, _ = self.same_as_inline(KEEP_GRADS="1", STEP_HOOKS="1")
+        ea, _ = self.same_as_inline(KEEP_GRADS="1", STEP_HOOKS="1", IN_PLACE="1")
         self.short_path_as_planned(ea)
+
+    def test_a_small_models_steps_are_copied_on_the_short_path(self):
+        # A small model's gradients are copied whatever zero_grad() does (fresh tensors every other step
+        # here), and the helper reads private copies of the step: every step from 21 on but the
+        # sampled ones (32, 48) takes FastStep, with the same events as inline.
+        ea, _ = self.same_as_inline()
+        sampled = [s["step"] for s in ea if s["type"] == "step" and any("saturatedFraction" in layer for layer in s["layers"])]
+        self.assertEqual(sampled, list(range(2, 21)) + [32, 48])
+        self.assertEqual(self.short_path_steps(), 38, self.last_stderr)
 
     def short_path_as_planned(self, ea: list) -> None:
         # Steps 2-40 keep the gradients the helper shares. The activity is sampled up to step 20

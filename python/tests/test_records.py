@@ -38,7 +38,7 @@ class RecordsTest(unittest.TestCase):
     def test_every_record_has_a_word_for_a_kind_and_survives_the_pipe(self):
         made = [
             GradsReady(), Snapshot(), ProbeUnavailable(),
-            StepTaken(3, 0.5, [0.1, 1], True, False, 32, 1e-3, False, (1,), "fc1",
+            StepTaken(3, 0.5, [0.1, 1], True, False, 32, False, (1,), "fc1",
                       [ActivitySample("fc1", "dead", 3.0, 16)], [StateMove(0, "exp_avg", 128, torch.float32, [4, 2])]),
             GroupsChanged([{"lr": 0.1, "betas": (0.9, 0.999)}]),
             ProbeResult(4, [-1.0, 2.0], 20, "scheduled", 0.01, {"lambdaEdge": 200.0}),
@@ -68,11 +68,11 @@ class RecordsTest(unittest.TestCase):
         buf = bytearray(offload._SLOT)
         lrs = [0.01, 0.002]
         # Link.publish_step's packing, field for field.
-        offload._STEP.pack_into(buf, 0, offload.K_STEP, True, False, True, True, len(lrs), 7, 64, 0.25, math.nan,
+        offload._STEP.pack_into(buf, 0, offload.K_STEP, True, False, True, True, len(lrs), 7, 64, 0.25,
                                 *(lrs + [0.0] * (offload.MAX_SLOT_LRS - len(lrs))))
-        self.assertEqual(offload.unpack_step(buf, 0), StepTaken(7, 0.25, lrs, True, True, 64, None, False))
-        offload._STEP.pack_into(buf, 0, offload.K_STEP, False, True, False, True, 1, 8, 0, math.nan, 2e-3, 0.1, 0.0, 0.0)
-        self.assertEqual(offload.unpack_step(buf, 0), StepTaken(8, None, [0.1], False, True, 0, 2e-3, True))
+        self.assertEqual(offload.unpack_step(buf, 0), StepTaken(7, 0.25, lrs, True, True, 64, False))
+        offload._STEP.pack_into(buf, 0, offload.K_STEP, False, True, False, True, 1, 8, 0, math.nan, 0.1, 0.0, 0.0)
+        self.assertEqual(offload.unpack_step(buf, 0), StepTaken(8, None, [0.1], False, True, 0, True))
         self.assertLessEqual(offload._STEP.size, offload._SLOT)
 
 

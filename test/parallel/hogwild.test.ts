@@ -61,7 +61,7 @@ function hogwild(sparse: boolean, workers: number, rounds: number): { loss: numb
   const spec = optimizerSpec('sgd', { lr: 0.2 });
   const sim = new ParallelSimulator({
     objective, spec: resolveParallel({ scheme: 'hogwild', workers, jitter: 0.5 }, spec.lr), optimizerSpec: spec,
-    optimizer: createOptimizer(spec, D), seed: 9, prepare: () => undefined,
+    optimizer: createOptimizer(spec, D), precision: 'float64', seed: 9, prepare: () => undefined,
     batches: (w) => createBatchSource(N, { batch_size: 1, shuffle: true, curriculum: false }, new Rng(1000 + w)),
   });
   const grad = new Float64Array(D);

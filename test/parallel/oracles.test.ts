@@ -9,7 +9,7 @@ import { delayedEdge, delayedGdBound } from '../../src/engine/parallel/spec';
 import { workerBatchSeed } from '../../src/engine/parallel/simulator';
 import { TrainingRun, SEED_BATCHES } from '../../src/engine/train/run';
 import { buildObjective } from '../../src/engine/build';
-import { createOptimizer } from '../../src/engine/optim/optimizers';
+import { createOptimizerFor } from '../../src/engine/optim/simd';
 import { createBatchSource } from '../../src/engine/train/batches';
 import { Rng } from '../../src/engine/rng';
 import { config, stream, steps, warnings } from './helpers';
@@ -165,7 +165,7 @@ monitors: { parallel: { scheme: easgd, workers: 3, alpha: ${alpha}, period: 2 } 
   for (let w = 0; w < 3; w++) {
     // The oracle: a plain loop with the engine's primitives, no simulator.
     const obj = buildObjective(c, new Rng(c.seed >>> 0));
-    const opt = createOptimizer(c.training.optimizer, obj.layout.size);
+    const opt = createOptimizerFor(c.training.optimizer, obj.layout.size, c.training.precision);
     const batches = createBatchSource(obj.trainSize, c.training, new Rng(workerBatchSeed((c.seed ^ SEED_BATCHES) >>> 0, w)));
     const g = new Float64Array(obj.layout.size);
     for (let s = 0; s < 30; s++) {

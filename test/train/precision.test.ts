@@ -61,3 +61,16 @@ test('test functions stay float64 whatever training.precision says, and their st
   const s = events.find((e) => e.type === 'start');
   assert.ok(s?.type === 'start' && s.precision === 'float64');
 });
+
+test('a model config without training.precision runs the float32 path (PyTorch\'s default dtype); float64 is chosen by name', async () => {
+  const unset = config('float32').replace(/^ {2}precision: .*\n/m, '');
+  assert.ok(!unset.includes('precision'));
+  assert.equal(resolveConfigText(unset, 'p.optiscope.yaml').training.precision, 'float32');
+  const short = (text: string): string => text.replace('steps: 300', 'steps: 20');
+  const byDefault = await run(short(unset));
+  const named = await run(short(config('float32')));
+  assert.deepEqual(losses(byDefault), losses(named), 'the default is the float32 path, bit for bit');
+  const s = byDefault.find((e) => e.type === 'start');
+  assert.ok(s?.type === 'start' && s.precision === 'float32');
+  assert.equal(resolveConfigText(config('float64'), 'p.optiscope.yaml').training.precision, 'float64');
+});

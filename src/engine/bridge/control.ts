@@ -12,11 +12,10 @@ import type { Writable } from 'node:stream';
 export const CONTROL_VERSION = 1 as const;
 
 /**
- * After every JUDGED_EVERY-th `step` event the judge has read, and after each one whose verdict wants
- * curvature (monitors/stream-judge.ts): the step it judged (and every one before) and the probe trigger, if
- * any. A small model's process waits for the verdicts up to a few steps back before it backpropagates, so
- * the probe lands at the same step on every run (deterministic) without a round trip per step; a large
- * one does not wait, and a probe asked for then lands a step or more later.
+ * After every `step` event the judge has read (monitors/stream-judge.ts): the step it judged (and every
+ * one before) and the probe trigger its verdict wants, if any. A small model's process waits for the
+ * verdict one step back before it backpropagates, so the probe lands at the same step on every run
+ * (deterministic); a large one does not wait, and a probe asked for then lands a step or more later.
  */
 export const judgedSchema = z.object({
   type: z.literal('judged'),

@@ -67,8 +67,8 @@ export const SCHEDULE_DOCS: Record<ScheduleName, string> = {
 };
 
 export const PRECISION_DOCS: Record<Precision, string> = {
-  float64: 'double precision: results bit-equal to PyTorch float64 (the default)',
-  float32: 'the float32 path: float32 WebAssembly SIMD matrix products (f32x4), SIMD tanh/sigmoid (max error 2.6e-7) and SIMD SGD/momentum/Nesterov/Adam/AMSGrad/AdamW updates; faster, results within float32 rounding of PyTorch float32',
+  float64: 'double precision: results bit-equal to PyTorch float64 (set it to compare with a float64 script bit for bit)',
+  float32: 'the float32 path: float32 WebAssembly SIMD matrix products (f32x4), SIMD tanh/sigmoid (max error 2.6e-7) and SIMD SGD/momentum/Nesterov/Adam/AMSGrad/AdamW updates; faster, results within float32 rounding of PyTorch float32, whose default dtype it matches (the default for models)',
 };
 
 export const CYCLIC_MODE_DOCS: Record<CyclicMode, string> = {

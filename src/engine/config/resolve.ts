@@ -155,7 +155,7 @@ export function resolveConfig(raw: Raw, file: string, opts: ResolveOptions = {})
     shuffle: bool(t.shuffle, true),
     curriculum: bool(t.curriculum, false),
     schedule: resolveSchedule(obj(t.schedule)),
-    precision: !isProblem && t.precision === 'float32' ? 'float32' : 'float64',
+    precision: !isProblem && t.precision !== 'float64' ? 'float32' : 'float64',
   };
   if (epochs !== undefined && !isProblem) training.epochs = epochs;
   const clip = obj(t.clip);

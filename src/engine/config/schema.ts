@@ -247,7 +247,7 @@ export const CONFIG_SPEC: ObjectSpec = {
         epochs: int('passes over the training data (models only); steps = epochs × batches per epoch', 1, 1_000_000),
         shuffle: bool('reshuffle the examples every epoch', 'true'),
         curriculum: bool('order each epoch easiest-first by per-example loss', 'false'),
-        precision: names('precision', PRECISIONS, PRECISION_DOCS, 'arithmetic of the network (matrix products, activations, optimizer update; models only: test functions are always float64)', 'float64'),
+        precision: names('precision', PRECISIONS, PRECISION_DOCS, 'arithmetic of the network (matrix products, activations, optimizer update; models only: test functions are always float64)', 'float32'),
         schedule: SCHEDULE_SPEC,
         clip: {
           type: 'object', doc: 'gradient clipping (clip_grad_norm_ / clip_grad_value_)',

@@ -36,15 +36,6 @@ export const DEFAULT_TOTAL_STEPS = 1000;
 /** Lanczos iterations the bridge spends on a probe (python/optiscope/hessian.py's PROBE_ITERATIONS). */
 export const BRIDGE_PROBE_ITERATIONS = 20;
 
-/**
- * The judge tells the measuring process of every JUDGED_EVERY-th step event of a run (and of each step whose
- * verdict asks for a probe). python/optiscope/lockstep.py has the same constant and waits on exactly those
- * steps. 1: a probe must land at the step that asked for it, one step late at most — spaced 8 apart, probes
- * landed 8–15 steps late, at parameters the verdict was not about, and healthy runs of the real-bug suite
- * (a CNN, two optimizers) got saddle-points from them. The waiting costs little since nothing polls.
- */
-export const JUDGED_EVERY = 1;
-
 /** A step judged, with the curvature probe the judge wants, if any (bridge/control.ts carries it to the process). */
 export interface Judged {
   run: string;
@@ -58,7 +49,10 @@ export interface StreamJudgeOptions {
   emit: (e: OptiscopeEvent) => void;
   /**
    * Tells the measuring process each step's judgement and the curvature probe it wants; absent for a
-   * recorded stream (nobody to ask).
+   * recorded stream (nobody to ask). Every step event is answered (python/optiscope/lockstep.py waits on
+   * each): a probe must land at the step after the one that asked for it — answered every 8th step,
+   * probes landed 8–15 steps late, at parameters the verdict was not about, and healthy runs of the
+   * real-bug suite (a CNN, two optimizers) got saddle-points from them.
    */
   judged?: (j: Judged) => void;
   rules?: Rules;
@@ -86,8 +80,6 @@ interface RunState {
   sinceClipped: number;
   /** A `grad-reset` fact saw every gradient zero at step() although backward() ran. */
   zeroedAtStep: boolean;
-  /** Step events read so far (every JUDGED_EVERY-th is answered). */
-  stepEvents: number;
 }
 
 /** A clipped gradient's norm is the limit (torch scales by limit / (norm + 1e-6)): within 1% of it counts as clipped. */
@@ -296,7 +288,7 @@ export class StreamJudge {
     }, this.rules);
     this.runs.set(this.key(e.run, e.rank), {
       judge, config, layout, locations, parameters: e.parameters, pending: null, lossFloorKnown: false, network, scheduledEvery: every,
-      clip: null, sinceClipped: Infinity, zeroedAtStep: false, stepEvents: 0,
+      clip: null, sinceClipped: Infinity, zeroedAtStep: false,
     });
   }
 
@@ -364,7 +356,6 @@ export class StreamJudge {
       r.judge.judge(v, false);
     }
     // Replaying a recorded stream decides the same requests (nobody to send them to: the recorded answers follow).
-    if (++r.stepEvents % JUDGED_EVERY !== 0 && !probe) return;
     this.o.judged?.({ run: e.run, step: e.step, ...(e.rank !== undefined ? { rank: e.rank } : {}), ...(probe ? { probe } : {}) });
   }
 

@@ -9,9 +9,11 @@
  * uses the run's own optimizer and batch stream, and its gradient is taken right before it is applied.
  */
 import { Rng } from '../rng';
-import { createOptimizer, type Optimizer } from '../optim/optimizers';
+import type { Optimizer } from '../optim/optimizers';
+import { createOptimizerFor } from '../optim/simd';
 import { fma } from '../optim/exact';
 import type { OptimizerSpec } from '../optim/catalog';
+import type { Precision } from '../protocol';
 import type { Activity, Batch, Objective } from '../objective';
 import type { BatchSource } from '../train/batches';
 import type { ParallelSummary, WorkerSummary } from '../protocol';
@@ -21,6 +23,8 @@ export interface SimulatorOptions {
   objective: Objective;
   spec: ParallelSpec;
   optimizerSpec: OptimizerSpec;
+  /** The run's arithmetic: the other workers' optimizers are made for it, as worker 0's was. */
+  precision: Precision;
   /** The run's optimizer: worker 0's (and the shared one for sync and delay). */
   optimizer: Optimizer;
   /** Worker w's batch stream (worker 0's is the sequential run's); null for test functions. */
@@ -116,7 +120,7 @@ export class ParallelSimulator {
     const lockFree = spec.scheme === 'hogwild' || spec.scheme === 'delay-tolerant';
     this.workers = Array.from({ length: count }, (_, id): Worker => ({
       id,
-      optimizer: id === 0 ? o.optimizer : createOptimizer(o.optimizerSpec, this.n),
+      optimizer: id === 0 ? o.optimizer : createOptimizerFor(o.optimizerSpec, this.n, o.precision),
       batches: spec.scheme === 'sync' || spec.scheme === 'delay' ? o.batches(0) : o.batches(id),
       x: replicas ? Float64Array.from(this.params) : null,
       grad: new Float64Array(this.n),

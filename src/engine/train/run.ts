@@ -15,7 +15,7 @@ import type { Activity, Batch, Objective } from '../objective';
 import type { RoundResult } from '../parallel/simulator';
 import type { ResolvedConfig } from '../config/types';
 import type { OptimizerSpec } from '../optim/catalog';
-import { PROTOCOL_VERSION, type EndReason, type OptiscopeEvent, type StepEvent } from '../protocol';
+import { PROTOCOL_VERSION, type EndReason, type Precision, type OptiscopeEvent, type StepEvent } from '../protocol';
 import { createBatchSource, type BatchSource } from './batches';
 import { clipGradNorm, clipGradValue } from './clip';
 import { addGradientNoise } from './gradient-noise';
@@ -78,6 +78,8 @@ export class TrainingRun {
   /** Simulated parallel training (monitors.parallel, or the race entry's own), when asked for. */
   readonly parallel: ParallelSimulator | null = null;
   private readonly parallelVerdicts: ParallelVerdicts | null = null;
+  /** The run's arithmetic (the `start` event's `precision`). */
+  private readonly precision: Precision;
 
   constructor(private readonly o: RunOptions) {
     const { config } = o;
@@ -86,7 +88,8 @@ export class TrainingRun {
     this.objective = buildObjective(config, new Rng((config.seed + SEED_INIT) >>> 0));
     const n = this.objective.layout.size;
     // The float32 path's optimizers are SIMD kernels (optim/simd.ts); test functions are always float64.
-    this.optimizer = createOptimizerFor(o.optimizer, n, config.problem ? 'float64' : config.training.precision);
+    this.precision = config.problem ? 'float64' : config.training.precision;
+    this.optimizer = createOptimizerFor(o.optimizer, n, this.precision);
     this.schedule = createSchedule(config.training.schedule, o.optimizer.lr, o.totalSteps);
     // A SIMD optimizer's own arrays (its WebAssembly memory) save copying them in and out every step;
     // not with simulated parallel workers, whose gradients pass through the optimizer too.
@@ -117,6 +120,7 @@ export class TrainingRun {
       const batchSeed = (config.seed ^ SEED_BATCHES) >>> 0;
       this.parallel = new ParallelSimulator({
         objective: this.objective, spec: parallel, optimizerSpec: o.optimizer, optimizer: this.optimizer, seed: config.seed,
+        precision: this.precision,
         batches: (w) => (w === 0 ? this.batches : trainSize > 0
           ? createBatchSource(trainSize, t, new Rng(workerBatchSeed(batchSeed, w)), this.objective.perExampleLoss?.bind(this.objective))
           : null),
@@ -185,7 +189,7 @@ export class TrainingRun {
       file: config.file,
       totalSteps: this.o.totalSteps,
       ...(config.problem ? { function: config.problem.function } : {}),
-      precision: config.problem ? 'float64' : config.training.precision,
+      precision: this.precision,
       ...(this.o.clock ? { time: this.o.clock.iso() } : {}),
     });
     this.monitors.atStart?.(this.peekBatch());
