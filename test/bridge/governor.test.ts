@@ -4,10 +4,9 @@
 // same steps and raise the same warnings at the same steps on the same layers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, needTorch, ofType, runBridge, type BridgeRun } from './helpers';
+import { FIXTURES, needTorch } from './helpers';
+import { idleThenBusy } from './idle-busy';
 
 const SCRIPT = join(FIXTURES, 'governed_dead.py');
 const STEPS = 300;
@@ -16,29 +15,10 @@ const STEPS = 300;
 // here (where they land on a busy machine: probe-landing.test.ts).
 const ENV = { OMP_NUM_THREADS: '1', OPTISCOPE_OFFLOAD: '0', OPTISCOPE_OVERHEAD: '0.2', OPTISCOPE_PROBE_BUDGET: '0' };
 
-function burners(n: number): ChildProcess[] {
-  return Array.from({ length: n }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
-}
-
-function summary(r: BridgeRun): { steps: number[]; warnings: string[]; end: string } {
-  return {
-    steps: ofType(r.events, 'step').map((e) => e.step),
-    warnings: ofType(r.events, 'warning').map((w) => `${w.kind}@${w.layer ?? '-'}#${w.step}`),
-    end: ofType(r.events, 'end').map((e) => `${e.reason} ${e.steps}`).join(','),
-  };
-}
-
 test('governor: a busy machine samples the same steps and raises the same warnings as an idle one', { timeout: 600_000 }, async (t) => {
   const python = needTorch(t);
   if (!python) return;
-  const quiet = summary(await runBridge(python, SCRIPT, { env: ENV }));
-  const load = burners(2 * availableParallelism());
-  let busy: ReturnType<typeof summary>;
-  try {
-    busy = summary(await runBridge(python, SCRIPT, { env: ENV }));
-  } finally {
-    for (const p of load) p.kill('SIGKILL');
-  }
+  const { quiet, busy } = await idleThenBusy(python, SCRIPT, ENV);
   assert.equal(quiet.end, `completed ${STEPS}`);
   // The governor did sample (a test that cannot fail otherwise): all of the warm-up, then a subset.
   assert.ok(quiet.steps.length > 30 && quiet.steps.length < STEPS / 2, `sampled ${quiet.steps.length} of ${STEPS} steps`);

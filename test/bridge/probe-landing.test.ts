@@ -4,10 +4,9 @@
 // machine as on an idle one. The script runs twice, once beside CPU burners started for the run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, needTorch, ofType, runBridge, type BridgeRun } from './helpers';
+import { FIXTURES, needTorch } from './helpers';
+import { idleThenBusy } from './idle-busy';
 
 const SCRIPT = join(FIXTURES, 'governed_saddle.py');
 const STEPS = 300;
@@ -15,30 +14,10 @@ const STEPS = 300;
 // large enough that the governor's sampled steps cover the probes' requests.
 const ENV = { OMP_NUM_THREADS: '1', OPTISCOPE_OFFLOAD: '0', OPTISCOPE_OVERHEAD: '0.2' };
 
-function burners(n: number): ChildProcess[] {
-  return Array.from({ length: n }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
-}
-
-function summary(r: BridgeRun): { steps: number[]; probes: string[]; warnings: string[]; end: string } {
-  return {
-    steps: ofType(r.events, 'step').map((e) => e.step),
-    probes: ofType(r.events, 'hessian').map((h) => `${h.trigger ?? '-'}#${h.step}`),
-    warnings: ofType(r.events, 'warning').map((w) => `${w.kind}@${w.layer ?? '-'}#${w.step}`),
-    end: ofType(r.events, 'end').map((e) => `${e.reason} ${e.steps}`).join(','),
-  };
-}
-
 test('probe landing: a large model gets its automatic curvature probes at the same steps on a busy machine', { timeout: 600_000 }, async (t) => {
   const python = needTorch(t);
   if (!python) return;
-  const quiet = summary(await runBridge(python, SCRIPT, { env: ENV }));
-  const load = burners(2 * availableParallelism());
-  let busy: ReturnType<typeof summary>;
-  try {
-    busy = summary(await runBridge(python, SCRIPT, { env: ENV }));
-  } finally {
-    for (const p of load) p.kill('SIGKILL');
-  }
+  const { quiet, busy } = await idleThenBusy(python, SCRIPT, ENV);
   assert.equal(quiet.end, `completed ${STEPS}`);
   // The governor sampled and the judge did ask for probes (a test that cannot fail otherwise).
   assert.ok(quiet.steps.length < STEPS, `sampled ${quiet.steps.length} of ${STEPS} steps`);
