@@ -22,6 +22,9 @@ DEAD_KINDS = (nn.ReLU, nn.ReLU6)
 # What a module without forward hooks loses, in words (the `unsupported` fact's quantity).
 HOOKS = "dead/saturated-unit count and NaN origin"
 SATURATING = (nn.Sigmoid, nn.Tanh, nn.Hardtanh)
+# Monitored steps with fresh gradients on which hooks that never ran are looked for (check_hooks_ran).
+HOOK_CHECKS = 3
+SILENT_HOOKS = "its forward ran without calling Python forward hooks (TorchScript or a compiled graph)"
 
 
 def _never_raises(hook: Callable[..., None]) -> Callable[..., None]:
@@ -136,6 +139,21 @@ class ActivityProbe:
         self._feeders: List[Tuple[nn.Module, Optional[str]]] = []
         of_module = {id(layer.module): layer.name for layer in layout.layers if layer.module is not None and _feeds(layer.module)}
         self._layer_modules = [(layer.name, layer.module) for layer in layout.layers if layer.module is not None]
+        # A model scripted whole is found as the Python modules it was compiled from: their hooks register
+        # but never run. check_hooks_ran compares which hooked modules ran with which layers got gradients.
+        self._grad_layers = [(layer.name, layer.module, layer.params) for layer in layout.layers
+                             if layer.module is not None and not layer.detached]
+        self._hooked: set = set()  # ids of the modules with a hook attached now
+        self._fired: set = set()  # ids of the modules one of whose hooks ran, ever
+        self._grad_seen: Dict[str, tuple] = {}  # layer → its gradients' (identity, version) at the last check
+        self._hooks_whole_step = False  # hooks were attached before this step's forward pass
+        self._hook_checks = 0
+        # The first step ran before the hooks were attached; in zero-code mode the global record saw its
+        # forward pass (the layers whose own forward ran), so the first check covers it, before a helper
+        # process takes over (offloaded runs hook only the sampled steps' activations).
+        recording = _recorder["handle"] is not None
+        self._record_seen = {id(m) for _, m, _ in self._grad_layers if recording and _feeds(m)}
+        self._fired.update(id(m) for _, m, _ in self._grad_layers if m in _ran)
         recorded = any(layer.module in _ran for layer in layout.layers if layer.module is not None)
         seen: set = set()
         for root in self.roots:
@@ -159,6 +177,7 @@ class ActivityProbe:
         self.dead_layers = {l for l, k in self._activation.items() if k == "relu"}
         self.saturating_layers = {l for l, k in self._activation.items() if k != "relu"}
         self.attach(finite=True)
+        self._hooks_whole_step = False  # attached after this step's forward pass: it sets the baseline only
 
     def activation_of(self, layer: str) -> Optional[str]:
         """The activation after `layer` whose units can die (relu) or saturate (sigmoid, tanh), if any."""
@@ -185,6 +204,7 @@ class ActivityProbe:
             elif kind is not None:
                 tried += 1
                 self._hook(mod, self._sat_hook(kind == "sigmoid"))
+        self._hooks_whole_step = bool(self._handles)  # between steps: the next forward pass runs them
         self._say_unhookable(tried)
 
     def _hook(self, mod: nn.Module, fn: Callable[..., None], pre: bool = False) -> None:
@@ -196,8 +216,15 @@ class ActivityProbe:
             self._unhookable.add(id(mod))
             self._unhook_reason = "it runs as TorchScript, which calls no Python forward hooks"
             return
+        ran, fired = id(mod), self._fired
+
+        def noted(*args: Any) -> Any:
+            fired.add(ran)
+            return fn(*args)
+
         try:
-            self._handles.append(mod.register_forward_pre_hook(fn) if pre else mod.register_forward_hook(fn))
+            self._handles.append(mod.register_forward_pre_hook(noted) if pre else mod.register_forward_hook(noted))
+            self._hooked.add(ran)
         except Exception as e:  # noqa: BLE001 - "register_forward_hook is not supported on ScriptModules"
             self._unhookable.add(id(mod))
             self._unhook_reason = f"it takes no forward hooks ({reason_of(e)})"
@@ -216,10 +243,41 @@ class ActivityProbe:
             if id(mod) in self._unhookable:
                 self.failures.append((layer, HOOKS, why))
 
+    def check_hooks_ran(self) -> None:
+        """After a monitored step: layers got a fresh, nonzero gradient on this step while their modules'
+        hooks were attached (or the first step's forward pass was recorded), yet no hook of the run ever
+        ran: the forward calls no Python hooks (a model scripted whole), so dead/saturated units and NaN
+        origin are off for the run, said once. A layer not run on a step (an aux head) gets no gradient on
+        it; hooks attached mid-step (a sampling switch) only set the baseline."""
+        if self._hook_checks >= HOOK_CHECKS:
+            return
+        whole, self._hooks_whole_step = self._hooks_whole_step, bool(self._handles)
+        seen, self._record_seen = self._record_seen, set()
+        fresh_any = False  # some layer got a fresh, nonzero gradient without its hooks running
+        for layer, mod, params in self._grad_layers:
+            if id(mod) in self._fired or id(mod) not in (self._hooked | seen if whole else seen):
+                continue
+            state = tuple(None if p.grad is None else (id(p.grad), p.grad._version) for p in params)
+            fresh = state != self._grad_seen.get(layer) and any(g is not None for g in state)
+            self._grad_seen[layer] = state
+            if fresh and any(bool(p.grad.ne(0).any()) for p in params if p.grad is not None):
+                fresh_any = True
+        if not (whole or seen):
+            return
+        if fresh_any or self._fired:
+            self._hook_checks += 1
+        # Only when no hook ran at all: a layer alone can be silent legitimately, its weights used by its
+        # parent's forward rather than its own (nn.MultiheadAttention's out_proj).
+        if fresh_any and not self._fired:
+            self._hook_checks = HOOK_CHECKS  # said once
+            self.failures.append((None, HOOKS, SILENT_HOOKS))
+
     def detach(self) -> None:
         for h in self._handles:
             h.remove()
         self._handles = []
+        self._hooked = set()
+        self._hooks_whole_step = False
         self.module_flags = []
         self._activity = {}
 
@@ -353,5 +411,7 @@ class ActivityProbe:
         for h in self._handles + self._capture_handles:
             h.remove()
         self._handles = []
+        self._hooked = set()
+        self._hooks_whole_step = False
         self._capture_handles = []
         self._inputs = []

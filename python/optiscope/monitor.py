@@ -264,6 +264,8 @@ class Monitor:
                 self._offload()
         elif self.activity is not None:
             self.activity.take()
+        if self.activity is not None and self.monitoring_this_step:
+            self.activity.check_hooks_ran()
         if self.activity is not None and self.activity.failures:
             for layer, quantity, reason in self.activity.take_failures():
                 degrade.switch_off(self, "activity", reason, layer=layer, quantity=quantity)
