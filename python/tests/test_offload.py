@@ -1,16 +1,15 @@
 """The helper process (optiscope/offload.py): its events equal the inline monitor's, it is really used,
 and it never outlives the training process."""
-import json
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import unittest
 
-PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .script_runs import PACKAGE, ScriptCase, events, run
+
 
 SCRIPT = textwrap.dedent("""
     import os, sys, time
@@ -81,17 +80,6 @@ SCRIPT = textwrap.dedent("""
 """).replace("import os, sys", "import os, signal, sys")
 
 
-def run(script: str, log: str, **env: str) -> subprocess.CompletedProcess:
-    # One BLAS thread: Debian's OpenBLAS otherwise takes every core and the helper is not used.
-    e = dict(os.environ, PYTHONPATH=PACKAGE, OPTISCOPE_LOG=log, OPTISCOPE_EVERY="1", OPTISCOPE_PROBE_BUDGET="0",
-             OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    e.update(env)
-    return subprocess.run([sys.executable, "-m", "optiscope.run", script], env=e, capture_output=True, text=True, timeout=120)
-
-
-def events(log: str) -> list:
-    with open(log, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.endswith("\n")]
 
 
 def alive(pid: int) -> bool:
@@ -108,15 +96,8 @@ def alive(pid: int) -> bool:
 
 
 @unittest.skipUnless(sys.platform.startswith("linux"), "the helper process is used on Linux")
-class OffloadTest(unittest.TestCase):
-    def setUp(self) -> None:
-        self.dir = tempfile.TemporaryDirectory()
-        self.script = os.path.join(self.dir.name, "train.py")
-        with open(self.script, "w", encoding="utf-8") as f:
-            f.write(SCRIPT)
-
-    def tearDown(self) -> None:
-        self.dir.cleanup()
+class OffloadTest(ScriptCase):
+    SCRIPT = SCRIPT
 
     def test_same_numbers_and_verdicts_as_inline(self):
         self.same_as_inline()

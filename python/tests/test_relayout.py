@@ -1,15 +1,13 @@
 """Layers changed mid-run (optiscope/relayout.py): announced by a `layout` fact at the step they change,
 measured from the next step on (inline and through the helper process alike), and nothing announced
 when nothing changed."""
-import json
 import os
-import subprocess
 import sys
-import tempfile
 import textwrap
 import unittest
 
-PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .script_runs import ScriptCase, events, run
+
 
 SCRIPT = textwrap.dedent("""
     import os, sys
@@ -60,17 +58,6 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def run(script: str, log: str, **env: str) -> subprocess.CompletedProcess:
-    e = dict(os.environ, PYTHONPATH=PACKAGE, OPTISCOPE_LOG=log, OPTISCOPE_EVERY="1", OPTISCOPE_PROBE_BUDGET="0",
-             OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    e.update(env)
-    cmd = [sys.executable, script] if "WATCH" in env else [sys.executable, "-m", "optiscope.run", script]
-    return subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=180)
-
-
-def events(log: str) -> list:
-    with open(log, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.endswith("\n")]
 
 
 def numbers(evs: list) -> list:
@@ -79,19 +66,12 @@ def numbers(evs: list) -> list:
             for e in evs if e["type"] == "step"]
 
 
-class RelayoutTest(unittest.TestCase):
-    def setUp(self) -> None:
-        self.dir = tempfile.TemporaryDirectory()
-        self.script = os.path.join(self.dir.name, "train.py")
-        with open(self.script, "w", encoding="utf-8") as f:
-            f.write(SCRIPT)
-
-    def tearDown(self) -> None:
-        self.dir.cleanup()
+class RelayoutTest(ScriptCase):
+    SCRIPT = SCRIPT
 
     def run_case(self, case: str, **env: str) -> tuple:
         log = os.path.join(self.dir.name, f"{case}-{len(env)}-{sorted(env.items())!r}.ndjson".replace("/", "_"))
-        r = run(self.script, log, CASE=case, **env)
+        r = run(self.script, log, timeout=180, CASE=case, **env)
         self.assertEqual(r.returncode, 0, r.stderr)
         return events(log), r.stderr
 
@@ -136,7 +116,7 @@ class RelayoutTest(unittest.TestCase):
 
     def test_explicit_mode_a_head_replaced_and_given_to_no_optimizer(self):
         log = os.path.join(self.dir.name, "watch.ndjson")
-        r = run(self.script, os.path.join(self.dir.name, "unused.ndjson"), CASE="replace", WATCH=log)
+        r = run(self.script, os.path.join(self.dir.name, "unused.ndjson"), timeout=180, CASE="replace", WATCH=log)
         self.assertEqual(r.returncode, 0, r.stderr)
         evs = events(log)
         unopt = [e for e in evs if e["type"] == "fact" and e["fact"]["kind"] == "unoptimized-params"]
