@@ -2,7 +2,8 @@
 
 Run directly (monitoring off) or as `python -m optiscope.run bench/bridge_train.py` (the bridge attached,
 every-step monitors). BENCH_W (W2|W3|CNN|TF), BENCH_STEPS and BENCH_WARMUP pick the workload; after the
-warm-up steps it times BENCH_STEPS steps and prints one line `OPTISCOPE_BENCH {"wall": s, "cpu": s}`.
+warm-up steps it times BENCH_STEPS steps and prints one line `OPTISCOPE_BENCH {"wall": s, "cpu": s}` (with
+BENCH_SWITCHES=1 also the context switches of all the process's threads since it started, from /proc).
 CNN: two 3×3 convolutions (8 and 16 channels, ReLU, max-pooling) and a linear head on 1×28×28 inputs,
 batch 64. TF: a 2-layer Transformer encoder (d_model 64, 4 heads, feed-forward 128) over 16 tokens of
 a 100-word vocabulary, mean-pooled into a linear head, batch 32. Both have fewer than 100,000 parameters,
@@ -80,4 +81,13 @@ for _ in range(WARMUP):
 c0, t0 = time.process_time(), time.perf_counter()
 for _ in range(STEPS):
     step()
-print("OPTISCOPE_BENCH " + json.dumps({"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0}), flush=True)
+timing = {"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0}
+if os.environ.get("BENCH_SWITCHES"):
+    # Sleeps of the training process (all its threads): each costs a wake-up, and a scheduler latency on a busy machine.
+    timing["voluntary"] = timing["involuntary"] = 0
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/status", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                    timing["voluntary" if line[0] == "v" else "involuntary"] += int(line.split()[1])
+print("OPTISCOPE_BENCH " + json.dumps(timing), flush=True)

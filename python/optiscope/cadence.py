@@ -39,6 +39,20 @@ OFFLOADED_US_PER_PARAM = 2.5e-4
 # hooks that count them cost ~1µs per layer per step in the training process, the rest is free there.
 ACTIVITY_WARMUP = 20
 ACTIVITY_EVERY = 16
+# A model under GOVERNOR_MIN_PARAMETERS with no explicit `every` reports every step, but only some of them
+# with per-layer statistics ("detailed"): the first DETAIL_WARMUP steps, then one in DETAIL_EVERY (steps
+# 510, 520, ...; and any step whose loss or gradient is not finite). The others are light steps: loss,
+# gradient norm and lr, measured in the training process with one torch call, no per-layer pass, no wait
+# for the judge. Why: such a model's step (W2 of the bench: ~0.5 ms) is shorter than its statistics
+# (~0.4 ms in the helper process) plus the Node side's judging of them (~0.25 ms); on two cores neither
+# the helper nor the training process (monitoring inline when the script's BLAS threads take every core)
+# keeps pace with per-layer statistics at every step (docs/performance.md). Why not from the start: the
+# detectors count their evidence in detailed steps, so past the warm-up a per-layer finding needs ten
+# times as many steps (Adam at lr=1e-7: lr-too-low at step 340 instead of 124 when tried with a warm-up
+# of 20); most findings come within the first few hundred steps, and a run that long is cheap anyway. A
+# fixed schedule of steps, not of time: the same script gives the same stream on a busy machine.
+DETAIL_WARMUP = 500
+DETAIL_EVERY = 10
 
 
 def input_rows(args: Any) -> int:
@@ -74,6 +88,9 @@ class Cadence:
         self.hessian_every = max(0, int(hessian_every))
         self.max_steps = max_steps
         self.next_monitored = True  # the coming optimizer step will be monitored
+        # Light steps (DETAIL_EVERY above): set by the monitor for small models without an explicit `every`.
+        self.light = False
+        self.detail_next = True  # the coming monitored step carries per-layer statistics
         self.sampling_activity = False  # the activity hooks are on for the coming step's forward passes
         # The governor's counted work (µs of the reference core, see the work model above).
         self.monitor_work = 0.0
@@ -125,6 +142,9 @@ class Cadence:
         data). Counted work only: the same script samples the same steps on a busy machine."""
         if not self.governed:
             self.next_monitored = (steps + 1) % self.every == 0
+            n = steps + 1
+            self.detail_next = self.next_monitored and (not self.light or n <= DETAIL_WARMUP or n % DETAIL_EVERY == 0
+                                                        or (self.hessian_every > 0 and n % self.hessian_every == 0))
             return
         rows, self.rows = self.rows, 0
         cost = self.monitoring_work(offloaded)
@@ -132,18 +152,19 @@ class Cadence:
         if monitored:
             self.monitor_work += cost
         if steps <= GOVERNOR_WARMUP:
-            self.next_monitored = True
+            self.next_monitored = self.detail_next = True
             if steps == GOVERNOR_WARMUP:  # the budget counts from here: no debt from the warm-up
                 self.monitor_work = self.train_work = 0.0
             return
-        self.next_monitored = self.monitor_work + cost <= OVERHEAD_BUDGET * self.train_work
+        self.next_monitored = self.detail_next = self.monitor_work + cost <= OVERHEAD_BUDGET * self.train_work
 
     def plan_activity(self, activity: Optional[ActivityProbe], monitored_steps: int) -> None:
         """Forward hooks for dead/saturated units only on the sampled steps' forward passes (offloaded runs)."""
         if activity is None:
             return
         n = monitored_steps + 1
-        want = self.next_monitored and (n <= ACTIVITY_WARMUP or n % ACTIVITY_EVERY == 0)
+        # With light steps, every detailed step is already one in DETAIL_EVERY: each is sampled.
+        want = self.detail_next and (self.light or n <= ACTIVITY_WARMUP or n % ACTIVITY_EVERY == 0)
         if want != self.sampling_activity:
             self.sampling_activity = want
             if want:

@@ -24,6 +24,7 @@ from .cadence import GOVERNOR_MIN_PARAMETERS, Cadence, StopTraining
 from .channel import Channel
 from .detail import Thinning, thin_after_from_env
 from .hessian import reason_of, supported_hvp
+from .light import grad_norm
 from .lockstep import LockStep
 from .probes import PROBE_BUDGET, Probes
 from .records import ActivitySample, ProbeResult, ProbeUnavailable
@@ -94,6 +95,9 @@ class Monitor:
         self.stats: Optional[StatsCollector] = None
         self.activity: Optional[ActivityProbe] = None
         self.monitoring_this_step = False
+        self.detail_this_step = False  # the step carries per-layer statistics (else it is light: cadence.py)
+        self.light: Optional[Tuple[Optional[float], float]] = None  # a light step's (loss, gradient norm), from pre_step
+        self.light_steps = 0
         self.closure_step = False
         # The helper process that computes and reports the steps (offload.py), once forked.
         self.link: Optional[offload.Link] = None
@@ -144,6 +148,9 @@ class Monitor:
         activity = self.activity
         assert activity is not None
         if layout.parameters < GOVERNOR_MIN_PARAMETERS:
+            # Every step reported; per-layer statistics on a fixed subset of them, unless `every` was given
+            # (cadence.py). A model of one or two parameters (a 2-D function) sends them all at every step.
+            self.cadence.light = self.cadence.governed and layout.parameters > 2
             self.cadence.governed = False
         self._govern(layout)
         # Every run waits for the verdicts on the steps it monitors (a large model's are the governor's
@@ -217,8 +224,8 @@ class Monitor:
         self.emit({"type": "fact", "step": self.steps, "fact": relayout.layout_fact(self, reason)})
 
     def monitoring_next(self) -> bool:
-        """True when the coming optimizer step will be monitored (its forward passes are observed)."""
-        return self.cadence.next_monitored
+        """True when the coming optimizer step will carry per-layer statistics (its forward passes are observed)."""
+        return self.cadence.detail_next
 
     # ----------------------------------------------------------------------------------------------
     def pre_step(self, with_closure: bool, loss: Optional[torch.Tensor] = None) -> None:
@@ -229,18 +236,43 @@ class Monitor:
         if not self.started:
             self._start()
         self.monitoring_this_step = cadence.next_monitored
+        self.detail_this_step = cadence.detail_next
         self.closure_step = with_closure
         if self.monitoring_this_step and relayout.due(self):
             self.look_at_layout()
         link = self.link
+        if link is not None and loss is not None:
+            self.watch_loss(loss)
+        if self.monitoring_this_step and not self.detail_this_step and not self._light_pre(loss, with_closure):
+            # Not light after all (a closure, a NaN/Inf): measured in full. The helper first copies the
+            # parameters this step starts from (the last light step did not).
+            self.detail_this_step = True
+            if link is not None:
+                link.snap()
         if link is not None:
-            if loss is not None:
-                self.watch_loss(loss)
             self.arm_probe(link.wait())  # the helper has read the last step: the parameters may change now
-            if self.monitoring_this_step:
+            if self.detail_this_step:
                 link.copy_grads()
-        elif self.monitoring_this_step and self.stats is not None:
+        elif self.detail_this_step and self.stats is not None:
             self.stats.before(with_closure)
+
+    def _light_pre(self, loss: Optional[torch.Tensor], with_closure: bool) -> bool:
+        """Before a light step's update: its loss and gradient norm. False when it must carry per-layer
+        statistics instead: a closure computes the gradient inside step(), and a non-finite loss or gradient
+        is reported with the layers and parameter it is in."""
+        if with_closure:
+            return False
+        value: Optional[float] = None
+        if loss is not None:
+            watched = self.watched_loss
+            value = watched[1] if watched is not None and watched[0] is loss else loss.item()
+            if not math.isfinite(value):
+                return False
+        norm = grad_norm(self.stats.flat if self.stats is not None else self.params())
+        if not math.isfinite(norm):
+            return False
+        self.light = (value, norm)
+        return True
 
     def post_step(self, loss: Optional[torch.Tensor]) -> None:
         if self.ended:
@@ -248,7 +280,9 @@ class Monitor:
         cadence = self.cadence
         self.steps += 1
         link = self.link
-        if link is not None:
+        if self.monitoring_this_step and not self.detail_this_step:
+            self._post_light(link)
+        elif link is not None:
             self._post_offloaded(link, loss)
         elif self.monitoring_this_step and self.stats is not None:
             self.count_monitored()
@@ -264,15 +298,15 @@ class Monitor:
                 self._offload()
         elif self.activity is not None:
             self.activity.take()
-        if self.activity is not None and self.monitoring_this_step:
+        if self.activity is not None and self.detail_this_step:
             self.activity.check_hooks_ran()
         if self.activity is not None and self.activity.failures:
             for layer, quantity, reason in self.activity.take_failures():
                 degrade.switch_off(self, "activity", reason, layer=layer, quantity=quantity)
         cadence.decide_next(self.steps, self.monitoring_this_step, self.link is not None)
         if self.link is not None:
-            if not self.monitoring_this_step and cadence.next_monitored:
-                self.link.snap()  # the helper copies the parameters the next monitored step starts from
+            if not self.detail_this_step and cadence.detail_next:
+                self.link.snap()  # the helper copies the parameters the next detailed step starts from
             self.plan_activity()
         cadence.check_budget(self.steps)
 
@@ -297,6 +331,26 @@ class Monitor:
     def plan_activity(self) -> None:
         """Forward hooks for dead/saturated units only on the sampled steps' forward passes."""
         self.cadence.plan_activity(self.activity, self.monitored_steps)
+
+    def _post_light(self, link: Optional["offload.Link"]) -> None:
+        """A light step's event: loss, gradient norm and lr (by the helper process, if any). Not awaited
+        by the lock-step: the judge's verdicts on it arrive before those of the next detailed step."""
+        assert self.light is not None
+        (value, grad_norm), self.light = self.light, None
+        self.light_steps += 1
+        self.watched_loss = None
+        groups = self.optimizer.param_groups
+        lr = groups[0]["lr"] if groups else 0.0
+        lr = lr if type(lr) is float else float(lr)
+        rows = self.activity.batch_rows if self.activity is not None else 0
+        if link is not None:
+            if value is not None:
+                self.report.last_loss = value
+            link.light(self.steps, value, grad_norm, lr, rows)
+        else:
+            if self.activity is not None:
+                self.activity.take()
+            self.report.light_step(self.steps, value, lr, grad_norm, rows)
 
     def _post_offloaded(self, link: "offload.Link", loss: Optional[torch.Tensor]) -> None:
         if not self.monitoring_this_step:

@@ -44,8 +44,8 @@ import torch
 
 from . import naming, relayout
 from .cadence import GOVERNOR_MIN_PARAMETERS, StopTraining
-from .records import (ActivitySample, Finish, GradsReady, GroupsChanged, HandBack, ProbeResult, ProbeUnavailable, Record,
-                      Snapshot, StateMove, StepTaken, Unsupported)
+from .records import (ActivitySample, Finish, GradsReady, GroupsChanged, HandBack, LightStep, ProbeResult, ProbeUnavailable,
+                      Record, Snapshot, StateMove, StepTaken, Unsupported)
 from .stats import StepStats
 
 _grad_of = attrgetter("grad")
@@ -74,12 +74,14 @@ _RING_AT = 1024
 _SLOT = 64
 RING = 32
 # What a ring slot holds (its first byte): the next record is the next frame on the pipe (large or rare
-# ones), or the slot itself is the record (GradsReady, a common StepTaken, Snapshot).
-K_PIPE, K_GRADS, K_STEP, K_SNAP = 0, 1, 2, 3
+# ones), or the slot itself is the record (GradsReady, a common StepTaken, Snapshot, LightStep).
+K_PIPE, K_GRADS, K_STEP, K_SNAP, K_LIGHT = 0, 1, 2, 3, 4
 # A StepTaken in a slot: slot kind, has_loss, inplace, affordable, possible, number of lrs, step, rows,
 # loss, up to MAX_SLOT_LRS learning rates (one per param group).
 _STEP = struct.Struct("<BBBBBBxxqqd3d")
 MAX_SLOT_LRS = 3
+# A LightStep in a slot: slot kind, has_loss, step, rows, loss, gradient norm, lr.
+_LIGHT = struct.Struct("<BBxxxxxxqqddd")
 _GRADS_READY, _SNAPSHOT = GradsReady(), Snapshot()  # the slot-only records carry nothing: one of each
 _DOORBELL = _HEADER.pack(0)  # an empty frame: wakes a sleeping helper, carries nothing
 # A missed doorbell (the flag and the counter crossed in flight) or ack costs at most this long.
@@ -530,6 +532,24 @@ class Link:
         self._send_kind(K_SNAP)
         self.expect += 1
 
+    def light(self, step: int, loss: Optional[float], grad_norm: float, lr: float, rows: int) -> None:
+        """A light step (cadence.py) in a slot. The helper is not woken for it: it writes light steps when
+        the next message that needs it rings (a detailed step, a snapshot), when it wakes on its own
+        (WAKE_TIMEOUT), or when half the ring is taken; no ack either, nothing shared is read. So a light
+        step costs the training process a few bytes in shared memory, no system call."""
+        if not self.alive:
+            return
+        ctrl = self.ctrl
+        _LIGHT.pack_into(ctrl, self._slot(), K_LIGHT, loss is not None, step, rows, math.nan if loss is None else loss,
+                         grad_norm, lr)
+        self.sent += 1
+        _U64.pack_into(ctrl, _SENT, self.sent)
+        if self.sent - _U64.unpack_from(ctrl, _SEEN)[0] >= RING // 2 and ctrl[_SLEEPING]:
+            try:
+                os.write(self.cmd_w, _DOORBELL)
+            except OSError:
+                self.alive = False
+
     def finish(self, reason: str, error: Optional[Dict[str, Any]] = None, timeout: float = 60.0) -> None:
         """Ends the helper: it writes its last events (and `end`) and exits; waits for it."""
         self._stop(Finish(reason, error), timeout)
@@ -584,6 +604,12 @@ class Link:
         self.alive = False
 
 
+def unpack_light(ctrl: Any, at: int) -> LightStep:
+    """The LightStep that Link.light packed into the slot at byte `at`."""
+    _, has_loss, step, rows, loss, grad_norm, lr = _LIGHT.unpack_from(ctrl, at)
+    return LightStep(step, loss if has_loss else None, grad_norm, lr, rows)
+
+
 def unpack_step(ctrl: Any, at: int) -> StepTaken:
     """The StepTaken that Link.publish_step packed into the slot at byte `at`."""
     _, has_loss, inplace, affordable, possible, n_lrs, step, rows, loss, *lrs = _STEP.unpack_from(ctrl, at)
@@ -619,7 +645,7 @@ class FastStep:
     def pre(self, loss: Optional[torch.Tensor]) -> bool:
         """Before step(): True when this step takes the short path (its gradients are announced)."""
         m, link, ctrl, cadence = self.m, self.link, self.ctrl, self.cadence
-        if (loss is None or m.link is not link or m.ended or not cadence.next_monitored or cadence.sampling_activity or self.probes.armed
+        if (loss is None or m.link is not link or m.ended or not cadence.detail_next or cadence.sampling_activity or self.probes.armed
                 or m.nan_module is not None or link.trigger is not None or not link.alive):
             return False
         if m.steps >= m.layout_check_at or (self.recent and relayout.due(m)):
@@ -646,7 +672,7 @@ class FastStep:
                 return False
         self.value = value
         m.watched_loss = (loss, value)  # for post_step, should this step end on the general path
-        m.monitoring_this_step = True
+        m.monitoring_this_step = m.detail_this_step = True
         m.closure_step = False
         link.copy_grads()  # a small model's into the arena, else announced (read in place during step())
         return True
@@ -776,6 +802,8 @@ class Helper:
             record = _GRADS_READY
         elif kind == K_SNAP:
             record = _SNAPSHOT
+        elif kind == K_LIGHT:
+            record = unpack_light(ctrl, at)
         else:
             record = unpack_step(ctrl, at)
         self.seen += 1
@@ -911,6 +939,9 @@ class Helper:
                     trigger = self._report_step(stats, record)
                     if trigger and trigger != "scheduled":  # the training process arms those itself
                         self._give_trigger(trigger)
+                elif isinstance(record, LightStep):
+                    m.steps = record.step
+                    m.report.light_step(record.step, record.loss, record.lr, record.grad_norm, record.rows)
                 elif isinstance(record, Snapshot):
                     m.stats.snapshot()
                     self._ack()

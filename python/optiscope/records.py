@@ -8,6 +8,8 @@ Training process → helper:
 - GradsReady: the gradients the optimizer is about to read are in shared memory; the helper takes
   their norms now, while the optimizer updates.
 - StepTaken: one monitored step was taken; the helper reads the parameters and state, acks, and reports it.
+- LightStep: a step without per-layer statistics (cadence.py's light steps): its loss, gradient norm and
+  lr, measured in the training process; the helper only writes its event (no ack: it reads nothing shared).
 - Snapshot: the helper copies the parameters the next monitored step starts from (after unmonitored steps).
 - GroupsChanged: the optimizer's hyperparameters changed (a scheduler, a user's edit).
 - ProbeResult / ProbeUnavailable: a curvature probe measured in the training process, to be reported.
@@ -72,6 +74,18 @@ class StepTaken:
 
 
 @dataclass(frozen=True)
+class LightStep:
+    """A step reported without per-layer statistics (the parameters are those after it)."""
+
+    step: int
+    loss: Optional[float]  # None: the script's loss was not seen on this step
+    grad_norm: float  # the gradient the update used, all parameters
+    lr: float  # the first param group's
+    rows: int  # the batch size the forward hooks saw last (0: unknown)
+    kind: str = field(default="light", init=False)
+
+
+@dataclass(frozen=True)
 class GroupsChanged:
     groups: List[Dict[str, Any]]  # each param group's hyperparameters (without "params")
     kind: str = field(default="groups", init=False)
@@ -111,4 +125,4 @@ class HandBack:
     kind: str = field(default="hand-back", init=False)
 
 
-Record = Union[GradsReady, Snapshot, StepTaken, GroupsChanged, ProbeResult, ProbeUnavailable, Unsupported, Finish, HandBack]
+Record = Union[GradsReady, Snapshot, StepTaken, LightStep, GroupsChanged, ProbeResult, ProbeUnavailable, Unsupported, Finish, HandBack]

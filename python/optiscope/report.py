@@ -41,18 +41,30 @@ class Reporter:
              facts: Dict[str, Any], layers: Optional[List[Dict[str, Any]]] = None) -> None:
         """The `step` event of one monitored step (`params`: the whole parameter vector of a tiny model;
         `layers`: the per-layer statistics sent, when not all of `s.layers`: detail.py thins them)."""
-        loss = s.loss if loss_known else math.nan
-        if loss_known:
-            self.last_loss = loss
-        if loss_known and not math.isnan(loss) and not math.isinf(loss) and (self.best is None or loss < self.best[0]):
-            self.best = (loss, step)
-        event: Dict[str, Any] = {"type": "step", "step": step, "epoch": 0, "loss": loss, "lr": s.lr,
-                                 "gradNorm": s.grad_norm, "layers": s.layers if layers is None else layers}
+        event = self._step_event(step, s.loss if loss_known else None, s.lr, s.grad_norm, s.layers if layers is None else layers)
         if params is not None:
             event["params"] = params
         if facts:
             event["facts"] = facts
         self.emit(event)
+
+    def light_step(self, step: int, loss: Optional[float], lr: float, grad_norm: float, rows: int) -> None:
+        """The `step` event of a light step (cadence.py): loss, gradient norm and lr, no per-layer statistics."""
+        event = self._step_event(step, loss, lr, grad_norm, [])
+        if rows or loss is None:
+            event["facts"] = {"batchSize": rows} if loss is not None else {"lossUnknown": True, **({"batchSize": rows} if rows else {})}
+        self.emit(event)
+
+    def _step_event(self, step: int, loss: Optional[float], lr: float, grad_norm: float,
+                    layers: List[Dict[str, Any]]) -> Dict[str, Any]:
+        """A step event's common fields; keeps the last and the best loss for `end`."""
+        if loss is None:
+            loss = math.nan
+        else:
+            self.last_loss = loss
+            if not math.isnan(loss) and not math.isinf(loss) and (self.best is None or loss < self.best[0]):
+                self.best = (loss, step)
+        return {"type": "step", "step": step, "epoch": 0, "loss": loss, "lr": lr, "gradNorm": grad_norm, "layers": layers}
 
     def hessian(self, probe: ProbeResult) -> None:
         """A curvature probe's result, with what the probe measured beyond the extreme eigenvalues

@@ -29,6 +29,10 @@ SCRIPT = textwrap.dedent("""
         # parameters or more (this one is small enough to have them copied: offload.COPY_GRADS_BELOW).
         from optiscope import offload
         offload.COPY_GRADS_BELOW = 0
+    if os.environ.get("DETAIL_WARMUP"):
+        # Light steps (cadence.py) from this step on, instead of after the first 500.
+        from optiscope import cadence
+        cadence.DETAIL_WARMUP = int(os.environ["DETAIL_WARMUP"])
     torch.manual_seed(3)
     torch.set_num_threads(int(os.environ.get("THREADS", "1")))
     model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
@@ -69,6 +73,10 @@ SCRIPT = textwrap.dedent("""
             if link is not None and os.environ.get("PID_FILE"):
                 with open(os.environ["PID_FILE"], "w") as f:
                     f.write(str(link.pid))
+        if step == int(os.environ.get("NAN_AT", "-1")):
+            x[:] = float("nan")  # every later loss and gradient is NaN
+        if step == int(os.environ.get("KILL_AT", "-1")):
+            os.kill(os.getpid(), signal.SIGKILL)
         if step == 20 and os.environ.get("KILL_AT_20"):
             os.kill(os.getpid(), signal.SIGKILL)
         if step == 20 and os.environ.get("KILL_HELPER_AT_20"):
@@ -146,6 +154,52 @@ class OffloadTest(ScriptCase):
         # The training process arms scheduled probes itself: the helper's detectors answer a step late.
         ea, _ = self.same_as_inline(OPTISCOPE_HESSIAN_EVERY="10")
         self.assertEqual([e["step"] for e in ea if e["type"] == "hessian"], [10, 20, 30, 40, 50])
+
+    def test_every_step_detailed_through_the_warm_up_by_default(self):
+        log = os.path.join(self.dir.name, "d.ndjson")
+        r = run(self.script, log, OPTISCOPE_EVERY="")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        sa = [e for e in events(log) if e["type"] == "step"]
+        self.assertEqual([s["step"] for s in sa if s["layers"]], list(range(1, 61)))
+
+    def test_light_steps_by_default_with_the_same_numbers_as_every_step(self):
+        # No explicit `every` (the default): every step is reported, with per-layer statistics on the
+        # warm-up's steps (20 here, 500 by default) and then one in 10 (cadence.py); the others carry the
+        # loss, gradient norm and lr only, the same numbers as a run monitored in full at every step,
+        # offloaded as inline.
+        ea, _ = self.same_as_inline(OPTISCOPE_EVERY="", DETAIL_WARMUP="20")
+        sa = [e for e in ea if e["type"] == "step"]
+        self.assertEqual([s["step"] for s in sa if s["layers"]], list(range(1, 21)) + [30, 40, 50, 60])
+        full = os.path.join(self.dir.name, "full.ndjson")
+        self.assertEqual(run(self.script, full).returncode, 0)
+        sf = [e for e in events(full) if e["type"] == "step"]
+        self.assertEqual(len(sf), len(sa))
+        for light, every in zip(sa, sf):
+            self.assertEqual(light["loss"], every["loss"])
+            self.assertEqual(light["gradNorm"], every["gradNorm"])  # the same function of the gradients
+            self.assertEqual(light["lr"], every["lr"])
+            for lx, ly in zip(light["layers"], every["layers"]):  # activity: sampled on other steps
+                for key in ("name", "gradNorm", "weightNorm", "updateNorm", "effectiveLr"):
+                    self.assertEqual(lx[key], ly[key], (light["step"], key))
+
+    def test_a_non_finite_light_step_is_reported_with_its_layers(self):
+        # Step 35 (a light step by the schedule) backpropagates a NaN loss: it and every step after it carry
+        # the per-layer statistics, which say where the NaN is, offloaded as inline.
+        ea, _ = self.same_as_inline(OPTISCOPE_EVERY="", DETAIL_WARMUP="20", NAN_AT="33")
+        detailed = [s["step"] for s in ea if s["type"] == "step" and s["layers"]]
+        self.assertEqual(detailed, list(range(1, 21)) + [30] + list(range(35, 61)))
+        step35 = next(s for s in ea if s["type"] == "step" and s["step"] == 35)
+        self.assertIn("nonFiniteParameter", step35.get("facts", {}), step35)
+
+    def test_light_steps_of_a_killed_training_process_are_all_reported(self):
+        # Light steps wait in the ring without waking the helper: the end of the pipe still makes it
+        # write every one the training process published before the kill.
+        log = os.path.join(self.dir.name, "k.ndjson")
+        r = run(self.script, log, OPTISCOPE_EVERY="", DETAIL_WARMUP="20", KILL_AT="46", STEP_SLEEP="0.001")
+        self.assertEqual(r.returncode, -signal.SIGKILL, r.stderr)
+        self.assertIn("offloaded", r.stderr)
+        steps = [e["step"] for e in events(log) if e["type"] == "step"]
+        self.assertEqual(steps, list(range(1, 48)))
 
     def same_as_inline(self, **env: str) -> tuple:
         a, b = os.path.join(self.dir.name, "a.ndjson"), os.path.join(self.dir.name, "b.ndjson")

@@ -10,8 +10,8 @@ import unittest
 import torch
 
 from optiscope import records
-from optiscope.records import (ActivitySample, Finish, GradsReady, GroupsChanged, HandBack, ProbeResult, ProbeUnavailable,
-                               Snapshot, StateMove, StepTaken, Unsupported)
+from optiscope.records import (ActivitySample, Finish, GradsReady, GroupsChanged, HandBack, LightStep, ProbeResult,
+                               ProbeUnavailable, Snapshot, StateMove, StepTaken, Unsupported)
 
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "optiscope")
 
@@ -41,6 +41,7 @@ class RecordsTest(unittest.TestCase):
             StepTaken(3, 0.5, [0.1, 1], True, False, 32, False, (1,), "fc1",
                       [ActivitySample("fc1", "dead", 3.0, 16)], [StateMove(0, "exp_avg", 128, torch.float32, [4, 2])]),
             GroupsChanged([{"lr": 0.1, "betas": (0.9, 0.999)}]),
+            LightStep(5, 0.25, 1.5, 0.01, 32),
             ProbeResult(4, [-1.0, 2.0], 20, "scheduled", 0.01, {"lambdaEdge": 200.0}),
             Unsupported({"type": "fact", "step": 3, "fact": {"kind": "unsupported", "feature": "curvature", "reason": "x",
                                                              "fallback": "none"}}),
@@ -56,6 +57,7 @@ class RecordsTest(unittest.TestCase):
             self.assertEqual(back, r)
             self.assertEqual(back.kind, r.kind)
         step = made[3]
+        self.assertIsInstance(step, StepTaken)
         self.assertEqual(step.activity[0].units, 16)
         self.assertEqual(step.moved[0].key, "exp_avg")
         with self.assertRaises(dataclasses.FrozenInstanceError):
@@ -74,6 +76,17 @@ class RecordsTest(unittest.TestCase):
         offload._STEP.pack_into(buf, 0, offload.K_STEP, False, True, False, True, 1, 8, 0, math.nan, 0.1, 0.0, 0.0)
         self.assertEqual(offload.unpack_step(buf, 0), StepTaken(8, None, [0.1], False, True, 0, True))
         self.assertLessEqual(offload._STEP.size, offload._SLOT)
+
+    def test_the_ring_slot_of_a_light_step_reads_back_as_the_same_record(self):
+        from optiscope import offload
+
+        buf = bytearray(offload._SLOT)
+        # Link.light's packing, field for field.
+        offload._LIGHT.pack_into(buf, 0, offload.K_LIGHT, True, 31, 64, 2.25, 0.5, 1e-3)
+        self.assertEqual(offload.unpack_light(buf, 0), LightStep(31, 2.25, 0.5, 1e-3, 64))
+        offload._LIGHT.pack_into(buf, 0, offload.K_LIGHT, False, 32, 0, math.nan, math.inf, 0.1)
+        self.assertEqual(offload.unpack_light(buf, 0), LightStep(32, None, math.inf, 0.1, 0))
+        self.assertLessEqual(offload._LIGHT.size, offload._SLOT)
 
 
 class ImportCycleTest(unittest.TestCase):

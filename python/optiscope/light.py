@@ -1,0 +1,27 @@
+"""A light step's measurement (cadence.py): the global gradient norm, in the training process, with one
+torch call for dense gradients. A light step reports its loss, this norm and the lr, with no per-layer pass."""
+import math
+from typing import List
+
+import torch
+
+
+def grad_norm(params: List[torch.Tensor]) -> float:
+    """The norm of every parameter's gradient taken as one vector, combined as the per-layer statistics
+    combine theirs (stats.py: the per-tensor norms, then the root of their squares' sum in float64), so a
+    light step's number and a detailed step's are the same function of the gradients.
+
+    One `torch._foreach_norm` reads each gradient once: measured inside W2's training loop (after
+    backward(), where the gradients and the optimizer state compete for the cache) it cost the step less
+    than a `torch.cat` into a buffer and one dot product, which is faster only on hot memory. A sum that
+    overflows reads as inf: the step is then taken with per-layer statistics (monitor.py)."""
+    grads = [p.grad for p in params]
+    present = [g for g in grads if g is not None]
+    if not present:
+        return 0.0
+    with torch.no_grad():
+        if any(g.is_sparse for g in present):
+            norms = [torch.linalg.vector_norm(g.coalesce().values() if g.is_sparse else g) for g in present]
+        else:
+            norms = torch._foreach_norm(present)
+        return math.sqrt(sum([x * x for x in map(float, norms)]))
