@@ -158,6 +158,12 @@ class Cadence:
             return
         self.next_monitored = self.detail_next = self.monitor_work + cost <= OVERHEAD_BUDGET * self.train_work
 
+    def judge_lag(self, steps: int) -> int:
+        """How many steps back the lock-step waits for the judge (lockstep.py) before backpropagating at the
+        parameters after `steps` updates: one, or DETAIL_EVERY once a small model's steps are mostly light
+        (a probe the judge asks for then lands up to two detailed steps later, still at a fixed step)."""
+        return DETAIL_EVERY if self.light and steps > DETAIL_WARMUP else 1
+
     def plan_activity(self, activity: Optional[ActivityProbe], monitored_steps: int) -> None:
         """Forward hooks for dead/saturated units only on the sampled steps' forward passes (offloaded runs)."""
         if activity is None:

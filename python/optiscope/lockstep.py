@@ -56,12 +56,15 @@ class LockStep:
             self.active = False
             self._judged_cond.notify_all()
 
-    def await_judged(self, steps: int, run: str, request_probe: Callable[[str], None]) -> None:
+    def await_judged(self, steps: int, run: str, request_probe: Callable[[str], None], lag: int = JUDGE_LAG) -> None:
         """Before backpropagating at the parameters after `steps` updates: wait for the verdicts up to the
-        last reported step at or before steps - JUDGE_LAG, then arm a probe asked for up to there."""
+        last reported step at or before steps - lag, then arm a probe asked for up to there. `lag`: JUDGE_LAG,
+        or the spacing of a small model's detailed steps past its warm-up (cadence.py's light steps: only the
+        detailed ones are reported here, each awaited when the next one is due, so the helper and the judge
+        have the steps between them to answer instead of one)."""
         if not self.active:
             return
-        limit = steps - JUDGE_LAG
+        limit = steps - lag
         target = -1
         while self._reported and self._reported[0] <= limit:
             target = self._reported.popleft()

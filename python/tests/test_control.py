@@ -88,6 +88,39 @@ class LockStepTest(unittest.TestCase):
         self.assertEqual(late, early)
 
 
+    def test_light_steps_past_the_warm_up_wait_a_detailed_step_late(self):
+        # cadence.py's light steps: only the detailed steps (one in 10) are awaited, each when the next one is
+        # due, so no step waits for the helper and the judge to finish the last one; a probe asked on a light
+        # step (15) still lands at a fixed step, the first wait that covers it, however late the verdicts.
+        import threading
+
+        from optiscope.lockstep import LockStep
+
+        def run(deliver_late: bool) -> list:
+            lock = LockStep()
+            lock.active = True
+            landed: list = []
+            waited: list = []
+            for step in range(1, 61):
+                if step % 10 == 0:
+                    lock.reported(step)
+                ask = "stall" if step == 15 else None
+                if deliver_late:
+                    threading.Timer(0.003, lock.on_judged, args=(control.Judged("adam", step, ask), landed.append)).start()
+                else:
+                    lock.on_judged(control.Judged("adam", step, ask), landed.append)
+                before = len(lock._reported)
+                lock.await_judged(step, "adam", lambda trigger, at=step: landed.append((at, trigger)), lag=10)
+                if len(lock._reported) < before:
+                    waited.append(step)
+            self.assertTrue(lock.active)
+            return [landed, waited]
+
+        early = run(deliver_late=False)
+        self.assertEqual(early, [[(30, "stall")], [20, 30, 40, 50, 60]])
+        self.assertEqual(run(deliver_late=True), early)
+
+
 class PollTest(unittest.TestCase):
     """A run in lock-step reads the channel itself while it waits (control.poll_until): no reader thread,
     records split across reads reassembled, a probe landing at its fixed step, the end of file seen."""
