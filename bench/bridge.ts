@@ -132,6 +132,14 @@ export interface ProcessOverhead {
   cpuOverhead: Record<'cli' | 'extension', Summary>;
   /** Start-up under Optiscope minus the plain script's (per round). */
   extraStartup: Record<'cli' | 'extension', Summary>;
+  /**
+   * Start-up measured directly: a whole run of one training step (interpreter, imports, model set-up, the
+   * first monitored step with its facts, the helper's fork, exit), seconds; and Optiscope's part of it
+   * (minus the plain one-step run of the same round). The intercept above also holds what a run pays
+   * once later on (a small model's detailed warm-up steps, the fixed part of automatic probes).
+   */
+  oneStep: Record<ProcessPath, Summary>;
+  extraOneStep: Record<'cli' | 'extension', Summary>;
 }
 
 const PATHS: readonly ProcessPath[] = ['plain', 'cli', 'extension'];
@@ -146,7 +154,7 @@ export async function processOverhead(w: string, steps: [number, number], rounds
   const contenders: Timed[] = [];
   const cpu = new Map<string, number[]>();
   for (const path of PATHS) {
-    for (const n of steps) {
+    for (const n of [1, ...steps]) {
       const name = `${path} ${n}`;
       cpu.set(name, []);
       contenders.push({ name, measure: async () => { const r = await wholeProcess(path, w, n); cpu.get(name)!.push(r.cpu); return r.wall; } });
@@ -166,10 +174,14 @@ export async function processOverhead(w: string, steps: [number, number], rounds
   const per = (path: 'cli' | 'extension'): Summary => summarize(slope(path).map((k, i) => k / slope('plain')[i]));
   const perCpu = (path: 'cli' | 'extension'): Summary => summarize(slopeOf(getCpu, path).map((k, i) => k / slopeOf(getCpu, 'plain')[i]));
   const extra = (path: 'cli' | 'extension'): Summary => summarize(intercept(path).map((c, i) => c - intercept('plain')[i]));
+  const oneStep = {} as Record<ProcessPath, Summary>;
+  for (const path of PATHS) oneStep[path] = summarize(get(path, 1));
+  const extraOne = (path: 'cli' | 'extension'): Summary => summarize(get(path, 1).map((c, i) => c - get('plain', 1)[i]));
   return {
     steps, perStep, startup,
     overhead: { cli: per('cli'), extension: per('extension') },
     cpuOverhead: { cli: perCpu('cli'), extension: perCpu('extension') },
     extraStartup: { cli: extra('cli'), extension: extra('extension') },
+    oneStep, extraOneStep: { cli: extraOne('cli'), extension: extraOne('extension') },
   };
 }

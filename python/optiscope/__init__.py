@@ -37,7 +37,9 @@ def watch(model: "object", optimizer: "object", every: Optional[int] = None, clo
           connect: Optional[str] = None, token: Optional[str] = None) -> Watch:
     """Monitor `optimizer` (training `model`) from now on.
 
-    every: monitor one step in `every` (1 = all, exactly). By default every step is monitored while that
+    every: monitor one step in `every` (1 = all, with per-layer statistics, exactly). By default a model
+    under 100,000 parameters reports every step, with per-layer statistics on its first 500 steps and on
+    one in 10 after (the others carry the loss, gradient norm and lr); a larger one every step while that
     costs at most 3% of the training work, counted, not timed (OPTISCOPE_OVERHEAD), and steps are sampled beyond. closure: a function returning the loss on a fixed
     batch *without* calling backward; it lets the curvature probe measure the Hessian (saddle points,
     sharpness). log: write events to this NDJSON file (default: the channel Optiscope's launcher set up,

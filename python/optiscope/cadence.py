@@ -17,8 +17,9 @@ from .activity import ActivityProbe
 # (OPTISCOPE_OVERHEAD), and the steps always monitored at the start of a run.
 OVERHEAD_BUDGET = float(os.environ.get("OPTISCOPE_OVERHEAD", "0.03") or 0.03)
 GOVERNOR_WARMUP = 20
-# Models smaller than this are monitored at every step whatever the relative cost: their steps take
-# less time than the statistics' fixed Python cost, yet nobody waits for a fraction of a millisecond.
+# Models smaller than this are not governed: every step is reported whatever the relative cost (their
+# per-layer statistics on a fixed subset of steps past a warm-up: DETAIL_* below), and every step of a
+# larger model's governed run is counted against OVERHEAD_BUDGET.
 GOVERNOR_MIN_PARAMETERS = 100_000
 # The work model, in microseconds of one core of the machine the constants were measured on (CPU time of
 # single-thread PyTorch, MLPs and CNNs of 0.2M to 1.6M parameters, Adam; the ratio is what matters):

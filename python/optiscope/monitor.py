@@ -96,6 +96,7 @@ class Monitor:
         self.activity: Optional[ActivityProbe] = None
         self.monitoring_this_step = False
         self.detail_this_step = False  # the step carries per-layer statistics (else it is light: cadence.py)
+        self.detail_due = False  # the next monitored step carries them whatever the schedule (new layers)
         self.light: Optional[Tuple[Optional[float], float]] = None  # a light step's (loss, gradient norm), from pre_step
         self.light_steps = 0
         self.closure_step = False
@@ -190,6 +191,7 @@ class Monitor:
         self.tree_generation = relayout.generation()
         self.offload_due = True  # the first monitored step is reported inline, then a helper may take over
         self.thinning.last = None  # the new layers' first step carries them, however long the run (detail.py)
+        self.detail_due = True  # ... and is not a light step (cadence.py)
         if self.activity is not None:
             self.activity.close()
             self.cadence.sampling_activity = False  # the new probe's hooks are planned afresh
@@ -236,10 +238,12 @@ class Monitor:
         if not self.started:
             self._start()
         self.monitoring_this_step = cadence.next_monitored
-        self.detail_this_step = cadence.detail_next
         self.closure_step = with_closure
         if self.monitoring_this_step and relayout.due(self):
             self.look_at_layout()
+        self.detail_this_step = cadence.detail_next or (self.monitoring_this_step and self.detail_due)
+        if self.detail_this_step:
+            self.detail_due = False
         link = self.link
         if link is not None and loss is not None:
             self.watch_loss(loss)

@@ -13,6 +13,9 @@ SCRIPT = textwrap.dedent("""
     import os, sys
     import torch
     from torch import nn
+    if os.environ.get("DETAIL_WARMUP"):
+        from optiscope import cadence  # light steps (cadence.py) from this step on
+        cadence.DETAIL_WARMUP = int(os.environ["DETAIL_WARMUP"])
     torch.manual_seed(5)
     torch.set_num_threads(1)
     model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 3))
@@ -98,6 +101,19 @@ class RelayoutTest(ScriptCase):
         self.assertEqual(end(offloaded), end(inline), "the best loss the first helper saw is kept")
         if "at 18: offloaded" in err:  # a spare core: the helper handed the run back and was forked again
             self.assertIn("at 40: offloaded", err)
+
+    def test_new_layers_are_measured_on_their_first_step_even_a_light_one(self):
+        # Light steps past step 5 (cadence.py): step 21, the first on the new layers, is light by the schedule
+        # but carries the per-layer statistics of all three, inline and offloaded; step 22 is light again.
+        for env in ({"OPTISCOPE_OFFLOAD": "0"}, {}):
+            evs, _ = self.run_case("unfreeze", OPTISCOPE_EVERY="", DETAIL_WARMUP="5", **env)
+            steps = {e["step"]: [l["name"] for l in e["layers"]] for e in evs if e["type"] == "step"}
+            self.assertEqual(sorted(steps), list(range(1, 61)))
+            self.assertEqual(steps[19], [], env)
+            self.assertEqual(steps[20], ["model.4"], env)
+            self.assertEqual(steps[21], ["model.0", "model.2", "model.4"], env)
+            self.assertEqual(steps[22], [], env)
+            self.assertEqual(steps[30], ["model.0", "model.2", "model.4"], env)
 
     def test_layers_unfrozen_in_place_are_announced_unfrozen(self):
         evs, _ = self.run_case("flip", OPTISCOPE_OFFLOAD="0")
