@@ -165,13 +165,13 @@ class Cadence:
         (a probe the judge asks for then lands up to two detailed steps later, still at a fixed step)."""
         return DETAIL_EVERY if self.light and steps > DETAIL_WARMUP else 1
 
-    def plan_activity(self, activity: Optional[ActivityProbe], monitored_steps: int) -> None:
+    def plan_activity(self, activity: Optional[ActivityProbe], monitored_steps: int, steps: int = 0) -> None:
         """Forward hooks for dead/saturated units only on the sampled steps' forward passes (offloaded runs)."""
         if activity is None:
             return
         n = monitored_steps + 1
-        # With light steps, every detailed step is already one in DETAIL_EVERY: each is sampled.
-        want = self.detail_next and (self.light or n <= ACTIVITY_WARMUP or n % ACTIVITY_EVERY == 0)
+        # Past a small model's detailed warm-up every detailed step is already one in DETAIL_EVERY: each is sampled.
+        want = self.detail_next and (n <= ACTIVITY_WARMUP or n % ACTIVITY_EVERY == 0 or (self.light and steps >= DETAIL_WARMUP))
         if want != self.sampling_activity:
             self.sampling_activity = want
             if want:

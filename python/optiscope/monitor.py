@@ -334,7 +334,7 @@ class Monitor:
 
     def plan_activity(self) -> None:
         """Forward hooks for dead/saturated units only on the sampled steps' forward passes."""
-        self.cadence.plan_activity(self.activity, self.monitored_steps)
+        self.cadence.plan_activity(self.activity, self.monitored_steps, self.steps)
 
     def _post_light(self, link: Optional["offload.Link"]) -> None:
         """A light step's event: loss, gradient norm and lr (by the helper process, if any). Not awaited

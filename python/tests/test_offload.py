@@ -161,6 +161,9 @@ class OffloadTest(ScriptCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         sa = [e for e in events(log) if e["type"] == "step"]
         self.assertEqual([s["step"] for s in sa if s["layers"]], list(range(1, 61)))
+        # Activity sampled as with `every` 1 (the first 20, then one in 16), not on every warm-up step.
+        sampled = [s["step"] for s in sa if any("saturatedFraction" in layer for layer in s["layers"])]
+        self.assertEqual(sampled, list(range(2, 21)) + [32, 48])
 
     def test_light_steps_by_default_with_the_same_numbers_as_every_step(self):
         # No explicit `every` (the default): every step is reported, with per-layer statistics on the
@@ -170,6 +173,9 @@ class OffloadTest(ScriptCase):
         ea, _ = self.same_as_inline(OPTISCOPE_EVERY="", DETAIL_WARMUP="20")
         sa = [e for e in ea if e["type"] == "step"]
         self.assertEqual([s["step"] for s in sa if s["layers"]], list(range(1, 21)) + [30, 40, 50, 60])
+        # Past the warm-up each detailed step samples the activity (already one step in 10).
+        sampled = [s["step"] for s in sa if any("saturatedFraction" in layer for layer in s["layers"])]
+        self.assertEqual(sampled, list(range(2, 21)) + [30, 40, 50, 60])
         full = os.path.join(self.dir.name, "full.ndjson")
         self.assertEqual(run(self.script, full).returncode, 0)
         sf = [e for e in events(full) if e["type"] == "step"]
