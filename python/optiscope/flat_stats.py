@@ -23,6 +23,7 @@ Adadelta, centered RMSprop, a layer whose tensors follow different effective-lr 
 is left to stats.py's per-tensor path, step by step (`FlatPath.after` returns None).
 """
 import math
+import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -38,6 +39,36 @@ FLAT_MAX = 2_000_000
 # checked at every read).
 RECHECK = 64
 _data_ptr = torch.Tensor.data_ptr
+# A square that overflows (a float32 gradient of 1e20: the norm is inf, as torch's) or inf − inf would make
+# numpy warn on the script's stderr (or raise, under -W error). np.errstate costs ~3-15 µs a step in numpy
+# 1.x; its error mask set directly, ~1 µs (numpy 2's errstate is a context variable, cheap).
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    try:
+        from numpy.core.umath import geterrobj as _geterrobj, seterrobj as _seterrobj  # numpy < 2
+    except ImportError:
+        _geterrobj = _seterrobj = None
+
+
+class _Quiet:
+    """numpy's floating-point warnings off for one step's arithmetic."""
+
+    def __enter__(self) -> None:
+        if _geterrobj is not None:
+            self.old = _geterrobj()
+            _seterrobj([self.old[0], 0, self.old[2]])
+        else:
+            self.state = np.errstate(all="ignore")
+            self.state.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        if _geterrobj is not None:
+            _seterrobj(self.old)
+        else:
+            self.state.__exit__(*exc)
+
+
+_QUIET = _Quiet()
 
 
 class Flattener:
@@ -48,10 +79,10 @@ class Flattener:
     memory. A kept view holds its tensor, so at most one step's worth of tensors the script has dropped
     (fresh gradients each step) stays alive until the next read."""
 
-    def __init__(self, sizes: Sequence[int], dtype: torch.dtype) -> None:
+    def __init__(self, sizes: Sequence[int], dtype: torch.dtype, out: Optional[np.ndarray] = None) -> None:
         self.sizes = list(sizes)
         self.dtype = dtype
-        self.out = np.empty(sum(self.sizes), _NUMPY[dtype])
+        self.out = np.empty(sum(self.sizes), _NUMPY[dtype]) if out is None else out
         self.ptrs: List[int] = []
         self.views: List[np.ndarray] = []
         self.span: Optional[np.ndarray] = None
@@ -101,17 +132,19 @@ class Flattener:
         self.ptrs, self.views, self.span = [], [], None
 
 
-def _segment_sums(x: np.ndarray, starts: np.ndarray, nonempty: np.ndarray, count: int, scratch: np.ndarray) -> List[float]:
-    """Sums of squares of `x` over consecutive segments (`starts` of the non-empty ones; `nonempty`: their
-    indices among `count` segments), in x's precision, as Python floats (0.0 for empty segments)."""
+def _segment_sums(x: np.ndarray, starts: np.ndarray, nonempty: np.ndarray, count: int, scratch: np.ndarray) -> List[List[float]]:
+    """Sums of squares of each row of `x` (1-D: one row) over consecutive segments (`starts` of the
+    non-empty ones; `nonempty`: their indices among `count` segments), in x's precision, as Python
+    floats (0.0 for empty segments)."""
+    x2 = x.reshape(-1, x.shape[-1])
     if not starts.size:
-        return [0.0] * count
-    sq = np.square(x, out=scratch[: x.size])
-    sums = np.add.reduceat(sq, starts)
+        return [[0.0] * count for _ in range(x2.shape[0])]
+    sq = np.square(x2, out=scratch[: x2.shape[0], : x2.shape[1]])
+    sums = np.add.reduceat(sq, starts, axis=1)
     if nonempty.size == count:
         return sums.tolist()  # type: ignore[no-any-return]
-    out = np.zeros(count)
-    out[nonempty] = sums
+    out = np.zeros((x2.shape[0], count))
+    out[:, nonempty] = sums
     return out.tolist()  # type: ignore[no-any-return]
 
 
@@ -196,10 +229,15 @@ class FlatPath:
         self.dtype = params[0].dtype
         self.n = sum(self.sizes)
         self.starts, self.nonempty = _starts(self.sizes)
-        self.grads = Flattener(self.sizes, self.dtype)
-        self.before_buf = Flattener(self.sizes, self.dtype)
-        self.weights = Flattener(self.sizes, self.dtype)
-        self.scratch = np.empty(self.n, _NUMPY[self.dtype])
+        # The gradients, the weights after the update and before it, as the rows of one matrix: their
+        # sums of squares are one square and one reduceat. The rows of the weights and of the parameters
+        # before the update trade places (keep_as_before): `rows` says which is which.
+        self.m = np.empty((3, self.n), _NUMPY[self.dtype])
+        self.rows = [0, 1, 2]  # gradients, weights, before
+        self.grads = Flattener(self.sizes, self.dtype, self.m[0])
+        self.weights = Flattener(self.sizes, self.dtype, self.m[1])
+        self.before_buf = Flattener(self.sizes, self.dtype, self.m[2])
+        self.scratch = np.empty((3, self.n), _NUMPY[self.dtype])
         self.zero_buf = np.empty(self.n, np.bool_)
         self.plans: Dict[Tuple[int, ...], Plan] = {}
         # Readers of the gradients of a subset of the parameters (some without a gradient this step), and
@@ -313,6 +351,10 @@ class FlatPath:
     def after(self, weights: Sequence[torch.Tensor], off: set) -> Optional["FlatResult"]:
         """Norms, zero counts and bands of this step, or None (the per-tensor path takes the step; nothing
         read so far is changed, so it can)."""
+        with _QUIET:
+            return self._after(weights, off)
+
+    def _after(self, weights: Sequence[torch.Tensor], off: set) -> Optional["FlatResult"]:
         g = self.g
         if g is None:
             return None
@@ -337,18 +379,27 @@ class FlatPath:
         zeros = [int(np.count_nonzero(zero[s:e])) for s, e in plan.layer_range] if any_zero else [0] * len(plan.layer_range)
         numels = [e - s for s, e in plan.layer_range]
         n_params = len(self.params)
-        scratch = self.scratch
-        wsq = _segment_sums(w, self.starts, self.nonempty, n_params, scratch)
+        rows = self.rows
+        m = self.m
+        if w is not m[rows[1]] and w is not self.weights.out:
+            np.copyto(m[rows[1]], w)  # weights read in place (they lay end to end): into their row
         b = self.b
         if b is not None:
-            np.subtract(b, w, out=b)  # the update, negated (its norm is the same)
-            usq = _segment_sums(b, self.starts, self.nonempty, n_params, scratch)
+            np.subtract(b, m[rows[1]], out=b)  # the update, negated (its norm is the same)
+        whole = len(plan.present) == n_params
+        if whole and g is not self.grads.out:
+            np.copyto(m[rows[0]], g)  # the gradients read in place: into their row
+        # One square and one reduceat over the rows wanted (in the order of `m`'s rows).
+        want = sorted(r for r, on in zip(rows, (whole, True, b is not None)) if on)
+        part = m[want[0] : want[-1] + 1]
+        sums = _segment_sums(part, self.starts, self.nonempty, n_params, self.scratch)
+        at = {r: sums[r - want[0]] for r in want}
+        wsq = at[rows[1]]
+        usq = at[rows[2]] if b is not None else [0.0] * n_params
+        if whole:
+            gsq = at[rows[0]]
         else:
-            usq = [0.0] * n_params
-        gsq_present = _segment_sums(g, plan.starts, plan.nonempty, len(plan.present), scratch)
-        if len(plan.present) == n_params:
-            gsq = gsq_present
-        else:
+            gsq_present = _segment_sums(g, plan.starts, plan.nonempty, len(plan.present), self.scratch)[0]
             gsq = [0.0] * n_params
             for k, i in enumerate(plan.present):
                 gsq[i] = gsq_present[k]
@@ -420,8 +471,10 @@ class FlatPath:
     def keep_as_before(self, weights: Sequence[torch.Tensor]) -> None:
         """`weights` (read by the last after()) are the parameters the next step starts from: the buffer
         they were read into becomes the `before` buffer (no copy)."""
-        if self.w_from is weights and self.weights.span is None:
-            self.weights.out, self.before_buf.out = self.before_buf.out, self.weights.out
+        if self.w_from is weights:
+            rows = self.rows
+            rows[1], rows[2] = rows[2], rows[1]
+            self.weights.out, self.before_buf.out = self.m[rows[1]], self.m[rows[2]]
             self.b = self.before_buf.out
         else:
             self.take_before(weights)
