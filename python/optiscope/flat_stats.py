@@ -450,8 +450,9 @@ class FlatPath:
                 mid_lo = mid_hi = math.nan
             else:
                 k1, k2 = (n - 1) // 2, n // 2
-                p = np.partition(s, (k1, k2)) if s.size > 1 else s  # NaN sorts after every number
-                mid_lo, mid_hi = float(p[k1]), float(p[k2])
+                if s.size > 1:
+                    s.partition((k1, k2))  # in place: the sample is this step's own copy; NaN sorts after every number
+                mid_lo, mid_hi = float(s[k1]), float(s[k2])
             (_, host, _, decreasing) = r[0]
             f_lo, f_hi, mid = host(l_lo), host(l_hi), (host(mid_lo) + host(mid_hi)) / 2
             out.append((f_hi, mid, f_lo) if decreasing else (f_lo, mid, f_hi))
