@@ -32,9 +32,10 @@ import torch
 from . import effective_lr
 
 _NUMPY = {torch.float32: np.float32, torch.float64: np.float64}
-# Buffers are kept between steps (four of the model's size): above this the per-tensor path, whose
+# Buffers are kept between steps (about seven values per parameter: gradients, weights before and after
+# the update, their squares, the state keys): above this many parameters the per-tensor path, whose
 # dispatch cost no longer matters next to the arithmetic, is used instead.
-FLAT_MAX = 2_000_000
+FLAT_MAX = 1_000_000
 # How often (in reads) a Flattener checks the tensors' shapes and layout again (their addresses are
 # checked at every read).
 RECHECK = 64
