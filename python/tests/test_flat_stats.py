@@ -16,6 +16,7 @@ from torch import nn
 
 from optiscope import naming
 from optiscope.stats import MEDIAN_SAMPLE, StatsCollector, StepStats
+from tests.test_band import same  # equal, NaN equal to NaN, through dicts
 
 torch.set_num_threads(1)
 
@@ -53,14 +54,6 @@ class Net(nn.Module):
         if self.empty is not None:
             y = y + self.empty(x[:, :4]).sum()
         return y
-
-
-def same(a: object, b: object) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return a == b or (math.isnan(a) and math.isnan(b))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    return a == b
 
 
 def exact_norm(ts: List[Optional[torch.Tensor]]) -> float:
