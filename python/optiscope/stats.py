@@ -12,6 +12,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 
 from . import band, effective_lr
+from .flat_stats import FlatPath, FlatResult
 from .hessian import reason_of
 from .naming import Layout
 
@@ -158,7 +159,7 @@ class StatsCollector:
     four order statistics of each layer (bit-identical to applying it on the device, see EffSource.host).
     """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, layout: Layout) -> None:
+    def __init__(self, optimizer: torch.optim.Optimizer, layout: Layout, flat: bool = True) -> None:
         self.optimizer = optimizer
         self.layout = layout
         self.flat: List[torch.Tensor] = [p for layer in layout.layers for p in layer.params]
@@ -188,9 +189,21 @@ class StatsCollector:
         # for them from then on, the rest measured (degrade.py); each failure waits in `failures` to be said.
         self.eff_off: set = set()
         self.failures: List[Tuple[str, str, str, int]] = []  # (layer, quantity, reason, parameters)
+        # A CPU model's statistics over flat buffers (flat_stats.py), the per-tensor code below for
+        # everything it does not cover. `flat=False`: the per-tensor code always (the tests' reference).
+        self.flat_path = (FlatPath.make(self.flat, [(a, b) for _, a, b, _ in self._layers], optimizer, MEDIAN_SAMPLE)
+                          if flat and self.cpu else None)
 
-    def _grad_norms(self) -> None:
-        grads = [p.grad for p in self.flat]
+    def _grad_norms(self, own: bool = True) -> None:
+        """The gradients' norms and zero masks, or (flat path) a flat copy of the gradients (`own`) or a
+        view of them (read where they no longer change)."""
+        fp = self.flat_path
+        if fp is not None and not self._before and fp.take_grads(own):
+            self._grad, self._zero = [], []
+            return
+        self._grads_of([p.grad for p in self.flat])
+
+    def _grads_of(self, grads: List[Optional[torch.Tensor]]) -> None:
         # Where each gradient is exactly zero, read with the norms (a helper reads them during the update).
         self._zero = [effective_lr.zero_gradient(g) for g in grads]
         if all(g is not None for g in grads):
@@ -206,6 +219,10 @@ class StatsCollector:
 
     def _copy_params(self) -> None:
         """The parameters before the update, into persistent buffers (no allocation per step)."""
+        fp = self.flat_path
+        if fp is not None and fp.take_before(self.flat):
+            self._before = []
+            return
         self._checks -= 1
         if self._checks <= 0 or not self._buffers:
             self._checks = RECHECK_BUFFERS
@@ -233,6 +250,8 @@ class StatsCollector:
     def clear_grad_norms(self) -> None:
         self._grad = []
         self._zero = []
+        if self.flat_path is not None:
+            self.flat_path.g = None
 
     def snapshot(self) -> None:
         """The parameters as they are now, as the `before` of the next `after()` (the helper process
@@ -244,6 +263,12 @@ class StatsCollector:
     def keep_as_before(self, weights: List[torch.Tensor]) -> List[torch.Tensor]:
         """`weights`, a copy of the parameters as they are now, becomes the `before` of the next after()
         (what snapshot() would copy again); returns the buffers it replaces, free for the next copy."""
+        fp = self.flat_path
+        if fp is not None:
+            fp.keep_as_before(weights)  # the flat copy after() read them into, or a copy now
+            if fp.b is not None:
+                self._before = []
+                return weights
         old, self._buffers, self._before = self._buffers, weights, weights
         return old
 
@@ -327,6 +352,20 @@ class StatsCollector:
         training process sends them to the helper. weights: a copy of the parameters to read instead of
         the live ones (the helper's, taken before it lets the training process go on: keep_as_before)."""
         flat = self.flat if weights is None else weights
+        fp = self.flat_path
+        if fp is not None and not self._before:
+            with torch.no_grad():
+                if fp.g is None and not self._grad:
+                    fp.take_grads(own=False)  # read now, where they no longer change
+                r = fp.after(flat, self.eff_off) if fp.g is not None else None
+                if r is not None:
+                    return self._after_flat(r, loss, module_flags, activity, host_activity)
+                grads, before = fp.legacy()  # the per-tensor path takes this step, from the flat copies
+                fp.clear()
+                if grads is not None:
+                    self._grads_of(grads)
+                if before is not None:
+                    self._before = before
         n = len(flat)
         with torch.no_grad():
             if not self._grad:
@@ -426,21 +465,9 @@ class StatsCollector:
         else:
             it = iter(values[at_g:])
             gnorms = [next(it) if g is not None else 0.0 for g in grads]
-        dead: Dict[str, float] = {}
-        sat: Dict[str, float] = {}
-        for k, a in enumerate(activity):
-            v = values[at_a + k]
-            if len(a) > 3:  # (layer, kind, count, units) from ActivityProbe: the fraction on the host
-                v = (1.0 - v / a[3]) if a[1] == "dead" else v / a[3]
-            (dead if a[1] == "dead" else sat)[a[0]] = v
-        for layer_name, kind, count, units in host_activity:
-            (dead if kind == "dead" else sat)[layer_name] = (1.0 - count / units) if kind == "dead" else count / units
-        layers: List[Dict[str, object]] = []
-        lg: List[float] = []
-        lw: List[float] = []
-        lu: List[float] = []
-        lp: List[float] = []
-        for li, (name, a, b, _) in enumerate(self._layers):
+        bands: List[Tuple[float, float, float]] = []
+        zero_counts: List[int] = []
+        for li in range(len(self._layers)):
             summary = eff[li]
             z_at, z_n, numel = zero_at[li]
             zero = int(sum(values[z_at : z_at + z_n])) + host_zeros[li]
@@ -451,17 +478,70 @@ class StatsCollector:
                 if not e_min <= e_max:  # every key NaN (non-finite state): no band
                     e_min = e_p50 = e_max = math.nan
             elif li in const_lr:
-                pairs = const_lr[li]
-                e_min, e_p50, e_max = min(v for v, _ in pairs), _weighted_median(pairs), max(v for v, _ in pairs)
+                e_min, e_p50, e_max = _constant_band(const_lr[li])
             else:
                 e_min = e_p50 = e_max = 0.0
-            g = math.sqrt(sum([x * x for x in gnorms[a:b]]))
-            w = math.sqrt(sum([x * x for x in wnorms[a:b]]))
-            u = math.sqrt(sum([x * x for x in unorms[a:b]]))
+            bands.append((e_min, e_p50, e_max))
+            zero_counts.append(zero)
+        return self._assemble(values[0] if loss is not None else math.nan, gnorms, wnorms, unorms,
+                              [x * x for x in gnorms], [x * x for x in wnorms], [x * x for x in unorms], bands, zero_counts,
+                              _activity(values[at_a:], activity, host_activity), values[at_m:at_a], module_flags)
+
+    def _after_flat(self, r: FlatResult, loss: Optional[torch.Tensor], module_flags: Sequence[Tuple[str, torch.Tensor]],
+                    activity: Sequence[Tuple], host_activity: Sequence[Tuple[str, str, float, int]]) -> StepStats:
+        """The step's stats from the flat path's numbers (the same rules as the per-tensor path's tail)."""
+        scalars: List[torch.Tensor] = [loss.detach().reshape(())] if loss is not None else []
+        scalars.extend(flag for _, flag in module_flags)
+        scalars.extend(a[2] for a in activity)
+        values = gather(scalars, True)
+        at_m = 1 if loss is not None else 0
+        at_a = at_m + len(module_flags)
+        bands: List[Tuple[float, float, float]] = []
+        zero_counts: List[int] = []
+        const = self.flat_path.constant  # type: ignore[union-attr]
+        group_of = self.group_of
+        for li in range(len(self._layers)):
+            zero, numel, band_ = r.zeros[li], r.numels[li], r.bands[li]
+            if li in self.eff_off:
+                e: Tuple[float, float, float] = (math.nan, math.nan, math.nan)
+                zero = 0
+            elif numel and zero >= numel:
+                e = (math.nan, math.nan, math.nan)
+            elif band_ is not None:
+                e = band_ if band_[0] <= band_[2] else (math.nan, math.nan, math.nan)
+            elif const and r.present[li]:
+                flat = self.flat
+                pairs = [(float(g["lr"]), flat[i].numel()) for i in r.present[li] for g in (group_of.get(id(flat[i]), {}),) if "lr" in g]
+                e = _constant_band(pairs) if pairs else (0.0, 0.0, 0.0)
+            else:
+                e = (0.0, 0.0, 0.0)
+            bands.append(e)
+            zero_counts.append(zero)
+        sq = math.sqrt
+        return self._assemble(values[0] if loss is not None else math.nan, [sq(x) for x in r.gsq], [sq(x) for x in r.wsq],
+                              [sq(x) for x in r.usq], r.gsq, r.wsq, r.usq, bands, zero_counts,
+                              _activity(values[at_a:], activity, host_activity), values[at_m:at_a], module_flags)
+
+    def _assemble(self, loss: float, gnorms: List[float], wnorms: List[float], unorms: List[float], gsq: List[float],
+                  wsq: List[float], usq: List[float], bands: List[Tuple[float, float, float]], zeros: List[int],
+                  activity: Tuple[Dict[str, float], Dict[str, float]], flags: List[float],
+                  module_flags: Sequence[Tuple[str, torch.Tensor]]) -> StepStats:
+        """StepStats from per-parameter norms (and their squares), per-layer bands and zero counts."""
+        dead, sat = activity
+        layers: List[Dict[str, object]] = []
+        lg: List[float] = []
+        lw: List[float] = []
+        lu: List[float] = []
+        lp: List[float] = []
+        for li, (name, a, b, _) in enumerate(self._layers):
+            e_min, e_p50, e_max = bands[li]
+            g = math.sqrt(sum(gsq[a:b]))
+            w = math.sqrt(sum(wsq[a:b]))
+            u = math.sqrt(sum(usq[a:b]))
             stat: Dict[str, object] = {"name": name, "gradNorm": g, "weightNorm": w, "updateNorm": u,
                                        "effectiveLr": {"min": e_min, "p50": e_p50, "max": e_max}}
-            if zero:
-                stat["zeroGrad"] = zero
+            if zeros[li]:
+                stat["zeroGrad"] = zeros[li]
             if name in dead:
                 stat["deadFraction"] = dead[name]
             if name in sat:
@@ -472,7 +552,6 @@ class StatsCollector:
             lu.append(u)
             lp.append(e_p50)
         first_bad = None
-        flags = values[at_m:at_a]
         if flags and not math.isfinite(sum(flags)):
             for k, (mname, _) in enumerate(module_flags):
                 if not math.isfinite(flags[k]):
@@ -482,11 +561,13 @@ class StatsCollector:
         self._grad = []
         self._zero = []
         self._pre_eff = {}
+        if self.flat_path is not None:
+            self.flat_path.clear()
         groups = self.optimizer.param_groups
         return StepStats(
-            loss=values[0] if loss is not None else math.nan,
+            loss=loss,
             lr=effective_lr._f(groups[0]["lr"]) if groups else 0.0,
-            grad_norm=math.sqrt(sum([x * x for x in gnorms])),
+            grad_norm=math.sqrt(sum(gsq)),
             layers=layers,
             param_names=self.names,
             param_grad_norms=gnorms,
@@ -499,3 +580,24 @@ class StatsCollector:
             layer_update=lu,
             layer_p50=lp,
         )
+
+
+def _constant_band(pairs: List[Tuple[float, int]]) -> Tuple[float, float, float]:
+    """A layer of constant-lr parameters: (min, weighted median, max) of their groups' lrs."""
+    return min(v for v, _ in pairs), _weighted_median(pairs), max(v for v, _ in pairs)
+
+
+def _activity(values: List[float], activity: Sequence[Tuple], host_activity: Sequence[Tuple[str, str, float, int]]
+              ) -> Tuple[Dict[str, float], Dict[str, float]]:
+    """Dead and saturated fractions per layer: from the device counts gathered (`values`, one per entry of
+    `activity`) and from the counts already on the host."""
+    dead: Dict[str, float] = {}
+    sat: Dict[str, float] = {}
+    for k, a in enumerate(activity):
+        v = values[k]
+        if len(a) > 3:  # (layer, kind, count, units) from ActivityProbe: the fraction on the host
+            v = (1.0 - v / a[3]) if a[1] == "dead" else v / a[3]
+        (dead if a[1] == "dead" else sat)[a[0]] = v
+    for layer_name, kind, count, units in host_activity:
+        (dead if kind == "dead" else sat)[layer_name] = (1.0 - count / units) if kind == "dead" else count / units
+    return dead, sat
