@@ -8,21 +8,17 @@ import { Rng } from '../../src/engine/rng';
 
 // The statistics pass in WebAssembly SIMD (vectors in a WebAssembly memory, as a TrainingRun holds them)
 // against the JavaScript pass on the same values: the band, zero-gradient counts and histograms equal,
-// and the sums of squares the bits of their definition (two lanes, each in index order, then the odd
-// last value: docs/monitors.md).
+// and the sums of squares the bits of their definition (two lanes, each in index order: docs/monitors.md).
 const skip = !simdStats;
 
-/** Σ x² over [start, end) as the kernel sums it: lane k over start+k, start+k+2, …; lanes added; the odd last value. */
+/** Σ x² over [start, end) as the kernel sums it: lane k over start+k, start+k+2, … in order (lane 0 takes an odd last value); lane 0 + lane 1. */
 function laneSquares(a: Float64Array, start: number, end: number): number {
   let s0 = 0, s1 = 0;
-  const pairsEnd = start + ((end - start) & ~1);
-  for (let i = start; i < pairsEnd; i += 2) {
+  for (let i = start; i < end; i += 2) {
     s0 += a[i] * a[i];
-    s1 += a[i + 1] * a[i + 1];
+    if (i + 1 < end) s1 += a[i + 1] * a[i + 1];
   }
-  let s = s0 + s1;
-  if (pairsEnd < end) s += a[end - 1] * a[end - 1];
-  return s;
+  return s0 + s1;
 }
 
 function layoutOf(sizes: number[]): ParamLayout {

@@ -8,7 +8,7 @@
 import { HISTOGRAM_BINS, histogramBin, type LayerStat } from '../protocol';
 import type { Activity, LayerInfo, ParamLayout } from '../objective';
 import { medianInPlace, medianNonNegative, middleOf } from './select';
-import { StatsKernel, type StepVectors } from './wasm-stats';
+import { fusableStarts, MeasurePlan, PLAN_FIELDS, StatsKernel, type StepVectors } from './wasm-stats';
 
 // Binning by the binary exponent: all m in [2^e, 2^(e+1)) span 0.30 in log10, less than one bin (0.5), so
 // they fall in the bin of 2^e or the next one. Per biased exponent: that bin, and the least double of the
@@ -147,6 +147,8 @@ export interface StatsInput {
    * fused pass then runs in WebAssembly SIMD (wasm-stats.ts), same numbers but for the sums' order.
    */
   vectors?: StepVectors;
+  /** This step's statistics as the optimizer computed them in its update (`plan()`), when it did. */
+  plan?: MeasurePlan;
 }
 
 export class LayerStatsComputer {
@@ -184,6 +186,8 @@ export class LayerStatsComputer {
     this.centre = new Float64Array(layout.layers.length).fill(NaN);
     this.delta = new Float64Array(layout.layers.length).fill(FIRST_WINDOW);
     this.drift = new Float64Array(layout.layers.length).fill(1);
+    const starts = fusableStarts(layout);
+    this.measurePlan = starts && largest <= EXACT_MEDIAN_MAX ? new MeasurePlan(starts) : null;
   }
 
   /** A buffer as long as the largest layer (up to EXACT_MEDIAN_MAX), allocated when first needed. */
@@ -251,6 +255,45 @@ export class LayerStatsComputer {
     return k.covers(input.grad, input.params, input.update, input.effectiveLr) && k.windowRoom >= this.largest ? k : null;
   }
 
+  /** The plan the optimizer fills on a step it measures (null where the layers do not start on whole pairs). */
+  private readonly measurePlan: MeasurePlan | null;
+  /** Per layer, the window's values in the plan's scratch (cached views). */
+  private readonly planWindows: Float64Array[] = [];
+
+  /**
+   * For the next compute(): each layer's window, for an optimizer that computes the statistics inside its
+   * update (MeasurePlan). Null when the layout does not allow it.
+   */
+  plan(): MeasurePlan | null {
+    const p = this.measurePlan;
+    if (!p || !LITTLE_ENDIAN) return null;
+    for (let li = 0; li < this.layers.length; li++) {
+      this.windowOf(li);
+      p.lo[li] = WINDOW[0];
+      p.hi[li] = WINDOW[1];
+    }
+    p.filled = false;
+    return p;
+  }
+
+  /**
+   * Layer li's window for this step as [lo, hi] doubles (WINDOW) and high words (WINDOW_WORDS): around
+   * where the median's last move would take it. Adam's median drifts steadily for hundreds of steps (W3's
+   * first layer ≈ 0.8% a step early on), and a window around the last value missed every third step.
+   * Where the window lies changes only the speed, never the value. Before the first median: empty.
+   */
+  private windowOf(li: number): void {
+    const last = this.centre[li], delta = this.delta[li];
+    const first = last !== last;
+    const centre = last * this.drift[li];
+    const hLo = first ? 1 : highWord(centre - centre * delta), hHi = first ? 0 : highWord(centre + centre * delta);
+    WINDOW_WORDS[0] = hLo;
+    WINDOW_WORDS[1] = hHi;
+    // For x ≥ 0 the high word h is in [hLo, hHi] exactly when lowest(hLo) ≤ x ≤ highest(hHi).
+    WINDOW[0] = doubleOfWords(hLo, 0);
+    WINDOW[1] = hHi >= 0x7ff00000 ? Infinity : doubleOfWords(hHi, 0xffffffff);
+  }
+
   /**
    * The whole gradient's norm and whether every parameter is finite, from the last compute(), when the
    * layers tile the parameter vector in order (`tiles`): the sum of squares in index order, the same
@@ -288,16 +331,20 @@ export class LayerStatsComputer {
     const { grad, params, update, effectiveLr: eff } = input;
     const start = layer.offset, end = layer.offset + layer.size;
     if (end === start) return this.emptyLayer(li);
-    const buf = kernel ? kernel.v.scratch : this.windowBuffer();
-    // The window around the previous median, as a range of high words (before the first median: empty).
-    // Centred where the median's last move would take it: Adam's median drifts steadily for hundreds of
-    // steps (W3's first layer ≈ 0.8% a step early on), and a window around the last value missed every
-    // third step. Where the window lies changes only the speed, never the value.
     const last = this.centre[li], delta = this.delta[li];
     const first = last !== last;
-    const centre = last * this.drift[li];
-    const hLo = first ? 1 : highWord(centre - centre * delta), hHi = first ? 0 : highWord(centre + centre * delta);
-    const o = kernel ? simdPass(kernel, start, end, hLo, hHi, this.running) : statsPass(grad, params, update, eff, ew, start, end, buf, hLo, hHi, this.running);
+    const plan = input.plan?.filled ? input.plan : null;
+    let buf: Float64Array, o: Float64Array;
+    if (plan && kernel) {
+      // Computed by the optimizer in its update, with the window plan() set.
+      buf = this.planWindows[li] ??= kernel.v.scratch.subarray(start);
+      o = planned(plan, li, this.running);
+    } else {
+      this.windowOf(li);
+      buf = kernel ? kernel.v.scratch : this.windowBuffer();
+      o = kernel ? simdPass(kernel, start, end, WINDOW[0], WINDOW[1], this.running)
+        : statsPass(grad, params, update, eff, ew, start, end, buf, WINDOW_WORDS[0], WINDOW_WORDS[1], this.running);
+    }
     const g2 = o[G2], w2 = o[W2], u2 = o[U2], mn = o[MIN], mx = o[MAX], zeroGrad = o[ZERO_GRAD], below = o[BELOW], m = o[IN_WINDOW];
     const n = end - start - zeroGrad;
     if (o[NON_FINITE] !== 0 || (n > 0 && !(mn >= 0))) return false; // rare (a diverging step): value by value
@@ -451,19 +498,26 @@ function statsPass(grad: Float64Array, params: Float64Array, update: Float64Arra
   return o;
 }
 
-/**
- * statsPass's numbers from the SIMD kernel (wasm-stats.ts): the same window, as doubles (for x ≥ 0 the
- * high word h is in [hLo, hHi] exactly when lowest(hLo) ≤ x ≤ highest(hHi)), copied into the kernel's scratch.
- */
-function simdPass(kernel: StatsKernel, start: number, end: number, hLo: number, hHi: number, running: number): Float64Array {
-  const lo = doubleOfWords(hLo, 0);
-  const hi = hHi >= 0x7ff00000 ? Infinity : doubleOfWords(hHi, 0xffffffff);
+/** statsPass's numbers from the SIMD kernel (wasm-stats.ts): the same window, as doubles, copied into the kernel's scratch. */
+function simdPass(kernel: StatsKernel, start: number, end: number, lo: number, hi: number, running: number): Float64Array {
   const r = kernel.layer(start, end, lo, hi);
   const o = PASS;
   o[G2] = r.g2; o[W2] = r.w2; o[U2] = r.u2; o[MIN] = r.min; o[MAX] = r.max; o[NON_FINITE] = r.nonFinite;
   o[ZERO_GRAD] = r.zeroGrad; o[BELOW] = r.below; o[IN_WINDOW] = r.inWindow; o[RUNNING] = running + r.g2;
   return o;
 }
+
+/** statsPass's numbers as the optimizer computed them (MeasurePlan), layer li. */
+function planned(plan: MeasurePlan, li: number, running: number): Float64Array {
+  const x = plan.results, k = li * PLAN_FIELDS, o = PASS;
+  o[G2] = x[k]; o[W2] = x[k + 1]; o[U2] = x[k + 2]; o[NON_FINITE] = x[k + 3]; o[MIN] = x[k + 4]; o[MAX] = x[k + 5];
+  o[ZERO_GRAD] = x[k + 6]; o[BELOW] = x[k + 7]; o[IN_WINDOW] = x[k + 8]; o[RUNNING] = running + x[k];
+  return o;
+}
+
+/** This layer's window (windowOf): doubles, and high words. */
+const WINDOW = new Float64Array(2);
+const WINDOW_WORDS = new Uint32Array(2);
 
 /** The double whose high and low 32-bit words are given (little-endian platforms). */
 function doubleOfWords(high: number, low: number): number {

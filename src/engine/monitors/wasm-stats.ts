@@ -5,10 +5,10 @@
  * effective lrs' min/max, and the median window's count and copy (stats.ts), in one pass; the copy is a
  * branch taken only for a pair with a value in the window (≈ 1/64 of the layer's values by design).
  *
- * Sums: each of the two lanes sums every other value of the layer in index order, then lane 0 + lane 1,
- * then the odd last value (done in JavaScript). That order is fixed, so the bits are the same on every
- * machine; it differs from a sequential sum only by rounding (relative error ≤ (n/2 + 1)·ε for n squares,
- * against ≤ n·ε for a sequential sum). The trainer's own gradient norm on the other steps (`squares`)
+ * Sums: lane 0 sums the layer's values at even distance from its start (the odd last value included),
+ * lane 1 the others, each in index order, then lane 0 + lane 1. That order is fixed, so the bits are the
+ * same on every machine; it differs from a sequential sum only by rounding (relative error ≤ (n/2 + 1)·ε
+ * for n squares, against ≤ n·ε for a sequential sum). The trainer's own gradient norm on the other steps (`squares`)
  * sums the same way, so a run's norms have the same bits whichever pass made them.
  */
 import {
@@ -37,6 +37,72 @@ export const OUT_DOUBLES = 18;
 const [G2, W2, U2, MN, MX, ZC, BL] = [0, 1, 2, 4, 5, 6, 7];
 
 /**
+ * Where a statistics loop keeps its vectors (local indices) and its window's base and count (i32 locals
+ * or parameters): the same accumulation serves the pass of its own (`st`) and the float32 optimizers'
+ * update with the statistics fused in (optim/simd.ts).
+ */
+export interface StatsLocals {
+  G2: number; W2: number; U2: number; MN: number; MX: number; ZC: number; BL: number;
+  LO: number; HI: number; ZERO: number; EQ: number; T: number;
+  /** i32: the window's base address, and how many values it holds. */
+  WIN: number; M: number;
+}
+
+/** Before the loop: the window's bounds (f64 parameters lo, hi) splatted, min/max at ±∞, the count at 0. */
+export function statsPrologue(L: StatsLocals, lo: number, hi: number): number[] {
+  return code(
+    get(lo), F64X2_SPLAT, set(L.LO), get(hi), F64X2_SPLAT, set(L.HI),
+    f64c(Infinity), F64X2_SPLAT, set(L.MN), f64c(-Infinity), F64X2_SPLAT, set(L.MX),
+    V128_ZERO, set(L.ZERO), i32c(0), set(L.M),
+  );
+}
+
+/**
+ * One pair: `g`, `p`, `u` push the gradient, parameters (after the update) and update; `e` is the local
+ * holding the effective lrs. Clobbers EQ and T.
+ */
+export function statsAccumulate(L: StatsLocals, g: number[], p: number[], u: number[], e: number): number[] {
+  const laneCopy = (k: number): number[] => code(
+    get(L.WIN), get(L.M), i32c(3), SHL, ADD, get(e), F64X2_LANE(k), F64_STORE,
+    get(L.M), get(L.T), I64X2_LANE(k), I32_WRAP_I64, i32c(1), I32_AND, ADD, set(L.M),
+  );
+  return code(
+    get(L.G2), g, tee(L.T), get(L.T), F64X2.mul, F64X2.add, set(L.G2),
+    // A zero gradient: counted, and left out of the band (docs/monitors.md).
+    get(L.T), get(L.ZERO), F64X2_EQ, set(L.EQ),
+    get(L.ZC), get(L.EQ), I64X2_SUB, set(L.ZC),
+    // w2 += p·p + e·0 (e·0 is +0 for a finite e ≥ 0, which leaves the sum's bits as they are, and NaN
+    // for a non-finite e: the sum then says so, without an accumulator of its own).
+    get(L.W2), p, tee(L.T), get(L.T), F64X2.mul, get(L.ZERO), get(e), get(L.ZERO), F64X2.mul, get(L.EQ), V128_BITSELECT, F64X2.add, F64X2.add, set(L.W2),
+    get(L.U2), u, tee(L.T), get(L.T), F64X2.mul, F64X2.add, set(L.U2),
+    // Where the gradient is zero the running min/max stands in for e (bitselect(a, b, m): a where m, else b).
+    get(L.MN), get(L.MN), get(e), get(L.EQ), V128_BITSELECT, F64X2.pmin, set(L.MN),
+    get(L.MX), get(L.MX), get(e), get(L.EQ), V128_BITSELECT, F64X2.pmax, set(L.MX),
+    get(L.BL), get(e), get(L.LO), F64X2_LT, get(L.EQ), V128_ANDNOT, I64X2_SUB, set(L.BL),
+    get(e), get(L.LO), F64X2_GE, get(e), get(L.HI), F64X2_LE, V128_AND, get(L.EQ), V128_ANDNOT, tee(L.T),
+    V128_ANY_TRUE, IF, laneCopy(0), laneCopy(1), END,
+  );
+}
+
+/** After the loop: the accumulators and the window's count to `out` (an i32 local or parameter), as StatsKernel reads them. */
+export function statsEpilogue(L: StatsLocals, out: number): number[] {
+  const put = (k: number, x: number): number[] => code(get(out), i32c(16 * k), ADD, get(x), V128_STORE);
+  return code(
+    put(G2, L.G2), put(W2, L.W2), put(U2, L.U2), put(MN, L.MN), put(MX, L.MX), put(ZC, L.ZC), put(BL, L.BL),
+    get(out), i32c(128), ADD, get(L.M), I32_STORE,
+  );
+}
+
+/** v128 locals a StatsLocals takes (after any the caller numbers first). */
+export const STATS_VECTORS = 12;
+
+/** A StatsLocals whose vectors start at local `v` (STATS_VECTORS of them). */
+export function statsLocals(v: number, win: number, m: number): StatsLocals {
+  const [G2_, W2_, U2_, MN_, MX_, ZC_, BL_, LO, HI, ZERO, EQ, T] = Array.from({ length: STATS_VECTORS }, (_, k) => v + k);
+  return { G2: G2_, W2: W2_, U2: U2_, MN: MN_, MX: MX_, ZC: ZC_, BL: BL_, LO, HI, ZERO, EQ, T, WIN: win, M: m };
+}
+
+/**
  * st(g, p, u, e, bytes, win, out, lo, hi): over `bytes` of each vector from the given addresses (pairs,
  * any alignment). Window: lo ≤ e ≤ hi with a non-zero gradient, copied to win in index order; `below`
  * counts e < lo with a non-zero gradient.
@@ -45,37 +111,17 @@ function statsBody(): number[] {
   const [Gp, Pp, Up, Ep, BYTES, WIN, OUT, LOf, HIf] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const [I, M] = [9, 10];
   // 14 vectors live in the loop (x64 has 16 registers, V8 keeps one for scratch): no spills.
-  const [VG2, VW2, VU2, VMN, VMX, VZC, VBL, LO, HI, ZERO, GV, EV, EQ, T] = Array.from({ length: 14 }, (_, k) => 11 + k);
+  const L = statsLocals(11, WIN, M);
+  const EV = 11 + STATS_VECTORS;
   const ld = (base: number): number[] => code(get(base), get(I), ADD, V128_LOAD);
-  const laneCopy = (k: number): number[] => code(
-    get(WIN), get(M), i32c(3), SHL, ADD, get(EV), F64X2_LANE(k), F64_STORE,
-    get(M), get(T), I64X2_LANE(k), I32_WRAP_I64, i32c(1), I32_AND, ADD, set(M),
-  );
-  const out = (k: number, x: number): number[] => code(get(OUT), i32c(16 * k), ADD, get(x), V128_STORE);
   return code(
-    get(LOf), F64X2_SPLAT, set(LO), get(HIf), F64X2_SPLAT, set(HI),
-    f64c(Infinity), F64X2_SPLAT, set(VMN), f64c(-Infinity), F64X2_SPLAT, set(VMX),
-    V128_ZERO, set(ZERO),
-    i32c(0), set(I), i32c(0), set(M),
+    statsPrologue(L, LOf, HIf),
+    i32c(0), set(I),
     LOOP,
-    ld(Gp), set(GV), ld(Ep), set(EV),
-    get(VG2), get(GV), get(GV), F64X2.mul, F64X2.add, set(VG2),
-    // A zero gradient: counted, and left out of the band (docs/monitors.md).
-    get(GV), get(ZERO), F64X2_EQ, set(EQ),
-    get(VZC), get(EQ), I64X2_SUB, set(VZC),
-    // w2 += p·p + e·0 (e·0 is +0 for a finite e ≥ 0, which leaves the sum's bits as they are, and NaN
-    // for a non-finite e: the sum then says so, without an accumulator of its own).
-    get(VW2), ld(Pp), tee(T), get(T), F64X2.mul, get(ZERO), get(EV), get(ZERO), F64X2.mul, get(EQ), V128_BITSELECT, F64X2.add, F64X2.add, set(VW2),
-    get(VU2), ld(Up), tee(T), get(T), F64X2.mul, F64X2.add, set(VU2),
-    // Where the gradient is zero the running min/max stands in for e (bitselect(a, b, m): a where m, else b).
-    get(VMN), get(VMN), get(EV), get(EQ), V128_BITSELECT, F64X2.pmin, set(VMN),
-    get(VMX), get(VMX), get(EV), get(EQ), V128_BITSELECT, F64X2.pmax, set(VMX),
-    get(VBL), get(EV), get(LO), F64X2_LT, get(EQ), V128_ANDNOT, I64X2_SUB, set(VBL),
-    get(EV), get(LO), F64X2_GE, get(EV), get(HI), F64X2_LE, V128_AND, get(EQ), V128_ANDNOT, tee(T),
-    V128_ANY_TRUE, IF, laneCopy(0), laneCopy(1), END,
+    ld(Ep), set(EV),
+    statsAccumulate(L, ld(Gp), ld(Pp), ld(Up), EV),
     get(I), i32c(16), ADD, tee(I), get(BYTES), LT_U, BR_IF0, END,
-    out(G2, VG2), out(W2, VW2), out(U2, VU2), out(MN, VMN), out(MX, VMX), out(ZC, VZC), out(BL, VBL),
-    get(OUT), i32c(128), ADD, get(M), I32_STORE,
+    statsEpilogue(L, OUT),
   );
 }
 
@@ -96,7 +142,7 @@ function squaresBody(): number[] {
 }
 
 const MODULE = compile(assemble([
-  { name: 'st', params: [I32, I32, I32, I32, I32, I32, I32, F64, F64], locals: [[2, I32], [14, V128]], body: statsBody() },
+  { name: 'st', params: [I32, I32, I32, I32, I32, I32, I32, F64, F64], locals: [[2, I32], [STATS_VECTORS + 1, V128]], body: statsBody() },
   { name: 'sq', params: [I32, I32, I32, I32], locals: [[1, I32], [4, V128]], body: squaresBody() },
 ]));
 
@@ -146,7 +192,8 @@ export class StatsKernel {
   private readonly sq: (...a: number[]) => void;
   private readonly out: Float64Array;
   private readonly outWords: Int32Array;
-  private readonly outAt: number;
+  /** Byte address of the results area the kernels write. */
+  readonly outAt: number;
   readonly result: PassResult = { g2: 0, w2: 0, u2: 0, nonFinite: 0, min: Infinity, max: -Infinity, zeroGrad: 0, below: 0, inWindow: 0 };
 
   constructor(readonly v: StepVectors) {
@@ -179,45 +226,69 @@ export class StatsKernel {
    * stats.ts defines each number. Window [lo, hi] (doubles ≥ 0); values copied to scratch from 0.
    */
   layer(start: number, end: number, lo: number, hi: number): PassResult {
-    const v = this.v, r = this.result;
+    const v = this.v;
     const pairs = (end - start) >> 1;
-    let g2 = 0, w2 = 0, u2 = 0, z = 0, mn = Infinity, mx = -Infinity, zeroGrad = 0, below = 0, m = 0;
     if (pairs > 0) {
       const b = start * 8;
       this.st(v.grad.byteOffset + b, v.params.byteOffset + b, v.update.byteOffset + b, v.effectiveLr.byteOffset + b,
         pairs * 16, v.scratch.byteOffset, this.outAt, lo, hi);
-      const o = this.out, w = this.outWords;
-      g2 = o[2 * G2] + o[2 * G2 + 1];
-      w2 = o[2 * W2] + o[2 * W2 + 1];
-      u2 = o[2 * U2] + o[2 * U2 + 1];
-      const m0 = o[2 * MN], m1 = o[2 * MN + 1], x0 = o[2 * MX], x1 = o[2 * MX + 1];
-      mn = m1 < m0 ? m1 : m0;
-      mx = x1 > x0 ? x1 : x0;
-      zeroGrad = w[4 * ZC] + w[4 * ZC + 2];
-      below = w[4 * BL] + w[4 * BL + 2];
-      m = w[32];
+    } else {
+      this.clearOut();
     }
-    if ((end - start) & 1) {
-      const i = end - 1;
-      const g = v.grad[i], p = v.params[i], u = v.update[i];
-      g2 += g * g;
-      w2 += p * p;
-      u2 += u * u;
+    this.windowAt = 0;
+    return this.read(lo, hi, (end - start) & 1 ? end - 1 : -1, 0);
+  }
+
+  /** The result of a layer without values. */
+  empty(): PassResult {
+    this.clearOut();
+    return this.read(0, 0, -1, 0);
+  }
+
+  /** Empty accumulators (a layer of one value has no pair). */
+  private clearOut(): void {
+    const o = this.out;
+    o.fill(0, 0, 2 * MN);
+    o[2 * MN] = o[2 * MN + 1] = Infinity;
+    o[2 * MX] = o[2 * MX + 1] = -Infinity;
+    o.fill(0, 2 * ZC);
+  }
+
+  /**
+   * The results area as a PassResult, with the odd last value `tail` (≥ 0) folded in as lane 0's last
+   * term (the order a zero-padded pair gives: the fused optimizer's kernels end that way), and `padding`
+   * zero values of a padded pair taken back out of the zero-gradient count.
+   */
+  read(lo: number, hi: number, tail: number, padding: number): PassResult {
+    const v = this.v, r = this.result, o = this.out, w = this.outWords;
+    let g0 = o[2 * G2], w0 = o[2 * W2], u0 = o[2 * U2];
+    const m0 = o[2 * MN], m1 = o[2 * MN + 1], x0 = o[2 * MX], x1 = o[2 * MX + 1];
+    let mn = m1 < m0 ? m1 : m0, mx = x1 > x0 ? x1 : x0;
+    let zeroGrad = w[4 * ZC] + w[4 * ZC + 2] - padding, below = w[4 * BL] + w[4 * BL + 2], m = w[32], z = 0;
+    if (tail >= 0) {
+      const g = v.grad[tail], p = v.params[tail], u = v.update[tail];
+      g0 += g * g;
+      w0 += p * p;
+      u0 += u * u;
       if (g === 0) {
         zeroGrad++;
       } else {
-        const e = v.effectiveLr[i];
-        z += e * 0;
+        const e = v.effectiveLr[tail];
+        z = e * 0;
         if (e < mn) mn = e;
         if (e > mx) mx = e;
         if (e < lo) below++;
-        else if (e <= hi) v.scratch[m++] = e;
+        else if (e <= hi) v.scratch[this.windowAt + m++] = e;
       }
     }
+    const g2 = g0 + o[2 * G2 + 1], w2 = w0 + o[2 * W2 + 1], u2 = u0 + o[2 * U2 + 1];
     r.g2 = g2; r.w2 = w2; r.u2 = u2; r.nonFinite = z + (g2 + w2) * 0;
     r.min = mn; r.max = mx; r.zeroGrad = zeroGrad; r.below = below; r.inWindow = m;
     return r;
   }
+
+  /** Where in `scratch` the values of the window being read start (0 for `layer`). */
+  windowAt = 0;
 
   /**
    * The gradient's sum of squares over [start, end), summed as `layer` sums it, and Σ params·0 (0 when
@@ -226,20 +297,62 @@ export class StatsKernel {
   squares(start: number, end: number): number {
     const v = this.v;
     const pairs = (end - start) >> 1;
-    let g2 = 0, z = 0;
+    let g0 = 0, g1 = 0, z = 0;
     if (pairs > 0) {
       const b = start * 8;
       this.sq(v.grad.byteOffset + b, v.params.byteOffset + b, pairs * 16, this.outAt);
       const o = this.out;
-      g2 = o[0] + o[1];
+      g0 = o[0];
+      g1 = o[1];
       z = o[2] + o[3];
     }
     if ((end - start) & 1) {
       const g = v.grad[end - 1];
-      g2 += g * g;
+      g0 += g * g;
       z += v.params[end - 1] * 0;
     }
     this.result.nonFinite = z;
-    return g2;
+    return g0 + g1;
   }
+}
+
+/** PassResult fields per layer in MeasurePlan.results, in this order. */
+export const PLAN_FIELDS = 9;
+
+/**
+ * A monitored step whose statistics the optimizer computes inside its update (the float32 path's Adam
+ * kernels: the values are in registers there, so the pass costs its arithmetic only). The statistics set
+ * each layer's window before the step; the optimizer fills `results` (PassResult fields per layer, with
+ * each layer's window values at scratch[layer start …]) and sets `filled`. Layers must start at even
+ * indices (whole pairs) and cover the vector in order; `starts` ends with the vector's size.
+ */
+export class MeasurePlan {
+  readonly lo: Float64Array;
+  readonly hi: Float64Array;
+  readonly results: Float64Array;
+  filled = false;
+  constructor(readonly starts: Int32Array) {
+    const layers = starts.length - 1;
+    this.lo = new Float64Array(layers);
+    this.hi = new Float64Array(layers);
+    this.results = new Float64Array(layers * PLAN_FIELDS);
+  }
+
+  /** Keeps layer li's result (read from the kernel's results area). */
+  keep(li: number, r: PassResult): void {
+    const o = this.results, k = li * PLAN_FIELDS;
+    o[k] = r.g2; o[k + 1] = r.w2; o[k + 2] = r.u2; o[k + 3] = r.nonFinite; o[k + 4] = r.min; o[k + 5] = r.max;
+    o[k + 6] = r.zeroGrad; o[k + 7] = r.below; o[k + 8] = r.inWindow;
+  }
+}
+
+/** Whether a layout can be measured inside the optimizer's update: layers in order, each starting at an even index. */
+export function fusableStarts(layout: { size: number; layers: readonly { offset: number; size: number }[] }): Int32Array | null {
+  let next = 0;
+  for (const l of layout.layers) {
+    if (l.offset !== next || (l.offset & 1) !== 0) return null;
+    next += l.size;
+  }
+  if (next !== layout.size || layout.layers.length === 0) return null;
+  return Int32Array.from([...layout.layers.map((l) => l.offset), layout.size]);
 }
