@@ -11,7 +11,6 @@ import { TEST_FUNCTIONS, QUADRATIC_DEFAULTS } from '../data/functions';
 import type { MeasureContext, MonitorOptions, MonitorSuite, StepContext } from './types';
 import { RULES, type Rules } from './rules';
 import { LayerStatsComputer } from './stats';
-import type { MeasurePlan } from './wasm-stats';
 import { CurvatureProbe, type CurvatureEstimate } from './curvature';
 import { isAdaptive, stabilityEdge, type ProbeRecord } from './view';
 import { preconditioning } from './preconditioner';
@@ -144,12 +143,6 @@ class Suite implements MonitorSuiteExt {
     this.measuredLayers = this.computer.compute(ctx);
     this.measuredStep = ctx.step;
     return this.computer.globals();
-  }
-
-  planMeasure(step: number): MeasurePlan | null {
-    const m = this.o.config.monitors;
-    if (!this.computer.tiles || !(detailDue(step, m.every, m.thin_after) || step === 1)) return null;
-    return this.computer.plan();
   }
 
   afterStep(ctx: StepContext): LayerStat[] {

@@ -8,7 +8,7 @@
 import { HISTOGRAM_BINS, histogramBin, type LayerStat } from '../protocol';
 import type { Activity, LayerInfo, ParamLayout } from '../objective';
 import { medianInPlace, medianNonNegative, middleOf } from './select';
-import { fusableStarts, MeasurePlan, PLAN_FIELDS, StatsKernel, type StepVectors } from './wasm-stats';
+import { StatsKernel, type StepVectors } from './wasm-stats';
 
 // Binning by the binary exponent: all m in [2^e, 2^(e+1)) span 0.30 in log10, less than one bin (0.5), so
 // they fall in the bin of 2^e or the next one. Per biased exponent: that bin, and the least double of the
@@ -147,8 +147,6 @@ export interface StatsInput {
    * fused pass then runs in WebAssembly SIMD (wasm-stats.ts), same numbers but for the sums' order.
    */
   vectors?: StepVectors;
-  /** This step's statistics as the optimizer computed them in its update (`plan()`), when it did. */
-  plan?: MeasurePlan;
 }
 
 export class LayerStatsComputer {
@@ -186,8 +184,6 @@ export class LayerStatsComputer {
     this.centre = new Float64Array(layout.layers.length).fill(NaN);
     this.delta = new Float64Array(layout.layers.length).fill(FIRST_WINDOW);
     this.drift = new Float64Array(layout.layers.length).fill(1);
-    const starts = fusableStarts(layout);
-    this.measurePlan = starts && largest <= EXACT_MEDIAN_MAX ? new MeasurePlan(starts) : null;
   }
 
   /** A buffer as long as the largest layer (up to EXACT_MEDIAN_MAX), allocated when first needed. */
@@ -252,28 +248,7 @@ export class LayerStatsComputer {
     if (!v || !LITTLE_ENDIAN) return null;
     if (this.kernel?.v !== v) this.kernel = new StatsKernel(v);
     const k = this.kernel;
-    return k.covers(input.grad, input.params, input.update, input.effectiveLr) && k.windowRoom >= this.largest ? k : null;
-  }
-
-  /** The plan the optimizer fills on a step it measures (null where the layers do not start on whole pairs). */
-  private readonly measurePlan: MeasurePlan | null;
-  /** Per layer, the window's values in the plan's scratch (cached views). */
-  private readonly planWindows: Float64Array[] = [];
-
-  /**
-   * For the next compute(): each layer's window, for an optimizer that computes the statistics inside its
-   * update (MeasurePlan). Null when the layout does not allow it.
-   */
-  plan(): MeasurePlan | null {
-    const p = this.measurePlan;
-    if (!p || !LITTLE_ENDIAN) return null;
-    for (let li = 0; li < this.layers.length; li++) {
-      this.windowOf(li);
-      p.lo[li] = WINDOW[0];
-      p.hi[li] = WINDOW[1];
-    }
-    p.filled = false;
-    return p;
+    return k.covers(input.grad, input.params, input.update, input.effectiveLr) && k.windowRoom >= this.largest + 2 ? k : null; // the copy stores whole pairs
   }
 
   /**
@@ -333,18 +308,10 @@ export class LayerStatsComputer {
     if (end === start) return this.emptyLayer(li);
     const last = this.centre[li], delta = this.delta[li];
     const first = last !== last;
-    const plan = input.plan?.filled ? input.plan : null;
-    let buf: Float64Array, o: Float64Array;
-    if (plan && kernel) {
-      // Computed by the optimizer in its update, with the window plan() set.
-      buf = this.planWindows[li] ??= kernel.v.scratch.subarray(start);
-      o = planned(plan, li, this.running);
-    } else {
-      this.windowOf(li);
-      buf = kernel ? kernel.v.scratch : this.windowBuffer();
-      o = kernel ? simdPass(kernel, start, end, WINDOW[0], WINDOW[1], this.running)
-        : statsPass(grad, params, update, eff, ew, start, end, buf, WINDOW_WORDS[0], WINDOW_WORDS[1], this.running);
-    }
+    this.windowOf(li);
+    const buf = kernel ? kernel.v.scratch : this.windowBuffer();
+    const o = kernel ? simdPass(kernel, start, end, WINDOW[0], WINDOW[1], this.running)
+      : statsPass(grad, params, update, eff, ew, start, end, buf, WINDOW_WORDS[0], WINDOW_WORDS[1], this.running);
     const g2 = o[G2], w2 = o[W2], u2 = o[U2], mn = o[MIN], mx = o[MAX], zeroGrad = o[ZERO_GRAD], below = o[BELOW], m = o[IN_WINDOW];
     const n = end - start - zeroGrad;
     if (o[NON_FINITE] !== 0 || (n > 0 && !(mn >= 0))) return false; // rare (a diverging step): value by value
@@ -504,14 +471,6 @@ function simdPass(kernel: StatsKernel, start: number, end: number, lo: number, h
   const o = PASS;
   o[G2] = r.g2; o[W2] = r.w2; o[U2] = r.u2; o[MIN] = r.min; o[MAX] = r.max; o[NON_FINITE] = r.nonFinite;
   o[ZERO_GRAD] = r.zeroGrad; o[BELOW] = r.below; o[IN_WINDOW] = r.inWindow; o[RUNNING] = running + r.g2;
-  return o;
-}
-
-/** statsPass's numbers as the optimizer computed them (MeasurePlan), layer li. */
-function planned(plan: MeasurePlan, li: number, running: number): Float64Array {
-  const x = plan.results, k = li * PLAN_FIELDS, o = PASS;
-  o[G2] = x[k]; o[W2] = x[k + 1]; o[U2] = x[k + 2]; o[NON_FINITE] = x[k + 3]; o[MIN] = x[k + 4]; o[MAX] = x[k + 5];
-  o[ZERO_GRAD] = x[k + 6]; o[BELOW] = x[k + 7]; o[IN_WINDOW] = x[k + 8]; o[RUNNING] = running + x[k];
   return o;
 }
 

@@ -8,7 +8,7 @@ import type { Activity, Batch, Objective } from '../objective';
 import type { ResolvedConfig } from '../config/types';
 import type { OptimizerSpec } from '../optim/catalog';
 import type { SpectrumEstimate } from './spectrum';
-import type { MeasurePlan, StepVectors } from './wasm-stats';
+import type { StepVectors } from './wasm-stats';
 
 export interface StepContext {
   run: string;
@@ -39,10 +39,7 @@ export interface StepContext {
 }
 
 /** What the per-layer statistics read, known right after the optimizer's update. */
-export type MeasureContext = Pick<StepContext, 'step' | 'grad' | 'params' | 'update' | 'effectiveLr' | 'activity' | 'vectors'> & {
-  /** The statistics the optimizer computed in its update, when planMeasure gave it a plan. */
-  plan?: MeasurePlan;
-};
+export type MeasureContext = Pick<StepContext, 'step' | 'grad' | 'params' | 'update' | 'effectiveLr' | 'activity' | 'vectors'>;
 
 export interface MonitorOptions {
   run: string;
@@ -65,11 +62,6 @@ export interface MonitorSuite {
    * need not make one of its own; null on other steps (the trainer measures them itself).
    */
   measure?(ctx: MeasureContext): { gradNorm: number; paramsFinite: boolean } | null;
-  /**
-   * Before the update of a step that will carry per-layer statistics: the plan an optimizer that can
-   * compute them in its own loop fills (optim/simd.ts); null on other steps or where it cannot.
-   */
-  planMeasure?(step: number): MeasurePlan | null;
   /** Run before the first step (step 0): init-time checks, a scheduled curvature probe at the start. */
   atStart?(batch: Batch): void;
   /** The run is ending; flush pending verdicts (e.g. resolve or confirm warnings). */

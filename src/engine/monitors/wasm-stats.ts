@@ -13,14 +13,14 @@
  */
 import {
   get, set, tee, i32c, f64c, ADD, SHL, LT_U, LOOP, END, BR_IF0, V128_LOAD, V128_STORE, V128_ZERO, F64X2_SPLAT, F64X2,
-  V128_AND, V128_BITSELECT, I32, F64, V128, code, simd, assemble, compile, instantiate,
+  I32, F64, V128, code, simd, assemble, compile, instantiate,
 } from '../autodiff/wasm-asm';
 
 const F64X2_EQ = simd(0x47);
 const F64X2_LT = simd(0x49);
 const F64X2_LE = simd(0x4b);
-const F64X2_GE = simd(0x4c);
 const V128_ANDNOT = simd(0x4f);
+const V128_OR = simd(0x50);
 const V128_ANY_TRUE = simd(0x53);
 const I64X2_SUB = simd(0xd1);
 const F64X2_LANE = (k: number): number[] => [...simd(0x21), k];
@@ -36,12 +36,8 @@ export const OUT_DOUBLES = 18;
 // Result vectors, in order, 2 doubles (or 2 int64) each (slot 3 unused).
 const [G2, W2, U2, MN, MX, ZC, BL] = [0, 1, 2, 4, 5, 6, 7];
 
-/**
- * Where a statistics loop keeps its vectors (local indices) and its window's base and count (i32 locals
- * or parameters): the same accumulation serves the pass of its own (`st`) and the float32 optimizers'
- * update with the statistics fused in (optim/simd.ts).
- */
-export interface StatsLocals {
+/** Where the statistics loop keeps its vectors (local indices) and its window's base and count (i32). */
+interface StatsLocals {
   G2: number; W2: number; U2: number; MN: number; MX: number; ZC: number; BL: number;
   LO: number; HI: number; ZERO: number; EQ: number; T: number;
   /** i32: the window's base address, and how many values it holds. */
@@ -49,7 +45,7 @@ export interface StatsLocals {
 }
 
 /** Before the loop: the window's bounds (f64 parameters lo, hi) splatted, min/max at ±∞, the count at 0. */
-export function statsPrologue(L: StatsLocals, lo: number, hi: number): number[] {
+function statsPrologue(L: StatsLocals, lo: number, hi: number): number[] {
   return code(
     get(lo), F64X2_SPLAT, set(L.LO), get(hi), F64X2_SPLAT, set(L.HI),
     f64c(Infinity), F64X2_SPLAT, set(L.MN), f64c(-Infinity), F64X2_SPLAT, set(L.MX),
@@ -61,7 +57,7 @@ export function statsPrologue(L: StatsLocals, lo: number, hi: number): number[] 
  * One pair: `g`, `p`, `u` push the gradient, parameters (after the update) and update; `e` is the local
  * holding the effective lrs. Clobbers EQ and T.
  */
-export function statsAccumulate(L: StatsLocals, g: number[], p: number[], u: number[], e: number): number[] {
+function statsAccumulate(L: StatsLocals, g: number[], p: number[], u: number[], e: number): number[] {
   const laneCopy = (k: number): number[] => code(
     get(L.WIN), get(L.M), i32c(3), SHL, ADD, get(e), F64X2_LANE(k), F64_STORE,
     get(L.M), get(L.T), I64X2_LANE(k), I32_WRAP_I64, i32c(1), I32_AND, ADD, set(L.M),
@@ -71,21 +67,25 @@ export function statsAccumulate(L: StatsLocals, g: number[], p: number[], u: num
     // A zero gradient: counted, and left out of the band (docs/monitors.md).
     get(L.T), get(L.ZERO), F64X2_EQ, set(L.EQ),
     get(L.ZC), get(L.EQ), I64X2_SUB, set(L.ZC),
-    // w2 += p·p + e·0 (e·0 is +0 for a finite e ≥ 0, which leaves the sum's bits as they are, and NaN
-    // for a non-finite e: the sum then says so, without an accumulator of its own).
-    get(L.W2), p, tee(L.T), get(L.T), F64X2.mul, get(L.ZERO), get(e), get(L.ZERO), F64X2.mul, get(L.EQ), V128_BITSELECT, F64X2.add, F64X2.add, set(L.W2),
+    // w2 += p·p + e·0: e·0 is +0 for a finite e ≥ 0, which leaves the sum's bits as they are, and NaN for
+    // a non-finite e, which the sum then shows without an accumulator of its own. Unmasked: a non-finite
+    // e beside a zero gradient only sends the layer to the value-by-value path, which gives the same numbers.
+    get(L.W2), p, tee(L.T), get(L.T), F64X2.mul, get(e), get(L.ZERO), F64X2.mul, F64X2.add, F64X2.add, set(L.W2),
     get(L.U2), u, tee(L.T), get(L.T), F64X2.mul, F64X2.add, set(L.U2),
-    // Where the gradient is zero the running min/max stands in for e (bitselect(a, b, m): a where m, else b).
-    get(L.MN), get(L.MN), get(e), get(L.EQ), V128_BITSELECT, F64X2.pmin, set(L.MN),
-    get(L.MX), get(L.MX), get(e), get(L.EQ), V128_BITSELECT, F64X2.pmax, set(L.MX),
-    get(L.BL), get(e), get(L.LO), F64X2_LT, get(L.EQ), V128_ANDNOT, I64X2_SUB, set(L.BL),
-    get(e), get(L.LO), F64X2_GE, get(e), get(L.HI), F64X2_LE, V128_AND, get(L.EQ), V128_ANDNOT, tee(L.T),
+    // e with all bits set where the gradient is zero: a NaN, which pmin/pmax (as second operand) and
+    // every comparison below pass over, so one OR leaves those parameters out of the band.
+    get(e), get(L.EQ), V128_OR, set(L.EQ),
+    get(L.MN), get(L.EQ), F64X2.pmin, set(L.MN),
+    get(L.MX), get(L.EQ), F64X2.pmax, set(L.MX),
+    get(L.BL), get(L.EQ), get(L.LO), F64X2_LT, tee(L.T), I64X2_SUB, set(L.BL),
+    // In the window: e ≤ hi and not below.
+    get(L.EQ), get(L.HI), F64X2_LE, get(L.T), V128_ANDNOT, tee(L.T),
     V128_ANY_TRUE, IF, laneCopy(0), laneCopy(1), END,
   );
 }
 
 /** After the loop: the accumulators and the window's count to `out` (an i32 local or parameter), as StatsKernel reads them. */
-export function statsEpilogue(L: StatsLocals, out: number): number[] {
+function statsEpilogue(L: StatsLocals, out: number): number[] {
   const put = (k: number, x: number): number[] => code(get(out), i32c(16 * k), ADD, get(x), V128_STORE);
   return code(
     put(G2, L.G2), put(W2, L.W2), put(U2, L.U2), put(MN, L.MN), put(MX, L.MX), put(ZC, L.ZC), put(BL, L.BL),
@@ -94,10 +94,10 @@ export function statsEpilogue(L: StatsLocals, out: number): number[] {
 }
 
 /** v128 locals a StatsLocals takes (after any the caller numbers first). */
-export const STATS_VECTORS = 12;
+const STATS_VECTORS = 12;
 
 /** A StatsLocals whose vectors start at local `v` (STATS_VECTORS of them). */
-export function statsLocals(v: number, win: number, m: number): StatsLocals {
+function statsLocals(v: number, win: number, m: number): StatsLocals {
   const [G2_, W2_, U2_, MN_, MX_, ZC_, BL_, LO, HI, ZERO, EQ, T] = Array.from({ length: STATS_VECTORS }, (_, k) => v + k);
   return { G2: G2_, W2: W2_, U2: U2_, MN: MN_, MX: MX_, ZC: ZC_, BL: BL_, LO, HI, ZERO, EQ, T, WIN: win, M: m };
 }
@@ -235,14 +235,7 @@ export class StatsKernel {
     } else {
       this.clearOut();
     }
-    this.windowAt = 0;
-    return this.read(lo, hi, (end - start) & 1 ? end - 1 : -1, 0);
-  }
-
-  /** The result of a layer without values. */
-  empty(): PassResult {
-    this.clearOut();
-    return this.read(0, 0, -1, 0);
+    return this.read(lo, hi, (end - start) & 1 ? end - 1 : -1);
   }
 
   /** Empty accumulators (a layer of one value has no pair). */
@@ -254,17 +247,13 @@ export class StatsKernel {
     o.fill(0, 2 * ZC);
   }
 
-  /**
-   * The results area as a PassResult, with the odd last value `tail` (≥ 0) folded in as lane 0's last
-   * term (the order a zero-padded pair gives: the fused optimizer's kernels end that way), and `padding`
-   * zero values of a padded pair taken back out of the zero-gradient count.
-   */
-  read(lo: number, hi: number, tail: number, padding: number): PassResult {
+  /** The results area as a PassResult, with the odd last value `tail` (≥ 0) folded in as lane 0's last term. */
+  private read(lo: number, hi: number, tail: number): PassResult {
     const v = this.v, r = this.result, o = this.out, w = this.outWords;
     let g0 = o[2 * G2], w0 = o[2 * W2], u0 = o[2 * U2];
     const m0 = o[2 * MN], m1 = o[2 * MN + 1], x0 = o[2 * MX], x1 = o[2 * MX + 1];
     let mn = m1 < m0 ? m1 : m0, mx = x1 > x0 ? x1 : x0;
-    let zeroGrad = w[4 * ZC] + w[4 * ZC + 2] - padding, below = w[4 * BL] + w[4 * BL + 2], m = w[32], z = 0;
+    let zeroGrad = w[4 * ZC] + w[4 * ZC + 2], below = w[4 * BL] + w[4 * BL + 2], m = w[32], z = 0;
     if (tail >= 0) {
       const g = v.grad[tail], p = v.params[tail], u = v.update[tail];
       g0 += g * g;
@@ -278,7 +267,7 @@ export class StatsKernel {
         if (e < mn) mn = e;
         if (e > mx) mx = e;
         if (e < lo) below++;
-        else if (e <= hi) v.scratch[this.windowAt + m++] = e;
+        else if (e <= hi) v.scratch[m++] = e;
       }
     }
     const g2 = g0 + o[2 * G2 + 1], w2 = w0 + o[2 * W2 + 1], u2 = u0 + o[2 * U2 + 1];
@@ -286,9 +275,6 @@ export class StatsKernel {
     r.min = mn; r.max = mx; r.zeroGrad = zeroGrad; r.below = below; r.inWindow = m;
     return r;
   }
-
-  /** Where in `scratch` the values of the window being read start (0 for `layer`). */
-  windowAt = 0;
 
   /**
    * The gradient's sum of squares over [start, end), summed as `layer` sums it, and Σ params·0 (0 when
@@ -316,43 +302,3 @@ export class StatsKernel {
   }
 }
 
-/** PassResult fields per layer in MeasurePlan.results, in this order. */
-export const PLAN_FIELDS = 9;
-
-/**
- * A monitored step whose statistics the optimizer computes inside its update (the float32 path's Adam
- * kernels: the values are in registers there, so the pass costs its arithmetic only). The statistics set
- * each layer's window before the step; the optimizer fills `results` (PassResult fields per layer, with
- * each layer's window values at scratch[layer start …]) and sets `filled`. Layers must start at even
- * indices (whole pairs) and cover the vector in order; `starts` ends with the vector's size.
- */
-export class MeasurePlan {
-  readonly lo: Float64Array;
-  readonly hi: Float64Array;
-  readonly results: Float64Array;
-  filled = false;
-  constructor(readonly starts: Int32Array) {
-    const layers = starts.length - 1;
-    this.lo = new Float64Array(layers);
-    this.hi = new Float64Array(layers);
-    this.results = new Float64Array(layers * PLAN_FIELDS);
-  }
-
-  /** Keeps layer li's result (read from the kernel's results area). */
-  keep(li: number, r: PassResult): void {
-    const o = this.results, k = li * PLAN_FIELDS;
-    o[k] = r.g2; o[k + 1] = r.w2; o[k + 2] = r.u2; o[k + 3] = r.nonFinite; o[k + 4] = r.min; o[k + 5] = r.max;
-    o[k + 6] = r.zeroGrad; o[k + 7] = r.below; o[k + 8] = r.inWindow;
-  }
-}
-
-/** Whether a layout can be measured inside the optimizer's update: layers in order, each starting at an even index. */
-export function fusableStarts(layout: { size: number; layers: readonly { offset: number; size: number }[] }): Int32Array | null {
-  let next = 0;
-  for (const l of layout.layers) {
-    if (l.offset !== next || (l.offset & 1) !== 0) return null;
-    next += l.size;
-  }
-  if (next !== layout.size || layout.layers.length === 0) return null;
-  return Int32Array.from([...layout.layers.map((l) => l.offset), layout.size]);
-}

@@ -16,7 +16,7 @@
  */
 import type { OptimizerSpec } from './catalog';
 import { fma, pow } from './exact';
-import type { MeasurePlan, StepVectors } from '../monitors/wasm-stats';
+import type { StepVectors } from '../monitors/wasm-stats';
 
 export interface Optimizer {
   readonly spec: OptimizerSpec;
@@ -29,12 +29,7 @@ export interface Optimizer {
    * `update` is given, params(after) − params(before) (Adam and AdamW write it in their own loop, the
    * others through a copy of the parameters).
    */
-  step(params: Float64Array, grad: Float64Array, lr: number, effectiveLr?: Float64Array, update?: Float64Array, plan?: MeasurePlan): void;
-  /**
-   * True when `step` can also compute a monitored step's statistics in its own loop (`plan`: the float32
-   * path's Adam kernels, working in `workArrays`); it then sets `plan.filled`.
-   */
-  readonly measures?: boolean;
+  step(params: Float64Array, grad: Float64Array, lr: number, effectiveLr?: Float64Array, update?: Float64Array): void;
   /** The optimizer's state under torch's names (live arrays: read, do not write). */
   state(): Record<string, Float64Array | number>;
   /**
@@ -51,7 +46,7 @@ export abstract class Base implements Optimizer {
     readonly spec: OptimizerSpec,
     readonly size: number,
   ) {}
-  step(params: Float64Array, grad: Float64Array, lr: number, effectiveLr?: Float64Array, update?: Float64Array, plan?: MeasurePlan): void {
+  step(params: Float64Array, grad: Float64Array, lr: number, effectiveLr?: Float64Array, update?: Float64Array): void {
     if (params.length !== this.size || grad.length !== this.size) {
       throw new RangeError(`optimizer built for ${this.size} parameters, got ${params.length} and ${grad.length}`);
     }
@@ -63,7 +58,7 @@ export abstract class Base implements Optimizer {
     }
     this.steps++;
     if (!update || this.writesUpdate) {
-      this.update(params, grad, lr, effectiveLr, update, plan);
+      this.update(params, grad, lr, effectiveLr, update);
       return;
     }
     update.set(params);
@@ -72,7 +67,7 @@ export abstract class Base implements Optimizer {
   }
   /** True when `update` fills the update vector itself (one pass fewer than a copy and a difference). */
   protected readonly writesUpdate: boolean = false;
-  protected abstract update(p: Float64Array, g: Float64Array, lr: number, eff?: Float64Array, upd?: Float64Array, plan?: MeasurePlan): void;
+  protected abstract update(p: Float64Array, g: Float64Array, lr: number, eff?: Float64Array, upd?: Float64Array): void;
   abstract state(): Record<string, Float64Array | number>;
 }
 

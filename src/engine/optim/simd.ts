@@ -24,9 +24,7 @@ import type { OptimizerSpec } from './catalog';
 import { Base, createOptimizer, type Optimizer } from './optimizers';
 import type { Precision } from '../protocol';
 import { pow } from './exact';
-import {
-  OUT_DOUBLES, STATS_VECTORS, statsAccumulate, statsEpilogue, statsLocals, statsPrologue, StatsKernel, type MeasurePlan, type StepVectors,
-} from '../monitors/wasm-stats';
+import { OUT_DOUBLES, type StepVectors } from '../monitors/wasm-stats';
 
 // --- kernels -------------------------------------------------------------------------------------
 
@@ -41,27 +39,21 @@ interface AdamFlags { decoupled: boolean; l2: boolean; amsgrad: boolean }
  *   m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g·g;  v̂ ← max(v̂, v) (AMSGrad);
  *   r = stepSize / (√v · (1/√bc₂) + ε);  θ ← θ − m·r;  eff = r;  upd = θ_after − θ_before.
  */
-function adamBody(f: AdamFlags, measured = false): number[] {
-  // Parameters 0–7: p g m v vmax eff upd bytes (i32); 8–16: β₁ 1−β₁ β₂ 1−β₂ decay λ 1/√bc₂ ε stepSize;
-  // measured: 17–20 win out (i32) lo hi (f64), the statistics' window and results (monitors/wasm-stats.ts).
+function adamBody(f: AdamFlags): number[] {
+  // Parameters 0–7: p g m v vmax eff upd bytes (i32); 8–16: β₁ 1−β₁ β₂ 1−β₂ decay λ 1/√bc₂ ε stepSize.
   const [P, G, M, Vp, VMAX, EFF, UPD, BYTES] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [WIN, OUT, LO, HI] = [17, 18, 19, 20];
-  const base = measured ? 21 : 17;
-  const i = base;
-  const s = (k: number): number => base + 1 + k; // splats of parameters 8–16
-  const [BEFORE, PI, GI, MI, VI, SQ, R, AFTER, GRAW, UPDV] = Array.from({ length: 10 }, (_, k) => base + 10 + k);
+  const i = 17;
+  const s = (k: number): number => 18 + k; // splats of parameters 8–16
+  const [BEFORE, PI, GI, MI, VI, SQ, R, AFTER] = [27, 28, 29, 30, 31, 32, 33, 34];
   const [B1, OMB1, B2, OMB2, DECAY, L2, INVBC2, EPS, STEP] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map(s);
-  // Measured: the window's count (i32) after the vectors, and the statistics' vectors after that.
-  const L = statsLocals(base + 21, WIN, base + 20);
   const at = (base: number): number[] => code(get(base), get(i), ADD);
   return code(
     ...[0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => splat(8 + k, s(k))),
-    measured ? statsPrologue(L, LO, HI) : [],
     i32c(0), set(i),
     LOOP,
     load(P, i), set(BEFORE),
     f.decoupled ? code(get(BEFORE), get(DECAY), F64X2.mul) : get(BEFORE), set(PI),
-    load(G, i), measured ? code(set(GRAW), get(GRAW)) : [], f.l2 ? code(get(L2), get(PI), F64X2.mul, F64X2.add) : [], set(GI),
+    load(G, i), f.l2 ? code(get(L2), get(PI), F64X2.mul, F64X2.add) : [], set(GI),
     load(M, i), get(B1), F64X2.mul, get(OMB1), get(GI), F64X2.mul, F64X2.add, set(MI),
     load(Vp, i), get(B2), F64X2.mul, get(OMB2), get(GI), F64X2.mul, get(GI), F64X2.mul, F64X2.add, set(VI),
     at(M), get(MI), V128_STORE,
@@ -71,16 +63,12 @@ function adamBody(f: AdamFlags, measured = false): number[] {
     get(PI), get(MI), get(R), F64X2.mul, F64X2.sub, set(AFTER),
     at(P), get(AFTER), V128_STORE,
     at(EFF), get(R), V128_STORE,
-    at(UPD), get(AFTER), get(BEFORE), F64X2.sub, measured ? code(set(UPDV), get(UPDV)) : [], V128_STORE,
-    // The statistics of the values just computed, from registers (statsAccumulate: the pass's numbers).
-    measured ? statsAccumulate(L, get(GRAW), get(AFTER), get(UPDV), R) : [],
+    at(UPD), get(AFTER), get(BEFORE), F64X2.sub, V128_STORE,
     get(i), i32c(16), ADD, set(i), get(i), get(BYTES), LT_U, BR_IF0, END,
-    measured ? statsEpilogue(L, OUT) : [],
   );
 }
 const ADAM_PARAMS = [I32, I32, I32, I32, I32, I32, I32, I32, F64, F64, F64, F64, F64, F64, F64, F64, F64];
-const adamName = (f: AdamFlags, measured = false): string => `a${+f.decoupled}${+f.l2}${+f.amsgrad}${measured ? 'm' : ''}`;
-const ADAM_MEASURED_PARAMS = [...ADAM_PARAMS, I32, I32, F64, F64];
+const adamName = (f: AdamFlags): string => `a${+f.decoupled}${+f.l2}${+f.amsgrad}`;
 
 interface SgdFlags { wd: boolean; momentum: boolean; nesterov: boolean; first: boolean }
 
@@ -120,15 +108,9 @@ const sgdName = (f: SgdFlags): string => `s${+f.wd}${+f.momentum}${+f.nesterov}$
 
 const bools = [false, true];
 const MODULE = compile(assemble([
-  ...bools.flatMap((decoupled) => bools.flatMap((l2) => bools.flatMap((amsgrad) => {
+  ...bools.flatMap((decoupled) => bools.flatMap((l2) => bools.map((amsgrad) => {
     const f = { decoupled, l2, amsgrad };
-    return [
-      { name: adamName(f), params: ADAM_PARAMS, locals: [[1, I32], [19, V128]] as [number, number][], body: adamBody(f) },
-      {
-        name: adamName(f, true), params: ADAM_MEASURED_PARAMS, locals: [[1, I32], [19, V128], [1, I32], [STATS_VECTORS, V128]] as [number, number][],
-        body: adamBody(f, true),
-      },
-    ];
+    return { name: adamName(f), params: ADAM_PARAMS, locals: [[1, I32], [17, V128]] as [number, number][], body: adamBody(f) };
   }))),
   ...bools.flatMap((wd) => bools.flatMap((momentum) => bools.flatMap((nesterov) => bools.map((first) => {
     const f = { wd, momentum, nesterov, first };
@@ -196,7 +178,6 @@ function workArrays(mem: Regions): StepVectors {
 }
 
 class SimdAdam extends Base {
-  readonly measures = true;
   private readonly mem: Regions;
   private readonly kernel: (...args: number[]) => void;
   protected override readonly writesUpdate = true;
@@ -207,50 +188,26 @@ class SimdAdam extends Base {
   constructor(spec: OptimizerSpec, size: number, private readonly amsgrad: boolean, private readonly decoupled: boolean) {
     super(spec, size);
     this.mem = new Regions(size, amsgrad ? 7 : 6);
-    const flags = { decoupled, l2: !decoupled && spec.weight_decay !== 0, amsgrad };
-    this.kernel = this.mem.exports[adamName(flags)] as (...args: number[]) => void;
-    this.measured = this.mem.exports[adamName(flags, true)] as (...args: number[]) => void;
+    this.kernel = this.mem.exports[adamName({ decoupled, l2: !decoupled && spec.weight_decay !== 0, amsgrad })] as (...args: number[]) => void;
   }
-  protected update(p: Float64Array, g: Float64Array, lr: number, eff?: Float64Array, upd?: Float64Array, plan?: MeasurePlan): void {
+  protected update(p: Float64Array, g: Float64Array, lr: number, eff?: Float64Array, upd?: Float64Array): void {
     const { weight_decay: wd, beta1, beta2, eps } = this.spec;
     const mem = this.mem;
     const bc1 = 1 - pow(beta1, this.steps);
     const bc2 = 1 - pow(beta2, this.steps);
     mem.put(RP, p);
     copyIn(mem, RG, g);
-    const decay = this.decoupled ? 1 - lr * wd : 1, invBc2 = 1 / Math.sqrt(bc2), stepSize = lr / bc1;
-    const vmax = mem.at(this.amsgrad ? SimdAdam.VMAX : SimdAdam.V);
-    if (plan && plan.starts[plan.starts.length - 1] === p.length) {
-      // Layer by layer, the statistics from the same loop (monitors/wasm-stats.ts, MeasurePlan).
-      const reader = this.reader ??= new StatsKernel(workArrays(mem));
-      const s = plan.starts;
-      for (let li = 0; li + 1 < s.length; li++) {
-        const start = s[li], size = s[li + 1] - start, pairs = (size + 1) >> 1, b = start * 8;
-        if (pairs > 0) {
-          this.measured(
-            mem.at(RP) + b, mem.at(RG) + b, mem.at(SimdAdam.M) + b, mem.at(SimdAdam.V) + b, vmax + b, mem.at(REFF) + b, mem.at(RUPD) + b, pairs * 16,
-            beta1, 1 - beta1, beta2, 1 - beta2, decay, wd, invBc2, eps, stepSize,
-            mem.scratch.byteOffset + b, reader.outAt, plan.lo[li], plan.hi[li],
-          );
-        }
-        reader.windowAt = start;
-        // An odd last layer ran a padded pair: its zero padding counted as one zero gradient.
-        plan.keep(li, pairs > 0 ? reader.read(plan.lo[li], plan.hi[li], -1, size & 1) : reader.empty());
-      }
-      plan.filled = true;
-    } else if (p.length) {
+    if (p.length) {
       this.kernel(
-        mem.at(RP), mem.at(RG), mem.at(SimdAdam.M), mem.at(SimdAdam.V), vmax, mem.at(REFF), mem.at(RUPD), mem.bytes,
-        beta1, 1 - beta1, beta2, 1 - beta2, decay, wd, invBc2, eps, stepSize,
+        mem.at(RP), mem.at(RG), mem.at(SimdAdam.M), mem.at(SimdAdam.V), mem.at(this.amsgrad ? SimdAdam.VMAX : SimdAdam.V),
+        mem.at(REFF), mem.at(RUPD), mem.bytes,
+        beta1, 1 - beta1, beta2, 1 - beta2, this.decoupled ? 1 - lr * wd : 1, wd, 1 / Math.sqrt(bc2), eps, lr / bc1,
       );
     }
     p.set(mem.view(RP));
     copyOut(mem, REFF, eff);
     copyOut(mem, RUPD, upd);
   }
-  /** The kernel with the statistics fused in, and a reader of its results (created on the first measured step). */
-  private readonly measured: (...args: number[]) => void;
-  private reader: StatsKernel | undefined;
   workArrays(): StepVectors {
     return workArrays(this.mem);
   }

@@ -9,7 +9,7 @@ import type { Optimizer } from '../optim/optimizers';
 import { createOptimizerFor } from '../optim/simd';
 import { createSchedule, type Schedule } from '../optim/schedules';
 import { createMonitorSuite } from '../monitors';
-import { allocateStepVectors, StatsKernel, type MeasurePlan, type StepVectors } from '../monitors/wasm-stats';
+import { allocateStepVectors, StatsKernel, type StepVectors } from '../monitors/wasm-stats';
 import type { MonitorSuite } from '../monitors/types';
 import type { SpectrumEstimate } from '../monitors/spectrum';
 import type { Activity, Batch, Objective } from '../objective';
@@ -68,7 +68,6 @@ export class TrainingRun {
   /** The WebAssembly memory grad, update and effective lrs live in (and a copy of the parameters), when SIMD is available. */
   private readonly vectors: StepVectors | null;
   private readonly kernel: StatsKernel | null;
-  private readonly fused: boolean;
   /** The layers as the statistics pass sums the gradient (in order, covering the vector), or one range. */
   private readonly sumRanges: Int32Array;
   private readonly swa: SwaAverager | null;
@@ -102,11 +101,8 @@ export class TrainingRun {
     // otherwise the step's vectors live in a WebAssembly memory of the run's, so that the statistics pass
     // and the gradient norm run in SIMD over them (monitors/wasm-stats.ts). Not with simulated parallel
     // workers, whose gradients pass through the optimizer too.
-    const own = (o.optimizer as RaceEntry).parallel ?? config.monitors.parallel ? null : this.optimizer.workArrays?.() ?? null;
-    const work = own ?? ((o.optimizer as RaceEntry).parallel ?? config.monitors.parallel ? null : allocateStepVectors(n));
+    const work = (o.optimizer as RaceEntry).parallel ?? config.monitors.parallel ? null : this.optimizer.workArrays?.() ?? allocateStepVectors(n);
     this.vectors = work;
-    // An optimizer that can compute a monitored step's statistics in its own loop, over its own arrays.
-    this.fused = own !== null && this.optimizer.measures === true;
     this.kernel = work ? new StatsKernel(work) : null;
     this.grad = work?.grad ?? new Float64Array(n);
     this.before = new Float64Array(n);
@@ -234,7 +230,6 @@ export class TrainingRun {
     let epoch: number;
     let loss: number;
     let round: RoundResult | null = null;
-    let measurePlan: MeasurePlan | undefined;
     if (this.parallel) {
       this.before.set(params);
       round = this.parallel.step(lrUsed, this.grad, this.effectiveLr, this.activity);
@@ -243,9 +238,7 @@ export class TrainingRun {
       ({ batch, epoch } = this.batches ? this.batches.next() : { batch: null, epoch: 0 });
       loss = this.objective.lossAndGrad(batch, this.grad, this.activity);
       this.prepareGradient(this.grad);
-      const plan = this.fused ? this.monitors.planMeasure?.(this.stepsDone + 1) ?? undefined : undefined;
-      this.optimizer.step(params, this.grad, lrUsed, this.effectiveLr, this.update, plan);
-      if (plan) measurePlan = plan;
+      this.optimizer.step(params, this.grad, lrUsed, this.effectiveLr, this.update);
     }
     // The parameters where the statistics read them (a SIMD optimizer's region already holds them).
     const v = this.parallel ? null : this.vectors;
@@ -254,7 +247,7 @@ export class TrainingRun {
     // that has one, else from a pass of their own (the optimizer wrote the update).
     const measured = this.parallel ? null : this.monitors.measure?.({
       step: this.stepsDone + 1, grad: this.grad, params: v ? v.params : params, update: this.update, effectiveLr: this.effectiveLr,
-      activity: this.activity, ...(v ? { vectors: v } : {}), ...(measurePlan ? { plan: measurePlan } : {}),
+      activity: this.activity, ...(v ? { vectors: v } : {}),
     }) ?? null;
     const gradNorm = measured ? measured.gradNorm : this.afterUpdate(params, this.parallel !== null);
     const paramsFinite = measured ? measured.paramsFinite : this.paramsFinite;
