@@ -27,7 +27,8 @@ export function bareRunner(w: Workload, precision: Precision = 'float64'): StepR
   const n = objective.layout.size;
   const optimizer = createOptimizerFor(config.training.optimizer, n, precision);
   const batches = createBatchSource(objective.trainSize, config.training, new Rng(config.seed ^ 0x9e3779b9));
-  const grad = new Float64Array(n);
+  // In the SIMD optimizer's own gradient array where it has one, as a TrainingRun does: no copy in.
+  const grad = optimizer.workArrays?.().grad ?? new Float64Array(n);
   const lr = config.training.optimizer.lr;
   return {
     objective,

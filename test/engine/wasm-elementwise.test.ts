@@ -108,3 +108,19 @@ test('a float32 graph\'s ReLU gives the float64 graph\'s values and gradients', 
   assert.equal(v32.loss, v64.loss);
   assert.deepEqual(v32.grad, v64.grad);
 });
+
+test('SIMD count outside [lo, hi] (saturated fractions): the scalar comparisons\' count, bounds, NaN and odd lengths included', { skip }, () => {
+  const rng = new Rng(5);
+  for (const n of [1, 2, 3, 7, 64, 1001, 8192]) {
+    const y = Float64Array.from({ length: n }, () => {
+      const u = rng.next();
+      return u < 0.05 ? NaN : u < 0.1 ? 0.99 : u < 0.15 ? -0.99 : u < 0.2 ? Infinity : Math.tanh(rng.normal() * 3);
+    });
+    for (const [lo, hi] of [[-0.99, 0.99], [0.01, 0.99], [0, 0]]) {
+      let expected = 0;
+      for (const v of y) if (v < lo || v > hi) expected++;
+      assert.equal(wasmElementwise!.countOutside(y, lo, hi), expected, `n ${n}, [${lo}, ${hi}]`);
+    }
+  }
+  assert.equal(wasmElementwise!.countOutside(new Float64Array(0), 0, 1), 0);
+});

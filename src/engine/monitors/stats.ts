@@ -8,6 +8,7 @@
 import { HISTOGRAM_BINS, histogramBin, type LayerStat } from '../protocol';
 import type { Activity, LayerInfo, ParamLayout } from '../objective';
 import { medianInPlace, medianNonNegative, middleOf } from './select';
+import { StatsKernel, type StepVectors } from './wasm-stats';
 
 // Binning by the binary exponent: all m in [2^e, 2^(e+1)) span 0.30 in log10, less than one bin (0.5), so
 // they fall in the bin of 2^e or the next one. Per biased exponent: that bin, and the least double of the
@@ -141,6 +142,11 @@ export interface StatsInput {
   update: Float64Array;
   effectiveLr: Float64Array;
   activity?: Activity;
+  /**
+   * The memory `grad`, `params`, `update` and `effectiveLr` live in, when they do (a TrainingRun's): the
+   * fused pass then runs in WebAssembly SIMD (wasm-stats.ts), same numbers but for the sums' order.
+   */
+  vectors?: StepVectors;
 }
 
 export class LayerStatsComputer {
@@ -158,6 +164,8 @@ export class LayerStatsComputer {
   private readonly lrLanes = new Int32Array(4 * HISTOGRAM_LANE);
   /** Per layer: the previous median effective lr (NaN before the first) and the window's relative half-width. */
   private readonly centre: Float64Array;
+  /** Per layer: the median's ratio over its last step (the window is centred on centre·drift). */
+  private readonly drift: Float64Array;
   private readonly delta: Float64Array;
   private readonly layers: readonly LayerInfo[];
 
@@ -175,6 +183,7 @@ export class LayerStatsComputer {
     this.largest = largest;
     this.centre = new Float64Array(layout.layers.length).fill(NaN);
     this.delta = new Float64Array(layout.layers.length).fill(FIRST_WINDOW);
+    this.drift = new Float64Array(layout.layers.length).fill(1);
   }
 
   /** A buffer as long as the largest layer (up to EXACT_MEDIAN_MAX), allocated when first needed. */
@@ -192,6 +201,7 @@ export class LayerStatsComputer {
     const gw = LITTLE_ENDIAN ? this.gradWords.of(grad) : null;
     const ew = LITTLE_ENDIAN ? this.effWords.of(eff) : null;
     this.running = 0;
+    const kernel = this.kernelFor(input);
     // Histograms on the first monitored step and every HISTOGRAM_EVERY-th after it (docs/monitors.md).
     const histograms = this.histograms && this.computed++ % HISTOGRAM_EVERY === 0;
     const out: LayerStat[] = [];
@@ -199,8 +209,8 @@ export class LayerStatsComputer {
       const layer = this.layers[li];
       // The fused pass covers finite, non-negative effective lrs (every optimizer's, every healthy step);
       // anything else (NaN, ±∞, a negative lr) is counted value by value.
-      const fast = gw !== null && ew !== null && layer.size <= EXACT_MEDIAN_MAX && this.fusedLayer(li, layer, input, gw, ew, histograms);
-      if (!fast) this.carefulLayer(li, layer, input, gw, ew);
+      const fast = gw !== null && ew !== null && layer.size <= EXACT_MEDIAN_MAX && this.fusedLayer(li, layer, input, gw, ew, histograms, kernel);
+      if (!fast) this.carefulLayer(li, layer, input, gw, ew, kernel);
       const stat: LayerStat = {
         name: layer.name,
         gradNorm: s.gradNorm[li],
@@ -228,8 +238,36 @@ export class LayerStatsComputer {
     return out;
   }
 
-  /** The gradient's sum of squares so far in this compute(), in index order across the layers. */
+  /** The gradient's sum of squares so far in this compute(), layer by layer in index order. */
   private running = 0;
+
+  /** The SIMD pass over the input's vectors when they live in WebAssembly memory (cached per memory). */
+  private kernel: StatsKernel | null = null;
+  private kernelFor(input: StatsInput): StatsKernel | null {
+    const v = input.vectors;
+    if (!v || !LITTLE_ENDIAN) return null;
+    if (this.kernel?.v !== v) this.kernel = new StatsKernel(v);
+    const k = this.kernel;
+    return k.covers(input.grad, input.params, input.update, input.effectiveLr) && k.windowRoom >= this.largest + 2 ? k : null; // the copy stores whole pairs
+  }
+
+  /**
+   * Layer li's window for this step as [lo, hi] doubles (WINDOW) and high words (WINDOW_WORDS): around
+   * where the median's last move would take it. Adam's median drifts steadily for hundreds of steps (W3's
+   * first layer ≈ 0.8% a step early on), and a window around the last value missed every third step.
+   * Where the window lies changes only the speed, never the value. Before the first median: empty.
+   */
+  private windowOf(li: number): void {
+    const last = this.centre[li], delta = this.delta[li];
+    const first = last !== last;
+    const centre = last * this.drift[li];
+    const hLo = first ? 1 : highWord(centre - centre * delta), hHi = first ? 0 : highWord(centre + centre * delta);
+    WINDOW_WORDS[0] = hLo;
+    WINDOW_WORDS[1] = hHi;
+    // For x ≥ 0 the high word h is in [hLo, hHi] exactly when lowest(hLo) ≤ x ≤ highest(hHi).
+    WINDOW[0] = doubleOfWords(hLo, 0);
+    WINDOW[1] = hHi >= 0x7ff00000 ? Infinity : doubleOfWords(hHi, 0xffffffff);
+  }
 
   /**
    * The whole gradient's norm and whether every parameter is finite, from the last compute(), when the
@@ -263,16 +301,17 @@ export class LayerStatsComputer {
    * due, by a pass of their own. Returns false, having recorded nothing, when a value is not finite or an
    * effective lr is negative.
    */
-  private fusedLayer(li: number, layer: LayerInfo, input: StatsInput, gw: Uint32Array, ew: Uint32Array, withHistograms: boolean): boolean {
+  private fusedLayer(li: number, layer: LayerInfo, input: StatsInput, gw: Uint32Array, ew: Uint32Array, withHistograms: boolean,
+    kernel: StatsKernel | null): boolean {
     const { grad, params, update, effectiveLr: eff } = input;
     const start = layer.offset, end = layer.offset + layer.size;
     if (end === start) return this.emptyLayer(li);
-    const buf = this.windowBuffer();
-    // The window around the previous median, as a range of high words (before the first median: empty).
-    const centre = this.centre[li], delta = this.delta[li];
-    const first = centre !== centre;
-    const hLo = first ? 1 : highWord(centre - centre * delta), hHi = first ? 0 : highWord(centre + centre * delta);
-    const o = statsPass(grad, params, update, eff, ew, start, end, buf, hLo, hHi, this.running);
+    const last = this.centre[li], delta = this.delta[li];
+    const first = last !== last;
+    this.windowOf(li);
+    const buf = kernel ? kernel.v.scratch : this.windowBuffer();
+    const o = kernel ? simdPass(kernel, start, end, WINDOW[0], WINDOW[1], this.running)
+      : statsPass(grad, params, update, eff, ew, start, end, buf, WINDOW_WORDS[0], WINDOW_WORDS[1], this.running);
     const g2 = o[G2], w2 = o[W2], u2 = o[U2], mn = o[MIN], mx = o[MAX], zeroGrad = o[ZERO_GRAD], below = o[BELOW], m = o[IN_WINDOW];
     const n = end - start - zeroGrad;
     if (o[NON_FINITE] !== 0 || (n > 0 && !(mn >= 0))) return false; // rare (a diverging step): value by value
@@ -296,6 +335,8 @@ export class LayerStatsComputer {
       p50 = medianByKeys(grad, eff, ew, start, end, n, mn, mx);
       this.delta[li] = first ? delta : Math.min(delta * 4, MAX_WINDOW);
     }
+    const ratio = p50 / last;
+    this.drift[li] = ratio > 0.5 && ratio < 2 ? ratio : 1; // NaN (the first step, a zero median) too
     this.centre[li] = p50;
     this.record(li, g2, w2, u2, mn, p50, mx, 0, 0, 0, zeroGrad);
     return true;
@@ -324,7 +365,7 @@ export class LayerStatsComputer {
   }
 
   /** Value by value: non-finite values counted apart, any sign, and layers beyond EXACT_MEDIAN_MAX sampled. */
-  private carefulLayer(li: number, layer: LayerInfo, input: StatsInput, gw: Uint32Array | null, ew: Uint32Array | null): void {
+  private carefulLayer(li: number, layer: LayerInfo, input: StatsInput, gw: Uint32Array | null, ew: Uint32Array | null, kernel: StatsKernel | null): void {
     const { grad, params, update, effectiveLr: eff } = input;
     const end = layer.offset + layer.size;
     const scratch = this.windowBuffer();
@@ -369,6 +410,11 @@ export class LayerStatsComputer {
     // Effective learning rates are ≥ 0: then one counting pass over their bit patterns finds the median.
     const p50 = m === 0 ? NaN : mn >= 0 ? medianNonNegative(scratch, m, mn, mx) : medianInPlace(scratch, m);
     if (!(mn <= mx)) { mn = NaN; mx = NaN; } // no parameter with a gradient and a finite effective lr
+    if (kernel) {
+      // The gradient's sum as the SIMD pass (and the trainer's pass over the same memory) sums it.
+      g2 = kernel.squares(layer.offset, end);
+      running = this.running + g2;
+    }
     this.running = running;
     this.record(li, g2, w2, u2, mn, p50, mx, gradBad, paramBad, effBad, zeroGrad);
   }
@@ -417,6 +463,26 @@ function statsPass(grad: Float64Array, params: Float64Array, update: Float64Arra
   // sum, rare, which then takes the careful path too): no test per value.
   o[G2] = g2; o[W2] = w2; o[U2] = u2; o[MIN] = mn; o[MAX] = mx; o[NON_FINITE] = z + (g2 + w2) * 0; o[ZERO_GRAD] = zeroGrad; o[BELOW] = below; o[IN_WINDOW] = m; o[RUNNING] = r;
   return o;
+}
+
+/** statsPass's numbers from the SIMD kernel (wasm-stats.ts): the same window, as doubles, copied into the kernel's scratch. */
+function simdPass(kernel: StatsKernel, start: number, end: number, lo: number, hi: number, running: number): Float64Array {
+  const r = kernel.layer(start, end, lo, hi);
+  const o = PASS;
+  o[G2] = r.g2; o[W2] = r.w2; o[U2] = r.u2; o[MIN] = r.min; o[MAX] = r.max; o[NON_FINITE] = r.nonFinite;
+  o[ZERO_GRAD] = r.zeroGrad; o[BELOW] = r.below; o[IN_WINDOW] = r.inWindow; o[RUNNING] = running + r.g2;
+  return o;
+}
+
+/** This layer's window (windowOf): doubles, and high words. */
+const WINDOW = new Float64Array(2);
+const WINDOW_WORDS = new Uint32Array(2);
+
+/** The double whose high and low 32-bit words are given (little-endian platforms). */
+function doubleOfWords(high: number, low: number): number {
+  WORDS[1] = high;
+  WORDS[0] = low;
+  return BITS[0];
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Activity, Batch, Objective } from '../objective';
 import type { ResolvedConfig } from '../config/types';
 import type { OptimizerSpec } from '../optim/catalog';
 import type { SpectrumEstimate } from './spectrum';
+import type { StepVectors } from './wasm-stats';
 
 export interface StepContext {
   run: string;
@@ -33,10 +34,12 @@ export interface StepContext {
   batch: Batch;
   /** Whether every parameter is finite, when the trainer already knows (saves the monitors a pass). */
   paramsFinite?: boolean;
+  /** The WebAssembly memory grad, params, update and effectiveLr live in, when they do (the SIMD statistics pass). */
+  vectors?: StepVectors;
 }
 
 /** What the per-layer statistics read, known right after the optimizer's update. */
-export type MeasureContext = Pick<StepContext, 'step' | 'grad' | 'params' | 'update' | 'effectiveLr' | 'activity'>;
+export type MeasureContext = Pick<StepContext, 'step' | 'grad' | 'params' | 'update' | 'effectiveLr' | 'activity' | 'vectors'>;
 
 export interface MonitorOptions {
   run: string;

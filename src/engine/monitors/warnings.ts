@@ -47,6 +47,8 @@ export function warningId(kind: WarningKind, layer?: string): string {
 export class WarningBoard {
   private readonly slots = new Map<string, Slot>();
   private readonly raised = new Set<WarningKind>();
+  /** How many slots are live: a healthy run has none, and anyLive, asked several times a step, then answers at once. */
+  private live = 0;
 
   constructor(private readonly o: BoardOptions) {}
 
@@ -68,6 +70,7 @@ export class WarningBoard {
       if (!slot.live) {
         if (slot.hits >= persist) {
           slot.live = true;
+          this.live++;
           this.send(id, slot, finding, step, 'active');
         }
       } else if (this.changed(slot.last, finding) && step - slot.lastSentStep >= this.o.minUpdateGap) {
@@ -78,6 +81,7 @@ export class WarningBoard {
       slot.misses++;
       if (slot.live && slot.misses >= this.o.resolveAfter) {
         slot.live = false;
+        this.live--;
         const last = slot.last as Finding;
         this.send(id, slot, { ...last, severity: 'info', message: `Resolved: ${last.message}` }, step, 'resolved');
       }
@@ -95,6 +99,7 @@ export class WarningBoard {
     const slot = this.slots.get(id);
     if (!slot?.live || !slot.last) return;
     slot.live = false;
+    this.live--;
     slot.hits = 0;
     slot.misses = this.o.resolveAfter;
     this.send(id, slot, { ...slot.last, severity: 'info', message: `Resolved: ${slot.last.message}` }, step, 'resolved');
@@ -121,12 +126,14 @@ export class WarningBoard {
 
   /** Is any warning of this kind live (on any layer)? */
   anyLive(kind: WarningKind): boolean {
+    if (this.live === 0) return false;
     for (const [id, s] of this.slots) if (s.live && (id === kind || id.startsWith(`${kind}:`))) return true;
     return false;
   }
 
   /** Layer of the live warning of `kind`, if one is live ('' for a warning without a layer). */
   liveLayer(kind: WarningKind): string | undefined {
+    if (this.live === 0) return undefined;
     for (const [id, s] of this.slots) {
       if (!s.live) continue;
       if (id === kind) return '';

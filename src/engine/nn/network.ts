@@ -20,6 +20,7 @@ import type { Activity, Batch, LayerInfo, Objective, ParamLayout, ParamSlice } f
 import type { Rng } from '../rng';
 import type { Dataset } from '../data/dataset';
 import { Graph } from '../autodiff/graph';
+import { wasmElementwise } from '../autodiff/wasm-elementwise';
 import type { Tensor } from '../autodiff/tensor';
 import { ACTIVATION_FNS, SATURATION, canDie } from './activations';
 import { initWeights } from './init';
@@ -321,14 +322,9 @@ export class Network implements Objective {
         }
       }
       let sat = 0;
-      // The bounds of isSaturated, hoisted: one comparison pair per activation, no call.
-      if (l.activation === 'tanh') {
-        const t = SATURATION.tanh;
-        for (let i = 0; i < y.length; i++) sat += y[i] > t || y[i] < -t ? 1 : 0;
-      } else if (l.activation === 'sigmoid') {
-        const lo = SATURATION.sigmoidLow, hi = SATURATION.sigmoidHigh;
-        for (let i = 0; i < y.length; i++) sat += y[i] < lo || y[i] > hi ? 1 : 0;
-      }
+      // The bounds of isSaturated: y outside [lo, hi] (in SIMD where available: the same count).
+      if (l.activation === 'tanh') sat = countOutside(y, -SATURATION.tanh, SATURATION.tanh);
+      else if (l.activation === 'sigmoid') sat = countOutside(y, SATURATION.sigmoidLow, SATURATION.sigmoidHigh);
       activity.dead[k] = dead / n;
       activity.saturated[k] = y.length ? sat / y.length : 0;
     });
@@ -485,4 +481,12 @@ function encodeTargets(d: Dataset, coding: TargetCoding, units: number): Float64
   const y = new Float64Array(d.n * units);
   for (let r = 0; r < d.n; r++) y[r * units + d.y[r]] = 1;
   return y;
+}
+
+/** How many y < lo or y > hi: one SIMD pass where WebAssembly SIMD runs, else a scalar loop (same count). */
+function countOutside(y: Float64Array, lo: number, hi: number): number {
+  if (wasmElementwise) return wasmElementwise.countOutside(y, lo, hi);
+  let n = 0;
+  for (let i = 0; i < y.length; i++) n += y[i] < lo || y[i] > hi ? 1 : 0;
+  return n;
 }

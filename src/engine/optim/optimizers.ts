@@ -16,6 +16,7 @@
  */
 import type { OptimizerSpec } from './catalog';
 import { fma, pow } from './exact';
+import type { StepVectors } from '../monitors/wasm-stats';
 
 export interface Optimizer {
   readonly spec: OptimizerSpec;
@@ -33,9 +34,10 @@ export interface Optimizer {
   state(): Record<string, Float64Array | number>;
   /**
    * Arrays the optimizer computes in (the float32 path's kernels: views of its WebAssembly memory). A
-   * caller that passes these as `grad`, `effectiveLr` and `update` to `step` saves their copies.
+   * caller that passes these as `grad`, `effectiveLr` and `update` to `step` saves their copies; `params`
+   * holds the parameters after each step, and the statistics pass can read all of them in place.
    */
-  workArrays?(): { grad: Float64Array; effectiveLr: Float64Array; update: Float64Array };
+  workArrays?(): StepVectors;
 }
 
 export abstract class Base implements Optimizer {

@@ -24,6 +24,7 @@ import type { OptimizerSpec } from './catalog';
 import { Base, createOptimizer, type Optimizer } from './optimizers';
 import type { Precision } from '../protocol';
 import { pow } from './exact';
+import { OUT_DOUBLES, type StepVectors } from '../monitors/wasm-stats';
 
 // --- kernels -------------------------------------------------------------------------------------
 
@@ -122,20 +123,27 @@ export const simdOptimizers = MODULE !== null;
 
 // --- optimizers ----------------------------------------------------------------------------------
 
-/** An optimizer's own memory: `count` regions of `size` doubles (padded to whole vectors). */
+/**
+ * An optimizer's own memory: `count` regions of `size` doubles (padded to whole vectors), then scratch for
+ * the statistics pass over them (the median window and its results: monitors/wasm-stats.ts).
+ */
 class Regions {
   readonly heap: Float64Array;
   readonly exports: WebAssembly.Exports;
+  readonly memory: WebAssembly.Memory;
+  readonly scratch: Float64Array;
   private readonly stride: number;
   /** Region k as an array of `size` (the memory never grows, so these stay valid). */
   private readonly views: Float64Array[];
   constructor(readonly size: number, count: number) {
     this.stride = size + (size & 1);
-    const bytes = Math.max(1, count * this.stride * 8);
-    const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
-    this.exports = instantiate(MODULE!, memory);
-    this.heap = new Float64Array(memory.buffer);
+    const scratchLength = this.stride + OUT_DOUBLES + 2;
+    const bytes = (count * this.stride + scratchLength) * 8;
+    this.memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
+    this.exports = instantiate(MODULE!, this.memory);
+    this.heap = new Float64Array(this.memory.buffer);
     this.views = Array.from({ length: count }, (_, k) => this.heap.subarray(k * this.stride, k * this.stride + size));
+    this.scratch = this.heap.subarray(count * this.stride, count * this.stride + scratchLength);
   }
   /** Byte offset of region k. */
   at(k: number): number {
@@ -164,8 +172,9 @@ function copyOut(mem: Regions, k: number, dst: Float64Array | undefined): void {
   if (dst && dst !== mem.view(k)) dst.set(mem.view(k));
 }
 
-function workArrays(mem: Regions): { grad: Float64Array; effectiveLr: Float64Array; update: Float64Array } {
-  return { grad: mem.view(RG), effectiveLr: mem.view(REFF), update: mem.view(RUPD) };
+/** The step's vectors in the optimizer's memory: the parameters' region holds them after each step. */
+function workArrays(mem: Regions): StepVectors {
+  return { memory: mem.memory, grad: mem.view(RG), params: mem.view(RP), effectiveLr: mem.view(REFF), update: mem.view(RUPD), scratch: mem.scratch };
 }
 
 class SimdAdam extends Base {
@@ -199,7 +208,7 @@ class SimdAdam extends Base {
     copyOut(mem, REFF, eff);
     copyOut(mem, RUPD, upd);
   }
-  workArrays(): { grad: Float64Array; effectiveLr: Float64Array; update: Float64Array } {
+  workArrays(): StepVectors {
     return workArrays(this.mem);
   }
   state(): Record<string, Float64Array | number> {
@@ -234,7 +243,7 @@ class SimdSgd extends Base {
     if (eff) eff.fill(lr);
     copyOut(mem, RUPD, upd);
   }
-  workArrays(): { grad: Float64Array; effectiveLr: Float64Array; update: Float64Array } {
+  workArrays(): StepVectors {
     return workArrays(this.mem);
   }
   state(): Record<string, Float64Array | number> {

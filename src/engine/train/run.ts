@@ -9,6 +9,7 @@ import type { Optimizer } from '../optim/optimizers';
 import { createOptimizerFor } from '../optim/simd';
 import { createSchedule, type Schedule } from '../optim/schedules';
 import { createMonitorSuite } from '../monitors';
+import { allocateStepVectors, StatsKernel, type StepVectors } from '../monitors/wasm-stats';
 import type { MonitorSuite } from '../monitors/types';
 import type { SpectrumEstimate } from '../monitors/spectrum';
 import type { Activity, Batch, Objective } from '../objective';
@@ -64,6 +65,11 @@ export class TrainingRun {
   private readonly update: Float64Array;
   private readonly effectiveLr: Float64Array;
   private readonly activity: Activity;
+  /** The WebAssembly memory grad, update and effective lrs live in (and a copy of the parameters), when SIMD is available. */
+  private readonly vectors: StepVectors | null;
+  private readonly kernel: StatsKernel | null;
+  /** The layers as the statistics pass sums the gradient (in order, covering the vector), or one range. */
+  private readonly sumRanges: Int32Array;
   private readonly swa: SwaAverager | null;
   private readonly early: EarlyStopping | null;
   private readonly startedAt: number;
@@ -92,12 +98,17 @@ export class TrainingRun {
     this.optimizer = createOptimizerFor(o.optimizer, n, this.precision);
     this.schedule = createSchedule(config.training.schedule, o.optimizer.lr, o.totalSteps);
     // A SIMD optimizer's own arrays (its WebAssembly memory) save copying them in and out every step;
-    // not with simulated parallel workers, whose gradients pass through the optimizer too.
-    const work = (o.optimizer as RaceEntry).parallel ?? config.monitors.parallel ? undefined : this.optimizer.workArrays?.();
+    // otherwise the step's vectors live in a WebAssembly memory of the run's, so that the statistics pass
+    // and the gradient norm run in SIMD over them (monitors/wasm-stats.ts). Not with simulated parallel
+    // workers, whose gradients pass through the optimizer too.
+    const work = (o.optimizer as RaceEntry).parallel ?? config.monitors.parallel ? null : this.optimizer.workArrays?.() ?? allocateStepVectors(n);
+    this.vectors = work;
+    this.kernel = work ? new StatsKernel(work) : null;
     this.grad = work?.grad ?? new Float64Array(n);
     this.before = new Float64Array(n);
     this.update = work?.update ?? new Float64Array(n);
     this.effectiveLr = work?.effectiveLr ?? new Float64Array(n);
+    this.sumRanges = sumRanges(this.objective.layout);
     const layers = this.objective.layout.layers.length;
     this.activity = { dead: new Float64Array(layers), saturated: new Float64Array(layers) };
     this.noiseRng = new Rng((config.seed ^ SEED_NOISE) >>> 0);
@@ -229,10 +240,14 @@ export class TrainingRun {
       this.prepareGradient(this.grad);
       this.optimizer.step(params, this.grad, lrUsed, this.effectiveLr, this.update);
     }
+    // The parameters where the statistics read them (a SIMD optimizer's region already holds them).
+    const v = this.parallel ? null : this.vectors;
+    if (v && v.params !== params) v.params.set(params);
     // The gradient's norm and the parameters' finiteness: from the monitors' statistics pass on a step
     // that has one, else from a pass of their own (the optimizer wrote the update).
     const measured = this.parallel ? null : this.monitors.measure?.({
-      step: this.stepsDone + 1, grad: this.grad, params, update: this.update, effectiveLr: this.effectiveLr, activity: this.activity,
+      step: this.stepsDone + 1, grad: this.grad, params: v ? v.params : params, update: this.update, effectiveLr: this.effectiveLr,
+      activity: this.activity, ...(v ? { vectors: v } : {}),
     }) ?? null;
     const gradNorm = measured ? measured.gradNorm : this.afterUpdate(params, this.parallel !== null);
     const paramsFinite = measured ? measured.paramsFinite : this.paramsFinite;
@@ -296,6 +311,17 @@ export class TrainingRun {
    */
   private afterUpdate(params: Float64Array, withUpdate: boolean): number {
     const g = this.grad, before = this.before, update = this.update;
+    if (!withUpdate && this.kernel) {
+      // In SIMD, summed layer by layer as the statistics pass sums it: the same bits on every step.
+      const r = this.sumRanges, k = this.kernel;
+      let s = 0, z = 0;
+      for (let j = 0; j + 1 < r.length; j++) {
+        s += k.squares(r[j], r[j + 1]);
+        z += k.result.nonFinite;
+      }
+      this.paramsFinite = z === 0;
+      return Math.sqrt(s);
+    }
     let s = 0, z = 0;
     if (withUpdate) {
       for (let i = 0; i < params.length; i++) {
@@ -345,6 +371,17 @@ export class TrainingRun {
     });
     return this.finished;
   }
+}
+
+/**
+ * Boundaries the gradient's sum of squares is taken over, one range after another: the layers when they
+ * cover the vector in order (as the statistics pass sums it), else the whole vector.
+ */
+function sumRanges(layout: { size: number; layers: readonly { offset: number; size: number }[] }): Int32Array {
+  let next = 0;
+  for (const l of layout.layers) next = l.offset === next ? next + l.size : -1;
+  if (next !== layout.size) return Int32Array.of(0, layout.size);
+  return Int32Array.from([0, ...layout.layers.map((l) => l.offset + l.size)]);
 }
 
 /** The resolved config as it goes into `start`: plain JSON, without machine-specific absolute paths. */

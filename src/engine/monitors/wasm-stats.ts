@@ -1,0 +1,304 @@
+/**
+ * The per-layer statistics pass in WebAssembly SIMD, over vectors that live in one WebAssembly memory
+ * (`StepVectors`: the float32 path's optimizer memory, or the trainer's own on the float64 path). Two
+ * parameters per instruction: the three sums of squares, the zero-gradient count, a finiteness sum, the
+ * effective lrs' min/max, and the median window's count and copy (stats.ts), in one pass; the copy is a
+ * branch taken only for a pair with a value in the window (≈ 1/64 of the layer's values by design).
+ *
+ * Sums: lane 0 sums the layer's values at even distance from its start (the odd last value included),
+ * lane 1 the others, each in index order, then lane 0 + lane 1. That order is fixed, so the bits are the
+ * same on every machine; it differs from a sequential sum only by rounding (relative error ≤ (n/2 + 1)·ε
+ * for n squares, against ≤ n·ε for a sequential sum). The trainer's own gradient norm on the other steps (`squares`)
+ * sums the same way, so a run's norms have the same bits whichever pass made them.
+ */
+import {
+  get, set, tee, i32c, f64c, ADD, SHL, LT_U, LOOP, END, BR_IF0, V128_LOAD, V128_STORE, V128_ZERO, F64X2_SPLAT, F64X2,
+  I32, F64, V128, code, simd, assemble, compile, instantiate,
+} from '../autodiff/wasm-asm';
+
+const F64X2_EQ = simd(0x47);
+const F64X2_LT = simd(0x49);
+const F64X2_LE = simd(0x4b);
+const V128_ANDNOT = simd(0x4f);
+const V128_OR = simd(0x50);
+const V128_ANY_TRUE = simd(0x53);
+const I64X2_SUB = simd(0xd1);
+const F64X2_LANE = (k: number): number[] => [...simd(0x21), k];
+const I64X2_LANE = (k: number): number[] => [...simd(0x1d), k];
+const IF = [0x04, 0x40];
+const I32_AND = 0x71;
+const I32_WRAP_I64 = 0xa7;
+const F64_STORE = [0x39, 0x03, 0x00];
+const I32_STORE = [0x36, 0x02, 0x00];
+
+/** Doubles of the results area (at the end of `scratch`): 8 vectors and the window's count. */
+export const OUT_DOUBLES = 18;
+// Result vectors, in order, 2 doubles (or 2 int64) each (slot 3 unused).
+const [G2, W2, U2, MN, MX, ZC, BL] = [0, 1, 2, 4, 5, 6, 7];
+
+/** Where the statistics loop keeps its vectors (local indices) and its window's base and count (i32). */
+interface StatsLocals {
+  G2: number; W2: number; U2: number; MN: number; MX: number; ZC: number; BL: number;
+  LO: number; HI: number; ZERO: number; EQ: number; T: number;
+  /** i32: the window's base address, and how many values it holds. */
+  WIN: number; M: number;
+}
+
+/** Before the loop: the window's bounds (f64 parameters lo, hi) splatted, min/max at ±∞, the count at 0. */
+function statsPrologue(L: StatsLocals, lo: number, hi: number): number[] {
+  return code(
+    get(lo), F64X2_SPLAT, set(L.LO), get(hi), F64X2_SPLAT, set(L.HI),
+    f64c(Infinity), F64X2_SPLAT, set(L.MN), f64c(-Infinity), F64X2_SPLAT, set(L.MX),
+    V128_ZERO, set(L.ZERO), i32c(0), set(L.M),
+  );
+}
+
+/**
+ * One pair: `g`, `p`, `u` push the gradient, parameters (after the update) and update; `e` is the local
+ * holding the effective lrs. Clobbers EQ and T.
+ */
+function statsAccumulate(L: StatsLocals, g: number[], p: number[], u: number[], e: number): number[] {
+  const laneCopy = (k: number): number[] => code(
+    get(L.WIN), get(L.M), i32c(3), SHL, ADD, get(e), F64X2_LANE(k), F64_STORE,
+    get(L.M), get(L.T), I64X2_LANE(k), I32_WRAP_I64, i32c(1), I32_AND, ADD, set(L.M),
+  );
+  return code(
+    get(L.G2), g, tee(L.T), get(L.T), F64X2.mul, F64X2.add, set(L.G2),
+    // A zero gradient: counted, and left out of the band (docs/monitors.md).
+    get(L.T), get(L.ZERO), F64X2_EQ, set(L.EQ),
+    get(L.ZC), get(L.EQ), I64X2_SUB, set(L.ZC),
+    // w2 += p·p + e·0: e·0 is +0 for a finite e ≥ 0, which leaves the sum's bits as they are, and NaN for
+    // a non-finite e, which the sum then shows without an accumulator of its own. Unmasked: a non-finite
+    // e beside a zero gradient only sends the layer to the value-by-value path, which gives the same numbers.
+    get(L.W2), p, tee(L.T), get(L.T), F64X2.mul, get(e), get(L.ZERO), F64X2.mul, F64X2.add, F64X2.add, set(L.W2),
+    get(L.U2), u, tee(L.T), get(L.T), F64X2.mul, F64X2.add, set(L.U2),
+    // e with all bits set where the gradient is zero: a NaN, which pmin/pmax (as second operand) and
+    // every comparison below pass over, so one OR leaves those parameters out of the band.
+    get(e), get(L.EQ), V128_OR, set(L.EQ),
+    get(L.MN), get(L.EQ), F64X2.pmin, set(L.MN),
+    get(L.MX), get(L.EQ), F64X2.pmax, set(L.MX),
+    get(L.BL), get(L.EQ), get(L.LO), F64X2_LT, tee(L.T), I64X2_SUB, set(L.BL),
+    // In the window: e ≤ hi and not below.
+    get(L.EQ), get(L.HI), F64X2_LE, get(L.T), V128_ANDNOT, tee(L.T),
+    V128_ANY_TRUE, IF, laneCopy(0), laneCopy(1), END,
+  );
+}
+
+/** After the loop: the accumulators and the window's count to `out` (an i32 local or parameter), as StatsKernel reads them. */
+function statsEpilogue(L: StatsLocals, out: number): number[] {
+  const put = (k: number, x: number): number[] => code(get(out), i32c(16 * k), ADD, get(x), V128_STORE);
+  return code(
+    put(G2, L.G2), put(W2, L.W2), put(U2, L.U2), put(MN, L.MN), put(MX, L.MX), put(ZC, L.ZC), put(BL, L.BL),
+    get(out), i32c(128), ADD, get(L.M), I32_STORE,
+  );
+}
+
+/** v128 locals a StatsLocals takes (after any the caller numbers first). */
+const STATS_VECTORS = 12;
+
+/** A StatsLocals whose vectors start at local `v` (STATS_VECTORS of them). */
+function statsLocals(v: number, win: number, m: number): StatsLocals {
+  const [G2_, W2_, U2_, MN_, MX_, ZC_, BL_, LO, HI, ZERO, EQ, T] = Array.from({ length: STATS_VECTORS }, (_, k) => v + k);
+  return { G2: G2_, W2: W2_, U2: U2_, MN: MN_, MX: MX_, ZC: ZC_, BL: BL_, LO, HI, ZERO, EQ, T, WIN: win, M: m };
+}
+
+/**
+ * st(g, p, u, e, bytes, win, out, lo, hi): over `bytes` of each vector from the given addresses (pairs,
+ * any alignment). Window: lo ≤ e ≤ hi with a non-zero gradient, copied to win in index order; `below`
+ * counts e < lo with a non-zero gradient.
+ */
+function statsBody(): number[] {
+  const [Gp, Pp, Up, Ep, BYTES, WIN, OUT, LOf, HIf] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [I, M] = [9, 10];
+  // 14 vectors live in the loop (x64 has 16 registers, V8 keeps one for scratch): no spills.
+  const L = statsLocals(11, WIN, M);
+  const EV = 11 + STATS_VECTORS;
+  const ld = (base: number): number[] => code(get(base), get(I), ADD, V128_LOAD);
+  return code(
+    statsPrologue(L, LOf, HIf),
+    i32c(0), set(I),
+    LOOP,
+    ld(Ep), set(EV),
+    statsAccumulate(L, ld(Gp), ld(Pp), ld(Up), EV),
+    get(I), i32c(16), ADD, tee(I), get(BYTES), LT_U, BR_IF0, END,
+    statsEpilogue(L, OUT),
+  );
+}
+
+/** sq(g, p, bytes, out): the gradient's lane sums of squares (as st sums them) and Σ p·0. */
+function squaresBody(): number[] {
+  const [Gp, Pp, BYTES, OUT] = [0, 1, 2, 3];
+  const I = 4;
+  const [VG2, VZ, GV, ZERO] = [5, 6, 7, 8];
+  return code(
+    V128_ZERO, set(ZERO), i32c(0), set(I),
+    LOOP,
+    get(Gp), get(I), ADD, V128_LOAD, set(GV),
+    get(VG2), get(GV), get(GV), F64X2.mul, F64X2.add, set(VG2),
+    get(VZ), get(Pp), get(I), ADD, V128_LOAD, get(ZERO), F64X2.mul, F64X2.add, set(VZ),
+    get(I), i32c(16), ADD, tee(I), get(BYTES), LT_U, BR_IF0, END,
+    get(OUT), get(VG2), V128_STORE, get(OUT), i32c(16), ADD, get(VZ), V128_STORE,
+  );
+}
+
+const MODULE = compile(assemble([
+  { name: 'st', params: [I32, I32, I32, I32, I32, I32, I32, F64, F64], locals: [[2, I32], [STATS_VECTORS + 1, V128]], body: statsBody() },
+  { name: 'sq', params: [I32, I32, I32, I32], locals: [[1, I32], [4, V128]], body: squaresBody() },
+]));
+
+/** True where the statistics kernel can run. */
+export const simdStats = MODULE !== null;
+
+/**
+ * The vectors of a step in one WebAssembly memory: the gradient, the parameters after the update (a copy
+ * the optimizer or the trainer keeps current), the update, the effective lrs, and scratch for the median
+ * window (at least the largest layer) followed by OUT_DOUBLES for results.
+ */
+export interface StepVectors {
+  readonly memory: WebAssembly.Memory;
+  readonly grad: Float64Array;
+  readonly params: Float64Array;
+  readonly update: Float64Array;
+  readonly effectiveLr: Float64Array;
+  readonly scratch: Float64Array;
+}
+
+/** Step vectors of `size` parameters in a memory of their own (the trainer's, when the optimizer has none). */
+export function allocateStepVectors(size: number): StepVectors | null {
+  if (!MODULE) return null;
+  const stride = size + (size & 1);
+  const scratchLength = stride + OUT_DOUBLES + 2;
+  const bytes = (4 * stride + scratchLength) * 8;
+  const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+  const heap = new Float64Array(memory.buffer);
+  const at = (k: number, n = size): Float64Array => heap.subarray(k * stride, k * stride + n);
+  return { memory, grad: at(0), params: at(1), update: at(2), effectiveLr: at(3), scratch: at(4, scratchLength) };
+}
+
+/** Results of one layer's pass (sums of squares, finiteness, min/max, counts). */
+export interface PassResult {
+  g2: number; w2: number; u2: number;
+  /** 0 when every gradient, parameter and counted effective lr is finite (and no sum overflowed). */
+  nonFinite: number;
+  min: number; max: number;
+  zeroGrad: number; below: number;
+  /** Values copied into the window (scratch[0..inWindow)). */
+  inWindow: number;
+}
+
+/** The kernel bound to one StepVectors' memory. */
+export class StatsKernel {
+  private readonly st: (...a: number[]) => void;
+  private readonly sq: (...a: number[]) => void;
+  private readonly out: Float64Array;
+  private readonly outWords: Int32Array;
+  /** Byte address of the results area the kernels write. */
+  readonly outAt: number;
+  readonly result: PassResult = { g2: 0, w2: 0, u2: 0, nonFinite: 0, min: Infinity, max: -Infinity, zeroGrad: 0, below: 0, inWindow: 0 };
+
+  constructor(readonly v: StepVectors) {
+    const e = instantiate(MODULE!, v.memory);
+    this.st = e.st as (...a: number[]) => void;
+    this.sq = e.sq as (...a: number[]) => void;
+    // The results area: 16-byte aligned, after the window's room.
+    const s = v.scratch;
+    const first = Math.ceil((s.byteOffset + (s.length - OUT_DOUBLES) * 8) / 16) * 16;
+    const from = (first - s.byteOffset) / 8;
+    if (from + 17 > s.length) throw new RangeError('scratch too short for the results area');
+    this.outAt = first;
+    this.out = s.subarray(from, from + 17);
+    this.outWords = new Int32Array(v.memory.buffer, first, 34);
+  }
+
+  /** Room for window values in `scratch` before the results area. */
+  get windowRoom(): number {
+    return (this.outAt - this.v.scratch.byteOffset) / 8;
+  }
+
+  /** True when the input's arrays are these vectors (the kernel reads them from its memory). */
+  covers(grad: Float64Array, params: Float64Array, update: Float64Array, eff: Float64Array): boolean {
+    const v = this.v;
+    return grad === v.grad && params === v.params && update === v.update && eff === v.effectiveLr && grad.buffer === v.memory.buffer;
+  }
+
+  /**
+   * One layer [start, end): the pass over its whole pairs, then the odd last value, as statsPass in
+   * stats.ts defines each number. Window [lo, hi] (doubles ≥ 0); values copied to scratch from 0.
+   */
+  layer(start: number, end: number, lo: number, hi: number): PassResult {
+    const v = this.v;
+    const pairs = (end - start) >> 1;
+    if (pairs > 0) {
+      const b = start * 8;
+      this.st(v.grad.byteOffset + b, v.params.byteOffset + b, v.update.byteOffset + b, v.effectiveLr.byteOffset + b,
+        pairs * 16, v.scratch.byteOffset, this.outAt, lo, hi);
+    } else {
+      this.clearOut();
+    }
+    return this.read(lo, hi, (end - start) & 1 ? end - 1 : -1);
+  }
+
+  /** Empty accumulators (a layer of one value has no pair). */
+  private clearOut(): void {
+    const o = this.out;
+    o.fill(0, 0, 2 * MN);
+    o[2 * MN] = o[2 * MN + 1] = Infinity;
+    o[2 * MX] = o[2 * MX + 1] = -Infinity;
+    o.fill(0, 2 * ZC);
+  }
+
+  /** The results area as a PassResult, with the odd last value `tail` (≥ 0) folded in as lane 0's last term. */
+  private read(lo: number, hi: number, tail: number): PassResult {
+    const v = this.v, r = this.result, o = this.out, w = this.outWords;
+    let g0 = o[2 * G2], w0 = o[2 * W2], u0 = o[2 * U2];
+    const m0 = o[2 * MN], m1 = o[2 * MN + 1], x0 = o[2 * MX], x1 = o[2 * MX + 1];
+    let mn = m1 < m0 ? m1 : m0, mx = x1 > x0 ? x1 : x0;
+    let zeroGrad = w[4 * ZC] + w[4 * ZC + 2], below = w[4 * BL] + w[4 * BL + 2], m = w[32], z = 0;
+    if (tail >= 0) {
+      const g = v.grad[tail], p = v.params[tail], u = v.update[tail];
+      g0 += g * g;
+      w0 += p * p;
+      u0 += u * u;
+      if (g === 0) {
+        zeroGrad++;
+      } else {
+        const e = v.effectiveLr[tail];
+        z = e * 0;
+        if (e < mn) mn = e;
+        if (e > mx) mx = e;
+        if (e < lo) below++;
+        else if (e <= hi) v.scratch[m++] = e;
+      }
+    }
+    const g2 = g0 + o[2 * G2 + 1], w2 = w0 + o[2 * W2 + 1], u2 = u0 + o[2 * U2 + 1];
+    r.g2 = g2; r.w2 = w2; r.u2 = u2; r.nonFinite = z + (g2 + w2) * 0;
+    r.min = mn; r.max = mx; r.zeroGrad = zeroGrad; r.below = below; r.inWindow = m;
+    return r;
+  }
+
+  /**
+   * The gradient's sum of squares over [start, end), summed as `layer` sums it, and Σ params·0 (0 when
+   * every parameter there is finite). Returns the sum; the parameters' finiteness in `result.nonFinite`.
+   */
+  squares(start: number, end: number): number {
+    const v = this.v;
+    const pairs = (end - start) >> 1;
+    let g0 = 0, g1 = 0, z = 0;
+    if (pairs > 0) {
+      const b = start * 8;
+      this.sq(v.grad.byteOffset + b, v.params.byteOffset + b, pairs * 16, this.outAt);
+      const o = this.out;
+      g0 = o[0];
+      g1 = o[1];
+      z = o[2] + o[3];
+    }
+    if ((end - start) & 1) {
+      const g = v.grad[end - 1];
+      g0 += g * g;
+      z += v.params[end - 1] * 0;
+    }
+    this.result.nonFinite = z;
+    return g0 + g1;
+  }
+}
+
