@@ -4,6 +4,7 @@ import type { ConvergenceResult } from './curvature';
 import type { MemoryPoint } from './stream';
 import type { ReopenResult } from './reopen';
 import type { ProcessOverhead } from './bridge';
+import type { EventCost } from './bridge-events';
 import type { CounterfactualResult } from './counterfactual';
 import { engineTargets, renderCounterfactual } from './report-engine';
 
@@ -29,6 +30,8 @@ export interface Results {
   }>;
   /** The bridge as users run it: whole processes, the user's thread settings, automatic probes on (bench/bridge.ts). */
   bridgeProcess?: Record<string, ProcessOverhead & { parameters?: number }>;
+  /** The Node side's CPU per bridge step event (bench/bridge-events.ts). */
+  bridgeEvents?: EventCost;
   curvature: { hvpCost: Record<string, Summary>; convergence: ConvergenceResult[] };
   stream: {
     throughput: { histograms: boolean; bytesPerEvent: number; eventsPerRepeat: number; eventsPerSecond: Summary; hostEventsPerSecond: Summary; webviewEventsPerSecond: Summary }[];
@@ -144,6 +147,14 @@ export function renderMarkdown(r: Results): string {
     for (const [w, b] of Object.entries(r.bridgeProcess)) {
       L.push(`| ${w} | ${b.steps.join(' / ')} | ${fmtSummary(ms(b.perStep.plain))} | ${fmtSummary(b.overhead.cli)}× | ${fmtSummary(b.overhead.extension)}× | ${fmtSummary(b.cpuOverhead.cli)}× | ${fmtSummary(b.cpuOverhead.extension)}× | ${fmtSummary(b.startup.plain)} | ${fmtSummary(b.extraStartup.cli)} | ${fmtSummary(b.extraStartup.extension)} |`);
     }
+    L.push('');
+  }
+
+  if (r.bridgeEvents) {
+    const b = r.bridgeEvents;
+    L.push(`### The Node side of a bridge run: CPU per step event (W2 stream replayed in lock-step, ${b.stepUs} µs steps, ${b.steps.join(' / ')} steps)`, '');
+    L.push('| CLI path | CPU µs per step event | start-up CPU ms |', '| --- | ---: | ---: |');
+    for (const [k, s] of Object.entries(b.perEvent)) L.push(`| ${k} | ${fmtSummary(s)} | ${fmtSummary(b.startupMs[k])} |`);
     L.push('');
   }
 
