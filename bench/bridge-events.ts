@@ -7,7 +7,8 @@
  * sends it) in lock-step, "training" a fixed CPU time per step, so the CLI is woken once per step event
  * as in a real run and torch's noise stays out of the figure. The CLI's CPU time (all its threads) is
  * read from bench/cpu-at-exit.cjs; per event it is the slope between a short and a long stream, so
- * start-up (loading the bundle) drops out.
+ * start-up (loading the bundle) drops out. The `floor` row is bench/bridge-floor.cjs, a Node process that
+ * only reads, parses and answers each step: what no Node side can go below on this machine.
  *
  * `--compare-cli <path to another build's cli.js>` interleaves that build's runs with this one's (the
  * way the figures in docs/performance.md were taken against main).
@@ -77,7 +78,8 @@ export function w2Stream(steps: number): string {
   return events.map((e) => encodeEvent(e) + '\n').join('');
 }
 
-export type EventPath = 'text' | 'text --log' | 'ndjson';
+/** The CLI's paths, and `floor`: bench/bridge-floor.cjs, the least any Node side does per event (read, parse, answer). */
+export type EventPath = 'text' | 'text --log' | 'ndjson' | 'floor';
 export const EVENT_PATHS: readonly EventPath[] = ['text', 'text --log', 'ndjson'];
 
 interface Setup {
@@ -98,7 +100,9 @@ function setup(): Setup {
 
 /** CPU µs of one CLI process replaying `stream` through `path`; rejects when the run fails or loses lines. */
 function runCli(cli: string, path: EventPath, stream: string, events: number, s: Setup, stepUs: number): Promise<number> {
-  const args = ['-r', join(ROOT, 'bench', 'cpu-at-exit.cjs'), cli, 'run', join(ROOT, 'bench', 'bridge_train.py'), '--python', s.python];
+  const args = path === 'floor'
+    ? ['-r', join(ROOT, 'bench', 'cpu-at-exit.cjs'), join(ROOT, 'bench', 'bridge-floor.cjs'), s.python]
+    : ['-r', join(ROOT, 'bench', 'cpu-at-exit.cjs'), cli, 'run', join(ROOT, 'bench', 'bridge_train.py'), '--python', s.python];
   if (path === 'ndjson') args.push('--format', 'ndjson');
   if (path === 'text --log') args.push('--log', join(s.dir, 'run.ndjson'));
   return new Promise((resolve, reject) => {
@@ -145,27 +149,29 @@ export async function bridgeEventCost(builds: Record<string, string>, steps: [nu
       return f;
     });
     const lineCount = (n: number): number => n + 6; // start, 2 facts… (the ndjson check is a lower bound)
-    const contenders: Timed[] = [];
     const slopes = new Map<string, number[]>();
     const intercepts = new Map<string, number[]>();
+    const contender = (name: string, cli: string, path: EventPath): Timed => {
+      slopes.set(name, []);
+      intercepts.set(name, []);
+      return {
+        name,
+        measure: async () => {
+          const a = await runCli(cli, path, files[0], lineCount(n1), s, stepUs);
+          const b = await runCli(cli, path, files[1], lineCount(n2), s, stepUs);
+          const slope = (b - a) / (n2 - n1);
+          slopes.get(name)!.push(slope);
+          intercepts.get(name)!.push((a - slope * n1) / 1000);
+          return slope;
+        },
+      };
+    };
+    const contenders: Timed[] = [];
     for (const [build, cli] of Object.entries(builds)) {
-      for (const path of EVENT_PATHS) {
-        const name = Object.keys(builds).length > 1 ? `${build}: ${path}` : path;
-        slopes.set(name, []);
-        intercepts.set(name, []);
-        contenders.push({
-          name,
-          measure: async () => {
-            const a = await runCli(cli, path, files[0], lineCount(n1), s, stepUs);
-            const b = await runCli(cli, path, files[1], lineCount(n2), s, stepUs);
-            const slope = (b - a) / (n2 - n1);
-            slopes.get(name)!.push(slope);
-            intercepts.get(name)!.push((a - slope * n1) / 1000);
-            return slope;
-          },
-        });
-      }
+      for (const path of EVENT_PATHS) contenders.push(contender(Object.keys(builds).length > 1 ? `${build}: ${path}` : path, cli, path));
     }
+    // The floor once, whatever the builds.
+    contenders.push(contender('floor', '', 'floor'));
     await interleave(contenders, rounds, false);
     const perEvent: Record<string, Summary> = {};
     const startupMs: Record<string, Summary> = {};
