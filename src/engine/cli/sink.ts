@@ -40,7 +40,8 @@ export function createSink(opts: {
       return logError;
     },
     emit(event, text) {
-      const line = (text ?? encodeEvent(event)) + '\n';
+      // Text progress without a log writes no event line: nothing to encode.
+      const line = opts.stdout || fd !== undefined ? (text ?? encodeEvent(event)) + '\n' : '';
       opts.stdout?.(line);
       if (fd !== undefined) {
         try {
