@@ -3,9 +3,9 @@
  * measured side by side in this one run — contenders interleaved, ≥ 5 rounds, median and min–max.
  * Prints a Markdown table and writes bench/results.json. Options: --rounds N (default 5), --quick
  * (3 rounds, shorter repeats: for trying the harness, not for publishing), --only a,b (parts:
- * throughput, matmul, bridge, bridge-process, bridge-events, curvature, stream, panel, counterfactual, reopen), --seconds S (panel
- * phase length), --bridge-workloads W2,W3,CNN,TF (bridge-process workloads), --compare-cli path/to/cli.js
- * (bridge-events: another build's CLI, interleaved with this one's).
+ * throughput, matmul, bridge, bridge-process, bridge-events, curvature, stream, panel, counterfactual, reopen, host), --seconds S (panel
+ * phase length), --host-steps N (the host part's run length, default 300,000), --bridge-workloads W2,W3,CNN,TF (bridge-process workloads),
+ * --compare-cli path/to/cli.js (bridge-events: another build's CLI, interleaved with this one's).
  */
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import { interleave, summarize, ratios, type Summary, type Timed, type Timing } 
 import { renderMarkdown, type Results } from './report';
 import { counterfactual } from './counterfactual';
 import { reopen } from './reopen';
+import { hostBench } from './host';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(`--${name}`);
@@ -283,6 +284,11 @@ async function main(): Promise<void> {
     if (part('reopen')) {
       log('reopening long logs');
       results.reopen = await reopen(ROUNDS, QUICK);
+    }
+    if (part('host')) {
+      const steps = Number(option('host-steps') ?? (QUICK ? 20_000 : 300_000));
+      log(`the extension host in code-server: a ${steps.toLocaleString('en-US')}-step run and a Stop (minutes)`);
+      results.host = hostBench(ROOT, steps);
     }
     if (part('counterfactual')) {
       log('counterfactual runs (fix verification)');

@@ -3,6 +3,7 @@ import { fmt, fmtSummary, type Summary } from './stats';
 import type { ConvergenceResult } from './curvature';
 import type { MemoryPoint } from './stream';
 import type { ReopenResult } from './reopen';
+import type { HostResult } from './host';
 import type { ProcessOverhead } from './bridge';
 import type { EventCost } from './bridge-events';
 import type { CounterfactualResult } from './counterfactual';
@@ -42,6 +43,8 @@ export interface Results {
   counterfactual?: CounterfactualResult;
   /** Reading a long saved log back (bench/reopen.ts). */
   reopen?: Record<string, ReopenResult>;
+  /** The extension host in code-server over a long run, and Stop (bench/host.ts). */
+  host?: HostResult;
 }
 
 interface Target { target: string; met: boolean | null; value: string }
@@ -95,6 +98,13 @@ export function targets(r: Results): Target[] {
     out.push({ target: 'flat memory over 1M steps (≤ 2 MB growth from 100k to 1M)', met: (mem ? mem.grow <= 2 : true) && (pmem ? pmem.grow <= 2 : true),
       value: [mem ? `reader+model +${fmt(mem.grow, 2)} MB` : '', pmem ? `panel heap +${fmt(pmem.grow, 2)} MB (${fmt(pmem.at)} MB at 1M)` : ''].filter(Boolean).join(', ') });
   }
+  const host = r.host;
+  if (host?.run) {
+    out.push({ target: 'extension host < 300 MB above idle over a long run', met: host.run.hostAboveIdleMb < 300,
+      value: `+${host.run.hostAboveIdleMb} MB over ${host.run.steps.toLocaleString('en-US')} steps (idle ${host.run.hostIdleMb} MB)` });
+    out.push({ target: 'panel says "ended" ≤ 1 s after the engine exits', met: host.run.endedAfterMs <= 1000, value: `${host.run.endedAfterMs} ms` });
+  }
+  if (host?.stop) out.push({ target: 'panel says "stopped" ≤ 1 s after Stop is clicked', met: host.stop.stoppedMs <= 1000 && host.stop.graceful, value: `${host.stop.stoppedMs} ms` });
   return out;
 }
 
@@ -198,6 +208,16 @@ export function renderMarkdown(r: Results): string {
       L.push(`| ${name} | ${Math.round(x.bytes / 1048576)} MB | ${x.parsedSteps === undefined ? '—' : `${x.parsedSteps.toLocaleString('en-US')} of ${x.steps.toLocaleString('en-US')}`} | ${fmtSummary(x.cpuSeconds)} | ${fmtSummary(x.wallSeconds)} | ${fmtSummary(x.rssMB)} |`);
     }
     L.push('');
+  }
+  if (r.host) {
+    L.push('### The extension host over a long run (code-server, one round)', '');
+    const h = r.host;
+    if (h.run) {
+      L.push('| steps | run | host idle | host peak | above idle | "ended" after the engine exits | log |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+      L.push(`| ${h.run.steps.toLocaleString('en-US')} | ${fmt(h.run.runSeconds)} s | ${h.run.hostIdleMb} MB | ${h.run.hostPeakMb} MB | ${h.run.hostAboveIdleMb} MB | ${h.run.endedAfterMs} ms | ${h.run.logMb} MB |`, '');
+    }
+    if (h.stop) L.push(`Stop clicked in a busy stream: the panel said "stopped" after ${h.stop.stoppedMs} ms, the engine exited after ${h.stop.engineExitMs} ms${h.stop.graceful ? ', its log ended with its own `end` event' : ', **its log did not end with an `end` event**'}.`, '');
+    if (h.skipped || h.error) L.push(`Host: ${h.skipped ? `skipped (${h.skipped})` : h.error}`, '');
   }
   L.push(...renderCounterfactual(r));
   L.push('### Targets', '', '| target | status | measured |', '| --- | --- | --- |');
