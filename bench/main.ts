@@ -3,8 +3,9 @@
  * measured side by side in this one run — contenders interleaved, ≥ 5 rounds, median and min–max.
  * Prints a Markdown table and writes bench/results.json. Options: --rounds N (default 5), --quick
  * (3 rounds, shorter repeats: for trying the harness, not for publishing), --only a,b (parts:
- * throughput, matmul, bridge, bridge-process, curvature, stream, panel, counterfactual, reopen, host), --seconds S (panel
- * phase length), --host-steps N (the host part's run length, default 300,000), --bridge-workloads W2,W3,CNN,TF (bridge-process workloads).
+ * throughput, matmul, bridge, bridge-process, bridge-events, curvature, stream, panel, counterfactual, reopen, host), --seconds S (panel
+ * phase length), --host-steps N (the host part's run length, default 300,000), --bridge-workloads W2,W3,CNN,TF (bridge-process workloads),
+ * --compare-cli path/to/cli.js (bridge-events: another build's CLI, interleaved with this one's).
  */
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { bareRunner, trainerRunner, type StepRunner } from './engine';
 import { tfReady, tfRunner, tfMatmul, tfVersion } from './tfjs';
 import { TorchWorker, benchPython } from './torch';
 import { plainScript, bridgedScript, processOverhead } from './bridge';
+import { bridgeEventCost } from './bridge-events';
 import { hvpCost, curvatureConvergence } from './curvature';
 import { streamThroughput, streamMemory } from './stream';
 import { engineMatmul, flops, shapeName, type Shape } from './matmul';
@@ -171,6 +173,18 @@ async function bridge(results: Results): Promise<void> {
  * workload give the per-step cost and the start-up apart, and a run of one step measures the start-up
  * directly. Lengths ≈ 2 s and 8 s of plain training on an idle core.
  */
+/**
+ * The Node side's CPU per bridge step event (bench/bridge-events.ts): the CLI as built (dist/cli.js), and
+ * with --compare-cli another build interleaved with it.
+ */
+async function bridgeEvents(results: Results): Promise<void> {
+  const builds: Record<string, string> = { this: join(ROOT, 'dist', 'cli.js') };
+  const other = option('compare-cli');
+  if (other) builds.other = other;
+  log(`bridge events: the Node side's CPU per step event (${Object.keys(builds).join(', ')})`);
+  results.bridgeEvents = await bridgeEventCost(builds, QUICK ? [20, 1000] : [20, 3000], ROUNDS);
+}
+
 async function bridgeProcess(results: Results): Promise<void> {
   // The small models' (W2, CNN, TF) short runs are past the bridge's 500 detailed warm-up steps (cadence.py),
   // so the slope is the steady state and the warm-up falls in the intercept; W3 is governed from step 20.
@@ -265,6 +279,7 @@ async function main(): Promise<void> {
     if (part('matmul')) await matmul(torch, results);
     if (part('bridge') && torch) await bridge(results);
     if (part('bridge-process') && torch) await bridgeProcess(results);
+    if (part('bridge-events')) await bridgeEvents(results);
     if (part('curvature')) await curvature(torch, results);
     if (part('stream')) stream(results);
     if (part('panel')) panel(results);

@@ -5,6 +5,7 @@ import type { MemoryPoint } from './stream';
 import type { ReopenResult } from './reopen';
 import type { HostResult } from './host';
 import type { ProcessOverhead } from './bridge';
+import type { EventCost } from './bridge-events';
 import type { CounterfactualResult } from './counterfactual';
 import { engineTargets, renderCounterfactual } from './report-engine';
 
@@ -30,6 +31,8 @@ export interface Results {
   }>;
   /** The bridge as users run it: whole processes, the user's thread settings, automatic probes on (bench/bridge.ts). */
   bridgeProcess?: Record<string, ProcessOverhead & { parameters?: number }>;
+  /** The Node side's CPU per bridge step event (bench/bridge-events.ts). */
+  bridgeEvents?: EventCost;
   curvature: { hvpCost: Record<string, Summary>; convergence: ConvergenceResult[] };
   stream: {
     throughput: { histograms: boolean; bytesPerEvent: number; eventsPerRepeat: number; eventsPerSecond: Summary; hostEventsPerSecond: Summary; webviewEventsPerSecond: Summary }[];
@@ -162,6 +165,14 @@ export function renderMarkdown(r: Results): string {
       if (!b.oneStep) continue; // results written before the one-step runs existed
       L.push(`| ${w} | ${fmtSummary(b.oneStep.plain)} | ${fmtSummary(b.oneStep.cli)} | ${fmtSummary(b.oneStep.extension)} | ${fmtSummary(b.extraOneStep.cli)} | ${fmtSummary(b.extraOneStep.extension)} |`);
     }
+    L.push('');
+  }
+
+  if (r.bridgeEvents) {
+    const b = r.bridgeEvents;
+    L.push(`### The Node side of a bridge run: CPU per step event (W2 stream replayed in lock-step, ${b.stepUs} µs steps, ${b.steps.join(' / ')} steps)`, '');
+    L.push('| CLI path | CPU µs per step event | start-up CPU ms |', '| --- | ---: | ---: |');
+    for (const [k, s] of Object.entries(b.perEvent)) L.push(`| ${k} | ${fmtSummary(s)} | ${fmtSummary(b.startupMs[k])} |`);
     L.push('');
   }
 

@@ -1,4 +1,5 @@
 /** The process entry of `optiscope` (bundled as dist/cli.js): wires signals and stdio to `main`. */
+import { writeSync } from 'node:fs';
 import { main, reportError } from './cli';
 import type { Io } from './cli/run';
 
@@ -19,8 +20,45 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 // reader is slow (unbounded, and lost if the engine is then killed). Blocking writes give backpressure.
 (process.stdout as unknown as { _handle?: { setBlocking?: (b: boolean) => void } })._handle?.setBlocking?.(true);
 
+/**
+ * Stdout. On POSIX a write(2) to fd 1, which is where process.stdout.write ends for a blocking pipe (set
+ * above), a file or a terminal, without the stream machinery it costs per event line. Should fd 1 ever
+ * refuse to block (EAGAIN: a non-blocking pipe we could not switch), the rest and every later line go
+ * through process.stdout, in order.
+ */
+let direct = process.platform !== 'win32';
+function writeStdout(s: string): void {
+  if (direct) {
+    try {
+      const n = writeSync(1, s);
+      if (n === Buffer.byteLength(s)) return;
+      writeRest(Buffer.from(s).subarray(n));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') process.exit(0); // as for process.stdout's EPIPE above
+      if (code !== 'EAGAIN') throw e;
+      direct = false;
+      process.stdout.write(s);
+    }
+    return;
+  }
+  process.stdout.write(s);
+}
+
+/** A partial write: the remaining bytes, blocking; EAGAIN hands them (and what follows) to process.stdout. */
+function writeRest(rest: Buffer): void {
+  let off = 0;
+  try {
+    while (off < rest.length) off += writeSync(1, rest, off);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+    direct = false;
+    process.stdout.write(rest.subarray(off));
+  }
+}
+
 const io: Io = {
-  stdout: (s) => void process.stdout.write(s),
+  stdout: writeStdout,
   stderr: (s) => void process.stderr.write(s),
   stderrIsTTY: Boolean(process.stderr.isTTY),
   signal,

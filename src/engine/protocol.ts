@@ -563,7 +563,12 @@ function encodeStep(e: StepEvent): string {
 }
 
 export type ParseResult =
-  | { ok: true; event: OptiscopeEvent }
+  /**
+   * `verbatim`: the event is the parsed object itself, checked in place (the step fast path), not a copy
+   * zod made (which drops unknown keys and turns "NaN" into NaN): the line it came from encodes exactly
+   * this event, so a writer may copy the line instead of encoding the event again (bridge/launch.ts).
+   */
+  | { ok: true; event: OptiscopeEvent; verbatim?: true }
   | { ok: false; error: string; unknownType?: string };
 
 /** Longest line the readers accept; longer lines are rejected unread (a hostile or broken producer). */
@@ -572,7 +577,7 @@ export const MAX_LINE_BYTES = 8 * 1024 * 1024;
 /** Validates one object (already JSON-parsed). */
 export function validateEvent(value: unknown): ParseResult {
   // The common step event is checked in place by a hand-written check that accepts only what zod accepts.
-  if (isPlainStep(value)) return { ok: true, event: value };
+  if (isPlainStep(value)) return { ok: true, event: value, verbatim: true };
   const r = eventSchema.safeParse(value);
   if (r.success) return { ok: true, event: r.data };
   const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;

@@ -15,7 +15,7 @@ import type { Readable, Writable } from 'node:stream';
 import { LineSplitter, parseEvent, type OptiscopeEvent } from '../protocol';
 import { StreamJudge } from '../monitors/stream-judge';
 import { bridgePythonDir } from './paths';
-import { ControlWriter } from './control';
+import { ControlWriter, type JudgedRecord } from './control';
 import { freePort } from './free-port';
 import { RankAgreement } from './rank-agreement';
 
@@ -28,7 +28,12 @@ export interface RunPythonOptions {
   nprocPerNode?: number;
   /** Stop after this many optimizer steps (the run then ends `completed`). */
   steps?: number;
-  emit: (e: OptiscopeEvent) => void;
+  /**
+   * Every event, in order. `line`: the event's NDJSON line as the bridge sent it, when it encodes exactly
+   * this event (a step checked in place and passed on unchanged): a writer may copy it rather than
+   * encode the event again (cli/sink.ts).
+   */
+  emit: (e: OptiscopeEvent, line?: string) => void;
   stderr: (s: string) => void;
   signal?: AbortSignal;
   /** Extra environment for the ranks (e.g. OPTISCOPE_EVERY, OPTISCOPE_HESSIAN_EVERY). */
@@ -113,11 +118,16 @@ export async function runPythonScript(opts: RunPythonOptions): Promise<number> {
   let aborting = false;
   let failing = false;
   const ranks: Rank[] = [];
+  // The event being judged and its line, when the line is the event verbatim (one rank: no rank to add).
+  let current: OptiscopeEvent | undefined;
+  let currentLine: string | undefined;
   // Verdicts are the engine's, from the measured numbers: the one diagnosis (monitors/judge.ts).
   const judge = new StreamJudge({
-    emit: opts.emit,
+    emit: (e) => opts.emit(e, e === current ? currentLine : undefined),
     judged: (j) => {
-      ranks[j.rank ?? 0]?.control.send({ type: 'judged', v: 1, run: j.run, step: j.step, ...(j.probe ? { probe: j.probe } : {}) });
+      const record: JudgedRecord = { type: 'judged', v: 1, run: j.run, step: j.step };
+      if (j.probe) record.probe = j.probe;
+      ranks[j.rank ?? 0]?.control.send(record);
     },
   });
 
@@ -139,7 +149,10 @@ export async function runPythonScript(opts: RunPythonOptions): Promise<number> {
       }
     } else if (e.type === 'end') rank.open.delete(e.run);
     else if (e.type === 'error') rank.sawError = true;
+    current = r.verbatim && n === 1 ? e : undefined;
+    currentLine = current && line;
     judge.push(e);
+    current = currentLine = undefined;
     if (e.type === 'step') {
       const w = agreement.onStep(e);
       if (w) opts.emit(w);

@@ -177,7 +177,7 @@ async function runScript(args: RunArgs, io: Io): Promise<number> {
   const poll = setInterval(() => {
     if (io.signal.aborted) abort.abort();
   }, 50);
-  const launch = (overrides: Record<string, unknown>, emit: (e: OptiscopeEvent) => void, stderr: (s: string) => void) => runPythonScript({
+  const launch = (overrides: Record<string, unknown>, emit: (e: OptiscopeEvent, line?: string) => void, stderr: (s: string) => void) => runPythonScript({
     script: args.file,
     args: args.scriptArgs,
     python: args.python,
@@ -199,7 +199,7 @@ async function runScript(args: RunArgs, io: Io): Promise<number> {
         const out = prefixedLines(name, io.stderr);
         return launch({ ...sets, ...entryOverrides(spec) }, (e) => sink.emit(rename(e)), out.write).finally(out.end);
       })));
-    } else code = await launch(sets, (e) => sink.emit(e), io.stderr);
+    } else code = await launch(sets, (e, line) => sink.emit(e, line), io.stderr);
     report?.summary();
     return code;
   } finally {

@@ -7,7 +7,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { encodeEvent, type OptiscopeEvent } from '../protocol';
 
 export interface EventSink {
-  emit(event: OptiscopeEvent): void;
+  /** `line`: the event's NDJSON text when the caller has it already (verbatim from the bridge), else encoded here. */
+  emit(event: OptiscopeEvent, line?: string): void;
   close(): void;
   /** Lines written to the log, and whether the log failed. */
   readonly logged: number;
@@ -38,8 +39,9 @@ export function createSink(opts: {
     get logError() {
       return logError;
     },
-    emit(event) {
-      const line = encodeEvent(event) + '\n';
+    emit(event, text) {
+      // Text progress without a log writes no event line: nothing to encode.
+      const line = opts.stdout || fd !== undefined ? (text ?? encodeEvent(event)) + '\n' : '';
       opts.stdout?.(line);
       if (fd !== undefined) {
         try {

@@ -300,7 +300,8 @@ export class StreamJudge {
     let paramsBad = false;
     let activity = false;
     if (fresh) {
-      e.layers.forEach((l, i) => {
+      for (let i = 0; i < e.layers.length; i++) {
+        const l = e.layers[i];
         s.gradNorm[i] = l.gradNorm;
         s.weightNorm[i] = l.weightNorm;
         s.updateNorm[i] = l.updateNorm;
@@ -314,7 +315,7 @@ export class StreamJudge {
         s.dead[i] = l.deadFraction ?? 0;
         s.saturated[i] = l.saturatedFraction ?? 0;
         if (l.deadFraction !== undefined || l.saturatedFraction !== undefined) activity = true;
-      });
+      }
       s.step = e.step;
       s.hasActivity = activity;
     }

@@ -1,0 +1,184 @@
+/**
+ * The Node side's CPU per bridge step event, as a user's run has it: `optiscope run script.py` (text
+ * progress, with and without `--log`) and the extension host's command line (`--format ndjson`, every
+ * line read from stdout), each a whole CLI process reading the bridge's event pipe, validating, judging,
+ * answering every step on the control channel, and writing. The Python side is bench/replay_bridge.py:
+ * it replays a W2-shaped stream (64-128-128-10 tanh MLP, Adam: three layers, as bench/bridge_train.py
+ * sends it) in lock-step, "training" a fixed CPU time per step, so the CLI is woken once per step event
+ * as in a real run and torch's noise stays out of the figure. The CLI's CPU time (all its threads) is
+ * read from bench/cpu-at-exit.cjs; per event it is the slope between a short and a long stream, so
+ * start-up (loading the bundle) drops out. The `floor` row is bench/bridge-floor.cjs, a Node process that
+ * only reads, parses and answers each step: what no Node side can go below on this machine.
+ *
+ * `--compare-cli <path to another build's cli.js>` interleaves that build's runs with this one's (the
+ * way the figures in docs/performance.md were taken against main).
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Rng } from '../src/engine/rng';
+import { encodeEvent, type OptiscopeEvent, type StartEvent, type StepEvent } from '../src/engine/protocol';
+import { LineSplitter } from '../src/engine/protocol';
+import { interleave, summarize, type Summary, type Timed } from './stats';
+
+const ROOT = process.env.OPTISCOPE_BENCH_ROOT ?? join(__dirname, '..');
+const CPU_MARK = 'OPTISCOPE_NODE_CPU ';
+
+/** W2's layers as the bridge names them (nn.Sequential indices; the tanh modules hold no parameters). */
+const LAYERS: Omit<StartEvent['layers'][number], 'location'>[] = [
+  { name: 'model.0', parameters: 8320, activation: 'tanh', module: { type: 'Linear', in: 64, out: 128 } },
+  { name: 'model.2', parameters: 16512, activation: 'tanh', module: { type: 'Linear', in: 128, out: 128 } },
+  { name: 'model.4', parameters: 1290, module: { type: 'Linear', in: 128, out: 10 } },
+];
+
+/**
+ * A W2 run as the bridge streams it: its `start` (Adam, answers probes), the facts of its first steps,
+ * `steps` step events with the three layers' norms and effective learning rates (activity fractions on
+ * every 15th step, as the bridge samples them), and its `end`. Numbers drift and jitter like a real run
+ * on random labels (a loss near ln 10), seeded: the same stream every time.
+ */
+export function w2Stream(steps: number): string {
+  const rng = new Rng(7);
+  const jitter = (x: number, rel: number): number => x * (1 + rel * rng.normal());
+  const file = 'bench/bridge_train.py';
+  const events: OptiscopeEvent[] = [{
+    type: 'start', run: 'adam', protocol: 1,
+    config: {
+      optimizer: { name: 'Adam', lr: 0.001, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0, amsgrad: false },
+      script: file, every: 1, groups: 1, hessianEvery: 0, thinAfter: 10000, answersProbes: true,
+    },
+    parameters: 26122,
+    layers: LAYERS.map((l) => ({ ...l, location: { file, line: 54 } })),
+    locations: { optimizer: { file, line: 60 } },
+    optimizer: 'Adam', source: 'pytorch', file,
+  }, {
+    type: 'fact', run: 'adam', step: 1,
+    fact: { kind: 'layer-order', layers: LAYERS.map((l, order) => ({ name: l.name, role: 'compute', order })) },
+  }];
+  let loss = 2.32;
+  for (let s = 1; s <= steps; s++) {
+    if (s >= 2 && s <= 4) events.push({ type: 'fact', run: 'adam', step: s, fact: { kind: 'grad-reset', reset: true, backwards: 1 } });
+    loss += (2.30 - loss) * 0.01;
+    const decay = 1 / Math.sqrt(1 + s / 200);
+    const layers: StepEvent['layers'] = LAYERS.map((l, i) => {
+      const p50 = jitter([1.5, 1.4, 0.4][i] * decay, 0.1);
+      return {
+        name: l.name,
+        gradNorm: jitter([0.24, 0.33, 0.36][i], 0.05),
+        weightNorm: [6.63, 6.56, 1.81][i] + 2e-5 * s,
+        updateNorm: jitter([0.05, 0.07, 0.02][i] * decay, 0.05),
+        effectiveLr: { min: p50 * jitter(0.15, 0.1), p50, max: p50 * jitter(30, 0.3) },
+        ...(s % 15 === 2 && l.activation ? { saturatedFraction: 0 } : {}),
+      };
+    });
+    events.push({ type: 'step', run: 'adam', step: s, epoch: Math.floor((s * 64) / 1024), loss: jitter(loss, 0.02), lr: 0.001, gradNorm: jitter(0.55, 0.04), layers });
+  }
+  events.push({ type: 'end', run: 'adam', steps, loss, reason: 'completed' });
+  return events.map((e) => encodeEvent(e) + '\n').join('');
+}
+
+/** The CLI's paths, and `floor`: bench/bridge-floor.cjs, the least any Node side does per event (read, parse, answer). */
+export type EventPath = 'text' | 'text --log' | 'ndjson' | 'floor';
+export const EVENT_PATHS: readonly EventPath[] = ['text', 'text --log', 'ndjson'];
+
+interface Setup {
+  dir: string;
+  /** The "interpreter" the CLI launches: bench/replay_bridge.py under python3. */
+  python: string;
+}
+
+function setup(): Setup {
+  const dir = join(tmpdir(), `optiscope-bench-events-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const python = join(dir, 'python');
+  const interpreter = process.env.OPTISCOPE_BENCH_PYTHON || 'python3';
+  writeFileSync(python, `#!/bin/sh\nexec "${interpreter}" "${join(ROOT, 'bench', 'replay_bridge.py')}" "$@"\n`);
+  chmodSync(python, 0o755);
+  return { dir, python };
+}
+
+/** CPU µs of one CLI process replaying `stream` through `path`; rejects when the run fails or loses lines. */
+function runCli(cli: string, path: EventPath, stream: string, events: number, s: Setup, stepUs: number): Promise<number> {
+  const args = path === 'floor'
+    ? ['-r', join(ROOT, 'bench', 'cpu-at-exit.cjs'), join(ROOT, 'bench', 'bridge-floor.cjs'), s.python]
+    : ['-r', join(ROOT, 'bench', 'cpu-at-exit.cjs'), cli, 'run', join(ROOT, 'bench', 'bridge_train.py'), '--python', s.python];
+  if (path === 'ndjson') args.push('--format', 'ndjson');
+  if (path === 'text --log') args.push('--log', join(s.dir, 'run.ndjson'));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, BENCH_REPLAY: stream, BENCH_REPLAY_STEP_US: String(stepUs), NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let lines = 0;
+    let err = '';
+    const split = new LineSplitter(() => { lines++; });
+    child.stdout.setEncoding('utf8').on('data', (c: string) => split.push(c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => { err = (err + c).slice(-2000); });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const mark = err.lastIndexOf(CPU_MARK);
+      const cpu = mark < 0 ? NaN : err.slice(mark + CPU_MARK.length).trim().split(/\s+/).slice(0, 2).map(Number).reduce((a, b) => a + b, 0);
+      if (code !== 0 || !Number.isFinite(cpu)) reject(new Error(`${path}: exit ${code}\n${err}`));
+      else if (path === 'ndjson' && lines < events) reject(new Error(`${path}: ${lines} lines on stdout for ${events} events`));
+      else resolve(cpu);
+    });
+  });
+}
+
+export interface EventCost {
+  steps: [number, number];
+  /** Emulated training step of the replaying process, µs of CPU. */
+  stepUs: number;
+  /** CPU µs of the Node process per step event, by build and path (slope between the two lengths). */
+  perEvent: Record<string, Summary>;
+  /** CPU ms of a run of no steps (the intercept: loading the bundle, spawning, exit). */
+  startupMs: Record<string, Summary>;
+}
+
+/**
+ * Every path of every build at both lengths, interleaved (rotated each round). `builds`: name → cli.js.
+ */
+export async function bridgeEventCost(builds: Record<string, string>, steps: [number, number], rounds: number, stepUs = 500): Promise<EventCost> {
+  const s = setup();
+  try {
+    const [n1, n2] = steps;
+    const files = steps.map((n) => {
+      const f = join(s.dir, `w2-${n}.ndjson`);
+      writeFileSync(f, w2Stream(n));
+      return f;
+    });
+    const lineCount = (n: number): number => n + 6; // start, 2 facts… (the ndjson check is a lower bound)
+    const slopes = new Map<string, number[]>();
+    const intercepts = new Map<string, number[]>();
+    const contender = (name: string, cli: string, path: EventPath): Timed => {
+      slopes.set(name, []);
+      intercepts.set(name, []);
+      return {
+        name,
+        measure: async () => {
+          const a = await runCli(cli, path, files[0], lineCount(n1), s, stepUs);
+          const b = await runCli(cli, path, files[1], lineCount(n2), s, stepUs);
+          const slope = (b - a) / (n2 - n1);
+          slopes.get(name)!.push(slope);
+          intercepts.get(name)!.push((a - slope * n1) / 1000);
+          return slope;
+        },
+      };
+    };
+    const contenders: Timed[] = [];
+    for (const [build, cli] of Object.entries(builds)) {
+      for (const path of EVENT_PATHS) contenders.push(contender(Object.keys(builds).length > 1 ? `${build}: ${path}` : path, cli, path));
+    }
+    // The floor once, whatever the builds.
+    contenders.push(contender('floor', '', 'floor'));
+    await interleave(contenders, rounds, false);
+    const perEvent: Record<string, Summary> = {};
+    const startupMs: Record<string, Summary> = {};
+    for (const [k, v] of slopes) perEvent[k] = summarize(v);
+    for (const [k, v] of intercepts) startupMs[k] = summarize(v);
+    return { steps, stepUs, perEvent, startupMs };
+  } finally {
+    rmSync(s.dir, { recursive: true, force: true });
+  }
+}
