@@ -115,6 +115,8 @@ async function throughput(w: Workload, torch: TorchWorker | null, results: Resul
     'monitors off vs bare': summarize(ratios(bare, get('engine monitors off'))),
   };
   if (rates.has('engine defaults')) overhead['defaults vs bare'] = summarize(ratios(bare, get('engine defaults')));
+  // The default precision's overhead (the rows above are float64, the torch-exact path).
+  overhead['float32 monitors on vs bare'] = summarize(ratios(get('engine float32 bare'), get('engine float32 monitors on')));
   results.throughput[w.id] = { workload: describe(w), parameters: parameterCount(w), stepsPerSecond, ratios: r, overhead };
 }
 

@@ -144,6 +144,7 @@ export function renderMarkdown(r: Results): string {
   L.push(`| engine: monitors on vs trainer, monitors off | ${oh('monitors on vs monitors off')} |`);
   L.push(`| engine: trainer, monitors off vs bare loop | ${oh('monitors off vs bare')} |`);
   L.push(`| engine: defaults (landscape every 200 steps, auto curvature) vs bare | ${oh('defaults vs bare')} |`);
+  L.push(`| engine float32 (the default precision): monitors on vs its bare loop | ${oh('float32 monitors on vs bare')} |`);
   L.push(`| PyTorch bridge: script under \`python -m optiscope.run\` vs plain, wall, every step, automatic probes off | — | ${['W2', 'W3'].map((w) => (r.bridge[w] ? `${fmtSummary(r.bridge[w].overhead)}×` : '—')).join(' | ')} |`);
   L.push(`| PyTorch bridge: same, CPU time of the training process (the helper process works on another core) | — | ${['W2', 'W3'].map((w) => (r.bridge[w] ? `${fmtSummary(r.bridge[w].trainingCpu)}×` : '—')).join(' | ')} |`);
   L.push(`| PyTorch bridge: defaults (automatic curvature probes ≤ 3% of the run + 0.25 s once), wall | — | ${['W2', 'W3'].map((w) => (r.bridge[w] ? `${fmtSummary(r.bridge[w].overheadWithProbes)}×` : '—')).join(' | ')} |`);

@@ -495,24 +495,25 @@ function histogramPass(grad: Float64Array, eff: Float64Array, gw: Uint32Array, e
   gh: Int32Array, lh: Int32Array, gradOut: Int32Array, lrOut: Int32Array): void {
   gh.fill(0);
   lh.fill(0);
+  // Two loops (one vector each: fewer live values, and the zero-gradient test apart from the binning).
   for (let i = start; i < end; i++) {
-    const lane = (i & 3) * HISTOGRAM_LANE;
-    const g = grad[i];
     let b = BIN_OF_KEY[(gw[2 * i + 1] & 0x7fffffff) >>> SHIFT];
-    if (b === AMBIGUOUS) b = fastHistogramBin(g < 0 ? -g : g);
-    gh[lane + b]++;
-    if (g === 0) continue;
-    const e = eff[i];
+    if (b === AMBIGUOUS) { const g = grad[i]; b = fastHistogramBin(g < 0 ? -g : g); }
+    gh[((i & 3) << LANE_SHIFT) + b]++;
+  }
+  for (let i = start; i < end; i++) {
+    if (grad[i] === 0) continue;
     let c = BIN_OF_KEY[(ew[2 * i + 1] & 0x7fffffff) >>> SHIFT];
-    if (c === AMBIGUOUS) c = fastHistogramBin(e < 0 ? -e : e);
-    lh[lane + c]++;
+    if (c === AMBIGUOUS) { const e = eff[i]; c = fastHistogramBin(e < 0 ? -e : e); }
+    lh[((i & 3) << LANE_SHIFT) + c]++;
   }
   foldLanes(gh, gradOut);
   foldLanes(lh, lrOut);
 }
 
-/** Histogram counters per interleaved copy (the lane of element i is i & 3). */
-const HISTOGRAM_LANE = HISTOGRAM_BINS;
+/** Histogram counters per interleaved copy, a power of two ≥ HISTOGRAM_BINS (the lane of element i is i & 3). */
+const LANE_SHIFT = 32 - Math.clz32(HISTOGRAM_BINS - 1);
+const HISTOGRAM_LANE = 1 << LANE_SHIFT;
 
 /** Sums the four interleaved copies of a histogram into `out`. */
 function foldLanes(lanes: Int32Array, out: Int32Array): void {

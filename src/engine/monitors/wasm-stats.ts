@@ -169,7 +169,15 @@ export function allocateStepVectors(size: number): StepVectors | null {
   const stride = size + (size & 1);
   const scratchLength = stride + OUT_DOUBLES + 2;
   const bytes = (4 * stride + scratchLength) * 8;
-  const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+  // Past 2 GiB (≈ 50M parameters) the JavaScript pass over ordinary arrays (32-bit WebAssembly memories
+  // end at 4 GiB, and a large reservation may be refused).
+  if (bytes > 2 ** 31) return null;
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+  } catch {
+    return null;
+  }
   const heap = new Float64Array(memory.buffer);
   const at = (k: number, n = size): Float64Array => heap.subarray(k * stride, k * stride + n);
   return { memory, grad: at(0), params: at(1), update: at(2), effectiveLr: at(3), scratch: at(4, scratchLength) };
