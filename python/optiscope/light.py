@@ -7,9 +7,9 @@ import torch
 
 
 def grad_norm(params: List[torch.Tensor]) -> float:
-    """The norm of every parameter's gradient taken as one vector, combined as the per-layer statistics
-    combine theirs (stats.py: the per-tensor norms, then the root of their squares' sum in float64), so a
-    light step's number and a detailed step's are the same function of the gradients.
+    """The norm of every parameter's gradient taken as one vector: the per-tensor norms, then the root of
+    their squares' sum in float64. A detailed step takes the same quantity from float64 sums of squares
+    (flat_stats.py), so the two agree to float32 rounding (a relative 1e-7), not bit for bit.
 
     One `torch._foreach_norm` reads each gradient once: measured inside W2's training loop (after
     backward(), where the gradients and the optimizer state compete for the cache) it cost the step less

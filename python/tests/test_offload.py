@@ -182,7 +182,9 @@ class OffloadTest(ScriptCase):
         self.assertEqual(len(sf), len(sa))
         for light, every in zip(sa, sf):
             self.assertEqual(light["loss"], every["loss"])
-            self.assertEqual(light["gradNorm"], every["gradNorm"])  # the same function of the gradients
+            # The same quantity: a light step's one torch norm and a detailed step's float64 sums of squares
+            # (flat_stats.py) differ by float32 rounding only.
+            self.assertAlmostEqual(light["gradNorm"], every["gradNorm"], delta=1e-6 * abs(every["gradNorm"]))
             self.assertEqual(light["lr"], every["lr"])
             for lx, ly in zip(light["layers"], every["layers"]):  # activity: sampled on other steps
                 for key in ("name", "gradNorm", "weightNorm", "updateNorm", "effectiveLr"):
