@@ -99,9 +99,11 @@ export class TrainingRun {
     this.schedule = createSchedule(config.training.schedule, o.optimizer.lr, o.totalSteps);
     // A SIMD optimizer's own arrays (its WebAssembly memory) save copying them in and out every step;
     // otherwise the step's vectors live in a WebAssembly memory of the run's, so that the statistics pass
-    // and the gradient norm run in SIMD over them (monitors/wasm-stats.ts). Not with simulated parallel
-    // workers, whose gradients pass through the optimizer too.
-    const work = (o.optimizer as RaceEntry).parallel ?? config.monitors.parallel ? null : this.optimizer.workArrays?.() ?? allocateStepVectors(n);
+    // and the gradient norm run in SIMD over them (monitors/wasm-stats.ts). Simulated parallel workers
+    // step optimizers of their own, so their run's vectors are always the run's: the statistics are then
+    // the same pass, and one worker with no delay gives the sequential run's stream bit for bit.
+    const parallel = (o.optimizer as RaceEntry).parallel ?? config.monitors.parallel;
+    const work = parallel ? allocateStepVectors(n) : this.optimizer.workArrays?.() ?? allocateStepVectors(n);
     this.vectors = work;
     this.kernel = work ? new StatsKernel(work) : null;
     this.grad = work?.grad ?? new Float64Array(n);
@@ -126,7 +128,6 @@ export class TrainingRun {
       run: o.run, config, optimizer: o.optimizer, objective: this.objective, emit: o.emit, totalSteps: o.totalSteps,
       optimizerState: () => (this.parallel ? this.parallel.optimizerState() : this.optimizer.state()),
     });
-    const parallel = (o.optimizer as RaceEntry).parallel ?? config.monitors.parallel;
     if (parallel) {
       const batchSeed = (config.seed ^ SEED_BATCHES) >>> 0;
       this.parallel = new ParallelSimulator({
@@ -240,16 +241,21 @@ export class TrainingRun {
       this.prepareGradient(this.grad);
       this.optimizer.step(params, this.grad, lrUsed, this.effectiveLr, this.update);
     }
+    // A parallel round's update is the parameters' move (no single optimizer wrote it).
+    if (this.parallel) {
+      const update = this.update, before = this.before;
+      for (let i = 0; i < params.length; i++) update[i] = params[i] - before[i];
+    }
     // The parameters where the statistics read them (a SIMD optimizer's region already holds them).
-    const v = this.parallel ? null : this.vectors;
+    const v = this.vectors;
     if (v && v.params !== params) v.params.set(params);
     // The gradient's norm and the parameters' finiteness: from the monitors' statistics pass on a step
-    // that has one, else from a pass of their own (the optimizer wrote the update).
-    const measured = this.parallel ? null : this.monitors.measure?.({
+    // that has one, else from a pass of their own.
+    const measured = this.monitors.measure?.({
       step: this.stepsDone + 1, grad: this.grad, params: v ? v.params : params, update: this.update, effectiveLr: this.effectiveLr,
       activity: this.activity, ...(v ? { vectors: v } : {}),
     }) ?? null;
-    const gradNorm = measured ? measured.gradNorm : this.afterUpdate(params, this.parallel !== null);
+    const gradNorm = measured ? measured.gradNorm : this.afterUpdate(params);
     const paramsFinite = measured ? measured.paramsFinite : this.paramsFinite;
     this.stepsDone++;
     this.lastLoss = loss;
@@ -306,13 +312,12 @@ export class TrainingRun {
   }
 
   /**
-   * Returns ‖grad‖ and sets `paramsFinite`, in one pass, and fills `update` (params − before) when the
-   * optimizer did not (parallel rounds). The norm sums in index order, as before: the same bits.
+   * Returns ‖grad‖ and sets `paramsFinite`, in one pass, on a step without the statistics pass. With the
+   * step's vectors in WebAssembly memory, in SIMD summed layer by layer as the statistics pass sums it
+   * (the same bits on every step); else in index order.
    */
-  private afterUpdate(params: Float64Array, withUpdate: boolean): number {
-    const g = this.grad, before = this.before, update = this.update;
-    if (!withUpdate && this.kernel) {
-      // In SIMD, summed layer by layer as the statistics pass sums it: the same bits on every step.
+  private afterUpdate(params: Float64Array): number {
+    if (this.kernel) {
       const r = this.sumRanges, k = this.kernel;
       let s = 0, z = 0;
       for (let j = 0; j + 1 < r.length; j++) {
@@ -322,20 +327,12 @@ export class TrainingRun {
       this.paramsFinite = z === 0;
       return Math.sqrt(s);
     }
+    const g = this.grad;
     let s = 0, z = 0;
-    if (withUpdate) {
-      for (let i = 0; i < params.length; i++) {
-        const p = params[i], gi = g[i];
-        update[i] = p - before[i];
-        s += gi * gi;
-        z += p * 0; // 0 for finite p, NaN otherwise
-      }
-    } else {
-      for (let i = 0; i < params.length; i++) {
-        const gi = g[i];
-        s += gi * gi;
-        z += params[i] * 0;
-      }
+    for (let i = 0; i < params.length; i++) {
+      const gi = g[i];
+      s += gi * gi;
+      z += params[i] * 0; // 0 for finite p, NaN otherwise
     }
     this.paramsFinite = z === 0;
     return Math.sqrt(s);
