@@ -5,6 +5,8 @@ from typing import List
 
 import torch
 
+from .stats import tensor_norms
+
 
 def grad_norm(params: List[torch.Tensor]) -> float:
     """The norm of every parameter's gradient taken as one vector: the per-tensor norms, then the root of
@@ -20,8 +22,4 @@ def grad_norm(params: List[torch.Tensor]) -> float:
     if not present:
         return 0.0
     with torch.no_grad():
-        if any(g.is_sparse for g in present):
-            norms = [torch.linalg.vector_norm(g.coalesce().values() if g.is_sparse else g) for g in present]
-        else:
-            norms = torch._foreach_norm(present)
-        return math.sqrt(sum([x * x for x in map(float, norms)]))
+        return math.sqrt(sum([x * x for x in map(float, tensor_norms(present))]))

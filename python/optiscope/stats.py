@@ -31,7 +31,7 @@ def _norm(t: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(t.detach())
 
 
-def _norms(ts: List[torch.Tensor]) -> List[torch.Tensor]:
+def tensor_norms(ts: List[torch.Tensor]) -> List[torch.Tensor]:
     """Norms of many tensors with one call where torch can (dense tensors)."""
     if not ts:
         return []
@@ -207,10 +207,10 @@ class StatsCollector:
         # Where each gradient is exactly zero, read with the norms (a helper reads them during the update).
         self._zero = [effective_lr.zero_gradient(g) for g in grads]
         if all(g is not None for g in grads):
-            self._grad = _norms(grads)  # type: ignore[arg-type]
+            self._grad = tensor_norms(grads)  # type: ignore[arg-type]
             return
         present = [g for g in grads if g is not None]
-        norms = iter(_norms(present))  # type: ignore[arg-type]
+        norms = iter(tensor_norms(present))  # type: ignore[arg-type]
         self._grad = [next(norms) if g is not None else None for g in grads]
 
     def _buffers_fit(self) -> bool:
@@ -379,12 +379,12 @@ class StatsCollector:
             if before:
                 torch._foreach_sub_(before, flat)
                 if any(p.is_sparse for p in flat):
-                    scalars.extend(_norms(flat))
-                    scalars.extend(_norms(before))
+                    scalars.extend(tensor_norms(flat))
+                    scalars.extend(tensor_norms(before))
                 else:
                     scalars.extend(torch._foreach_norm(flat + before))  # weights, then updates: one call
             else:
-                scalars.extend(_norms(flat))
+                scalars.extend(tensor_norms(flat))
             at_g = len(scalars)
             all_grads = all(g is not None for g in grads)
             scalars.extend(grads if all_grads else [g for g in grads if g is not None])  # type: ignore[misc]
