@@ -56,6 +56,14 @@ export class RunHistory {
   /** Consecutive steps on which the gradient norm grew by at least `growthFactor`. */
   growthRun = 0;
   lastFiniteLoss = NaN;
+  /**
+   * The last window's mean loss (set by push once a window exists) and the window before it (computed on
+   * the first ask after a push): several rules read both at every step, and each is a window-long sum.
+   * Kept, not recomputed, and summed in the same order, so every reader gets the same number as before.
+   */
+  private lastMean = NaN;
+  private prevMean = NaN;
+  private prevMeanAt = -1;
 
   constructor(readonly window: number, private readonly growthFactor: number) {
     this.loss = new Ring(4 * window);
@@ -79,6 +87,7 @@ export class RunHistory {
     const w = this.window;
     if (this.loss.length >= w) {
       const m = this.loss.meanBack(0, w);
+      this.lastMean = m;
       if (this.steps === w) this.firstWindowMean = m;
       if (m < this.minSmoothed) this.minSmoothed = m;
     }
@@ -86,6 +95,7 @@ export class RunHistory {
 
   /** Mean loss over the last w steps. */
   smoothed(w = this.window): number {
+    if (w === this.window && this.loss.length >= w) return this.lastMean;
     const n = Math.min(w, this.loss.length);
     return n ? this.loss.meanBack(0, n) : NaN;
   }
@@ -96,8 +106,13 @@ export class RunHistory {
    */
   progressPerStep(floor: number, w = this.window): number {
     if (this.loss.length < 2 * w) return NaN;
-    const last = this.loss.meanBack(0, w);
-    const prev = this.loss.meanBack(w, 2 * w);
+    const own = w === this.window;
+    const last = own ? this.lastMean : this.loss.meanBack(0, w);
+    if (own && this.prevMeanAt !== this.steps) {
+      this.prevMean = this.loss.meanBack(w, 2 * w);
+      this.prevMeanAt = this.steps;
+    }
+    const prev = own ? this.prevMean : this.loss.meanBack(w, 2 * w);
     // Unbounded below (no floor): relative to the larger of the current and the initial loss, so a loss
     // crossing zero does not divide by nearly nothing.
     const scale = Number.isFinite(floor) ? Math.abs(prev - floor) : Math.max(Math.abs(prev), Math.abs(this.initialLoss), 1e-12);

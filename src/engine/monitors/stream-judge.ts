@@ -357,7 +357,12 @@ export class StreamJudge {
       r.judge.judge(v, false);
     }
     // Replaying a recorded stream decides the same requests (nobody to send them to: the recorded answers follow).
-    this.o.judged?.({ run: e.run, step: e.step, ...(e.rank !== undefined ? { rank: e.rank } : {}), ...(probe ? { probe } : {}) });
+    if (this.o.judged) {
+      const j: Judged = { run: e.run, step: e.step };
+      if (e.rank !== undefined) j.rank = e.rank;
+      if (probe) j.probe = probe;
+      this.o.judged(j);
+    }
   }
 
   private hessian(e: HessianEvent): void {

@@ -20,6 +20,8 @@ const WHY_SHARP = 'Gradient descent can settle only where lr·λ_max < 2; a mini
 const ESCAPE_GRADIENT_FACTOR = 10;
 /** How far below the critical point's own loss (as a fraction of it) the run must be to have left it. */
 const ESCAPE_MARGIN = 0.25;
+/** The verdicts a run leaves behind by moving on (checked at every monitored step while one is live). */
+const LEFT_BEHIND = ['saddle-point', 'plateau'] as const;
 
 export class CriticalPointDetector {
   private readonly edge = new EdgeOfStabilityTracker();
@@ -119,7 +121,7 @@ export class CriticalPointDetector {
    * and only a way out (negative curvature, or the end of a plateau) leads lower.
    */
   evaluateEscape(v: DiagnosisView): void {
-    for (const kind of ['saddle-point', 'plateau'] as const) {
+    for (const kind of LEFT_BEHIND) {
       const f = this.board.liveFinding(kind);
       if (!f) continue;
       const g0 = f.evidence.gradNorm;

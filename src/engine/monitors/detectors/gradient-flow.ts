@@ -69,9 +69,15 @@ export function zeroInitFix(v: DiagnosisView): Fix | undefined {
  * its module (no gradient reaches it). Every layer when none is left (roles unknown: all are compute).
  */
 function computeLayers(v: DiagnosisView): number[] {
-  const all = v.layout.layers.map((_, i) => i);
-  const compute = all.filter((i) => { const l = v.layout.layers[i]; return (l.role === undefined || l.role === 'compute') && !l.frozen && !l.detached; });
-  return compute.length ? compute : all;
+  // A plain loop (called at every monitored step): no closures, one array.
+  const layers = v.layout.layers;
+  const compute: number[] = [];
+  for (let i = 0; i < layers.length; i++) {
+    const l = layers[i];
+    if ((l.role === undefined || l.role === 'compute') && !l.frozen && !l.detached) compute.push(i);
+  }
+  if (!compute.length) for (let i = 0; i < layers.length; i++) compute.push(i);
+  return compute;
 }
 
 export class GradientFlowDetector {

@@ -29,34 +29,46 @@ function detectors(): FactDetector[] {
 interface RunState {
   memory: RunMemory;
   detectors: FactDetector[];
+  /** The detectors that read the step stream (two of ten): the only ones called on a step event. */
+  onStep: FactDetector[];
   sent: Set<string>;
   lastStep: number;
 }
+
+/** What nearly every event completes: no warning (one shared empty answer, nothing allocated per step). */
+const NONE: readonly WarningEvent[] = Object.freeze([]);
 
 export class FactJudge {
   private readonly runs = new Map<string, RunState>();
 
   /** Feed one event; returns the warnings it completes (often none). */
-  observe(e: OptiscopeEvent): WarningEvent[] {
-    if (e.type !== 'fact' && e.type !== 'step') return [];
+  observe(e: OptiscopeEvent): readonly WarningEvent[] {
+    if (e.type !== 'fact' && e.type !== 'step') return NONE;
     const key = e.rank === undefined ? e.run : `${e.run}\u0000${e.rank}`;
     let s = this.runs.get(key);
     if (!s) {
-      s = { memory: { steps: runWindow(), schedulers: [] }, detectors: detectors(), sent: new Set(), lastStep: 0 };
+      const all = detectors();
+      s = { memory: { steps: runWindow(), schedulers: [] }, detectors: all, onStep: all.filter((d) => d.onStep), sent: new Set(), lastStep: 0 };
       this.runs.set(key, s);
     }
     const st = s;
     const found: FactFinding[] = [];
     if (e.type === 'step') {
+      // Every step of the stream comes here: only the step detectors run, and nothing is spread or returned
+      // unless one of them finds something.
       st.lastStep = Math.max(st.lastStep, e.step);
       st.memory.steps.push({ step: e.step, loss: e.loss, lr: e.lr, gradNorm: e.gradNorm });
-      for (const d of st.detectors) if (d.onStep) found.push(...d.onStep(e, st.memory));
+      for (let i = 0; i < st.onStep.length; i++) {
+        const f = st.onStep[i].onStep!(e, st.memory);
+        if (f.length) found.push(...f);
+      }
     } else {
       const f = e.fact;
       if (f.kind === 'step-call') st.memory.stepLine = f.source;
       if (f.kind === 'scheduler') st.memory.schedulers.push(f);
       for (const d of st.detectors) if (d.onFact) found.push(...d.onFact(f, e.step, st.memory));
     }
+    if (!found.length) return NONE;
     const out: WarningEvent[] = [];
     for (const f of found) {
       const id = f.layer ? `${f.kind}:${f.layer}` : f.kind;
