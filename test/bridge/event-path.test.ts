@@ -14,6 +14,7 @@ import { encodeEvent, parseEvent, type OptiscopeEvent } from '../../src/engine/p
 import { controlRecordSchema, encodeControl, type ControlRecord } from '../../src/engine/bridge/control';
 import { judgeRecorded } from '../../src/engine/monitors/stream-judge';
 import { createSink } from '../../src/engine/cli/sink';
+import { runPythonScript } from '../../src/engine/bridge/launch';
 
 const root = resolve(__dirname, '../..');
 const cli = join(root, 'dist', 'cli.js');
@@ -73,6 +74,61 @@ test('the sink writes a line it is given as it is, and encodes an event it is no
   sink.close();
   assert.equal(out, `{"type":"end","run":"a","steps":1,"loss":"NaN","reason":"completed"}\n${encodeEvent(e)}\n`);
   assert.equal(readFileSync(log, 'utf8'), out);
+});
+
+test('a batched sink writes the lines gathered since the last flush once per descriptor, in order, and on close', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'optiscope-sink-'));
+  const log = join(dir, 'run.ndjson');
+  const writes: string[] = [];
+  const sink = createSink({ stdout: (s) => { writes.push(s); }, logPath: log, stderr: () => undefined, batched: true });
+  const a: OptiscopeEvent = { type: 'end', run: 'a', steps: 1, loss: Number.NaN, reason: 'completed' };
+  const b: OptiscopeEvent = { type: 'error', message: 'b' };
+  const c: OptiscopeEvent = { type: 'end', run: 'c', steps: 2, loss: 1, reason: 'failed' };
+  const lineA = '{"type":"end","run":"a","steps":1,"loss":"NaN","reason":"completed"}';
+  sink.emit(a, lineA);
+  sink.emit(b);
+  assert.deepEqual(writes, [], 'nothing is written before the flush');
+  assert.equal(readFileSync(log, 'utf8'), '');
+  sink.flush();
+  assert.deepEqual(writes, [`${lineA}\n${encodeEvent(b)}\n`], 'one write for both lines, in order');
+  assert.equal(readFileSync(log, 'utf8'), writes[0]);
+  assert.equal(sink.logged, 2);
+  sink.flush();
+  assert.equal(writes.length, 1, 'a flush with nothing gathered writes nothing');
+  sink.emit(c);
+  sink.close();
+  assert.deepEqual(writes.slice(1), [`${encodeEvent(c)}\n`], 'closing writes what is left');
+  assert.equal(readFileSync(log, 'utf8'), writes.join(''));
+  assert.equal(sink.logged, 3);
+});
+
+test('the launcher flushes once per chunk read: a burst of events is written in a few writes, every event in order', async () => {
+  // A stand-in for the Python process that sends a whole recorded stream at once (cat: 64 KiB writes),
+  // as a process that batches its writes would, then trains on for a while; it never reads its verdicts.
+  const input = events(readFileSync(join(root, 'test', 'golden', 'saddle.ndjson'), 'utf8'));
+  const dir = mkdtempSync(join(tmpdir(), 'optiscope-burst-'));
+  const file = join(dir, 'stream.ndjson');
+  writeFileSync(file, input.map((e) => encodeEvent(e) + '\n').join(''));
+  const python = join(dir, 'python');
+  writeFileSync(python, `#!/bin/sh\ncat "${file}" >&3\nsleep 2\n`);
+  chmodSync(python, 0o755);
+  const writes: string[] = [];
+  let lastWrite = 0;
+  const sink = createSink({ stdout: (s) => { writes.push(s); lastWrite = Date.now(); }, stderr: () => undefined, batched: true });
+  let stderr = '';
+  const code = await runPythonScript({
+    script: file, args: [], python, emit: (e, line) => sink.emit(e, line), flush: () => sink.flush(), stderr: (s) => { stderr += s; },
+  });
+  assert.equal(code, 0, stderr);
+  // Written as read, not held until the process ends (it ran ~2 s after sending everything).
+  assert.ok(Date.now() - lastWrite > 1000, `the last write came ${Date.now() - lastWrite} ms before the run ended`);
+  const flushedBeforeClose = writes.length;
+  sink.close();
+  assert.equal(writes.length, flushedBeforeClose, 'the launcher flushed everything itself');
+  const got = events(writes.join(''));
+  assert.deepEqual(got, judgeRecorded(input));
+  assert.ok(writes.every((w) => w.endsWith('\n')), 'whole lines only');
+  assert.ok(writes.length * 10 < got.length, `${writes.length} writes for ${got.length} events`);
 });
 
 /** `optiscope run` with the replaying stand-in for Python; stdout, stderr, the log's text and the exit code. */

@@ -34,6 +34,11 @@ export interface RunPythonOptions {
    * encode the event again (cli/sink.ts).
    */
   emit: (e: OptiscopeEvent, line?: string) => void;
+  /**
+   * Called once the events of a chunk read from a rank's pipe have all been emitted (and after the last
+   * ones): a writer that gathers lines writes them then, one write per chunk (cli/sink.ts).
+   */
+  flush?: () => void;
   stderr: (s: string) => void;
   signal?: AbortSignal;
   /** Extra environment for the ranks (e.g. OPTISCOPE_EVERY, OPTISCOPE_HESSIAN_EVERY). */
@@ -201,8 +206,14 @@ export async function runPythonScript(opts: RunPythonOptions): Promise<number> {
         (line) => accept(rank, line),
         (bytes) => opts.stderr(`optiscope: dropped an event line of ${bytes} characters from the bridge\n`),
       );
-      events.on('data', (chunk: string) => split.push(chunk));
-      events.on('end', () => split.end());
+      events.on('data', (chunk: string) => {
+        split.push(chunk);
+        opts.flush?.();
+      });
+      events.on('end', () => {
+        split.end();
+        opts.flush?.();
+      });
     }
   }
 
@@ -294,6 +305,7 @@ export async function runPythonScript(opts: RunPythonOptions): Promise<number> {
       });
     }
   });
+  opts.flush?.();
   if (code === 1 && failing) opts.stderr('optiscope: the distributed run failed (see the first rank that exited above)\n');
   return code;
 }

@@ -172,6 +172,8 @@ async function runScript(args: RunArgs, io: Io): Promise<number> {
     logPath: args.log,
     stderr: io.stderr,
     listeners: report ? [(e: OptiscopeEvent) => report.onEvent(e)] : [],
+    // The bridge's events arrive a pipe chunk at a time: written once per chunk (the launcher flushes).
+    batched: true,
   });
   const abort = new AbortController();
   const poll = setInterval(() => {
@@ -184,6 +186,7 @@ async function runScript(args: RunArgs, io: Io): Promise<number> {
     nprocPerNode: args.nprocPerNode,
     steps: args.steps,
     emit,
+    flush: () => sink.flush(),
     stderr,
     signal: abort.signal,
     env: { ...monitorEnv, ...(Object.keys(overrides).length ? { OPTISCOPE_SET: JSON.stringify(overrides) } : {}) },
