@@ -18,8 +18,8 @@ export class TextReport {
   private readonly ends: EndEvent[] = [];
   private readonly warnings = new Map<string, WarningEvent>();
   private readonly printedWarnings = new Set<string>();
-  /** Loss per step for each run, thinned to at most ~2 points per 1000 steps' worth of memory: enough to rank. */
-  private readonly losses = new Map<string, { step: number; loss: number }[]>();
+  /** Loss per step for each run (to rank a race at the end), in flat arrays: no object per step. */
+  private readonly losses = new Map<string, LossTrace>();
 
   constructor(private readonly out: (s: string) => void) {}
 
@@ -27,8 +27,8 @@ export class TextReport {
     switch (e.type) {
       case 'step': {
         let l = this.losses.get(e.run);
-        if (!l) this.losses.set(e.run, (l = []));
-        l.push({ step: e.step, loss: e.loss });
+        if (!l) this.losses.set(e.run, (l = new LossTrace()));
+        l.push(e.step, e.loss);
         break;
       }
       case 'start': {
@@ -71,7 +71,7 @@ export class TextReport {
   /** The closing summary: a ranking for races, the live warnings per run. */
   summary(): void {
     if (this.ends.length > 1) {
-      const { target, standings } = rankRuns(this.ends.map((end) => ({ run: end.run, end, steps: this.losses.get(end.run) ?? [] })));
+      const { target, standings } = rankRuns(this.ends.map((end) => ({ run: end.run, end, steps: this.losses.get(end.run)?.points() ?? [] })));
       const w = Math.max(...standings.map((s) => s.run.length));
       this.out(`\nRanking (steps to reach loss ${fmt(target)}, then final loss):\n`);
       for (const s of standings) {
@@ -90,6 +90,33 @@ export class TextReport {
     } else if (this.ends.length) {
       this.out('\nNo open findings.\n');
     }
+  }
+}
+
+/** A run's (step, loss) pairs, appended at every step event and read once, at the summary. */
+class LossTrace {
+  private steps: Float64Array<ArrayBuffer> = new Float64Array(1024);
+  private losses: Float64Array<ArrayBuffer> = new Float64Array(1024);
+  private n = 0;
+
+  push(step: number, loss: number): void {
+    if (this.n === this.steps.length) {
+      const grow = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
+        const b = new Float64Array(2 * a.length);
+        b.set(a);
+        return b;
+      };
+      this.steps = grow(this.steps);
+      this.losses = grow(this.losses);
+    }
+    this.steps[this.n] = step;
+    this.losses[this.n++] = loss;
+  }
+
+  points(): { step: number; loss: number }[] {
+    const out: { step: number; loss: number }[] = new Array(this.n);
+    for (let i = 0; i < this.n; i++) out[i] = { step: this.steps[i], loss: this.losses[i] };
+    return out;
   }
 }
 
