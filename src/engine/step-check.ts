@@ -3,14 +3,16 @@
  * reader (through `parseEvent`) and by the panel. Zod copies every object it validates and checks every
  * histogram count through its generic machinery (~70 µs for a 10-layer event with histograms); this
  * checks a step event in place against the same rules as `stepEventSchema`, for the common shape only:
- * plain finite numbers, no unknown keys. Anything else returns false and goes through zod, so the fast
+ * plain finite numbers, no unknown keys, the bridge's `facts` included (a ReLU network's steps all carry
+ * its batch size). Anything else returns false and goes through zod, so the fast
  * path can only accept what zod accepts (a property test checks that), never more.
  */
 import type { StepEvent } from './protocol';
-import { FAST_STEP_FIELDS, HISTOGRAM_BINS, LAYER_FIELDS } from './wire';
+import { FAST_STEP_FIELDS, HISTOGRAM_BINS, LAYER_FIELDS, STEP_FACT_FIELDS } from './wire';
 
 const STEP_KEYS = new Set<string>(FAST_STEP_FIELDS);
 const LAYER_KEYS = new Set<string>(LAYER_FIELDS);
+const FACT_KEYS = new Set<string>(STEP_FACT_FIELDS);
 
 const isFinite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -38,6 +40,15 @@ function optHistogram(h: unknown): boolean {
   return h['nonFinite'] === undefined || isCount(h['nonFinite']);
 }
 
+/** The bridge's `facts` as stepFactsSchema takes them (a strict object: an unknown key is an error there, so false here). */
+function optFacts(f: unknown): boolean {
+  if (f === undefined) return true;
+  if (!isPlain(f) || !onlyKeys(f, FACT_KEYS)) return false;
+  const lossUnknown = f['lossUnknown'];
+  return (f['batchSize'] === undefined || isCount(f['batchSize'])) && (lossUnknown === undefined || typeof lossUnknown === 'boolean') &&
+    (f['nonFiniteModule'] === undefined || isName(f['nonFiniteModule'])) && (f['nonFiniteParameter'] === undefined || isName(f['nonFiniteParameter']));
+}
+
 function isLayer(l: unknown): boolean {
   if (!isPlain(l) || !onlyKeys(l, LAYER_KEYS)) return false;
   const e = l['effectiveLr'];
@@ -60,6 +71,7 @@ export function isPlainStep(v: unknown): v is StepEvent {
   if (v['rank'] !== undefined && !isCount(v['rank'])) return false;
   const p = v['params'];
   if (p !== undefined && !(Array.isArray(p) && p.length <= 2 && p.every(isFinite))) return false;
+  if (!optFacts(v['facts'])) return false;
   const layers = v['layers'];
   if (!Array.isArray(layers)) return false;
   for (const l of layers) if (!isLayer(l)) return false;

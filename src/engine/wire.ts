@@ -8,8 +8,10 @@
 
 /** Every field of a `step` event (kept equal to the schema by a test, so a new field cannot be dropped). */
 export const STEP_FIELDS = ['type', 'run', 'step', 'epoch', 'loss', 'lr', 'gradNorm', 'layers', 'params', 'rank', 'valLoss', 'accuracy', 'parallel', 'facts'] as const;
-/** The fields the hand-written fast path checks in place; the others (the bridge's `facts`, simulated workers' `parallel`) go through zod. */
-export const FAST_STEP_FIELDS: readonly string[] = STEP_FIELDS.filter((f) => f !== 'facts' && f !== 'parallel');
+/** The fields the hand-written fast path checks in place; the other (simulated workers' `parallel`) goes through zod. */
+export const FAST_STEP_FIELDS: readonly string[] = STEP_FIELDS.filter((f) => f !== 'parallel');
+/** Every field of a step event's `facts` (the bridge sends `batchSize` on every step of a ReLU network; kept equal to the schema by a test). */
+export const STEP_FACT_FIELDS = ['batchSize', 'lossUnknown', 'nonFiniteModule', 'nonFiniteParameter'] as const;
 export const LAYER_FIELDS = ['name', 'gradNorm', 'weightNorm', 'updateNorm', 'effectiveLr', 'gradHist', 'lrHist', 'zeroGrad', 'deadFraction', 'saturatedFraction'] as const;
 
 /**

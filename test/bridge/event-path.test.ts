@@ -53,8 +53,12 @@ test('a step line is marked verbatim only when the event is the line itself, unc
   const plain = '{"type":"step","run":"a","step":3,"epoch":0,"loss":0.5,"lr":0.01,"gradNorm":1,"layers":[{"name":"fc1","gradNorm":1,"weightNorm":2,"updateNorm":0.01,"effectiveLr":{"min":0.01,"p50":0.01,"max":0.01}}]}';
   const p = parseEvent(plain);
   assert.ok(p.ok && p.verbatim === true);
-  // zod's copies: a non-finite number turned into NaN, an unknown key dropped, the bridge's facts checked by zod.
-  for (const line of [plain.replace('"loss":0.5', '"loss":"NaN"'), plain.replace('"step":3', '"step":3,"extra":1'), plain.replace('}]}', '}],"facts":{"batchSize":8}}')]) {
+  // The bridge's facts (a ReLU network's batch size, on every step) are checked in place too.
+  const withFacts = parseEvent(plain.replace('}]}', '}],"facts":{"batchSize":8}}'));
+  assert.ok(withFacts.ok && withFacts.verbatim === true && withFacts.event.type === 'step' && withFacts.event.facts?.batchSize === 8);
+  assert.equal(parseEvent(plain.replace('}]}', '}],"facts":{"batchSize":8,"extra":1}}')).ok, false, 'facts are strict: zod refuses an unknown key');
+  // zod's copies: a non-finite number turned into NaN, an unknown key dropped.
+  for (const line of [plain.replace('"loss":0.5', '"loss":"NaN"'), plain.replace('"step":3', '"step":3,"extra":1')]) {
     const r = parseEvent(line);
     assert.ok(r.ok, line);
     assert.equal(r.verbatim, undefined, line);
