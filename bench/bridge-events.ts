@@ -7,7 +7,11 @@
  * sends it) in lock-step, "training" a fixed CPU time per step, so the CLI is woken once per step event
  * as in a real run and torch's noise stays out of the figure. The CLI's CPU time (all its threads) is
  * read from bench/cpu-at-exit.cjs; per event it is the slope between a short and a long stream, so
- * start-up (loading the bundle) drops out. The `floor` row is bench/bridge-floor.cjs, a Node process that
+ * start-up (loading the bundle) drops out. The part of it on threads other than the main one (V8
+ * optimising the event path's hot functions, once per run, and GC helpers) is reported apart. Each path
+ * runs twice: on the W2 stream (tanh: its steps carry no `facts`) and on the same network with ReLU
+ * units, whose every step carries the bridge's `facts: {batchSize}` (the activity probes' batch size, as
+ * a ReLU network's bridge sends it on every step). The `floor` row is bench/bridge-floor.cjs, a Node process that
  * only reads, parses and answers each step: what no Node side can go below on this machine.
  *
  * `--compare-cli <path to another build's cli.js>` interleaves that build's runs with this one's (the
@@ -26,11 +30,13 @@ const ROOT = process.env.OPTISCOPE_BENCH_ROOT ?? join(__dirname, '..');
 const CPU_MARK = 'OPTISCOPE_NODE_CPU ';
 
 /** W2's layers as the bridge names them (nn.Sequential indices; the tanh modules hold no parameters). */
-const LAYERS: Omit<StartEvent['layers'][number], 'location'>[] = [
-  { name: 'model.0', parameters: 8320, activation: 'tanh', module: { type: 'Linear', in: 64, out: 128 } },
-  { name: 'model.2', parameters: 16512, activation: 'tanh', module: { type: 'Linear', in: 128, out: 128 } },
-  { name: 'model.4', parameters: 1290, module: { type: 'Linear', in: 128, out: 10 } },
-];
+function layers(activation: 'tanh' | 'relu'): Omit<StartEvent['layers'][number], 'location'>[] {
+  return [
+    { name: 'model.0', parameters: 8320, activation, module: { type: 'Linear', in: 64, out: 128 } },
+    { name: 'model.2', parameters: 16512, activation, module: { type: 'Linear', in: 128, out: 128 } },
+    { name: 'model.4', parameters: 1290, module: { type: 'Linear', in: 128, out: 10 } },
+  ];
+}
 
 /**
  * A W2 run as the bridge streams it: its `start` (Adam, answers probes), the facts of its first steps,
@@ -38,7 +44,9 @@ const LAYERS: Omit<StartEvent['layers'][number], 'location'>[] = [
  * every 15th step, as the bridge samples them), and its `end`. Numbers drift and jitter like a real run
  * on random labels (a loss near ln 10), seeded: the same stream every time.
  */
-export function w2Stream(steps: number): string {
+export function w2Stream(steps: number, activation: 'tanh' | 'relu' = 'tanh'): string {
+  const LAYERS = layers(activation);
+  const relu = activation === 'relu';
   const rng = new Rng(7);
   const jitter = (x: number, rel: number): number => x * (1 + rel * rng.normal());
   const file = 'bench/bridge_train.py';
@@ -69,10 +77,14 @@ export function w2Stream(steps: number): string {
         weightNorm: [6.63, 6.56, 1.81][i] + 2e-5 * s,
         updateNorm: jitter([0.05, 0.07, 0.02][i] * decay, 0.05),
         effectiveLr: { min: p50 * jitter(0.15, 0.1), p50, max: p50 * jitter(30, 0.3) },
-        ...(s % 15 === 2 && l.activation ? { saturatedFraction: 0 } : {}),
+        ...(s % 15 === 2 && l.activation ? (relu ? { deadFraction: 0 } : { saturatedFraction: 0 }) : {}),
       };
     });
-    events.push({ type: 'step', run: 'adam', step: s, epoch: Math.floor((s * 64) / 1024), loss: jitter(loss, 0.02), lr: 0.001, gradNorm: jitter(0.55, 0.04), layers });
+    events.push({
+      type: 'step', run: 'adam', step: s, epoch: Math.floor((s * 64) / 1024), loss: jitter(loss, 0.02), lr: 0.001, gradNorm: jitter(0.55, 0.04), layers,
+      // The dead-unit probe's batch size, sent on every step once it has seen a batch (the first sample, step 2).
+      ...(relu && s >= 2 ? { facts: { batchSize: 64 } } : {}),
+    });
   }
   events.push({ type: 'end', run: 'adam', steps, loss, reason: 'completed' });
   return events.map((e) => encodeEvent(e) + '\n').join('');
@@ -80,7 +92,19 @@ export function w2Stream(steps: number): string {
 
 /** The CLI's paths, and `floor`: bench/bridge-floor.cjs, the least any Node side does per event (read, parse, answer). */
 export type EventPath = 'text' | 'text --log' | 'ndjson' | 'floor';
-export const EVENT_PATHS: readonly EventPath[] = ['text', 'text --log', 'ndjson'];
+/** What is measured: a path on the W2 stream (tanh) or on its ReLU twin (`facts` on every step). */
+interface EventCase {
+  name: string;
+  path: EventPath;
+  activation: 'tanh' | 'relu';
+}
+export const EVENT_CASES: readonly EventCase[] = [
+  { name: 'text', path: 'text', activation: 'tanh' },
+  { name: 'text --log', path: 'text --log', activation: 'tanh' },
+  { name: 'ndjson', path: 'ndjson', activation: 'tanh' },
+  { name: 'text, ReLU (facts)', path: 'text', activation: 'relu' },
+  { name: 'ndjson, ReLU (facts)', path: 'ndjson', activation: 'relu' },
+];
 
 interface Setup {
   dir: string;
@@ -98,8 +122,8 @@ function setup(): Setup {
   return { dir, python };
 }
 
-/** CPU µs of one CLI process replaying `stream` through `path`; rejects when the run fails or loses lines. */
-function runCli(cli: string, path: EventPath, stream: string, events: number, s: Setup, stepUs: number): Promise<number> {
+/** CPU µs of one CLI process replaying `stream` through `path` (all threads, and the threads other than the main one); rejects when the run fails or loses lines. */
+function runCli(cli: string, path: EventPath, stream: string, events: number, s: Setup, stepUs: number): Promise<{ cpu: number; other: number }> {
   const args = path === 'floor'
     ? ['-r', join(ROOT, 'bench', 'cpu-at-exit.cjs'), join(ROOT, 'bench', 'bridge-floor.cjs'), s.python]
     : ['-r', join(ROOT, 'bench', 'cpu-at-exit.cjs'), cli, 'run', join(ROOT, 'bench', 'bridge_train.py'), '--python', s.python];
@@ -118,10 +142,13 @@ function runCli(cli: string, path: EventPath, stream: string, events: number, s:
     child.on('error', reject);
     child.on('close', (code) => {
       const mark = err.lastIndexOf(CPU_MARK);
-      const cpu = mark < 0 ? NaN : err.slice(mark + CPU_MARK.length).trim().split(/\s+/).slice(0, 2).map(Number).reduce((a, b) => a + b, 0);
+      const fields = mark < 0 ? [] : err.slice(mark + CPU_MARK.length).trim().split(/\s+/).slice(0, 3).map(Number);
+      const cpu = fields.length >= 2 ? fields[0] + fields[1] : NaN;
+      // -1: no per-thread figures on this system.
+      const other = fields[2] !== undefined && fields[2] >= 0 ? fields[2] : NaN;
       if (code !== 0 || !Number.isFinite(cpu)) reject(new Error(`${path}: exit ${code}\n${err}`));
       else if (path === 'ndjson' && lines < events) reject(new Error(`${path}: ${lines} lines on stdout for ${events} events`));
-      else resolve(cpu);
+      else resolve({ cpu, other });
     });
   });
 }
@@ -132,6 +159,8 @@ export interface EventCost {
   stepUs: number;
   /** CPU µs of the Node process per step event, by build and path (slope between the two lengths). */
   perEvent: Record<string, Summary>;
+  /** Of which on threads other than the main one (V8's optimising compiler, GC helpers), µs per step event. */
+  otherPerEvent: Record<string, Summary>;
   /** CPU ms of a run of no steps (the intercept: loading the bundle, spawning, exit). */
   startupMs: Record<string, Summary>;
 }
@@ -143,41 +172,48 @@ export async function bridgeEventCost(builds: Record<string, string>, steps: [nu
   const s = setup();
   try {
     const [n1, n2] = steps;
-    const files = steps.map((n) => {
-      const f = join(s.dir, `w2-${n}.ndjson`);
-      writeFileSync(f, w2Stream(n));
+    const files = (activation: 'tanh' | 'relu'): string[] => steps.map((n) => {
+      const f = join(s.dir, `w2-${activation}-${n}.ndjson`);
+      writeFileSync(f, w2Stream(n, activation));
       return f;
     });
+    const streams = { tanh: files('tanh'), relu: files('relu') };
     const lineCount = (n: number): number => n + 6; // start, 2 facts… (the ndjson check is a lower bound)
     const slopes = new Map<string, number[]>();
+    const otherSlopes = new Map<string, number[]>();
     const intercepts = new Map<string, number[]>();
-    const contender = (name: string, cli: string, path: EventPath): Timed => {
+    const contender = (name: string, cli: string, path: EventPath, activation: 'tanh' | 'relu'): Timed => {
       slopes.set(name, []);
+      otherSlopes.set(name, []);
       intercepts.set(name, []);
+      const [short, long] = streams[activation];
       return {
         name,
         measure: async () => {
-          const a = await runCli(cli, path, files[0], lineCount(n1), s, stepUs);
-          const b = await runCli(cli, path, files[1], lineCount(n2), s, stepUs);
-          const slope = (b - a) / (n2 - n1);
+          const a = await runCli(cli, path, short, lineCount(n1), s, stepUs);
+          const b = await runCli(cli, path, long, lineCount(n2), s, stepUs);
+          const slope = (b.cpu - a.cpu) / (n2 - n1);
           slopes.get(name)!.push(slope);
-          intercepts.get(name)!.push((a - slope * n1) / 1000);
+          otherSlopes.get(name)!.push((b.other - a.other) / (n2 - n1));
+          intercepts.get(name)!.push((a.cpu - slope * n1) / 1000);
           return slope;
         },
       };
     };
     const contenders: Timed[] = [];
     for (const [build, cli] of Object.entries(builds)) {
-      for (const path of EVENT_PATHS) contenders.push(contender(Object.keys(builds).length > 1 ? `${build}: ${path}` : path, cli, path));
+      for (const c of EVENT_CASES) contenders.push(contender(Object.keys(builds).length > 1 ? `${build}: ${c.name}` : c.name, cli, c.path, c.activation));
     }
     // The floor once, whatever the builds.
-    contenders.push(contender('floor', '', 'floor'));
+    contenders.push(contender('floor', '', 'floor', 'tanh'));
     await interleave(contenders, rounds, false);
     const perEvent: Record<string, Summary> = {};
+    const otherPerEvent: Record<string, Summary> = {};
     const startupMs: Record<string, Summary> = {};
     for (const [k, v] of slopes) perEvent[k] = summarize(v);
+    for (const [k, v] of otherSlopes) if (v.every(Number.isFinite)) otherPerEvent[k] = summarize(v);
     for (const [k, v] of intercepts) startupMs[k] = summarize(v);
-    return { steps, stepUs, perEvent, startupMs };
+    return { steps, stepUs, perEvent, otherPerEvent, startupMs };
   } finally {
     rmSync(s.dir, { recursive: true, force: true });
   }

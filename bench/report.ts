@@ -172,8 +172,11 @@ export function renderMarkdown(r: Results): string {
   if (r.bridgeEvents) {
     const b = r.bridgeEvents;
     L.push(`### The Node side of a bridge run: CPU per step event (W2 stream replayed in lock-step, ${b.stepUs} µs steps, ${b.steps.join(' / ')} steps)`, '');
-    L.push('| CLI path | CPU µs per step event | start-up CPU ms |', '| --- | ---: | ---: |');
-    for (const [k, s] of Object.entries(b.perEvent)) L.push(`| ${k} | ${fmtSummary(s)} | ${fmtSummary(b.startupMs[k])} |`);
+    L.push('| CLI path | CPU µs per step event | of which other threads (JIT, GC) | start-up CPU ms |', '| --- | ---: | ---: | ---: |');
+    for (const [k, s] of Object.entries(b.perEvent)) {
+      const other = b.otherPerEvent?.[k];
+      L.push(`| ${k} | ${fmtSummary(s)} | ${other ? fmtSummary(other) : '—'} | ${fmtSummary(b.startupMs[k])} |`);
+    }
     L.push('');
   }
 
