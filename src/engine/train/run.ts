@@ -68,6 +68,11 @@ export class TrainingRun {
   /** The WebAssembly memory grad, update and effective lrs live in (and a copy of the parameters), when SIMD is available. */
   private readonly vectors: StepVectors | null;
   private readonly kernel: StatsKernel | null;
+  /**
+   * Whether `vectors.params` holds the parameters after every step without a copy: the optimizer's own
+   * memory, whose parameter region its step copies the parameters into and updates in place.
+   */
+  private readonly paramsInVectors: boolean;
   /** The layers as the statistics pass sums the gradient (in order, covering the vector), or one range. */
   private readonly sumRanges: Int32Array;
   private readonly swa: SwaAverager | null;
@@ -103,8 +108,10 @@ export class TrainingRun {
     // step optimizers of their own, so their run's vectors are always the run's: the statistics are then
     // the same pass, and one worker with no delay gives the sequential run's stream bit for bit.
     const parallel = (o.optimizer as RaceEntry).parallel ?? config.monitors.parallel;
-    const work = parallel ? allocateStepVectors(n) : this.optimizer.workArrays?.() ?? allocateStepVectors(n);
+    const own = parallel ? null : this.optimizer.workArrays?.() ?? null;
+    const work = own ?? allocateStepVectors(n);
     this.vectors = work;
+    this.paramsInVectors = own !== null;
     this.kernel = work ? new StatsKernel(work) : null;
     this.grad = work?.grad ?? new Float64Array(n);
     this.before = new Float64Array(n);
@@ -246,9 +253,10 @@ export class TrainingRun {
       const update = this.update, before = this.before;
       for (let i = 0; i < params.length; i++) update[i] = params[i] - before[i];
     }
-    // The parameters where the statistics read them (a SIMD optimizer's region already holds them).
+    // The parameters where the statistics read them (a SIMD optimizer's region already holds them: the
+    // step copied them in, updated them there and copied them out to `params`).
     const v = this.vectors;
-    if (v && v.params !== params) v.params.set(params);
+    if (v && !this.paramsInVectors && v.params !== params) v.params.set(params);
     // The gradient's norm and the parameters' finiteness: from the monitors' statistics pass on a step
     // that has one, else from a pass of their own.
     const measured = this.monitors.measure?.({
