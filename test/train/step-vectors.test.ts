@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { resolveConfigText } from '../../src/engine/config/load';
 import { TrainingRun } from '../../src/engine/train/run';
 import { simdStats } from '../../src/engine/monitors/wasm-stats';
-import type { OptiscopeEvent } from '../../src/engine/protocol';
+import { encodeEvent, type OptiscopeEvent } from '../../src/engine/protocol';
+import { createOptimizerFor } from '../../src/engine/optim/simd';
 
 /** Σ x² over [start, end) as the SIMD statistics pass sums it (two lanes in index order; docs/monitors.md). */
 function laneSquares(a: ArrayLike<number>, start: number, end: number): number {
@@ -18,14 +19,26 @@ function laneSquares(a: ArrayLike<number>, start: number, end: number): number {
   return s0 + s1;
 }
 
-const config = (optimizer: string, precision: string): string => `
-seed: 5
+// Layers of odd sizes (9·24 + 9, 9 + 1 parameters), and of even sizes only: there the Adam family's
+// float32 step also sums the squares of parameters and update for the statistics (Optimizer.layerSquares).
+const ODD = `
 model:
   layers:
     - { units: 24, activation: tanh, init: xavier }
     - { units: 9, activation: relu, init: he }
     - { units: 1, activation: sigmoid, init: xavier }
-  loss: bce
+  loss: bce`;
+const EVEN = `
+model:
+  layers:
+    - { units: 24, activation: tanh, init: xavier }
+    - { units: 10, activation: relu, init: he }
+    - { units: 2, activation: linear, init: xavier }
+  loss: cross-entropy`;
+
+const config = (optimizer: string, precision: string, model = ODD): string => `
+seed: 5
+${model}
 data: { dataset: moons, samples: 128, noise: 0.1 }
 training:
   optimizer: ${optimizer}
@@ -35,10 +48,12 @@ training:
 monitors: { every: 1, hessian: { every: 0, auto: false }, landscape: { enabled: false } }
 `;
 
-for (const precision of ['float32', 'float64']) {
-  for (const optimizer of ['{ name: adam, lr: 0.01 }', '{ name: momentum, lr: 0.05, momentum: 0.9 }', '{ name: rmsprop, lr: 0.005 }']) {
-    test(`${precision} ${optimizer}: every step's weight and update norms are those of the run's parameters after the update`, { skip: !simdStats && 'no WebAssembly SIMD' }, () => {
-      const c = resolveConfigText(config(optimizer, precision), 'vectors.optiscope.yaml');
+const OPTIMIZERS = ['{ name: adam, lr: 0.01 }', '{ name: adamw, lr: 0.01, weight_decay: 0.1 }', '{ name: amsgrad, lr: 0.01 }',
+  '{ name: adam, lr: 0.01, weight_decay: 0.01 }', '{ name: momentum, lr: 0.05, momentum: 0.9 }', '{ name: rmsprop, lr: 0.005 }'];
+for (const [shape, model] of [['odd', ODD], ['even', EVEN]]) for (const precision of ['float32', 'float64']) {
+  for (const optimizer of OPTIMIZERS) {
+    test(`${precision} ${optimizer}, layers of ${shape} sizes: every step's weight and update norms are those of the run's parameters after the update`, { skip: !simdStats && 'no WebAssembly SIMD' }, () => {
+      const c = resolveConfigText(config(optimizer, precision, model), 'vectors.optiscope.yaml');
       let before = new Float64Array(0);
       let checked = 0;
       const r: TrainingRun = new TrainingRun({
@@ -66,3 +81,30 @@ for (const precision of ['float32', 'float64']) {
     });
   }
 }
+
+test('float32 Adam family, layers of even sizes: the stream with the optimizer\'s sums of squares is the stream without them, byte for byte', { skip: !simdStats && 'no WebAssembly SIMD' }, () => {
+  for (const optimizer of OPTIMIZERS.slice(0, 4)) {
+    const c = resolveConfigText(config(optimizer, 'float32', EVEN).replace('steps: 40', 'steps: 60'), 'vectors.optiscope.yaml');
+    const stream = (): { text: string; summed: number } => {
+      const lines: string[] = [];
+      const r = new TrainingRun({ run: 'r', config: c, optimizer: c.training.optimizer, totalSteps: c.training.steps, emit: (e) => lines.push(encodeEvent(e)) });
+      const squares = (r as unknown as { squares: { step: number } | null }).squares;
+      r.start();
+      while (r.stepOnce());
+      return { text: lines.join('\n'), summed: squares?.step ?? 0 };
+    };
+    const withSums = stream();
+    assert.equal(withSums.summed, c.training.steps, `${optimizer}: the optimizer summed every step`);
+    const proto = Object.getPrototypeOf(createOptimizerFor(c.training.optimizer, 4, 'float32')) as { layerSquares?: unknown };
+    const own = proto.layerSquares;
+    proto.layerSquares = () => null;
+    let without;
+    try {
+      without = stream();
+    } finally {
+      proto.layerSquares = own;
+    }
+    assert.equal(without.summed, 0);
+    assert.equal(withSums.text, without.text, optimizer);
+  }
+});

@@ -115,6 +115,12 @@ export interface StatsInput {
    * fused pass then runs in WebAssembly SIMD (wasm-stats.ts), same numbers but for the sums' order.
    */
   vectors?: StepVectors;
+  /**
+   * Per layer, Σ params² and Σ update² as the SIMD pass sums them, when the optimizer's step took them
+   * (Optimizer.layerSquares): [2·layer], [2·layer + 1]. The pass then reads only the gradient and the
+   * effective lrs; the same numbers.
+   */
+  squares?: Float64Array;
 }
 
 export class LayerStatsComputer {
@@ -278,7 +284,7 @@ export class LayerStatsComputer {
     const first = last !== last;
     this.windowOf(li);
     const buf = kernel ? kernel.v.scratch : this.windowBuffer();
-    const o = kernel ? simdPass(kernel, start, end, WINDOW[0], WINDOW[1], this.running)
+    const o = kernel ? simdPass(kernel, start, end, WINDOW[0], WINDOW[1], this.running, input.squares, li)
       : statsPass(grad, params, update, eff, ew, start, end, buf, WINDOW_WORDS[0], WINDOW_WORDS[1], this.running);
     const g2 = o[G2], w2 = o[W2], u2 = o[U2], mn = o[MIN], mx = o[MAX], zeroGrad = o[ZERO_GRAD], below = o[BELOW], m = o[IN_WINDOW];
     const n = end - start - zeroGrad;
@@ -437,8 +443,9 @@ function statsPass(grad: Float64Array, params: Float64Array, update: Float64Arra
 }
 
 /** statsPass's numbers from the SIMD kernel (wasm-stats.ts): the same window, as doubles, copied into the kernel's scratch. */
-function simdPass(kernel: StatsKernel, start: number, end: number, lo: number, hi: number, running: number): Float64Array {
-  const r = kernel.layer(start, end, lo, hi);
+function simdPass(kernel: StatsKernel, start: number, end: number, lo: number, hi: number, running: number,
+  squares: Float64Array | undefined, li: number): Float64Array {
+  const r = squares ? kernel.layerWithSquares(start, end, lo, hi, squares[2 * li], squares[2 * li + 1]) : kernel.layer(start, end, lo, hi);
   const o = PASS;
   o[G2] = r.g2; o[W2] = r.w2; o[U2] = r.u2; o[MIN] = r.min; o[MAX] = r.max; o[NON_FINITE] = r.nonFinite;
   o[ZERO_GRAD] = r.zeroGrad; o[BELOW] = r.below; o[IN_WINDOW] = r.inWindow; o[RUNNING] = running + r.g2;

@@ -87,21 +87,24 @@ function statsPrologue(L: StatsLocals, lo: number, hi: number): number[] {
  * One pair: `g`, `p`, `u` push the gradient, parameters (after the update) and update; `e` is the local
  * holding the effective lrs. Clobbers EQ and T.
  */
-function statsAccumulate(L: StatsLocals, g: number[], p: number[], u: number[], e: number): number[] {
+function statsAccumulate(L: StatsLocals, g: number[], p: number[] | null, u: number[] | null, e: number): number[] {
   const laneCopy = (k: number): number[] => code(
     get(L.WIN), get(L.M), i32c(3), SHL, ADD, get(e), F64X2_LANE(k), F64_STORE,
     get(L.M), get(L.T), I64X2_LANE(k), I32_WRAP_I64, i32c(1), I32_AND, ADD, set(L.M),
   );
+  // e·0 is +0 for a finite e ≥ 0, which leaves a sum of squares' bits as they are, and NaN for a
+  // non-finite e, which the sum then shows without an accumulator of its own. Unmasked: a non-finite e
+  // beside a zero gradient only sends the layer to the value-by-value path, which gives the same numbers.
+  const eZero = code(get(e), get(L.ZERO), F64X2.mul, F64X2.add);
   return code(
-    get(L.G2), g, tee(L.T), get(L.T), F64X2.mul, F64X2.add, set(L.G2),
+    // g2 += g·g (+ e·0 when the parameters' sum is not taken here).
+    get(L.G2), g, tee(L.T), get(L.T), F64X2.mul, p ? [] : eZero, F64X2.add, set(L.G2),
     // A zero gradient: counted, and left out of the band (docs/monitors.md).
     get(L.T), get(L.ZERO), F64X2_EQ, set(L.EQ),
     get(L.ZC), get(L.EQ), I64X2_SUB, set(L.ZC),
-    // w2 += p·p + e·0: e·0 is +0 for a finite e ≥ 0, which leaves the sum's bits as they are, and NaN for
-    // a non-finite e, which the sum then shows without an accumulator of its own. Unmasked: a non-finite
-    // e beside a zero gradient only sends the layer to the value-by-value path, which gives the same numbers.
-    get(L.W2), p, tee(L.T), get(L.T), F64X2.mul, get(e), get(L.ZERO), F64X2.mul, F64X2.add, F64X2.add, set(L.W2),
-    get(L.U2), u, tee(L.T), get(L.T), F64X2.mul, F64X2.add, set(L.U2),
+    // w2 += p·p + e·0.
+    p ? code(get(L.W2), p, tee(L.T), get(L.T), F64X2.mul, eZero, F64X2.add, set(L.W2)) : [],
+    u ? code(get(L.U2), u, tee(L.T), get(L.T), F64X2.mul, F64X2.add, set(L.U2)) : [],
     // e with all bits set where the gradient is zero: a NaN, which pmin/pmax (as second operand) and
     // every comparison below pass over, so one OR leaves those parameters out of the band.
     get(e), get(L.EQ), V128_OR, set(L.EQ),
@@ -150,6 +153,27 @@ function statsBody(): number[] {
     LOOP,
     ld(Ep), set(EV),
     statsAccumulate(L, ld(Gp), ld(Pp), ld(Up), EV),
+    get(I), i32c(16), ADD, tee(I), get(BYTES), LT_U, BR_IF0, END,
+    statsEpilogue(L, OUT),
+  );
+}
+
+/**
+ * sg(g, e, bytes, win, out, lo, hi): st without the parameters and the update (their sums of squares come
+ * from the optimizer's step: Optimizer.layerSquares); the finiteness of e shows in g2 instead of w2.
+ */
+function statsGradientBody(): number[] {
+  const [Gp, Ep, BYTES, WIN, OUT, LOf, HIf] = [0, 1, 2, 3, 4, 5, 6];
+  const [I, M] = [7, 8];
+  const L = statsLocals(9, WIN, M);
+  const EV = 9 + STATS_VECTORS;
+  const ld = (base: number): number[] => code(get(base), get(I), ADD, V128_LOAD);
+  return code(
+    statsPrologue(L, LOf, HIf),
+    i32c(0), set(I),
+    LOOP,
+    ld(Ep), set(EV),
+    statsAccumulate(L, ld(Gp), null, null, EV),
     get(I), i32c(16), ADD, tee(I), get(BYTES), LT_U, BR_IF0, END,
     statsEpilogue(L, OUT),
   );
@@ -211,6 +235,7 @@ const MODULE = compile(assemble([
   { name: 'st', params: [I32, I32, I32, I32, I32, I32, I32, F64, F64], locals: [[2, I32], [STATS_VECTORS + 1, V128]], body: statsBody() },
   { name: 'sq', params: [I32, I32, I32, I32], locals: [[1, I32], [4, V128]], body: squaresBody() },
   { name: 'hs', params: [I32, I32, I32, I32], locals: [[4, I32], [1, F64], [1, I64]], body: histogramBody() },
+  { name: 'sg', params: [I32, I32, I32, I32, I32, F64, F64], locals: [[2, I32], [STATS_VECTORS + 1, V128]], body: statsGradientBody() },
 ]));
 
 /** True where the statistics kernel can run. */
@@ -266,6 +291,7 @@ export class StatsKernel {
   private readonly st: (...a: number[]) => void;
   private readonly sq: (...a: number[]) => void;
   private readonly hs: (...a: number[]) => void;
+  private readonly sg: (...a: number[]) => void;
   private readonly out: Float64Array;
   private readonly outWords: Int32Array;
   /** The histogram counters of the results area (four lanes of HISTOGRAM_LANE_WORDS). */
@@ -279,6 +305,7 @@ export class StatsKernel {
     this.st = e.st as (...a: number[]) => void;
     this.sq = e.sq as (...a: number[]) => void;
     this.hs = e.hs as (...a: number[]) => void;
+    this.sg = e.sg as (...a: number[]) => void;
     // The results area: 16-byte aligned, after the window's room.
     const s = v.scratch;
     const first = Math.ceil((s.byteOffset + (s.length - OUT_DOUBLES) * 8) / 16) * 16;
@@ -341,6 +368,23 @@ export class StatsKernel {
       this.clearOut();
     }
     return this.read(lo, hi, (end - start) & 1 ? end - 1 : -1);
+  }
+
+  /**
+   * `layer` for a layer of whole pairs whose parameters' and update's sums of squares the optimizer's step
+   * already took (`w2`, `u2`, summed as `layer` sums them): the pass reads only the gradient and the
+   * effective lrs. The same results as `layer`.
+   */
+  layerWithSquares(start: number, end: number, lo: number, hi: number, w2: number, u2: number): PassResult {
+    if ((end - start) & 1 || end === start) return this.layer(start, end, lo, hi);
+    const v = this.v, b = start * 8;
+    this.sg(v.grad.byteOffset + b, v.effectiveLr.byteOffset + b, (end - start) * 8, v.scratch.byteOffset, this.outAt, lo, hi);
+    const r = this.read(lo, hi, -1);
+    r.w2 = w2;
+    r.u2 = u2;
+    // r.nonFinite holds g2·0 (with the e·0 terms in g2): the parameters' sum joins it, as in `layer`.
+    r.nonFinite = (r.g2 + w2) * 0;
+    return r;
   }
 
   /** Empty accumulators (a layer of one value has no pair). */

@@ -5,7 +5,7 @@
  */
 import { Rng } from '../rng';
 import { buildObjective } from '../build';
-import type { Optimizer } from '../optim/optimizers';
+import type { LayerSquares, Optimizer } from '../optim/optimizers';
 import { createOptimizerFor } from '../optim/simd';
 import { createSchedule, type Schedule } from '../optim/schedules';
 import { createMonitorSuite } from '../monitors';
@@ -73,6 +73,8 @@ export class TrainingRun {
    * memory, whose parameter region its step copies the parameters into and updates in place.
    */
   private readonly paramsInVectors: boolean;
+  /** The optimizer's per-layer sums of squares of parameters and update, when its steps can take them. */
+  private readonly squares: LayerSquares | null;
   /** The layers as the statistics pass sums the gradient (in order, covering the vector), or one range. */
   private readonly sumRanges: Int32Array;
   private readonly swa: SwaAverager | null;
@@ -118,6 +120,10 @@ export class TrainingRun {
     this.update = work?.update ?? new Float64Array(n);
     this.effectiveLr = work?.effectiveLr ?? new Float64Array(n);
     this.sumRanges = sumRanges(this.objective.layout);
+    // The layers' sums of squares of parameters and update from the optimizer's own step, where it can
+    // take them (the statistics pass then reads half the vectors): per layer, so the layers must tile.
+    const layered = this.sumRanges.length === this.objective.layout.layers.length + 1;
+    this.squares = own && layered ? this.optimizer.layerSquares?.(this.sumRanges) ?? null : null;
     const layers = this.objective.layout.layers.length;
     this.activity = { dead: new Float64Array(layers), saturated: new Float64Array(layers) };
     this.noiseRng = new Rng((config.seed ^ SEED_NOISE) >>> 0);
@@ -246,6 +252,7 @@ export class TrainingRun {
       ({ batch, epoch } = this.batches ? this.batches.next() : { batch: null, epoch: 0 });
       loss = this.objective.lossAndGrad(batch, this.grad, this.activity);
       this.prepareGradient(this.grad);
+      if (this.squares) this.squares.due = this.monitors.statsDue?.(this.stepsDone + 1) ?? false;
       this.optimizer.step(params, this.grad, lrUsed, this.effectiveLr, this.update);
     }
     // A parallel round's update is the parameters' move (no single optimizer wrote it).
@@ -255,13 +262,14 @@ export class TrainingRun {
     }
     // The parameters where the statistics read them (a SIMD optimizer's region already holds them: the
     // step copied them in, updated them there and copied them out to `params`).
-    const v = this.vectors;
+    const v = this.vectors, sq = this.squares;
     if (v && !this.paramsInVectors && v.params !== params) v.params.set(params);
     // The gradient's norm and the parameters' finiteness: from the monitors' statistics pass on a step
     // that has one, else from a pass of their own.
     const measured = this.monitors.measure?.({
       step: this.stepsDone + 1, grad: this.grad, params: v ? v.params : params, update: this.update, effectiveLr: this.effectiveLr,
-      activity: this.activity, ...(v ? { vectors: v } : {}),
+      activity: this.activity, vectors: v ?? undefined,
+      squares: sq && sq.due && sq.step === this.optimizer.steps ? sq.sums : undefined,
     }) ?? null;
     const gradNorm = measured ? measured.gradNorm : this.afterUpdate(params);
     const paramsFinite = measured ? measured.paramsFinite : this.paramsFinite;
