@@ -7,29 +7,18 @@
  */
 import { createOptimizerFor } from '../src/engine/optim/simd';
 import { LayerStatsComputer } from '../src/engine/monitors/stats';
-import type { ParamLayout } from '../src/engine/objective';
 import type { OptimizerSpec } from '../src/engine/optim/catalog';
 import { Rng } from '../src/engine/rng';
 import { interleave, summarize, fmtSummary } from './stats';
+import { layoutOfWidths } from './workloads';
 
 const SHAPES: Record<string, number[]> = { W2: [64, 128, 128, 10], W3: [784, 256, 128, 10] };
 const ADAM = { name: 'adam', lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0, amsgrad: false } as unknown as OptimizerSpec;
 
-function layoutOf(widths: number[]): ParamLayout {
-  const layers = [];
-  let offset = 0;
-  for (let k = 1; k < widths.length; k++) {
-    const size = widths[k] * (widths[k - 1] + 1);
-    layers.push({ name: `layer${k}`, index: k - 1, offset, size });
-    offset += size;
-  }
-  return { size: offset, slices: [], layers };
-}
-
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? '7');
   for (const [id, widths] of Object.entries(SHAPES)) {
-    const layout = layoutOf(widths);
+    const layout = layoutOfWidths(widths);
     const n = layout.size;
     const ranges = Int32Array.from([0, ...layout.layers.map((l) => l.offset + l.size)]);
     const contender = (summing: boolean): () => number => {

@@ -21,20 +21,15 @@ function laneSquares(a: ArrayLike<number>, start: number, end: number): number {
 
 // Layers of odd sizes (9·24 + 9, 9 + 1 parameters), and of even sizes only: there the Adam family's
 // float32 step also sums the squares of parameters and update for the statistics (Optimizer.layerSquares).
-const ODD = `
+const network = (units: number, output: string, loss: string): string => `
 model:
   layers:
     - { units: 24, activation: tanh, init: xavier }
-    - { units: 9, activation: relu, init: he }
-    - { units: 1, activation: sigmoid, init: xavier }
-  loss: bce`;
-const EVEN = `
-model:
-  layers:
-    - { units: 24, activation: tanh, init: xavier }
-    - { units: 10, activation: relu, init: he }
-    - { units: 2, activation: linear, init: xavier }
-  loss: cross-entropy`;
+    - { units: ${units}, activation: relu, init: he }
+    - ${output}
+  loss: ${loss}`;
+const ODD = network(9, '{ units: 1, activation: sigmoid, init: xavier }', 'bce');
+const EVEN = network(10, '{ units: 2, activation: linear, init: xavier }', 'cross-entropy');
 
 const config = (optimizer: string, precision: string, model = ODD): string => `
 seed: 5

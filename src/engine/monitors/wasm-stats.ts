@@ -139,41 +139,25 @@ function statsLocals(v: number, win: number, m: number): StatsLocals {
  * st(g, p, u, e, bytes, win, out, lo, hi): over `bytes` of each vector from the given addresses (pairs,
  * any alignment). Window: lo ≤ e ≤ hi with a non-zero gradient, copied to win in index order; `below`
  * counts e < lo with a non-zero gradient.
+ *
+ * sg(g, e, bytes, win, out, lo, hi) (`withParams` false): st without the parameters and the update (their
+ * sums of squares come from the optimizer's step: Optimizer.layerSquares); the finiteness of e shows in
+ * g2 instead of w2.
  */
-function statsBody(): number[] {
-  const [Gp, Pp, Up, Ep, BYTES, WIN, OUT, LOf, HIf] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [I, M] = [9, 10];
-  // 14 vectors live in the loop (x64 has 16 registers, V8 keeps one for scratch): no spills.
-  const L = statsLocals(11, WIN, M);
-  const EV = 11 + STATS_VECTORS;
+function statsLoop(withParams: boolean): number[] {
+  const k = withParams ? 2 : 0;
+  const [Gp, Pp, Up, Ep] = withParams ? [0, 1, 2, 3] : [0, -1, -1, 1];
+  const [BYTES, WIN, OUT, LOf, HIf, I, M] = [2, 3, 4, 5, 6, 7, 8].map((x) => x + k);
+  // 14 vectors live in st's loop (x64 has 16 registers, V8 keeps one for scratch): no spills.
+  const L = statsLocals(M + 1, WIN, M);
+  const EV = M + 1 + STATS_VECTORS;
   const ld = (base: number): number[] => code(get(base), get(I), ADD, V128_LOAD);
   return code(
     statsPrologue(L, LOf, HIf),
     i32c(0), set(I),
     LOOP,
     ld(Ep), set(EV),
-    statsAccumulate(L, ld(Gp), ld(Pp), ld(Up), EV),
-    get(I), i32c(16), ADD, tee(I), get(BYTES), LT_U, BR_IF0, END,
-    statsEpilogue(L, OUT),
-  );
-}
-
-/**
- * sg(g, e, bytes, win, out, lo, hi): st without the parameters and the update (their sums of squares come
- * from the optimizer's step: Optimizer.layerSquares); the finiteness of e shows in g2 instead of w2.
- */
-function statsGradientBody(): number[] {
-  const [Gp, Ep, BYTES, WIN, OUT, LOf, HIf] = [0, 1, 2, 3, 4, 5, 6];
-  const [I, M] = [7, 8];
-  const L = statsLocals(9, WIN, M);
-  const EV = 9 + STATS_VECTORS;
-  const ld = (base: number): number[] => code(get(base), get(I), ADD, V128_LOAD);
-  return code(
-    statsPrologue(L, LOf, HIf),
-    i32c(0), set(I),
-    LOOP,
-    ld(Ep), set(EV),
-    statsAccumulate(L, ld(Gp), null, null, EV),
+    statsAccumulate(L, ld(Gp), withParams ? ld(Pp) : null, withParams ? ld(Up) : null, EV),
     get(I), i32c(16), ADD, tee(I), get(BYTES), LT_U, BR_IF0, END,
     statsEpilogue(L, OUT),
   );
@@ -232,10 +216,10 @@ function histogramBody(): number[] {
 }
 
 const MODULE = compile(assemble([
-  { name: 'st', params: [I32, I32, I32, I32, I32, I32, I32, F64, F64], locals: [[2, I32], [STATS_VECTORS + 1, V128]], body: statsBody() },
+  { name: 'st', params: [I32, I32, I32, I32, I32, I32, I32, F64, F64], locals: [[2, I32], [STATS_VECTORS + 1, V128]], body: statsLoop(true) },
   { name: 'sq', params: [I32, I32, I32, I32], locals: [[1, I32], [4, V128]], body: squaresBody() },
   { name: 'hs', params: [I32, I32, I32, I32], locals: [[4, I32], [1, F64], [1, I64]], body: histogramBody() },
-  { name: 'sg', params: [I32, I32, I32, I32, I32, F64, F64], locals: [[2, I32], [STATS_VECTORS + 1, V128]], body: statsGradientBody() },
+  { name: 'sg', params: [I32, I32, I32, I32, I32, F64, F64], locals: [[2, I32], [STATS_VECTORS + 1, V128]], body: statsLoop(false) },
 ]));
 
 /** True where the statistics kernel can run. */
