@@ -6,22 +6,11 @@
  */
 import { LayerStatsComputer } from '../src/engine/monitors/stats';
 import { allocateStepVectors, type StepVectors } from '../src/engine/monitors/wasm-stats';
-import type { ParamLayout } from '../src/engine/objective';
 import { Rng } from '../src/engine/rng';
 import { interleave, summarize, fmtSummary } from './stats';
+import { layoutOfWidths } from './workloads';
 
 const SHAPES: Record<string, number[]> = { W1: [2, 16, 16, 1], W2: [64, 128, 128, 10], W3: [784, 256, 128, 10] };
-
-function layoutOf(widths: number[]): ParamLayout {
-  const layers = [];
-  let offset = 0;
-  for (let k = 1; k < widths.length; k++) {
-    const size = widths[k] * (widths[k - 1] + 1);
-    layers.push({ name: `layer${k}`, index: k - 1, offset, size });
-    offset += size;
-  }
-  return { size: offset, slices: [], layers };
-}
 
 /** A step's vectors as Adam leaves them: effective lrs spread over a decade, a few zero gradients. */
 function fill(v: { grad: Float64Array; params: Float64Array; update: Float64Array; effectiveLr: Float64Array }, rng: Rng): void {
@@ -36,7 +25,7 @@ function fill(v: { grad: Float64Array; params: Float64Array; update: Float64Arra
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? '7');
   for (const [id, widths] of Object.entries(SHAPES)) {
-    const layout = layoutOf(widths);
+    const layout = layoutOfWidths(widths);
     const n = layout.size;
     const simd = allocateStepVectors(n) as StepVectors;
     const plain = { grad: new Float64Array(n), params: new Float64Array(n), update: new Float64Array(n), effectiveLr: new Float64Array(n) };

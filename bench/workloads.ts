@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { Rng } from '../src/engine/rng';
 import { resolveConfigText } from '../src/engine/config/load';
 import type { ResolvedConfig } from '../src/engine/config/types';
+import type { ParamLayout } from '../src/engine/objective';
 
 export interface Workload {
   id: 'W1' | 'W2' | 'W3';
@@ -39,6 +40,18 @@ export function parameterCount(w: Workload): number {
   let n = 0;
   for (let i = 1; i < w.sizes.length; i++) n += w.sizes[i] * (w.sizes[i - 1] + 1);
   return n;
+}
+
+/** A dense MLP's parameter layout from its layer widths (input first): one layer per weight matrix and bias. */
+export function layoutOfWidths(widths: number[]): ParamLayout {
+  const layers = [];
+  let offset = 0;
+  for (let k = 1; k < widths.length; k++) {
+    const size = widths[k] * (widths[k - 1] + 1);
+    layers.push({ name: `layer${k}`, index: k - 1, offset, size });
+    offset += size;
+  }
+  return { size: offset, slices: [], layers };
 }
 
 function benchDir(): string {

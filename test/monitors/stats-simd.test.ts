@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { HISTOGRAM_EVERY, LayerStatsComputer } from '../../src/engine/monitors/stats';
 import { allocateStepVectors, simdStats, StatsKernel } from '../../src/engine/monitors/wasm-stats';
 import type { ParamLayout } from '../../src/engine/objective';
-import type { LayerStat } from '../../src/engine/protocol';
+import { HISTOGRAM_BINS, histogramBin, type LayerStat } from '../../src/engine/protocol';
 import { Rng } from '../../src/engine/rng';
 
 // The statistics pass in WebAssembly SIMD (vectors in a WebAssembly memory, as a TrainingRun holds them)
@@ -97,5 +97,52 @@ test('SIMD statistics pass: a non-finite gradient, parameter or effective lr, or
     const strip = (s: LayerStat): LayerStat => ({ ...s, gradNorm: 0, weightNorm: 0, updateNorm: 0 });
     assert.deepEqual(b.map(strip), a.map(strip), name);
     b.forEach((s, li) => assert.equal(Number.isFinite(s.gradNorm), Number.isFinite(a[li].gradNorm), `${name}: ${s.name}`));
+  }
+});
+
+test('SIMD histograms: every bin edge, the doubles either side of it, zero, subnormals and huge values count in the protocol\'s bin', { skip }, () => {
+  // The least double of each bin (found by bisection with histogramBin), and its neighbours.
+  // (Up to 1e100: a sum of squares that overflows sends the layer to the value-by-value path.)
+  const values: number[] = [0, 5e-324, 1e-310, 1e-300, 1e50, 1e100];
+  const below = (x: number): number => {
+    const b = new Float64Array([x]);
+    const w = new BigUint64Array(b.buffer);
+    w[0] -= 1n;
+    return b[0];
+  };
+  for (let k = 1; k < HISTOGRAM_BINS; k++) {
+    let lo = 1e-300, hi = 1e300;
+    while (histogramBin(lo) >= k) lo /= 2;
+    for (;;) {
+      const mid = lo + (hi - lo) / 2;
+      if (mid === lo || mid === hi) break;
+      if (histogramBin(mid) >= k) hi = mid;
+      else lo = mid;
+    }
+    values.push(hi, below(hi), hi * (1 + Number.EPSILON));
+  }
+  // Layers of odd and even sizes, so each value is met in either place of a pair and as an odd last value.
+  for (const shift of [0, 1]) {
+    const n = values.length + shift;
+    const layout = layoutOf([3, n - 3]);
+    const v = allocateStepVectors(n)!;
+    for (let i = 0; i < n; i++) {
+      const x = values[(i + shift) % values.length];
+      v.grad[i] = i % 2 ? -x : x;
+      v.params[i] = 1;
+      // Effective lrs at the same edges (a zero gradient leaves its lr out of the count).
+      v.effectiveLr[i] = values[(i + 7) % values.length];
+    }
+    const stats = new LayerStatsComputer(layout, true).compute({ step: 1, grad: v.grad, params: v.params, update: v.update, effectiveLr: v.effectiveLr, vectors: v });
+    layout.layers.forEach((l, li) => {
+      const gradCounts = new Array<number>(HISTOGRAM_BINS).fill(0), lrCounts = new Array<number>(HISTOGRAM_BINS).fill(0);
+      for (let i = l.offset; i < l.offset + l.size; i++) {
+        gradCounts[histogramBin(Math.abs(v.grad[i]))]++;
+        if (v.grad[i] !== 0) lrCounts[histogramBin(v.effectiveLr[i])]++;
+      }
+      assert.ok(Number.isFinite(stats[li].gradNorm), 'the SIMD pass, not the value-by-value one');
+      assert.deepEqual(stats[li].gradHist, { counts: gradCounts }, `${l.name}, shift ${shift}`);
+      assert.deepEqual(stats[li].lrHist, { counts: lrCounts }, `${l.name}, shift ${shift}`);
+    });
   }
 });

@@ -137,9 +137,13 @@ class Suite implements MonitorSuiteExt {
     if (land.enabled && objective.layout.size > 2) this.trajectory.push(Float64Array.from(objective.params));
   }
 
-  measure(ctx: MeasureContext): { gradNorm: number; paramsFinite: boolean } | null {
+  statsDue(step: number): boolean {
     const m = this.o.config.monitors;
-    if (!this.computer.tiles || !(detailDue(ctx.step, m.every, m.thin_after) || ctx.step === 1)) return null;
+    return this.computer.tiles && (detailDue(step, m.every, m.thin_after) || step === 1);
+  }
+
+  measure(ctx: MeasureContext): { gradNorm: number; paramsFinite: boolean } | null {
+    if (!this.statsDue(ctx.step)) return null;
     this.measuredLayers = this.computer.compute(ctx);
     this.measuredStep = ctx.step;
     return this.computer.globals();

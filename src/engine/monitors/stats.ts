@@ -5,48 +5,16 @@
  * bits of each value, a count of the effective lrs per 1/64-octave key), then a pass over the keys alone
  * that picks out the values of the median's key: the exact median, O(n), nothing allocated per step
  * (see docs/monitors.md; measurements in docs/performance.md) */
-import { HISTOGRAM_BINS, histogramBin, type LayerStat } from '../protocol';
+import { HISTOGRAM_BINS, type LayerStat } from '../protocol';
 import type { Activity, LayerInfo, ParamLayout } from '../objective';
 import { medianInPlace, medianNonNegative, middleOf } from './select';
 import { StatsKernel, type StepVectors } from './wasm-stats';
+import { BIN_OF_EXP, NEXT_EDGE, LITTLE_ENDIAN, fastHistogramBin } from './histogram-bins';
 
-// Binning by the binary exponent: all m in [2^e, 2^(e+1)) span 0.30 in log10, less than one bin (0.5), so
-// they fall in the bin of 2^e or the next one. Per biased exponent: that bin, and the least double of the
-// next bin (NaN when the octave holds no edge: every comparison with NaN is false). The edges are found
-// once by bisection over doubles with histogramBin itself, so the two agree on every double, edges included.
+export { fastHistogramBin } from './histogram-bins';
+
 const BITS = new Float64Array(1);
 const WORDS = new Uint32Array(BITS.buffer);
-const LITTLE_ENDIAN = ((): boolean => {
-  BITS[0] = 1;
-  return WORDS[1] === 0x3ff00000;
-})();
-const BIN_OF_EXP = new Uint8Array(2048);
-const NEXT_EDGE = new Float64Array(2048).fill(NaN);
-BIN_OF_EXP[2047] = histogramBin(Infinity);
-for (let be = 1; be < 2047; be++) {
-  const lo = Math.pow(2, be - 1023);
-  const low = histogramBin(lo);
-  BIN_OF_EXP[be] = low;
-  // The largest double below the next octave: its bin says whether an edge lies in this one.
-  const top = be === 2046 ? Number.MAX_VALUE : 2 * lo - lo * Number.EPSILON;
-  if (histogramBin(top) === low) continue;
-  let a = lo, b = top; // bin(a) = low < bin(b)
-  for (;;) {
-    const mid = a + (b - a) / 2;
-    if (mid === a || mid === b) break;
-    if (histogramBin(mid) > low) b = mid;
-    else a = mid;
-  }
-  NEXT_EDGE[be] = b;
-}
-
-/** The protocol's histogramBin (for m ≥ 0, +∞ included) without a logarithm: exponent bits and one comparison. */
-export function fastHistogramBin(m: number): number {
-  if (!LITTLE_ENDIAN) return histogramBin(m);
-  BITS[0] = m;
-  const be = WORDS[1] >>> 20; // m ≥ 0: the sign bit is clear
-  return m >= NEXT_EDGE[be] ? BIN_OF_EXP[be] + 1 : BIN_OF_EXP[be];
-}
 
 /**
  * The bin by a table lookup on the exponent and the top 6 mantissa bits of |x| (1/64 of an octave):
@@ -147,6 +115,12 @@ export interface StatsInput {
    * fused pass then runs in WebAssembly SIMD (wasm-stats.ts), same numbers but for the sums' order.
    */
   vectors?: StepVectors;
+  /**
+   * Per layer, Σ params² and Σ update² as the SIMD pass sums them, when the optimizer's step took them
+   * (Optimizer.layerSquares): [2·layer], [2·layer + 1]. The pass then reads only the gradient and the
+   * effective lrs; the same numbers.
+   */
+  squares?: Float64Array;
 }
 
 export class LayerStatsComputer {
@@ -310,13 +284,16 @@ export class LayerStatsComputer {
     const first = last !== last;
     this.windowOf(li);
     const buf = kernel ? kernel.v.scratch : this.windowBuffer();
-    const o = kernel ? simdPass(kernel, start, end, WINDOW[0], WINDOW[1], this.running)
+    const o = kernel ? simdPass(kernel, start, end, WINDOW[0], WINDOW[1], this.running, input.squares, li)
       : statsPass(grad, params, update, eff, ew, start, end, buf, WINDOW_WORDS[0], WINDOW_WORDS[1], this.running);
     const g2 = o[G2], w2 = o[W2], u2 = o[U2], mn = o[MIN], mx = o[MAX], zeroGrad = o[ZERO_GRAD], below = o[BELOW], m = o[IN_WINDOW];
     const n = end - start - zeroGrad;
     if (o[NON_FINITE] !== 0 || (n > 0 && !(mn >= 0))) return false; // rare (a diverging step): value by value
     this.running = o[RUNNING];
-    if (withHistograms) histogramPass(grad, eff, gw, ew, start, end, this.gradLanes, this.lrLanes, this.gradCounts, this.lrCounts);
+    if (withHistograms) {
+      if (kernel) kernel.histograms(start, end, this.gradCounts, this.lrCounts);
+      else histogramPass(grad, eff, gw, ew, start, end, this.gradLanes, this.lrLanes, this.gradCounts, this.lrCounts);
+    }
     if (n === 0) {
       this.record(li, g2, w2, u2, NaN, NaN, NaN, 0, 0, 0, zeroGrad);
       return true;
@@ -466,8 +443,9 @@ function statsPass(grad: Float64Array, params: Float64Array, update: Float64Arra
 }
 
 /** statsPass's numbers from the SIMD kernel (wasm-stats.ts): the same window, as doubles, copied into the kernel's scratch. */
-function simdPass(kernel: StatsKernel, start: number, end: number, lo: number, hi: number, running: number): Float64Array {
-  const r = kernel.layer(start, end, lo, hi);
+function simdPass(kernel: StatsKernel, start: number, end: number, lo: number, hi: number, running: number,
+  squares: Float64Array | undefined, li: number): Float64Array {
+  const r = squares ? kernel.layerWithSquares(start, end, lo, hi, squares[2 * li], squares[2 * li + 1]) : kernel.layer(start, end, lo, hi);
   const o = PASS;
   o[G2] = r.g2; o[W2] = r.w2; o[U2] = r.u2; o[MIN] = r.min; o[MAX] = r.max; o[NON_FINITE] = r.nonFinite;
   o[ZERO_GRAD] = r.zeroGrad; o[BELOW] = r.below; o[IN_WINDOW] = r.inWindow; o[RUNNING] = running + r.g2;

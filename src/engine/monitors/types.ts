@@ -36,10 +36,12 @@ export interface StepContext {
   paramsFinite?: boolean;
   /** The WebAssembly memory grad, params, update and effectiveLr live in, when they do (the SIMD statistics pass). */
   vectors?: StepVectors;
+  /** Per layer, Σ params² and Σ update² of this step as the optimizer's step summed them (stats.ts, StatsInput). */
+  squares?: Float64Array;
 }
 
 /** What the per-layer statistics read, known right after the optimizer's update. */
-export type MeasureContext = Pick<StepContext, 'step' | 'grad' | 'params' | 'update' | 'effectiveLr' | 'activity' | 'vectors'>;
+export type MeasureContext = Pick<StepContext, 'step' | 'grad' | 'params' | 'update' | 'effectiveLr' | 'activity' | 'vectors' | 'squares'>;
 
 export interface MonitorOptions {
   run: string;
@@ -62,6 +64,8 @@ export interface MonitorSuite {
    * need not make one of its own; null on other steps (the trainer measures them itself).
    */
   measure?(ctx: MeasureContext): { gradNorm: number; paramsFinite: boolean } | null;
+  /** Whether `measure` will compute the per-layer statistics of `step` (asked before the optimizer's update). */
+  statsDue?(step: number): boolean;
   /** Run before the first step (step 0): init-time checks, a scheduled curvature probe at the start. */
   atStart?(batch: Batch): void;
   /** The run is ending; flush pending verdicts (e.g. resolve or confirm warnings). */

@@ -10,11 +10,16 @@
  * same on every machine; it differs from a sequential sum only by rounding (relative error ≤ (n/2 + 1)·ε
  * for n squares, against ≤ n·ε for a sequential sum). The trainer's own gradient norm on the other steps (`squares`)
  * sums the same way, so a run's norms have the same bits whichever pass made them.
+ *
+ * Histograms (on the steps that carry them) by a second kernel over the gradient and effective lrs: the
+ * bin by two table lookups on the exponent and one comparison, the same exact counts as stats.ts.
  */
 import {
-  get, set, tee, i32c, f64c, ADD, SHL, LT_U, LOOP, END, BR_IF0, V128_LOAD, V128_STORE, V128_ZERO, F64X2_SPLAT, F64X2,
+  get, set, tee, i32c, f64c, uleb, ADD, SHL, LT_U, LOOP, END, BR_IF0, V128_LOAD, V128_STORE, V128_ZERO, F64X2_SPLAT, F64X2,
   I32, F64, V128, code, simd, assemble, compile, instantiate,
 } from '../autodiff/wasm-asm';
+import { HISTOGRAM_BINS } from '../protocol';
+import { BIN_OF_EXP, NEXT_EDGE, fastHistogramBin } from './histogram-bins';
 
 const F64X2_EQ = simd(0x47);
 const F64X2_LT = simd(0x49);
@@ -30,9 +35,34 @@ const I32_AND = 0x71;
 const I32_WRAP_I64 = 0xa7;
 const F64_STORE = [0x39, 0x03, 0x00];
 const I32_STORE = [0x36, 0x02, 0x00];
+const F64_ABS = 0x99;
+const F64_NE = 0x62;
+const F64_GE = 0x66;
+const memOp = (op: number, align: number) => (offset: number): number[] => [op, align, ...uleb(offset)];
+const I32_LOAD_AT = memOp(0x28, 2);
+const I32_STORE_AT = memOp(0x36, 2);
+const I32_LOAD8_AT = memOp(0x2d, 0);
+const F64_LOAD_AT = memOp(0x2b, 3);
+const I64_LOAD_AT = memOp(0x29, 3);
+const I64_SHR_52 = [0x42, 52, 0x88];
+const F64_REINTERPRET_I64 = 0xbf;
+const I64 = 0x7e;
 
-/** Doubles of the results area (at the end of `scratch`): 8 vectors and the window's count. */
-export const OUT_DOUBLES = 18;
+/**
+ * The results area at the end of `scratch` (16-byte aligned): 8 vectors and the window's count, then
+ * the histogram binning tables (NEXT_EDGE as doubles, BIN_OF_EXP as bytes: histogram-bins.ts) and the
+ * histogram counters (HISTOGRAM_LANE_WORDS each: gradient lanes 0 and 1, effective-lr lanes 0 and 1).
+ */
+const RESULTS_BYTES = 144;
+const EDGES_AT = RESULTS_BYTES;
+const BINS_AT = EDGES_AT + 8 * NEXT_EDGE.length;
+const COUNTS_AT = BINS_AT + BIN_OF_EXP.length;
+/** int32 counters per histogram lane (a power of two ≥ HISTOGRAM_BINS). */
+const HISTOGRAM_LANE_WORDS = 64;
+const AREA_BYTES = COUNTS_AT + 4 * 4 * HISTOGRAM_LANE_WORDS;
+if (HISTOGRAM_BINS > HISTOGRAM_LANE_WORDS) throw new Error('histogram lanes too short for HISTOGRAM_BINS');
+/** Doubles `scratch` keeps after the median window for the results area (one more for its alignment). */
+export const OUT_DOUBLES = AREA_BYTES / 8 + 1;
 // Result vectors, in order, 2 doubles (or 2 int64) each (slot 3 unused).
 const [G2, W2, U2, MN, MX, ZC, BL] = [0, 1, 2, 4, 5, 6, 7];
 
@@ -57,21 +87,24 @@ function statsPrologue(L: StatsLocals, lo: number, hi: number): number[] {
  * One pair: `g`, `p`, `u` push the gradient, parameters (after the update) and update; `e` is the local
  * holding the effective lrs. Clobbers EQ and T.
  */
-function statsAccumulate(L: StatsLocals, g: number[], p: number[], u: number[], e: number): number[] {
+function statsAccumulate(L: StatsLocals, g: number[], p: number[] | null, u: number[] | null, e: number): number[] {
   const laneCopy = (k: number): number[] => code(
     get(L.WIN), get(L.M), i32c(3), SHL, ADD, get(e), F64X2_LANE(k), F64_STORE,
     get(L.M), get(L.T), I64X2_LANE(k), I32_WRAP_I64, i32c(1), I32_AND, ADD, set(L.M),
   );
+  // e·0 is +0 for a finite e ≥ 0, which leaves a sum of squares' bits as they are, and NaN for a
+  // non-finite e, which the sum then shows without an accumulator of its own. Unmasked: a non-finite e
+  // beside a zero gradient only sends the layer to the value-by-value path, which gives the same numbers.
+  const eZero = code(get(e), get(L.ZERO), F64X2.mul, F64X2.add);
   return code(
-    get(L.G2), g, tee(L.T), get(L.T), F64X2.mul, F64X2.add, set(L.G2),
+    // g2 += g·g (+ e·0 when the parameters' sum is not taken here).
+    get(L.G2), g, tee(L.T), get(L.T), F64X2.mul, p ? [] : eZero, F64X2.add, set(L.G2),
     // A zero gradient: counted, and left out of the band (docs/monitors.md).
     get(L.T), get(L.ZERO), F64X2_EQ, set(L.EQ),
     get(L.ZC), get(L.EQ), I64X2_SUB, set(L.ZC),
-    // w2 += p·p + e·0: e·0 is +0 for a finite e ≥ 0, which leaves the sum's bits as they are, and NaN for
-    // a non-finite e, which the sum then shows without an accumulator of its own. Unmasked: a non-finite
-    // e beside a zero gradient only sends the layer to the value-by-value path, which gives the same numbers.
-    get(L.W2), p, tee(L.T), get(L.T), F64X2.mul, get(e), get(L.ZERO), F64X2.mul, F64X2.add, F64X2.add, set(L.W2),
-    get(L.U2), u, tee(L.T), get(L.T), F64X2.mul, F64X2.add, set(L.U2),
+    // w2 += p·p + e·0.
+    p ? code(get(L.W2), p, tee(L.T), get(L.T), F64X2.mul, eZero, F64X2.add, set(L.W2)) : [],
+    u ? code(get(L.U2), u, tee(L.T), get(L.T), F64X2.mul, F64X2.add, set(L.U2)) : [],
     // e with all bits set where the gradient is zero: a NaN, which pmin/pmax (as second operand) and
     // every comparison below pass over, so one OR leaves those parameters out of the band.
     get(e), get(L.EQ), V128_OR, set(L.EQ),
@@ -106,20 +139,25 @@ function statsLocals(v: number, win: number, m: number): StatsLocals {
  * st(g, p, u, e, bytes, win, out, lo, hi): over `bytes` of each vector from the given addresses (pairs,
  * any alignment). Window: lo ≤ e ≤ hi with a non-zero gradient, copied to win in index order; `below`
  * counts e < lo with a non-zero gradient.
+ *
+ * sg(g, e, bytes, win, out, lo, hi) (`withParams` false): st without the parameters and the update (their
+ * sums of squares come from the optimizer's step: Optimizer.layerSquares); the finiteness of e shows in
+ * g2 instead of w2.
  */
-function statsBody(): number[] {
-  const [Gp, Pp, Up, Ep, BYTES, WIN, OUT, LOf, HIf] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [I, M] = [9, 10];
-  // 14 vectors live in the loop (x64 has 16 registers, V8 keeps one for scratch): no spills.
-  const L = statsLocals(11, WIN, M);
-  const EV = 11 + STATS_VECTORS;
+function statsLoop(withParams: boolean): number[] {
+  const k = withParams ? 2 : 0;
+  const [Gp, Pp, Up, Ep] = withParams ? [0, 1, 2, 3] : [0, -1, -1, 1];
+  const [BYTES, WIN, OUT, LOf, HIf, I, M] = [2, 3, 4, 5, 6, 7, 8].map((x) => x + k);
+  // 14 vectors live in st's loop (x64 has 16 registers, V8 keeps one for scratch): no spills.
+  const L = statsLocals(M + 1, WIN, M);
+  const EV = M + 1 + STATS_VECTORS;
   const ld = (base: number): number[] => code(get(base), get(I), ADD, V128_LOAD);
   return code(
     statsPrologue(L, LOf, HIf),
     i32c(0), set(I),
     LOOP,
     ld(Ep), set(EV),
-    statsAccumulate(L, ld(Gp), ld(Pp), ld(Up), EV),
+    statsAccumulate(L, ld(Gp), withParams ? ld(Pp) : null, withParams ? ld(Up) : null, EV),
     get(I), i32c(16), ADD, tee(I), get(BYTES), LT_U, BR_IF0, END,
     statsEpilogue(L, OUT),
   );
@@ -141,9 +179,47 @@ function squaresBody(): number[] {
   );
 }
 
+/**
+ * hs(g, e, bytes, area): both histograms' counts over `bytes` of the gradient and the effective lrs (whole
+ * pairs), added to the counters of the results area at `area`: the bin of |g| (every value) and of |e|
+ * (where g ≠ 0), each BIN_OF_EXP[exponent] + (|x| ≥ NEXT_EDGE[exponent]), fastHistogramBin's exact
+ * rule without a branch. Each value of a pair counts in its own copy of the counters (lanes 0 and 1:
+ * neighbouring values mostly share a bin, and one counter would make each increment wait for the last).
+ */
+function histogramBody(): number[] {
+  const [Gp, Ep, BYTES, AREA] = [0, 1, 2, 3];
+  const [I, BE, AT, NZ] = [4, 5, 6, 7];
+  const [X, XB] = [8, 9];
+  // Pushes the bin of |x| for the double at base + i + offset (x left in X).
+  const bin = (base: number, offset: number): number[] => code(
+    get(base), get(I), ADD, I64_LOAD_AT(offset), tee(XB), I64_SHR_52, I32_WRAP_I64, i32c(0x7ff), I32_AND, set(BE),
+    get(AREA), get(BE), ADD, I32_LOAD8_AT(BINS_AT),
+    get(XB), F64_REINTERPRET_I64, tee(X), F64_ABS, get(AREA), get(BE), i32c(3), SHL, ADD, F64_LOAD_AT(EDGES_AT), F64_GE, ADD,
+  );
+  // counters[at] += inc, at = AREA + COUNTS_AT + lane·4·HISTOGRAM_LANE_WORDS + 4·bin (the bin on the stack).
+  const count = (lane: number, inc: number[]): number[] => {
+    const offset = COUNTS_AT + 4 * HISTOGRAM_LANE_WORDS * lane;
+    return code(i32c(2), SHL, get(AREA), ADD, tee(AT), get(AT), I32_LOAD_AT(offset), inc, ADD, I32_STORE_AT(offset));
+  };
+  const one = (k: number): number[] => code(
+    bin(Gp, 8 * k), count(k, i32c(1)),
+    // X is now g: the effective lr counts where the gradient is not zero.
+    get(X), f64c(0), F64_NE, set(NZ),
+    bin(Ep, 8 * k), count(2 + k, get(NZ)),
+  );
+  return code(
+    i32c(0), set(I),
+    LOOP,
+    one(0), one(1),
+    get(I), i32c(16), ADD, tee(I), get(BYTES), LT_U, BR_IF0, END,
+  );
+}
+
 const MODULE = compile(assemble([
-  { name: 'st', params: [I32, I32, I32, I32, I32, I32, I32, F64, F64], locals: [[2, I32], [STATS_VECTORS + 1, V128]], body: statsBody() },
+  { name: 'st', params: [I32, I32, I32, I32, I32, I32, I32, F64, F64], locals: [[2, I32], [STATS_VECTORS + 1, V128]], body: statsLoop(true) },
   { name: 'sq', params: [I32, I32, I32, I32], locals: [[1, I32], [4, V128]], body: squaresBody() },
+  { name: 'hs', params: [I32, I32, I32, I32], locals: [[4, I32], [1, F64], [1, I64]], body: histogramBody() },
+  { name: 'sg', params: [I32, I32, I32, I32, I32, F64, F64], locals: [[2, I32], [STATS_VECTORS + 1, V128]], body: statsLoop(false) },
 ]));
 
 /** True where the statistics kernel can run. */
@@ -198,8 +274,12 @@ export interface PassResult {
 export class StatsKernel {
   private readonly st: (...a: number[]) => void;
   private readonly sq: (...a: number[]) => void;
+  private readonly hs: (...a: number[]) => void;
+  private readonly sg: (...a: number[]) => void;
   private readonly out: Float64Array;
   private readonly outWords: Int32Array;
+  /** The histogram counters of the results area (four lanes of HISTOGRAM_LANE_WORDS). */
+  private readonly counts: Int32Array;
   /** Byte address of the results area the kernels write. */
   readonly outAt: number;
   readonly result: PassResult = { g2: 0, w2: 0, u2: 0, nonFinite: 0, min: Infinity, max: -Infinity, zeroGrad: 0, below: 0, inWindow: 0 };
@@ -208,14 +288,42 @@ export class StatsKernel {
     const e = instantiate(MODULE!, v.memory);
     this.st = e.st as (...a: number[]) => void;
     this.sq = e.sq as (...a: number[]) => void;
+    this.hs = e.hs as (...a: number[]) => void;
+    this.sg = e.sg as (...a: number[]) => void;
     // The results area: 16-byte aligned, after the window's room.
     const s = v.scratch;
     const first = Math.ceil((s.byteOffset + (s.length - OUT_DOUBLES) * 8) / 16) * 16;
     const from = (first - s.byteOffset) / 8;
-    if (from + 17 > s.length) throw new RangeError('scratch too short for the results area');
+    if (from + AREA_BYTES / 8 > s.length) throw new RangeError('scratch too short for the results area');
     this.outAt = first;
     this.out = s.subarray(from, from + 17);
     this.outWords = new Int32Array(v.memory.buffer, first, 34);
+    // The binning tables, where the histogram kernel reads them.
+    new Float64Array(v.memory.buffer, first + EDGES_AT, NEXT_EDGE.length).set(NEXT_EDGE);
+    new Uint8Array(v.memory.buffer, first + BINS_AT, BIN_OF_EXP.length).set(BIN_OF_EXP);
+    this.counts = new Int32Array(v.memory.buffer, first + COUNTS_AT, 4 * HISTOGRAM_LANE_WORDS);
+  }
+
+  /**
+   * Both histograms of the layer [start, end), whose values are all finite and whose effective lrs are
+   * ≥ 0: the bin of each |gradient| into `gradOut`, and of each effective lr with a non-zero gradient
+   * into `lrOut` (exact counts, as stats.ts's histogramPass).
+   */
+  histograms(start: number, end: number, gradOut: Int32Array, lrOut: Int32Array): void {
+    const v = this.v, c = this.counts;
+    c.fill(0);
+    const pairs = (end - start) >> 1;
+    if (pairs > 0) this.hs(v.grad.byteOffset + start * 8, v.effectiveLr.byteOffset + start * 8, pairs * 16, this.outAt);
+    const L = HISTOGRAM_LANE_WORDS;
+    for (let b = 0; b < HISTOGRAM_BINS; b++) {
+      gradOut[b] = c[b] + c[L + b];
+      lrOut[b] = c[2 * L + b] + c[3 * L + b];
+    }
+    if ((end - start) & 1) {
+      const g = v.grad[end - 1], e = v.effectiveLr[end - 1];
+      gradOut[fastHistogramBin(g < 0 ? -g : g)]++;
+      if (g !== 0) lrOut[fastHistogramBin(e < 0 ? -e : e)]++;
+    }
   }
 
   /** Room for window values in `scratch` before the results area. */
@@ -244,6 +352,23 @@ export class StatsKernel {
       this.clearOut();
     }
     return this.read(lo, hi, (end - start) & 1 ? end - 1 : -1);
+  }
+
+  /**
+   * `layer` for a layer of whole pairs whose parameters' and update's sums of squares the optimizer's step
+   * already took (`w2`, `u2`, summed as `layer` sums them): the pass reads only the gradient and the
+   * effective lrs. The same results as `layer`.
+   */
+  layerWithSquares(start: number, end: number, lo: number, hi: number, w2: number, u2: number): PassResult {
+    if ((end - start) & 1 || end === start) return this.layer(start, end, lo, hi);
+    const v = this.v, b = start * 8;
+    this.sg(v.grad.byteOffset + b, v.effectiveLr.byteOffset + b, (end - start) * 8, v.scratch.byteOffset, this.outAt, lo, hi);
+    const r = this.read(lo, hi, -1);
+    r.w2 = w2;
+    r.u2 = u2;
+    // r.nonFinite holds g2·0 (with the e·0 terms in g2): the parameters' sum joins it, as in `layer`.
+    r.nonFinite = (r.g2 + w2) * 0;
+    return r;
   }
 
   /** Empty accumulators (a layer of one value has no pair). */

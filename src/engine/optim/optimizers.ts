@@ -38,6 +38,24 @@ export interface Optimizer {
    * holds the parameters after each step, and the statistics pass can read all of them in place.
    */
   workArrays?(): StepVectors;
+  /**
+   * Asks the steps to sum, over each range [ranges[j], ranges[j+1]) of the work arrays, the squares of the
+   * parameters after the update and of the update, as the statistics pass sums them (two lanes in index
+   * order: monitors/wasm-stats.ts), on the steps the caller marks `due`. The statistics then read only
+   * the gradient and the effective lrs. Null where the optimizer cannot (no such kernel, or ranges that
+   * do not tile the vector in whole pairs from even indices).
+   */
+  layerSquares?(ranges: Int32Array): LayerSquares | null;
+}
+
+/** Sums of squares per range that an optimizer's steps fill on request (Optimizer.layerSquares). */
+export interface LayerSquares {
+  /** Per range j: [2j] Σ params² after the update, [2j + 1] Σ update². */
+  readonly sums: Float64Array;
+  /** Set by the caller before a step: whether that step fills `sums`. */
+  due: boolean;
+  /** The optimizer step (its count) whose sums `sums` holds; 0 before the first. */
+  step: number;
 }
 
 export abstract class Base implements Optimizer {

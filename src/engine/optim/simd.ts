@@ -17,11 +17,11 @@
  * them their exact float64 implementation on either path. Without WebAssembly SIMD, likewise.
  */
 import {
-  get, set, i32c, ADD, LT_U, LOOP, END, BR_IF0, V128_LOAD, V128_STORE, F64X2_SPLAT, F64X2, I32, F64, V128, code,
+  get, set, tee, i32c, ADD, LT_U, LOOP, END, BR_IF0, V128_LOAD, V128_STORE, F64X2_SPLAT, F64X2, I32, F64, V128, code,
   assemble, compile, instantiate,
 } from '../autodiff/wasm-asm';
 import type { OptimizerSpec } from './catalog';
-import { Base, createOptimizer, type Optimizer } from './optimizers';
+import { Base, createOptimizer, type LayerSquares, type Optimizer } from './optimizers';
 import type { Precision } from '../protocol';
 import { pow } from './exact';
 import { OUT_DOUBLES, type StepVectors } from '../monitors/wasm-stats';
@@ -39,12 +39,14 @@ interface AdamFlags { decoupled: boolean; l2: boolean; amsgrad: boolean }
  *   m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g·g;  v̂ ← max(v̂, v) (AMSGrad);
  *   r = stepSize / (√v · (1/√bc₂) + ε);  θ ← θ − m·r;  eff = r;  upd = θ_after − θ_before.
  */
-function adamBody(f: AdamFlags): number[] {
-  // Parameters 0–7: p g m v vmax eff upd bytes (i32); 8–16: β₁ 1−β₁ β₂ 1−β₂ decay λ 1/√bc₂ ε stepSize.
+function adamBody(f: AdamFlags, sums: boolean): number[] {
+  // Parameters 0–7: p g m v vmax eff upd bytes (i32); 8–16: β₁ 1−β₁ β₂ 1−β₂ decay λ 1/√bc₂ ε stepSize;
+  // with `sums`, 17: where the two lane sums of squares go (i32).
   const [P, G, M, Vp, VMAX, EFF, UPD, BYTES] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const i = 17;
-  const s = (k: number): number => 18 + k; // splats of parameters 8–16
-  const [BEFORE, PI, GI, MI, VI, SQ, R, AFTER] = [27, 28, 29, 30, 31, 32, 33, 34];
+  const OUT = 17;
+  const i = sums ? 18 : 17;
+  const s = (k: number): number => i + 1 + k; // splats of parameters 8–16
+  const [BEFORE, PI, GI, MI, VI, SQ, R, AFTER, W2, U2, U] = [9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19].map(s);
   const [B1, OMB1, B2, OMB2, DECAY, L2, INVBC2, EPS, STEP] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map(s);
   const at = (base: number): number[] => code(get(base), get(i), ADD);
   return code(
@@ -63,12 +65,21 @@ function adamBody(f: AdamFlags): number[] {
     get(PI), get(MI), get(R), F64X2.mul, F64X2.sub, set(AFTER),
     at(P), get(AFTER), V128_STORE,
     at(EFF), get(R), V128_STORE,
-    at(UPD), get(AFTER), get(BEFORE), F64X2.sub, V128_STORE,
+    sums
+      // The statistics' sums of squares of the parameters after the update and of the update, per lane
+      // in index order, as the statistics pass adds them (monitors/wasm-stats.ts).
+      ? code(
+        at(UPD), get(AFTER), get(BEFORE), F64X2.sub, tee(U), V128_STORE,
+        get(W2), get(AFTER), get(AFTER), F64X2.mul, F64X2.add, set(W2),
+        get(U2), get(U), get(U), F64X2.mul, F64X2.add, set(U2),
+      )
+      : code(at(UPD), get(AFTER), get(BEFORE), F64X2.sub, V128_STORE),
     get(i), i32c(16), ADD, set(i), get(i), get(BYTES), LT_U, BR_IF0, END,
+    sums ? code(get(OUT), get(W2), V128_STORE, get(OUT), i32c(16), ADD, get(U2), V128_STORE) : [],
   );
 }
 const ADAM_PARAMS = [I32, I32, I32, I32, I32, I32, I32, I32, F64, F64, F64, F64, F64, F64, F64, F64, F64];
-const adamName = (f: AdamFlags): string => `a${+f.decoupled}${+f.l2}${+f.amsgrad}`;
+const adamName = (f: AdamFlags, sums = false): string => `a${+f.decoupled}${+f.l2}${+f.amsgrad}${sums ? 's' : ''}`;
 
 interface SgdFlags { wd: boolean; momentum: boolean; nesterov: boolean; first: boolean }
 
@@ -108,10 +119,13 @@ const sgdName = (f: SgdFlags): string => `s${+f.wd}${+f.momentum}${+f.nesterov}$
 
 const bools = [false, true];
 const MODULE = compile(assemble([
-  ...bools.flatMap((decoupled) => bools.flatMap((l2) => bools.map((amsgrad) => {
+  ...bools.flatMap((decoupled) => bools.flatMap((l2) => bools.flatMap((amsgrad) => bools.map((sums) => {
     const f = { decoupled, l2, amsgrad };
-    return { name: adamName(f), params: ADAM_PARAMS, locals: [[1, I32], [17, V128]] as [number, number][], body: adamBody(f) };
-  }))),
+    return {
+      name: adamName(f, sums), params: sums ? [...ADAM_PARAMS, I32] : ADAM_PARAMS,
+      locals: [[1, I32], [sums ? 20 : 17, V128]] as [number, number][], body: adamBody(f, sums),
+    };
+  })))),
   ...bools.flatMap((wd) => bools.flatMap((momentum) => bools.flatMap((nesterov) => bools.map((first) => {
     const f = { wd, momentum, nesterov, first };
     return { name: sgdName(f), params: SGD_PARAMS, locals: [[1, I32], [8, V128]] as [number, number][], body: sgdBody(f) };
@@ -122,6 +136,9 @@ const MODULE = compile(assemble([
 export const simdOptimizers = MODULE !== null;
 
 // --- optimizers ----------------------------------------------------------------------------------
+
+/** Two lanes of Σ params² and of Σ update² (a kernel's `sums` output). */
+const SUMS_DOUBLES = 4;
 
 /**
  * An optimizer's own memory: `count` regions of `size` doubles (padded to whole vectors), then scratch for
@@ -138,13 +155,18 @@ class Regions {
   constructor(readonly size: number, count: number) {
     this.stride = size + (size & 1);
     const scratchLength = this.stride + OUT_DOUBLES + 2;
-    const bytes = (count * this.stride + scratchLength) * 8;
+    const bytes = (count * this.stride + scratchLength + SUMS_DOUBLES) * 8;
     this.memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
     this.exports = instantiate(MODULE!, this.memory);
     this.heap = new Float64Array(this.memory.buffer);
     this.views = Array.from({ length: count }, (_, k) => this.heap.subarray(k * this.stride, k * this.stride + size));
     this.scratch = this.heap.subarray(count * this.stride, count * this.stride + scratchLength);
+    this.sumsAt = (count * this.stride + scratchLength) * 8;
+    this.sums = this.heap.subarray(this.sumsAt / 8, this.sumsAt / 8 + SUMS_DOUBLES);
   }
+  /** Where a kernel leaves its lane sums of squares (SUMS_DOUBLES doubles after the scratch), and its byte address. */
+  readonly sums: Float64Array;
+  readonly sumsAt: number;
   /** Byte offset of region k. */
   at(k: number): number {
     return k * this.stride * 8;
@@ -180,6 +202,9 @@ function workArrays(mem: Regions): StepVectors {
 class SimdAdam extends Base {
   private readonly mem: Regions;
   private readonly kernel: (...args: number[]) => void;
+  /** The same update that also sums the squares of a range (layerSquares). */
+  private readonly summing: (...args: number[]) => void;
+  private squares: { ranges: Int32Array; out: LayerSquares } | null = null;
   protected override readonly writesUpdate = true;
   // Regions after p, g, upd, eff: m, v, vmax.
   private static readonly M = 4;
@@ -188,7 +213,18 @@ class SimdAdam extends Base {
   constructor(spec: OptimizerSpec, size: number, private readonly amsgrad: boolean, private readonly decoupled: boolean) {
     super(spec, size);
     this.mem = new Regions(size, amsgrad ? 7 : 6);
-    this.kernel = this.mem.exports[adamName({ decoupled, l2: !decoupled && spec.weight_decay !== 0, amsgrad })] as (...args: number[]) => void;
+    const flags = { decoupled, l2: !decoupled && spec.weight_decay !== 0, amsgrad };
+    this.kernel = this.mem.exports[adamName(flags)] as (...args: number[]) => void;
+    this.summing = this.mem.exports[adamName(flags, true)] as (...args: number[]) => void;
+  }
+  layerSquares(ranges: Int32Array): LayerSquares | null {
+    // Ranges that tile the vector from 0 in order, each of whole pairs from an even index: the kernel's
+    // pairs are then the statistics pass's, lane for lane.
+    if (ranges.length < 2 || ranges[0] !== 0 || ranges[ranges.length - 1] !== this.size) return null;
+    for (let j = 0; j < ranges.length; j++) if (ranges[j] & 1 || (j > 0 && ranges[j] < ranges[j - 1])) return null;
+    const out: LayerSquares = { sums: new Float64Array(2 * (ranges.length - 1)), due: false, step: 0 };
+    this.squares = { ranges: Int32Array.from(ranges), out };
+    return out;
   }
   protected update(p: Float64Array, g: Float64Array, lr: number, eff?: Float64Array, upd?: Float64Array): void {
     const { weight_decay: wd, beta1, beta2, eps } = this.spec;
@@ -197,11 +233,28 @@ class SimdAdam extends Base {
     const bc2 = 1 - pow(beta2, this.steps);
     mem.put(RP, p);
     copyIn(mem, RG, g);
-    if (p.length) {
+    const decay = this.decoupled ? 1 - lr * wd : 1, invBc2 = 1 / Math.sqrt(bc2), stepSize = lr / bc1;
+    const sq = this.squares;
+    if (sq && sq.out.due) {
+      // Range by range, each also summing its squares (the same update: the ranges tile the vector).
+      const r = sq.ranges, sums = sq.out.sums, o = mem.sums;
+      for (let j = 0; j + 1 < r.length; j++) {
+        const a = r[j] * 8, bytes = (r[j + 1] - r[j]) * 8;
+        if (bytes === 0) { sums[2 * j] = sums[2 * j + 1] = 0; continue; }
+        this.summing(
+          mem.at(RP) + a, mem.at(RG) + a, mem.at(SimdAdam.M) + a, mem.at(SimdAdam.V) + a, mem.at(this.amsgrad ? SimdAdam.VMAX : SimdAdam.V) + a,
+          mem.at(REFF) + a, mem.at(RUPD) + a, bytes,
+          beta1, 1 - beta1, beta2, 1 - beta2, decay, wd, invBc2, eps, stepSize, mem.sumsAt,
+        );
+        sums[2 * j] = o[0] + o[1];
+        sums[2 * j + 1] = o[2] + o[3];
+      }
+      sq.out.step = this.steps;
+    } else if (p.length) {
       this.kernel(
         mem.at(RP), mem.at(RG), mem.at(SimdAdam.M), mem.at(SimdAdam.V), mem.at(this.amsgrad ? SimdAdam.VMAX : SimdAdam.V),
         mem.at(REFF), mem.at(RUPD), mem.bytes,
-        beta1, 1 - beta1, beta2, 1 - beta2, this.decoupled ? 1 - lr * wd : 1, wd, 1 / Math.sqrt(bc2), eps, lr / bc1,
+        beta1, 1 - beta1, beta2, 1 - beta2, decay, wd, invBc2, eps, stepSize,
       );
     }
     p.set(mem.view(RP));

@@ -5,7 +5,7 @@
  */
 import { Rng } from '../rng';
 import { buildObjective } from '../build';
-import type { Optimizer } from '../optim/optimizers';
+import type { LayerSquares, Optimizer } from '../optim/optimizers';
 import { createOptimizerFor } from '../optim/simd';
 import { createSchedule, type Schedule } from '../optim/schedules';
 import { createMonitorSuite } from '../monitors';
@@ -68,6 +68,13 @@ export class TrainingRun {
   /** The WebAssembly memory grad, update and effective lrs live in (and a copy of the parameters), when SIMD is available. */
   private readonly vectors: StepVectors | null;
   private readonly kernel: StatsKernel | null;
+  /**
+   * Whether `vectors.params` holds the parameters after every step without a copy: the optimizer's own
+   * memory, whose parameter region its step copies the parameters into and updates in place.
+   */
+  private readonly paramsInVectors: boolean;
+  /** The optimizer's per-layer sums of squares of parameters and update, when its steps can take them. */
+  private readonly squares: LayerSquares | null;
   /** The layers as the statistics pass sums the gradient (in order, covering the vector), or one range. */
   private readonly sumRanges: Int32Array;
   private readonly swa: SwaAverager | null;
@@ -103,14 +110,20 @@ export class TrainingRun {
     // step optimizers of their own, so their run's vectors are always the run's: the statistics are then
     // the same pass, and one worker with no delay gives the sequential run's stream bit for bit.
     const parallel = (o.optimizer as RaceEntry).parallel ?? config.monitors.parallel;
-    const work = parallel ? allocateStepVectors(n) : this.optimizer.workArrays?.() ?? allocateStepVectors(n);
+    const own = parallel ? null : this.optimizer.workArrays?.() ?? null;
+    const work = own ?? allocateStepVectors(n);
     this.vectors = work;
+    this.paramsInVectors = own !== null;
     this.kernel = work ? new StatsKernel(work) : null;
     this.grad = work?.grad ?? new Float64Array(n);
     this.before = new Float64Array(n);
     this.update = work?.update ?? new Float64Array(n);
     this.effectiveLr = work?.effectiveLr ?? new Float64Array(n);
     this.sumRanges = sumRanges(this.objective.layout);
+    // The layers' sums of squares of parameters and update from the optimizer's own step, where it can
+    // take them (the statistics pass then reads half the vectors): per layer, so the layers must tile.
+    const layered = this.sumRanges.length === this.objective.layout.layers.length + 1;
+    this.squares = own && layered ? this.optimizer.layerSquares?.(this.sumRanges) ?? null : null;
     const layers = this.objective.layout.layers.length;
     this.activity = { dead: new Float64Array(layers), saturated: new Float64Array(layers) };
     this.noiseRng = new Rng((config.seed ^ SEED_NOISE) >>> 0);
@@ -239,6 +252,7 @@ export class TrainingRun {
       ({ batch, epoch } = this.batches ? this.batches.next() : { batch: null, epoch: 0 });
       loss = this.objective.lossAndGrad(batch, this.grad, this.activity);
       this.prepareGradient(this.grad);
+      if (this.squares) this.squares.due = this.monitors.statsDue?.(this.stepsDone + 1) ?? false;
       this.optimizer.step(params, this.grad, lrUsed, this.effectiveLr, this.update);
     }
     // A parallel round's update is the parameters' move (no single optimizer wrote it).
@@ -246,14 +260,16 @@ export class TrainingRun {
       const update = this.update, before = this.before;
       for (let i = 0; i < params.length; i++) update[i] = params[i] - before[i];
     }
-    // The parameters where the statistics read them (a SIMD optimizer's region already holds them).
-    const v = this.vectors;
-    if (v && v.params !== params) v.params.set(params);
+    // The parameters where the statistics read them (a SIMD optimizer's region already holds them: the
+    // step copied them in, updated them there and copied them out to `params`).
+    const v = this.vectors, sq = this.squares;
+    if (v && !this.paramsInVectors && v.params !== params) v.params.set(params);
     // The gradient's norm and the parameters' finiteness: from the monitors' statistics pass on a step
     // that has one, else from a pass of their own.
     const measured = this.monitors.measure?.({
       step: this.stepsDone + 1, grad: this.grad, params: v ? v.params : params, update: this.update, effectiveLr: this.effectiveLr,
-      activity: this.activity, ...(v ? { vectors: v } : {}),
+      activity: this.activity, vectors: v ?? undefined,
+      squares: sq && sq.due && sq.step === this.optimizer.steps ? sq.sums : undefined,
     }) ?? null;
     const gradNorm = measured ? measured.gradNorm : this.afterUpdate(params);
     const paramsFinite = measured ? measured.paramsFinite : this.paramsFinite;
