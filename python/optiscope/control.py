@@ -159,10 +159,11 @@ def _read_some(fd: int, timeout: Optional[float]) -> bool:
     return True
 
 
-def poll_until(done: Callable[[], bool], timeout: float) -> Optional[bool]:
+def poll_until(done: Callable[[], bool], timeout: float, before_sleep: Optional[Callable[[], None]] = None) -> Optional[bool]:
     """For a run in lock-step, in the thread that trains: reads and dispatches what the Node side sent
-    until done() holds, at most `timeout` seconds. Returns done(), or None when the reader thread reads
-    the channel (the caller waits for its records another way) or there is none."""
+    until done() holds, at most `timeout` seconds; calls before_sleep() once before it first sleeps.
+    Returns done(), or None when the reader thread reads the channel (the caller waits for its records
+    another way) or there is none."""
     fd = _fd()
     if fd is None:
         return None
@@ -176,6 +177,9 @@ def poll_until(done: Callable[[], bool], timeout: float) -> Optional[bool]:
             _close()
             return done()
         while not done():
+            if before_sleep is not None:
+                before_sleep()
+                before_sleep = None
             left = deadline - time.monotonic()
             if left <= 0:
                 return False

@@ -62,6 +62,8 @@ function pipeFd(pipe: Writable): number | undefined {
 /** Writes records to one process's control pipe; a process that has exited (EPIPE) simply gets no more. */
 export class ControlWriter {
   private open = true;
+  /** Verdicts held until the end of the batch of events being read: each run's latest (see hold). */
+  private readonly held = new Map<string, JudgedRecord>();
   /**
    * Whether records go to the pipe's descriptor with write(2) rather than through the stream: a record is
    * written at every step event, and the stream's machinery costs more than the system call. Should the
@@ -100,7 +102,31 @@ export class ControlWriter {
     return true;
   }
 
+  /**
+   * A verdict, written at the next flush(): a `judged` record means "this step and every one before", so of
+   * the plain ones only each run's latest is written (one write per batch of events read, not per step).
+   * One that asks for a curvature probe is written at once, after those held: its step says where the
+   * probe lands (python/optiscope/lockstep.py).
+   */
+  hold(record: JudgedRecord): void {
+    if (record.probe !== undefined) {
+      this.flush();
+      this.send(record);
+      return;
+    }
+    this.held.delete(record.run); // re-inserted last: runs are answered in the order they were last judged
+    this.held.set(record.run, record);
+  }
+
+  /** Writes the verdicts held (the end of a batch of events). */
+  flush(): void {
+    if (this.held.size === 0) return;
+    for (const record of this.held.values()) this.send(record);
+    this.held.clear();
+  }
+
   close(): void {
+    this.flush();
     this.open = false;
     this.pipe?.end();
   }
