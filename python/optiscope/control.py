@@ -5,7 +5,8 @@ them instead. Each is checked against the schema below (a record that does not m
 line on stderr) and handed to the monitor of its run.
 
 Today one record, `judged`: the Node side's judge has read the `step` event of `step` (and every one
-before), and may want a curvature probe. It is written for every step event: a small model's monitor
+before), and may want a curvature probe. One is written per run for each batch of events the Node side
+reads (the last step in it), and one at once for each probe it wants: a small model's monitor
 waits (Monitor.await_judged) for the verdicts up to JUDGE_LAG steps back, so a probe lands at the same
 step on every run of the same script."""
 import json

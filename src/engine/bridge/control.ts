@@ -13,8 +13,9 @@ import type { Writable } from 'node:stream';
 export const CONTROL_VERSION = 1 as const;
 
 /**
- * After every `step` event the judge has read (monitors/stream-judge.ts): the step it judged (and every
- * one before) and the probe trigger its verdict wants, if any. A small model's process waits for the
+ * After the judge has read `step` events (monitors/stream-judge.ts): the last step it judged (and every
+ * one before; one record per run answers a batch of events, ControlWriter.hold) and the probe trigger its
+ * verdict wants, if any (sent at once, with the step that asked). A small model's process waits for the
  * verdict one step back before it backpropagates, so the probe lands at the same step on every run
  * (deterministic); a large one does not wait, and a probe asked for then lands a step or more later.
  */
