@@ -1,14 +1,10 @@
 """The launcher's doorbell (channel.py): a light step's event is written without ringing it, every other
-event rings it once, and a run in lock-step rings it before it sleeps on a verdict it has not got."""
+event rings it once (a run in lock-step ringing it before it sleeps: test_control.py)."""
 import json
 import os
-import threading
 import unittest
-from unittest import mock
 
-from optiscope import control
 from optiscope.channel import open_channel
-from optiscope.lockstep import LockStep
 from optiscope.report import Reporter
 
 
@@ -55,50 +51,6 @@ class DoorbellTest(unittest.TestCase):
         self.assertEqual(json.loads(_read_all(r))["step"], 1)
         channel.close()
         os.close(r)
-
-
-class WakeBeforeWaitTest(unittest.TestCase):
-    """await_judged rings only when the verdict is neither dispatched nor waiting in the control pipe."""
-
-    def test_rings_only_before_sleeping(self):
-        r, w = os.pipe()
-        rings = []
-        lock = LockStep()
-        lock.active = True
-
-        class Listener:
-            run = "adam"
-
-            def on_judged(self, record: control.Judged) -> None:
-                lock.on_judged(record, lambda trigger: None)
-
-            def on_control_closed(self) -> None:
-                lock.on_control_closed()
-
-        listener = Listener()
-        try:
-            with mock.patch.dict(os.environ, {"OPTISCOPE_CONTROL_FD": str(r)}):
-                control.register(listener, waits=True)
-                # The verdict is in the pipe already: read without sleeping, no ring.
-                lock.reported(1)
-                os.write(w, b'{"type":"judged","v":1,"run":"adam","step":1}\n')
-                lock.await_judged(2, "adam", lambda trigger: None, 1, lambda: rings.append(2))
-                self.assertEqual(rings, [])
-                # Not there yet: ring once, then sleep until it comes.
-                lock.reported(2)
-                later = threading.Timer(0.05, lambda: os.write(w, b'{"type":"judged","v":1,"run":"adam","step":2}\n'))
-                later.start()
-                lock.await_judged(3, "adam", lambda trigger: None, 1, lambda: rings.append(3))
-                later.join()
-                self.assertEqual(rings, [3])
-                self.assertTrue(lock.active, "the verdict came: still in lock-step")
-        finally:
-            control.unregister(listener)
-            control._closed = False
-            control._pending.clear()
-            os.close(r)
-            if w >= 0:
-                os.close(w)
 
 
 if __name__ == "__main__":
