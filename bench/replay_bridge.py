@@ -5,8 +5,9 @@ wrapper as `--python`; the arguments are ignored). It writes the events of BENCH
 its warnings left out: the judge decides them again) to the event pipe (OPTISCOPE_EVENT_FD) and keeps
 lock-step as a small model's training process does (python/optiscope/lockstep.py): after sending step k
 it waits for the Node side's verdict on the step before, then "trains" for BENCH_REPLAY_STEP_US
-microseconds (a spin) before sending the next. So the Node side is woken once per step event, as
-in a real run, and its CPU time per event can be read without torch's noise.
+microseconds (a spin) before sending the next. Each event rings the launcher's doorbell
+(OPTISCOPE_WAKE_FD), as a detailed step does (python/optiscope/channel.py): the Node side is woken once
+per step event, and its CPU time per event can be read without torch's noise.
 """
 import json
 import os
@@ -16,6 +17,7 @@ import time
 
 EVENT_FD = int(os.environ["OPTISCOPE_EVENT_FD"])
 CONTROL_FD = int(os.environ["OPTISCOPE_CONTROL_FD"])
+WAKE_FD = int(os.environ.get("OPTISCOPE_WAKE_FD") or -1)
 STEP_S = float(os.environ.get("BENCH_REPLAY_STEP_US", "500")) / 1e6
 TIMEOUT_S = 10.0
 
@@ -43,6 +45,8 @@ def send(line: str) -> None:
     data = (line + "\n").encode()
     while data:
         data = data[os.write(EVENT_FD, data):]
+    if WAKE_FD >= 0:
+        os.write(WAKE_FD, b"\0")
 
 
 def train() -> None:

@@ -2,6 +2,13 @@
 
 Events never share a stream with the user's output: the launcher passes a pipe on its own file
 descriptor (OPTISCOPE_EVENT_FD), so whatever the script prints cannot corrupt the NDJSON.
+
+The launcher also passes a doorbell (OPTISCOPE_WAKE_FD): it reads the event pipe when a byte arrives
+there, or on its own every few tens of milliseconds, not at every line. A light step's event (cadence.py)
+is written quietly, without the byte: it sits in the pipe (in the kernel, so a killed process loses
+none) until the next event that rings, e.g. the next detailed step, whose verdict the run may wait for.
+Why: a small model's step is shorter than a wake-up of the Node side; woken for every one, the Node
+process took a core from the script's BLAS threads at every step (docs/pytorch.md#overhead).
 """
 import json
 import os
@@ -20,9 +27,11 @@ class Channel:
     """Thread-safe line writer. A broken channel (the reader went away) disables itself silently:
     monitoring must never be the thing that kills a user's training run."""
 
-    def __init__(self, write: Optional[Writer], close: Optional[Callable[[], None]] = None) -> None:
+    def __init__(self, write: Optional[Writer], close: Optional[Callable[[], None]] = None,
+                 wake: Optional[Callable[[], None]] = None) -> None:
         self._write = write
         self._close = close
+        self._wake = wake  # rings the reader's doorbell (the launcher's pipe only)
         self._lock = threading.Lock()
         # Set when the Optiscope window asks this script to stop (remote attach).
         self.stop_requested = False
@@ -47,7 +56,9 @@ class Channel:
     def flush(self) -> None:
         """Writes are unbuffered; kept for symmetry with file-like channels."""
 
-    def emit(self, event: Dict[str, Any]) -> None:
+    def emit(self, event: Dict[str, Any], quiet: bool = False) -> None:
+        """Writes one event line. `quiet`: without ringing the doorbell (a light step: the reader takes it
+        with the next event that rings, or on its own within a few tens of milliseconds)."""
         if self._write is None:
             return
         data = (encode_event(event) + "\n").encode("utf-8")
@@ -57,10 +68,22 @@ class Channel:
                     self._write(data)
             except (OSError, ValueError):
                 self._write = None
+                return
+        if not quiet:
+            self.wake()
+
+    def wake(self) -> None:
+        """Asks the reader to read what was written (the launcher's pipe; a no-op elsewhere)."""
+        if self._wake is not None:
+            try:
+                self._wake()
+            except OSError:
+                self._wake = None
 
     def close(self) -> None:
         with self._lock:
             self._write = None
+            self._wake = None
             if self._close is not None:
                 try:
                     self._close()
@@ -82,6 +105,37 @@ def _fd_writer(fd: int) -> Writer:
             view = view[n:]
 
     return write
+
+
+def _doorbell(fd: Optional[str]) -> Tuple[Optional[Callable[[], None]], Optional[int]]:
+    """The launcher's doorbell (OPTISCOPE_WAKE_FD): one byte asks it to read the event pipe now. Never
+    blocks: a full doorbell has bytes enough to wake the reader already."""
+    if not fd:
+        return None, None
+    try:
+        n = int(fd)
+        os.set_inheritable(n, False)
+        os.set_blocking(n, False)
+    except (ValueError, OSError):
+        return None, None
+    byte = b"\0"
+
+    def ring() -> None:
+        try:
+            os.write(n, byte)
+        except BlockingIOError:
+            pass
+
+    return ring, n
+
+
+def _close_fds(*fds: Optional[int]) -> None:
+    for fd in fds:
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 def _socket_channel(address: str, token: str, hello: Dict[str, Any]) -> Channel:
@@ -155,7 +209,8 @@ def open_channel(env: Optional[Dict[str, str]] = None, connect: Optional[str] = 
             os.set_inheritable(n, False)
         except OSError:
             pass
-        return Channel(_fd_writer(n), lambda: os.close(n))
+        wake = _doorbell(env.get("OPTISCOPE_WAKE_FD"))
+        return Channel(_fd_writer(n), lambda: _close_fds(n, wake[1]), wake[0])
     if not connect and env.get("OPTISCOPE_CONNECT"):
         connect, token = env["OPTISCOPE_CONNECT"], env.get("OPTISCOPE_TOKEN", "")
     log = env.get("OPTISCOPE_LOG")

@@ -5,7 +5,8 @@ them instead. Each is checked against the schema below (a record that does not m
 line on stderr) and handed to the monitor of its run.
 
 Today one record, `judged`: the Node side's judge has read the `step` event of `step` (and every one
-before), and may want a curvature probe. It is written for every step event: a small model's monitor
+before), and may want a curvature probe. One is written per run for each batch of events the Node side
+reads (the last step in it), and one at once for each probe it wants: a small model's monitor
 waits (Monitor.await_judged) for the verdicts up to JUDGE_LAG steps back, so a probe lands at the same
 step on every run of the same script."""
 import json
@@ -159,10 +160,11 @@ def _read_some(fd: int, timeout: Optional[float]) -> bool:
     return True
 
 
-def poll_until(done: Callable[[], bool], timeout: float) -> Optional[bool]:
+def poll_until(done: Callable[[], bool], timeout: float, before_sleep: Optional[Callable[[], None]] = None) -> Optional[bool]:
     """For a run in lock-step, in the thread that trains: reads and dispatches what the Node side sent
-    until done() holds, at most `timeout` seconds. Returns done(), or None when the reader thread reads
-    the channel (the caller waits for its records another way) or there is none."""
+    until done() holds, at most `timeout` seconds; calls before_sleep() once before it first sleeps.
+    Returns done(), or None when the reader thread reads the channel (the caller waits for its records
+    another way) or there is none."""
     fd = _fd()
     if fd is None:
         return None
@@ -176,6 +178,9 @@ def poll_until(done: Callable[[], bool], timeout: float) -> Optional[bool]:
             _close()
             return done()
         while not done():
+            if before_sleep is not None:
+                before_sleep()
+                before_sleep = None
             left = deadline - time.monotonic()
             if left <= 0:
                 return False

@@ -56,12 +56,14 @@ class LockStep:
             self.active = False
             self._judged_cond.notify_all()
 
-    def await_judged(self, steps: int, run: str, request_probe: Callable[[str], None], lag: int = JUDGE_LAG) -> None:
+    def await_judged(self, steps: int, run: str, request_probe: Callable[[str], None], lag: int = JUDGE_LAG,
+                     wake: Optional[Callable[[], None]] = None) -> None:
         """Before backpropagating at the parameters after `steps` updates: wait for the verdicts up to the
         last reported step at or before steps - lag, then arm a probe asked for up to there. `lag`: JUDGE_LAG,
         or the spacing of a small model's detailed steps past its warm-up (cadence.py's light steps: only the
         detailed ones are reported here, each awaited when the next one is due, so the helper and the judge
-        have the steps between them to answer instead of one)."""
+        have the steps between them to answer instead of one). `wake`: rings the Node side's doorbell before
+        waiting (channel.py: every awaited step's event rings already; this is for one that did not)."""
         if not self.active:
             return
         limit = steps - lag
@@ -73,9 +75,11 @@ class LockStep:
         asked: Optional[Tuple[int, str]] = None
         answered = lambda: self._judged >= target or not self.active  # noqa: E731
         # The records are read here, in the training thread, unless a reader thread reads them (control.py).
-        polled = None if self._judged >= target else control.poll_until(answered, JUDGE_TIMEOUT)
+        polled = None if self._judged >= target else control.poll_until(answered, JUDGE_TIMEOUT, wake)
         with self._judged_cond:
             if polled is None and self._judged < target:
+                if wake is not None:
+                    wake()
                 polled = self._judged_cond.wait_for(answered, timeout=JUDGE_TIMEOUT)
             if polled is False:
                 self.active = False

@@ -423,7 +423,8 @@ class Monitor:
 
     def await_judged(self) -> None:
         """Before backpropagating: wait for the verdicts up to JUDGE_LAG steps back (lockstep.py)."""
-        self.lockstep.await_judged(self.steps, self.run, self.request_probe, self.cadence.judge_lag(self.steps))
+        self.lockstep.await_judged(self.steps, self.run, self.request_probe, self.cadence.judge_lag(self.steps),
+                                   self.channel.wake)
 
     def arm_probe(self, trigger: Optional[str]) -> None:
         """A curvature probe (scheduled, or handed back by the helper process): measured on the next batch

@@ -53,7 +53,7 @@ class Reporter:
         event = self._step_event(step, loss, lr, grad_norm, [])
         if rows or loss is None:
             event["facts"] = {"batchSize": rows} if loss is not None else {"lossUnknown": True, **({"batchSize": rows} if rows else {})}
-        self.emit(event)
+        self.channel.emit(self.stamp(event), quiet=True)  # read with the next event that rings (channel.py)
 
     def _step_event(self, step: int, loss: Optional[float], lr: float, grad_norm: float,
                     layers: List[Dict[str, Any]]) -> Dict[str, Any]:

@@ -1,8 +1,12 @@
 """The control channel's records (control.py against control.ts's judgedSchema) and their dispatch."""
 import json
+import os
+import threading
 import unittest
+from unittest import mock
 
 from optiscope import control
+from optiscope.lockstep import LockStep
 
 
 class FakeMonitor:
@@ -15,6 +19,16 @@ class FakeMonitor:
 
     def on_control_closed(self) -> None:
         pass
+
+
+def release(listener, r: int, w: int) -> None:
+    """After a test that registered `listener` on the control pipe (r, w; w < 0 when closed already)."""
+    control.unregister(listener)
+    control._closed = False
+    control._pending.clear()
+    os.close(r)
+    if w >= 0:
+        os.close(w)
 
 
 def record(**over):
@@ -177,12 +191,46 @@ class PollTest(unittest.TestCase):
         finally:
             lines.put(b"")
             writer.join()
-            control.unregister(m)
-            control._closed = False
-            control._pending.clear()
-            os.close(r)
-            if w >= 0:
-                os.close(w)
+            release(m, r, w)
+
+
+class WakeBeforeWaitTest(unittest.TestCase):
+    """await_judged rings only when the verdict is neither dispatched nor waiting in the control pipe."""
+
+    def test_rings_only_before_sleeping(self):
+        r, w = os.pipe()
+        rings = []
+        lock = LockStep()
+        lock.active = True
+
+        class Listener:
+            run = "adam"
+
+            def on_judged(self, record: control.Judged) -> None:
+                lock.on_judged(record, lambda trigger: None)
+
+            def on_control_closed(self) -> None:
+                lock.on_control_closed()
+
+        listener = Listener()
+        try:
+            with mock.patch.dict(os.environ, {"OPTISCOPE_CONTROL_FD": str(r)}):
+                control.register(listener, waits=True)
+                # The verdict is in the pipe already: read without sleeping, no ring.
+                lock.reported(1)
+                os.write(w, b'{"type":"judged","v":1,"run":"adam","step":1}\n')
+                lock.await_judged(2, "adam", lambda trigger: None, 1, lambda: rings.append(2))
+                self.assertEqual(rings, [])
+                # Not there yet: ring once, then sleep until it comes.
+                lock.reported(2)
+                later = threading.Timer(0.05, lambda: os.write(w, b'{"type":"judged","v":1,"run":"adam","step":2}\n'))
+                later.start()
+                lock.await_judged(3, "adam", lambda trigger: None, 1, lambda: rings.append(3))
+                later.join()
+                self.assertEqual(rings, [3])
+                self.assertTrue(lock.active, "the verdict came: still in lock-step")
+        finally:
+            release(listener, r, w)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@ import type { Writable } from 'node:stream';
 export const CONTROL_VERSION = 1 as const;
 
 /**
- * After every `step` event the judge has read (monitors/stream-judge.ts): the step it judged (and every
- * one before) and the probe trigger its verdict wants, if any. A small model's process waits for the
+ * After the judge has read `step` events (monitors/stream-judge.ts): the last step it judged (and every
+ * one before; one record per run answers a batch of events, ControlWriter.hold) and the probe trigger its
+ * verdict wants, if any (sent at once, with the step that asked). A small model's process waits for the
  * verdict one step back before it backpropagates, so the probe lands at the same step on every run
  * (deterministic); a large one does not wait, and a probe asked for then lands a step or more later.
  */
@@ -62,6 +63,8 @@ function pipeFd(pipe: Writable): number | undefined {
 /** Writes records to one process's control pipe; a process that has exited (EPIPE) simply gets no more. */
 export class ControlWriter {
   private open = true;
+  /** Verdicts held until the end of the batch of events being read: each run's latest (see hold). */
+  private readonly held = new Map<string, JudgedRecord>();
   /**
    * Whether records go to the pipe's descriptor with write(2) rather than through the stream: a record is
    * written at every step event, and the stream's machinery costs more than the system call. Should the
@@ -100,7 +103,31 @@ export class ControlWriter {
     return true;
   }
 
+  /**
+   * A verdict, written at the next flush(): a `judged` record means "this step and every one before", so of
+   * the plain ones only each run's latest is written (one write per batch of events read, not per step).
+   * One that asks for a curvature probe is written at once, after those held: its step says where the
+   * probe lands (python/optiscope/lockstep.py).
+   */
+  hold(record: JudgedRecord): void {
+    if (record.probe !== undefined) {
+      this.flush();
+      this.send(record);
+      return;
+    }
+    this.held.delete(record.run); // re-inserted last: runs are answered in the order they were last judged
+    this.held.set(record.run, record);
+  }
+
+  /** Writes the verdicts held (the end of a batch of events). */
+  flush(): void {
+    if (this.held.size === 0) return;
+    for (const record of this.held.values()) this.send(record);
+    this.held.clear();
+  }
+
   close(): void {
+    this.flush();
     this.open = false;
     this.pipe?.end();
   }

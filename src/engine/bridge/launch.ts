@@ -5,6 +5,8 @@
  * Events travel on a pipe of their own (fd 3, OPTISCOPE_EVENT_FD), never mixed with the script's
  * output: the script's stdout and stderr go to `stderr` (prefixed `[rank k]` in a DDP run). Every line
  * goes through `parseEvent`; a line that does not validate is dropped and reported, never forwarded.
+ * The pipe is read in batches, when the process rings its doorbell (fd 5, OPTISCOPE_WAKE_FD) or every
+ * few tens of milliseconds (event-reader.ts), and each batch is answered with one `judged` record per run.
  *
  * Exit codes (the contract's): 0 the run happened; 1 the script failed, a rank died, or the interpreter
  * cannot run it (no torch: one line saying how to pick another); 2 invalid input (no such script).
@@ -16,6 +18,7 @@ import { LineSplitter, parseEvent, type OptiscopeEvent } from '../protocol';
 import { StreamJudge } from '../monitors/stream-judge';
 import { bridgePythonDir } from './paths';
 import { ControlWriter, type JudgedRecord } from './control';
+import { readEventPipe } from './event-reader';
 import { freePort } from './free-port';
 import { RankAgreement } from './rank-agreement';
 
@@ -104,6 +107,8 @@ export async function runPythonScript(opts: RunPythonOptions): Promise<number> {
   };
   // The process measures; the judge below decides (and asks it for curvature probes on fd 4).
   baseEnv.OPTISCOPE_CONTROL_FD = '4';
+  // The doorbell: a byte there asks for the event pipe to be read now (event-reader.ts).
+  baseEnv.OPTISCOPE_WAKE_FD = '5';
   if (opts.steps !== undefined) baseEnv.OPTISCOPE_STEPS = String(opts.steps);
   delete baseEnv.OPTISCOPE_CONNECT;
   if (n > 1) {
@@ -132,7 +137,8 @@ export async function runPythonScript(opts: RunPythonOptions): Promise<number> {
     judged: (j) => {
       const record: JudgedRecord = { type: 'judged', v: 1, run: j.run, step: j.step };
       if (j.probe) record.probe = j.probe;
-      ranks[j.rank ?? 0]?.control.send(record);
+      // Held to the end of the batch being read: one record answers every step before it (control.ts).
+      ranks[j.rank ?? 0]?.control.hold(record);
     },
   });
 
@@ -173,7 +179,7 @@ export async function runPythonScript(opts: RunPythonOptions): Promise<number> {
     const child = spawn(python, ['-m', 'optiscope.run', opts.script, ...opts.args], {
       cwd: opts.cwd,
       env,
-      stdio: [n > 1 ? 'ignore' : 'inherit', 'pipe', 'pipe', 'pipe', 'pipe'],
+      stdio: [n > 1 ? 'ignore' : 'inherit', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
       shell: false,
       windowsHide: true,
     });
@@ -201,18 +207,21 @@ export async function runPythonScript(opts: RunPythonOptions): Promise<number> {
     lineForwarder(child.stderr, prefix, opts.stderr);
     const events = child.stdio[3] as Readable | null;
     if (events) {
-      events.setEncoding('utf8');
       const split = new LineSplitter(
         (line) => accept(rank, line),
         (bytes) => opts.stderr(`optiscope: dropped an event line of ${bytes} characters from the bridge\n`),
       );
-      events.on('data', (chunk: string) => {
-        split.push(chunk);
-        opts.flush?.();
-      });
-      events.on('end', () => {
-        split.end();
-        opts.flush?.();
+      readEventPipe(events, (child.stdio as readonly unknown[])[5] as Readable | null, {
+        text: (s) => split.push(s),
+        batch: () => {
+          rank.control.flush();
+          opts.flush?.();
+        },
+        end: () => {
+          split.end();
+          rank.control.flush();
+          opts.flush?.();
+        },
       });
     }
   }

@@ -1,0 +1,125 @@
+/**
+ * Reads one process's event pipe (fd 3) in batches, not at every line.
+ *
+ * The process rings a doorbell (fd 5, OPTISCOPE_WAKE_FD) after every event but a light step's
+ * (python/optiscope/channel.py). While the doorbell is open the pipe is not watched: it is read to its
+ * current end when a byte arrives on the doorbell, and every BATCH_MS on its own. Once the doorbell closes
+ * (the process and its helper have exited or closed it) the pipe is read as a stream to its end, so every
+ * line written before a crash or a kill is read: written lines wait in the kernel, not in the process.
+ *
+ * Why: a small model's step (W2 of the bench, ~0.7 ms) is shorter than a wake-up of this process, and a
+ * wake-up at every step took a core from the script's BLAS threads at every step (docs/pytorch.md#overhead).
+ * Light steps now cost a wake-up per detailed step or per BATCH_MS, whichever comes first.
+ */
+import { readSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import type { Readable } from 'node:stream';
+
+/** At most this long between reads of a pipe that holds only light steps: the panel stays live. */
+export const BATCH_MS = 50;
+/** Reads of 64 KiB per batch before yielding to the event loop (a flood never starves the other ranks). */
+const READS_PER_BATCH = 16;
+
+export interface EventPipeSink {
+  /** Decoded text, in order (split into lines by the caller). */
+  text: (s: string) => void;
+  /** After each batch of text: the moment to answer the events it held (one `judged` record per run). */
+  batch: () => void;
+  /** The pipe's end of file, after its last text. */
+  end: () => void;
+}
+
+/** The libuv handle under a child process's pipe (POSIX): its descriptor and its watching switch. */
+interface PipeHandle {
+  fd?: unknown;
+  reading?: boolean;
+  readStop?: () => number;
+  readStart?: () => number;
+}
+
+function handleOf(stream: Readable): PipeHandle | null {
+  return (stream as unknown as { _handle?: PipeHandle | null })._handle ?? null;
+}
+
+/**
+ * Reads `events` into `sink`: in batches driven by `doorbell` where the platform allows (a POSIX pipe whose
+ * watching can be switched off), else as a stream, one chunk at a time.
+ */
+export function readEventPipe(events: Readable, doorbell: Readable | null, sink: EventPipeSink): void {
+  const decoder = new StringDecoder('utf8');
+  const streamed = (): void => {
+    events.on('data', (chunk: Buffer | string) => {
+      sink.text(typeof chunk === 'string' ? chunk : decoder.write(chunk));
+      sink.batch();
+    });
+    events.on('end', () => {
+      const rest = decoder.end();
+      if (rest) sink.text(rest);
+      sink.batch();
+      sink.end();
+    });
+  };
+  const h = handleOf(events);
+  const fd = h?.fd;
+  if (!doorbell || process.platform === 'win32' || !h || typeof fd !== 'number' || fd < 0 ||
+      typeof h.readStop !== 'function' || typeof h.readStart !== 'function') {
+    streamed();
+    return;
+  }
+  // Stop watching before the event loop first runs (the stream asked to read when it was created): from
+  // now on this module reads the descriptor itself, until release() hands it back to the stream.
+  h.reading = false;
+  h.readStop();
+  const buf = Buffer.allocUnsafe(1 << 16);
+  let pulling = true;
+  let again: NodeJS.Immediate | undefined;
+  const release = (): void => {
+    if (!pulling) return;
+    pulling = false;
+    clearInterval(timer);
+    if (again) clearImmediate(again);
+    doorbell.removeListener('data', drain);
+    streamed();
+    // What net.Socket does to resume a stopped handle: the stream reads the rest, then its end of file.
+    h.reading = true;
+    h.readStart?.();
+  };
+  function drain(): void {
+    if (!pulling) return;
+    again = undefined;
+    let got = false;
+    for (let i = 0; i < READS_PER_BATCH; i++) {
+      let n: number;
+      try {
+        n = readSync(fd as number, buf, 0, buf.length, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EINTR') continue;
+        if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') {
+          if (got) sink.batch();
+          release(); // the stream reports what it can (its end, or its error)
+          return;
+        }
+        if (got) sink.batch();
+        return;
+      }
+      if (n === 0) {
+        if (got) sink.batch();
+        release(); // end of file: the stream sees it too and ends
+        return;
+      }
+      sink.text(decoder.write(buf.subarray(0, n)));
+      got = true;
+    }
+    if (got) sink.batch();
+    again = setImmediate(drain); // more may be there: after the other ranks' turn
+  }
+  const timer = setInterval(drain, BATCH_MS);
+  doorbell.on('data', drain);
+  doorbell.on('end', () => {
+    drain();
+    release();
+  });
+  doorbell.on('error', release);
+  doorbell.resume();
+}
