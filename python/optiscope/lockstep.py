@@ -21,6 +21,9 @@ from .control import Judged
 JUDGE_TIMEOUT = 10.0
 # One step apart: a probe lands at the step after the one that asked (see stream-judge.ts's `judged`).
 JUDGE_LAG = 1
+# A run that cannot take a probe reads the verdicts without waiting, every this many awaited steps: about
+# 3 kB of `judged` records, far below a pipe's 64 kB.
+DRAIN_EVERY = 64
 
 
 class LockStep:
@@ -34,6 +37,7 @@ class LockStep:
         self._judged = -1
         self._judged_cond = threading.Condition()
         self._asked: "deque[Tuple[int, str]]" = deque()  # (step judged, probe trigger) not yet armed
+        self._skipped = 0  # waits skipped (await_judged with probes=False)
 
     def reported(self, step: int) -> None:
         """A monitored step's event went to the judge (inline, or by the helper process)."""
@@ -57,13 +61,16 @@ class LockStep:
             self._judged_cond.notify_all()
 
     def await_judged(self, steps: int, run: str, request_probe: Callable[[str], None], lag: int = JUDGE_LAG,
-                     wake: Optional[Callable[[], None]] = None) -> None:
+                     wake: Optional[Callable[[], None]] = None, probes: bool = True) -> None:
         """Before backpropagating at the parameters after `steps` updates: wait for the verdicts up to the
         last reported step at or before steps - lag, then arm a probe asked for up to there. `lag`: JUDGE_LAG,
         or the spacing of a small model's detailed steps past its warm-up (cadence.py's light steps: only the
         detailed ones are reported here, each awaited when the next one is due, so the helper and the judge
         have the steps between them to answer instead of one). `wake`: rings the Node side's doorbell before
-        waiting (channel.py: every awaited step's event rings already; this is for one that did not)."""
+        waiting (channel.py: every awaited step's event rings already; this is for one that did not).
+        `probes`: False when this run would decline any probe the judge asks for (OPTISCOPE_PROBE_BUDGET=0,
+        a graph without second derivatives): then nothing can land, early or late, and the run does not
+        wait; it reads the verdicts every DRAIN_EVERY steps without blocking, so the channel never fills."""
         if not self.active:
             return
         limit = steps - lag
@@ -71,6 +78,13 @@ class LockStep:
         while self._reported and self._reported[0] <= limit:
             target = self._reported.popleft()
         if target < 0:
+            return
+        if not probes:
+            self._skipped += 1
+            if self._skipped % DRAIN_EVERY == 0:
+                control.poll_until(lambda: True, 0.0)
+                with self._judged_cond:
+                    self._asked.clear()  # declined anyway (request_probe): nothing to arm
             return
         asked: Optional[Tuple[int, str]] = None
         answered = lambda: self._judged >= target or not self.active  # noqa: E731

@@ -423,8 +423,10 @@ class Monitor:
 
     def await_judged(self) -> None:
         """Before backpropagating: wait for the verdicts up to JUDGE_LAG steps back (lockstep.py)."""
+        # A run that would decline every probe (request_probe) has nothing to land at a fixed step.
+        probes = PROBE_BUDGET > 0 and self.probes.possible
         self.lockstep.await_judged(self.steps, self.run, self.request_probe, self.cadence.judge_lag(self.steps),
-                                   self.channel.wake)
+                                   self.channel.wake, probes)
 
     def arm_probe(self, trigger: Optional[str]) -> None:
         """A curvature probe (scheduled, or handed back by the helper process): measured on the next batch

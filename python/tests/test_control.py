@@ -233,5 +233,44 @@ class WakeBeforeWaitTest(unittest.TestCase):
             release(listener, r, w)
 
 
+class NoProbesTest(unittest.TestCase):
+    """A run that would decline every probe (OPTISCOPE_PROBE_BUDGET=0, a graph without second derivatives)
+    does not wait for its verdicts, since no probe can land; it still reads the channel, without blocking."""
+
+    def test_does_not_wait_and_still_reads_the_channel(self):
+        import os
+        import time
+        from unittest import mock
+
+        from optiscope.lockstep import DRAIN_EVERY, LockStep
+
+        r, w = os.pipe()
+        lock = LockStep()
+        lock.active = True
+        m = FakeMonitor("adam")
+        m.on_judged = lambda rec: lock.on_judged(rec, self.fail)  # type: ignore[method-assign]
+        m.on_control_closed = lock.on_control_closed  # type: ignore[method-assign]
+        try:
+            # A waiting run would give up after 0.5 s on the first verdict that never comes.
+            with mock.patch.dict(os.environ, {"OPTISCOPE_CONTROL_FD": str(r)}), mock.patch("optiscope.lockstep.JUDGE_TIMEOUT", 0.5):
+                control.register(m, waits=True)
+                # The judge answered the first 10 steps only, step 5 asking for a probe.
+                os.write(w, "".join(record(run="adam", step=s, probe="stall" if s == 5 else None) + "\n" for s in range(1, 11)).encode())
+                t0 = time.monotonic()
+                for step in range(1, 2 * DRAIN_EVERY + 2):
+                    lock.reported(step)
+                    lock.await_judged(step, "adam", self.fail, probes=False)
+                self.assertLess(time.monotonic() - t0, 0.4, "no wait for a verdict")
+                self.assertEqual(lock._judged, 10, "the verdicts that came were read")
+                self.assertTrue(lock.active)
+                self.assertIsNone(control._reader, "read by the run itself, no reader thread")
+        finally:
+            control.unregister(m)
+            control._closed = False
+            control._pending.clear()
+            os.close(r)
+            os.close(w)
+
+
 if __name__ == "__main__":
     unittest.main()
