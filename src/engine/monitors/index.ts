@@ -138,8 +138,12 @@ class Suite implements MonitorSuiteExt {
   }
 
   statsDue(step: number): boolean {
+    return this.computer.tiles && this.activityDue(step);
+  }
+
+  activityDue(step: number): boolean {
     const m = this.o.config.monitors;
-    return this.computer.tiles && (detailDue(step, m.every, m.thin_after) || step === 1);
+    return detailDue(step, m.every, m.thin_after) || step === 1;
   }
 
   measure(ctx: MeasureContext): { gradNorm: number; paramsFinite: boolean } | null {

@@ -162,6 +162,7 @@ export class Network implements Objective {
     c.graph.backward(c.loss, false);
     grad.set(this.gradBuf);
     this.updateRunningStats(c);
+    this.lastTrain = c;
     if (activity) this.measure(c, activity);
     // The batch's accuracy from this same forward pass (an argmax per row), so a step event can carry
     // it without a second forward pass.
@@ -174,6 +175,13 @@ export class Network implements Objective {
   }
 
   private batchAccuracy = NaN;
+  /** The tape of the last `lossAndGrad`: its activations stay there until the next evaluation. */
+  private lastTrain: Compiled | null = null;
+
+  /** Call before any other evaluation (hvp, loss) on the same batch size overwrites the activations. */
+  lastActivity(activity: Activity): void {
+    if (this.lastTrain) this.measure(this.lastTrain, activity);
+  }
 
   /** Accuracy on the batch of the last `lossAndGrad`, at the parameters it was evaluated at. */
   lastAccuracy(): number {

@@ -244,13 +244,17 @@ export class TrainingRun {
     let epoch: number;
     let loss: number;
     let round: RoundResult | null = null;
+    let activityMeasured = true;
     if (this.parallel) {
       this.before.set(params);
       round = this.parallel.step(lrUsed, this.grad, this.effectiveLr, this.activity);
       ({ batch, epoch, loss } = round);
     } else {
       ({ batch, epoch } = this.batches ? this.batches.next() : { batch: null, epoch: 0 });
-      loss = this.objective.lossAndGrad(batch, this.grad, this.activity);
+      // The unit activity only where the step's event carries statistics (the objective can measure it
+      // after the fact for a step that turns non-finite, whose event carries them too).
+      activityMeasured = !this.objective.lastActivity || (this.monitors.activityDue?.(this.stepsDone + 1) ?? true);
+      loss = this.objective.lossAndGrad(batch, this.grad, activityMeasured ? this.activity : undefined);
       this.prepareGradient(this.grad);
       if (this.squares) this.squares.due = this.monitors.statsDue?.(this.stepsDone + 1) ?? false;
       this.optimizer.step(params, this.grad, lrUsed, this.effectiveLr, this.update);
@@ -273,6 +277,7 @@ export class TrainingRun {
     }) ?? null;
     const gradNorm = measured ? measured.gradNorm : this.afterUpdate(params);
     const paramsFinite = measured ? measured.paramsFinite : this.paramsFinite;
+    if (!activityMeasured && (!Number.isFinite(loss) || !Number.isFinite(gradNorm) || !paramsFinite)) this.objective.lastActivity?.(this.activity);
     this.stepsDone++;
     this.lastLoss = loss;
     if (loss < this.bestLoss) {
