@@ -16,7 +16,7 @@ import { isAdaptive, stabilityEdge, type ProbeRecord } from './view';
 import { preconditioning } from './preconditioner';
 import { estimateSpectrum, SPECTRUM_DEFAULTS, type SpectrumEstimate, type SpectrumOptions } from './spectrum';
 import { signalGain } from './detectors/gradient-flow';
-import { Judge } from './judge';
+import { Judge, type StepInput } from './judge';
 import { computeSlice, functionLandscape } from './landscape';
 import { fixIsNoop } from '../fixes/edits';
 import { engineInitWarnings } from './detectors/facts/engine-init';
@@ -153,6 +153,11 @@ class Suite implements MonitorSuiteExt {
     return this.computer.globals();
   }
 
+  /** The judge's input, refilled each step (the judge keeps none of it as an object). */
+  private readonly stepInput: StepInput = {
+    step: 0, loss: NaN, lr: NaN, gradNorm: NaN, fresh: false, batchSize: 0, fullBatch: false, paramsBad: false, parameters: 0,
+  };
+
   afterStep(ctx: StepContext): LayerStat[] {
     const { config, objective } = this.o;
     this.lastBatch = ctx.batch;
@@ -171,11 +176,17 @@ class Suite implements MonitorSuiteExt {
     this.measuredStep = 0;
     const layers = monitored ? early ? this.measuredLayers : this.computer.compute(ctx) : [];
     const batchSize = ctx.batch ? ctx.batch.length : 0;
-    const v = this.judge.step({
-      step: ctx.step, loss: ctx.loss, lr: ctx.lr, gradNorm: ctx.gradNorm, fresh: monitored,
-      batchSize, fullBatch: ctx.batch === null || batchSize >= objective.trainSize,
-      paramsBad, parameters: ctx.params.length,
-    });
+    const input = this.stepInput;
+    input.step = ctx.step;
+    input.loss = ctx.loss;
+    input.lr = ctx.lr;
+    input.gradNorm = ctx.gradNorm;
+    input.fresh = monitored;
+    input.batchSize = batchSize;
+    input.fullBatch = ctx.batch === null || batchSize >= objective.trainSize;
+    input.paramsBad = paramsBad;
+    input.parameters = ctx.params.length;
+    const v = this.judge.step(input);
     if (!v) return layers;
     const h = config.monitors.hessian;
     // An adaptive optimizer's preconditioner exists from its first update on: that is its start probe
