@@ -183,7 +183,7 @@ export class Judge {
       this.everStats = true;
       this.updateDerived(s.lr, s.parameters);
     }
-    const v = this.stepView = this.fillView(this.stepView ?? ({} as DiagnosisView), s.step, s.loss, s.gradNorm);
+    const v = this.view(s.step, s.loss, s.gradNorm);
     const scalarsBad = !Number.isFinite(s.loss) || !Number.isFinite(s.gradNorm);
     if (scalarsBad || s.paramsBad) {
       if (this.nonFinite.report(v, s.paramsBad)) {
@@ -300,40 +300,33 @@ export class Judge {
   }
 
   view(step?: number, loss?: number, gradNorm?: number): DiagnosisView {
-    return this.fillView({} as DiagnosisView, step, loss, gradNorm);
-  }
-
-  /** The view `step` returns, refreshed in place on each step (no object per step: nobody keeps it past its step). */
-  private stepView: DiagnosisView | null = null;
-
-  /** Sets every field of `v` (in one order, so every view has one shape). */
-  private fillView(v: DiagnosisView, step?: number, loss?: number, gradNorm?: number): DiagnosisView {
+    const { config, optimizer } = this.o;
+    const layout = this.layout;
     const h = this.history;
-    v.step = step ?? h.steps;
-    v.totalSteps = this.o.totalSteps;
-    v.window = this.window;
-    v.rules = this.rules;
-    v.config = this.o.config;
-    v.optimizer = this.o.optimizer;
-    v.layout = this.layout;
-    v.network = this.o.network;
-    v.history = h;
-    v.stats = this.stats;
-    v.statsFresh = this.statsFresh && this.everStats;
-    v.lr = this.lastLr;
-    v.gradNorm = gradNorm ?? (h.gradNorm.length ? h.gradNorm.back(0) : NaN);
-    v.loss = loss ?? h.lastFiniteLoss;
-    v.batchSize = this.batchSize;
-    v.fullBatch = this.fullBatch;
-    v.lossFloor = this.lossFloor;
-    v.probe = this.probe;
-    v.stepEfficiency = this.stepEfficiency;
-    v.stepEfficiencyPeak = this.stepEfficiencyPeak;
-    v.effLrP50 = this.effLrP50;
-    v.effLrP50Peak = this.effLrP50Peak;
-    v.effLrP50First = this.effLrP50First;
-    v.updateRatio = this.updateRatios.length ? this.updateRatios.meanBack(0, this.updateRatios.length) : NaN;
-    v.facts = this.facts;
-    return v;
+    return {
+      step: step ?? h.steps,
+      totalSteps: this.o.totalSteps,
+      window: this.window,
+      rules: this.rules,
+      config, optimizer, layout,
+      network: this.o.network,
+      history: h,
+      stats: this.stats,
+      statsFresh: this.statsFresh && this.everStats,
+      lr: this.lastLr,
+      gradNorm: gradNorm ?? (h.gradNorm.length ? h.gradNorm.back(0) : NaN),
+      loss: loss ?? h.lastFiniteLoss,
+      batchSize: this.batchSize,
+      fullBatch: this.fullBatch,
+      lossFloor: this.lossFloor,
+      probe: this.probe,
+      stepEfficiency: this.stepEfficiency,
+      stepEfficiencyPeak: this.stepEfficiencyPeak,
+      effLrP50: this.effLrP50,
+      effLrP50Peak: this.effLrP50Peak,
+      effLrP50First: this.effLrP50First,
+      updateRatio: this.updateRatios.length ? this.updateRatios.meanBack(0, this.updateRatios.length) : NaN,
+      facts: this.facts,
+    };
   }
 }
