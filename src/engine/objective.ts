@@ -73,6 +73,8 @@ export interface Objective {
    * When `activity` is given, fills it (dead / saturated unit fractions per layer).
    */
   lossAndGrad(batch: Batch, grad: Float64Array, activity?: Activity): number;
+  /** Fills `activity` from the forward pass of the last `lossAndGrad` (for a step that measured none then). */
+  lastActivity?(activity: Activity): void;
   /** Exact Hessian-vector product of the batch loss at the current parameters (forward-over-reverse); returns the loss. Does not touch running statistics. */
   hvp(batch: Batch, v: Float64Array, out: Float64Array): number;
   /** Mean loss on the batch at `params` (default: the current ones), without gradient and without side effects. */

@@ -158,6 +158,25 @@ test('activity: dead ReLU units and saturated tanh units', () => {
   assert.equal(activity.dead[2], 0);
 });
 
+test('activity on the float32 path: the saturated counts its tanh and sigmoid kernels make are the plain count of the outputs', () => {
+  // One layer, so its activation is the network's output (predictOutputs reads it back on the same examples).
+  const data = regression(41, 3, 9, 7);
+  for (const activation of ['tanh', 'sigmoid'] as const) {
+    for (const precision of ['float32', 'float64'] as const) {
+      const net = new Network({ layers: [layer(9, activation)], loss: 'mse' }, data, null, new Rng(4), precision);
+      // Large weights: a good share of the units sit in the tails.
+      for (let i = 0; i < net.params.length; i++) net.params[i] *= 6;
+      const activity = { dead: new Float64Array(1), saturated: new Float64Array(1) };
+      net.lossAndGrad(null, new Float64Array(net.params.length), activity);
+      const y = net.predictOutputs(data.x, data.n);
+      let expected = 0;
+      for (const v of y) if (activation === 'tanh' ? Math.abs(v) > 0.99 : v < 0.01 || v > 0.99) expected++;
+      assert.ok(expected > 0 && expected < y.length, `${activation} ${precision}: some outputs saturate, not all (${expected})`);
+      assert.equal(activity.saturated[0], expected / y.length, `${activation} ${precision}`);
+    }
+  }
+});
+
 test('accuracy and validation loss', () => {
   // Labels are the sign of the first feature: a logit 10·x1 is always right, −10·x1 always wrong.
   const rng = new Rng(3);

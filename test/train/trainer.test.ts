@@ -148,9 +148,17 @@ test('the gradient norm from the statistics pass has the bits of the trainer\'s 
   assert.equal(a.length, 40);
   assert.deepEqual(a, b);
   const huge = (every: number): string => NET.replace(/race:[\s\S]*$/, `monitors: { every: ${every} }\n`).replace('{ name: adam, lr: 0.01 }', '{ name: sgd, lr: 1.7e308 }');
+  const lastLayers: string[] = [];
   for (const every of [1, 1000]) {
     const events = await stream(huge(every));
     const end = events.find((e) => e.type === 'end');
     assert.equal(end?.type === 'end' && `${end.reason} at ${end.steps}`, 'diverged at 2', `every ${every}`);
+    const last = events.filter((e): e is StepEvent => e.type === 'step').at(-1);
+    lastLayers.push(JSON.stringify(last?.layers.map((l) => [l.name, l.saturatedFraction, l.deadFraction])));
   }
+  // The diverging step carries statistics either way; with every: 1000 its unit activity is measured after
+  // the fact (the forward pass measured none on a step without statistics): the same numbers.
+  const saturated = (JSON.parse(lastLayers[0]) as [string, number | undefined][])[0][1];
+  assert.ok(saturated !== undefined && saturated > 0.5, `the huge step saturates the tanh layer (${saturated})`);
+  assert.equal(lastLayers[1], lastLayers[0]);
 });

@@ -130,18 +130,30 @@ export function backwardLoop(fn: UnaryFn, x: Float64Array, y: Float64Array, yg: 
 }
 
 /**
+ * Where the forward kernel reports how many outputs fall outside [lo, hi] (a layer's saturated
+ * activations, counted while the kernel has them in registers): `outside` is −1 when it counted none.
+ */
+export interface OutsideCount {
+  readonly lo: number;
+  readonly hi: number;
+  outside: number;
+}
+
+/**
  * The float32 path's activations (wasm-elementwise.ts): tanh and sigmoid by the SIMD approximation
  * (float32-accurate, not Math.tanh's bits; `der`/`der2` then use its y, as always), ReLU in SIMD (the
  * same numbers). Apart from forwardLoop on purpose, so the float64 path's loops stay as they were and are
  * compiled for float64 runs alone. Returns false when `fn` has no kernel (or WebAssembly SIMD is
  * unavailable).
  */
-export function simdForward(fn: UnaryFn, x: Float64Array, y: Float64Array): boolean {
+export function simdForward(fn: UnaryFn, x: Float64Array, y: Float64Array, counted?: OutsideCount): boolean {
   if (!wasmElementwise) return false;
   // σ(x) = ½ + ½·tanh(x/2)
-  if (fn === TANH) wasmElementwise.tanh(x, y, 1, 1, 0);
-  else if (fn === SIGMOID) wasmElementwise.tanh(x, y, 0.5, 0.5, 0.5);
-  else if (fn === RELU) wasmElementwise.relu(x, y);
+  if (fn === TANH || fn === SIGMOID) {
+    const half = fn === SIGMOID ? 0.5 : 1;
+    const n = wasmElementwise.tanh(x, y, half, half, fn === SIGMOID ? 0.5 : 0, counted?.lo, counted?.hi);
+    if (counted) counted.outside = n;
+  } else if (fn === RELU) wasmElementwise.relu(x, y);
   else return false;
   return true;
 }

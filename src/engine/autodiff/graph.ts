@@ -16,7 +16,7 @@ import { mmNN, mmNT, mmTN } from './kernels';
 import type { Precision } from '../protocol';
 import {
   type UnaryFn, EXP, LOG, SIN, COS, NEG, SQUARE, powFn, addScalarFn, mulScalarFn, sigmoid, forwardLoop, backwardLoop, simdForward,
-  simdBackward,
+  simdBackward, type OutsideCount,
 } from './elementwise';
 
 export interface Buffers {
@@ -112,13 +112,15 @@ export class Graph {
   // -------------------------------------------------------------------------------------------
   // Elementwise unary functions from a { output, der, der2 } table.
 
-  unary(x: Tensor, fn: UnaryFn): Tensor {
+  /** `counted`: where the float32 kernel reports how many outputs of each forward pass fall outside its bounds. */
+  unary(x: Tensor, fn: UnaryFn, counted?: OutsideCount): Tensor {
     const f32 = this.precision === 'float32';
     return this.op(x.shape, [x], (y) => ({
       forward(t) {
         const xv = x.value;
         const yv = y.value;
-        if (!(f32 && simdForward(fn, xv, yv)) && !forwardLoop(fn, xv, yv)) for (let i = 0; i < yv.length; i++) yv[i] = fn.output(xv[i]);
+        if (counted) counted.outside = -1;
+        if (!(f32 && simdForward(fn, xv, yv, counted)) && !forwardLoop(fn, xv, yv)) for (let i = 0; i < yv.length; i++) yv[i] = fn.output(xv[i]);
         if (t) {
           const xd = x.dot;
           const yd = y.dot;

@@ -38,12 +38,14 @@ export function tanhApprox(x: number): number {
   return y > 1 ? 1 : y < -1 ? -1 : y; // NaN stays NaN
 }
 
-// Parameters: x (byte offset), bytes, inScale, outScale, shift. Locals: i, then the vectors.
-const [X, BYTES, IN, OUT, SHIFT] = [0, 1, 2, 3, 4];
-const I = 5;
-const [V_IN, V_OUT, V_SHIFT, V_HI, V_LO, V_ONE, V_MONE, V, V2, P, Q] = [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
-const V_ALPHA = (k: number): number => 17 + k;
-const V_BETA = (k: number): number => 24 + k;
+// Parameters: x (byte offset), bytes, inScale, outScale, shift, lo, hi, counts (byte offset). Locals: i, then the vectors.
+const [X, BYTES, IN, OUT, SHIFT, LO, HI, COUNTS] = [0, 1, 2, 3, 4, 5, 6, 7];
+const I = 8;
+const [V_IN, V_OUT, V_SHIFT, V_HI, V_LO, V_ONE, V_MONE, V, V2, P, Q] = [9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
+const V_ALPHA = (k: number): number => 20 + k;
+const V_BETA = (k: number): number => 27 + k;
+// The saturation bounds, the two lane counts of outputs outside them, the output vector.
+const [V_SLO, V_SHI, V_COUNT, V_Y] = [31, 32, 33, 34];
 
 function tanhBody(): number[] {
   const splat = (value: number[], local: number): number[] => code(value, F64X2_SPLAT, set(local));
@@ -52,6 +54,7 @@ function tanhBody(): number[] {
     splat(f64c(TANH_CLAMP), V_HI), splat(f64c(-TANH_CLAMP), V_LO), splat(f64c(1), V_ONE), splat(f64c(-1), V_MONE),
     ...ALPHA.map((a, k) => splat(f64c(a), V_ALPHA(k))),
     ...BETA.map((b, k) => splat(f64c(b), V_BETA(k))),
+    splat(get(LO), V_SLO), splat(get(HI), V_SHI),
     i32c(0), set(I),
     LOOP,
     // v = pmin(pmax(inScale·x, −c), c): a NaN passes through (it is the first operand).
@@ -62,11 +65,13 @@ function tanhBody(): number[] {
     get(V_BETA(3)), set(Q),
     ...[2, 1, 0].map((k) => code(get(Q), get(V2), F64X2.mul, get(V_BETA(k)), F64X2.add, set(Q))),
     // x[i] = shift + outScale·clamp(v·P/Q, −1, 1)
-    get(X), get(I), ADD,
     get(V), get(P), F64X2.mul, get(Q), F64X2.div, get(V_MONE), F64X2.pmax, get(V_ONE), F64X2.pmin,
-    get(V_OUT), F64X2.mul, get(V_SHIFT), F64X2.add,
-    V128_STORE,
+    get(V_OUT), F64X2.mul, get(V_SHIFT), F64X2.add, set(V_Y),
+    get(X), get(I), ADD, get(V_Y), V128_STORE,
+    // The saturated outputs counted while they are in registers (outsideBody's comparisons: NaN never counts).
+    get(V_COUNT), get(V_Y), get(V_SLO), F64X2_LT, get(V_Y), get(V_SHI), F64X2.gt, V128_OR, I64X2_SUB, set(V_COUNT),
     get(I), i32c(16), ADD, set(I), get(I), get(BYTES), LT_U, BR_IF0, END,
+    get(COUNTS), get(V_COUNT), V128_STORE,
   );
   return c;
 }
@@ -120,15 +125,18 @@ const V128_OR = simd(0x50);
 const I64X2_SUB = simd(0xd1);
 
 const MODULE = compile(assemble([
-  { name: 't', params: [I32, I32, F64, F64, F64], locals: [[1, I32], [22, V128]], body: tanhBody() },
+  { name: 't', params: [I32, I32, F64, F64, F64, F64, F64, I32], locals: [[1, I32], [26, V128]], body: tanhBody() },
   { name: 'r', params: [I32, I32], locals: [[1, I32], [1, V128]], body: reluBody() },
   { name: 'b', params: [I32, I32, I32, I32], locals: [[1, I32], [1, V128]], body: reluBackwardBody() },
   { name: 'o', params: [I32, I32, F64, F64, I32], locals: [[1, I32], [4, V128]], body: outsideBody() },
 ]));
 
 export interface WasmElementwise {
-  /** y = shift + outScale·tanh(inScale·x) by the approximation above (x and y may be the same array). */
-  tanh(x: Float64Array, y: Float64Array, inScale: number, outScale: number, shift: number): void;
+  /**
+   * y = shift + outScale·tanh(inScale·x) by the approximation above (x and y may be the same array); returns
+   * how many values of y are below lo or above hi, counted in the same pass (countOutside's count of y).
+   */
+  tanh(x: Float64Array, y: Float64Array, inScale: number, outScale: number, shift: number, lo?: number, hi?: number): number;
   /** y = x > 0 ? x : 0. */
   relu(x: Float64Array, y: Float64Array): void;
   /** xg += yg where x > 0. */
@@ -141,7 +149,7 @@ function create(): WasmElementwise | null {
   if (!MODULE) return null;
   const memory = new WebAssembly.Memory({ initial: 1 });
   const exports = instantiate(MODULE, memory);
-  const tanh = exports.t as (x: number, bytes: number, a: number, b: number, c: number) => void;
+  const tanh = exports.t as (x: number, bytes: number, a: number, b: number, c: number, lo: number, hi: number, counts: number) => void;
   const relu = exports.r as (x: number, bytes: number) => void;
   const reluBackward = exports.b as (x: number, yg: number, xg: number, bytes: number) => void;
   const outside = exports.o as (x: number, bytes: number, lo: number, hi: number, out: number) => void;
@@ -158,13 +166,18 @@ function create(): WasmElementwise | null {
     return bytes;
   };
   return {
-    tanh(x, y, inScale, outScale, shift) {
+    tanh(x, y, inScale, outScale, shift, lo = -Infinity, hi = Infinity) {
       const n = x.length;
-      if (!n) return;
-      const bytes = room(n, 1);
+      if (!n) return 0;
+      // The values padded to whole vectors, then the two lane counts.
+      const bytes = room(n + 2, 1) - 16;
       heap.set(x);
-      tanh(0, bytes, inScale, outScale, shift);
+      tanh(0, bytes, inScale, outScale, shift, lo, hi, bytes);
       y.set(heap.subarray(0, n));
+      let count = words[bytes / 4] + words[bytes / 4 + 2];
+      // An odd count's padding lane was transformed and counted too.
+      if (n & 1 && (heap[n] < lo || heap[n] > hi)) count--;
+      return count;
     },
     relu(x, y) {
       const n = x.length;

@@ -16,7 +16,7 @@ import { isAdaptive, stabilityEdge, type ProbeRecord } from './view';
 import { preconditioning } from './preconditioner';
 import { estimateSpectrum, SPECTRUM_DEFAULTS, type SpectrumEstimate, type SpectrumOptions } from './spectrum';
 import { signalGain } from './detectors/gradient-flow';
-import { Judge } from './judge';
+import { Judge, type StepInput } from './judge';
 import { computeSlice, functionLandscape } from './landscape';
 import { fixIsNoop } from '../fixes/edits';
 import { engineInitWarnings } from './detectors/facts/engine-init';
@@ -138,8 +138,12 @@ class Suite implements MonitorSuiteExt {
   }
 
   statsDue(step: number): boolean {
+    return this.computer.tiles && this.activityDue(step);
+  }
+
+  activityDue(step: number): boolean {
     const m = this.o.config.monitors;
-    return this.computer.tiles && (detailDue(step, m.every, m.thin_after) || step === 1);
+    return detailDue(step, m.every, m.thin_after) || step === 1;
   }
 
   measure(ctx: MeasureContext): { gradNorm: number; paramsFinite: boolean } | null {
@@ -148,6 +152,11 @@ class Suite implements MonitorSuiteExt {
     this.measuredStep = ctx.step;
     return this.computer.globals();
   }
+
+  /** The judge's input, refilled each step (the judge keeps none of it as an object). */
+  private readonly stepInput: StepInput = {
+    step: 0, loss: NaN, lr: NaN, gradNorm: NaN, fresh: false, batchSize: 0, fullBatch: false, paramsBad: false, parameters: 0,
+  };
 
   afterStep(ctx: StepContext): LayerStat[] {
     const { config, objective } = this.o;
@@ -167,11 +176,17 @@ class Suite implements MonitorSuiteExt {
     this.measuredStep = 0;
     const layers = monitored ? early ? this.measuredLayers : this.computer.compute(ctx) : [];
     const batchSize = ctx.batch ? ctx.batch.length : 0;
-    const v = this.judge.step({
-      step: ctx.step, loss: ctx.loss, lr: ctx.lr, gradNorm: ctx.gradNorm, fresh: monitored,
-      batchSize, fullBatch: ctx.batch === null || batchSize >= objective.trainSize,
-      paramsBad, parameters: ctx.params.length,
-    });
+    const input = this.stepInput;
+    input.step = ctx.step;
+    input.loss = ctx.loss;
+    input.lr = ctx.lr;
+    input.gradNorm = ctx.gradNorm;
+    input.fresh = monitored;
+    input.batchSize = batchSize;
+    input.fullBatch = ctx.batch === null || batchSize >= objective.trainSize;
+    input.paramsBad = paramsBad;
+    input.parameters = ctx.params.length;
+    const v = this.judge.step(input);
     if (!v) return layers;
     const h = config.monitors.hessian;
     // An adaptive optimizer's preconditioner exists from its first update on: that is its start probe

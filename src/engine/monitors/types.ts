@@ -66,6 +66,12 @@ export interface MonitorSuite {
   measure?(ctx: MeasureContext): { gradNorm: number; paramsFinite: boolean } | null;
   /** Whether `measure` will compute the per-layer statistics of `step` (asked before the optimizer's update). */
   statsDue?(step: number): boolean;
+  /**
+   * Whether `step`'s event carries per-layer statistics on an ordinary step (asked before the forward pass, so
+   * the dead/saturated unit counts are measured only where they are read). A step whose loss, gradient or
+   * parameters turn non-finite carries them as well: the trainer then measures the activity after the fact.
+   */
+  activityDue?(step: number): boolean;
   /** Run before the first step (step 0): init-time checks, a scheduled curvature probe at the start. */
   atStart?(batch: Batch): void;
   /** The run is ending; flush pending verdicts (e.g. resolve or confirm warnings). */

@@ -40,8 +40,17 @@ export interface BoardOptions {
   isNoop?: (fix: Fix) => boolean;
 }
 
+/** Each (kind, layer)'s id, built once: the board looks slots up several times a step per layer. */
+const LAYER_IDS = new Map<WarningKind, Map<string, string>>();
+
 export function warningId(kind: WarningKind, layer?: string): string {
-  return layer ? `${kind}:${layer}` : kind;
+  if (!layer) return kind;
+  let ids = LAYER_IDS.get(kind);
+  if (!ids) LAYER_IDS.set(kind, (ids = new Map()));
+  let id = ids.get(layer);
+  // A new string's hash is computed on each lookup of a Map keyed by strings; an interned one keeps it.
+  if (id === undefined) ids.set(layer, (id = `${kind}:${layer}`));
+  return id;
 }
 
 export class WarningBoard {

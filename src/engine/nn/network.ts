@@ -15,13 +15,14 @@
  * (eps 1e-5) and moves the running statistics by momentum 0.1 (the running variance takes the unbiased
  * batch variance, as torch); evaluation mode (validation) uses the running statistics.
  */
-import type { LayerSpec, LossName, ModelSpec } from '../config/types';
+import type { ActivationName, LayerSpec, LossName, ModelSpec } from '../config/types';
 import type { Activity, Batch, LayerInfo, Objective, ParamLayout, ParamSlice } from '../objective';
 import type { Rng } from '../rng';
 import type { Dataset } from '../data/dataset';
 import { Graph } from '../autodiff/graph';
 import { wasmElementwise } from '../autodiff/wasm-elementwise';
 import type { Tensor } from '../autodiff/tensor';
+import type { OutsideCount } from '../autodiff/elementwise';
 import { ACTIVATION_FNS, SATURATION, canDie } from './activations';
 import { initWeights } from './init';
 import type { Precision } from '../protocol';
@@ -46,6 +47,8 @@ interface Compiled {
   loss: Tensor;
   /** Each layer's activation output. */
   acts: Tensor[];
+  /** Each tanh/sigmoid layer's saturated outputs as its forward kernel counted them (null for the others). */
+  saturation: (OutsideCount | null)[];
   /** Training mode: each batch-norm layer's batch mean and biased variance. */
   bnStats: ({ mean: Tensor; variance: Tensor } | null)[];
   /** Evaluation mode: constants refreshed from the running statistics before each pass. */
@@ -162,6 +165,7 @@ export class Network implements Objective {
     c.graph.backward(c.loss, false);
     grad.set(this.gradBuf);
     this.updateRunningStats(c);
+    this.lastTrain = c;
     if (activity) this.measure(c, activity);
     // The batch's accuracy from this same forward pass (an argmax per row), so a step event can carry
     // it without a second forward pass.
@@ -174,6 +178,13 @@ export class Network implements Objective {
   }
 
   private batchAccuracy = NaN;
+  /** The tape of the last `lossAndGrad`: its activations stay there until the next evaluation. */
+  private lastTrain: Compiled | null = null;
+
+  /** Call before any other evaluation (hvp, loss) on the same batch size overwrites the activations. */
+  lastActivity(activity: Activity): void {
+    if (this.lastTrain) this.measure(this.lastTrain, activity);
+  }
 
   /** Accuracy on the batch of the last `lossAndGrad`, at the parameters it was evaluated at. */
   lastAccuracy(): number {
@@ -321,10 +332,10 @@ export class Network implements Objective {
           if (!alive) dead++;
         }
       }
-      let sat = 0;
-      // The bounds of isSaturated: y outside [lo, hi] (in SIMD where available: the same count).
-      if (l.activation === 'tanh') sat = countOutside(y, -SATURATION.tanh, SATURATION.tanh);
-      else if (l.activation === 'sigmoid') sat = countOutside(y, SATURATION.sigmoidLow, SATURATION.sigmoidHigh);
+      // The bounds of isSaturated: y outside [lo, hi], as the float32 kernel counted them while it wrote y,
+      // else in a pass of its own (in SIMD where available: the same count).
+      const counted = c.saturation[k];
+      const sat = !counted ? 0 : counted.outside >= 0 ? counted.outside : countOutside(y, counted.lo, counted.hi);
       activity.dead[k] = dead / n;
       activity.saturated[k] = y.length ? sat / y.length : 0;
     });
@@ -384,6 +395,7 @@ export class Network implements Objective {
       return g.param(shape, { value: v(this.params), grad: v(this.gradBuf), dot: v(this.dirBuf), gradDot: v(this.hvBuf) });
     };
     const acts: Tensor[] = [];
+    const saturation: Compiled['saturation'] = [];
     const bnStats: Compiled['bnStats'] = [];
     const bnConsts: Compiled['bnConsts'] = [];
     let h = input;
@@ -430,8 +442,10 @@ export class Network implements Objective {
           loss = this.lossOp(g, a, target);
         }
       }
-      h = l.activation === 'softmax' ? g.softmax(a) : l.activation === 'linear' ? a : g.unary(a, ACTIVATION_FNS[l.activation]);
+      const counted = saturationBounds(l.activation);
+      h = l.activation === 'softmax' ? g.softmax(a) : l.activation === 'linear' ? a : g.unary(a, ACTIVATION_FNS[l.activation], counted ?? undefined);
       acts.push(h);
+      saturation.push(counted);
       if (last && !loss) {
         lossInput = h;
         loss = this.lossOp(g, h, target);
@@ -439,7 +453,7 @@ export class Network implements Objective {
       fanIn = l.units;
     }
     if (!loss || !lossInput) throw new Error('no loss');
-    return { graph: g, batch: m, input, target, lossInput, loss, acts, bnStats, bnConsts };
+    return { graph: g, batch: m, input, target, lossInput, loss, acts, saturation, bnStats, bnConsts };
   }
 
   private lossOp(g: Graph, z: Tensor, target: Tensor): Tensor {
@@ -484,6 +498,13 @@ function encodeTargets(d: Dataset, coding: TargetCoding, units: number): Float64
 }
 
 /** How many y < lo or y > hi: one SIMD pass where WebAssembly SIMD runs, else a scalar loop (same count). */
+/** A tanh or sigmoid layer's saturation bounds (isSaturated's), where its kernel counts outputs past them; null for the others. */
+function saturationBounds(a: ActivationName): OutsideCount | null {
+  if (a === 'tanh') return { lo: -SATURATION.tanh, hi: SATURATION.tanh, outside: -1 };
+  if (a === 'sigmoid') return { lo: SATURATION.sigmoidLow, hi: SATURATION.sigmoidHigh, outside: -1 };
+  return null;
+}
+
 function countOutside(y: Float64Array, lo: number, hi: number): number {
   if (wasmElementwise) return wasmElementwise.countOutside(y, lo, hi);
   let n = 0;

@@ -10,7 +10,7 @@ import { createOptimizerFor } from '../optim/simd';
 import { createSchedule, type Schedule } from '../optim/schedules';
 import { createMonitorSuite } from '../monitors';
 import { allocateStepVectors, StatsKernel, type StepVectors } from '../monitors/wasm-stats';
-import type { MonitorSuite } from '../monitors/types';
+import type { MeasureContext, MonitorSuite, StepContext } from '../monitors/types';
 import type { SpectrumEstimate } from '../monitors/spectrum';
 import type { Activity, Batch, Objective } from '../objective';
 import type { RoundResult } from '../parallel/simulator';
@@ -67,6 +67,9 @@ export class TrainingRun {
   private readonly activity: Activity;
   /** The WebAssembly memory grad, update and effective lrs live in (and a copy of the parameters), when SIMD is available. */
   private readonly vectors: StepVectors | null;
+  /** The monitors' per-step contexts, refilled each step (no objects per step: the monitors keep none past its step). */
+  private measureCtx: MeasureContext | null = null;
+  private stepCtx: StepContext | null = null;
   private readonly kernel: StatsKernel | null;
   /**
    * Whether `vectors.params` holds the parameters after every step without a copy: the optimizer's own
@@ -244,13 +247,17 @@ export class TrainingRun {
     let epoch: number;
     let loss: number;
     let round: RoundResult | null = null;
+    let activityMeasured = true;
     if (this.parallel) {
       this.before.set(params);
       round = this.parallel.step(lrUsed, this.grad, this.effectiveLr, this.activity);
       ({ batch, epoch, loss } = round);
     } else {
       ({ batch, epoch } = this.batches ? this.batches.next() : { batch: null, epoch: 0 });
-      loss = this.objective.lossAndGrad(batch, this.grad, this.activity);
+      // The unit activity only where the step's event carries statistics (the objective can measure it
+      // after the fact for a step that turns non-finite, whose event carries them too).
+      activityMeasured = !this.objective.lastActivity || (this.monitors.activityDue?.(this.stepsDone + 1) ?? true);
+      loss = this.objective.lossAndGrad(batch, this.grad, activityMeasured ? this.activity : undefined);
       this.prepareGradient(this.grad);
       if (this.squares) this.squares.due = this.monitors.statsDue?.(this.stepsDone + 1) ?? false;
       this.optimizer.step(params, this.grad, lrUsed, this.effectiveLr, this.update);
@@ -266,13 +273,20 @@ export class TrainingRun {
     if (v && !this.paramsInVectors && v.params !== params) v.params.set(params);
     // The gradient's norm and the parameters' finiteness: from the monitors' statistics pass on a step
     // that has one, else from a pass of their own.
-    const measured = this.monitors.measure?.({
-      step: this.stepsDone + 1, grad: this.grad, params: v ? v.params : params, update: this.update, effectiveLr: this.effectiveLr,
-      activity: this.activity, vectors: v ?? undefined,
-      squares: sq && sq.due && sq.step === this.optimizer.steps ? sq.sums : undefined,
-    }) ?? null;
+    let measured: { gradNorm: number; paramsFinite: boolean } | null = null;
+    if (this.monitors.measure) {
+      const m = this.measureCtx ??= {
+        step: 0, grad: this.grad, params, update: this.update, effectiveLr: this.effectiveLr, activity: this.activity, vectors: undefined, squares: undefined,
+      };
+      m.step = this.stepsDone + 1;
+      m.params = v ? v.params : params;
+      m.vectors = v ?? undefined;
+      m.squares = sq && sq.due && sq.step === this.optimizer.steps ? sq.sums : undefined;
+      measured = this.monitors.measure(m);
+    }
     const gradNorm = measured ? measured.gradNorm : this.afterUpdate(params);
     const paramsFinite = measured ? measured.paramsFinite : this.paramsFinite;
+    if (!activityMeasured && (!Number.isFinite(loss) || !Number.isFinite(gradNorm) || !paramsFinite)) this.objective.lastActivity?.(this.activity);
     this.stepsDone++;
     this.lastLoss = loss;
     if (loss < this.bestLoss) {
@@ -288,10 +302,20 @@ export class TrainingRun {
       this.lastValLoss = valLoss;
     }
 
-    const layers = this.monitors.afterStep({
-      run: this.o.run, step: this.stepsDone, epoch, loss, lr: lrUsed, grad: this.grad, gradNorm,
-      params, update: this.update, effectiveLr: this.effectiveLr, activity: this.activity, valLoss, batch, paramsFinite,
-    });
+    const c = this.stepCtx ??= {
+      run: this.o.run, step: 0, epoch: 0, loss: NaN, lr: NaN, grad: this.grad, gradNorm: NaN,
+      params, update: this.update, effectiveLr: this.effectiveLr, activity: this.activity, valLoss: undefined, batch: null, paramsFinite: true,
+    };
+    c.step = this.stepsDone;
+    c.epoch = epoch;
+    c.loss = loss;
+    c.lr = lrUsed;
+    c.gradNorm = gradNorm;
+    c.params = params;
+    c.valLoss = valLoss;
+    c.batch = batch;
+    c.paramsFinite = paramsFinite;
+    const layers = this.monitors.afterStep(c);
     const event: StepEvent = {
       type: 'step', run: this.o.run, step: this.stepsDone, epoch, loss, lr: lrUsed, gradNorm, layers,
     };
