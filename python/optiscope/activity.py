@@ -176,6 +176,7 @@ class ActivityProbe:
                     self._plan.append((mod, name or type(mod).__name__, None if kind is None else "dead" if kind == "relu" else kind))
         self.dead_layers = {l for l, k in self._activation.items() if k == "relu"}
         self.saturating_layers = {l for l, k in self._activation.items() if k != "relu"}
+        self.attached = False  # the hooks are registered (attach), whether or not every module took one
         self.attach(finite=True)
         self._hooks_whole_step = False  # attached after this step's forward pass: it sets the baseline only
 
@@ -205,6 +206,7 @@ class ActivityProbe:
                 tried += 1
                 self._hook(mod, self._sat_hook(kind == "sigmoid"))
         self._hooks_whole_step = bool(self._handles)  # between steps: the next forward pass runs them
+        self.attached = True
         self._say_unhookable(tried)
 
     def _hook(self, mod: nn.Module, fn: Callable[..., None], pre: bool = False) -> None:
@@ -276,6 +278,7 @@ class ActivityProbe:
         for h in self._handles:
             h.remove()
         self._handles = []
+        self.attached = False
         self._hooked = set()
         self._hooks_whole_step = False
         self.module_flags = []
@@ -411,6 +414,7 @@ class ActivityProbe:
         for h in self._handles + self._capture_handles:
             h.remove()
         self._handles = []
+        self.attached = False
         self._hooked = set()
         self._hooks_whole_step = False
         self._capture_handles = []
