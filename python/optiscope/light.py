@@ -17,7 +17,7 @@ def grad_norm(params: List[torch.Tensor]) -> float:
     backward(), where the gradients and the optimizer state compete for the cache) it cost the step less
     than a `torch.cat` into a buffer and one dot product, which is faster only on hot memory. A sum that
     overflows reads as inf: the step is then taken with per-layer statistics (monitor.py)."""
-    present = [p.grad for p in params if p.grad is not None]
+    present = [g for p in params if (g := p.grad) is not None]  # each .grad read once (a C getter call)
     if not present:
         return 0.0
     # No no_grad() context: a gradient made with create_graph=True gives its norm a graph, dropped with
