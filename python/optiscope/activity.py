@@ -176,6 +176,10 @@ class ActivityProbe:
                     self._plan.append((mod, name or type(mod).__name__, None if kind is None else "dead" if kind == "relu" else kind))
         self.dead_layers = {l for l, k in self._activation.items() if k == "relu"}
         self.saturating_layers = {l for l, k in self._activation.items() if k != "relu"}
+        self.attached = False  # the hooks are registered (attach), whether or not every module took one
+        # The hooks attach made, per `finite` setting: (module, hook, pre-hook?), registered again as they are.
+        self._made: Dict[bool, List[Tuple[nn.Module, Callable[..., None], bool]]] = {}
+        self._making: List[Tuple[nn.Module, Callable[..., None], bool]] = []
         self.attach(finite=True)
         self._hooks_whole_step = False  # attached after this step's forward pass: it sets the baseline only
 
@@ -184,8 +188,19 @@ class ActivityProbe:
         return self._activation.get(layer)
 
     def attach(self, finite: bool = True) -> None:
-        """Registers the hooks: activity counters, and with `finite` the per-module NaN/Inf flags."""
+        """Registers the hooks: activity counters, and with `finite` the per-module NaN/Inf flags. The
+        hooks made for a `finite` setting are kept and registered again at the next attach (an inline run
+        attaches them for every detailed step: cadence.plan_inline_activity)."""
         self.detach()
+        made = self._made.get(finite)
+        if made is not None:
+            for mod, fn, pre in made:
+                self._handles.append(mod.register_forward_pre_hook(fn) if pre else mod.register_forward_hook(fn))
+                self._hooked.add(id(mod))
+            self._hooks_whole_step = bool(self._handles)
+            self.attached = True
+            return
+        self._making = []
         tried = 0
         if any(kind is not None for _, _, kind in self._plan):  # call sites: which layer ran last
             for root in self.roots:
@@ -205,6 +220,8 @@ class ActivityProbe:
                 tried += 1
                 self._hook(mod, self._sat_hook(kind == "sigmoid"))
         self._hooks_whole_step = bool(self._handles)  # between steps: the next forward pass runs them
+        self.attached = True
+        self._made[finite], self._making = self._making, []
         self._say_unhookable(tried)
 
     def _hook(self, mod: nn.Module, fn: Callable[..., None], pre: bool = False) -> None:
@@ -225,6 +242,7 @@ class ActivityProbe:
         try:
             self._handles.append(mod.register_forward_pre_hook(noted) if pre else mod.register_forward_hook(noted))
             self._hooked.add(ran)
+            self._making.append((mod, noted, pre))
         except Exception as e:  # noqa: BLE001 - "register_forward_hook is not supported on ScriptModules"
             self._unhookable.add(id(mod))
             self._unhook_reason = f"it takes no forward hooks ({reason_of(e)})"
@@ -276,6 +294,7 @@ class ActivityProbe:
         for h in self._handles:
             h.remove()
         self._handles = []
+        self.attached = False
         self._hooked = set()
         self._hooks_whole_step = False
         self.module_flags = []
@@ -411,6 +430,7 @@ class ActivityProbe:
         for h in self._handles + self._capture_handles:
             h.remove()
         self._handles = []
+        self.attached = False
         self._hooked = set()
         self._hooks_whole_step = False
         self._capture_handles = []

@@ -179,6 +179,19 @@ class Cadence:
             else:
                 activity.detach()
 
+    def plan_inline_activity(self, activity: Optional[ActivityProbe]) -> None:
+        """Inline runs (no helper process): the forward hooks (per-module NaN/Inf flags, dead/saturated
+        units) are registered only for the forward passes of steps that carry per-layer statistics. A light
+        or unmonitored step's forward then has no hook at all and takes torch's hook-free call path: hooks
+        that only checked a flag cost a small model's light step more than its gradient norm (~1/4 of its
+        Python calls, docs/pytorch.md#overhead). A detail window re-registers them, and detach() removes
+        each one it made."""
+        if activity is not None and self.detail_next != activity.attached:
+            if self.detail_next:
+                activity.attach(finite=True)
+            else:
+                activity.detach()
+
     def probe_scheduled(self, steps: int) -> bool:
         """The `hessian_every` schedule wants a curvature probe after step `steps`."""
         every = self.hessian_every

@@ -693,7 +693,8 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
         if step > CHECK_STEPS and step % MODE_EVERY and not r.pending and not _global_pending and r.reset is None \
                 and (_clip is None or _clip_is_old(monitor, _clip)):
             # The common later step: nothing is due (a few attribute reads).
-            _late = all(x.steps > CHECK_STEPS for x in _runs.values())
+            if not _late:  # stays set until a new run starts (_run)
+                _late = all(x.steps > CHECK_STEPS for x in _runs.values())
             _clip = None  # the same clipping as reported, on a step not sampled
             return
         facts: List[Dict[str, Any]] = []
@@ -722,7 +723,7 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
             _global_pending.clear()
         facts.extend(r.pending)
         r.pending.clear()
-        if step >= GRAPH_STEPS and all(x.steps >= GRAPH_STEPS for x in _runs.values()):
+        if _graph_on and step >= GRAPH_STEPS and all(x.steps >= GRAPH_STEPS for x in _runs.values()):
             _restore_graph()
         _softmaxes.clear()
         names = _layer_names(monitor)

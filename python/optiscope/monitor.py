@@ -312,6 +312,8 @@ class Monitor:
             if not self.detail_this_step and cadence.detail_next:
                 self.link.snap()  # the helper copies the parameters the next detailed step starts from
             self.plan_activity()
+        else:
+            cadence.plan_inline_activity(self.activity)
         cadence.check_budget(self.steps)
 
     # -- the helper process (offload.py) ---------------------------------------------------------------

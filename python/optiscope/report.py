@@ -1,7 +1,9 @@
 """How a run's events are sent: each stamped with its run (and rank) and written to the channel
 (channel.py); the start, step, hessian, end and error events built from what was measured. The Node
 side judges them (src/engine/monitors/judge.ts); nothing here decides anything."""
+import json
 import math
+import sys
 import time
 import traceback
 from datetime import datetime, timezone
@@ -13,6 +15,14 @@ from .records import ProbeResult
 from .stats import StepStats
 
 
+_MAX = sys.float_info.max  # a float within ±_MAX is finite (NaN fails every comparison)
+
+
+def light_tail(run: str, rank: Optional[int]) -> str:
+    """The end of a light step's line: the run (JSON-escaped as encode_event escapes it) and the rank."""
+    return f',"run":{json.dumps(run, ensure_ascii=False)}' + ("" if rank is None else f',"rank":{rank:d}') + "}\n"
+
+
 class Reporter:
     def __init__(self, channel: Channel, run: str, rank: Optional[int]) -> None:
         self.channel = channel
@@ -21,6 +31,7 @@ class Reporter:
         self.last_loss = math.nan  # the `end` event's loss
         self.best: Optional[Tuple[float, int]] = None  # (loss, step) of the lowest finite loss reported
         self.t0 = time.time()
+        self._run_json: Tuple[str, str, Optional[int]] = ("", "", None)  # (run, its light-step line tail, rank)
 
     def stamp(self, event: Dict[str, Any]) -> Dict[str, Any]:
         event.setdefault("run", self.run)
@@ -49,7 +60,22 @@ class Reporter:
         self.emit(event)
 
     def light_step(self, step: int, loss: Optional[float], lr: float, grad_norm: float, rows: int) -> None:
-        """The `step` event of a light step (cadence.py): loss, gradient norm and lr, no per-layer statistics."""
+        """The `step` event of a light step (cadence.py): loss, gradient norm and lr, no per-layer statistics.
+        The common one (finite float loss, lr and norm) is formatted from a template, the very line
+        encode_event writes for the same event (test_encode pins that): building the dict and running the
+        JSON encoder cost a small model's light step more than its gradient norm."""
+        if (loss is not None and type(loss) is float and type(lr) is float and type(grad_norm) is float
+                and -_MAX <= loss <= _MAX and -_MAX <= lr <= _MAX and -_MAX <= grad_norm <= _MAX):
+            self.last_loss = loss
+            best = self.best
+            if best is None or loss < best[0]:
+                self.best = (loss, step)
+            if self._run_json[0] != self.run or self._run_json[2] != self.rank:
+                self._run_json = (self.run, light_tail(self.run, self.rank), self.rank)
+            facts = f',"facts":{{"batchSize":{rows:d}}}' if rows else ""
+            self.channel.write_line(f'{{"type":"step","step":{step:d},"epoch":0,"loss":{loss!r},"lr":{lr!r},'
+                                    f'"gradNorm":{grad_norm!r},"layers":[]{facts}{self._run_json[1]}', quiet=True)
+            return
         event = self._step_event(step, loss, lr, grad_norm, [])
         if rows or loss is None:
             event["facts"] = {"batchSize": rows} if loss is not None else {"lossUnknown": True, **({"batchSize": rows} if rows else {})}

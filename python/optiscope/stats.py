@@ -35,7 +35,7 @@ def tensor_norms(ts: List[torch.Tensor]) -> List[torch.Tensor]:
     """Norms of many tensors with one call where torch can (dense tensors)."""
     if not ts:
         return []
-    if any(t.is_sparse for t in ts):
+    if any([t.is_sparse for t in ts]):  # a list: one call, not one generator step per tensor
         return [_norm(t) for t in ts]
     return list(torch._foreach_norm(ts))
 
