@@ -110,6 +110,12 @@ export function readEventPipe(events: Readable, doorbell: Readable | null, sink:
       }
       sink.text(decoder.write(buf.subarray(0, n)));
       got = true;
+      // A short read emptied the pipe as it stood: stop here rather than read again for an EAGAIN, whose
+      // error object costs more than the read (a line written after this rings, or the timer takes it).
+      if (n < buf.length) {
+        sink.batch();
+        return;
+      }
     }
     if (got) sink.batch();
     again = setImmediate(drain); // more may be there: after the other ranks' turn
