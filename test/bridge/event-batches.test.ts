@@ -1,7 +1,7 @@
 // The event pipe read in batches (src/engine/bridge/event-reader.ts): lines written without the doorbell
 // (a light step's, python/optiscope/channel.py) reach the stream within a batch period, every one of them
 // even when the process is killed right after writing, and a batch is answered with one `judged` record
-// per run (control.ts), not one per step; the CLI writes a turn's lines to stdout at once (cli/turn-writer.ts).
+// per run (control.ts), not one per step; the CLI writes a batch's lines to stdout at once (cli/sink.ts).
 // The CLI runs as users run it (dist/cli.js) with a stand-in for the Python process written here: plain
 // Python, no torch.
 import { test, before } from 'node:test';
@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseEvent, type OptiscopeEvent } from '../../src/engine/protocol';
 import { ControlWriter, type JudgedRecord } from '../../src/engine/bridge/control';
-import { oneWritePerTurn, TURN_BUFFER } from '../../src/engine/cli/turn-writer';
 
 const root = resolve(__dirname, '../..');
 const cli = join(root, 'dist', 'cli.js');
@@ -117,20 +116,4 @@ test('held verdicts: each run\'s latest is written at the flush, one that asks f
   w.flush();
   w.flush();
   assert.equal(written, '{"type":"judged","v":1,"run":"a","step":12}\n');
-});
-
-test('the CLI\'s stdout for a script: the lines of one event-loop turn in one write, at the turn\'s end', async () => {
-  const writes: string[] = [];
-  const out = oneWritePerTurn((s) => writes.push(s));
-  for (let k = 1; k <= 10; k++) out.write(`line ${k}\n`);
-  assert.deepEqual(writes, [], 'held within the turn');
-  await new Promise((r) => setImmediate(r));
-  assert.deepEqual(writes, [Array.from({ length: 10 }, (_, i) => `line ${i + 1}\n`).join('')], 'one write at its end');
-  out.write('big'.repeat(TURN_BUFFER));
-  assert.equal(writes.length, 2, 'a turn that holds too much is written at once');
-  out.write('last\n');
-  out.flush();
-  assert.deepEqual(writes.slice(2), ['last\n'], 'flush writes what is held');
-  await new Promise((r) => setImmediate(r));
-  assert.equal(writes.length, 3, 'and nothing twice');
 });

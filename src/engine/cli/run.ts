@@ -19,7 +19,6 @@ import { parseRaceEntry, RaceEntryError } from './raceEntry';
 import { entryNames, entryOverrides, prefixedLines, raceExitCode, renameRuns } from './scriptRace';
 import { OPTIMIZER_NAMES } from '../optim/catalog';
 import { ControlQueue } from '../control';
-import { oneWritePerTurn } from './turn-writer';
 
 export interface Io {
   stdout: (s: string) => void;
@@ -168,9 +167,8 @@ async function runScript(args: RunArgs, io: Io): Promise<number> {
   const monitorEnv = args.set?.length ? scriptMonitorEnv(args.set) : {};
   const race = args.race ? raceFromNames(args.race, undefined) : undefined;
   const report = args.format === 'text' ? new TextReport(io.stdout) : null;
-  const out = oneWritePerTurn(io.stdout);
   const sink = createSink({
-    stdout: args.format === 'ndjson' ? out.write : undefined,
+    stdout: args.format === 'ndjson' ? io.stdout : undefined,
     logPath: args.log,
     stderr: io.stderr,
     listeners: report ? [(e: OptiscopeEvent) => report.onEvent(e)] : [],
@@ -209,7 +207,6 @@ async function runScript(args: RunArgs, io: Io): Promise<number> {
     return code;
   } finally {
     clearInterval(poll);
-    out.flush();
     sink.close();
   }
 }
