@@ -132,6 +132,10 @@ def supported_hvp(loss: torch.Tensor, params: Sequence[torch.Tensor], blocks: Bl
     return (rest, dropped, None) if why_rest is None else (None, dropped, why_rest)
 
 
+# A re-orthogonalisation pass that leaves less than this fraction of w's norm is repeated (1/√2: DGKS).
+ORTHO_AGAIN = 0.7071
+
+
 def lanczos(hvp: Hvp, params: Sequence[torch.Tensor], iterations: int = 20, seed: int = 0) -> Tuple[List[float], int]:
     """Ritz values (ascending) of the Hessian after `iterations` Lanczos steps with full
     re-orthogonalisation, and the number of HVPs spent. Vectors live on the parameters' devices."""
@@ -148,27 +152,38 @@ def lanczos(hvp: Hvp, params: Sequence[torch.Tensor], iterations: int = 20, seed
     def flat(ts: List[torch.Tensor]) -> torch.Tensor:
         return torch.cat([t.reshape(-1).to(device="cpu", dtype=dtype) for t in ts])
 
-    q = torch.randn(n, generator=gen, dtype=dtype)
+    # The basis as the rows of one matrix: re-orthogonalising against it is two matrix-vector products
+    # (classical Gram-Schmidt), not a Python loop of a dot product and an update per vector, which cost a
+    # 235k-parameter model ~4 training steps of vector work per HVP (docs/performance.md).
+    basis = torch.empty(m, n, dtype=dtype)
+    q = basis[0]
+    q.copy_(torch.randn(n, generator=gen, dtype=dtype))
     q /= q.norm()
-    basis: List[torch.Tensor] = []
     alphas: List[float] = []
     betas: List[float] = []
     beta = 0.0
     hvps = 0
     for j in range(m):
-        basis.append(q)
         w = flat(hvp(split(q)))
         hvps += 1
         alpha = float(torch.dot(w, q))
         alphas.append(alpha)
-        w = w - alpha * q - (beta * basis[-2] if j > 0 else 0.0)
-        for b in basis:  # full re-orthogonalisation keeps the Ritz values honest in float32 HVPs
-            w = w - torch.dot(w, b) * b
+        w.sub_(q, alpha=alpha)
+        if j > 0:
+            w.sub_(basis[j - 1], alpha=beta)
+        # Full re-orthogonalisation keeps the Ritz values honest in float32 HVPs; a second pass when the
+        # first removed most of w (the DGKS test, as in ARPACK): then the first could not be trusted.
+        done = basis[: j + 1]
+        before = float(w.norm())
+        w.addmv_(done.t(), torch.mv(done, w), alpha=-1.0)
         beta = float(w.norm())
+        if beta < ORTHO_AGAIN * before:
+            w.addmv_(done.t(), torch.mv(done, w), alpha=-1.0)
+            beta = float(w.norm())
         if j == m - 1 or beta < 1e-10 * max(1.0, abs(alpha)):
             break
         betas.append(beta)
-        q = w / beta
+        q = torch.div(w, beta, out=basis[j + 1])
     k = len(alphas)
     t = np.diag(np.array(alphas)) + (np.diag(np.array(betas[: k - 1]), 1) + np.diag(np.array(betas[: k - 1]), -1) if k > 1 else 0)
     values = sorted(float(x) for x in np.linalg.eigvalsh(np.atleast_2d(t)))
