@@ -149,13 +149,17 @@ def lanczos(hvp: Hvp, params: Sequence[torch.Tensor], iterations: int = 20, seed
     def split(v: torch.Tensor) -> List[torch.Tensor]:
         return [c.reshape(s).to(device=p.device, dtype=p.dtype) for c, s, p in zip(torch.split(v, sizes), shapes, params)]
 
-    def flat(ts: List[torch.Tensor]) -> torch.Tensor:
-        return torch.cat([t.reshape(-1).to(device="cpu", dtype=dtype) for t in ts])
+    def flat(ts: List[torch.Tensor], out: torch.Tensor) -> torch.Tensor:
+        """The HVP's tensors copied (and converted) into `out`, the basis's next row: no temporaries."""
+        for chunk, t in zip(torch.split(out, sizes), ts):
+            chunk.copy_(t.reshape(-1))
+        return out
 
     # The basis as the rows of one matrix: re-orthogonalising against it is two matrix-vector products
     # (classical Gram-Schmidt), not a Python loop of a dot product and an update per vector, which cost a
     # 235k-parameter model ~4 training steps of vector work per HVP (docs/performance.md).
     basis = torch.empty(m, n, dtype=dtype)
+    spare = torch.empty(n, dtype=dtype)  # w of the last step, which has no next row
     q = basis[0]
     q.copy_(torch.randn(n, generator=gen, dtype=dtype))
     q /= q.norm()
@@ -164,7 +168,7 @@ def lanczos(hvp: Hvp, params: Sequence[torch.Tensor], iterations: int = 20, seed
     beta = 0.0
     hvps = 0
     for j in range(m):
-        w = flat(hvp(split(q)))
+        w = flat(hvp(split(q)), basis[j + 1] if j + 1 < m else spare)
         hvps += 1
         alpha = float(torch.dot(w, q))
         alphas.append(alpha)
@@ -183,7 +187,7 @@ def lanczos(hvp: Hvp, params: Sequence[torch.Tensor], iterations: int = 20, seed
         if j == m - 1 or beta < 1e-10 * max(1.0, abs(alpha)):
             break
         betas.append(beta)
-        q = torch.div(w, beta, out=basis[j + 1])
+        q = w.div_(beta)  # w is the basis's row j + 1 already
     k = len(alphas)
     t = np.diag(np.array(alphas)) + (np.diag(np.array(betas[: k - 1]), 1) + np.diag(np.array(betas[: k - 1]), -1) if k > 1 else 0)
     values = sorted(float(x) for x in np.linalg.eigvalsh(np.atleast_2d(t)))
