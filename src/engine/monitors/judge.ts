@@ -297,7 +297,12 @@ export class Judge {
     if (this.stepEfficiency > this.stepEfficiencyPeak) this.stepEfficiencyPeak = this.stepEfficiency;
     const before = Math.sqrt(w2);
     this.updateRatios.push(before > 0 ? Math.sqrt(u2) / before : Math.sqrt(u2) > 0 ? Infinity : 0);
+    // Its window mean changes only here: taken once, not by every view.
+    this.updateRatio = this.updateRatios.meanBack(0, this.updateRatios.length);
   }
+
+  /** The mean of `updateRatios` (NaN before the first). */
+  private updateRatio = NaN;
 
   view(step?: number, loss?: number, gradNorm?: number): DiagnosisView {
     const { config, optimizer } = this.o;
@@ -325,7 +330,7 @@ export class Judge {
       effLrP50: this.effLrP50,
       effLrP50Peak: this.effLrP50Peak,
       effLrP50First: this.effLrP50First,
-      updateRatio: this.updateRatios.length ? this.updateRatios.meanBack(0, this.updateRatios.length) : NaN,
+      updateRatio: this.updateRatio,
       facts: this.facts,
     };
   }
