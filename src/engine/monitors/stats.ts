@@ -144,6 +144,9 @@ export class LayerStatsComputer {
   private readonly drift: Float64Array;
   private readonly delta: Float64Array;
   private readonly layers: readonly LayerInfo[];
+  /** Per layer: canDie, canSaturate (asked once: a string comparison per layer per step otherwise). */
+  private readonly dies: boolean[];
+  private readonly saturates: boolean[];
 
   /** `stats`: where to keep the numbers (the judge's), or a StepStats of its own. */
   constructor(layout: ParamLayout, private readonly histograms: boolean, stats?: StepStats) {
@@ -156,6 +159,8 @@ export class LayerStatsComputer {
       else next = -1;
     }
     this.tiles = next === layout.size;
+    this.dies = layout.layers.map(canDie);
+    this.saturates = layout.layers.map(canSaturate);
     this.largest = largest;
     this.centre = new Float64Array(layout.layers.length).fill(NaN);
     this.delta = new Float64Array(layout.layers.length).fill(FIRST_WINDOW);
@@ -205,8 +210,8 @@ export class LayerStatsComputer {
         s.dead[li] = input.activity.dead[li];
         s.saturated[li] = input.activity.saturated[li];
         // Only layers whose activation can die or saturate carry the fields (the panel shows them there).
-        if (canDie(layer)) stat.deadFraction = s.dead[li];
-        if (canSaturate(layer)) stat.saturatedFraction = s.saturated[li];
+        if (this.dies[li]) stat.deadFraction = s.dead[li];
+        if (this.saturates[li]) stat.saturatedFraction = s.saturated[li];
       }
       out.push(stat);
     }
@@ -322,7 +327,8 @@ export class LayerStatsComputer {
       p50 = middleOf(buf, m, r, n % 2 === 1, Infinity);
       // A window holding many values costs its selection: narrow it (to ≈ 1/64 of the layer; a miss costs a
       // count by key, about one statistics pass, and the median moves little per step: W2 misses 0.3%).
-      if (m > 32 && m > n >> 6) this.delta[li] = Math.max(delta / 2, MIN_WINDOW);
+      // Below SMALL_LAYER values a miss costs less than selecting among dozens on every step: down to a few.
+      if (m > (n < SMALL_LAYER ? 8 : 32) && m > n >> 6) this.delta[li] = Math.max(delta / 2, MIN_WINDOW);
     } else {
       p50 = medianByKeys(grad, eff, ew, start, end, n, mn, mx);
       this.delta[li] = first ? delta : Math.min(delta * 4, MAX_WINDOW);
@@ -512,6 +518,8 @@ function foldLanes(lanes: Int32Array, out: Int32Array): void {
 const FIRST_WINDOW = 1 / 16;
 const MIN_WINDOW = 2 ** -40;
 const MAX_WINDOW = 0.5;
+/** Layers this small (values with a gradient) keep about 8 values in their window rather than 32 (W1's: 3 misses in 1,000 steps). */
+const SMALL_LAYER = 1024;
 
 /**
  * The exact median of the effective lrs (all finite, ≥ 0, in [mn, mx], n of them) of the parameters in
