@@ -198,8 +198,8 @@ class Monitor:
             self.cadence.sampling_activity = False  # the new probe's hooks are planned afresh
         self.stats = StatsCollector(self.optimizer, layout)
         self.activity = ActivityProbe(layout, lambda: self.monitoring_next() and torch.is_grad_enabled())
-        if self.started and self.cadence.governed:
-            self._govern(layout)  # the governor's work counts follow the layers (at the start: once governed is known)
+        if self.started and (self.cadence.governed or self.cadence.light):
+            self._govern(layout)  # the work counts follow the layers (at the start: once governed is known)
 
     def _govern(self, layout: "naming.Layout") -> None:
         self.cadence.close()
