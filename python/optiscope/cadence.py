@@ -58,11 +58,12 @@ ACTIVITY_EVERY = 16
 # training work; measured inline on MLPs of 300 to 90,000 parameters, 3 to 9 layers, docs/pytorch.md#overhead)
 # stays within OVERHEAD_BUDGET (the governor's) of the training work (step_work, with the input rows counted
 # on the last scheduled detailed step), rounded up to a multiple of DETAIL_EVERY and at most DETAIL_EVERY_MAX
-# steps; the detailed steps are the multiples of it (510, 540, 570, ... for 30): a model whose step is short next to its statistics (W2: every 30th step; a 2-16-16-1 MLP: every
-# 40th) is detailed less often than one whose step is long (a CNN, a small Transformer: every 10th). The
-# spacing is recomputed on each scheduled detailed step (a batch size that changes moves it) and counts
-# steps, rows and parameters, never time: the same script gives the same stream on a busy machine. A script
-# whose input rows cannot be counted (a TorchScript root) keeps the spacing of DETAIL_EVERY.
+# steps; the detailed steps are its multiples (510, 540, 570, ... for 30). A model whose step is short next
+# to its statistics (W2: every 30th step; a 2-16-16-1 MLP: every 40th) is detailed less often than one
+# whose step is long (a CNN, a small Transformer: every 10th). The spacing is recomputed on each scheduled
+# detailed step (a batch size that changes moves it) and counts steps, rows and parameters, never time: the
+# same script gives the same stream on a busy machine. A script whose input rows cannot be counted (a
+# TorchScript root) keeps the spacing of DETAIL_EVERY.
 DETAIL_WARMUP = 500
 DETAIL_EVERY = 10
 DETAIL_EVERY_MAX = 100
@@ -228,7 +229,7 @@ class Cadence:
         if activity is None:
             return
         n = monitored_steps + 1
-        # Past a small model's detailed warm-up every detailed step is already one in DETAIL_EVERY or more: each is sampled.
+        # Past a small model's detailed warm-up a detailed step is one in DETAIL_EVERY or fewer: each is sampled.
         want = self.detail_next and (n <= ACTIVITY_WARMUP or n % ACTIVITY_EVERY == 0 or (self.light and steps >= DETAIL_WARMUP))
         if want != self.sampling_activity:
             self.sampling_activity = want

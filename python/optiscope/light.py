@@ -22,17 +22,19 @@ class GradNorm:
     """The norm of every parameter's gradient taken as one vector: each gradient's sum of squares (a float32
     gradient's in float32, as torch's own norm), added in float64, and the root. A detailed step takes the
     same quantity from float64 sums of float32 sums of squares (flat_stats.py); the two agree to float32
-    rounding (a relative 1e-6 at most, torch's float32 norm included), not bit for bit. A NaN or Inf element makes its sum NaN or Inf, so the
-    norm is not finite exactly when some gradient element is not (or when a sum overflows, which is where
-    the values are headed anyway): the step is then taken with per-layer statistics (monitor.py).
+    rounding (a relative 1e-6 at most, torch's float32 norm included), not bit for bit. A NaN or Inf element
+    makes its sum NaN or Inf, so the norm is not finite exactly when some gradient element is not (or when a
+    sum overflows, which is where the values are headed anyway): the step is then taken with per-layer
+    statistics (monitor.py).
 
     Dense float CPU gradients are read through numpy views kept from step to step (their addresses are
     compared at every read, ~0.1 µs each; a view holds its tensor, so at most one step's dropped gradients
     stay alive until the next read): one BLAS dot product per gradient (per CHUNK of one). Measured in W2's
     training loop (one BLAS thread, right after backward()): ≈ 20 µs against ≈ 28 µs for torch 1.13's
     `torch._foreach_norm`, which is one norm kernel per tensor on the CPU (docs/performance.md). Anything
-    else (sparse, GPU, half precision, gradients replaced at every step: `zero_grad(set_to_none=True)`) takes
-    one `torch._foreach_norm`."""
+    else (sparse, GPU, half precision, not contiguous) takes one `torch._foreach_norm`, and so do gradients at
+    addresses not seen at the read before (`zero_grad(set_to_none=True)` makes new ones at each step): they are
+    viewed only once the same ones come again."""
 
     def __init__(self) -> None:
         self.ptrs: List[int] = []
