@@ -5,6 +5,7 @@ The governor counts work, never time: a busy machine samples the same steps as a
 script gives the same stream and the same verdicts. A step's training work and a monitored step's cost are
 estimated from what the run is made of (parameters, parameter tensors, layers) and what each step feeds
 its model (rows of the root modules' inputs), with constants measured once (docs/pytorch.md#overhead)."""
+import math
 import os
 from typing import Any, Callable, List, Optional
 
@@ -41,19 +42,34 @@ OFFLOADED_US_PER_PARAM = 2.5e-4
 ACTIVITY_WARMUP = 20
 ACTIVITY_EVERY = 16
 # A model under GOVERNOR_MIN_PARAMETERS with no explicit `every` reports every step, but only some of them
-# with per-layer statistics ("detailed"): the first DETAIL_WARMUP steps, then one in DETAIL_EVERY (steps
-# 510, 520, ...; and any step whose loss or gradient is not finite). The others are light steps: loss,
-# gradient norm and lr, measured in the training process with one torch call, no per-layer pass, no wait
-# for the judge. Why: such a model's step (W2 of the bench: ~0.5 ms) is shorter than its statistics
-# (~0.4 ms in the helper process) plus the Node side's judging of them (~0.25 ms); on two cores neither
-# the helper nor the training process (monitoring inline when the script's BLAS threads take every core)
-# keeps pace with per-layer statistics at every step (docs/performance.md). Why not from the start: the
-# detectors count their evidence in detailed steps, so past the warm-up a per-layer finding needs ten
-# times as many steps (Adam at lr=1e-7: lr-too-low at step 340 instead of 124 when tried with a warm-up
-# of 20); most findings come within the first few hundred steps, and a run that long is cheap anyway. A
-# fixed schedule of steps, not of time: the same script gives the same stream on a busy machine.
+# with per-layer statistics ("detailed"): the first DETAIL_WARMUP steps, then one every few steps, spaced
+# by counted work (below; and any step whose loss or gradient is not finite). The others are light steps:
+# loss, gradient norm and lr, measured in the training process with one pass over the gradients (light.py),
+# no per-layer pass, no wait for the judge. Why: such a model's step (W2 of the bench: ~0.6 ms) is about as
+# long as its statistics (~0.45 ms in the training process or the helper) plus the Node side's judging of
+# them (~0.25 ms); on two cores neither the helper nor the training process (monitoring inline when the
+# script's BLAS threads take every core) keeps pace with per-layer statistics at every step
+# (docs/performance.md). Why not from the start: the detectors count their evidence in detailed steps, so
+# past the warm-up a per-layer finding needs as many times more steps as the spacing (Adam at lr=1e-7:
+# lr-too-low at step 340 instead of 124 when tried with a warm-up of 20 and a spacing of 10); most findings
+# come within the first few hundred steps, and a run that long is cheap anyway.
+# The spacing past the warm-up: detailed steps' work (a small model's per-layer statistics: DETAIL_US fixed,
+# DETAIL_US_PER_LAYER per layer, DETAIL_US_PER_PARAM per parameter, in µs of the same reference core as the
+# training work; measured inline on MLPs of 300 to 90,000 parameters, 3 to 9 layers, docs/pytorch.md#overhead)
+# stays within OVERHEAD_BUDGET (the governor's) of the training work (step_work, with the input rows counted
+# on the last scheduled detailed step), rounded up to a multiple of DETAIL_EVERY and at most DETAIL_EVERY_MAX
+# steps; the detailed steps are its multiples (510, 540, 570, ... for 30). A model whose step is short next
+# to its statistics (W2: every 30th step; a 2-16-16-1 MLP: every 40th) is detailed less often than one
+# whose step is long (a CNN, a small Transformer: every 10th). The spacing is recomputed on each scheduled
+# detailed step (a batch size that changes moves it) and counts steps, rows and parameters, never time: the
+# same script gives the same stream on a busy machine. A script whose input rows cannot be counted (a
+# TorchScript root) keeps the spacing of DETAIL_EVERY.
 DETAIL_WARMUP = 500
 DETAIL_EVERY = 10
+DETAIL_EVERY_MAX = 100
+DETAIL_US = 30.0
+DETAIL_US_PER_LAYER = 85.0
+DETAIL_US_PER_PARAM = 4e-3
 
 
 def input_rows(args: Any) -> int:
@@ -99,35 +115,69 @@ class Cadence:
         self.rows = 0  # input rows the root modules took since the last step
         self._shape: Optional[tuple] = None  # (parameters, parameter tensors, layers)
         self._hooks: List[Any] = []
+        # Light steps past the warm-up: the next scheduled detailed step (0: none yet) and the forward
+        # pre-hooks that count its input rows (registered for that step's forward passes only).
+        self.next_detail = 0
+        self._roots: List[nn.Module] = []
+        self._counting = False
 
     def govern(self, roots: List[nn.Module], parameters: int, tensors: int, layers: int) -> None:
         """Starts counting the run's work: the rows its root modules take, per step (a forward pre-hook:
-        one integer read per forward pass)."""
+        one integer read per forward pass); with light steps, on the scheduled detailed steps only."""
         self._shape = (parameters, tensors, layers)
-        if not self.governed:
-            return
+        self._roots = list(roots)
+        if self.governed:
+            self._count_rows()
 
+    def _count_rows(self) -> None:
         def count(_m: nn.Module, args: Any) -> None:
             try:
                 self.rows += input_rows(args)
             except Exception:  # noqa: BLE001 - an input the count cannot read: one row
                 self.rows += 1
 
-        for root in roots:
+        for root in self._roots:
             try:
                 self._hooks.append(root.register_forward_pre_hook(count))
             except Exception:  # noqa: BLE001 - a TorchScript root takes no hook: its steps count one row each
                 pass
 
+    def _plan_row_count(self, on: bool) -> None:
+        """Light steps: the row count's hooks on for the coming step's forward passes, or off (a light
+        step's forward runs with no hook: plan_inline_activity)."""
+        if on == self._counting:
+            return
+        self._counting = on
+        if on:
+            self.rows = 0
+            self._count_rows()
+        else:
+            for h in self._hooks:
+                h.remove()
+            self._hooks = []
+
     def close(self) -> None:
         for h in self._hooks:
             h.remove()
         self._hooks = []
+        self._counting = False
 
     def step_work(self, rows: int) -> float:
         """The training work of a step that fed `rows` input rows to the model (µs of the reference core)."""
         parameters, tensors, _ = self._shape or (0, 0, 0)
         return TRAIN_US_PER_ROW_PARAM * parameters * max(rows, 1) + TRAIN_US_PER_TENSOR * tensors
+
+    def detail_spacing(self, rows: int) -> int:
+        """Past the warm-up: steps from one scheduled detailed step to the next, for a step that fed `rows`
+        input rows to the model (the rule above DETAIL_WARMUP)."""
+        if rows <= 0:
+            return DETAIL_EVERY
+        if OVERHEAD_BUDGET <= 0:
+            return DETAIL_EVERY_MAX
+        parameters, _, layers = self._shape or (0, 0, 0)
+        cost = DETAIL_US + DETAIL_US_PER_LAYER * layers + DETAIL_US_PER_PARAM * parameters
+        periods = math.ceil(cost / (OVERHEAD_BUDGET * self.step_work(rows) * DETAIL_EVERY))
+        return min(max(periods, 1) * DETAIL_EVERY, DETAIL_EVERY_MAX)
 
     def monitoring_work(self, offloaded: bool) -> float:
         """The training process's work for one monitored step (µs of the reference core)."""
@@ -143,9 +193,18 @@ class Cadence:
         data). Counted work only: the same script samples the same steps on a busy machine."""
         if not self.governed:
             self.next_monitored = (steps + 1) % self.every == 0
+            if not self.light:
+                self.detail_next = self.next_monitored
+                return
             n = steps + 1
-            self.detail_next = self.next_monitored and (not self.light or n <= DETAIL_WARMUP or n % DETAIL_EVERY == 0
+            if steps >= DETAIL_WARMUP and steps >= self.next_detail:
+                # `steps` was the warm-up's last step or a scheduled detailed step: its rows set the spacing.
+                rows, self.rows = self.rows, 0
+                spacing = self.detail_spacing(rows)
+                self.next_detail = (steps // spacing + 1) * spacing  # a multiple of it: steps 510, 540, ... for 30
+            self.detail_next = self.next_monitored and (n <= DETAIL_WARMUP or n == self.next_detail
                                                         or (self.hessian_every > 0 and n % self.hessian_every == 0))
+            self._plan_row_count(n == DETAIL_WARMUP or n == self.next_detail)
             return
         rows, self.rows = self.rows, 0
         cost = self.monitoring_work(offloaded)
@@ -170,7 +229,7 @@ class Cadence:
         if activity is None:
             return
         n = monitored_steps + 1
-        # Past a small model's detailed warm-up every detailed step is already one in DETAIL_EVERY: each is sampled.
+        # Past a small model's detailed warm-up a detailed step is one in DETAIL_EVERY or fewer: each is sampled.
         want = self.detail_next and (n <= ACTIVITY_WARMUP or n % ACTIVITY_EVERY == 0 or (self.light and steps >= DETAIL_WARMUP))
         if want != self.sampling_activity:
             self.sampling_activity = want

@@ -24,7 +24,7 @@ from .cadence import GOVERNOR_MIN_PARAMETERS, Cadence, StopTraining
 from .channel import Channel
 from .detail import Thinning, thin_after_from_env
 from .hessian import reason_of, supported_hvp
-from .light import grad_norm
+from .light import GradNorm
 from .lockstep import LockStep
 from .probes import PROBE_BUDGET, Probes
 from .records import ActivitySample, ProbeResult, ProbeUnavailable
@@ -99,6 +99,7 @@ class Monitor:
         self.detail_due = False  # the next monitored step carries them whatever the schedule (new layers)
         self.light: Optional[Tuple[Optional[float], float]] = None  # a light step's (loss, gradient norm), from pre_step
         self.light_steps = 0
+        self.grad_norm = GradNorm()  # a light step's gradient norm (light.py)
         self.closure_step = False
         # The helper process that computes and reports the steps (offload.py), once forked.
         self.link: Optional[offload.Link] = None
@@ -197,8 +198,8 @@ class Monitor:
             self.cadence.sampling_activity = False  # the new probe's hooks are planned afresh
         self.stats = StatsCollector(self.optimizer, layout)
         self.activity = ActivityProbe(layout, lambda: self.monitoring_next() and torch.is_grad_enabled())
-        if self.started and self.cadence.governed:
-            self._govern(layout)  # the governor's work counts follow the layers (at the start: once governed is known)
+        if self.started and (self.cadence.governed or self.cadence.light):
+            self._govern(layout)  # the work counts follow the layers (at the start: once governed is known)
 
     def _govern(self, layout: "naming.Layout") -> None:
         self.cadence.close()
@@ -272,7 +273,7 @@ class Monitor:
             value = watched[1] if watched is not None and watched[0] is loss else loss.item()
             if not math.isfinite(value):
                 return False
-        norm = grad_norm(self.stats.flat if self.stats is not None else self.params())
+        norm = self.grad_norm(self.stats.flat if self.stats is not None else self.params())
         if not math.isfinite(norm):
             return False
         self.light = (value, norm)
@@ -579,6 +580,7 @@ class Monitor:
             return
         self.ended = True
         self.fast = None
+        self.grad_norm.release()
         control.unregister(self)
         self.cadence.close()
         if self.activity is not None:

@@ -702,6 +702,7 @@ class FastStep:
         link.publish_step(steps, value, [lr], self.probes.affordable_now(steps), self.probes.possible,
                           activity.batch_rows if activity is not None else 0)
         m.arm_probe(link.take_trigger())
+        self.cadence.decide_next(steps, True, True)  # a small model's next step may be light (cadence.py)
         m.plan_activity()
         max_steps = self.cadence.max_steps
         if max_steps is not None and steps >= max_steps:

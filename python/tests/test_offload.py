@@ -30,9 +30,12 @@ SCRIPT = textwrap.dedent("""
         from optiscope import offload
         offload.COPY_GRADS_BELOW = 0
     if os.environ.get("DETAIL_WARMUP"):
-        # Light steps (cadence.py) from this step on, instead of after the first 500.
+        # Light steps (cadence.py) from this step on, instead of after the first 500, with one detailed step
+        # in 10 after it whatever the counted work: these tests are about light steps, the spacing rule has
+        # its own (test_detail_spacing.py).
         from optiscope import cadence
         cadence.DETAIL_WARMUP = int(os.environ["DETAIL_WARMUP"])
+        cadence.DETAIL_EVERY_MAX = cadence.DETAIL_EVERY
     torch.manual_seed(3)
     torch.set_num_threads(int(os.environ.get("THREADS", "1")))
     model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))

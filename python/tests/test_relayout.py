@@ -14,8 +14,9 @@ SCRIPT = textwrap.dedent("""
     import torch
     from torch import nn
     if os.environ.get("DETAIL_WARMUP"):
-        from optiscope import cadence  # light steps (cadence.py) from this step on
+        from optiscope import cadence  # light steps (cadence.py) from this step on, detailed one in 10 after it
         cadence.DETAIL_WARMUP = int(os.environ["DETAIL_WARMUP"])
+        cadence.DETAIL_EVERY_MAX = cadence.DETAIL_EVERY  # whatever the counted work (test_detail_spacing.py)
     torch.manual_seed(5)
     torch.set_num_threads(1)
     model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 3))
