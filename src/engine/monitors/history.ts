@@ -31,10 +31,17 @@ export class Ring {
     return this.buf[j];
   }
 
-  /** Mean of the values i ∈ [from, to) counted back from the latest. */
+  /** Mean of the values i ∈ [from, to) counted back from the latest (summed in that order). */
   meanBack(from: number, to: number): number {
+    const buf = this.buf, last = this.capacity - 1;
     let s = 0;
-    for (let i = from; i < to; i++) s += this.back(i);
+    let j = this.head - 1 - from;
+    while (j < 0) j += this.capacity;
+    // One index walked down and wrapped once, not a wrap computed per value: the same order, so the same bits.
+    for (let i = from; i < to; i++) {
+      s += buf[j];
+      j = j === 0 ? last : j - 1;
+    }
     return s / (to - from);
   }
 }
@@ -62,12 +69,16 @@ export class RunHistory {
    * Kept, not recomputed, and summed in the same order, so every reader gets the same number as before.
    */
   private lastMean = NaN;
-  private prevMean = NaN;
-  private prevMeanAt = -1;
+  /**
+   * Every push's window mean (NaN before a window exists): the window before the last one is the last
+   * one of w pushes ago, the same values summed in the same order, so the same number without a sum.
+   */
+  private readonly means: Ring;
 
   constructor(readonly window: number, private readonly growthFactor: number) {
     this.loss = new Ring(4 * window);
     this.gradNorm = new Ring(4 * window);
+    this.means = new Ring(window + 1);
   }
 
   push(loss: number, gradNorm: number): void {
@@ -91,6 +102,7 @@ export class RunHistory {
       if (this.steps === w) this.firstWindowMean = m;
       if (m < this.minSmoothed) this.minSmoothed = m;
     }
+    this.means.push(this.lastMean);
   }
 
   /** Mean loss over the last w steps. */
@@ -108,11 +120,8 @@ export class RunHistory {
     if (this.loss.length < 2 * w) return NaN;
     const own = w === this.window;
     const last = own ? this.lastMean : this.loss.meanBack(0, w);
-    if (own && this.prevMeanAt !== this.steps) {
-      this.prevMean = this.loss.meanBack(w, 2 * w);
-      this.prevMeanAt = this.steps;
-    }
-    const prev = own ? this.prevMean : this.loss.meanBack(w, 2 * w);
+    // Two windows of losses mean w pushes ago had one: its mean is in `means`.
+    const prev = own ? this.means.back(w) : this.loss.meanBack(w, 2 * w);
     // Unbounded below (no floor): relative to the larger of the current and the initial loss, so a loss
     // crossing zero does not divide by nearly nothing.
     const scale = Number.isFinite(floor) ? Math.abs(prev - floor) : Math.max(Math.abs(prev), Math.abs(this.initialLoss), 1e-12);

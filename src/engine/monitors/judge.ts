@@ -183,7 +183,7 @@ export class Judge {
       this.everStats = true;
       this.updateDerived(s.lr, s.parameters);
     }
-    const v = this.view(s.step, s.loss, s.gradNorm);
+    const v = this.stepView ? this.refresh(this.stepView, s.step, s.loss, s.gradNorm) : (this.stepView = this.view(s.step, s.loss, s.gradNorm));
     const scalarsBad = !Number.isFinite(s.loss) || !Number.isFinite(s.gradNorm);
     if (scalarsBad || s.paramsBad) {
       if (this.nonFinite.report(v, s.paramsBad)) {
@@ -297,36 +297,51 @@ export class Judge {
     if (this.stepEfficiency > this.stepEfficiencyPeak) this.stepEfficiencyPeak = this.stepEfficiency;
     const before = Math.sqrt(w2);
     this.updateRatios.push(before > 0 ? Math.sqrt(u2) / before : Math.sqrt(u2) > 0 ? Infinity : 0);
+    // Its window mean changes only here: taken once, not by every view.
+    this.updateRatio = this.updateRatios.meanBack(0, this.updateRatios.length);
   }
+
+  /** The mean of `updateRatios` (NaN before the first). */
+  private updateRatio = NaN;
 
   view(step?: number, loss?: number, gradNorm?: number): DiagnosisView {
     const { config, optimizer } = this.o;
-    const layout = this.layout;
-    const h = this.history;
-    return {
-      step: step ?? h.steps,
-      totalSteps: this.o.totalSteps,
-      window: this.window,
-      rules: this.rules,
-      config, optimizer, layout,
-      network: this.o.network,
-      history: h,
-      stats: this.stats,
-      statsFresh: this.statsFresh && this.everStats,
-      lr: this.lastLr,
-      gradNorm: gradNorm ?? (h.gradNorm.length ? h.gradNorm.back(0) : NaN),
-      loss: loss ?? h.lastFiniteLoss,
-      batchSize: this.batchSize,
-      fullBatch: this.fullBatch,
-      lossFloor: this.lossFloor,
-      probe: this.probe,
-      stepEfficiency: this.stepEfficiency,
-      stepEfficiencyPeak: this.stepEfficiencyPeak,
-      effLrP50: this.effLrP50,
-      effLrP50Peak: this.effLrP50Peak,
-      effLrP50First: this.effLrP50First,
-      updateRatio: this.updateRatios.length ? this.updateRatios.meanBack(0, this.updateRatios.length) : NaN,
-      facts: this.facts,
+    // Every field in one literal, the per-step ones then written by refresh: an object grown field by field
+    // from a smaller literal goes to dictionary mode in V8 past a dozen added fields (every read a lookup).
+    const v: DiagnosisView = {
+      step: 0, totalSteps: this.o.totalSteps, window: this.window, rules: this.rules, config, optimizer,
+      layout: this.layout, network: this.o.network, history: this.history, stats: this.stats, statsFresh: false,
+      lr: NaN, gradNorm: NaN, loss: NaN, batchSize: 0, fullBatch: true, lossFloor: NaN, probe: null,
+      stepEfficiency: NaN, stepEfficiencyPeak: NaN, effLrP50: NaN, effLrP50Peak: NaN, effLrP50First: NaN,
+      updateRatio: NaN, facts: undefined,
     };
+    return this.refresh(v, step, loss, gradNorm);
+  }
+
+  /** The view `step` returns, rewritten in place each step (no detector keeps a view past its step). */
+  private stepView: DiagnosisView | null = null;
+
+  /** Writes the view's per-step fields into `v`. */
+  private refresh(v: DiagnosisView, step?: number, loss?: number, gradNorm?: number): DiagnosisView {
+    const h = this.history;
+    v.layout = this.layout;
+    v.step = step ?? h.steps;
+    v.stats = this.stats;
+    v.statsFresh = this.statsFresh && this.everStats;
+    v.lr = this.lastLr;
+    v.gradNorm = gradNorm ?? (h.gradNorm.length ? h.gradNorm.back(0) : NaN);
+    v.loss = loss ?? h.lastFiniteLoss;
+    v.batchSize = this.batchSize;
+    v.fullBatch = this.fullBatch;
+    v.lossFloor = this.lossFloor;
+    v.probe = this.probe;
+    v.stepEfficiency = this.stepEfficiency;
+    v.stepEfficiencyPeak = this.stepEfficiencyPeak;
+    v.effLrP50 = this.effLrP50;
+    v.effLrP50Peak = this.effLrP50Peak;
+    v.effLrP50First = this.effLrP50First;
+    v.updateRatio = this.updateRatio;
+    v.facts = this.facts;
+    return v;
   }
 }

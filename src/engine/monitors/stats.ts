@@ -51,7 +51,9 @@ class WordsView {
   private array: Float64Array | null = null;
   private words: Uint32Array = new Uint32Array(0);
   of(a: Float64Array): Uint32Array {
-    if (a !== this.array || this.words.buffer !== a.buffer) {
+    // The same array is over the same buffer (a view's buffer never changes; a memory that grew would
+    // hand out new arrays): the identity is the whole test.
+    if (a !== this.array) {
       this.array = a;
       this.words = new Uint32Array(a.buffer, a.byteOffset, 2 * a.length);
     }
@@ -142,6 +144,9 @@ export class LayerStatsComputer {
   private readonly drift: Float64Array;
   private readonly delta: Float64Array;
   private readonly layers: readonly LayerInfo[];
+  /** Per layer: canDie, canSaturate (asked once: a string comparison per layer per step otherwise). */
+  private readonly dies: boolean[];
+  private readonly saturates: boolean[];
 
   /** `stats`: where to keep the numbers (the judge's), or a StepStats of its own. */
   constructor(layout: ParamLayout, private readonly histograms: boolean, stats?: StepStats) {
@@ -154,6 +159,8 @@ export class LayerStatsComputer {
       else next = -1;
     }
     this.tiles = next === layout.size;
+    this.dies = layout.layers.map(canDie);
+    this.saturates = layout.layers.map(canSaturate);
     this.largest = largest;
     this.centre = new Float64Array(layout.layers.length).fill(NaN);
     this.delta = new Float64Array(layout.layers.length).fill(FIRST_WINDOW);
@@ -203,8 +210,8 @@ export class LayerStatsComputer {
         s.dead[li] = input.activity.dead[li];
         s.saturated[li] = input.activity.saturated[li];
         // Only layers whose activation can die or saturate carry the fields (the panel shows them there).
-        if (canDie(layer)) stat.deadFraction = s.dead[li];
-        if (canSaturate(layer)) stat.saturatedFraction = s.saturated[li];
+        if (this.dies[li]) stat.deadFraction = s.dead[li];
+        if (this.saturates[li]) stat.saturatedFraction = s.saturated[li];
       }
       out.push(stat);
     }
@@ -217,30 +224,43 @@ export class LayerStatsComputer {
 
   /** The SIMD pass over the input's vectors when they live in WebAssembly memory (cached per memory). */
   private kernel: StatsKernel | null = null;
+  /** The arrays the kernel was last asked to cover, and whether it does (a trainer passes the same ones every step). */
+  private readonly coveredArrays: (Float64Array | null)[] = [null, null, null, null];
+  private coveredOk = false;
   private kernelFor(input: StatsInput): StatsKernel | null {
     const v = input.vectors;
     if (!v || !LITTLE_ENDIAN) return null;
+    const c = this.coveredArrays;
+    if (this.kernel?.v === v && c[0] === input.grad && c[1] === input.params && c[2] === input.update && c[3] === input.effectiveLr) {
+      return this.coveredOk ? this.kernel : null;
+    }
     if (this.kernel?.v !== v) this.kernel = new StatsKernel(v);
-    const k = this.kernel;
-    return k.covers(input.grad, input.params, input.update, input.effectiveLr) && k.windowRoom >= this.largest + 2 ? k : null; // the copy stores whole pairs
+    const k = this.kernel!;
+    c[0] = input.grad; c[1] = input.params; c[2] = input.update; c[3] = input.effectiveLr;
+    this.coveredOk = k.covers(input.grad, input.params, input.update, input.effectiveLr) && k.windowRoom >= this.largest + 2; // the copy stores whole pairs
+    return this.coveredOk ? k : null;
   }
 
   /**
-   * Layer li's window for this step as [lo, hi] doubles (WINDOW) and high words (WINDOW_WORDS): around
+   * Layer li's window for this step, as [lo, hi] doubles (WINDOW) for the SIMD pass, or high words
+   * (WINDOW_WORDS) for the JavaScript one (`words`): around
    * where the median's last move would take it. Adam's median drifts steadily for hundreds of steps (W3's
    * first layer ≈ 0.8% a step early on), and a window around the last value missed every third step.
    * Where the window lies changes only the speed, never the value. Before the first median: empty.
    */
-  private windowOf(li: number): void {
+  private windowOf(li: number, words: boolean): void {
     const last = this.centre[li], delta = this.delta[li];
     const first = last !== last;
     const centre = last * this.drift[li];
-    const hLo = first ? 1 : highWord(centre - centre * delta), hHi = first ? 0 : highWord(centre + centre * delta);
-    WINDOW_WORDS[0] = hLo;
-    WINDOW_WORDS[1] = hHi;
-    // For x ≥ 0 the high word h is in [hLo, hHi] exactly when lowest(hLo) ≤ x ≤ highest(hHi).
-    WINDOW[0] = doubleOfWords(hLo, 0);
-    WINDOW[1] = hHi >= 0x7ff00000 ? Infinity : doubleOfWords(hHi, 0xffffffff);
+    if (!words) {
+      // The SIMD pass compares doubles: the bounds as they are (no round trip through the words, whose
+      // write-two-words-read-a-double costs a stalled store forward). Empty before the first median.
+      WINDOW[0] = first ? Infinity : centre - centre * delta;
+      WINDOW[1] = first ? -Infinity : centre + centre * delta;
+      return;
+    }
+    WINDOW_WORDS[0] = first ? 1 : highWord(centre - centre * delta);
+    WINDOW_WORDS[1] = first ? 0 : highWord(centre + centre * delta);
   }
 
   /**
@@ -282,7 +302,7 @@ export class LayerStatsComputer {
     if (end === start) return this.emptyLayer(li);
     const last = this.centre[li], delta = this.delta[li];
     const first = last !== last;
-    this.windowOf(li);
+    this.windowOf(li, kernel === null);
     const buf = kernel ? kernel.v.scratch : this.windowBuffer();
     const o = kernel ? simdPass(kernel, start, end, WINDOW[0], WINDOW[1], this.running, input.squares, li)
       : statsPass(grad, params, update, eff, ew, start, end, buf, WINDOW_WORDS[0], WINDOW_WORDS[1], this.running);
@@ -307,7 +327,8 @@ export class LayerStatsComputer {
       p50 = middleOf(buf, m, r, n % 2 === 1, Infinity);
       // A window holding many values costs its selection: narrow it (to ≈ 1/64 of the layer; a miss costs a
       // count by key, about one statistics pass, and the median moves little per step: W2 misses 0.3%).
-      if (m > 32 && m > n >> 6) this.delta[li] = Math.max(delta / 2, MIN_WINDOW);
+      // Below SMALL_LAYER values a miss costs less than selecting among dozens on every step: down to a few.
+      if (m > (n < SMALL_LAYER ? 8 : 32) && m > n >> 6) this.delta[li] = Math.max(delta / 2, MIN_WINDOW);
     } else {
       p50 = medianByKeys(grad, eff, ew, start, end, n, mn, mx);
       this.delta[li] = first ? delta : Math.min(delta * 4, MAX_WINDOW);
@@ -452,16 +473,9 @@ function simdPass(kernel: StatsKernel, start: number, end: number, lo: number, h
   return o;
 }
 
-/** This layer's window (windowOf): doubles, and high words. */
+/** This layer's window (windowOf): doubles for the SIMD pass, high words for the JavaScript one. */
 const WINDOW = new Float64Array(2);
 const WINDOW_WORDS = new Uint32Array(2);
-
-/** The double whose high and low 32-bit words are given (little-endian platforms). */
-function doubleOfWords(high: number, low: number): number {
-  WORDS[1] = high;
-  WORDS[0] = low;
-  return BITS[0];
-}
 
 /**
  * Both histograms of a layer whose values are all finite and whose effective lrs are ≥ 0: the bin of each
@@ -504,6 +518,8 @@ function foldLanes(lanes: Int32Array, out: Int32Array): void {
 const FIRST_WINDOW = 1 / 16;
 const MIN_WINDOW = 2 ** -40;
 const MAX_WINDOW = 0.5;
+/** Layers this small (values with a gradient) keep about 8 values in their window rather than 32 (W1's: 3 misses in 1,000 steps). */
+const SMALL_LAYER = 1024;
 
 /**
  * The exact median of the effective lrs (all finite, ≥ 0, in [mn, mx], n of them) of the parameters in

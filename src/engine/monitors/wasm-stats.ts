@@ -282,6 +282,15 @@ export class StatsKernel {
   private readonly counts: Int32Array;
   /** Byte address of the results area the kernels write. */
   readonly outAt: number;
+  /**
+   * Byte addresses of the vectors (the memory never grows, so they never move): read once, not per call
+   * (a typed array's byteOffset is a property read V8 does not fold away, five per layer per step).
+   */
+  private readonly gradAt: number;
+  private readonly paramsAt: number;
+  private readonly updateAt: number;
+  private readonly effAt: number;
+  private readonly scratchAt: number;
   readonly result: PassResult = { g2: 0, w2: 0, u2: 0, nonFinite: 0, min: Infinity, max: -Infinity, zeroGrad: 0, below: 0, inWindow: 0 };
 
   constructor(readonly v: StepVectors) {
@@ -296,6 +305,12 @@ export class StatsKernel {
     const from = (first - s.byteOffset) / 8;
     if (from + AREA_BYTES / 8 > s.length) throw new RangeError('scratch too short for the results area');
     this.outAt = first;
+    this.gradAt = v.grad.byteOffset;
+    this.paramsAt = v.params.byteOffset;
+    this.updateAt = v.update.byteOffset;
+    this.effAt = v.effectiveLr.byteOffset;
+    this.scratchAt = s.byteOffset;
+    this.buffer = v.memory.buffer;
     this.out = s.subarray(from, from + 17);
     this.outWords = new Int32Array(v.memory.buffer, first, 34);
     // The binning tables, where the histogram kernel reads them.
@@ -313,7 +328,7 @@ export class StatsKernel {
     const v = this.v, c = this.counts;
     c.fill(0);
     const pairs = (end - start) >> 1;
-    if (pairs > 0) this.hs(v.grad.byteOffset + start * 8, v.effectiveLr.byteOffset + start * 8, pairs * 16, this.outAt);
+    if (pairs > 0) this.hs(this.gradAt + start * 8, this.effAt + start * 8, pairs * 16, this.outAt);
     const L = HISTOGRAM_LANE_WORDS;
     for (let b = 0; b < HISTOGRAM_BINS; b++) {
       gradOut[b] = c[b] + c[L + b];
@@ -328,26 +343,27 @@ export class StatsKernel {
 
   /** Room for window values in `scratch` before the results area. */
   get windowRoom(): number {
-    return (this.outAt - this.v.scratch.byteOffset) / 8;
+    return (this.outAt - this.scratchAt) / 8;
   }
 
   /** True when the input's arrays are these vectors (the kernel reads them from its memory). */
   covers(grad: Float64Array, params: Float64Array, update: Float64Array, eff: Float64Array): boolean {
     const v = this.v;
-    return grad === v.grad && params === v.params && update === v.update && eff === v.effectiveLr && grad.buffer === v.memory.buffer;
+    return grad === v.grad && params === v.params && update === v.update && eff === v.effectiveLr && grad.buffer === this.buffer;
   }
+
+  /** The memory's buffer (Memory.buffer is a getter into the runtime: read once). */
+  private readonly buffer: ArrayBuffer;
 
   /**
    * One layer [start, end): the pass over its whole pairs, then the odd last value, as statsPass in
    * stats.ts defines each number. Window [lo, hi] (doubles ≥ 0); values copied to scratch from 0.
    */
   layer(start: number, end: number, lo: number, hi: number): PassResult {
-    const v = this.v;
     const pairs = (end - start) >> 1;
     if (pairs > 0) {
       const b = start * 8;
-      this.st(v.grad.byteOffset + b, v.params.byteOffset + b, v.update.byteOffset + b, v.effectiveLr.byteOffset + b,
-        pairs * 16, v.scratch.byteOffset, this.outAt, lo, hi);
+      this.st(this.gradAt + b, this.paramsAt + b, this.updateAt + b, this.effAt + b, pairs * 16, this.scratchAt, this.outAt, lo, hi);
     } else {
       this.clearOut();
     }
@@ -361,8 +377,8 @@ export class StatsKernel {
    */
   layerWithSquares(start: number, end: number, lo: number, hi: number, w2: number, u2: number): PassResult {
     if ((end - start) & 1 || end === start) return this.layer(start, end, lo, hi);
-    const v = this.v, b = start * 8;
-    this.sg(v.grad.byteOffset + b, v.effectiveLr.byteOffset + b, (end - start) * 8, v.scratch.byteOffset, this.outAt, lo, hi);
+    const b = start * 8;
+    this.sg(this.gradAt + b, this.effAt + b, (end - start) * 8, this.scratchAt, this.outAt, lo, hi);
     const r = this.read(lo, hi, -1);
     r.w2 = w2;
     r.u2 = u2;
@@ -419,7 +435,7 @@ export class StatsKernel {
     let g0 = 0, g1 = 0, z = 0;
     if (pairs > 0) {
       const b = start * 8;
-      this.sq(v.grad.byteOffset + b, v.params.byteOffset + b, pairs * 16, this.outAt);
+      this.sq(this.gradAt + b, this.paramsAt + b, pairs * 16, this.outAt);
       const o = this.out;
       g0 = o[0];
       g1 = o[1];
