@@ -11,8 +11,12 @@
  * optimising the event path's hot functions, once per run, and GC helpers) is reported apart. Each path
  * runs twice: on the W2 stream (tanh: its steps carry no `facts`) and on the same network with ReLU
  * units, whose every step carries the bridge's `facts: {batchSize}` (the activity probes' batch size, as
- * a ReLU network's bridge sends it on every step). The `floor` row is bench/bridge-floor.cjs, a Node process that
- * only reads, parses and answers each step: what no Node side can go below on this machine.
+ * a ReLU network's bridge sends it on every step). The `defaults` rows replay the cadence a small model gets
+ * at the bridge's defaults past its warm-up (python/optiscope/cadence.py): a light step (loss, gradient norm
+ * and lr, no per-layer statistics, written without ringing the doorbell and answered by no wait) at every
+ * step but one in ten, which is detailed and rings; the CLI then reads ten events per wake-up. The `floor`
+ * row is bench/bridge-floor.cjs, a Node process that only reads, parses and answers each step: what no Node
+ * side can go below on this machine.
  *
  * `--compare-cli <path to another build's cli.js>` interleaves that build's runs with this one's (the
  * way the figures in docs/performance.md were taken against main).
@@ -38,13 +42,18 @@ function layers(activation: 'tanh' | 'relu'): Omit<StartEvent['layers'][number],
   ];
 }
 
+/** `every`: every step detailed (lock-step, `OPTISCOPE_EVERY=1`); `defaults`: one in DETAIL_EVERY, the others light. */
+export type Cadence = 'every' | 'defaults';
+/** The bridge's detailed-step period past its warm-up (python/optiscope/cadence.py DETAIL_EVERY). */
+const DETAIL_EVERY = 10;
+
 /**
  * A W2 run as the bridge streams it: its `start` (Adam, answers probes), the facts of its first steps,
  * `steps` step events with the three layers' norms and effective learning rates (activity fractions on
  * every 15th step, as the bridge samples them), and its `end`. Numbers drift and jitter like a real run
  * on random labels (a loss near ln 10), seeded: the same stream every time.
  */
-export function w2Stream(steps: number, activation: 'tanh' | 'relu' = 'tanh'): string {
+export function w2Stream(steps: number, activation: 'tanh' | 'relu' = 'tanh', cadence: Cadence = 'every'): string {
   const LAYERS = layers(activation);
   const relu = activation === 'relu';
   const rng = new Rng(7);
@@ -68,6 +77,11 @@ export function w2Stream(steps: number, activation: 'tanh' | 'relu' = 'tanh'): s
   for (let s = 1; s <= steps; s++) {
     if (s >= 2 && s <= 4) events.push({ type: 'fact', run: 'adam', step: s, fact: { kind: 'grad-reset', reset: true, backwards: 1 } });
     loss += (2.30 - loss) * 0.01;
+    if (cadence === 'defaults' && s % DETAIL_EVERY !== 0) {
+      // A light step, as python/optiscope/report.py formats it.
+      events.push({ type: 'step', run: 'adam', step: s, epoch: 0, loss: jitter(loss, 0.02), lr: 0.001, gradNorm: jitter(0.55, 0.04), layers: [], ...(relu && s >= 2 ? { facts: { batchSize: 64 } } : {}) });
+      continue;
+    }
     const decay = 1 / Math.sqrt(1 + s / 200);
     const layers: StepEvent['layers'] = LAYERS.map((l, i) => {
       const p50 = jitter([1.5, 1.4, 0.4][i] * decay, 0.1);
@@ -97,6 +111,7 @@ interface EventCase {
   name: string;
   path: EventPath;
   activation: 'tanh' | 'relu';
+  cadence?: Cadence;
 }
 export const EVENT_CASES: readonly EventCase[] = [
   { name: 'text', path: 'text', activation: 'tanh' },
@@ -104,6 +119,8 @@ export const EVENT_CASES: readonly EventCase[] = [
   { name: 'ndjson', path: 'ndjson', activation: 'tanh' },
   { name: 'text, ReLU (facts)', path: 'text', activation: 'relu' },
   { name: 'ndjson, ReLU (facts)', path: 'ndjson', activation: 'relu' },
+  { name: 'text, defaults (1 step in 10 detailed)', path: 'text', activation: 'tanh', cadence: 'defaults' },
+  { name: 'ndjson, defaults (1 step in 10 detailed)', path: 'ndjson', activation: 'tanh', cadence: 'defaults' },
 ];
 
 interface Setup {
@@ -172,21 +189,26 @@ export async function bridgeEventCost(builds: Record<string, string>, steps: [nu
   const s = setup();
   try {
     const [n1, n2] = steps;
-    const files = (activation: 'tanh' | 'relu'): string[] => steps.map((n) => {
-      const f = join(s.dir, `w2-${activation}-${n}.ndjson`);
-      writeFileSync(f, w2Stream(n, activation));
+    const files = (activation: 'tanh' | 'relu', cadence: Cadence): string[] => steps.map((n) => {
+      const f = join(s.dir, `w2-${activation}-${cadence}-${n}.ndjson`);
+      writeFileSync(f, w2Stream(n, activation, cadence));
       return f;
     });
-    const streams = { tanh: files('tanh'), relu: files('relu') };
+    const streams = new Map<string, string[]>();
+    const streamOf = (activation: 'tanh' | 'relu', cadence: Cadence = 'every'): string[] => {
+      const key = `${activation}-${cadence}`;
+      if (!streams.has(key)) streams.set(key, files(activation, cadence));
+      return streams.get(key)!;
+    };
     const lineCount = (n: number): number => n + 6; // start, 2 facts… (the ndjson check is a lower bound)
     const slopes = new Map<string, number[]>();
     const otherSlopes = new Map<string, number[]>();
     const intercepts = new Map<string, number[]>();
-    const contender = (name: string, cli: string, path: EventPath, activation: 'tanh' | 'relu'): Timed => {
+    const contender = (name: string, cli: string, path: EventPath, activation: 'tanh' | 'relu', cadence?: Cadence): Timed => {
       slopes.set(name, []);
       otherSlopes.set(name, []);
       intercepts.set(name, []);
-      const [short, long] = streams[activation];
+      const [short, long] = streamOf(activation, cadence);
       return {
         name,
         measure: async () => {
@@ -202,7 +224,7 @@ export async function bridgeEventCost(builds: Record<string, string>, steps: [nu
     };
     const contenders: Timed[] = [];
     for (const [build, cli] of Object.entries(builds)) {
-      for (const c of EVENT_CASES) contenders.push(contender(Object.keys(builds).length > 1 ? `${build}: ${c.name}` : c.name, cli, c.path, c.activation));
+      for (const c of EVENT_CASES) contenders.push(contender(Object.keys(builds).length > 1 ? `${build}: ${c.name}` : c.name, cli, c.path, c.activation, c.cadence));
     }
     // The floor once, whatever the builds.
     contenders.push(contender('floor', '', 'floor', 'tanh'));

@@ -7,7 +7,9 @@ lock-step as a small model's training process does (python/optiscope/lockstep.py
 it waits for the Node side's verdict on the step before, then "trains" for BENCH_REPLAY_STEP_US
 microseconds (a spin) before sending the next. Each event rings the launcher's doorbell
 (OPTISCOPE_WAKE_FD), as a detailed step does (python/optiscope/channel.py): the Node side is woken once
-per step event, and its CPU time per event can be read without torch's noise.
+per step event, and its CPU time per event can be read without torch's noise. A light step (no per-layer
+statistics: `"layers":[]`) is written as the bridge writes one, without ringing and without waiting for a
+verdict (python/optiscope/report.py, lockstep.py): it is read with the next event that rings.
 """
 import json
 import os
@@ -41,11 +43,11 @@ def read_verdicts(until: int) -> None:
             judged = max(judged, json.loads(line)["step"])
 
 
-def send(line: str) -> None:
+def send(line: str, quiet: bool = False) -> None:
     data = (line + "\n").encode()
     while data:
         data = data[os.write(EVENT_FD, data):]
-    if WAKE_FD >= 0:
+    if WAKE_FD >= 0 and not quiet:
         os.write(WAKE_FD, b"\0")
 
 
@@ -64,6 +66,10 @@ def main() -> None:
             if not line or '"type":"warning"' in line:
                 continue
             event = json.loads(line) if '"type":"step"' in line[:20] else None
+            if event is not None and not event["layers"]:
+                send(line, quiet=True)
+                train()
+                continue
             send(line)
             if event is None:
                 continue

@@ -6,13 +6,14 @@
 // Python, no torch.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { Writable } from 'node:stream';
+import { spawn, spawnSync } from 'node:child_process';
+import { Writable, type Readable } from 'node:stream';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseEvent, type OptiscopeEvent } from '../../src/engine/protocol';
 import { ControlWriter, type JudgedRecord } from '../../src/engine/bridge/control';
+import { readEventPipe } from '../../src/engine/bridge/event-reader';
 
 const root = resolve(__dirname, '../..');
 const cli = join(root, 'dist', 'cli.js');
@@ -116,4 +117,31 @@ test('held verdicts: each run\'s latest is written at the flush, one that asks f
   w.flush();
   w.flush();
   assert.equal(written, '{"type":"judged","v":1,"run":"a","step":12}\n');
+});
+
+test('the doorbell rings the reader without its bytes going through the stream, and its end still ends the read', { skip: process.platform === 'win32' && 'POSIX pipes' }, async () => {
+  // A stand-in writing three lines, each followed by a ring, then exiting: fd 3 the event pipe, fd 5 the doorbell.
+  const child = spawn(process.execPath, ['-e', `
+const { writeSync } = require('node:fs');
+let k = 0;
+const next = () => {
+  if (++k > 3) return;
+  writeSync(3, JSON.stringify({ k }) + '\\n');
+  writeSync(5, '\\0');
+  setTimeout(next, 20);
+};
+next();
+`], { stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'ignore', 'pipe'] });
+  const doorbell = (child.stdio as readonly unknown[])[5] as Readable;
+  let chunks = 0;
+  doorbell.on('data', () => chunks++);
+  let text = '';
+  let batches = 0;
+  const ended = new Promise<void>((resolveEnd) => {
+    readEventPipe(child.stdio[3] as Readable, doorbell, { text: (s) => { text += s; }, batch: () => { batches++; }, end: resolveEnd });
+  });
+  await ended;
+  assert.equal(text, '{"k":1}\n{"k":2}\n{"k":3}\n', 'every line, in order, then the end');
+  assert.ok(batches >= 1);
+  assert.equal(chunks, 0, 'no ring reached the stream as a chunk');
 });

@@ -29,12 +29,17 @@ export interface EventPipeSink {
   end: () => void;
 }
 
-/** The libuv handle under a child process's pipe (POSIX): its descriptor and its watching switch. */
+/** The libuv handle under a child process's pipe (POSIX): its descriptor, its watching switch and its read callback. */
 interface PipeHandle {
   fd?: unknown;
   reading?: boolean;
   readStop?: () => number;
   readStart?: () => number;
+  /**
+   * What libuv calls with each read: an ArrayBuffer of the bytes read, or nothing at the end of file or on
+   * an error (whose code Node's own callback, net.Socket's, reads from its module state and acts on).
+   */
+  onread?: (this: PipeHandle, bytes?: ArrayBuffer) => unknown;
 }
 
 function handleOf(stream: Readable): PipeHandle | null {
@@ -78,7 +83,6 @@ export function readEventPipe(events: Readable, doorbell: Readable | null, sink:
     pulling = false;
     clearInterval(timer);
     if (again) clearImmediate(again);
-    doorbell.removeListener('data', drain);
     streamed();
     // What net.Socket does to resume a stopped handle: the stream reads the rest, then its end of file.
     h.reading = true;
@@ -121,11 +125,33 @@ export function readEventPipe(events: Readable, doorbell: Readable | null, sink:
     again = setImmediate(drain); // more may be there: after the other ranks' turn
   }
   const timer = setInterval(drain, BATCH_MS);
-  doorbell.on('data', drain);
+  ringWith(doorbell, drain);
   doorbell.on('end', () => {
     drain();
     release();
   });
   doorbell.on('error', release);
   doorbell.resume();
+}
+
+/**
+ * Calls `ring` at every read of the doorbell. Its bytes mean nothing but "read now", so where the handle
+ * allows they are not pushed through the stream (a chunk, a 'data' dispatch and a next-tick per ring: the
+ * stream's machinery cost more than the read it triggers); its end of file and its errors still go through
+ * Node's own callback, so 'end' and 'error' come as before.
+ */
+function ringWith(doorbell: Readable, ring: () => void): void {
+  const h = handleOf(doorbell);
+  const own = h?.onread;
+  if (!h || typeof own !== 'function') {
+    doorbell.on('data', () => ring());
+    return;
+  }
+  h.onread = function (this: PipeHandle, bytes?: ArrayBuffer): unknown {
+    if (bytes !== undefined) {
+      ring();
+      return undefined;
+    }
+    return own.call(this, bytes);
+  };
 }
