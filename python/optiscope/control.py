@@ -132,6 +132,9 @@ def _feed(data: bytes) -> None:
         return
     lines = bytes(_pending[:end]).decode("utf-8", "replace").split("\n")
     del _pending[: end + 1]
+    # A record without a probe says the judge has read up to its step: of a run's consecutive ones only
+    # the last matters (a run that does not wait drains ~64 at once; a lock, a notify and a call each).
+    latest: Dict[str, Judged] = {}
     for line in lines:
         record = parse(line)
         if record is None:
@@ -139,6 +142,15 @@ def _feed(data: bytes) -> None:
                 sys.stderr.write(f"optiscope: ignored an invalid control record ({line.strip()[:120]})\n")
                 _warned = True
             continue
+        if record.probe is None:
+            if record.step >= getattr(latest.get(record.run), "step", -1):
+                latest[record.run] = record
+            continue
+        earlier = latest.pop(record.run, None)
+        if earlier is not None:
+            dispatch(earlier)
+        dispatch(record)
+    for record in latest.values():
         dispatch(record)
 
 

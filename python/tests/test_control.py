@@ -59,6 +59,23 @@ class DispatchTest(unittest.TestCase):
         self.assertEqual(len(m.heard), 1)
 
 
+class FeedTest(unittest.TestCase):
+    def test_a_runs_records_without_a_probe_reach_it_as_the_last_one_probes_in_order(self):
+        a, b = FakeMonitor("a"), FakeMonitor("b")
+        control.register(a, waits=True)
+        control.register(b, waits=True)
+        try:
+            lines = [record(run="a", step=1, probe=None), record(run="b", step=1, probe=None), record(run="a", step=2, probe=None),
+                     record(run="a", step=3), record(run="a", step=4, probe=None), record(run="a", step=5, probe=None)]
+            control._feed(("\n".join(lines) + "\n").encode())
+            self.assertEqual(a.heard, [control.Judged("a", 2), control.Judged("a", 3, "stall"), control.Judged("a", 5)])
+            self.assertEqual(b.heard, [control.Judged("b", 1)])
+        finally:
+            control.unregister(a)
+            control.unregister(b)
+            control._pending.clear()
+
+
 class LockStepTest(unittest.TestCase):
     """A small model's run waits on each step's verdict, JUDGE_LAG steps late, and
     a probe the judge asked for lands at the same step however late its record arrives."""
