@@ -19,7 +19,6 @@ import { StreamJudge } from '../monitors/stream-judge';
 import { bridgePythonDir } from './paths';
 import { ControlWriter, type JudgedRecord } from './control';
 import { readEventPipe } from './event-reader';
-import { parseLightStep } from './light-step';
 import { freePort } from './free-port';
 import { RankAgreement } from './rank-agreement';
 
@@ -144,8 +143,7 @@ export async function runPythonScript(opts: RunPythonOptions): Promise<number> {
   });
 
   const accept = (rank: Rank, line: string): void => {
-    // Nine events in ten of a small model's run at the defaults are light steps: read without JSON.parse.
-    const r = parseLightStep(line) ?? parseEvent(line);
+    const r = parseEvent(line);
     if (!r.ok) {
       invalid++;
       if (invalid <= 5) opts.stderr(`optiscope: dropped an invalid event from the bridge (${r.error})\n`);

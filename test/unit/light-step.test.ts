@@ -1,12 +1,21 @@
-// The light step read without JSON.parse (src/engine/bridge/light-step.ts): on every line it takes, the same
-// event as parseEvent (JSON.parse and the step check), keys in the same order, passed on verbatim; every
-// other line is left to parseEvent. Lines are formatted as python/optiscope/report.py's `light_step` writes
+// The light step read without JSON.parse (src/engine/light-step.ts, tried first by parseEvent): on every line
+// it takes, the same event as the general path (JSON.parse and validateEvent's step check), keys in the same
+// order, passed on verbatim; every other line is left to the general path. Lines are formatted as python/optiscope/report.py's `light_step` writes
 // them (its template is pinned to the bridge's encoder by python/tests/test_light_line.py).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseLightStep } from '../../src/engine/bridge/light-step';
-import { parseEvent } from '../../src/engine/protocol';
+import { parseLightStep } from '../../src/engine/light-step';
+import { parseEvent, validateEvent, type ParseResult } from '../../src/engine/protocol';
+
+/** The general path parseEvent takes for any line the light-step reader leaves: JSON.parse, then validateEvent. */
+function general(line: string): ParseResult {
+  try {
+    return validateEvent(JSON.parse(line));
+  } catch {
+    return { ok: false, error: 'not JSON' };
+  }
+}
 
 /** A float as Python's repr writes one (shortest round trip; exponent with a sign and two digits, `.0` on integers). */
 function pyRepr(x: number): string {
@@ -40,29 +49,30 @@ const light = fc.record({
   rank: fc.option(fc.nat(64), { nil: undefined }),
 });
 
-test('a light step\'s line: the event parseEvent gives, keys in the same order, verbatim; the rest left to parseEvent', () => {
+test('a light step\'s line: the event the general path gives, keys in the same order, verbatim; parseEvent takes it so; the rest left to the general path', () => {
   let taken = 0;
   fc.assert(fc.property(light, (o) => {
     const line = lightLine(o);
     const fast = parseLightStep(line);
-    const full = parseEvent(line);
+    const full = general(line);
     if (fast === null) {
-      // Left to parseEvent: a name the template cannot carry unescaped, or what the step check refuses.
+      // Left to the general path: a name the template cannot carry unescaped, or what the step check refuses.
       const escaped = [...o.run].some((c) => c === '"' || c === '\\' || c < ' ');
       assert.ok(!full.ok || !full.verbatim || escaped, `${line} → ${JSON.stringify(full)}`);
       return;
     }
     taken++;
-    assert.ok(full.ok && full.verbatim, `taken here but not by parseEvent: ${line}`);
+    assert.ok(full.ok && full.verbatim, `taken here but not by the general path: ${line}`);
     assert.ok(fast.ok && fast.verbatim);
     assert.deepEqual(fast.event, full.event);
     assert.deepEqual(Object.keys(fast.event), Object.keys(full.event));
     assert.equal(JSON.stringify(fast.event), JSON.stringify(full.event));
+    assert.deepEqual(parseEvent(line), fast); // what every reader of a stream gets
   }), { numRuns: 3000 });
   assert.ok(taken > 1500, `${taken} of 3000 lines taken`);
 });
 
-test('lines of any other shape are left to parseEvent', () => {
+test('lines of any other shape are left to the general path', () => {
   const ok = '{"type":"step","step":3,"epoch":0,"loss":2.5,"lr":0.001,"gradNorm":0.5,"layers":[],"run":"adam"}';
   const taken = parseLightStep(ok);
   assert.ok(taken?.ok && taken.event.type === 'step' && taken.event.loss === 2.5 && taken.verbatim);

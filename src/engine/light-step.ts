@@ -5,16 +5,18 @@
  *   {"type":"step","step":N,"epoch":N,"loss":X,"lr":X,"gradNorm":X,"layers":[]
  *     [,"facts":{"batchSize":N}],"run":"…"[,"rank":N]}
  *
- * In the CLI each is read in a batch woken long after the last, with the caches cold: JSON.parse's per-key
+ * parseEvent (protocol.ts) tries this reader first, so every reader of a bridge stream takes it: the CLI,
+ * the extension reading the CLI's ndjson, a remote attach, a reopened log. In the CLI each is read in a batch
+ * woken long after the last, with the caches cold: JSON.parse's per-key
  * work (interning each key, searching the maps' transitions) then cost several times the hot figure, more
  * than the rest of the event's path. A line of exactly this shape (no whitespace, no escape in the run's
  * name, JSON's number syntax) is taken apart by one regular expression and built as the object JSON.parse
  * would build, keys in the line's order; it is then checked by the same in-place check as every step
- * (isPlainStep), so it is accepted only where parseEvent would accept it unchanged. Any other line is left to
- * parseEvent.
+ * (isPlainStep), so it is accepted only where JSON.parse and validateEvent would accept it unchanged. Any
+ * other line is left to them.
  */
-import type { ParseResult, StepEvent } from '../protocol';
-import { isPlainStep } from '../step-check';
+import type { ParseResult, StepEvent } from './protocol';
+import { isPlainStep } from './step-check';
 
 const COUNT = '(0|[1-9][0-9]*)';
 const NUMBER = '(-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)';
@@ -24,7 +26,7 @@ const LIGHT_STEP = new RegExp(
 );
 const PREFIX = '{"type":"step","step":';
 
-/** The event of a light step's line, as parseEvent would return it; null for any other line (parseEvent decides). */
+/** The event of a light step's line, as JSON.parse and validateEvent would give it; null for any other line (they decide). */
 export function parseLightStep(line: string): ParseResult | null {
   if (!line.startsWith(PREFIX) || !line.endsWith('}')) return null;
   const m = LIGHT_STEP.exec(line);
