@@ -15,10 +15,12 @@ from .records import ProbeResult
 # steps they may have spent PROBE_FREE_HVPS + PROBE_BUDGET·n/HVP_STEPS Hessian-vector products
 # (OPTISCOPE_PROBE_BUDGET, the fraction of the training work; 0: no automatic probes). An HVP by double
 # backward costs 1.3 to 1.5 training steps from 160k to 3M parameters (tanh MLPs, batch 128, one
-# thread); HVP_STEPS = 2 leaves room for Lanczos's own vector work. The free allowance is one probe with
-# its preconditioned pass, so a run of a few thousand steps gets its first look at the curvature.
+# thread), but a whole probe, Lanczos's vector work and the replayed batch's forward pass included, was
+# measured at 53-70 training steps for 20 HVPs on W3 (784-256-128-10, docs/performance.md): HVP_STEPS is
+# that upper end, so the budget is the fraction of the work it says. The free allowance is one probe
+# with its preconditioned pass, so a run of a few thousand steps gets its first look at the curvature.
 PROBE_BUDGET = float(os.environ.get("OPTISCOPE_PROBE_BUDGET", "0.03") or 0.0)
-HVP_STEPS = 2.0
+HVP_STEPS = 3.5
 # Lanczos basis size (HVPs per probe); the Node side budgets automatic probes in these.
 PROBE_ITERATIONS = 20
 PROBE_FREE_HVPS = 2 * PROBE_ITERATIONS

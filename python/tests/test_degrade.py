@@ -95,7 +95,8 @@ class WorkBudgetTest(unittest.TestCase):
         seen = []
         with mock.patch.object(time, "perf_counter", no_clock), mock.patch.object(time, "process_time", no_clock), \
                 mock.patch.object(time, "monotonic", no_clock), mock.patch.object(time, "time", no_clock):
-            for steps, spent in [(0, 0), (10, 0), (10, 40), (1333, 40), (1334, 40)]:
+            # The second probe's 20 HVPs fit once 3% of the steps at HVP_STEPS = 3.5 reach them: step 2334.
+            for steps, spent in [(0, 0), (10, 0), (10, 40), (2333, 40), (2334, 40)]:
                 probes.auto_hvps = spent
                 seen.append(probes.affordable_now(steps))
         # One probe with its preconditioned pass is free; then PROBE_BUDGET of the steps, at HVP_STEPS a HVP.
