@@ -107,6 +107,15 @@ def _fast_pre(monitor: Monitor, loss: Optional[torch.Tensor]) -> bool:
         return True  # the monitor has ended; nothing more to do for this step
 
 
+def _light_pre(monitor: Monitor, loss: Optional[torch.Tensor]) -> bool:
+    """An inline light step's first half (light.InlineLight); False: take the general path."""
+    try:
+        return monitor.inline_light.pre(loss)
+    except Exception as e:  # noqa: BLE001 - as guarded()
+        monitor.fail(e)
+        return True  # the monitor has ended; nothing more to do for this step
+
+
 def stop_if_asked(monitor: Monitor) -> None:
     """After a step: when the Optiscope window asked this script to stop (its Stop button on an attached
     run), end the run as `stopped` and leave the training loop (StopTraining is not an Exception, so the
@@ -125,7 +134,7 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
     step: the scalars backpropagated since the previous one. With one, the closure computes it inside.
     detach_step(monitor) undoes it."""
     if hasattr(optimizer, "register_step_pre_hook") and hasattr(optimizer, "register_step_post_hook"):
-        pending: List[Any] = [None, False]  # this step's loss, taken by the fast path
+        pending: List[Any] = [None, 0]  # this step's loss, and which path its pre-hook took
 
         def pre(_opt: Any, args: Any, kwargs: Any) -> None:
             global _closure_depth
@@ -135,8 +144,10 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
                 guarded(monitor, monitor.pre_step, True)
                 return
             loss = take_loss()
-            pending[0], pending[1] = loss, _fast_pre(monitor, loss)
-            if not pending[1]:
+            # which half comes after: 1 the offloaded fast path's, 2 an inline light step's, 0 post_step
+            path = 1 if _fast_pre(monitor, loss) else 2 if _light_pre(monitor, loss) else 0
+            pending[0], pending[1] = loss, path
+            if not path:
                 guarded(monitor, monitor.pre_step, False, loss)
 
         def post(_opt: Any, args: Any, kwargs: Any) -> None:
@@ -147,10 +158,12 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
                 guarded(monitor, monitor.post_step, take_loss(first=True))
                 stop_if_asked(monitor)
                 return
-            loss, fast = pending
-            pending[0], pending[1] = None, False
-            if fast and monitor.fast is not None:
+            loss, path = pending
+            pending[0], pending[1] = None, 0
+            if path == 1 and monitor.fast is not None:
                 guarded(monitor, monitor.fast.post, loss)
+            elif path == 2:
+                guarded(monitor, monitor.inline_light.post, loss)
             else:
                 guarded(monitor, monitor.post_step, loss)
             stop_if_asked(monitor)
@@ -174,12 +187,18 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
         closure = args[0] if args else kwargs.get("closure")
         if closure is None:
             loss = take_loss()
-            if _fast_pre(monitor, loss):
+            if monitor.fast is not None and _fast_pre(monitor, loss):
                 out = original(*args, **kwargs)
                 facts.after_step(monitor, monitors)  # measured facts (facts.py)
                 fast = monitor.fast
                 if fast is not None:
                     guarded(monitor, fast.post, loss)
+                stop_if_asked(monitor)
+                return out
+            if monitor.link is None and _light_pre(monitor, loss):
+                out = original(*args, **kwargs)
+                facts.after_step(monitor, monitors)  # measured facts (facts.py)
+                guarded(monitor, monitor.inline_light.post, loss)
                 stop_if_asked(monitor)
                 return out
             guarded(monitor, monitor.pre_step, False, loss)

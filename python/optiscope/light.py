@@ -1,14 +1,18 @@
 """A light step's measurement (cadence.py): the global gradient norm, in the training process. A light step
-reports its loss, this norm and the lr, with no per-layer pass."""
+reports its loss, this norm and the lr, with no per-layer pass; InlineLight takes a whole one in two calls
+when the run is monitored in the training process."""
 import math
-from typing import List, Optional
+import sys
+from typing import Any, List, Optional
 
 import numpy as np
 import torch
 
+from . import degrade, relayout
 from .stats import tensor_norms
 
 _data_ptr = torch.Tensor.data_ptr
+_dot = np.ndarray.dot
 _NUMPY = (torch.float32, torch.float64)
 # OpenBLAS splits a dot product of more than 10,000 elements over its threads (a wake-up of a thread
 # the script's GEMMs may be using, and a summation order that follows the thread count): longer
@@ -48,8 +52,9 @@ class GradNorm:
             return 0.0
         views = self._views(present)
         if views is not None:
-            dot = np.dot
-            return math.sqrt(sum(map(float, map(dot, views, views))))
+            # ndarray.dot: np.dot's BLAS call without its __array_function__ dispatch (three Python-level
+            # calls a view, more than the dot product of a small gradient costs)
+            return math.sqrt(sum(map(float, map(_dot, views, views))))
         # No no_grad() context: a gradient made with create_graph=True gives its norm a graph, dropped with
         # the 0-d tensor at once; the value is the same and the context cost more than the sum.
         return math.sqrt(sum([x * x for x in map(float, tensor_norms(present))]))
@@ -94,3 +99,66 @@ class GradNorm:
         """Lets go of the gradients read last."""
         self.ptrs, self.views = [], []
 
+
+
+_MAX = sys.float_info.max  # within ±_MAX is finite (NaN fails every comparison)
+
+
+class InlineLight:
+    """The whole of a light step for a run monitored in the training process (no helper process): what
+    Monitor.pre_step and post_step do for one, in one call before the update and one after, with no
+    per-step allocation beyond the event's line. Anything else (not started, a closure, a detailed or
+    unmonitored step, a layout to look at, a NaN/Inf loss or gradient) returns False from `pre` with
+    nothing changed, and the step takes the general path, which reads the loss and the norm again. The
+    events are the general path's (python/tests/test_light.py compares the two streams)."""
+
+    def __init__(self, monitor: Any) -> None:
+        self.monitor = monitor
+        self.value: Optional[float] = None
+        self.norm = 0.0
+
+    def pre(self, loss: Optional[torch.Tensor]) -> bool:
+        m = self.monitor
+        if m.ended or not m.started or m.link is not None:
+            return False
+        cadence = m.cadence
+        if not cadence.next_monitored or cadence.detail_next or m.detail_due or relayout.due(m):
+            return False
+        value: Optional[float] = None
+        if loss is not None:
+            value = loss.item()
+            if not -_MAX <= value <= _MAX:
+                return False
+        stats = m.stats
+        norm = m.grad_norm(stats.flat if stats is not None else m.params())
+        if not norm <= _MAX:
+            return False
+        m.monitoring_this_step = True
+        m.closure_step = m.detail_this_step = False
+        self.value, self.norm = value, norm
+        return True
+
+    def post(self, _loss: Optional[torch.Tensor]) -> None:
+        m = self.monitor
+        if m.ended:
+            return
+        m.steps = steps = m.steps + 1
+        m.light_steps += 1
+        groups = m.optimizer.param_groups
+        lr = groups[0]["lr"] if groups else 0.0
+        activity = m.activity
+        rows = 0
+        if activity is not None:
+            rows = activity.batch_rows
+            if activity.module_flags or activity._activity:
+                activity.take()
+        m.report.light_step(steps, self.value, lr if type(lr) is float else float(lr), self.norm, rows)
+        if activity is not None and activity.failures:
+            for layer, quantity, reason in activity.take_failures():
+                degrade.switch_off(m, "activity", reason, layer=layer, quantity=quantity)
+        cadence = m.cadence
+        cadence.decide_next(steps, True, False)
+        if activity is not None and cadence.detail_next != activity.attached:
+            cadence.plan_inline_activity(activity)
+        if cadence.max_steps is not None:
+            cadence.check_budget(steps)

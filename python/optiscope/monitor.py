@@ -24,7 +24,7 @@ from .cadence import GOVERNOR_MIN_PARAMETERS, Cadence, StopTraining
 from .channel import Channel
 from .detail import Thinning, thin_after_from_env
 from .hessian import reason_of, supported_hvp
-from .light import GradNorm
+from .light import GradNorm, InlineLight
 from .lockstep import LockStep
 from .probes import PROBE_BUDGET, Probes
 from .records import ActivitySample, ProbeResult, ProbeUnavailable
@@ -100,6 +100,7 @@ class Monitor:
         self.light: Optional[Tuple[Optional[float], float]] = None  # a light step's (loss, gradient norm), from pre_step
         self.light_steps = 0
         self.grad_norm = GradNorm()  # a light step's gradient norm (light.py)
+        self.inline_light = InlineLight(self)  # a light step's short path, monitored inline (light.py)
         self.closure_step = False
         # The helper process that computes and reports the steps (offload.py), once forked.
         self.link: Optional[offload.Link] = None
