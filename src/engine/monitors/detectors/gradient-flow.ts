@@ -68,10 +68,11 @@ export function zeroInitFix(v: DiagnosisView): Fix | undefined {
  * comparison, wherever they sit; so is a layer the optimizer still holds after the script replaced or removed
  * its module (no gradient reaches it). Every layer when none is left (roles unknown: all are compute).
  */
-function computeLayers(v: DiagnosisView): number[] {
-  // A plain loop (called at every monitored step): no closures, one array.
+function computeLayers(v: DiagnosisView, compute: number[]): number[] {
+  // A plain loop into the caller's array (called at every monitored step): no closures, nothing allocated.
+  // Not cached per layout: a bridge's layer-order fact sets roles on the layout's layers in place.
   const layers = v.layout.layers;
-  const compute: number[] = [];
+  compute.length = 0;
   for (let i = 0; i < layers.length; i++) {
     const l = layers[i];
     if ((l.role === undefined || l.role === 'compute') && !l.frozen && !l.detached) compute.push(i);
@@ -83,6 +84,8 @@ function computeLayers(v: DiagnosisView): number[] {
 export class GradientFlowDetector {
   private vanishLayer: number | null = null;
   private explodeLayer: number | null = null;
+  /** computeLayers' result, refilled each evaluation (no detector keeps it past its step). */
+  private readonly depth: number[] = [];
 
   constructor(private readonly board: WarningBoard) {}
 
@@ -90,7 +93,7 @@ export class GradientFlowDetector {
     if (!isNetwork(v) || !v.statsFresh) return;
     const r = v.rules;
     // Depth is counted over the layers that pass the signal on (not embedding or positional tables).
-    const depth = computeLayers(v);
+    const depth = computeLayers(v, this.depth);
     const L = depth.length;
     const first = depth[0];
     const last = depth[L - 1];
