@@ -57,3 +57,44 @@ test('one live warning per id: re-sent only on a material change, resolved once 
   assert.equal(b.isLive('dead-units', 'layer1'), false);
   assert.equal(b.isLive('dead-units', 'layer2'), true);
 });
+
+/** The board's slot map, with every lookup counted (replaces the private map of a fresh board). */
+function countLookups(b: WarningBoard): { gets: number } {
+  const seen = { gets: 0 };
+  class Counting<K, V> extends Map<K, V> {
+    override get(k: K): V | undefined {
+      seen.gets++;
+      return super.get(k);
+    }
+  }
+  (b as unknown as { slots: Map<string, unknown> }).slots = new Counting<string, unknown>();
+  return seen;
+}
+
+test('a board with no slot answers a condition that does not hold, and asks about live warnings, without a lookup', () => {
+  const { b, events } = board();
+  const seen = countLookups(b);
+  // What the detectors ask on every monitored step of a healthy run.
+  for (let s = 1; s <= 5; s++) {
+    b.observe('dead-units', 'layer1', null, s);
+    b.observe('saturated-units', 'layer2', null, s);
+    b.observe('lr-too-low', undefined, null, s);
+    assert.equal(b.isLive('lr-too-high'), false);
+    assert.equal(b.isLive('saturated-units', 'layer2'), false);
+    assert.equal(b.liveFinding('plateau'), undefined);
+  }
+  assert.equal(seen.gets, 0);
+  assert.equal(events.length, 0);
+  // Once a condition has held, its slot counts: the same calls look it up and behave as before.
+  b.observe('dead-units', 'layer1', f(0.6), 6);
+  b.observe('dead-units', 'layer1', null, 7); // interrupts the count
+  b.observe('dead-units', 'layer1', f(0.6), 8);
+  b.observe('dead-units', 'layer1', f(0.6), 9);
+  assert.equal(events.length, 0);
+  assert.ok(seen.gets > 0);
+  b.observe('dead-units', 'layer1', f(0.6), 10);
+  assert.equal(events.length, 1);
+  assert.equal(events[0].step, 10);
+  assert.equal(b.isLive('dead-units', 'layer1'), true);
+  assert.equal(b.liveFinding('dead-units', 'layer1')?.evidence.deadFraction, 0.6);
+});

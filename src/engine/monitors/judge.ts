@@ -78,7 +78,7 @@ export class Judge {
   private readonly units: UnitsDetector;
   private readonly critical: CriticalPointDetector;
   private readonly extra: StepDetector[];
-  private readonly updateRatios: Ring;
+  private readonly updateRatios: WindowMean;
   private p50s = new Float64Array(0);
   probe: ProbeRecord | null = null;
   private statsFresh = false;
@@ -120,7 +120,7 @@ export class Judge {
     this.units = new UnitsDetector(this.board);
     this.critical = new CriticalPointDetector(this.board);
     this.extra = EXTRA_DETECTORS.map((make) => make(this.board));
-    this.updateRatios = new Ring(this.window);
+    this.updateRatios = new WindowMean(this.window);
     this.autoGap = Math.max(rules.curvature.minGap, Math.round(rules.curvature.minGapFraction * o.totalSteps));
     this.baseGap = this.autoGap;
     // Automatic probes are budgeted in HVPs (counted work, deterministic, unlike wall time): about
@@ -297,32 +297,19 @@ export class Judge {
     if (this.stepEfficiency > this.stepEfficiencyPeak) this.stepEfficiencyPeak = this.stepEfficiency;
     const before = Math.sqrt(w2);
     this.updateRatios.push(before > 0 ? Math.sqrt(u2) / before : Math.sqrt(u2) > 0 ? Infinity : 0);
-    // Its window mean changes only here: taken once, not by every view.
-    this.updateRatio = this.updateRatios.meanBack(0, this.updateRatios.length);
   }
 
-  /** The mean of `updateRatios` (NaN before the first). */
-  private updateRatio = NaN;
-
-  view(step?: number, loss?: number, gradNorm?: number): DiagnosisView {
+  view(step?: number, loss?: number, gradNorm?: number): JudgeView {
     const { config, optimizer } = this.o;
-    // Every field in one literal, the per-step ones then written by refresh: an object grown field by field
-    // from a smaller literal goes to dictionary mode in V8 past a dozen added fields (every read a lookup).
-    const v: DiagnosisView = {
-      step: 0, totalSteps: this.o.totalSteps, window: this.window, rules: this.rules, config, optimizer,
-      layout: this.layout, network: this.o.network, history: this.history, stats: this.stats, statsFresh: false,
-      lr: NaN, gradNorm: NaN, loss: NaN, batchSize: 0, fullBatch: true, lossFloor: NaN, probe: null,
-      stepEfficiency: NaN, stepEfficiencyPeak: NaN, effLrP50: NaN, effLrP50Peak: NaN, effLrP50First: NaN,
-      updateRatio: NaN, facts: undefined,
-    };
+    const v = new JudgeView(this.updateRatios, this.o.totalSteps, this.window, this.rules, config, optimizer, this.layout, this.o.network, this.history, this.stats);
     return this.refresh(v, step, loss, gradNorm);
   }
 
   /** The view `step` returns, rewritten in place each step (no detector keeps a view past its step). */
-  private stepView: DiagnosisView | null = null;
+  private stepView: JudgeView | null = null;
 
   /** Writes the view's per-step fields into `v`. */
-  private refresh(v: DiagnosisView, step?: number, loss?: number, gradNorm?: number): DiagnosisView {
+  private refresh(v: JudgeView, step?: number, loss?: number, gradNorm?: number): JudgeView {
     const h = this.history;
     v.layout = this.layout;
     v.step = step ?? h.steps;
@@ -340,8 +327,72 @@ export class Judge {
     v.effLrP50 = this.effLrP50;
     v.effLrP50Peak = this.effLrP50Peak;
     v.effLrP50First = this.effLrP50First;
-    v.updateRatio = this.updateRatio;
     v.facts = this.facts;
     return v;
+  }
+}
+
+/**
+ * The mean of a window of values, taken when first read after a push: the view's update ratio is pushed
+ * on every monitored step but read only where a rule gets that far (lr-too-low's last conditions), and
+ * the mean is a window-long sum. The same sum over the same values as taking it at the push: the same bits.
+ */
+class WindowMean {
+  private readonly ring: Ring;
+  private value = NaN;
+  private stale = false;
+  constructor(window: number) {
+    this.ring = new Ring(window);
+  }
+  push(x: number): void {
+    this.ring.push(x);
+    this.stale = true;
+  }
+  /** The mean of the values in the window (NaN before the first push). */
+  mean(): number {
+    if (this.stale) {
+      this.value = this.ring.meanBack(0, this.ring.length);
+      this.stale = false;
+    }
+    return this.value;
+  }
+}
+
+/**
+ * The judge's view: every field set in the constructor in one order (V8 keeps them in the object, and
+ * every view shares one shape), the per-step ones rewritten by the judge's refresh; `updateRatio` read
+ * through to its window's mean, taken only when a rule reads it.
+ */
+class JudgeView implements DiagnosisView {
+  step = 0;
+  statsFresh = false;
+  lr = NaN;
+  gradNorm = NaN;
+  loss = NaN;
+  batchSize = 0;
+  fullBatch = true;
+  lossFloor = NaN;
+  probe: ProbeRecord | null = null;
+  stepEfficiency = NaN;
+  stepEfficiencyPeak = NaN;
+  effLrP50 = NaN;
+  effLrP50Peak = NaN;
+  effLrP50First = NaN;
+  facts: StepFacts | undefined = undefined;
+  constructor(
+    private readonly ratios: WindowMean,
+    readonly totalSteps: number,
+    readonly window: number,
+    readonly rules: Rules,
+    readonly config: ResolvedConfig,
+    readonly optimizer: OptimizerSpec,
+    public layout: ParamLayout,
+    readonly network: boolean,
+    readonly history: RunHistory,
+    public stats: StepStats,
+  ) {}
+
+  get updateRatio(): number {
+    return this.ratios.mean();
   }
 }

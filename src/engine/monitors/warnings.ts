@@ -66,6 +66,9 @@ export class WarningBoard {
    * `persist` overrides the default number of consecutive holds needed (1 = report at once).
    */
   observe(kind: WarningKind, layer: string | undefined, finding: Finding | null, step: number, persist = this.o.persist): void {
+    // A condition that does not hold changes nothing on a board without slots (a healthy run's, every
+    // step): answered without building the id or looking it up (several lookups a step per layer otherwise).
+    if (finding === null && this.slots.size === 0) return;
     const id = warningId(kind, layer);
     let slot = this.slots.get(id);
     if (!slot) {
@@ -99,6 +102,7 @@ export class WarningBoard {
 
   /** Is the warning of this kind and layer live? */
   isLive(kind: WarningKind, layer?: string): boolean {
+    if (this.live === 0) return false;
     return this.slots.get(warningId(kind, layer))?.live ?? false;
   }
 
@@ -129,6 +133,7 @@ export class WarningBoard {
 
   /** The finding behind a live warning (its evidence, as last sent), or undefined. */
   liveFinding(kind: WarningKind, layer?: string): Finding | undefined {
+    if (this.live === 0) return undefined;
     const s = this.slots.get(warningId(kind, layer));
     return s?.live && s.last ? s.last : undefined;
   }

@@ -68,21 +68,25 @@ export function zeroInitFix(v: DiagnosisView): Fix | undefined {
  * comparison, wherever they sit; so is a layer the optimizer still holds after the script replaced or removed
  * its module (no gradient reaches it). Every layer when none is left (roles unknown: all are compute).
  */
-function computeLayers(v: DiagnosisView): number[] {
-  // A plain loop (called at every monitored step): no closures, one array.
+function computeLayers(v: DiagnosisView, compute: number[]): number {
+  // A plain loop into the front of the caller's array (called at every monitored step): no closures,
+  // nothing allocated, no length set (a runtime call). Returns how many it wrote. Not cached per layout:
+  // a bridge's layer-order fact sets roles on the layout's layers in place.
   const layers = v.layout.layers;
-  const compute: number[] = [];
+  let n = 0;
   for (let i = 0; i < layers.length; i++) {
     const l = layers[i];
-    if ((l.role === undefined || l.role === 'compute') && !l.frozen && !l.detached) compute.push(i);
+    if ((l.role === undefined || l.role === 'compute') && !l.frozen && !l.detached) compute[n++] = i;
   }
-  if (!compute.length) for (let i = 0; i < layers.length; i++) compute.push(i);
-  return compute;
+  if (n === 0) for (let i = 0; i < layers.length; i++) compute[n++] = i;
+  return n;
 }
 
 export class GradientFlowDetector {
   private vanishLayer: number | null = null;
   private explodeLayer: number | null = null;
+  /** computeLayers' result in its first entries, refilled each evaluation. */
+  private readonly depth: number[] = [];
 
   constructor(private readonly board: WarningBoard) {}
 
@@ -90,8 +94,8 @@ export class GradientFlowDetector {
     if (!isNetwork(v) || !v.statsFresh) return;
     const r = v.rules;
     // Depth is counted over the layers that pass the signal on (not embedding or positional tables).
-    const depth = computeLayers(v);
-    const L = depth.length;
+    const depth = this.depth;
+    const L = computeLayers(v, depth);
     const first = depth[0];
     const last = depth[L - 1];
     const lastRms = rms(v, last);
@@ -146,7 +150,7 @@ export class GradientFlowDetector {
     let explode: Finding | null = null;
     if (depthExplode || absExplode || growth) {
       let worst = first;
-      for (const i of depth) if (rms(v, i) > rms(v, worst)) worst = i;
+      for (let k = 0; k < L; k++) if (rms(v, depth[k]) > rms(v, worst)) worst = depth[k];
       const pick = depthExplode ? first : worst;
       if (this.explodeLayer === null || !this.board.isLive('exploding-gradient', v.layout.layers[this.explodeLayer].name)) this.explodeLayer = pick;
       const layer = v.layout.layers[this.explodeLayer];

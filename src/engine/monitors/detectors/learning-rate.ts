@@ -161,22 +161,21 @@ export class LearningRateDetector {
     // Curvature decides when it can: a step far inside the stability edge could grow safely; one near the
     // edge is limited by curvature (ill-conditioning), not by a timid lr.
     const ratio = pos ? pos.ratio : NaN;
-    // Both: far inside the edge, and updates that barely move the weights (with mini-batches the noise, not
-    // only the curvature, bounds a useful lr, so curvature headroom alone is not enough).
-    const curvatureSaysLow = Number.isFinite(ratio)
-      ? ratio < r.lrSharpness / 2 && v.updateRatio < r.updateRatio
-      : v.updateRatio < r.updateRatio;
     // A schedule that has annealed the lr is doing its job; the configured lr is what this rule judges.
     const annealed = v.lr < 0.5 * v.optimizer.lr;
-    // Adaptive steps are about lr per coordinate whatever the curvature, so only a much smaller ratio counts.
-    const tiny = v.updateRatio < (adaptive ? r.updateRatioAdaptive : r.updateRatio);
     // A step that shrank on its own (Adagrad's accumulator) is a collapse, not a base lr set too low.
     const shrinking = accumulatorShrinking(v);
     const collapseLive = this.board.isLive('effective-lr-collapse');
     // An adaptive run whose preconditioned sharpness is already near its edge has no room to grow its lr.
     const room = !adaptive || !pos || pos.ratio < 0.5;
+    // The update ratio last (a window's mean, taken when first read: most steps are decided before it).
+    // Adaptive steps are about lr per coordinate whatever the curvature, so only a much smaller ratio counts;
+    // otherwise both: far inside the edge, and updates that barely move the weights (with mini-batches the
+    // noise, not only the curvature, bounds a useful lr, so curvature headroom alone is not enough).
     const holds = !collapseLive && !shrinking && !annealed && !rootCauseLive(this.board) && !gradientSmall(v) && lossStillHigh(v, r.highLoss)
-      && progressSlow(v) && (adaptive ? tiny && room : curvatureSaysLow);
+      && progressSlow(v) && (adaptive
+        ? room && v.updateRatio < r.updateRatioAdaptive
+        : (Number.isFinite(ratio) ? ratio < r.lrSharpness / 2 : true) && v.updateRatio < r.updateRatio);
     let f: Finding | null = null;
     if (holds) {
       // With curvature known, at most half-way to the edge (lr/(2·ratio)); adaptive runs also at most ×10.
