@@ -40,10 +40,10 @@ function lightLine(o: { step: number; epoch: number; loss: string; lr: string; g
 const finite = fc.double({ noNaN: true, noDefaultInfinity: true });
 const light = fc.record({
   step: fc.oneof({ weight: 20, arbitrary: fc.nat(10_000_000) }, fc.constant(2 ** 53)),
-  epoch: fc.nat(1000),
-  loss: finite.map(pyRepr),
+  epoch: fc.oneof({ weight: 20, arbitrary: fc.nat(1000) }, fc.constant(2 ** 53)),
+  loss: fc.oneof({ weight: 20, arbitrary: finite.map(pyRepr) }, fc.constantFrom('1e400', '-1e400')),
   lr: fc.oneof({ weight: 20, arbitrary: finite.map(pyRepr) }, fc.constantFrom('1e400', '-1e400', '0.001', '1E-3', '2e5')),
-  gradNorm: finite.map((x) => String(x)),
+  gradNorm: fc.oneof({ weight: 20, arbitrary: finite.map((x) => String(x)) }, fc.constant('1e400')),
   rows: fc.oneof({ weight: 10, arbitrary: fc.constant(0) }, { weight: 10, arbitrary: fc.nat(4096) }, fc.constant(2 ** 53)),
   run: fc.oneof({ weight: 8, arbitrary: fc.string({ minLength: 1, maxLength: 12 }) }, fc.constantFrom('', 'adam', 'sgd "β"', 'a\\b', 'é🙂', 'x'.repeat(201), 'x'.repeat(200))),
   rank: fc.option(fc.oneof({ weight: 20, arbitrary: fc.nat(64) }, fc.constant(2 ** 53)), { nil: undefined }),
