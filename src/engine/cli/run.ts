@@ -181,8 +181,9 @@ async function runScript(args: RunArgs, io: Io): Promise<number> {
     batched: true,
   });
   const abort = new AbortController();
-  // Told at once where the process can say so: a timer polling the flag would wake this process 20 times a
-  // second for nothing, each wake-up as dear as a batch of events (docs/performance.md, sixth round).
+  // Told at once where the process can say so, not by a timer polling the flag: a timer is a callback 20
+  // times a second, and a wake-up whenever it does not fall with the event reader's (docs/performance.md,
+  // sixth round).
   const stopWatching = io.onAbort ? io.onAbort(() => abort.abort()) : pollAbort(io.signal, abort);
   const launch = (overrides: Record<string, unknown>, emit: (e: OptiscopeEvent, line?: string) => void, stderr: (s: string) => void) => runPythonScript({
     script: args.file,
