@@ -28,6 +28,7 @@ import { join } from 'node:path';
 import { Rng } from '../src/engine/rng';
 import { encodeEvent, type OptiscopeEvent, type StartEvent, type StepEvent } from '../src/engine/protocol';
 import { LineSplitter } from '../src/engine/protocol';
+import { Run } from '../src/extension/runner/run';
 import { interleave, summarize, type Summary, type Timed } from './stats';
 
 const ROOT = process.env.OPTISCOPE_BENCH_ROOT ?? join(__dirname, '..');
@@ -59,7 +60,8 @@ export function w2Stream(steps: number, activation: 'tanh' | 'relu' = 'tanh', ca
   const rng = new Rng(7);
   const jitter = (x: number, rel: number): number => x * (1 + rel * rng.normal());
   const file = 'bench/bridge_train.py';
-  const events: OptiscopeEvent[] = [{
+  // Events, or a light step's line as the bridge writes it.
+  const events: (OptiscopeEvent | string)[] = [{
     type: 'start', run: 'adam', protocol: 1,
     config: {
       optimizer: { name: 'Adam', lr: 0.001, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0, amsgrad: false },
@@ -78,8 +80,9 @@ export function w2Stream(steps: number, activation: 'tanh' | 'relu' = 'tanh', ca
     if (s >= 2 && s <= 4) events.push({ type: 'fact', run: 'adam', step: s, fact: { kind: 'grad-reset', reset: true, backwards: 1 } });
     loss += (2.30 - loss) * 0.01;
     if (cadence === 'defaults' && s % DETAIL_EVERY !== 0) {
-      // A light step, as python/optiscope/report.py formats it.
-      events.push({ type: 'step', run: 'adam', step: s, epoch: 0, loss: jitter(loss, 0.02), lr: 0.001, gradNorm: jitter(0.55, 0.04), layers: [], ...(relu && s >= 2 ? { facts: { batchSize: 64 } } : {}) });
+      // A light step, as python/optiscope/report.py formats it (its template: the run last, epoch 0), so the
+      // CLI reads it as it reads the bridge's (light-step.ts), not by JSON.parse.
+      events.push(lightStepLine(s, jitter(loss, 0.02), 0.001, jitter(0.55, 0.04), relu && s >= 2 ? 64 : 0));
       continue;
     }
     const decay = 1 / Math.sqrt(1 + s / 200);
@@ -101,11 +104,22 @@ export function w2Stream(steps: number, activation: 'tanh' | 'relu' = 'tanh', ca
     });
   }
   events.push({ type: 'end', run: 'adam', steps, loss, reason: 'completed' });
-  return events.map((e) => encodeEvent(e) + '\n').join('');
+  return events.map((e) => (typeof e === 'string' ? e : encodeEvent(e)) + '\n').join('');
 }
 
-/** The CLI's paths, and `floor`: bench/bridge-floor.cjs, the least any Node side does per event (read, parse, answer). */
-export type EventPath = 'text' | 'text --log' | 'ndjson' | 'floor';
+/** A light step's line as python/optiscope/report.py `light_step` writes it for run "adam" (`rows`: 0, or the batch size a ReLU network's facts carry). */
+function lightStepLine(step: number, loss: number, lr: number, gradNorm: number, rows: number): string {
+  const facts = rows ? `,"facts":{"batchSize":${rows}}` : '';
+  return `{"type":"step","step":${step},"epoch":0,"loss":${loss},"lr":${lr},"gradNorm":${gradNorm},"layers":[]${facts},"run":"adam"}`;
+}
+
+/**
+ * The CLI's paths; `host`: `--format ndjson` spawned and read by the extension's own run object
+ * (src/extension/runner/run.ts: every line validated, logged, digested), whose CPU in this process is
+ * measured too; and `floor`: bench/bridge-floor.cjs, the least any Node side does per event (read, parse,
+ * answer; at the defaults' cadence it reads when the doorbell rings, as the CLI does).
+ */
+export type EventPath = 'text' | 'text --log' | 'ndjson' | 'host' | 'floor';
 /** What is measured: a path on the W2 stream (tanh) or on its ReLU twin (`facts` on every step). */
 interface EventCase {
   name: string;
@@ -120,7 +134,14 @@ export const EVENT_CASES: readonly EventCase[] = [
   { name: 'text, ReLU (facts)', path: 'text', activation: 'relu' },
   { name: 'ndjson, ReLU (facts)', path: 'ndjson', activation: 'relu' },
   { name: 'text, defaults (1 step in 10 detailed)', path: 'text', activation: 'tanh', cadence: 'defaults' },
+  { name: 'text --log, defaults', path: 'text --log', activation: 'tanh', cadence: 'defaults' },
   { name: 'ndjson, defaults (1 step in 10 detailed)', path: 'ndjson', activation: 'tanh', cadence: 'defaults' },
+  { name: 'extension (ndjson read by the host), defaults', path: 'host', activation: 'tanh', cadence: 'defaults' },
+];
+/** The floor, once whatever the builds: in lock-step (every step rings) and at the defaults' cadence. */
+const FLOOR_CASES: readonly EventCase[] = [
+  { name: 'floor', path: 'floor', activation: 'tanh' },
+  { name: 'floor, defaults', path: 'floor', activation: 'tanh', cadence: 'defaults' },
 ];
 
 interface Setup {
@@ -139,18 +160,34 @@ function setup(): Setup {
   return { dir, python };
 }
 
-/** CPU µs of one CLI process replaying `stream` through `path` (all threads, and the threads other than the main one); rejects when the run fails or loses lines. */
-function runCli(cli: string, path: EventPath, stream: string, events: number, s: Setup, stepUs: number): Promise<{ cpu: number; other: number }> {
+/** CPU µs of one run: the CLI process (all threads, and the threads other than the main one) and, on the `host` path, this process while it read the CLI's stdout. */
+interface RunCpu {
+  cpu: number;
+  other: number;
+  host: number;
+}
+
+/** The CPU figures cpu-at-exit.cjs printed last in `err`: total and other threads, µs (NaN when missing). */
+function cpuMark(err: string): { cpu: number; other: number } {
+  const mark = err.lastIndexOf(CPU_MARK);
+  const fields = mark < 0 ? [] : err.slice(mark + CPU_MARK.length).trim().split(/\s+/).slice(0, 3).map(Number);
+  const cpu = fields.length >= 2 ? fields[0] + fields[1] : NaN;
+  // -1: no per-thread figures on this system.
+  const other = fields[2] !== undefined && fields[2] >= 0 ? fields[2] : NaN;
+  return { cpu, other };
+}
+
+/** One CLI process replaying `stream` through `path`; rejects when the run fails or loses lines. */
+function runCli(cli: string, path: EventPath, stream: string, events: number, s: Setup, stepUs: number, cadence: Cadence): Promise<RunCpu> {
   const args = path === 'floor'
-    ? ['-r', join(ROOT, 'bench', 'cpu-at-exit.cjs'), join(ROOT, 'bench', 'bridge-floor.cjs'), s.python]
+    ? ['-r', join(ROOT, 'bench', 'cpu-at-exit.cjs'), join(ROOT, 'bench', 'bridge-floor.cjs'), s.python, ...(cadence === 'defaults' ? ['--doorbell'] : [])]
     : ['-r', join(ROOT, 'bench', 'cpu-at-exit.cjs'), cli, 'run', join(ROOT, 'bench', 'bridge_train.py'), '--python', s.python];
-  if (path === 'ndjson') args.push('--format', 'ndjson');
+  if (path === 'ndjson' || path === 'host') args.push('--format', 'ndjson');
   if (path === 'text --log') args.push('--log', join(s.dir, 'run.ndjson'));
+  const env = { ...process.env, BENCH_REPLAY: stream, BENCH_REPLAY_STEP_US: String(stepUs), NODE_OPTIONS: '' };
+  if (path === 'host') return runHost(args, env, events, s);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      env: { ...process.env, BENCH_REPLAY: stream, BENCH_REPLAY_STEP_US: String(stepUs), NODE_OPTIONS: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let lines = 0;
     let err = '';
     const split = new LineSplitter(() => { lines++; });
@@ -158,16 +195,31 @@ function runCli(cli: string, path: EventPath, stream: string, events: number, s:
     child.stderr.setEncoding('utf8').on('data', (c: string) => { err = (err + c).slice(-2000); });
     child.on('error', reject);
     child.on('close', (code) => {
-      const mark = err.lastIndexOf(CPU_MARK);
-      const fields = mark < 0 ? [] : err.slice(mark + CPU_MARK.length).trim().split(/\s+/).slice(0, 3).map(Number);
-      const cpu = fields.length >= 2 ? fields[0] + fields[1] : NaN;
-      // -1: no per-thread figures on this system.
-      const other = fields[2] !== undefined && fields[2] >= 0 ? fields[2] : NaN;
+      const { cpu, other } = cpuMark(err);
       if (code !== 0 || !Number.isFinite(cpu)) reject(new Error(`${path}: exit ${code}\n${err}`));
       else if (path === 'ndjson' && lines < events) reject(new Error(`${path}: ${lines} lines on stdout for ${events} events`));
-      else resolve({ cpu, other });
+      else resolve({ cpu, other, host: NaN });
     });
   });
+}
+
+/**
+ * The extension's path: the CLI started and read by the extension's run object, as the extension host
+ * does (its log written to a workspace folder under `s.dir`), and this process's CPU while it ran: it does
+ * nothing else meanwhile, so that is the host's reading of the stream.
+ */
+async function runHost(args: string[], env: NodeJS.ProcessEnv, events: number, s: Setup): Promise<RunCpu> {
+  let err = '';
+  const run = new Run({ file: join(ROOT, 'bench', 'bridge_train.py'), folder: s.dir, spawn: { command: process.execPath, args, cwd: ROOT, env } });
+  run.onStderr.on((c) => { err = (err + c).slice(-2000); });
+  const c0 = process.cpuUsage();
+  run.start();
+  const exit = await run.done;
+  const c = process.cpuUsage(c0);
+  const { cpu, other } = cpuMark(err);
+  if (exit.status !== 'completed' || !Number.isFinite(cpu)) throw new Error(`host: ${exit.status} ${exit.message ?? ''}\n${err}`);
+  if (run.reader.counts.events < events) throw new Error(`host: ${run.reader.counts.events} events read for ${events}`);
+  return { cpu, other, host: c.user + c.system };
 }
 
 export interface EventCost {
@@ -178,14 +230,19 @@ export interface EventCost {
   perEvent: Record<string, Summary>;
   /** Of which on threads other than the main one (V8's optimising compiler, GC helpers), µs per step event. */
   otherPerEvent: Record<string, Summary>;
+  /** The extension's path: CPU µs per step event of the host's reader (the CLI's own is in perEvent). */
+  hostPerEvent?: Record<string, Summary>;
   /** CPU ms of a run of no steps (the intercept: loading the bundle, spawning, exit). */
   startupMs: Record<string, Summary>;
 }
 
 /**
  * Every path of every build at both lengths, interleaved (rotated each round). `builds`: name → cli.js.
+ * `only`: the cases whose names contain one of these strings (all when absent).
  */
-export async function bridgeEventCost(builds: Record<string, string>, steps: [number, number], rounds: number, stepUs = 500): Promise<EventCost> {
+export async function bridgeEventCost(
+  builds: Record<string, string>, steps: [number, number], rounds: number, stepUs = 500, only?: readonly string[],
+): Promise<EventCost> {
   const s = setup();
   try {
     const [n1, n2] = steps;
@@ -203,39 +260,44 @@ export async function bridgeEventCost(builds: Record<string, string>, steps: [nu
     const lineCount = (n: number): number => n + 6; // start, 2 facts… (the ndjson check is a lower bound)
     const slopes = new Map<string, number[]>();
     const otherSlopes = new Map<string, number[]>();
+    const hostSlopes = new Map<string, number[]>();
     const intercepts = new Map<string, number[]>();
-    const contender = (name: string, cli: string, path: EventPath, activation: 'tanh' | 'relu', cadence?: Cadence): Timed => {
+    const contender = (name: string, cli: string, c: EventCase): Timed => {
       slopes.set(name, []);
       otherSlopes.set(name, []);
+      if (c.path === 'host') hostSlopes.set(name, []);
       intercepts.set(name, []);
-      const [short, long] = streamOf(activation, cadence);
+      const [short, long] = streamOf(c.activation, c.cadence);
       return {
         name,
         measure: async () => {
-          const a = await runCli(cli, path, short, lineCount(n1), s, stepUs);
-          const b = await runCli(cli, path, long, lineCount(n2), s, stepUs);
+          const a = await runCli(cli, c.path, short, lineCount(n1), s, stepUs, c.cadence ?? 'every');
+          const b = await runCli(cli, c.path, long, lineCount(n2), s, stepUs, c.cadence ?? 'every');
           const slope = (b.cpu - a.cpu) / (n2 - n1);
           slopes.get(name)!.push(slope);
           otherSlopes.get(name)!.push((b.other - a.other) / (n2 - n1));
+          hostSlopes.get(name)?.push((b.host - a.host) / (n2 - n1));
           intercepts.get(name)!.push((a.cpu - slope * n1) / 1000);
           return slope;
         },
       };
     };
+    const chosen = (c: EventCase): boolean => !only || only.some((o) => c.name.includes(o));
     const contenders: Timed[] = [];
     for (const [build, cli] of Object.entries(builds)) {
-      for (const c of EVENT_CASES) contenders.push(contender(Object.keys(builds).length > 1 ? `${build}: ${c.name}` : c.name, cli, c.path, c.activation, c.cadence));
+      for (const c of EVENT_CASES.filter(chosen)) contenders.push(contender(Object.keys(builds).length > 1 ? `${build}: ${c.name}` : c.name, cli, c));
     }
-    // The floor once, whatever the builds.
-    contenders.push(contender('floor', '', 'floor', 'tanh'));
+    for (const c of FLOOR_CASES.filter(chosen)) contenders.push(contender(c.name, '', c));
     await interleave(contenders, rounds, false);
     const perEvent: Record<string, Summary> = {};
     const otherPerEvent: Record<string, Summary> = {};
+    const hostPerEvent: Record<string, Summary> = {};
     const startupMs: Record<string, Summary> = {};
     for (const [k, v] of slopes) perEvent[k] = summarize(v);
     for (const [k, v] of otherSlopes) if (v.every(Number.isFinite)) otherPerEvent[k] = summarize(v);
+    for (const [k, v] of hostSlopes) hostPerEvent[k] = summarize(v);
     for (const [k, v] of intercepts) startupMs[k] = summarize(v);
-    return { steps, stepUs, perEvent, otherPerEvent, startupMs };
+    return { steps, stepUs, perEvent, otherPerEvent, hostPerEvent, startupMs };
   } finally {
     rmSync(s.dir, { recursive: true, force: true });
   }

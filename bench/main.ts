@@ -5,7 +5,8 @@
  * (3 rounds, shorter repeats: for trying the harness, not for publishing), --only a,b (parts:
  * throughput, matmul, bridge, bridge-process, bridge-events, curvature, stream, panel, counterfactual, reopen, host), --seconds S (panel
  * phase length), --host-steps N (the host part's run length, default 300,000), --bridge-workloads W2,W3,CNN,TF (bridge-process workloads),
- * --compare-cli path/to/cli.js (bridge-events: another build's CLI, interleaved with this one's).
+ * --compare-cli path/to/cli.js (bridge-events: another build's CLI, interleaved with this one's), --event-cases
+ * text,defaults (bridge-events: only the cases whose names contain one of these).
  */
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -184,7 +185,7 @@ async function bridgeEvents(results: Results): Promise<void> {
   const other = option('compare-cli');
   if (other) builds.other = other;
   log(`bridge events: the Node side's CPU per step event (${Object.keys(builds).join(', ')})`);
-  results.bridgeEvents = await bridgeEventCost(builds, QUICK ? [20, 1000] : [20, 3000], ROUNDS);
+  results.bridgeEvents = await bridgeEventCost(builds, QUICK ? [20, 1000] : [20, 3000], ROUNDS, 500, option('event-cases')?.split(','));
 }
 
 async function bridgeProcess(results: Results): Promise<void> {

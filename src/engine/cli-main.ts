@@ -4,9 +4,12 @@ import { main, reportError } from './cli';
 import type { Io } from './cli/run';
 
 const signal = { aborted: false };
+const abortListeners = new Set<() => void>();
 let interrupts = 0;
 const onSignal = (): void => {
+  const first = !signal.aborted;
   signal.aborted = true;
+  if (first) for (const l of [...abortListeners]) l();
   // A second interrupt means "now": the log already holds every finished line.
   if (++interrupts > 1) process.exit(130);
 };
@@ -62,6 +65,14 @@ const io: Io = {
   stderr: (s) => void process.stderr.write(s),
   stderrIsTTY: Boolean(process.stderr.isTTY),
   signal,
+  onAbort(listener) {
+    if (signal.aborted) {
+      listener();
+      return () => undefined;
+    }
+    abortListeners.add(listener);
+    return () => void abortListeners.delete(listener);
+  },
   readStdin(onChunk) {
     process.stdin.setEncoding('utf8');
     process.stdin.on('data', onChunk);

@@ -40,13 +40,13 @@ function lightLine(o: { step: number; epoch: number; loss: string; lr: string; g
 const finite = fc.double({ noNaN: true, noDefaultInfinity: true });
 const light = fc.record({
   step: fc.oneof({ weight: 20, arbitrary: fc.nat(10_000_000) }, fc.constant(2 ** 53)),
-  epoch: fc.nat(1000),
-  loss: finite.map(pyRepr),
+  epoch: fc.oneof({ weight: 20, arbitrary: fc.nat(1000) }, fc.constant(2 ** 53)),
+  loss: fc.oneof({ weight: 20, arbitrary: finite.map(pyRepr) }, fc.constantFrom('1e400', '-1e400')),
   lr: fc.oneof({ weight: 20, arbitrary: finite.map(pyRepr) }, fc.constantFrom('1e400', '-1e400', '0.001', '1E-3', '2e5')),
-  gradNorm: finite.map((x) => String(x)),
-  rows: fc.oneof(fc.constant(0), fc.nat(4096)),
+  gradNorm: fc.oneof({ weight: 20, arbitrary: finite.map((x) => String(x)) }, fc.constant('1e400')),
+  rows: fc.oneof({ weight: 10, arbitrary: fc.constant(0) }, { weight: 10, arbitrary: fc.nat(4096) }, fc.constant(2 ** 53)),
   run: fc.oneof({ weight: 8, arbitrary: fc.string({ minLength: 1, maxLength: 12 }) }, fc.constantFrom('', 'adam', 'sgd "β"', 'a\\b', 'é🙂', 'x'.repeat(201), 'x'.repeat(200))),
-  rank: fc.option(fc.nat(64), { nil: undefined }),
+  rank: fc.option(fc.oneof({ weight: 20, arbitrary: fc.nat(64) }, fc.constant(2 ** 53)), { nil: undefined }),
 });
 
 test('a light step\'s line: the event the general path gives, keys in the same order, verbatim; parseEvent takes it so; the rest left to the general path', () => {
