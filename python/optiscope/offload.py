@@ -107,9 +107,11 @@ TRIGGERS = ["", "small-gradient", "stall", "scheduled"]
 # So the polls are bounded and adaptive:
 # - the helper, after a step it acked, polls for the next one until about when it is due (the longest of
 #   the last few intervals between acked messages, measured by the helper), only when that interval is at
-#   most HELPER_SPIN_MAX (a slower pace gains nothing from a poll; a light step needs no answer), and not
-#   at all for a while after a poll in which it held its core less than half the time (another process
-#   wants that core: polling would only be descheduled at the wrong moment);
+#   most HELPER_SPIN_MAX (a slower pace gains nothing from a poll; a light step needs no answer), only
+#   while the machine's run queue (/proc/loadavg, looked at every HELPER_SPIN_LOAD_EVERY acks) has no more
+#   runnable tasks than cores (else the poll takes CPU that a waiting process, maybe the training process,
+#   needs), and not at all for a while after a poll in which it held its core less than half the time
+#   (another process wants that core: polling would only be descheduled at the wrong moment);
 # - the training process polls for an ack for up to ACK_SPIN_MAX, halving that window each time the ack
 #   did not come within it (down to ACK_SPIN_MIN) and widening it to twice the wait that succeeded.
 # OPTISCOPE_HANDOFF_SPIN=0 turns both polls off (both sides then sleep at once, for comparisons).
@@ -118,12 +120,23 @@ HELPER_SPIN_INTERVALS = 4  # acked intervals the helper's window looks back on
 HELPER_SPIN_BACKOFF = 256  # acked messages the helper sleeps at once for after a contended poll
 HELPER_SPIN_SHARE = 0.5  # the least share of a poll's wall time the helper must have held its core
 HELPER_SPIN_JUDGED = 100_000  # ns: a shorter poll says too little about its share to back off
+HELPER_SPIN_LOAD_EVERY = 32  # acks between two looks at the run queue (reading /proc/loadavg: ~20µs)
 ACK_SPIN_MAX = 100_000  # ns
 ACK_SPIN_MIN = 5_000  # ns
 
 
 def _spinning() -> bool:
     return os.environ.get("OPTISCOPE_HANDOFF_SPIN", "1") != "0"
+
+
+def _runnable_tasks() -> int:
+    """Tasks runnable on the machine right now, the reader included (/proc/loadavg's "running/total");
+    0 when unknown."""
+    try:
+        with open("/proc/loadavg", "rb") as f:
+            return int(f.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 _arenas: List[mmap.mmap] = []  # never unmapped: tensors live in them until the process ends
 _fork_fds: List[int] = []  # closed in every other forked child (DataLoader workers) so EOF still reaches the helper
@@ -775,6 +788,9 @@ class Helper:
         self.acked_at = 0  # perf_counter_ns of the last ack
         self.intervals: "deque[int]" = deque(maxlen=HELPER_SPIN_INTERVALS)
         self.backoff = 0  # acks to go before polling again, after a poll that did not hold its core
+        self.cores = _cores()
+        self.room = True  # the run queue had no more runnable tasks than cores when last looked at
+        self.room_at = 0  # self.acked when it was
         self.polls = self.polled_ns = 0  # polls run and ns spent in them (for the tests)
         self.triggers = 0
         self.eof = False
@@ -829,10 +845,16 @@ class Helper:
     def _poll(self) -> None:
         """Polls the message counter until the next acked message is due: the last ack plus 5/4 of the
         longest of the last HELPER_SPIN_INTERVALS intervals between acks. Not at all when that interval
-        exceeds HELPER_SPIN_MAX, nor during a backoff; a poll that held its core less than
-        HELPER_SPIN_SHARE of its wall time starts one."""
+        exceeds HELPER_SPIN_MAX, when the run queue had more runnable tasks than cores when last looked
+        at, nor during a backoff; a poll that held its core less than HELPER_SPIN_SHARE of its wall time
+        starts one."""
         intervals = self.intervals
         if self.backoff or len(intervals) < HELPER_SPIN_INTERVALS:
+            return
+        if self.acked - self.room_at >= HELPER_SPIN_LOAD_EVERY or not self.room_at:
+            self.room_at = self.acked
+            self.room = _runnable_tasks() <= self.cores
+        if not self.room:
             return
         longest = max(intervals)
         if longest > HELPER_SPIN_MAX:

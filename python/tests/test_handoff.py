@@ -30,6 +30,7 @@ def _helper(intervals_ns: int, ahead: int = 0) -> Helper:
     h.seen = 0
     h.spin = True
     h.backoff = 0
+    h.cores, h.room, h.room_at, h.acked = 2, True, 0, 10
     h.polls = h.polled_ns = 0
     h.intervals = deque([intervals_ns] * HELPER_SPIN_INTERVALS, maxlen=HELPER_SPIN_INTERVALS)
     h.acked_at = ahead
@@ -43,6 +44,11 @@ def _later(seconds: float, ctrl: mmap.mmap, field: int, value: int) -> threading
 
 
 class HelperPollTest(unittest.TestCase):
+    def setUp(self) -> None:
+        runnable = mock.patch.object(offload, "_runnable_tasks", return_value=1)  # a quiet machine
+        runnable.start()
+        self.addCleanup(runnable.stop)
+
     def poll(self, h: Helper) -> float:
         net = _later(NET, h.link.ctrl, _SENT, 1)
         try:
@@ -99,11 +105,31 @@ class HelperPollTest(unittest.TestCase):
         self.poll(h)
         self.assertEqual(h.polls, polls, "no poll during the backoff")
 
+    def test_not_while_more_tasks_are_runnable_than_cores(self):
+        # Another runnable task (the training process waiting for a core, say) would wait for the poll.
+        h = _helper(1_000_000)
+        with mock.patch.object(offload, "_runnable_tasks", return_value=3) as runnable:
+            self.assertLess(self.poll(h), 0.1)
+            self.assertEqual(h.polls, 0)
+            h.acked += 5
+            self.poll(h)
+            self.assertEqual(runnable.call_count, 1, "looked at again only HELPER_SPIN_LOAD_EVERY acks later")
+            h.acked += offload.HELPER_SPIN_LOAD_EVERY
+            runnable.return_value = 2
+            self.poll(h)
+        self.assertEqual(h.polls, 1, "room again: polled")
+
     def test_not_before_the_pace_is_known(self):
         h = _helper(1_000_000)
         h.intervals.popleft()
         self.assertLess(self.poll(h), 0.1)
         self.assertEqual(h.polls, 0)
+
+
+class RunQueueTest(unittest.TestCase):
+    @unittest.skipUnless(sys.platform.startswith("linux"), "/proc/loadavg")
+    def test_counts_the_reader_itself(self):
+        self.assertGreaterEqual(offload._runnable_tasks(), 1)
 
 
 def _link(ack_spin: int) -> Link:
