@@ -9,6 +9,10 @@ is written quietly, without the byte: it sits in the pipe (in the kernel, so a k
 none) until the next event that rings, e.g. the next detailed step, whose verdict the run may wait for.
 Why: a small model's step is shorter than a wake-up of the Node side; woken for every one, the Node
 process took a core from the script's BLAS threads at every step (docs/pytorch.md#overhead).
+A detailed step's event is quiet too when the run never waits for its verdict (no automatic probes:
+lockstep.py), and so would wake the Node side at every step of an every-step run for nothing. Quiet
+lines ring once QUIET_RING_BYTES of them are unread, so the pipe (64 kB on Linux) never fills between
+the reader's own reads and the writer never blocks on it.
 """
 import json
 import os
@@ -21,6 +25,8 @@ from . import attach
 from .encode import encode_event
 
 Writer = Callable[[bytes], None]
+# Bytes of quiet lines after which the doorbell rings anyway: a quarter of a Linux pipe's 64 kB.
+QUIET_RING_BYTES = 16384
 
 
 class Channel:
@@ -33,6 +39,7 @@ class Channel:
         self._close = close
         self._wake = wake  # rings the reader's doorbell (the launcher's pipe only)
         self._lock = threading.Lock()
+        self._unrung = 0  # bytes written quietly since the doorbell last rang (this process's)
         # Set when the Optiscope window asks this script to stop (remote attach).
         self.stop_requested = False
 
@@ -76,11 +83,15 @@ class Channel:
             except (OSError, ValueError):
                 self._write = None
                 return
-        if not quiet:
-            self.wake()
+        if quiet:
+            self._unrung += len(data)
+            if self._unrung < QUIET_RING_BYTES:
+                return
+        self.wake()
 
     def wake(self) -> None:
         """Asks the reader to read what was written (the launcher's pipe; a no-op elsewhere)."""
+        self._unrung = 0
         if self._wake is not None:
             try:
                 self._wake()

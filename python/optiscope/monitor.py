@@ -425,12 +425,16 @@ class Monitor:
     def on_control_closed(self) -> None:
         self.lockstep.on_control_closed()
 
+    def waits_for_verdicts(self) -> bool:
+        """Does this run wait for the judge's verdicts (lock-step)? Not when it would decline every probe
+        (request_probe): nothing then has to land at a fixed step, and its step events need not wake the
+        Node side (channel.py)."""
+        return self.lockstep.active and PROBE_BUDGET > 0 and self.probes.possible
+
     def await_judged(self) -> None:
         """Before backpropagating: wait for the verdicts up to JUDGE_LAG steps back (lockstep.py)."""
-        # A run that would decline every probe (request_probe) has nothing to land at a fixed step.
-        probes = PROBE_BUDGET > 0 and self.probes.possible
         self.lockstep.await_judged(self.steps, self.run, self.request_probe, self.cadence.judge_lag(self.steps),
-                                   self.channel.wake, probes)
+                                   self.channel.wake, self.waits_for_verdicts())
 
     def arm_probe(self, trigger: Optional[str]) -> None:
         """A curvature probe (scheduled, or handed back by the helper process): measured on the next batch
@@ -457,7 +461,8 @@ class Monitor:
         if self.n_parameters <= 2:
             params = [float(x) for p in self.stats.flat for x in p.detach().reshape(-1).tolist()]  # type: ignore[union-attr]
         layers = self.thinning.layers(self.steps, s.loss if loss_known else None, s.grad_norm, s.layers)
-        self.report.step(self.steps, s, loss_known, params, step_facts(s, loss_known, self.layout, self.activity), layers)
+        self.report.step(self.steps, s, loss_known, params, step_facts(s, loss_known, self.layout, self.activity), layers,
+                         not self.waits_for_verdicts())
         # Automatic probes may take PROBE_BUDGET of the run's work (counted in HVPs); scheduled and explicit
         # probes are what the user asked for.
         probes = self.probes

@@ -37,6 +37,7 @@ import struct
 import sys
 import time
 import warnings
+from collections import deque
 from itertools import repeat
 from operator import attrgetter, is_, is_not
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -95,11 +96,47 @@ _DOORBELL = _HEADER.pack(0)  # an empty frame: wakes a sleeping helper, carries 
 WAKE_TIMEOUT = 0.01
 # Ack bytes: a plain ack, or the curvature-probe trigger the detectors asked for.
 TRIGGERS = ["", "small-gradient", "stall", "scheduled"]
-# Neither side polls: the helper sleeps on the pipe until a doorbell, the training process on the ack pipe.
-# Polling the shared counters instead saves the writer a wake-up (~10-20µs a step, 6% of a mid-size MLP's
-# step on an idle machine), but a polling process spends its CPU share doing nothing: on a busy machine
+# Each side polls the shared counters for a short, bounded while before it sleeps (the helper on the pipe
+# until a doorbell, the training process on the ack pipe). A sleeping reader costs the writer a wake-up per
+# step: a write that wakes it (~5µs of CPU) and, on a busy 2-core machine, often its core, which the
+# woken process takes over; and an idle helper that must be woken starts each step late (W2 at every step
+# with both sides asleep: 1.24-1.44x the plain script, against 1.19-1.26x when both polled; docs/performance.md
+# "Sixth round"). But an unbounded poll spends the poller's CPU share doing nothing: on a busy machine
 # (other jobs, the script's own BLAS threads, the Node side) it was then descheduled when its message
 # came, and W2 under the bridge took 5-8x the plain script's wall time instead of 1.1-4x (docs/pytorch.md).
+# So the polls are bounded and adaptive:
+# - the helper, after a step it acked, polls for the next one until about when it is due (the longest of
+#   the last few intervals between acked messages, measured by the helper), only when that interval is at
+#   most HELPER_SPIN_MAX (a slower pace gains nothing from a poll; a light step needs no answer), only
+#   while the machine's run queue (/proc/loadavg, looked at every HELPER_SPIN_LOAD_EVERY acks) has no more
+#   runnable tasks than cores (else the poll takes CPU that a waiting process, maybe the training process,
+#   needs), and not at all for a while after a poll in which it held its core less than half the time
+#   (another process wants that core: polling would only be descheduled at the wrong moment);
+# - the training process polls for an ack for up to ACK_SPIN_MAX, halving that window each time the ack
+#   did not come within it (down to ACK_SPIN_MIN) and widening it to twice the wait that succeeded.
+# OPTISCOPE_HANDOFF_SPIN=0 turns both polls off (both sides then sleep at once, for comparisons).
+HELPER_SPIN_MAX = 2_000_000  # ns
+HELPER_SPIN_INTERVALS = 4  # acked intervals the helper's window looks back on
+HELPER_SPIN_BACKOFF = 256  # acked messages the helper sleeps at once for after a contended poll
+HELPER_SPIN_SHARE = 0.5  # the least share of a poll's wall time the helper must have held its core
+HELPER_SPIN_JUDGED = 100_000  # ns: a shorter poll says too little about its share to back off
+HELPER_SPIN_LOAD_EVERY = 32  # acks between two looks at the run queue (reading /proc/loadavg: ~20µs)
+ACK_SPIN_MAX = 100_000  # ns
+ACK_SPIN_MIN = 5_000  # ns
+
+
+def _spinning() -> bool:
+    return os.environ.get("OPTISCOPE_HANDOFF_SPIN", "1") != "0"
+
+
+def _runnable_tasks() -> int:
+    """Tasks runnable on the machine right now, the reader included (/proc/loadavg's "running/total");
+    0 when unknown."""
+    try:
+        with open("/proc/loadavg", "rb") as f:
+            return int(f.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 _arenas: List[mmap.mmap] = []  # never unmapped: tensors live in them until the process ends
 _fork_fds: List[int] = []  # closed in every other forked child (DataLoader workers) so EOF still reaches the helper
@@ -264,6 +301,7 @@ class Link:
         _arenas.append(self.ctrl)
         self.sent = 0
         self.expect = 0  # acks the training process has asked for so far
+        self.ack_spin = ACK_SPIN_MAX if _spinning() else 0  # ns the next wait polls for its ack (see ACK_SPIN_MAX)
         self.trig_seen = 0
         # Gradient slots: one contiguous region per dtype, parameters in layout order within it.
         self.grad_regions: Dict[torch.dtype, Tuple[int, int, List[int]]] = {}
@@ -449,12 +487,29 @@ class Link:
             if not self.alive:
                 self.expect = 0
                 raise ChildProcessError("the monitoring helper process exited")
-            self._sleep_on_acks(lambda: unpack(ctrl, _ACKED)[0] >= self.expect)
+            if self.ack_spin:
+                self._poll_acks(expect)
+            else:
+                self._sleep_on_acks(lambda: unpack(ctrl, _ACKED)[0] >= self.expect)
         seq = unpack(ctrl, _TRIG_SEQ)[0]
         if seq != self.trig_seen:
             self.trig_seen = seq
             trigger = TRIGGERS[unpack(ctrl, _TRIG_CODE)[0]] or trigger
         return trigger
+
+    def _poll_acks(self, expect: int) -> None:
+        """Waits for ack `expect`: polls for up to self.ack_spin ns, then sleeps on the ack pipe. The next
+        window is twice this wait when it took at most ACK_SPIN_MAX, else half this one (a helper that
+        answers late is not polled for)."""
+        ctrl, unpack, clock = self.ctrl, _U64.unpack_from, time.perf_counter_ns
+        start = clock()
+        end = start + self.ack_spin
+        while unpack(ctrl, _ACKED)[0] < expect:
+            if clock() >= end:
+                self._sleep_on_acks(lambda: unpack(ctrl, _ACKED)[0] >= expect)
+                break
+        took = clock() - start
+        self.ack_spin = max(ACK_SPIN_MIN, min(ACK_SPIN_MAX, 2 * took) if took <= ACK_SPIN_MAX else self.ack_spin // 2)
 
     def take_trigger(self) -> Optional[str]:
         trigger, self.trigger = self.trigger, None
@@ -728,6 +783,15 @@ class Helper:
         self.seen = 0
         self.ack_w = ack_w
         self.acked = 0
+        # The pace of acked messages, for the poll before sleeping (_poll; see HELPER_SPIN_MAX).
+        self.spin = _spinning()
+        self.acked_at = 0  # perf_counter_ns of the last ack
+        self.intervals: "deque[int]" = deque(maxlen=HELPER_SPIN_INTERVALS)
+        self.backoff = 0  # acks to go before polling again, after a poll that did not hold its core
+        self.cores = _cores()
+        self.room = True  # the run queue had no more runnable tasks than cores when last looked at
+        self.room_at = 0  # self.acked when it was
+        self.polls = self.polled_ns = 0  # polls run and ns spent in them (for the tests)
         self.triggers = 0
         self.eof = False
         flat = link.flat
@@ -770,11 +834,46 @@ class Helper:
             self.eof = True
 
     def _idle(self) -> bool:
-        """Waits for the next message, asleep on the pipe (a doorbell wakes it). False at the end of file
-        with nothing left to read."""
+        """Waits for the next message: polls for it while the next acked message is about due (_poll),
+        then sleeps on the pipe (a doorbell wakes it). False at the end of file with nothing left to read."""
+        if self.spin and not self._published() and not self.eof:
+            self._poll()
         while not self._published() and not self.eof:
             self._sleep(WAKE_TIMEOUT)
         return self._published()
+
+    def _poll(self) -> None:
+        """Polls the message counter until the next acked message is due: the last ack plus 5/4 of the
+        longest of the last HELPER_SPIN_INTERVALS intervals between acks. Not at all when that interval
+        exceeds HELPER_SPIN_MAX, when the run queue had more runnable tasks than cores when last looked
+        at, nor during a backoff; a poll that held its core less than HELPER_SPIN_SHARE of its wall time
+        starts one."""
+        intervals = self.intervals
+        if self.backoff or len(intervals) < HELPER_SPIN_INTERVALS:
+            return
+        if self.acked - self.room_at >= HELPER_SPIN_LOAD_EVERY or not self.room_at:
+            self.room_at = self.acked
+            self.room = _runnable_tasks() <= self.cores
+        if not self.room:
+            return
+        longest = max(intervals)
+        if longest > HELPER_SPIN_MAX:
+            return
+        clock = time.perf_counter_ns
+        start = clock()
+        end = min(self.acked_at + longest * 5 // 4, start + HELPER_SPIN_MAX)
+        if start >= end:
+            return
+        cpu = time.thread_time_ns()
+        ctrl, unpack, seen = self.link.ctrl, _U64.unpack_from, self.seen
+        now = start
+        while unpack(ctrl, _SENT)[0] == seen and now < end:
+            now = clock()
+        wall = clock() - start
+        self.polls += 1
+        self.polled_ns += wall
+        if wall > HELPER_SPIN_JUDGED and time.thread_time_ns() - cpu < wall * HELPER_SPIN_SHARE:
+            self.backoff = HELPER_SPIN_BACKOFF
 
     def _frame(self) -> Optional[Record]:
         """The next non-empty frame on the pipe (doorbells skipped); None at the end of file."""
@@ -821,6 +920,13 @@ class Helper:
     def _ack(self) -> None:
         ctrl = self.link.ctrl
         self.acked += 1
+        if self.spin:
+            now = time.perf_counter_ns()
+            if self.acked_at:
+                self.intervals.append(now - self.acked_at)
+            self.acked_at = now
+            if self.backoff:
+                self.backoff -= 1
         _U64.pack_into(ctrl, _ACKED, self.acked)
         if ctrl[_WAITING] and self.ack_w >= 0:
             try:

@@ -49,15 +49,16 @@ class Reporter:
                    "optimizer": optimizer, "source": "pytorch", "time": datetime.now(timezone.utc).isoformat(), **extra})
 
     def step(self, step: int, s: StepStats, loss_known: bool, params: Optional[List[float]],
-             facts: Dict[str, Any], layers: Optional[List[Dict[str, Any]]] = None) -> None:
+             facts: Dict[str, Any], layers: Optional[List[Dict[str, Any]]] = None, quiet: bool = False) -> None:
         """The `step` event of one monitored step (`params`: the whole parameter vector of a tiny model;
-        `layers`: the per-layer statistics sent, when not all of `s.layers`: detail.py thins them)."""
+        `layers`: the per-layer statistics sent, when not all of `s.layers`: detail.py thins them; `quiet`:
+        without ringing the doorbell, for a run that never waits for the verdicts: channel.py)."""
         event = self._step_event(step, s.loss if loss_known else None, s.lr, s.grad_norm, s.layers if layers is None else layers)
         if params is not None:
             event["params"] = params
         if facts:
             event["facts"] = facts
-        self.emit(event)
+        self.channel.emit(self.stamp(event), quiet)
 
     def light_step(self, step: int, loss: Optional[float], lr: float, grad_norm: float, rows: int) -> None:
         """The `step` event of a light step (cadence.py): loss, gradient norm and lr, no per-layer statistics.

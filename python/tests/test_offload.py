@@ -24,6 +24,16 @@ SCRIPT = textwrap.dedent("""
             time.sleep(0.05)
             return read(self, *args)
         offload.Helper._read_step = slow_read
+    if os.environ.get("LATE_ACK"):
+        # The helper acks every third step 5 ms late (its copy of the step waits first), past the training
+        # process's poll for the ack: that step's wait ends asleep on the ack pipe, the others' in the poll.
+        from optiscope import offload
+        copy = offload.Helper.copy_step
+        def late_copy(self):
+            if self.acked % 3 == 0:
+                time.sleep(0.005)
+            return copy(self)
+        offload.Helper.copy_step = late_copy
     if os.environ.get("IN_PLACE"):
         # The helper reads the gradients, parameters and state in place, as for a model of 100,000
         # parameters or more (this one is small enough to have them copied: offload.COPY_GRADS_BELOW).
@@ -117,6 +127,10 @@ class OffloadTest(ScriptCase):
         # Steps of 3 and 12 ms: the helper sleeps between them, and a message that comes while it sleeps
         # on the pipe rings its doorbell.
         self.same_as_inline(STEP_SLEEP="0.003")
+
+    def test_every_step_in_order_from_a_helper_that_acks_late(self):
+        # The handoff's polls (offload.py) give up on a late ack and sleep: nothing is lost or reordered.
+        self.same_as_inline(LATE_ACK="1")
 
     def test_same_numbers_and_verdicts_as_inline_on_the_short_path(self):
         # Gradients kept between steps (torch 1.x's zero_grad) and read in place: the common step takes

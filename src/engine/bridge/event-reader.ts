@@ -1,8 +1,9 @@
 /**
  * Reads one process's event pipe (fd 3) in batches, not at every line.
  *
- * The process rings a doorbell (fd 5, OPTISCOPE_WAKE_FD) after every event but a light step's
- * (python/optiscope/channel.py). While the doorbell is open the pipe is not watched: it is read to its
+ * The process rings a doorbell (fd 5, OPTISCOPE_WAKE_FD) after every event but a light step's and, when
+ * the run never waits for its verdicts (no automatic probes), a detailed step's; quiet lines ring once
+ * 16 kB of them wait (python/optiscope/channel.py). While the doorbell is open the pipe is not watched: it is read to its
  * current end when a byte arrives on the doorbell, and every BATCH_MS on its own. Once the doorbell closes
  * (the process and its helper have exited or closed it) the pipe is read as a stream to its end, so every
  * line written before a crash or a kill is read: written lines wait in the kernel, not in the process.
