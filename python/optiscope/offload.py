@@ -99,9 +99,10 @@ TRIGGERS = ["", "small-gradient", "stall", "scheduled"]
 # Each side polls the shared counters for a short, bounded while before it sleeps (the helper on the pipe
 # until a doorbell, the training process on the ack pipe). A sleeping reader costs the writer a wake-up per
 # step: a write that wakes it (~5µs of CPU) and, on a busy 2-core machine, often its core, which the
-# woken process takes over; and an idle helper that must be woken starts each step late (W2 at every step
-# with both sides asleep: 1.24-1.44x the plain script, against 1.19-1.26x when both polled; docs/performance.md
-# "Sixth round"). But an unbounded poll spends the poller's CPU share doing nothing: on a busy machine
+# woken process takes over; and an idle helper that must be woken starts each step late (at load 5-7, W2 at
+# every step: 350 voluntary context switches a run with these polls against 990 without, and a lower wall
+# ratio in four interleaved pairs of five; on a quiet machine no difference was resolved; docs/performance.md
+# "Sixth round: the every-step handoff"). But an unbounded poll spends the poller's CPU share doing nothing: on a busy machine
 # (other jobs, the script's own BLAS threads, the Node side) it was then descheduled when its message
 # came, and W2 under the bridge took 5-8x the plain script's wall time instead of 1.1-4x (docs/pytorch.md).
 # So the polls are bounded and adaptive:
