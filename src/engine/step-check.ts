@@ -15,8 +15,10 @@ const LAYER_KEYS = new Set<string>(LAYER_FIELDS);
 const FACT_KEYS = new Set<string>(STEP_FACT_FIELDS);
 
 const isFinite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isName = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= 200;
+/** A count a step event may hold: a safe non-negative integer (the light-step reader holds its counts to it too). */
+export const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+/** A run's or layer's name: 1 to 200 characters. */
+export const isName = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= 200;
 const optFinite = (v: unknown): boolean => v === undefined || isFinite(v);
 
 function isPlain(v: unknown): v is Record<string, unknown> {
