@@ -39,8 +39,8 @@ class Reporter:
             event["rank"] = self.rank
         return event
 
-    def emit(self, event: Dict[str, Any]) -> None:
-        self.channel.emit(self.stamp(event))
+    def emit(self, event: Dict[str, Any], quiet: bool = False) -> None:
+        self.channel.emit(self.stamp(event), quiet)
 
     def start(self, config: Dict[str, Any], parameters: int, layers: List[Dict[str, Any]], optimizer: str,
               extra: Dict[str, Any]) -> None:
@@ -58,7 +58,7 @@ class Reporter:
             event["params"] = params
         if facts:
             event["facts"] = facts
-        self.channel.emit(self.stamp(event), quiet)
+        self.emit(event, quiet)
 
     def light_step(self, step: int, loss: Optional[float], lr: float, grad_norm: float, rows: int) -> None:
         """The `step` event of a light step (cadence.py): loss, gradient norm and lr, no per-layer statistics.
