@@ -687,7 +687,9 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
         return
     global _late, _clip
     try:
-        r = _run(monitor)
+        r = _runs.get(id(monitor))
+        if r is None:
+            r = _run(monitor)
         r.steps += 1
         step = r.steps
         if step > CHECK_STEPS and step % MODE_EVERY and not r.pending and not _global_pending and r.reset is None \
@@ -726,11 +728,13 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
         if _graph_on and step >= GRAPH_STEPS and all(x.steps >= GRAPH_STEPS for x in _runs.values()):
             _restore_graph()
         _softmaxes.clear()
-        names = _layer_names(monitor)
+        names: Optional[Dict[int, str]] = None  # built only for a fact that names a layer (most sampled steps have none)
         for fact in facts:
             if r.sent >= MAX_FACTS:
                 break
             if fact.get("kind") == "identical-units":
+                if names is None:
+                    names = _layer_names(monitor)
                 module = fact.pop("module")
                 fact = {**fact, "layer": names.get(module, "layer")}
             r.sent += 1

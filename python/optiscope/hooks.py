@@ -74,7 +74,10 @@ def install_loss_hook() -> None:
                     if _closure_depth and m.link is not None and not m.ended:
                         guarded(m, m.watch_loss, d)
                     if m.lockstep.active and not m.ended:
-                        guarded(m, m.await_judged)  # the verdicts up to JUDGE_LAG steps back (lockstep.py)
+                        try:  # guarded(), inline: this runs at every step
+                            m.await_judged()  # the verdicts up to JUDGE_LAG steps back (lockstep.py)
+                        except Exception as e:  # noqa: BLE001
+                            m.fail(e)
                     if m.probes.armed and m.closure is None and not m.ended:
                         _in_probe.on = True
                         try:
@@ -187,13 +190,25 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
         closure = args[0] if args else kwargs.get("closure")
         if closure is None:
             loss = take_loss()
-            if monitor.fast is not None and _fast_pre(monitor, loss):
+            fast = monitor.fast
+            took = False
+            if fast is not None:
+                try:  # _fast_pre(), inline: this path runs at every step of an offloaded run
+                    took = fast.pre(loss)
+                except Exception as e:  # noqa: BLE001
+                    monitor.fail(e)
+                    took = True  # the monitor has ended; nothing more to do for this step
+            if took:
                 out = original(*args, **kwargs)
                 facts.after_step(monitor, monitors)  # measured facts (facts.py)
                 fast = monitor.fast
                 if fast is not None:
-                    guarded(monitor, fast.post, loss)
-                stop_if_asked(monitor)
+                    try:  # guarded(), inline: this path runs at every step of an offloaded run
+                        fast.post(loss)
+                    except Exception as e:  # noqa: BLE001
+                        monitor.fail(e)
+                if getattr(monitor.channel, "stop_requested", False):
+                    stop_if_asked(monitor)
                 return out
             if monitor.link is None and _light_pre(monitor, loss):
                 out = original(*args, **kwargs)

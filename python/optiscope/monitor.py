@@ -433,8 +433,10 @@ class Monitor:
 
     def await_judged(self) -> None:
         """Before backpropagating: wait for the verdicts up to JUDGE_LAG steps back (lockstep.py)."""
-        self.lockstep.await_judged(self.steps, self.run, self.request_probe, self.cadence.judge_lag(self.steps),
-                                   self.channel.wake, self.waits_for_verdicts())
+        lockstep = self.lockstep
+        # self.run and waits_for_verdicts() inline: this runs before every backward pass.
+        lockstep.await_judged(self.steps, self.report.run, self.request_probe, self.cadence.judge_lag(self.steps),
+                              self.channel.wake, lockstep.active and PROBE_BUDGET > 0 and self.probes.possible)
 
     def arm_probe(self, trigger: Optional[str]) -> None:
         """A curvature probe (scheduled, or handed back by the helper process): measured on the next batch

@@ -44,13 +44,14 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from . import naming, relayout
+from . import naming, probes as probes_module, relayout
 from .cadence import GOVERNOR_MIN_PARAMETERS, StopTraining
 from .records import (ActivitySample, Finish, GradsReady, GroupsChanged, HandBack, LightStep, ProbeResult, ProbeUnavailable,
                       Record, Snapshot, StateMove, StepTaken, Unsupported)
 from .stats import StepStats
 
 _grad_of = attrgetter("grad")
+_NONES = repeat(None)  # endless: `map(is_, tensors, _NONES)` compares each with None
 
 
 def _none_among(grads: Any) -> bool:
@@ -704,6 +705,7 @@ class FastStep:
         self.value = 0.0  # the loss pre() read
         self.stop = StopTraining
         self.recent = naming.recent  # modules created since the layers were last looked at (relayout.py)
+        self.lockstep = monitor.lockstep
 
     def pre(self, loss: Optional[torch.Tensor]) -> bool:
         """Before step(): True when this step takes the short path (its gradients are announced)."""
@@ -727,7 +729,8 @@ class FastStep:
         if link.sent - unpack(ctrl, _SEEN)[0] >= RING:
             return False
         if link.copy_always:
-            if not link.single or _none_among(map(_grad_of, link.flat)):
+            grads = list(map(_grad_of, link.flat))
+            if not link.single or any(map(is_, grads, _NONES)):
                 return False  # parameters without a gradient: the general path says which
         else:
             shared = link.shared_grads
@@ -737,7 +740,13 @@ class FastStep:
         m.watched_loss = (loss, value)  # for post_step, should this step end on the general path
         m.monitoring_this_step = m.detail_this_step = True
         m.closure_step = False
-        link.copy_grads()  # a small model's into the arena, else announced (read in place during step())
+        if link.copy_always and len(grads) == len(link._grads) and not any(map(is_not, grads, link._grads)):
+            # Link.copy_grads's common case inline (the same gradient tensors as last step: their flat views).
+            link.inplace = False
+            link.missing = ()
+            torch.cat(link._views, out=link.region)
+        else:
+            link.copy_grads()  # a small model's into the arena, else announced (read in place during step())
         return True
 
     def post(self, loss: Optional[torch.Tensor]) -> None:
@@ -753,20 +762,38 @@ class FastStep:
         m.watched_loss = None
         m.fast_steps += 1
         steps = m.steps = m.steps + 1
-        m.count_monitored()
+        m.monitored_steps += 1  # Monitor.count_monitored
+        lockstep = self.lockstep
+        if lockstep.active:
+            lockstep.reported(steps)
         link.monitored += 1
         value = self.value
         m.report.last_loss = value
-        if link.pending:
+        ctrl, unpack = self.ctrl, _U64.unpack_from
+        if unpack(ctrl, _ACKED)[0] < link.expect:  # Link.pending
             link.trigger = link.wait()  # the helper still reads the gradients: zero_grad() must not clear them yet
         activity = m.activity
         link.expect += 1  # the helper acks the step once it has read it
-        link.publish_step(steps, value, [lr], self.probes.affordable_now(steps), self.probes.possible,
-                          activity.batch_rows if activity is not None else 0)
-        m.arm_probe(link.take_trigger())
-        self.cadence.decide_next(steps, True, True)  # a small model's next step may be light (cadence.py)
-        m.plan_activity()
-        max_steps = self.cadence.max_steps
+        probes = self.probes
+        # Link.publish_step inline, for one float lr and a loss.
+        sent = link.sent
+        at = _RING_AT + (sent % RING) * _SLOT if sent - unpack(ctrl, _SEEN)[0] < RING else link._slot()
+        affordable = probes_module.PROBE_BUDGET > 0 and probes.affordable_now(steps)  # (no call when probes are off)
+        _STEP.pack_into(ctrl, at, K_STEP, True, link.inplace, bool(affordable), bool(probes.possible), 1, steps,
+                        activity.batch_rows if activity is not None else 0, value, lr, 0.0, 0.0)
+        link._publish()
+        trigger = link.trigger  # Link.take_trigger: a probe the helper asked for at the wait above
+        if trigger is not None:
+            link.trigger = None
+            m.arm_probe(trigger)
+        cadence = self.cadence
+        if cadence.light or cadence.governed or cadence.every != 1:  # (optiscope.watch may change `every`)
+            cadence.decide_next(steps, True, True)  # a small model's next step may be light (cadence.py)
+        else:
+            cadence.next_monitored = cadence.detail_next = True  # what decide_next decides then
+        if activity is not None:
+            cadence.plan_activity(activity, m.monitored_steps, steps)  # Monitor.plan_activity
+        max_steps = cadence.max_steps
         if max_steps is not None and steps >= max_steps:
             raise self.stop()
 
