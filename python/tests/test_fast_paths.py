@@ -4,6 +4,7 @@ the ring buffer's sliced history, and activity fractions from counts."""
 import os as _os, sys as _sys  # noqa: E401 - the package lives next to this folder
 _sys.path.insert(0, _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__))))
 import math
+import sys
 import random
 import unittest
 
@@ -18,6 +19,32 @@ torch.set_num_threads(1)
 
 def same(a: float, b: float) -> bool:
     return a == b or (math.isnan(a) and math.isnan(b))
+
+
+def _composed(signature_kind: str):
+    """The host maps as _recip and _sqrt composed (how effective_lr.py wrote them before they were inlined)."""
+    r, q = effective_lr._recip, effective_lr._sqrt
+
+    def adam(src, k):
+        _, step_size, bc2, eps = src.signature
+        return step_size * r(q(k) / bc2 + eps)
+
+    def nadam(src, k):
+        _, coef, bc2, eps = src.signature
+        return coef * r(q(k / bc2) + eps)
+
+    def adamax(src, k):
+        return src.signature[1] * r(k)
+
+    def rms(src, k):
+        _, lr, eps = src.signature
+        return lr * r(q(k) + eps)
+
+    return {"adam": adam, "nadam": nadam, "adamax": adamax, "rms": rms}[signature_kind]
+
+
+reference = {torch.optim.Adam: _composed("adam"), torch.optim.AdamW: _composed("adam"), torch.optim.NAdam: _composed("nadam"),
+             torch.optim.Adamax: _composed("adamax"), torch.optim.RMSprop: _composed("rms"), torch.optim.Adagrad: _composed("rms")}
 
 
 class HostMapTest(unittest.TestCase):
@@ -43,6 +70,17 @@ class HostMapTest(unittest.TestCase):
             host = [src.host(x) for x in src.key.tolist()]
             bad = [i for i, (a, b) in enumerate(zip(dev, host)) if not same(a, b)]
             self.assertEqual(bad, [], cls.__name__)
+            # One Python call per key: the helper maps four keys per layer at every step (_bands).
+            calls = []
+            sys.setprofile(lambda frame, event, arg: calls.append(frame.f_code.co_name) if event == "call" else None)
+            try:
+                src.host(0.25)
+            finally:
+                sys.setprofile(None)
+            self.assertEqual(calls, ["host"], cls.__name__)
+            # The same floats as _recip and _sqrt composed, at the edges too (-0, negative keys, NaN, ∞).
+            for k in (0.0, -0.0, -1.0, math.nan, math.inf, -math.inf, 1e-300, 4.0):
+                self.assertTrue(same(src.host(k), reference[cls](src, k)), (cls.__name__, k))
 
 
 class UpperMiddleTest(unittest.TestCase):
