@@ -5,7 +5,7 @@ process, inline (no helper process, no Node side: the lock-step's wait is not in
 BENCH_W picks the workload of bench/bridge_train.py (W1, W2, W3, CNN, TF; also D8, an MLP of 8 hidden
 layers of 64, and P90, a 256-256-96-10 MLP of 91,000 parameters); MODE:
 - `pairs` (default): a plain twin and the watched model trained side by side, step by step; the watched
-  model's steps alternate detailed and light (forced past a 20-step warm-up). Prints the per-step thread
+  model's steps past a 20-step warm-up are light but one in DETAIL_PERIOD (default 2: alternating). Prints the per-step thread
   CPU (medians, 10th percentiles) of plain, light and detailed steps, and a detailed step's time by part
   (the per-layer statistics before and after the update, the forward pass with the activity hooks, the
   event, the hooks' registration). CPU times under load are only comparable within the process.
@@ -31,6 +31,9 @@ W = os.environ.get("BENCH_W", "W2")
 MODE = os.environ.get("MODE", "pairs")
 STEPS = int(os.environ.get("BENCH_STEPS", "2000"))
 WARMUP = 20
+# pairs: one detailed step every PERIOD steps (2: alternating; the spacing, e.g. 30: its buffers and code as
+# cold as at the defaults, where the 29 steps between detailed ones evict them).
+PERIOD = int(os.environ.get("DETAIL_PERIOD", "2"))
 cadence_mod.DETAIL_WARMUP = WARMUP  # light steps from step 21 on
 
 
@@ -160,7 +163,7 @@ def main() -> None:
     parts_detail: Dict[str, int] = {}
     n_detail = 0
     for i in range(STEPS):
-        kind = "detail" if i % 2 == 0 else "light"
+        kind = "detail" if i % PERIOD == 0 else "light"
         force(monitor, kind == "detail")
         PARTS.clear()
         times[kind].append(run.step())
@@ -178,7 +181,7 @@ def main() -> None:
     print(f"{W}: shape {c._shape}, counted training work {work:.0f} µs, counted detailed step "
           f"{cadence.DETAIL_US + cadence.DETAIL_US_PER_LAYER * c._shape[2] + cadence.DETAIL_US_PER_PARAM * c._shape[0]:.0f} µs, "
           f"spacing {c.detail_spacing(run.batch * {'CNN': 28, 'TF': 16}.get(W, 1))}")
-    print(f"{W}: steps {STEPS} (half detailed), thread CPU µs per step, median / p10")
+    print(f"{W}: steps {STEPS} (one in {PERIOD} detailed), thread CPU µs per step, median / p10")
     for k in times:
         print(f"  {k:7s} {med[k]:8.1f} {p10[k]:8.1f}   forward+zero_grad {pct(fwd[k], 0.5):7.1f}")
     print(f"  detailed - light: median {med['detail'] - med['light']:.1f}, p10 {p10['detail'] - p10['light']:.1f}")
