@@ -53,23 +53,29 @@ ACTIVITY_EVERY = 16
 # past the warm-up a per-layer finding needs as many times more steps as the spacing (Adam at lr=1e-7:
 # lr-too-low at step 340 instead of 124 when tried with a warm-up of 20 and a spacing of 10); most findings
 # come within the first few hundred steps, and a run that long is cheap anyway.
-# The spacing past the warm-up: detailed steps' work (a small model's per-layer statistics: DETAIL_US fixed,
-# DETAIL_US_PER_LAYER per layer, DETAIL_US_PER_PARAM per parameter, in µs of the same reference core as the
-# training work; measured inline on MLPs of 300 to 90,000 parameters, 3 to 9 layers, docs/pytorch.md#overhead)
-# stays within OVERHEAD_BUDGET (the governor's) of the training work (step_work, with the input rows counted
-# on the last scheduled detailed step), rounded up to a multiple of DETAIL_EVERY and at most DETAIL_EVERY_MAX
-# steps; the detailed steps are its multiples (510, 540, 570, ... for 30). A model whose step is short next
-# to its statistics (W2: every 30th step; a 2-16-16-1 MLP: every 40th) is detailed less often than one
-# whose step is long (a CNN, a small Transformer: every 10th). The spacing is recomputed on each scheduled
-# detailed step (a batch size that changes moves it) and counts steps, rows and parameters, never time: the
-# same script gives the same stream on a busy machine. A script whose input rows cannot be counted (a
-# TorchScript root) keeps the spacing of DETAIL_EVERY.
+# The spacing past the warm-up: detailed steps' work (a small model's per-layer statistics, the activity
+# hooks of its forward pass and its event: DETAIL_US fixed, DETAIL_US_PER_LAYER per layer, DETAIL_US_PER_PARAM
+# per parameter, in the training work's units: step_work) stays within OVERHEAD_BUDGET (the governor's) of
+# the training work (with the input rows counted on the last scheduled detailed step), rounded up to a
+# multiple of DETAIL_EVERY and at most DETAIL_EVERY_MAX steps; the detailed steps are its multiples (510,
+# 540, 570, ... for 30). A model whose step is short next to its statistics (W2: every 30th step; a 2-16-16-1
+# MLP: every 40th) is detailed less often than one whose step is long (a CNN, a small Transformer: every
+# 10th). The spacing is recomputed on each scheduled detailed step (a batch size that changes moves it) and
+# counts steps, rows and parameters, never time: the same script gives the same stream on a busy machine. A
+# script whose input rows cannot be counted (a TorchScript root) keeps the spacing of DETAIL_EVERY.
+# The constants: a detailed step's cost over a light one as a fraction of a plain step of the same model,
+# measured in one process (bench/detail_cost.py: plain twin and watched model side by side, detailed and
+# light steps alternating, thread CPU, two runs each), times that model's step_work, so that they are in
+# the training work's units whatever the machine and its load; fitted on the upper (10th-percentile) ratios
+# of MLPs of 337 to 91,000 parameters and 3 to 9 layers (docs/pytorch.md#overhead). Before, they came from
+# detailed steps timed alone and scaled by a machine factor: the per-parameter term was too low (a 91,000-
+# parameter MLP was spaced every 20th step, 3.6% of its training work).
 DETAIL_WARMUP = 500
 DETAIL_EVERY = 10
 DETAIL_EVERY_MAX = 100
-DETAIL_US = 30.0
-DETAIL_US_PER_LAYER = 85.0
-DETAIL_US_PER_PARAM = 4e-3
+DETAIL_US = 50.0
+DETAIL_US_PER_LAYER = 65.0
+DETAIL_US_PER_PARAM = 6e-3
 
 
 def input_rows(args: Any) -> int:

@@ -1,0 +1,199 @@
+"""What a small model's detailed step costs the training process over a light one (cadence.py's DETAIL_*
+constants), and what a plain training step costs on the same machine (the work model's TRAIN_*), in one
+process, inline (no helper process, no Node side: the lock-step's wait is not in it).
+
+BENCH_W picks the workload of bench/bridge_train.py (W1, W2, W3, CNN, TF; also D8, an MLP of 8 hidden
+layers of 64, and P90, a 256-256-96-10 MLP of 91,000 parameters); MODE:
+- `pairs` (default): a plain twin and the watched model trained side by side, step by step; the watched
+  model's steps past a 20-step warm-up are light but one in DETAIL_PERIOD (default 2: alternating). Prints the per-step thread
+  CPU (medians, 10th percentiles) of plain, light and detailed steps, and a detailed step's time by part
+  (the per-layer statistics before and after the update, the forward pass with the activity hooks, the
+  event, the hooks' registration). CPU times under load are only comparable within the process.
+- `plain`, `light`, `detail`: BENCH_STEPS steps of that kind only after the warm-up, for instruction counts
+  (run each under a counting tool and divide the differences by BENCH_STEPS).
+"""
+import os
+import sys
+import time
+from typing import Callable, Dict, List
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+os.environ.setdefault("OPTISCOPE_OFFLOAD", "0")
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+
+import optiscope  # noqa: E402
+from optiscope import cadence as cadence_mod  # noqa: E402
+
+torch.set_num_threads(1)
+W = os.environ.get("BENCH_W", "W2")
+MODE = os.environ.get("MODE", "pairs")
+STEPS = int(os.environ.get("BENCH_STEPS", "2000"))
+WARMUP = 20
+# pairs: one detailed step every PERIOD steps (2: alternating; the spacing, e.g. 30: its buffers and code as
+# cold as at the defaults, where the 29 steps between detailed ones evict them).
+PERIOD = int(os.environ.get("DETAIL_PERIOD", "2"))
+cadence_mod.DETAIL_WARMUP = WARMUP  # light steps from step 21 on
+
+
+def build(seed: int):
+    torch.manual_seed(seed)
+    if W == "CNN":
+        model = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(16 * 5 * 5, 10))
+        return model, 64, torch.randn(1024, 1, 28, 28), torch.randint(0, 10, (1024,))
+    if W == "TF":
+        class Encoder(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.embed = nn.Embedding(100, 64)
+                layer = nn.TransformerEncoderLayer(64, 4, dim_feedforward=128, dropout=0.0, batch_first=True)
+                self.encoder = nn.TransformerEncoder(layer, 2)
+                self.head = nn.Linear(64, 10)
+
+            def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+                return self.head(self.encoder(self.embed(tokens)).mean(dim=1))
+
+        return Encoder(), 32, torch.randint(0, 100, (1024, 16)), torch.randint(0, 10, (1024,))
+    sizes, act, batch = {"W1": ([2, 16, 16, 1], nn.Tanh, 32), "W2": ([64, 128, 128, 10], nn.Tanh, 64),
+                         "W3": ([784, 256, 128, 10], nn.ReLU, 128),
+                         # the cost model's other shapes: many small layers, and a model near 100,000 parameters
+                         "D8": ([64] + [64] * 8 + [10], nn.Tanh, 64), "P90": ([256, 256, 96, 10], nn.Tanh, 64)}[W]
+    layers: List[nn.Module] = []
+    for i in range(1, len(sizes)):
+        layers.append(nn.Linear(sizes[i - 1], sizes[i]))
+        if i < len(sizes) - 1:
+            layers.append(act())
+    x = torch.randn(1024, sizes[0])
+    y = torch.randint(0, sizes[-1], (1024,)) if sizes[-1] > 1 else torch.randn(1024, 1)
+    return nn.Sequential(*layers), batch, x, y
+
+
+class Run:
+    def __init__(self, seed: int) -> None:
+        self.model, self.batch, self.x, self.y = build(seed)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+        self.loss_fn = nn.CrossEntropyLoss() if self.y.dtype == torch.int64 else nn.MSELoss()
+        self.pos = 0
+        self.perm = torch.randperm(1024)
+        self.phase = [0, 0, 0]  # forward, backward, step (ns) of the last step
+
+    def step(self) -> int:
+        if self.pos + self.batch > 1024:
+            self.perm, self.pos = torch.randperm(1024), 0
+        idx = self.perm[self.pos:self.pos + self.batch]
+        self.pos += self.batch
+        t0 = time.thread_time_ns()
+        self.opt.zero_grad()
+        loss = self.loss_fn(self.model(self.x[idx]), self.y[idx])
+        t1 = time.thread_time_ns()
+        loss.backward()
+        t2 = time.thread_time_ns()
+        self.opt.step()
+        t3 = time.thread_time_ns()
+        self.phase = [t1 - t0, t2 - t1, t3 - t2]
+        return t3 - t0
+
+
+def force(monitor, detailed: bool) -> None:
+    """The coming step detailed or light, as the schedule makes a scheduled detailed step (the activity
+    hooks and the row count registered for its forward pass) or a light one."""
+    c = monitor.cadence
+    c.detail_next = detailed
+    if not c.light:  # a governed model (100,000 parameters or more): monitored or not
+        c.next_monitored = detailed
+    c._plan_row_count(detailed)
+    c.plan_inline_activity(monitor.activity)
+
+
+PARTS: Dict[str, int] = {}
+
+
+def timed(owner: object, name: str, label: str) -> None:
+    fn: Callable = getattr(owner, name)
+
+    def wrapper(*a, **k):
+        t = time.thread_time_ns()
+        try:
+            return fn(*a, **k)
+        finally:
+            PARTS[label] = PARTS.get(label, 0) + time.thread_time_ns() - t
+
+    setattr(owner, name, wrapper)
+
+
+def pct(xs: List[int], q: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(q * len(s)))] / 1000.0
+
+
+def main() -> None:
+    run = Run(11)
+    plain = Run(11) if MODE == "pairs" else None
+    if MODE != "plain":
+        optiscope.watch(run.model, run.opt, log=os.devnull)
+    monitor = getattr(run.opt, "_optiscope", None)
+    for _ in range(WARMUP + 1):
+        run.step()
+        if plain is not None:
+            plain.step()
+    if MODE in ("light", "detail"):
+        for _ in range(STEPS):
+            force(monitor, MODE == "detail")
+            run.step()
+        return
+    if MODE == "plain":
+        for _ in range(STEPS):
+            run.step()
+        return
+    assert monitor is not None
+    if not monitor.cadence.light:
+        print("(a governed model: `light` below is an unmonitored step)")
+    from optiscope import activity, cadence, channel, monitor as monitor_mod, stats
+    timed(stats.StatsCollector, "before", "stats.before")
+    timed(stats.StatsCollector, "after", "stats.after")
+    timed(activity.ActivityProbe, "take", "activity.take")
+    timed(monitor_mod.Monitor, "report_step", "report_step (facts, event)")
+    timed(channel.Channel, "emit", "  (in it: encode + write)")
+    timed(cadence.Cadence, "plan_inline_activity", "hooks attach/detach")
+    timed(cadence.Cadence, "decide_next", "decide_next")
+    times: Dict[str, List[int]] = {"plain": [], "light": [], "detail": []}
+    fwd: Dict[str, List[int]] = {"plain": [], "light": [], "detail": []}
+    parts_detail: Dict[str, int] = {}
+    n_detail = 0
+    for i in range(STEPS):
+        kind = "detail" if i % PERIOD == 0 else "light"
+        force(monitor, kind == "detail")
+        PARTS.clear()
+        times[kind].append(run.step())
+        fwd[kind].append(run.phase[0])
+        if kind == "detail":
+            n_detail += 1
+            for k, v in PARTS.items():
+                parts_detail[k] = parts_detail.get(k, 0) + v
+        times["plain"].append(plain.step())  # type: ignore[union-attr]
+        fwd["plain"].append(plain.phase[0])  # type: ignore[union-attr]
+    med = {k: pct(v, 0.5) for k, v in times.items()}
+    p10 = {k: pct(v, 0.1) for k, v in times.items()}
+    c = monitor.cadence
+    work = c.step_work(run.batch * {"CNN": 28, "TF": 16}.get(W, 1))  # the rows the bridge counts (cadence.input_rows)
+    print(f"{W}: shape {c._shape}, counted training work {work:.0f} µs, counted detailed step "
+          f"{cadence.DETAIL_US + cadence.DETAIL_US_PER_LAYER * c._shape[2] + cadence.DETAIL_US_PER_PARAM * c._shape[0]:.0f} µs, "
+          f"spacing {c.detail_spacing(run.batch * {'CNN': 28, 'TF': 16}.get(W, 1))}")
+    print(f"{W}: steps {STEPS} (one in {PERIOD} detailed), thread CPU µs per step, median / p10")
+    for k in times:
+        print(f"  {k:7s} {med[k]:8.1f} {p10[k]:8.1f}   forward+zero_grad {pct(fwd[k], 0.5):7.1f}")
+    print(f"  detailed - light: median {med['detail'] - med['light']:.1f}, p10 {p10['detail'] - p10['light']:.1f}")
+    print(f"  (detailed - light) / plain: median {(med['detail'] - med['light']) / med['plain']:.3f}, "
+          f"p10 {(p10['detail'] - p10['light']) / p10['plain']:.3f}; in counted µs: "
+          f"{(med['detail'] - med['light']) / med['plain'] * work:.0f}, {(p10['detail'] - p10['light']) / p10['plain'] * work:.0f}")
+    print(f"  light - plain: median {med['light'] - med['plain']:.1f}, p10 {p10['light'] - p10['plain']:.1f}")
+    print("  detailed step by part (mean µs):")
+    for k, v in parts_detail.items():
+        print(f"    {k:28s} {v / n_detail / 1000.0:8.1f}")
+    print(f"  forward with hooks - light forward (median): {pct(fwd['detail'], 0.5) - pct(fwd['light'], 0.5):.1f}")
+
+
+if __name__ == "__main__":
+    main()
