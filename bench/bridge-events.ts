@@ -8,7 +8,9 @@
  * as in a real run and torch's noise stays out of the figure. The CLI's CPU time (all its threads) is
  * read from bench/cpu-at-exit.cjs; per event it is the slope between a short and a long stream, so
  * start-up (loading the bundle) drops out. The part of it on threads other than the main one (V8
- * optimising the event path's hot functions, once per run, and GC helpers) is reported apart. Each path
+ * optimising the event path's hot functions, once per run, and GC helpers) is reported apart, and so are the
+ * wake-ups per event of the process's main thread (and, on the extension's path, of the host's: voluntary
+ * context switches, Linux), which cost the training's cores more than their CPU time shows. Each path
  * runs twice: on the W2 stream (tanh: its steps carry no `facts`) and on the same network with ReLU
  * units, whose every step carries the bridge's `facts: {batchSize}` (the activity probes' batch size, as
  * a ReLU network's bridge sends it on every step). The `defaults` rows replay the cadence a small model gets
@@ -22,7 +24,7 @@
  * way the figures in docs/performance.md were taken against main).
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../src/engine/rng';
@@ -160,21 +162,38 @@ function setup(): Setup {
   return { dir, python };
 }
 
-/** CPU µs of one run: the CLI process (all threads, and the threads other than the main one) and, on the `host` path, this process while it read the CLI's stdout. */
+/**
+ * CPU µs of one run: the CLI process (all threads, and the threads other than the main one) and, on the
+ * `host` path, this process while it read the CLI's stdout; and the wake-ups of each one's main thread
+ * (voluntary context switches, Linux; NaN elsewhere).
+ */
 interface RunCpu {
   cpu: number;
   other: number;
   host: number;
+  wakes: number;
+  hostWakes: number;
 }
 
-/** The CPU figures cpu-at-exit.cjs printed last in `err`: total and other threads, µs (NaN when missing). */
-function cpuMark(err: string): { cpu: number; other: number } {
+/** The figures cpu-at-exit.cjs printed last in `err`: total and other threads' CPU, µs, and main-thread wake-ups (NaN when missing). */
+function cpuMark(err: string): { cpu: number; other: number; wakes: number } {
   const mark = err.lastIndexOf(CPU_MARK);
-  const fields = mark < 0 ? [] : err.slice(mark + CPU_MARK.length).trim().split(/\s+/).slice(0, 3).map(Number);
+  const fields = mark < 0 ? [] : err.slice(mark + CPU_MARK.length).trim().split(/\s+/).slice(0, 4).map(Number);
   const cpu = fields.length >= 2 ? fields[0] + fields[1] : NaN;
   // -1: no per-thread figures on this system.
   const other = fields[2] !== undefined && fields[2] >= 0 ? fields[2] : NaN;
-  return { cpu, other };
+  const wakes = fields[3] !== undefined && fields[3] >= 0 ? fields[3] : NaN;
+  return { cpu, other, wakes };
+}
+
+/** This process's main thread's voluntary context switches so far (Linux), NaN elsewhere. */
+function ownWakeUps(): number {
+  try {
+    const m = /voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/self/task/${process.pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
 }
 
 /** One CLI process replaying `stream` through `path`; rejects when the run fails or loses lines. */
@@ -195,10 +214,10 @@ function runCli(cli: string, path: EventPath, stream: string, events: number, s:
     child.stderr.setEncoding('utf8').on('data', (c: string) => { err = (err + c).slice(-2000); });
     child.on('error', reject);
     child.on('close', (code) => {
-      const { cpu, other } = cpuMark(err);
+      const { cpu, other, wakes } = cpuMark(err);
       if (code !== 0 || !Number.isFinite(cpu)) reject(new Error(`${path}: exit ${code}\n${err}`));
       else if (path === 'ndjson' && lines < events) reject(new Error(`${path}: ${lines} lines on stdout for ${events} events`));
-      else resolve({ cpu, other, host: NaN });
+      else resolve({ cpu, other, host: NaN, wakes, hostWakes: NaN });
     });
   });
 }
@@ -212,14 +231,16 @@ async function runHost(args: string[], env: NodeJS.ProcessEnv, events: number, s
   let err = '';
   const run = new Run({ file: join(ROOT, 'bench', 'bridge_train.py'), folder: s.dir, spawn: { command: process.execPath, args, cwd: ROOT, env } });
   run.onStderr.on((c) => { err = (err + c).slice(-2000); });
+  const w0 = ownWakeUps();
   const c0 = process.cpuUsage();
   run.start();
   const exit = await run.done;
   const c = process.cpuUsage(c0);
-  const { cpu, other } = cpuMark(err);
+  const hostWakes = ownWakeUps() - w0;
+  const { cpu, other, wakes } = cpuMark(err);
   if (exit.status !== 'completed' || !Number.isFinite(cpu)) throw new Error(`host: ${exit.status} ${exit.message ?? ''}\n${err}`);
   if (run.reader.counts.events < events) throw new Error(`host: ${run.reader.counts.events} events read for ${events}`);
-  return { cpu, other, host: c.user + c.system };
+  return { cpu, other, host: c.user + c.system, wakes, hostWakes };
 }
 
 export interface EventCost {
@@ -232,6 +253,10 @@ export interface EventCost {
   otherPerEvent: Record<string, Summary>;
   /** The extension's path: CPU µs per step event of the host's reader (the CLI's own is in perEvent). */
   hostPerEvent?: Record<string, Summary>;
+  /** Wake-ups of the Node process's main thread per step event (Linux), by build and path. */
+  wakesPerEvent?: Record<string, Summary>;
+  /** The extension's path: wake-ups of the host's main thread per step event. */
+  hostWakesPerEvent?: Record<string, Summary>;
   /** CPU ms of a run of no steps (the intercept: loading the bundle, spawning, exit). */
   startupMs: Record<string, Summary>;
 }
@@ -261,11 +286,17 @@ export async function bridgeEventCost(
     const slopes = new Map<string, number[]>();
     const otherSlopes = new Map<string, number[]>();
     const hostSlopes = new Map<string, number[]>();
+    const wakeSlopes = new Map<string, number[]>();
+    const hostWakeSlopes = new Map<string, number[]>();
     const intercepts = new Map<string, number[]>();
     const contender = (name: string, cli: string, c: EventCase): Timed => {
       slopes.set(name, []);
       otherSlopes.set(name, []);
-      if (c.path === 'host') hostSlopes.set(name, []);
+      wakeSlopes.set(name, []);
+      if (c.path === 'host') {
+        hostSlopes.set(name, []);
+        hostWakeSlopes.set(name, []);
+      }
       intercepts.set(name, []);
       const [short, long] = streamOf(c.activation, c.cadence);
       return {
@@ -277,6 +308,8 @@ export async function bridgeEventCost(
           slopes.get(name)!.push(slope);
           otherSlopes.get(name)!.push((b.other - a.other) / (n2 - n1));
           hostSlopes.get(name)?.push((b.host - a.host) / (n2 - n1));
+          wakeSlopes.get(name)!.push((b.wakes - a.wakes) / (n2 - n1));
+          hostWakeSlopes.get(name)?.push((b.hostWakes - a.hostWakes) / (n2 - n1));
           intercepts.get(name)!.push((a.cpu - slope * n1) / 1000);
           return slope;
         },
@@ -292,12 +325,16 @@ export async function bridgeEventCost(
     const perEvent: Record<string, Summary> = {};
     const otherPerEvent: Record<string, Summary> = {};
     const hostPerEvent: Record<string, Summary> = {};
+    const wakesPerEvent: Record<string, Summary> = {};
+    const hostWakesPerEvent: Record<string, Summary> = {};
     const startupMs: Record<string, Summary> = {};
     for (const [k, v] of slopes) perEvent[k] = summarize(v);
     for (const [k, v] of otherSlopes) if (v.every(Number.isFinite)) otherPerEvent[k] = summarize(v);
     for (const [k, v] of hostSlopes) hostPerEvent[k] = summarize(v);
+    for (const [k, v] of wakeSlopes) if (v.every(Number.isFinite)) wakesPerEvent[k] = summarize(v);
+    for (const [k, v] of hostWakeSlopes) if (v.every(Number.isFinite)) hostWakesPerEvent[k] = summarize(v);
     for (const [k, v] of intercepts) startupMs[k] = summarize(v);
-    return { steps, stepUs, perEvent, otherPerEvent, hostPerEvent, startupMs };
+    return { steps, stepUs, perEvent, otherPerEvent, hostPerEvent, wakesPerEvent, hostWakesPerEvent, startupMs };
   } finally {
     rmSync(s.dir, { recursive: true, force: true });
   }

@@ -1,7 +1,8 @@
 // Preloaded by bench/bridge-events.ts (`node -r bench/cpu-at-exit.cjs dist/cli.js …`): prints this
 // process's CPU time (user + system, all threads, in µs; then the part of it spent on threads other than
 // the main one) on stderr as it exits, so the bench can read
-// the Node side's CPU apart from the Python process it launched. CommonJS on purpose: loading an ES
+// the Node side's CPU apart from the Python process it launched; then the main thread's wake-ups (voluntary
+// context switches: each a sleep it woke from). CommonJS on purpose: loading an ES
 // module with --import starts Node's ESM loader, which costs the measured process start-up and
 // per-event CPU of its own.
 /* global process, require */
@@ -24,7 +25,17 @@ function otherThreadsUs() {
   }
 }
 
+/** Voluntary context switches of this thread (Linux), -1 where that is absent. */
+function wakeUps() {
+  try {
+    const m = /voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/self/task/${process.pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : -1;
+  } catch {
+    return -1;
+  }
+}
+
 process.on('exit', () => {
   const u = process.cpuUsage();
-  writeSync(2, `OPTISCOPE_NODE_CPU ${u.user} ${u.system} ${otherThreadsUs()}\n`);
+  writeSync(2, `OPTISCOPE_NODE_CPU ${u.user} ${u.system} ${otherThreadsUs()} ${wakeUps()}\n`);
 });

@@ -172,11 +172,14 @@ export function renderMarkdown(r: Results): string {
   if (r.bridgeEvents) {
     const b = r.bridgeEvents;
     L.push(`### The Node side of a bridge run: CPU per step event (W2 stream replayed in lock-step, ${b.stepUs} µs steps, ${b.steps.join(' / ')} steps)`, '');
-    L.push('| CLI path | CPU µs per step event | of which other threads (JIT, GC) | start-up CPU ms | extension host\'s reader, CPU µs per step event |', '| --- | ---: | ---: | ---: | ---: |');
+    L.push('| CLI path | CPU µs per step event | of which other threads (JIT, GC) | start-up CPU ms | extension host\'s reader, CPU µs per step event | wake-ups per step event: Node process / extension host |', '| --- | ---: | ---: | ---: | ---: | ---: |');
     for (const [k, s] of Object.entries(b.perEvent)) {
       const other = b.otherPerEvent?.[k];
       const host = b.hostPerEvent?.[k];
-      L.push(`| ${k} | ${fmtSummary(s)} | ${other ? fmtSummary(other) : '—'} | ${fmtSummary(b.startupMs[k])} | ${host ? fmtSummary(host) : '—'} |`);
+      const wakes = b.wakesPerEvent?.[k];
+      const hostWakes = b.hostWakesPerEvent?.[k];
+      const w = wakes ? `${fmtSummary(wakes)}${hostWakes ? ` / ${fmtSummary(hostWakes)}` : ''}` : '—';
+      L.push(`| ${k} | ${fmtSummary(s)} | ${other ? fmtSummary(other) : '—'} | ${fmtSummary(b.startupMs[k])} | ${host ? fmtSummary(host) : '—'} | ${w} |`);
     }
     L.push('');
   }

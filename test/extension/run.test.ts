@@ -49,6 +49,22 @@ test('events arrive in order, in batches, and the log holds exactly them', async
   assert.deepEqual(run.summary.warningCounts(), { info: 0, warning: 1, error: 0 });
 });
 
+test('a fast stream of small writes is read about once a frame, not once a write, and loses nothing', async () => {
+  // 200 writes ~2 ms apart (a CLI relaying a small model's run): each used to wake the host (framedPipe.ts).
+  const dir = tempDir();
+  const run = new Run(producerSpec(dir, 'trickle', '200', '2'));
+  const t0 = Date.now();
+  run.start();
+  const exit = await run.done;
+  const seconds = (Date.now() - t0) / 1000;
+  assert.equal(exit.status, 'completed');
+  assert.deepEqual(run.events.map((e) => (e.type === 'step' ? e.step : e.type)), ['start', ...Array.from({ length: 200 }, (_, i) => i + 1), 'end']);
+  assert.equal(logLines(run).length, 202);
+  // At 30 frames a second, plus the first write of each quiet spell and the end of file.
+  assert.ok(run.stdoutReads <= Math.ceil(seconds * 30 * 1.5) + 5, `${run.stdoutReads} reads of stdout in ${seconds.toFixed(2)} s`);
+  assert.ok(run.stdoutReads < 100, `${run.stdoutReads} reads for 202 writes`);
+});
+
 test('malformed and unknown lines are counted and never forwarded or logged', async () => {
   const dir = tempDir();
   const run = new Run(producerSpec(dir, 'garbage'));

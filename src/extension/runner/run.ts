@@ -12,6 +12,7 @@ import { killTree, killTreeNow, spawnRunProcess, type SpawnSpec } from './proces
 import { RunLog, runLogStem, saveCopy } from './runLog';
 import { StreamSummary } from './summary';
 import { RunDigest } from './digest';
+import { FramedPipe, HEAVY_BYTES } from './framedPipe';
 import * as fs from 'node:fs';
 
 export type RunStatus = 'starting' | 'running' | 'completed' | 'invalid' | 'failed' | 'stopped';
@@ -103,6 +104,12 @@ export class Run {
   private batch: OptiscopeEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
   private lastFlush = 0;
+  /** The child's stdout, held between frames while it streams fast (framedPipe.ts). */
+  private stdout: FramedPipe | undefined;
+  /** Bytes read from stdout since the last flush. */
+  private frameBytes = 0;
+  /** A pull is reading: its text is accepted without deciding about holding (frame() decides). */
+  private pulling = false;
   private resolveDone!: (exit: RunExit) => void;
   private spawnError: string | undefined;
   /**
@@ -150,9 +157,8 @@ export class Run {
     const child = spawnRunProcess(this.spec.spawn);
     this.child = child;
     this.status = 'running';
-    child.stdout?.setEncoding('utf8');
     child.stderr?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => this.accept(this.reader.push(chunk)));
+    if (child.stdout) this.stdout = new FramedPipe(child.stdout, (text, bytes) => this.onStdout(text, bytes));
     child.stderr?.on('data', (chunk: string) => this.onStderrChunk(chunk));
     // The child may exit before reading stdin; a broken pipe there is not an error of ours.
     child.stdin?.on('error', () => undefined);
@@ -225,6 +231,11 @@ export class Run {
     return this.digest.events();
   }
 
+  /** Reads of the process's stdout that returned text (framedPipe.ts: about one a frame while it streams). */
+  get stdoutReads(): number {
+    return this.stdout?.reads ?? 0;
+  }
+
   /** Events received in total. */
   get eventCount(): number {
     return this.linesSeen;
@@ -250,7 +261,8 @@ export class Run {
     return this.stderrPartial ? [...this.stderrTail, this.stderrPartial] : [...this.stderrTail];
   }
 
-  private accept(accepted: ReturnType<EventReader['push']>): void {
+  /** `schedule`: false when the caller decides when the batch goes (onStdout). */
+  private accept(accepted: ReturnType<EventReader['push']>, schedule = true): void {
     if (accepted.length === 0) return;
     const lines = accepted.map((a) => a.line);
     const hadLog = this.log.writing;
@@ -276,20 +288,63 @@ export class Run {
       this.memBytes = 0;
       this.memComplete = false;
     }
-    this.schedule();
+    if (schedule) this.schedule();
+  }
+
+  private get interval(): number {
+    return 1000 / (this.spec.batchHz ?? 30);
   }
 
   private schedule(): void {
     if (this.timer) return;
-    const interval = 1000 / (this.spec.batchHz ?? 30);
-    const wait = Math.max(0, this.lastFlush + interval - Date.now());
-    this.timer = setTimeout(() => this.flush(), wait);
+    const wait = Math.max(0, this.lastFlush + this.interval - Date.now());
+    this.timer = setTimeout(() => this.frame(), wait);
+  }
+
+  /**
+   * Text read from stdout. A chunk that comes once a frame is due goes to the listeners at once (a quiet
+   * run's events are not delayed); one that comes sooner holds the pipe until the frame is due, when
+   * frame() reads what the CLI wrote meanwhile in one go: a wake-up of this process per frame, not per
+   * write of the CLI (one per batch it read from the bridge). A frame that carried more than HEAVY_BYTES
+   * is not held (the CLI must not block on a full pipe).
+   */
+  private onStdout(text: string, bytes: number): void {
+    this.frameBytes += bytes;
+    this.accept(this.reader.push(text), false);
+    if (this.pulling) return;
+    if (Date.now() >= this.lastFlush + this.interval) {
+      this.flush();
+      return;
+    }
+    if (this.frameBytes < HEAVY_BYTES) this.stdout?.hold();
+    this.schedule();
+  }
+
+  /** The frame is due: read what waits in a held stdout, then hand the batch to the listeners. */
+  private frame(): void {
+    this.timer = undefined;
+    const pipe = this.stdout;
+    if (pipe?.held) {
+      this.pulling = true;
+      let n: number;
+      try {
+        n = pipe.pull();
+      } finally {
+        this.pulling = false;
+      }
+      // Nothing waited (the run went quiet) or a flood: watch the pipe again, so its next write wakes us.
+      if (n === 0 || this.frameBytes >= HEAVY_BYTES) pipe.watch();
+    }
+    this.flush();
+    // Still held (it kept streaming): the next frame reads it.
+    if (pipe?.held) this.schedule();
   }
 
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.lastFlush = Date.now();
+    this.frameBytes = 0;
     if (this.batch.length === 0) return;
     const b = this.batch;
     this.batch = [];
