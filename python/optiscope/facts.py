@@ -687,7 +687,9 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
         return
     global _late, _clip
     try:
-        r = _run(monitor)
+        r = _runs.get(id(monitor))
+        if r is None:  # the run's first step (a call to _run on every step was one frame more)
+            r = _run(monitor)
         r.steps += 1
         step = r.steps
         if step > CHECK_STEPS and step % MODE_EVERY and not r.pending and not _global_pending and r.reset is None \
@@ -726,6 +728,8 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
         if _graph_on and step >= GRAPH_STEPS and all(x.steps >= GRAPH_STEPS for x in _runs.values()):
             _restore_graph()
         _softmaxes.clear()
+        if not facts:  # the usual sampled step: nothing to say (the layers' names are a dict per call)
+            return
         names = _layer_names(monitor)
         for fact in facts:
             if r.sent >= MAX_FACTS:
