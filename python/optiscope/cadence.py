@@ -210,7 +210,9 @@ class Cadence:
                 self.next_detail = (steps // spacing + 1) * spacing  # a multiple of it: steps 510, 540, ... for 30
             self.detail_next = self.next_monitored and (n <= DETAIL_WARMUP or n == self.next_detail
                                                         or (self.hessian_every > 0 and n % self.hessian_every == 0))
-            self._plan_row_count(n == DETAIL_WARMUP or n == self.next_detail)
+            counting = n == DETAIL_WARMUP or n == self.next_detail
+            if counting != self._counting:  # a call only when it changes: not on a light step's way
+                self._plan_row_count(counting)
             return
         rows, self.rows = self.rows, 0
         cost = self.monitoring_work(offloaded)

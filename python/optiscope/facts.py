@@ -688,7 +688,7 @@ def after_step(monitor: Any, all_monitors: List[Any]) -> None:
     global _late, _clip
     try:
         r = _runs.get(id(monitor))
-        if r is None:
+        if r is None:  # the run's first step (a call to _run on every step was one frame more)
             r = _run(monitor)
         r.steps += 1
         step = r.steps

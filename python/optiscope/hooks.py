@@ -58,10 +58,11 @@ def install_loss_hook() -> None:
 
         def backward(tensors: Any, *args: Any, **kwargs: Any) -> Any:
             global _pending_loss, _pending_first
-            if not getattr(_in_probe, "on", False):
+            probing = getattr(_in_probe, "on", False)
+            if not probing:
                 facts.on_backward()  # measured facts (facts.py): was the gradient reset since the last step?
             t = tensors[0] if isinstance(tensors, (list, tuple)) and len(tensors) == 1 else tensors
-            if isinstance(t, torch.Tensor) and t.numel() == 1 and t.is_floating_point() and not getattr(_in_probe, "on", False):
+            if isinstance(t, torch.Tensor) and t.numel() == 1 and t.is_floating_point() and not probing:
                 d = t.detach()
                 if d.dim():  # a loss of shape [1]; the usual 0-d one needs no view (a dispatch saved)
                     d = d.reshape(())
@@ -73,7 +74,8 @@ def install_loss_hook() -> None:
                     # step(closure) computes it inside step(), so there it is looked at here.
                     if _closure_depth and m.link is not None and not m.ended:
                         guarded(m, m.watch_loss, d)
-                    if m.lockstep.active and not m.ended:
+                    lock = m.lockstep
+                    if lock.active and lock.unawaited and not m.ended:  # else await_judged has nothing to wait for
                         try:  # guarded(), inline: this runs at every step
                             m.await_judged()  # the verdicts up to JUDGE_LAG steps back (lockstep.py)
                         except Exception as e:  # noqa: BLE001
@@ -210,12 +212,25 @@ def attach_step(optimizer: torch.optim.Optimizer, monitor: Monitor) -> None:
                 if getattr(monitor.channel, "stop_requested", False):
                     stop_if_asked(monitor)
                 return out
-            if monitor.link is None and _light_pre(monitor, loss):
-                out = original(*args, **kwargs)
-                facts.after_step(monitor, monitors)  # measured facts (facts.py)
-                guarded(monitor, monitor.inline_light.post, loss)
-                stop_if_asked(monitor)
-                return out
+            if monitor.link is None:
+                # An inline light step: _light_pre, guarded and stop_if_asked written out (one Python frame
+                # each, the light step's whole cost being a few dozen of them)
+                light = monitor.inline_light
+                try:
+                    taken = light.pre(loss)
+                except Exception as e:  # noqa: BLE001 - as _light_pre
+                    monitor.fail(e)
+                    taken = True
+                if taken:
+                    out = original(*args, **kwargs)
+                    facts.after_step(monitor, monitors)  # measured facts (facts.py)
+                    try:
+                        light.post(loss)
+                    except Exception as e:  # noqa: BLE001 - as guarded()
+                        monitor.fail(e)
+                    if getattr(monitor.channel, "stop_requested", False):
+                        stop_if_asked(monitor)
+                    return out
             guarded(monitor, monitor.pre_step, False, loss)
             out = original(*args, **kwargs)
             facts.after_step(monitor, monitors)  # measured facts (facts.py)

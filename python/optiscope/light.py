@@ -12,6 +12,7 @@ from . import degrade, relayout
 from .stats import tensor_norms
 
 _data_ptr = torch.Tensor.data_ptr
+_grad = torch.Tensor.grad.__get__  # type: ignore[attr-defined]
 _dot = np.ndarray.dot
 _NUMPY = (torch.float32, torch.float64)
 # OpenBLAS splits a dot product of more than 10,000 elements over its threads (a wake-up of a thread
@@ -47,10 +48,23 @@ class GradNorm:
         self.seen: List[int] = []  # the addresses of the last read that did not bind views
 
     def __call__(self, params: List[torch.Tensor]) -> float:
-        present = [g for p in params if (g := p.grad) is not None]  # each .grad read once (a C getter call)
-        if not present:
-            return 0.0
-        views = self._views(present)
+        present = list(map(_grad, params))  # each .grad read once, with no Python frame of a comprehension
+        try:
+            ptrs = list(map(_data_ptr, present))
+        except TypeError:  # a parameter without a gradient (None)
+            present = [g for g in present if g is not None]
+            if not present:
+                return 0.0
+            ptrs = None
+        except RuntimeError:  # a sparse gradient has no data pointer: torch's norm (_views says so)
+            ptrs = None
+        self.reads += 1
+        if ptrs is not None and ptrs == self.ptrs and self.reads % RECHECK:
+            # The common read, in this one frame: the same gradients as the last read's views.
+            views: Optional[List[np.ndarray]] = self.views
+        else:
+            self.reads -= 1
+            views = self._views(present)
         if views is not None:
             # ndarray.dot: np.dot's BLAS call without its __array_function__ dispatch (three Python-level
             # calls a view, more than the dot product of a small gradient costs)

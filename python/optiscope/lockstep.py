@@ -33,7 +33,9 @@ class LockStep:
 
     def __init__(self) -> None:
         self.active = False
-        self._reported: "deque[int]" = deque()
+        # The reported steps not yet awaited (hooks.py calls await_judged only while there is one: with
+        # none it has nothing to wait for, and a small model's light steps report none).
+        self.unawaited: "deque[int]" = deque()
         self._judged = -1
         self._judged_cond = threading.Condition()
         self._asked: "deque[Tuple[int, str]]" = deque()  # (step judged, probe trigger) not yet armed
@@ -42,7 +44,7 @@ class LockStep:
     def reported(self, step: int) -> None:
         """A monitored step's event went to the judge (inline, or by the helper process)."""
         if self.active:
-            self._reported.append(step)
+            self.unawaited.append(step)
 
     def on_judged(self, record: Judged, request_probe: Callable[[str], None]) -> None:
         """From the control reader thread: the judge has read `record.step` (and may want a probe)."""
@@ -75,8 +77,8 @@ class LockStep:
             return
         limit = steps - lag
         target = -1
-        while self._reported and self._reported[0] <= limit:
-            target = self._reported.popleft()
+        while self.unawaited and self.unawaited[0] <= limit:
+            target = self.unawaited.popleft()
         if target < 0:
             return
         if not probes:

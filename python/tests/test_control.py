@@ -140,9 +140,9 @@ class LockStepTest(unittest.TestCase):
                     threading.Timer(0.003, lock.on_judged, args=(control.Judged("adam", step, ask), landed.append)).start()
                 else:
                     lock.on_judged(control.Judged("adam", step, ask), landed.append)
-                before = len(lock._reported)
+                before = len(lock.unawaited)
                 lock.await_judged(step, "adam", lambda trigger, at=step: landed.append((at, trigger)), lag=10)
-                if len(lock._reported) < before:
+                if len(lock.unawaited) < before:
                     waited.append(step)
             self.assertTrue(lock.active)
             return [landed, waited]
