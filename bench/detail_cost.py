@@ -15,13 +15,15 @@ layers of 64, and P90, a 256-256-96-10 MLP of 91,000 parameters); MODE:
 import os
 import sys
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 os.environ.setdefault("OPTISCOPE_OFFLOAD", "0")
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
+
+import bench_models  # noqa: E402  (beside this script: the workloads, defined once)
 
 import optiscope  # noqa: E402
 from optiscope import cadence as cadence_mod  # noqa: E402
@@ -37,37 +39,9 @@ PERIOD = int(os.environ.get("DETAIL_PERIOD", "2"))
 cadence_mod.DETAIL_WARMUP = WARMUP  # light steps from step 21 on
 
 
-def build(seed: int):
+def build(seed: int) -> Tuple[nn.Module, int, torch.Tensor, torch.Tensor]:
     torch.manual_seed(seed)
-    if W == "CNN":
-        model = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Flatten(), nn.Linear(16 * 5 * 5, 10))
-        return model, 64, torch.randn(1024, 1, 28, 28), torch.randint(0, 10, (1024,))
-    if W == "TF":
-        class Encoder(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.embed = nn.Embedding(100, 64)
-                layer = nn.TransformerEncoderLayer(64, 4, dim_feedforward=128, dropout=0.0, batch_first=True)
-                self.encoder = nn.TransformerEncoder(layer, 2)
-                self.head = nn.Linear(64, 10)
-
-            def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-                return self.head(self.encoder(self.embed(tokens)).mean(dim=1))
-
-        return Encoder(), 32, torch.randint(0, 100, (1024, 16)), torch.randint(0, 10, (1024,))
-    sizes, act, batch = {"W1": ([2, 16, 16, 1], nn.Tanh, 32), "W2": ([64, 128, 128, 10], nn.Tanh, 64),
-                         "W3": ([784, 256, 128, 10], nn.ReLU, 128),
-                         # the cost model's other shapes: many small layers, and a model near 100,000 parameters
-                         "D8": ([64] + [64] * 8 + [10], nn.Tanh, 64), "P90": ([256, 256, 96, 10], nn.Tanh, 64)}[W]
-    layers: List[nn.Module] = []
-    for i in range(1, len(sizes)):
-        layers.append(nn.Linear(sizes[i - 1], sizes[i]))
-        if i < len(sizes) - 1:
-            layers.append(act())
-    x = torch.randn(1024, sizes[0])
-    y = torch.randint(0, sizes[-1], (1024,)) if sizes[-1] > 1 else torch.randn(1024, 1)
-    return nn.Sequential(*layers), batch, x, y
+    return bench_models.build(W)
 
 
 class Run:
