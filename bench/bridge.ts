@@ -67,6 +67,29 @@ export async function bridgedScript(w: string, steps: number, probes = true): Pr
 }
 
 /**
+ * The same bridged run through a build's command line (`node <root>/dist/cli.js run script.py`, as a user
+ * types it), so two builds compare through one path: the bench's own Node side above is this build's
+ * launcher in-process, which another build cannot stand in for. The bench's environment (single-thread
+ * variables, every step); the script times its own loop, printed on stderr, which the CLI passes through.
+ */
+export function cliScript(root: string, w: string, steps: number, probes: boolean): Promise<Timing> {
+  const cli = join(root, 'dist', 'cli.js');
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` in ${root} first`);
+  const env = { ...process.env, ...benchEnv(w, steps), OPTISCOPE_EVERY: '1', ...(probes ? {} : { OPTISCOPE_PROBE_BUDGET: '0' }) };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, 'run', SCRIPT, '--python', python()], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => { out = (out + c).slice(-4000); });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => { out = (out + c).slice(-4000); });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`${cli} run ${w} exited ${code}:\n${out.slice(-1500)}`));
+      else { try { resolve(parseTiming(out)); } catch (e) { reject(e as Error); } }
+    });
+  });
+}
+
+/**
  * How a user's script runs, timed as a whole process (spawn to exit) with the thread settings a user has:
  * `plain` is `python3 script.py`; `cli` is `optiscope run script.py` in a terminal (text progress on
  * stderr); `extension` is the extension host's runner path, `node dist/cli.js run script.py --format

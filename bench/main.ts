@@ -6,7 +6,9 @@
  * throughput, matmul, bridge, bridge-process, bridge-events, curvature, stream, panel, counterfactual, reopen, host), --seconds S (panel
  * phase length), --host-steps N (the host part's run length, default 300,000), --bridge-workloads W2,W3,CNN,TF (bridge-process workloads),
  * --compare-cli path/to/cli.js (bridge-events: another build's CLI, interleaved with this one's), --event-cases
- * text,defaults (bridge-events: only the cases whose names contain one of these).
+ * text,defaults (bridge-events: only the cases whose names contain one of these), --compare-root <dir> (with
+ * --only bridge-compare, which runs only when asked: another checkout, built, whose bridge runs interleaved with
+ * this one's; --bridge-workloads W2,W3 picks its workloads).
  */
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +18,7 @@ import { WORKLOADS, describe, parameterCount, type Workload } from './workloads'
 import { bareRunner, trainerRunner, type StepRunner } from './engine';
 import { tfReady, tfRunner, tfMatmul, tfVersion } from './tfjs';
 import { TorchWorker, benchPython } from './torch';
-import { plainScript, bridgedScript, processOverhead } from './bridge';
+import { plainScript, bridgedScript, cliScript, processOverhead } from './bridge';
 import { bridgeEventCost } from './bridge-events';
 import { hvpCost, curvatureConvergence } from './curvature';
 import { streamThroughput, streamMemory } from './stream';
@@ -171,6 +173,44 @@ async function bridge(results: Results): Promise<void> {
 }
 
 /**
+ * This build's bridge against another checkout's (`--compare-root <dir>`, built), every step as in
+ * `bridge`, both through their own `dist/cli.js run` and interleaved with the plain script round by round,
+ * so the two builds meet the same machine state. Reports each build's wall ratio to the plain script, and
+ * per round this build's bridged time over the other's (below 1: this build is faster).
+ */
+async function bridgeCompare(results: Results): Promise<void> {
+  const other = option('compare-root');
+  if (!other) throw new Error('--only bridge-compare needs --compare-root <another checkout, built>');
+  const commit = (dir: string): string => spawnSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || 'unknown';
+  results.bridgeCompare = { this: commit(ROOT), other: commit(other), workloads: {} };
+  for (const w of (option('bridge-workloads') ?? 'W2,W3').split(',')) {
+    log(`bridge ${w}: this build against ${results.bridgeCompare.other}`);
+    const steps = Math.round((w === 'W2' ? 3000 : 600) * (QUICK ? 0.4 : 1));
+    const wall = (t: { wall: number }): number => t.wall;
+    const contenders: Timed[] = [{ name: 'plain', measure: async () => wall(await plainScript(w, steps)) }];
+    for (const probes of [false, true]) {
+      for (const [who, root] of [['this', ROOT], ['other', other]] as const) {
+        contenders.push({ name: `${who}${probes ? '' : ', probes off'}`, measure: async () => wall(await cliScript(root, w, steps, probes)) });
+      }
+    }
+    const t = await interleave(contenders, ROUNDS, false);
+    const get = (k: string): number[] => t.get(k)!;
+    const vsPlain = (k: string): Summary => summarize(ratios(get(k), get('plain')));
+    const pair = (suffix: string): { ratio: Summary; thisFaster: number } => {
+      const r = ratios(get(`this${suffix}`), get(`other${suffix}`));
+      return { ratio: summarize(r), thisFaster: r.filter((x) => x < 1).length };
+    };
+    results.bridgeCompare.workloads[w] = {
+      steps, rounds: ROUNDS,
+      thisOverPlain: { probesOff: vsPlain('this, probes off'), probes: vsPlain('this') },
+      otherOverPlain: { probesOff: vsPlain('other, probes off'), probes: vsPlain('other') },
+      thisOverOther: { probesOff: pair(', probes off'), probes: pair('') },
+    };
+    writeFileSync(join(ROOT, 'bench', 'results.partial.json'), JSON.stringify(results, null, 2) + '\n');
+  }
+}
+
+/**
  * The bridge as users run it: whole processes through `optiscope run` and the extension's runner path vs
  * `python3 script.py`, default thread settings, defaults (automatic probes on); two run lengths per
  * workload give the per-step cost and the start-up apart, and a run of one step measures the start-up
@@ -282,6 +322,7 @@ async function main(): Promise<void> {
     if (part('matmul')) await matmul(torch, results);
     if (part('bridge') && torch) await bridge(results);
     if (part('bridge-process') && torch) await bridgeProcess(results);
+    if (ONLY?.includes('bridge-compare') && torch) await bridgeCompare(results);
     if (part('bridge-events')) await bridgeEvents(results);
     if (part('curvature')) await curvature(torch, results);
     if (part('stream')) stream(results);

@@ -33,6 +33,8 @@ export interface Results {
   bridgeProcess?: Record<string, ProcessOverhead & { parameters?: number }>;
   /** The Node side's CPU per bridge step event (bench/bridge-events.ts). */
   bridgeEvents?: EventCost;
+  /** This build's bridge against another checkout's, interleaved (`--only bridge-compare --compare-root`). */
+  bridgeCompare?: BridgeCompare;
   curvature: { hvpCost: Record<string, Summary>; convergence: ConvergenceResult[] };
   stream: {
     throughput: { histograms: boolean; bytesPerEvent: number; eventsPerRepeat: number; eventsPerSecond: Summary; hostEventsPerSecond: Summary; webviewEventsPerSecond: Summary }[];
@@ -45,6 +47,19 @@ export interface Results {
   reopen?: Record<string, ReopenResult>;
   /** The extension host in code-server over a long run, and Stop (bench/host.ts). */
   host?: HostResult;
+}
+
+/** Wall time of the training loop, every step, each build through its own `cli.js run`. */
+export interface BridgeCompare {
+  /** Short commits of the two checkouts. */
+  this: string; other: string;
+  workloads: Record<string, {
+    steps: number; rounds: number;
+    thisOverPlain: { probesOff: Summary; probes: Summary };
+    otherOverPlain: { probesOff: Summary; probes: Summary };
+    /** Per round, this build's time over the other's; thisFaster counts the rounds below 1. */
+    thisOverOther: { probesOff: { ratio: Summary; thisFaster: number }; probes: { ratio: Summary; thisFaster: number } };
+  }>;
 }
 
 interface Target { target: string; met: boolean | null; value: string }
@@ -165,6 +180,18 @@ export function renderMarkdown(r: Results): string {
     for (const [w, b] of Object.entries(r.bridgeProcess)) {
       if (!b.oneStep) continue; // results written before the one-step runs existed
       L.push(`| ${w} | ${fmtSummary(b.oneStep.plain)} | ${fmtSummary(b.oneStep.cli)} | ${fmtSummary(b.oneStep.extension)} | ${fmtSummary(b.extraOneStep.cli)} | ${fmtSummary(b.extraOneStep.extension)} |`);
+    }
+    L.push('');
+  }
+
+  if (r.bridgeCompare) {
+    const c = r.bridgeCompare;
+    L.push(`### PyTorch bridge, this build (${c.this}) against ${c.other}: every step, each through its own \`cli.js run\`, interleaved`, '');
+    L.push('| workload | rounds | this / plain, probes off | other / plain, probes off | this / other, probes off (this faster) | this / plain, probes | other / plain, probes | this / other, probes (this faster) |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const [w, b] of Object.entries(c.workloads)) {
+      const pair = (p: { ratio: Summary; thisFaster: number }): string => `${fmtSummary(p.ratio)}× (${p.thisFaster}/${b.rounds})`;
+      L.push(`| ${w} | ${b.rounds} | ${fmtSummary(b.thisOverPlain.probesOff)}× | ${fmtSummary(b.otherOverPlain.probesOff)}× | ${pair(b.thisOverOther.probesOff)} | ${fmtSummary(b.thisOverPlain.probes)}× | ${fmtSummary(b.otherOverPlain.probes)}× | ${pair(b.thisOverOther.probes)} |`);
     }
     L.push('');
   }
