@@ -145,3 +145,46 @@ next();
   assert.ok(batches >= 1);
   assert.equal(chunks, 0, 'no ring reached the stream as a chunk');
 });
+
+/** Reads a stand-in Node process's event pipe (fd 3) and doorbell (fd 5) in this process; resolves at the end. */
+function readStandIn(source: string): Promise<{ text: string; batches: number; firstText: number }> {
+  const child = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'ignore', 'pipe'] });
+  let text = '';
+  let batches = 0;
+  let firstText = -1;
+  return new Promise((resolveEnd) => {
+    readEventPipe(child.stdio[3] as Readable, (child.stdio as readonly unknown[])[5] as Readable, {
+      text: (s) => { if (firstText < 0) firstText = Date.now(); text += s; },
+      batch: () => { batches++; },
+      end: () => resolveEnd({ text, batches, firstText }),
+    });
+  });
+}
+
+test('the batch timer is a safety net: while the doorbell rings more often than BATCH_MS, no read of its own', { skip: process.platform === 'win32' && 'POSIX pipes' }, async () => {
+  // Quiet lines every 3 ms and a ring every 15 ms, 60 rings: with a timer of its own every 50 ms the reader
+  // would also read (and answer) ≈ 18 batches between rings, each a wake-up.
+  const r = await readStandIn(`
+const { writeSync } = require('node:fs');
+let k = 0;
+const tick = () => {
+  writeSync(3, JSON.stringify({ k: ++k }) + '\\n');
+  if (k % 5 === 0) writeSync(5, '\\0');
+  if (k < 300) setTimeout(tick, 3);
+};
+tick();
+`);
+  assert.equal(r.text.split('\n').filter(Boolean).length, 300, 'every line');
+  assert.ok(r.batches <= 60 + 4, `${r.batches} batches for 60 rings`);
+});
+
+test('a quiet line after a quiet spell is read within a batch period, without a ring', { skip: process.platform === 'win32' && 'POSIX pipes' }, async () => {
+  const r = await readStandIn(`
+const { writeSync } = require('node:fs');
+setTimeout(() => writeSync(3, JSON.stringify({ at: Date.now() }) + '\\n'), 300);
+setTimeout(() => {}, 1500);
+`);
+  const at = (JSON.parse(r.text) as { at: number }).at;
+  // BATCH_MS (50) at most, with room for a loaded machine's scheduling; the process lives on for 1.2 s.
+  assert.ok(r.firstText - at < 400, `read ${r.firstText - at} ms after it was written`);
+});

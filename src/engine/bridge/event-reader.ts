@@ -4,19 +4,22 @@
  * The process rings a doorbell (fd 5, OPTISCOPE_WAKE_FD) after every event but a light step's and, when
  * the run never waits for its verdicts (no automatic probes), a detailed step's; quiet lines ring once
  * 16 kB of them wait (python/optiscope/channel.py). While the doorbell is open the pipe is not watched: it is read to its
- * current end when a byte arrives on the doorbell, and every BATCH_MS on its own. Once the doorbell closes
+ * current end when a byte arrives on the doorbell, and on its own when BATCH_MS pass without a read. Once the doorbell closes
  * (the process and its helper have exited or closed it) the pipe is read as a stream to its end, so every
  * line written before a crash or a kill is read: written lines wait in the kernel, not in the process.
  *
  * Why: a small model's step (W2 of the bench, ~0.7 ms) is shorter than a wake-up of this process, and a
  * wake-up at every step took a core from the script's BLAS threads at every step (docs/pytorch.md#overhead).
- * Light steps now cost a wake-up per detailed step or per BATCH_MS, whichever comes first.
+ * Light steps now cost a wake-up per detailed step or per BATCH_MS, whichever comes first. The timer is
+ * a safety net, re-armed at every read: while the doorbell rings more often than every BATCH_MS (a small
+ * model's detailed steps at the defaults) it never fires, and a wake-up of its own costs as much as a ring's
+ * (docs/performance.md, "Eighth round"). A quiet line still waits at most BATCH_MS after the last read.
  */
 import { readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 
-/** At most this long between reads of a pipe that holds only light steps: the panel stays live. */
+/** At most this long between reads of a pipe (the last one, rung or not, and the next): the panel stays live. */
 export const BATCH_MS = 50;
 /** Reads of 64 KiB per batch before yielding to the event loop (a flood never starves the other ranks). */
 const READS_PER_BATCH = 16;
@@ -92,6 +95,8 @@ export function readEventPipe(events: Readable, doorbell: Readable | null, sink:
   function drain(): void {
     if (!pulling) return;
     again = undefined;
+    // Re-arm the safety net from this read: it fires only after BATCH_MS without one.
+    timer.refresh();
     let got = false;
     for (let i = 0; i < READS_PER_BATCH; i++) {
       let n: number;
