@@ -47,8 +47,12 @@ function layers(activation: 'tanh' | 'relu'): Omit<StartEvent['layers'][number],
 
 /** `every`: every step detailed (lock-step, `OPTISCOPE_EVERY=1`); `defaults`: one in DETAIL_EVERY, the others light. */
 export type Cadence = 'every' | 'defaults';
-/** The bridge's detailed-step period past its warm-up (python/optiscope/cadence.py DETAIL_EVERY). */
-const DETAIL_EVERY = 10;
+/**
+ * The bridge's shortest detailed-step period past its warm-up (python/optiscope/cadence.py); W2 at batch 64
+ * gets 30 (docs/pytorch.md#overhead), which BENCH_DETAIL_EVERY=30 replays: the doorbell then rings every
+ * 30 steps, so the reader's own timer matters as it does in a real W2 run.
+ */
+const DETAIL_EVERY = Number(process.env.BENCH_DETAIL_EVERY) || 10;
 
 /**
  * A W2 run as the bridge streams it: its `start` (Adam, answers probes), the facts of its first steps,
