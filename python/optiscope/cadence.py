@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from .activity import ActivityProbe
+from .lockstep import JUDGE_LAG
 
 # Fraction of the training work the per-step statistics may add before the governor samples steps
 # (OPTISCOPE_OVERHEAD), and the steps always monitored at the start of a run.
@@ -228,9 +229,9 @@ class Cadence:
 
     def judge_lag(self, steps: int) -> int:
         """How many steps back the lock-step waits for the judge (lockstep.py) before backpropagating at the
-        parameters after `steps` updates: one, or DETAIL_EVERY once a small model's steps are mostly light
-        (a probe the judge asks for then lands up to two detailed steps later, still at a fixed step)."""
-        return DETAIL_EVERY if self.light and steps > DETAIL_WARMUP else 1
+        parameters after `steps` updates: JUDGE_LAG, or DETAIL_EVERY once a small model's steps are mostly
+        light (a probe the judge asks for then lands up to two detailed steps later, still at a fixed step)."""
+        return DETAIL_EVERY if self.light and steps > DETAIL_WARMUP else JUDGE_LAG
 
     def plan_activity(self, activity: Optional[ActivityProbe], monitored_steps: int, steps: int = 0) -> None:
         """Forward hooks for dead/saturated units only on the sampled steps' forward passes (offloaded runs)."""

@@ -4,7 +4,8 @@ The judge (src/engine/monitors/judge.ts) reads each `step` event, answers it, an
 probe (src/engine/monitors/stream-judge.ts). A small model's run waits, before it backpropagates at the
 parameters after N updates, for the verdicts up to the last reported step at or before N - JUDGE_LAG, and
 arms a probe asked for up to there: a probe the judge asks for lands at the same step on every run of the
-same script (deterministic streams), while the judge keeps pace on its own (a wait rarely blocks). Large
+same script (deterministic streams), while the helper and the judge have a step and a forward pass to answer
+(a wait rarely blocks). Large
 models wait the same way, but only the steps they monitor are reported (the governor's sampled steps,
 chosen by counted work, cadence.py): they wait once after each sampled step, and their probes too land at
 the same steps on a busy machine as on an idle one."""
@@ -19,8 +20,10 @@ from .control import Judged
 # Seconds a small model's run waits for the Node side's verdict on a step before it stops waiting for good
 # (the Node side is gone or stuck; the run then goes on, its probes no longer at fixed steps).
 JUDGE_TIMEOUT = 10.0
-# One step apart: a probe lands at the step after the one that asked (see stream-judge.ts's `judged`).
-JUDGE_LAG = 1
+# Two steps apart: a probe lands two steps after the one that asked (see stream-judge.ts's `judged`). One
+# step left the helper's statistics, the Node side's judging and their wake-ups the length of one forward
+# pass: a small model's run waited at most steps (W2 at every step: 62% of them at load 9; docs/pytorch.md).
+JUDGE_LAG = 2
 # A run that cannot take a probe reads the verdicts without waiting, every this many awaited steps: about
 # 3 kB of `judged` records, far below a pipe's 64 kB.
 DRAIN_EVERY = 64

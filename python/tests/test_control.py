@@ -119,6 +119,24 @@ class LockStepTest(unittest.TestCase):
         self.assertEqual(late, early)
 
 
+    def test_the_verdict_on_the_step_just_before_is_not_awaited(self):
+        # While step N's forward pass runs, the helper and the judge are still on step N - 1: a run that
+        # backpropagates with every verdict up to N - 2 in hand does not wait (JUDGE_LAG = 2).
+        from unittest import mock
+
+        from optiscope.lockstep import LockStep
+
+        lock = LockStep()
+        lock.active = True
+        with mock.patch.object(control, "poll_until", side_effect=AssertionError("waited for a verdict")):
+            for step in range(1, 31):
+                lock.reported(step)
+                if step >= 3:
+                    lock.on_judged(control.Judged("adam", step - 2), lambda trigger: None)
+                lock.await_judged(step, "adam", lambda trigger: None)
+        self.assertTrue(lock.active)
+        self.assertEqual(list(lock.unawaited), [29, 30])
+
     def test_light_steps_past_the_warm_up_wait_a_detailed_step_late(self):
         # cadence.py's light steps: only the detailed steps (one in 10) are awaited, each when the next one is
         # due, so no step waits for the helper and the judge to finish the last one; a probe asked on a light
@@ -203,7 +221,7 @@ class PollTest(unittest.TestCase):
                 os.close(w)
                 w = -1
                 lock.reported(21)
-                lock.await_judged(22, "adam", landed.append)  # the end of file: nobody to wait for
+                lock.await_judged(21 + JUDGE_LAG, "adam", landed.append)  # step 21: nobody answers it, the end of file
                 self.assertFalse(lock.active)
         finally:
             lines.put(b"")

@@ -50,7 +50,7 @@ export interface StreamJudgeOptions {
   /**
    * Tells the measuring process each step's judgement and the curvature probe it wants; absent for a
    * recorded stream (nobody to ask). Every step event is answered (python/optiscope/lockstep.py waits on
-   * each): a probe must land at the step after the one that asked for it — answered every 8th step,
+   * each, lockstep.JUDGE_LAG = 2 steps back): a probe must land within two steps of the one that asked for it — answered every 8th step,
    * probes landed 8–15 steps late, at parameters the verdict was not about, and healthy runs of the
    * real-bug suite (a CNN, two optimizers) got saddle-points from them.
    */
