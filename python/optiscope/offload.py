@@ -1017,7 +1017,8 @@ class Helper:
             group["lr"] = lr
         m.steps = record.step
         m.monitored_steps += 1
-        m.probes.possible = record.possible
+        if record.possible != m.probes.possible:  # (no call on the steps where it stays)
+            m.probes.set_possible(record.possible)
         stats = m.stats
         assert stats is not None
         missing = record.missing
