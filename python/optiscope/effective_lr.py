@@ -53,37 +53,27 @@ def _sqrt(x: float) -> float:
     return math.sqrt(x) if x >= 0 else math.nan
 
 
-# The host functions below are _recip and _sqrt written out in one function each: the helper process
-# calls them four times per layer at every step (flat_stats.FlatStats._bands), and two nested Python
-# calls cost more than the arithmetic. The same operations in the same order, so the same floats.
-def _rsqrt_host(scale: float, bc2: float, eps: float) -> Callable[[float], float]:
-    """scale · _recip(_sqrt(k) / bc2 + eps) (Adam, AdamW)."""
+# The host maps of EffSource.host, by rule: scale · _recip(d) with d, of the state value k,
+#   "adam"   _sqrt(k) / bc2 + eps   (Adam, AdamW)
+#   "rms"    _sqrt(k) + eps         (RMSprop, Adagrad)
+#   "nadam"  _sqrt(k / bc2) + eps
+#   "recip"  k                      (Adamax)
+# _recip and _sqrt written out in one function: the helper process calls it four times per layer at every
+# step (flat_stats.FlatStats._bands), and nested Python calls cost more than the arithmetic. The same
+# operations in the same order as composed, so the same floats (test_fast_paths checks both). The rule is
+# told apart by flags, the commonest first: a test or three more a call than a function per rule, no call.
+def _host(rule: str, scale: float, bc2: float = 1.0, eps: float = 0.0) -> Callable[[float], float]:
+    assert rule in ("adam", "rms", "nadam", "recip"), rule
+    adam, rms, nadam = rule == "adam", rule == "rms", rule == "nadam"
+
     def host(k: float) -> float:
-        d = (sqrt(k) if k >= 0 else nan) / bc2 + eps
-        return scale * (1.0 / d if d != 0 else copysign(inf, d))
-    return host
-
-
-def _nadam_host(scale: float, bc2: float, eps: float) -> Callable[[float], float]:
-    """scale · _recip(_sqrt(k / bc2) + eps)."""
-    def host(k: float) -> float:
-        q = k / bc2
-        d = (sqrt(q) if q >= 0 else nan) + eps
-        return scale * (1.0 / d if d != 0 else copysign(inf, d))
-    return host
-
-
-def _rms_host(scale: float, eps: float) -> Callable[[float], float]:
-    """scale · _recip(_sqrt(k) + eps)."""
-    def host(k: float) -> float:
-        d = (sqrt(k) if k >= 0 else nan) + eps
-        return scale * (1.0 / d if d != 0 else copysign(inf, d))
-    return host
-
-
-def _recip_host(scale: float) -> Callable[[float], float]:
-    """scale · _recip(k)."""
-    def host(k: float) -> float:
+        if adam:
+            k = (sqrt(k) if k >= 0 else nan) / bc2 + eps
+        elif rms:
+            k = (sqrt(k) if k >= 0 else nan) + eps
+        elif nadam:
+            k = k / bc2
+            k = (sqrt(k) if k >= 0 else nan) + eps
         return scale * (1.0 / k if k != 0 else copysign(inf, k))
     return host
 
@@ -143,11 +133,11 @@ def post_step(optimizer: torch.optim.Optimizer, p: torch.Tensor, group: Dict[str
         step_size, bc2 = lr / (1 - b1**t), math.sqrt(1 - b2**t)
         # torch's own order of operations: √v / √(1 − β₂ᵗ) + ε.
         return EffSource(v, lambda k: step_size / (k.to(torch.float64).sqrt() / bc2 + eps), True, ("adam", step_size, bc2, eps),
-                         _rsqrt_host(step_size, bc2, eps))
+                         _host("adam", step_size, bc2, eps))
     if kind == "Adamax":
         b1, _ = group["betas"]
         clr = lr / (1 - b1**t)
-        return EffSource(state["exp_inf"], lambda k: clr / k.to(torch.float64), True, ("adamax", clr), _recip_host(clr))
+        return EffSource(state["exp_inf"], lambda k: clr / k.to(torch.float64), True, ("adamax", clr), _host("recip", clr))
     if kind == "NAdam":
         b1, b2 = group["betas"]
         psi = group.get("momentum_decay", 4e-3)
@@ -155,16 +145,16 @@ def post_step(optimizer: torch.optim.Optimizer, p: torch.Tensor, group: Dict[str
         prod = _f(state["mu_product"])  # Π μ₁…μₜ, already multiplied by μₜ
         coef, bc2 = lr * (1 - mu) / (1 - prod), 1 - b2**t
         return EffSource(state["exp_avg_sq"], lambda k: coef / ((k.to(torch.float64) / bc2).sqrt() + eps), True, ("nadam", coef, bc2, eps),
-                         _nadam_host(coef, bc2, eps))
+                         _host("nadam", coef, bc2, eps))
     if kind == "RMSprop":
         sq = state["square_avg"]
         if group.get("centered") and "grad_avg" in state:
             sq = torch.addcmul(sq, state["grad_avg"], state["grad_avg"], value=-1)
-        return EffSource(sq, lambda k: lr / (k.to(torch.float64).sqrt() + eps), True, ("rms", lr, eps), _rms_host(lr, eps))
+        return EffSource(sq, lambda k: lr / (k.to(torch.float64).sqrt() + eps), True, ("rms", lr, eps), _host("rms", lr, eps=eps))
     if kind == "Adagrad":
         clr = lr / (1 + (t - 1) * group.get("lr_decay", 0.0))
         return EffSource(state["sum"], lambda k: clr / (k.to(torch.float64).sqrt() + eps), True, ("rms", clr, eps),
-                         _rms_host(clr, eps))
+                         _host("rms", clr, eps=eps))
     return None
 
 

@@ -91,6 +91,8 @@ def install_loss_hook() -> None:
         torch.autograd.backward = backward  # type: ignore[assignment]
 
 
+# _fast_pre, _light_pre, guarded and stop_if_asked are written out in attach_step's step wrapper (a call saved
+# at every step); tests/test_twins.py runs both through every outcome and pins them alike.
 def guarded(monitor: Monitor, fn: Any, *args: Any) -> None:
     """Runs a monitor callback; a bug in Optiscope stops the monitoring, never the user's training.
     StopTraining (the --steps budget) is a BaseException and passes through on purpose."""

@@ -32,10 +32,12 @@ DRAIN_EVERY = 64
 class LockStep:
     """The reported steps not yet awaited, and the last step the judge has read. `active`: this run
     waits for verdicts (set at the run's start; cleared when the control channel closes or a verdict
-    times out)."""
+    times out). Read freely; changed only by set_active, which tells `on_change` (the monitor derives
+    whether it waits for verdicts from it: Monitor.derive_waits)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_change: Optional[Callable[[], None]] = None) -> None:
         self.active = False
+        self.on_change = on_change
         # The reported steps not yet awaited (hooks.py calls await_judged only while there is one: with
         # none it has nothing to wait for, and a small model's light steps report none).
         self.unawaited: "deque[int]" = deque()
@@ -43,6 +45,11 @@ class LockStep:
         self._judged_cond = threading.Condition()
         self._asked: "deque[Tuple[int, str]]" = deque()  # (step judged, probe trigger) not yet armed
         self._skipped = 0  # waits skipped (await_judged with probes=False)
+
+    def set_active(self, active: bool) -> None:
+        self.active = active
+        if self.on_change is not None:
+            self.on_change()
 
     def reported(self, step: int) -> None:
         """A monitored step's event went to the judge (inline, or by the helper process)."""
@@ -62,7 +69,7 @@ class LockStep:
 
     def on_control_closed(self) -> None:
         with self._judged_cond:
-            self.active = False
+            self.set_active(False)
             self._judged_cond.notify_all()
 
     def await_judged(self, steps: int, run: str, request_probe: Callable[[str], None], lag: int = JUDGE_LAG,
@@ -101,7 +108,7 @@ class LockStep:
                     wake()
                 polled = self._judged_cond.wait_for(answered, timeout=JUDGE_TIMEOUT)
             if polled is False:
-                self.active = False
+                self.set_active(False)
                 sys.stderr.write(f"optiscope: no verdict on step {target} of {run} within {JUDGE_TIMEOUT:g} s; "
                                  "training goes on without waiting for them.\n")
             # A verdict that came early waits for its own step; the judge has at most one probe pending.

@@ -85,8 +85,11 @@ class Monitor:
         self.report = Reporter(channel, base if Monitor._names[base] == 1 else f"{base}-{Monitor._names[base]}", self.rank)
         self.cadence = Cadence(self.params, every, hessian_every, max_steps)
         self.thinning = Thinning(thin_after_from_env())  # per-layer detail of long runs (detail.py)
-        self.probes = Probes(optimizer)
-        self.lockstep = LockStep()
+        # Whether this run waits for the judge's verdicts (derive_waits): derived when one of its inputs
+        # changes, read at every step (await_judged, report_step).
+        self.waits = False
+        self.probes = Probes(optimizer, self.derive_waits)
+        self.lockstep = LockStep(self.derive_waits)
         self.probe_budgeted = False  # set at the run's start (_start): large models budget their automatic probes
         self.steps = 0
         self.monitored_steps = 0
@@ -158,7 +161,7 @@ class Monitor:
         self._govern(layout)
         # Every run waits for the verdicts on the steps it monitors (a large model's are the governor's
         # sampled steps, counted work): a probe the judge asks for lands at the same step on a busy machine.
-        self.lockstep.active = control.available() and not self.distributed
+        self.lockstep.set_active(control.available() and not self.distributed)
         # Small models' probes are cheap: the judge's HVP budget alone bounds them; large models' automatic
         # probes also keep within this process's counted work budget (probes.py).
         self.probe_budgeted = layout.parameters >= GOVERNOR_MIN_PARAMETERS
@@ -396,7 +399,7 @@ class Monitor:
         self.report.hessian(probe)
 
     def probe_unavailable(self) -> None:
-        self.probes.possible = False
+        self.probes.set_possible(False)
 
     def request_probe(self, trigger: str) -> None:
         """The Node side's judge asks for curvature: measured on the next batch the script backpropagates,
@@ -425,18 +428,18 @@ class Monitor:
     def on_control_closed(self) -> None:
         self.lockstep.on_control_closed()
 
-    def waits_for_verdicts(self) -> bool:
+    def derive_waits(self) -> None:
         """Does this run wait for the judge's verdicts (lock-step)? Not when it would decline every probe
         (request_probe): nothing then has to land at a fixed step, and its step events need not wake the
-        Node side (channel.py)."""
-        return self.lockstep.active and PROBE_BUDGET > 0 and self.probes.possible
+        Node side (channel.py). Called when an input changes (LockStep.set_active, Probes.set_possible; the
+        budget is fixed at import); `waits` holds the answer for the per-step readers."""
+        self.waits = self.lockstep.active and PROBE_BUDGET > 0 and self.probes.possible
 
     def await_judged(self) -> None:
         """Before backpropagating: wait for the verdicts up to JUDGE_LAG steps back (lockstep.py)."""
-        lockstep = self.lockstep
-        # self.run and waits_for_verdicts() inline: this runs before every backward pass.
-        lockstep.await_judged(self.steps, self.report.run, self.request_probe, self.cadence.judge_lag(self.steps),
-                              self.channel.wake, lockstep.active and PROBE_BUDGET > 0 and self.probes.possible)
+        # self.run inline: this runs before every backward pass.
+        self.lockstep.await_judged(self.steps, self.report.run, self.request_probe, self.cadence.judge_lag(self.steps),
+                                   self.channel.wake, self.waits)
 
     def arm_probe(self, trigger: Optional[str]) -> None:
         """A curvature probe (scheduled, or handed back by the helper process): measured on the next batch
@@ -464,7 +467,7 @@ class Monitor:
             params = [float(x) for p in self.stats.flat for x in p.detach().reshape(-1).tolist()]  # type: ignore[union-attr]
         layers = self.thinning.layers(self.steps, s.loss if loss_known else None, s.grad_norm, s.layers)
         self.report.step(self.steps, s, loss_known, params, step_facts(s, loss_known, self.layout, self.activity), layers,
-                         not self.waits_for_verdicts())
+                         not self.waits)
         # Automatic probes may take PROBE_BUDGET of the run's work (counted in HVPs); scheduled and explicit
         # probes are what the user asked for.
         probes = self.probes
@@ -538,7 +541,7 @@ class Monitor:
         if hvp is None:
             # Not twice differentiable through this graph (or no graph): no curvature for this run.
             if self.link is not None:
-                self.probes.possible = False
+                self.probes.set_possible(False)
                 self.link.send(ProbeUnavailable())
             else:
                 self.probe_unavailable()

@@ -775,7 +775,7 @@ class FastStep:
         activity = m.activity
         link.expect += 1  # the helper acks the step once it has read it
         probes = self.probes
-        # Link.publish_step inline, for one float lr and a loss.
+        # Link.publish_step inline, for one float lr and a loss (tests/test_twins.py pins the same bytes).
         sent = link.sent
         at = _RING_AT + (sent % RING) * _SLOT if sent - unpack(ctrl, _SEEN)[0] < RING else link._slot()
         affordable = probes_module.PROBE_BUDGET > 0 and probes.affordable_now(steps)  # (no call when probes are off)
@@ -790,7 +790,7 @@ class FastStep:
         if cadence.light or cadence.governed or cadence.every != 1:  # (optiscope.watch may change `every`)
             cadence.decide_next(steps, True, True)  # a small model's next step may be light (cadence.py)
         else:
-            cadence.next_monitored = cadence.detail_next = True  # what decide_next decides then
+            cadence.next_monitored = cadence.detail_next = True  # what decide_next decides then (test_twins.py)
         if activity is not None:
             cadence.plan_activity(activity, m.monitored_steps, steps)  # Monitor.plan_activity
         max_steps = cadence.max_steps
@@ -1017,7 +1017,8 @@ class Helper:
             group["lr"] = lr
         m.steps = record.step
         m.monitored_steps += 1
-        m.probes.possible = record.possible
+        if record.possible != m.probes.possible:  # (no call on the steps where it stays)
+            m.probes.set_possible(record.possible)
         stats = m.stats
         assert stats is not None
         missing = record.missing

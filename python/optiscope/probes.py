@@ -2,7 +2,7 @@
 their work budget), arming one for the next batch the script backpropagates, and measuring it (Lanczos
 on Hessian-vector products, hessian.py). What is done with the result is the monitor's business."""
 import os
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -27,9 +27,12 @@ PROBE_FREE_HVPS = 2 * PROBE_ITERATIONS
 
 
 class Probes:
-    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
+    def __init__(self, optimizer: torch.optim.Optimizer, on_change: Optional[Callable[[], None]] = None) -> None:
         self.optimizer = optimizer
-        self.possible = True  # curvature can be measured through this run's graph
+        # Curvature can be measured through this run's graph. Read freely; changed only by set_possible,
+        # which tells `on_change` (the monitor derives whether it waits for verdicts from it).
+        self.possible = True
+        self.on_change = on_change
         self.affordable = True  # the work budget allows an automatic probe now (updated per step)
         self.armed = False  # measured on the next batch the script backpropagates (or by the closure)
         self.trigger = "request"  # why the armed probe runs
@@ -38,6 +41,11 @@ class Probes:
         self.auto_cost = PROBE_ITERATIONS  # HVPs of the last automatic probe (the next one's estimate)
         self.excluded: Optional[set] = None  # ids of parameters left out of probes (degrade.py); None: not tried yet
         self.known: Optional[set] = None  # ids of the parameters the last probe measured
+
+    def set_possible(self, possible: bool) -> None:
+        self.possible = possible
+        if self.on_change is not None:
+            self.on_change()
 
     def arm(self, trigger: Optional[str]) -> None:
         """A probe to run on the next batch the script backpropagates (nothing when `trigger` is empty)."""

@@ -72,7 +72,8 @@ class DoorbellTest(unittest.TestCase):
         def waits(active: bool, possible: bool, budget: float) -> bool:
             m = SimpleNamespace(lockstep=SimpleNamespace(active=active), probes=SimpleNamespace(possible=possible))
             with mock.patch.object(monitor, "PROBE_BUDGET", budget):
-                return monitor.Monitor.waits_for_verdicts(m)
+                monitor.Monitor.derive_waits(m)
+            return m.waits
 
         self.assertTrue(waits(True, True, 0.03))
         self.assertFalse(waits(True, True, 0.0), "OPTISCOPE_PROBE_BUDGET=0: it declines every probe")

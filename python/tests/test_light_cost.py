@@ -30,7 +30,7 @@ for i in range(560):
     step(i)
 m = opt._optiscope
 m.cadence.next_detail = 10 ** 9  # light steps only from here
-m.lockstep.active = True  # as under the launcher, where the run waits for the judge's verdicts
+m.lockstep.set_active(True)  # as under the launcher, where the run waits for the judge's verdicts
 package = os.path.dirname(sys.modules["optiscope"].__file__)
 frames = collections.Counter()
 def count(frame, event, arg):
@@ -41,7 +41,7 @@ sys.setprofile(count)
 for i in range(560, 600):
     step(i)
 sys.setprofile(None)
-m.lockstep.active = False
+m.lockstep.set_active(False)
 print(json.dumps({"steps": 40, "light": m.light_steps - light, "frames": frames}))
 """
 
