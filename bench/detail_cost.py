@@ -128,16 +128,28 @@ def governor(run: Run, plain: Run, monitor) -> None:
     if not c.governed or c.light:
         sys.exit(f"{W}: not a governed model")
     watched_ns = plain_ns = monitored = 0
+    kinds: Dict[str, List[int]] = {"plain": [], "unmonitored": [], "monitored": []}
     for _ in range(STEPS):
+        kind = "monitored" if c.next_monitored else "unmonitored"
         monitored += c.next_monitored
-        watched_ns += run.step()
-        plain_ns += plain.step()
+        t = run.step()
+        watched_ns += t
+        kinds[kind].append(t)
+        kinds["plain"].append(plain.step())
+        plain_ns += kinds["plain"][-1]
     rows = cadence_mod.input_rows((run.x[:run.batch],))
     print(f"{W}: STATS_* {cadence_mod.STATS_US:g}, {cadence_mod.STATS_US_PER_LAYER:g}/layer, {cadence_mod.STATS_US_PER_PARAM:g}/param, "
           f"{cadence_mod.STATS_PER_TRAIN_WORK:g} of the work: counted monitored step {c.monitoring_work(False, rows):.0f} µs, "
           f"training {c.step_work(rows):.0f} µs")
     print(f"{W}: {STEPS} steps past the warm-up, monitored 1 in {STEPS / max(monitored, 1):.1f}; thread CPU watched / plain "
           f"{watched_ns / plain_ns:.4f} (overhead {watched_ns / plain_ns - 1:+.2%})")
+    if kinds["monitored"] and kinds["unmonitored"]:
+        med = {k: pct(v, 0.5) for k, v in kinds.items()}
+        f = monitored / STEPS
+        print(f"{W}: medians µs plain {med['plain']:.0f}, unmonitored {med['unmonitored']:.0f}, monitored {med['monitored']:.0f}: "
+              f"overhead from the medians {(f * med['monitored'] + (1 - f) * med['unmonitored']) / med['plain'] - 1:+.2%} "
+              f"(monitored steps {f * (med['monitored'] - med['unmonitored']) / med['plain']:+.2%}, "
+              f"unmonitored ones {(med['unmonitored'] - med['plain']) / med['plain']:+.2%})")
 
 
 def main() -> None:
