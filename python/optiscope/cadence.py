@@ -27,14 +27,25 @@ GOVERNOR_MIN_PARAMETERS = 100_000
 # single-thread PyTorch, MLPs and CNNs of 0.2M to 1.6M parameters, Adam; the ratio is what matters):
 # - a training step (forward, backward, update): TRAIN_US_PER_ROW_PARAM per parameter and input row
 #   (a row: one example, or one token of a sequence) plus TRAIN_US_PER_TENSOR per parameter tensor;
-# - a monitored step's statistics in the training process: STATS_US fixed, STATS_US_PER_LAYER per layer
-#   and STATS_US_PER_PARAM per parameter; with the helper process (offload.py) only the gradients' copy
-#   and the handoff stay here: OFFLOADED_US fixed and OFFLOADED_US_PER_PARAM per parameter.
+# - a monitored step's statistics in the training process: STATS_US fixed, STATS_US_PER_LAYER per layer,
+#   STATS_US_PER_PARAM per parameter and STATS_PER_TRAIN_WORK of the step's own training work (the activity
+#   hooks read every activation of its forward pass: 4-15% of a plain step, more per counted row in a CNN);
+#   with the helper process (offload.py) only the gradients' copy and the handoff stay here: OFFLOADED_US
+#   fixed and OFFLOADED_US_PER_PARAM per parameter.
+# STATS_* are what a monitored step costs over an unmonitored one as a fraction of a plain step of the same
+# model, times its step_work (bench/detail_cost.py MODE=governed: a plain twin beside it, monitored and
+# unmonitored steps alternating, thread CPU, two runs each; the training work's units whatever the machine
+# and its load), fitted on MLPs of 118,000 to 1.6M parameters and 3 to 10 layers and a CNN of 122,000
+# (docs/pytorch.md#overhead): W3 of the bench (235,000, batch 128) counted 1,911 against 1,640-1,759 measured,
+# monitored 1 step in 13. Before (2.5 ms + 150 µs per layer + 4 ns per parameter) it was counted 2.2 times
+# too high: 1 step in 28, 1.3% of its training where 3% was allowed. A 1.6M-parameter MLP is still counted
+# low (0.63-0.84 of measured, 0.5-0.65 before; per parameter its statistics cost more than smaller models').
 TRAIN_US_PER_ROW_PARAM = 1.5e-4
 TRAIN_US_PER_TENSOR = 40.0
-STATS_US = 2500.0
-STATS_US_PER_LAYER = 150.0
-STATS_US_PER_PARAM = 4e-3
+STATS_US = 0.0
+STATS_US_PER_LAYER = 40.0
+STATS_US_PER_PARAM = 6e-3
+STATS_PER_TRAIN_WORK = 0.08
 OFFLOADED_US = 20.0
 OFFLOADED_US_PER_PARAM = 2.5e-4
 # With the helper process (offload.py), dead/saturated units are measured on the forward passes of the
@@ -186,12 +197,14 @@ class Cadence:
         periods = math.ceil(cost / (OVERHEAD_BUDGET * self.step_work(rows) * DETAIL_EVERY))
         return min(max(periods, 1) * DETAIL_EVERY, DETAIL_EVERY_MAX)
 
-    def monitoring_work(self, offloaded: bool) -> float:
-        """The training process's work for one monitored step (µs of the reference core)."""
+    def monitoring_work(self, offloaded: bool, rows: int = 0) -> float:
+        """The training process's work for one monitored step that fed `rows` input rows to the model (µs of
+        the reference core)."""
         parameters, _, layers = self._shape or (0, 0, 0)
         if offloaded:
             return OFFLOADED_US + OFFLOADED_US_PER_PARAM * parameters
-        return STATS_US + STATS_US_PER_LAYER * layers + STATS_US_PER_PARAM * parameters
+        return (STATS_US + STATS_US_PER_LAYER * layers + STATS_US_PER_PARAM * parameters
+                + STATS_PER_TRAIN_WORK * self.step_work(rows))
 
     def decide_next(self, steps: int, monitored: bool, offloaded: bool = False) -> None:
         """After step `steps` (`monitored`: it was): will the next one be monitored? With an explicit
@@ -216,7 +229,7 @@ class Cadence:
                 self._plan_row_count(counting)
             return
         rows, self.rows = self.rows, 0
-        cost = self.monitoring_work(offloaded)
+        cost = self.monitoring_work(offloaded, rows)
         self.train_work += self.step_work(rows)
         if monitored:
             self.monitor_work += cost
