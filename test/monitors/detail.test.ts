@@ -14,6 +14,26 @@ test('per-layer detail: every step up to thin_after, then a period that doubles 
   assert.equal(detailPeriod(1e9, 1, 0), 1, 'thin_after 0 never thins');
 });
 
+test('the detail period is the doubling definition at every boundary, capped at 2^30', () => {
+  // The definition, as a loop: 1 up to thin_after, then doubled while the step lies past thin_after·factor.
+  const byDoubling = (step: number, every: number, thinAfter: number): number => {
+    const base = Math.max(1, every);
+    if (thinAfter <= 0 || step <= thinAfter) return base;
+    let factor = 2;
+    while (step > thinAfter * factor && factor < 2 ** 30) factor *= 2;
+    return base * factor;
+  };
+  for (const thinAfter of [1, 3, 7, 100, 10_000, 12_345, 1e9]) {
+    for (let k = 0; k <= 40; k++) {
+      const edge = thinAfter * 2 ** k;
+      for (const step of [edge - 1, edge, edge + 1]) {
+        assert.equal(detailPeriod(step, 2, thinAfter), byDoubling(step, 2, thinAfter), `step ${step}, thin_after ${thinAfter}`);
+      }
+    }
+  }
+  assert.equal(detailPeriod(2 ** 50, 1, 1), 2 ** 30);
+});
+
 test('a long engine run logs per-layer detail at the thinned rate; the loss stays on every step', async () => {
   const events = await trainEvents(`
 seed: 1

@@ -10,10 +10,12 @@
 /** The period of per-layer statistics at `step`. `thinAfter` 0 never thins. */
 export function detailPeriod(step: number, every: number, thinAfter: number): number {
   const base = Math.max(1, every);
-  if (thinAfter <= 0 || step <= thinAfter) return base;
-  let factor = 2;
-  while (step > thinAfter * factor && factor < 2 ** 30) factor *= 2;
-  return base * factor;
+  if (thinAfter <= 0) return base;
+  // The factor is the least power of two ≥ ⌈step / thinAfter⌉ (1 up to thinAfter, at most 2^30), in closed
+  // form: a doubling loop first ran at step thinAfter + 1, and code that had never run there made V8 drop
+  // the optimized trainer step and compile it again in the middle of every run longer than thin_after.
+  const q = Math.min(Math.ceil(step / thinAfter), 2 ** 30);
+  return base * (q <= 1 ? 1 : 1 << (32 - Math.clz32(q - 1)));
 }
 
 /** Whether `step` carries per-layer statistics (before the first-step and non-finite exceptions). */

@@ -142,9 +142,21 @@ class Suite implements MonitorSuiteExt {
   }
 
   activityDue(step: number): boolean {
-    const m = this.o.config.monitors;
-    return detailDue(step, m.every, m.thin_after) || step === 1;
+    return this.detailed(step) || step === 1;
   }
+
+  /** detailDue for `step`, worked out once a step (the trainer and the suite ask four times). */
+  private detailed(step: number): boolean {
+    if (step !== this.detailStep) {
+      const m = this.o.config.monitors;
+      this.detailValue = detailDue(step, m.every, m.thin_after);
+      this.detailStep = step;
+    }
+    return this.detailValue;
+  }
+
+  private detailStep = -1;
+  private detailValue = false;
 
   measure(ctx: MeasureContext): { gradNorm: number; paramsFinite: boolean } | null {
     if (!this.statsDue(ctx.step)) return null;
@@ -171,7 +183,7 @@ class Suite implements MonitorSuiteExt {
       for (let i = 0; i < ctx.params.length; i++) s += ctx.params[i] * 0;
       paramsBad = s !== 0 || Number.isNaN(s);
     }
-    const monitored = detailDue(ctx.step, config.monitors.every, config.monitors.thin_after) || scalarsBad || paramsBad || ctx.step === 1;
+    const monitored = this.detailed(ctx.step) || scalarsBad || paramsBad || ctx.step === 1;
     const early = this.measuredStep === ctx.step;
     this.measuredStep = 0;
     const layers = monitored ? early ? this.measuredLayers : this.computer.compute(ctx) : [];

@@ -321,7 +321,9 @@ export class Network implements Objective {
 
   private measure(c: Compiled, activity: Activity): void {
     const m = c.batch;
-    this.layers.forEach((l, k) => {
+    // A plain loop: a closure per monitored step otherwise.
+    for (let k = 0; k < this.layers.length; k++) {
+      const l = this.layers[k];
       const y = c.acts[k].value;
       const n = l.units;
       let dead = 0;
@@ -338,7 +340,7 @@ export class Network implements Objective {
       const sat = !counted ? 0 : counted.outside >= 0 ? counted.outside : countOutside(y, counted.lo, counted.hi);
       activity.dead[k] = dead / n;
       activity.saturated[k] = y.length ? sat / y.length : 0;
-    });
+    }
   }
 
   private predict(c: Compiled, r: number): number {
