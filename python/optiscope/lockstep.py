@@ -21,8 +21,9 @@ from .control import Judged
 # (the Node side is gone or stuck; the run then goes on, its probes no longer at fixed steps).
 JUDGE_TIMEOUT = 10.0
 # Two steps apart: a probe lands two steps after the one that asked (see stream-judge.ts's `judged`). One
-# step left the helper's statistics, the Node side's judging and their wake-ups the length of one forward
-# pass: a small model's run waited at most steps (W2 at every step: 62% of them at load 9; docs/pytorch.md).
+# step apart left the helper's statistics and the Node side's judging the length of a forward pass, and a
+# small model's run read the control channel at every step; two halve the reads and the blocking waits
+# (docs/pytorch.md, Curvature).
 JUDGE_LAG = 2
 # A run that cannot take a probe reads the verdicts without waiting, every this many awaited steps: about
 # 3 kB of `judged` records, far below a pipe's 64 kB.
