@@ -13,19 +13,11 @@ from unittest import mock
 import torch
 from torch import nn
 
+from .models import mlp
 from optiscope import cadence, watch
 from optiscope.cadence import DETAIL_EVERY, DETAIL_WARMUP, Cadence
 
 torch.set_num_threads(1)
-
-
-def mlp(sizes):
-    layers = []
-    for i in range(1, len(sizes)):
-        layers.append(nn.Linear(sizes[i - 1], sizes[i]))
-        if i < len(sizes) - 1:
-            layers.append(nn.Tanh())
-    return nn.Sequential(*layers)
 
 
 def shape(model):

@@ -9,25 +9,17 @@ import unittest
 import torch
 from torch import nn
 
+from .models import mlp
 from optiscope import cadence
 from optiscope.cadence import GOVERNOR_WARMUP, Cadence
 
 torch.set_num_threads(1)
 
 
-def mlp(sizes):
-    layers = []
-    for i in range(1, len(sizes)):
-        layers.append(nn.Linear(sizes[i - 1], sizes[i]))
-        if i < len(sizes) - 1:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
-
-
 def monitored_fraction(sizes, batch, steps=1000):
     """The fraction of steps past the governor's warm-up that it monitors inline (no helper process), for
     an MLP of `sizes` fed batches of `batch` rows."""
-    params = list(mlp(sizes).parameters())
+    params = list(mlp(sizes, nn.ReLU).parameters())
     c = Cadence(lambda: params, None, 0, None)
     # The rows are counted on a stand-in root (an MLP's forward pass, without its arithmetic).
     root = nn.Identity()
