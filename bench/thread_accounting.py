@@ -9,7 +9,10 @@ sitecustomize on PYTHONPATH, a --require in NODE_OPTIONS); per round the slope b
 the per-step figure, so start-up, the detailed warm-up and the probes' fixed part drop out.
 
     /usr/bin/python3 bench/thread_accounting.py [--w W2] [--steps 1500,4500] [--rounds 3] [--cli dist/cli.js]
-        [--paths plain,cli,ext] [--python /usr/bin/python3]
+        [--paths plain,cli,ext] [--python /usr/bin/python3] [--env KEY=VALUE ...]
+
+--env sets a variable for every path (repeatable), e.g. the bench's single-thread variables and
+OPTISCOPE_EVERY=1 to account for the `bridge` part's every-step runs instead of a user's defaults.
 
 Threads are grouped as train.main / train.blas (the training process's other threads: OpenBLAS's pool),
 helper.* (the forked helper, when the machine has a core to spare), cli.main / cli.other (V8's threads),
@@ -31,9 +34,10 @@ DUMP = os.path.join(HERE, "thread-dump")
 SINGLE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def run_once(path: str, w: str, steps: int, cli: str, python: str) -> dict:
+def run_once(path: str, w: str, steps: int, cli: str, python: str, extra: dict) -> dict:
     d = tempfile.mkdtemp(prefix="optiscope-threads-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPTISCOPE_") and k not in SINGLE_THREAD}
+    env.update(extra)
     env.update(BENCH_W=w, BENCH_STEPS=str(steps), BENCH_WARMUP="0", THREAD_DUMP_DIR=d,
                PYTHONPATH=DUMP, NODE_OPTIONS=f"--require {os.path.join(DUMP, 'dump.cjs')}")
     script = os.path.join(ROOT, "bench", "bridge_train.py")
@@ -74,14 +78,16 @@ def main() -> None:
     ap.add_argument("--cli", default=os.path.join(ROOT, "dist", "cli.js"))
     ap.add_argument("--paths", default="plain,cli,ext")
     ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
     a = ap.parse_args()
+    extra = dict(kv.split("=", 1) for kv in a.env)
     n1, n2 = (int(x) for x in a.steps.split(","))
     paths = a.paths.split(",")
     per = collections.defaultdict(lambda: collections.defaultdict(list))
     for r in range(a.rounds):
         for path in paths[r % len(paths):] + paths[:r % len(paths)]:  # rotated each round
-            short = run_once(path, a.w, n1, a.cli, a.python)
-            long = run_once(path, a.w, n2, a.cli, a.python)
+            short = run_once(path, a.w, n1, a.cli, a.python, extra)
+            long = run_once(path, a.w, n2, a.cli, a.python, extra)
             for role in set(short) | set(long):
                 x, y = short.get(role, [0, 0]), long.get(role, [0, 0])
                 per[path][f"{role} CPU µs"].append((y[0] - x[0]) / (n2 - n1) / 1e3)
