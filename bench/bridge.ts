@@ -35,15 +35,28 @@ function benchEnv(w: string, steps: number): Record<string, string> {
   return { ...SINGLE_THREAD_ENV, BENCH_W: w, BENCH_STEPS: String(steps), BENCH_WARMUP: '20' };
 }
 
-export function plainScript(w: string, steps: number): Promise<Timing> {
+/** The bench's environment for a bridged run: every step monitored; probes: false sets OPTISCOPE_PROBE_BUDGET=0. */
+function bridgedEnv(w: string, steps: number, probes: boolean): Record<string, string> {
+  return { ...benchEnv(w, steps), OPTISCOPE_EVERY: '1', ...(probes ? {} : { OPTISCOPE_PROBE_BUDGET: '0' }) };
+}
+
+/** Runs a command to its exit and reads the script's own timing line (`what` names it in errors). */
+function timedRun(what: string, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Timing> {
   return new Promise((resolve, reject) => {
-    const child = spawn(python(), [SCRIPT], { env: { ...process.env, ...benchEnv(w, steps) }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => { out += c; });
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = ''; // the tail: the timing line is the script's last
+    child.stdout.setEncoding('utf8').on('data', (c: string) => { out = (out + c).slice(-4000); });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => { out = (out + c).slice(-4000); });
     child.on('error', reject);
-    child.on('close', () => { try { resolve(parseTiming(out)); } catch (e) { reject(e as Error); } });
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`${what} exited ${code}:\n${out.slice(-1500)}`));
+      else { try { resolve(parseTiming(out)); } catch (e) { reject(e as Error); } }
+    });
   });
+}
+
+export function plainScript(w: string, steps: number): Promise<Timing> {
+  return timedRun(`plain ${w}`, python(), [SCRIPT], { ...process.env, ...benchEnv(w, steps) });
 }
 
 export interface BridgedTiming extends Timing {
@@ -58,7 +71,7 @@ export async function bridgedScript(w: string, steps: number, probes = true): Pr
   let events = 0, stepEvents = 0;
   const code = await runPythonScript({
     script: SCRIPT, args: [], python: python(),
-    env: { ...benchEnv(w, steps), OPTISCOPE_EVERY: '1', ...(probes ? {} : { OPTISCOPE_PROBE_BUDGET: '0' }) },
+    env: bridgedEnv(w, steps, probes),
     emit: (e: OptiscopeEvent) => { events++; if (e.type === 'step') stepEvents++; },
     stderr: (s) => { out += s; },
   });
@@ -75,18 +88,8 @@ export async function bridgedScript(w: string, steps: number, probes = true): Pr
 export function cliScript(root: string, w: string, steps: number, probes: boolean): Promise<Timing> {
   const cli = join(root, 'dist', 'cli.js');
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` in ${root} first`);
-  const env = { ...process.env, ...benchEnv(w, steps), OPTISCOPE_EVERY: '1', ...(probes ? {} : { OPTISCOPE_PROBE_BUDGET: '0' }) };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'run', SCRIPT, '--python', python()], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => { out = (out + c).slice(-4000); });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => { out = (out + c).slice(-4000); });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`${cli} run ${w} exited ${code}:\n${out.slice(-1500)}`));
-      else { try { resolve(parseTiming(out)); } catch (e) { reject(e as Error); } }
-    });
-  });
+  const env = { ...process.env, ...bridgedEnv(w, steps, probes) };
+  return timedRun(`${cli} run ${w}`, process.execPath, [cli, 'run', SCRIPT, '--python', python()], env);
 }
 
 /**
